@@ -1,0 +1,58 @@
+package dev.kiln;
+
+/**
+ * Element types. float16 and bfloat16 are storage types for now: they can be created, copied and cast,
+ * while arithmetic runs in float32 or float64 (mixed precision comes later).
+ */
+public enum DType {
+    FLOAT32(4, true),
+    FLOAT64(8, true),
+    INT32(4, false),
+    INT64(8, false),
+    BOOL(1, false),
+    FLOAT16(2, true),
+    BFLOAT16(2, true);
+
+    private final int byteSize;
+    private final boolean floating;
+
+    DType(int byteSize, boolean floating) {
+        this.byteSize = byteSize;
+        this.floating = floating;
+    }
+
+    public int byteSize() { return byteSize; }
+
+    public boolean isFloatingPoint() { return floating; }
+
+    /** Whether kernels compute in this type (as opposed to it being a storage-only type). */
+    public boolean isComputeType() { return this != FLOAT16 && this != BFLOAT16; }
+
+    /**
+     * The type of {@code a op b}, following PyTorch's promotion lattice: bool < int32 < int64 < float32 < float64.
+     * Half types promote to float32.
+     */
+    public static DType promote(DType a, DType b) {
+        if (a == b) return a.isComputeType() ? a : FLOAT32;
+        return rank(a) >= rank(b) ? computeOf(a) : computeOf(b);
+    }
+
+    private static DType computeOf(DType t) { return t.isComputeType() ? t : FLOAT32; }
+
+    private static int rank(DType t) {
+        return switch (t) {
+            case BOOL -> 0;
+            case INT32 -> 1;
+            case INT64 -> 2;
+            case FLOAT16, BFLOAT16 -> 3;
+            case FLOAT32 -> 4;
+            case FLOAT64 -> 5;
+        };
+    }
+
+    /** The floating type an integer or bool tensor becomes for ops such as mean, exp or division. */
+    public DType toFloating() { return floating && isComputeType() ? this : (this == FLOAT64 ? FLOAT64 : FLOAT32); }
+
+    @Override
+    public String toString() { return name().toLowerCase(java.util.Locale.ROOT); }
+}

@@ -1,0 +1,97 @@
+package dev.kiln;
+
+/** Gather, scatter and index selection, with bounds checked before any kernel runs. */
+final class Indexing {
+    private Indexing() {}
+
+    private static void checkIndex(String op, Tensor index, long bound, Tensor x) {
+        if (index.dtype() != DType.INT64 && index.dtype() != DType.INT32)
+            throw new IllegalArgumentException(op + ": index must be int64 or int32, got " + Elementwise.describe(index));
+        Elementwise.sameDevice(op, x, index);
+        if (index.numel() == 0) return;
+        // One host round trip; out-of-range indices would otherwise read or write outside the tensor.
+        long lo = (long) index.min().item(), hi = (long) index.max().item();
+        if (lo < 0 || hi >= bound)
+            throw new IndexOutOfBoundsException(op + ": index values span [" + lo + ", " + hi + "] but the indexed dimension of "
+                    + Elementwise.describe(x) + " has size " + bound);
+    }
+
+    static Tensor gather(Tensor x, int dim, Tensor index) {
+        int d = Shapes.axis("gather", dim, x.dim());
+        if (index.dim() != x.dim())
+            throw new IllegalArgumentException("gather: index " + Elementwise.describe(index) + " must have the rank of input " + Elementwise.describe(x));
+        for (int i = 0; i < x.dim(); i++)
+            if (i != d && index.shape()[i] > x.shape()[i])
+                throw new IllegalArgumentException("gather: index " + Shapes.str(index.shape()) + " is larger than input " + Shapes.str(x.shape())
+                        + " in dimension " + i);
+        checkIndex("gather", index, x.dim() == 0 ? 1 : x.shape()[d], x);
+        Tensor out = Tensor.allocate(x.backend(), x.dtype(), index.shape());
+        if (out.numel() > 0) x.backend().gather(x.view, d, index.view, out.view);
+        int[] inShape = x.shape();
+        return Autograd.record("gather", out, new Tensor[] {x, index}, g -> {
+            Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
+            g.backend().scatterAdd(gx.view, d, index.view, g.view);
+            return new Tensor[] {gx, null};
+        });
+    }
+
+    static Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) {
+        int d = Shapes.axis("scatter_add", dim, x.dim());
+        if (index.dim() != x.dim() || src.dim() != x.dim())
+            throw new IllegalArgumentException("scatter_add: input " + Elementwise.describe(x) + ", index " + Elementwise.describe(index)
+                    + " and src " + Elementwise.describe(src) + " must have one rank");
+        for (int i = 0; i < x.dim(); i++)
+            if (index.shape()[i] > src.shape()[i] || (i != d && index.shape()[i] > x.shape()[i]))
+                throw new IllegalArgumentException("scatter_add: index " + Shapes.str(index.shape()) + " exceeds src " + Shapes.str(src.shape())
+                        + " or input " + Shapes.str(x.shape()) + " in dimension " + i);
+        if (src.dtype() != x.dtype())
+            throw new IllegalArgumentException("scatter_add: src " + Elementwise.describe(src) + " must have the dtype of input " + Elementwise.describe(x));
+        checkIndex("scatter_add", index, x.shape()[d], x);
+        Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
+        if (out.numel() > 0) x.backend().copy(x.view, out.view);
+        if (index.numel() > 0) x.backend().scatterAdd(out.view, d, index.view, src.view);
+        return Autograd.record("scatter_add", out, new Tensor[] {x, index, src},
+                g -> new Tensor[] {g, null, gather(g, d, index).contiguous()});
+    }
+
+    static Tensor indexSelect(Tensor x, int dim, Tensor index) {
+        int d = Shapes.axis("index_select", dim, x.dim());
+        if (index.dim() > 1)
+            throw new IllegalArgumentException("index_select: index must be 0-D or 1-D, got " + Elementwise.describe(index));
+        checkIndex("index_select", index, x.shape()[d], x);
+        int[] shape = x.shape();
+        shape[d] = (int) index.numel();
+        Tensor idx = index.dim() == 0 ? index.reshape(1) : index;
+        Tensor out = Tensor.allocate(x.backend(), x.dtype(), shape);
+        if (out.numel() > 0) x.backend().indexSelect(x.view, d, idx.view, out.view);
+        int[] inShape = x.shape();
+        return Autograd.record("index_select", out, new Tensor[] {x, idx}, g -> {
+            Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
+            g.backend().indexAdd(gx.view, d, idx.view, g.view);
+            return new Tensor[] {gx, null};
+        });
+    }
+
+    static Tensor oneHot(Tensor index, int numClasses) {
+        if (index.dtype() != DType.INT64 && index.dtype() != DType.INT32)
+            throw new IllegalArgumentException("one_hot: expected an integer tensor, got " + Elementwise.describe(index));
+        if (numClasses <= 0) throw new IllegalArgumentException("one_hot: numClasses must be positive, got " + numClasses);
+        checkIndex("one_hot", index, numClasses, index);
+        try (Tensor classes = Tensor.arange(0, numClasses, 1, index.dtype(), index.device());
+             Tensor col = index.unsqueeze(-1);
+             Tensor hit = col.eq(classes)) {
+            return hit.to(DType.INT64);
+        }
+    }
+
+    /** Rows of {@code weight} picked by integer {@code indices}: output shape indices.shape + [dim]. */
+    static Tensor embedding(Tensor indices, Tensor weight) {
+        if (weight.dim() != 2)
+            throw new IllegalArgumentException("embedding: weight must be 2-D (num_embeddings, dim), got " + Elementwise.describe(weight));
+        int[] shape = java.util.Arrays.copyOf(indices.shape(), indices.dim() + 1);
+        shape[indices.dim()] = weight.size(1);
+        try (Tensor flat = indices.reshape(-1); Tensor rows = indexSelect(weight, 0, flat)) {
+            return rows.reshape(shape);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.kiln;
+
+import java.util.Arrays;
+
+/** Matrix products with PyTorch's broadcasting rules, and their gradients. */
+final class LinearAlgebra {
+    private LinearAlgebra() {}
+
+    static Tensor matmul(Tensor a, Tensor b) {
+        Elementwise.sameDevice("matmul", a, b);
+        if (a.dim() == 0 || b.dim() == 0)
+            throw new IllegalArgumentException("matmul: both arguments need at least one dimension, got " + Elementwise.describe(a) + " and " + Elementwise.describe(b));
+        if (!a.dtype().isFloatingPoint() || a.dtype() != b.dtype())
+            throw new IllegalArgumentException("matmul: expected two tensors of one floating dtype, got " + Elementwise.describe(a) + " and " + Elementwise.describe(b));
+        boolean vecA = a.dim() == 1, vecB = b.dim() == 1;
+        if (!vecA && !vecB) return batched(a, b);
+        try (Scope s = Scope.open()) {
+            Tensor out = batched(vecA ? a.unsqueeze(0) : a, vecB ? b.unsqueeze(1) : b);
+            if (vecB) out = out.squeeze(-1);
+            if (vecA) out = out.squeeze(vecB ? -1 : -2);
+            return s.keep(out);
+        }
+    }
+
+    private static Tensor batched(Tensor a, Tensor b) {
+        int[] as = a.shape(), bs = b.shape();
+        int m = as[as.length - 2], k = as[as.length - 1], k2 = bs[bs.length - 2], n = bs[bs.length - 1];
+        if (k != k2)
+            throw new IllegalArgumentException("matmul: shapes " + Shapes.str(as) + " and " + Shapes.str(bs) + " cannot be multiplied ("
+                    + m + "x" + k + " and " + k2 + "x" + n + ")");
+        int[] batch = Shapes.broadcast("matmul", Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = m;
+        outShape[batch.length + 1] = n;
+        Tensor out = Tensor.allocate(a.backend(), a.dtype(), outShape);
+        if (out.numel() > 0) {
+            if (k == 0) {
+                a.backend().fill(out.view, 0);
+            } else {
+                a.backend().matmul(Elementwise.expanded(a, withLast(batch, m, k)), Elementwise.expanded(b, withLast(batch, k, n)), out.view);
+            }
+        }
+        return Autograd.record("matmul", out, new Tensor[] {a, b}, g -> new Tensor[] {
+                a.requiresGrad() ? ViewOps.sumTo(g.matmul(b.mT()), as) : null,
+                b.requiresGrad() ? ViewOps.sumTo(a.mT().matmul(g), bs) : null});
+    }
+
+    private static int[] withLast(int[] batch, int r, int c) {
+        int[] s = Arrays.copyOf(batch, batch.length + 2);
+        s[batch.length] = r;
+        s[batch.length + 1] = c;
+        return s;
+    }
+
+    /** {@code x @ weight^T + bias}, weight (out, in) as in PyTorch's Linear. */
+    static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
+            throw new IllegalArgumentException("linear: input " + Elementwise.describe(x) + " does not match weight " + Elementwise.describe(weight)
+                    + " (expected input [..., " + (weight.dim() == 2 ? weight.size(1) : "?") + "] and weight [out, in])");
+        if (bias != null && (bias.dim() != 1 || bias.size(0) != weight.size(0)))
+            throw new IllegalArgumentException("linear: bias " + Elementwise.describe(bias) + " does not match weight " + Elementwise.describe(weight));
+        try (Tensor wt = weight.t()) {
+            Tensor y = x.matmul(wt);
+            if (bias == null) return y;
+            try (y) {
+                return y.add(bias);
+            }
+        }
+    }
+}

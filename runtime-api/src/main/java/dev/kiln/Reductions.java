@@ -1,0 +1,158 @@
+package dev.kiln;
+
+import dev.kiln.backend.ArgReduceOp;
+import dev.kiln.backend.ReduceOp;
+
+/** Reductions over sets of axes, and softmax, with their gradients. */
+final class Reductions {
+    private Reductions() {}
+
+    /** Runs a reduction kernel; the result keeps the reduced axes as size 1. */
+    private static Tensor reduceKeep(String name, ReduceOp op, Tensor x, int[] axes, DType dt) {
+        x.checkOpen(name);
+        Tensor xc = x.dtype() == dt ? x : x.to(dt);
+        try {
+            Tensor out = Tensor.allocate(x.backend(), dt, Shapes.keepDimShape(x.shape(), axes));
+            if (out.numel() > 0) x.backend().reduce(op, xc.view, axes, out.view);
+            return out;
+        } finally {
+            if (xc != x) xc.close();
+        }
+    }
+
+    /** Drops the kept axes unless keepDim; a view, so the gradient flows through reshape. */
+    private static Tensor finish(Tensor kept, int[] axes, boolean keepDim) {
+        if (keepDim) return kept;
+        try (kept) {
+            return kept.reshape(Shapes.dropAxes(kept.shape(), axes));
+        }
+    }
+
+    /** The incoming gradient broadcast back over the input's shape. */
+    private static Tensor expandBack(Tensor g, int[] inShape, int[] axes, boolean keepDim) {
+        Tensor kept = keepDim ? g : g.reshape(Shapes.keepDimShape(inShape, axes));
+        return kept.expand(inShape);
+    }
+
+    private static DType sumType(DType dt) {
+        return dt == DType.BOOL || dt == DType.INT32 ? DType.INT64 : (dt.isComputeType() ? dt : DType.FLOAT32);
+    }
+
+    static Tensor sum(Tensor x, int[] dims, boolean keepDim) {
+        int[] axes = Shapes.axes("sum", dims, x.dim());
+        int[] inShape = x.shape();
+        Tensor kept = reduceKeep("sum", ReduceOp.SUM, x, axes, sumType(x.dtype()));
+        Tensor out = finish(kept, axes, keepDim);
+        return Autograd.record("sum", out, x, g -> new Tensor[] {expandBack(g, inShape, axes, keepDim)});
+    }
+
+    static Tensor mean(Tensor x, int[] dims, boolean keepDim) {
+        int[] axes = Shapes.axes("mean", dims, x.dim());
+        long n = 1;
+        for (int a : axes) n *= x.shape()[a];
+        if (!x.dtype().isFloatingPoint())
+            throw new IllegalArgumentException("mean: needs a floating-point tensor, got " + Elementwise.describe(x) + "; convert with to(DType.FLOAT32)");
+        try (Tensor s = sum(x, dims, keepDim)) {
+            return s.div((double) n);
+        }
+    }
+
+    static Tensor prod(Tensor x, int[] dims, boolean keepDim) {
+        int[] axes = Shapes.axes("prod", dims, x.dim());
+        int[] inShape = x.shape();
+        Tensor kept = reduceKeep("prod", ReduceOp.PROD, x, axes, sumType(x.dtype()));
+        Tensor out = finish(kept, axes, keepDim);
+        // d prod / d x_i = prod / x_i; exact where no zero sits in the reduced slice.
+        return Autograd.record("prod", out, x, g -> new Tensor[] {
+                expandBack(g.mul(out), inShape, axes, keepDim).div(x)}, out);
+    }
+
+    static Tensor var(Tensor x, int[] dims, int correction, boolean keepDim) {
+        int[] axes = Shapes.axes("var", dims, x.dim());
+        long n = 1;
+        for (int a : axes) n *= x.shape()[a];
+        try (Scope s = Scope.open()) {
+            Tensor centered = x.sub(mean(x, axes, true));
+            Tensor ss = sum(centered.square(), axes, keepDim);
+            return s.keep(ss.div(Math.max(0, n - correction)));
+        }
+    }
+
+    static Tensor amax(Tensor x, int[] dims, boolean keepDim) { return extremum("amax", ReduceOp.MAX, x, dims, keepDim); }
+
+    static Tensor amin(Tensor x, int[] dims, boolean keepDim) { return extremum("amin", ReduceOp.MIN, x, dims, keepDim); }
+
+    private static Tensor extremum(String name, ReduceOp op, Tensor x, int[] dims, boolean keepDim) {
+        int[] axes = Shapes.axes(name, dims, x.dim());
+        for (int a : axes)
+            if (x.shape()[a] == 0)
+                throw new IllegalArgumentException(name + ": cannot reduce over an empty dimension " + a + " of shape " + Shapes.str(x.shape()));
+        int[] inShape = x.shape();
+        Tensor kept = reduceKeep(name, op, x, axes, x.dtype());
+        Tensor out = finish(kept, axes, keepDim);
+        return Autograd.record(name, out, x, g -> {
+            // Ties share the gradient evenly.
+            Tensor hit = x.eq(expandBack(out, inShape, axes, keepDim)).to(g.dtype());
+            Tensor count = sum(hit, axes, true);
+            return new Tensor[] {hit.div(count).mul(expandBack(g, inShape, axes, keepDim))};
+        }, out);
+    }
+
+    static Tensor argReduce(Tensor x, int dim, boolean keepDim, boolean max) {
+        String name = max ? "argmax" : "argmin";
+        x.checkOpen(name);
+        int d = Shapes.axis(name, dim, x.dim());
+        if (x.dim() > 0 && x.shape()[d] == 0)
+            throw new IllegalArgumentException(name + ": cannot reduce over an empty dimension " + d + " of shape " + Shapes.str(x.shape()));
+        if (x.dim() == 0) return Tensor.zeros(DType.INT64, x.device());
+        Tensor out = Tensor.allocate(x.backend(), DType.INT64, Shapes.keepDimShape(x.shape(), new int[] {d}));
+        if (out.numel() > 0) x.backend().argReduce(max ? ArgReduceOp.ARGMAX : ArgReduceOp.ARGMIN, x.view, d, out.view);
+        return finish(out, new int[] {d}, keepDim);
+    }
+
+    static Tensor.ValuesIndices maxWithIndices(Tensor x, int dim, boolean keepDim, boolean max) {
+        int d = Shapes.axis(max ? "max" : "min", dim, x.dim());
+        Tensor idx = argReduce(x, d, true, max);
+        Tensor values = x.gather(d, idx);
+        if (!keepDim) {
+            try (Tensor v = values; Tensor i = idx) {
+                return new Tensor.ValuesIndices(v.squeeze(d), i.squeeze(d));
+            }
+        }
+        return new Tensor.ValuesIndices(values, idx);
+    }
+
+    static Tensor logsumexp(Tensor x, int[] dims, boolean keepDim) {
+        int[] axes = Shapes.axes("logsumexp", dims, x.dim());
+        try (Scope s = Scope.open()) {
+            // Shift by the (constant) max for stability; infinities shift by 0.
+            Tensor m = amax(x.detach(), axes, true);
+            m = Tensor.where(m.isNan().logicalOr(m.abs().eq(Double.POSITIVE_INFINITY)), Tensor.zerosLike(m), m);
+            Tensor lse = sum(x.sub(m).exp(), axes, true).log().add(m);
+            return s.keep(keepDim ? lse : lse.reshape(Shapes.dropAxes(lse.shape(), axes)));
+        }
+    }
+
+    static Tensor softmax(Tensor x, int dim, boolean log) {
+        String name = log ? "log_softmax" : "softmax";
+        x.checkOpen(name);
+        if (!x.dtype().isFloatingPoint())
+            throw new IllegalArgumentException(name + ": needs a floating-point tensor, got " + Elementwise.describe(x));
+        if (x.dim() == 0) {
+            try (Tensor one = x.unsqueeze(0)) {
+                Tensor r = softmax(one, 0, log);
+                try (r) {
+                    return r.squeeze(0);
+                }
+            }
+        }
+        int d = Shapes.axis(name, dim, x.dim());
+        Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
+        if (out.numel() > 0) x.backend().softmax(x.view, d, log, out.view);
+        int[] axis = {d};
+        if (log) {
+            return Autograd.record(name, out, x, g -> new Tensor[] {g.sub(out.exp().mul(sum(g, axis, true)))}, out);
+        }
+        return Autograd.record(name, out, x, g -> new Tensor[] {out.mul(g.sub(sum(g.mul(out), axis, true)))}, out);
+    }
+}

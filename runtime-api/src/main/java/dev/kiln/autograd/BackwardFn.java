@@ -1,0 +1,13 @@
+package dev.kiln.autograd;
+
+import dev.kiln.Tensor;
+
+/**
+ * The backward rule of one op: given the gradient of its output, the gradients of its inputs, one per input in
+ * the order they were recorded (null for an input that takes none, such as an index tensor). Written with
+ * tensor ops, so it runs on every backend.
+ */
+@FunctionalInterface
+public interface BackwardFn {
+    Tensor[] apply(Tensor gradOutput);
+}

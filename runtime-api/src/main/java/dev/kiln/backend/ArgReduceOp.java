@@ -1,0 +1,6 @@
+package dev.kiln.backend;
+
+/** Index-producing reductions along one axis; ties resolve to the first index, NaN counts as the extreme. */
+public enum ArgReduceOp {
+    ARGMAX, ARGMIN
+}

@@ -1,0 +1,152 @@
+package dev.kiln.backend;
+
+import dev.kiln.DType;
+import dev.kiln.Device;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The contract between Kiln's tensors and one device. It is deliberately small: memory and transfers, a handful
+ * of primitive kernel families selected by op codes, and a few fused kernels whose defaults here compose the
+ * primitives, so a backend that overrides nothing is still complete and correct.
+ *
+ * <h2>Conventions</h2>
+ * <ul>
+ *   <li>Every kernel reads and writes {@link View}s: shape, element strides and offset over an opaque
+ *       {@link Buffer}. Inputs may be any strided views (transposed, sliced, broadcast with stride 0); outputs
+ *       never overlap themselves. Broadcasting is resolved above the SPI: the inputs of an elementwise kernel
+ *       arrive with the output's shape.</li>
+ *   <li>Kernels may run asynchronously. {@link #copyToHost} and {@link #synchronize} are the points where the
+ *       host waits. Kernels on one backend run in the order they were issued.</li>
+ *   <li>Arguments have been validated by the tensor layer (shapes, dtypes, devices); a backend may assume
+ *       them consistent, and throws {@link IllegalStateException} only for its own failures (out of memory,
+ *       a kernel that does not build).</li>
+ *   <li>Backends know nothing of autograd; gradients are composed from these same entry points above.</li>
+ * </ul>
+ */
+public interface Backend {
+
+    /** The concrete device, with its index. */
+    Device device();
+
+    /** One line for {@code kiln devices}: what this is, e.g. "pure Java, 2 threads, 512-bit vectors". */
+    String description();
+
+    // ---- memory --------------------------------------------------------------------------------------------
+
+    /** A buffer of at least {@code bytes} bytes with undefined contents. */
+    Buffer allocate(long bytes);
+
+    /** Returns a buffer to the backend (its cache, or the system). The buffer must not be used afterwards. */
+    void release(Buffer buffer);
+
+    MemoryStats memoryStats();
+
+    /** Hands cached but unused memory back to the system. */
+    default void emptyCache() {}
+
+    // ---- transfers -----------------------------------------------------------------------------------------
+
+    /** Copies all of {@code src} (host memory) into {@code dst} at a byte offset. */
+    void copyFromHost(MemorySegment src, Buffer dst, long dstByteOffset);
+
+    /** Copies {@code dst.byteSize()} bytes from {@code src} at a byte offset into host memory; waits for them. */
+    void copyToHost(Buffer src, long srcByteOffset, MemorySegment dst);
+
+    /**
+     * Strided copy between two views of the same shape on this device, converting when the dtypes differ
+     * (floats to integers truncate toward zero; anything to bool is "not zero").
+     */
+    void copy(View src, View dst);
+
+    /** Sets every element of {@code dst} to {@code value}, converted to its dtype. */
+    void fill(View dst, double value);
+
+    // ---- elementwise ---------------------------------------------------------------------------------------
+
+    /** {@code out = op(x)}; {@code alpha} is the parameter of the ops that take one (see {@link UnaryOp}). */
+    void unary(UnaryOp op, double alpha, View x, View out);
+
+    /** {@code out = a op b}, with {@code a}, {@code b} and {@code out} of one shape. */
+    void binary(BinaryOp op, View a, View b, View out);
+
+    /** {@code out = a op scalar}, or {@code scalar op a} when {@code scalarFirst}. */
+    void binaryScalar(BinaryOp op, View a, double scalar, boolean scalarFirst, View out);
+
+    /** {@code out = cond ? a : b}; {@code cond} is bool, all four of one shape. */
+    void where(View cond, View a, View b, View out);
+
+    // ---- reductions ----------------------------------------------------------------------------------------
+
+    /**
+     * Reduces {@code x} over {@code axes} (sorted, distinct). {@code out} has x's rank with those axes of size 1.
+     * The sum of an empty set is 0, the product 1; max and min of an empty set are rejected above the SPI.
+     */
+    void reduce(ReduceOp op, View x, int[] axes, View out);
+
+    /** Index of the max or min along {@code axis}; {@code out} is int64 with that axis of size 1. */
+    void argReduce(ArgReduceOp op, View x, int axis, View out);
+
+    // ---- linear algebra ------------------------------------------------------------------------------------
+
+    /**
+     * Batched matrix product {@code out[..., m, n] = sum_k a[..., m, k] * b[..., k, n]}. All three have the
+     * same rank (at least 2); the batch dimensions of a and b arrive broadcast to those of out (stride 0 where
+     * they repeat), and a transpose is only a swap of the last two strides. One floating dtype throughout.
+     */
+    void matmul(View a, View b, View out);
+
+    // ---- indexing ------------------------------------------------------------------------------------------
+
+    /** {@code out[i][j][k] = src[index[i][j][k]][j][k]} for axis 0, and so on (PyTorch's gather). */
+    void gather(View src, int axis, View index, View out);
+
+    /** {@code dst[index[i][j][k]][j][k] += src[i][j][k]} for axis 0, and so on (PyTorch's scatter_add_). */
+    void scatterAdd(View dst, int axis, View index, View src);
+
+    /** Selects whole slices along {@code axis}: {@code out.select(axis, i) = src.select(axis, index[i])}. */
+    void indexSelect(View src, int axis, View index, View out);
+
+    /** The adjoint of indexSelect: {@code dst.select(axis, index[i]) += src.select(axis, i)}. */
+    void indexAdd(View dst, int axis, View index, View src);
+
+    // ---- random --------------------------------------------------------------------------------------------
+
+    /**
+     * Fills {@code out} from {@code dist} with parameters {@code a}, {@code b}. Element i (in row-major order
+     * of out) uses Philox counter {@code offset + i} and key {@code seed}: see {@link Distribution}.
+     */
+    void random(Distribution dist, double a, double b, long seed, long offset, View out);
+
+    /** Waits for every kernel issued so far. */
+    default void synchronize() {}
+
+    // ---- fused kernels: defaults compose the primitives above -----------------------------------------------
+
+    /** Softmax (or log-softmax) of x along {@code axis} into {@code out} of the same shape. */
+    default void softmax(View x, int axis, boolean log, View out) {
+        FusedDefaults.softmax(this, x, axis, log, out);
+    }
+
+    /** conv2d of NCHW {@code input} with {@code weight} (Cout, Cin/groups, KH, KW), no bias, into {@code out}. */
+    default void conv2d(View input, View weight, Conv2dSpec spec, View out) {
+        FusedDefaults.conv2d(this, input, weight, spec, out);
+    }
+
+    /** Gradient of conv2d with respect to its input. */
+    default void conv2dBackwardInput(View gradOut, View weight, Conv2dSpec spec, View gradInput) {
+        FusedDefaults.conv2dBackwardInput(this, gradOut, weight, spec, gradInput);
+    }
+
+    /** Gradient of conv2d with respect to its weight. */
+    default void conv2dBackwardWeight(View input, View gradOut, Conv2dSpec spec, View gradWeight) {
+        FusedDefaults.conv2dBackwardWeight(this, input, gradOut, spec, gradWeight);
+    }
+
+    // ---- helpers for implementations -----------------------------------------------------------------------
+
+    /** A fresh dense view of a new buffer; callers release it with {@link #release}. */
+    default View allocateView(DType dtype, int... shape) {
+        return View.contiguous(allocate(Math.max(1, View.numel(shape)) * dtype.byteSize()), dtype, shape);
+    }
+}

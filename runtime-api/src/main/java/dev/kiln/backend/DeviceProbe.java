@@ -1,0 +1,134 @@
+package dev.kiln.backend;
+
+import dev.kiln.Device;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.logging.Logger;
+
+/**
+ * Finds the backends on the class path, ranks their devices and opens the one the user asked for (system
+ * property {@code kiln.device} or environment variable {@code KILN_DEVICE}) or, failing that, the best one.
+ * An explicit request that cannot be met is an error, never a silent fallback; the automatic choice and every
+ * rejected candidate are logged once.
+ */
+public final class DeviceProbe {
+    private static final Logger LOG = Logger.getLogger(DeviceProbe.class.getName());
+    private static final Object LOCK = new Object();
+    private static volatile List<BackendProvider.Candidate> candidates;
+    private static final Map<String, Backend> OPEN = new LinkedHashMap<>();
+    private static volatile Backend defaultBackend;
+
+    private DeviceProbe() {}
+
+    /** Every candidate found, available ones first by priority, then the rejected ones with their reasons. */
+    public static List<BackendProvider.Candidate> candidates() {
+        List<BackendProvider.Candidate> c = candidates;
+        if (c == null) {
+            synchronized (LOCK) {
+                if (candidates == null) candidates = probeAll();
+                c = candidates;
+            }
+        }
+        return c;
+    }
+
+    private static List<BackendProvider.Candidate> probeAll() {
+        List<BackendProvider.Candidate> found = new ArrayList<>();
+        for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+            try {
+                found.addAll(p.probe());
+            } catch (RuntimeException | LinkageError e) {
+                found.add(BackendProvider.Candidate.unavailable(p.type(), "probe failed: " + e));
+            }
+        }
+        found.sort(Comparator.comparing((BackendProvider.Candidate c) -> !c.isAvailable())
+                .thenComparing(Comparator.comparingInt(BackendProvider.Candidate::priority).reversed()));
+        return List.copyOf(found);
+    }
+
+    /** The probe's table as text, as {@code kiln devices} prints it. */
+    public static String table() {
+        StringBuilder sb = new StringBuilder();
+        String requested = requestedDevice();
+        sb.append(String.format("%-10s %-9s %-8s %s%n", "device", "status", "priority", "details"));
+        for (BackendProvider.Candidate c : candidates()) {
+            if (c.isAvailable()) sb.append(String.format("%-10s %-9s %-8d %s%n", c.device(), "available", c.priority(), c.description()));
+            else sb.append(String.format("%-10s %-9s %-8s %s%n", c.device(), "rejected", "-", c.unavailableReason()));
+        }
+        sb.append("requested: ").append(requested == null ? "(none: automatic choice)" : requested).append('\n');
+        return sb.toString();
+    }
+
+    /** The device named by {@code -Dkiln.device} or {@code KILN_DEVICE}, or null. */
+    public static String requestedDevice() {
+        String p = System.getProperty("kiln.device");
+        if (p != null && !p.isBlank()) return p.trim();
+        String e = System.getenv("KILN_DEVICE");
+        return e == null || e.isBlank() ? null : e.trim();
+    }
+
+    /** The backend new tensors go to when no device is named: the requested one, else the best available. */
+    public static Backend defaultBackend() {
+        Backend b = defaultBackend;
+        if (b == null) {
+            synchronized (LOCK) {
+                if (defaultBackend == null) defaultBackend = chooseDefault();
+                b = defaultBackend;
+            }
+        }
+        return b;
+    }
+
+    /** Makes {@code device} the default for tensors created without one (for this JVM). */
+    public static void setDefault(Device device) {
+        Backend b = backend(device);
+        synchronized (LOCK) {
+            defaultBackend = b;
+        }
+    }
+
+    private static Backend chooseDefault() {
+        String requested = requestedDevice();
+        if (requested != null) {
+            Backend b = backend(Device.parse(requested));
+            LOG.info(() -> "Kiln device " + b.device() + " (requested): " + b.description());
+            return b;
+        }
+        List<BackendProvider.Candidate> all = candidates();
+        BackendProvider.Candidate best = all.stream().filter(BackendProvider.Candidate::isAvailable).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no Kiln backend is available:\n" + table()));
+        Backend b = open(best);
+        StringBuilder msg = new StringBuilder("Kiln device " + best.device() + " (automatic): " + best.description());
+        for (BackendProvider.Candidate c : all) {
+            if (!c.isAvailable()) msg.append("\n  rejected ").append(c.device()).append(": ").append(c.unavailableReason());
+            else if (c != best) msg.append("\n  also available ").append(c.device()).append(" (priority ").append(c.priority()).append(')');
+        }
+        LOG.info(msg::toString);
+        return b;
+    }
+
+    /**
+     * The backend for a device, opened once and shared. {@code cuda} without an index means the best CUDA device.
+     *
+     * @throws IllegalArgumentException naming the request and what was found, when no such device is available
+     */
+    public static Backend backend(Device device) {
+        for (BackendProvider.Candidate c : candidates()) {
+            if (c.isAvailable() && device.matches(Device.parse(c.device()))) return open(c);
+        }
+        StringBuilder why = new StringBuilder("device '" + device + "' was requested but is not available. Probe results:\n");
+        why.append(table());
+        throw new IllegalArgumentException(why.toString());
+    }
+
+    private static Backend open(BackendProvider.Candidate c) {
+        synchronized (OPEN) {
+            return OPEN.computeIfAbsent(c.device(), k -> c.factory().get());
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.kiln.random;
+
+import dev.kiln.backend.Distribution;
+
+/**
+ * Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011): a counter-based
+ * generator, so element i of any random tensor is a pure function of (seed, counter) and every backend, serial or
+ * parallel, produces the same numbers. This is the reference the device kernels reproduce.
+ *
+ * <p>Element i draws from counter {@code offset + i} (low word, high word, 0, 0) under key (low, high word of the
+ * seed) and uses the first one or two of the four output words:
+ * <ul>
+ *   <li>uniform: {@code u = (w0 >>> 8) * 2^-24} in [0, 1), value {@code a + (b - a) * u};</li>
+ *   <li>normal: Box-Muller, {@code u1 = ((w0 >>> 8) + 1) * 2^-24} in (0, 1], {@code u2} from w1 as above,
+ *       value {@code a + b * sqrt(-2 ln u1) cos(2 pi u2)};</li>
+ *   <li>bernoulli: 1 if {@code u < a};</li>
+ *   <li>integer: {@code a + ((w0 as unsigned) * (b - a)) >>> 32}.</li>
+ * </ul>
+ */
+public final class Philox {
+    private static final int M0 = 0xD2511F53;
+    private static final int M1 = 0xCD9E8D57;
+    private static final int W0 = 0x9E3779B9;
+    private static final int W1 = 0xBB67AE85;
+    private static final double TWO_POW_M24 = 1.0 / (1 << 24);
+
+    private Philox() {}
+
+    /** Word {@code word} (0 or 1) of the Philox4x32-10 block at {@code counter} under {@code seed}. */
+    public static int word(long seed, long counter, int word) {
+        int c0 = (int) counter, c1 = (int) (counter >>> 32), c2 = 0, c3 = 0;
+        int k0 = (int) seed, k1 = (int) (seed >>> 32);
+        for (int round = 0; round < 10; round++) {
+            long p0 = (M0 & 0xFFFFFFFFL) * (c0 & 0xFFFFFFFFL);
+            long p1 = (M1 & 0xFFFFFFFFL) * (c2 & 0xFFFFFFFFL);
+            int n0 = (int) (p1 >>> 32) ^ c1 ^ k0;
+            int n1 = (int) p1;
+            int n2 = (int) (p0 >>> 32) ^ c3 ^ k1;
+            int n3 = (int) p0;
+            c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+            k0 += W0;
+            k1 += W1;
+        }
+        return switch (word) {
+            case 0 -> c0;
+            case 1 -> c1;
+            case 2 -> c2;
+            default -> c3;
+        };
+    }
+
+    /** The value element {@code counter} takes under {@code dist} with parameters a, b (see the class doc). */
+    public static double sample(Distribution dist, double a, double b, long seed, long counter) {
+        int w0 = word(seed, counter, 0);
+        return switch (dist) {
+            case UNIFORM -> a + (b - a) * ((w0 >>> 8) * TWO_POW_M24);
+            case BERNOULLI -> ((w0 >>> 8) * TWO_POW_M24) < a ? 1 : 0;
+            case INTEGER -> a + (double) (((w0 & 0xFFFFFFFFL) * (long) (b - a)) >>> 32);
+            case NORMAL -> {
+                int w1 = word(seed, counter, 1);
+                double u1 = ((w0 >>> 8) + 1) * TWO_POW_M24;
+                double u2 = (w1 >>> 8) * TWO_POW_M24;
+                yield a + b * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+            }
+        };
+    }
+}
