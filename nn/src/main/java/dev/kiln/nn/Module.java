@@ -89,6 +89,9 @@ public abstract class Module implements AutoCloseable {
         return t;
     }
 
+    /** This module's own buffer {@code name}, or null when it was not registered. */
+    protected final Tensor optionalBuffer(String name) { return buffers.get(name); }
+
     /** Replaces the value of one of this module's own buffers (the old tensor is closed). */
     protected final void setBuffer(String name, Tensor value) {
         Tensor old = buffer(name);
