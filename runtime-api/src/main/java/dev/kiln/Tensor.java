@@ -363,7 +363,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor gelu(boolean tanhApproximation) { return Elementwise.gelu(this, tanhApproximation); }
     public Tensor softplus() { return Elementwise.softplus(this); }
     public Tensor silu() { return Elementwise.silu(this); }
-    /** Clamps into [min, max]; pass NaN for a missing bound. */
+    /** Clamps into [min, max]; pass NaN for a missing bound. When min > max every element becomes max. */
     public Tensor clamp(double min, double max) { return Elementwise.clamp(this, min, max); }
     public Tensor isNan() { return Elementwise.isNan(this); }
     public Tensor logicalNot() { return Elementwise.logicalNot(this); }
