@@ -1,9 +1,7 @@
 package dev.kiln.testkit.onnx;
 
 import dev.kiln.Device;
-import dev.kiln.Kiln;
-import dev.kiln.backend.BackendProvider;
-import dev.kiln.backend.DeviceProbe;
+import dev.kiln.testkit.TestDevice;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicContainer;
@@ -19,7 +17,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Runs the ONNX node-test suite on every backend present: one dynamic test per ONNX test, grouped by backend and
+ * Runs the ONNX node-test suite on every device under test ({@link TestDevice}): one dynamic test per ONNX test, grouped by backend and
  * op, and a table of passed / failed / excluded per op and backend printed at the end.
  */
 class OnnxConformanceTest {
@@ -34,13 +32,11 @@ class OnnxConformanceTest {
         List<OnnxSuite.Case> cases = OnnxSuite.cases(folder);
         if (cases.isEmpty()) throw new AssertionError("no ONNX tests found in " + folder);
         List<DynamicNode> perBackend = new ArrayList<>();
-        for (BackendProvider.Candidate candidate : DeviceProbe.candidates()) {
-            if (!candidate.isAvailable()) {
-                perBackend.add(DynamicTest.dynamicTest(candidate.device() + " (absent)",
-                        () -> Assumptions.abort(candidate.device() + " is not available: " + candidate.unavailableReason())));
+        for (TestDevice device : TestDevice.underTest()) {
+            if (device.backend() == null) {
+                perBackend.add(DynamicTest.dynamicTest(device.name() + " (absent)", device::activate));
                 continue;
             }
-            Device device = Device.parse(candidate.device());
             Map<String, List<DynamicNode>> perOp = new TreeMap<>();
             for (OnnxSuite.Case c : cases)
                 perOp.computeIfAbsent(c.node().op(), k -> new ArrayList<>()).add(test(c, device));
@@ -51,23 +47,20 @@ class OnnxConformanceTest {
         return perBackend;
     }
 
-    private static DynamicTest test(OnnxSuite.Case c, Device device) {
+    private static DynamicTest test(OnnxSuite.Case c, TestDevice testDevice) {
         return DynamicTest.dynamicTest(c.name(), () -> {
+            Device device = testDevice.device();
             String reason = OnnxExclusions.REASONS.get(c.name());
             if (reason != null) {
                 count(device, c, Result.EXCLUDED);
                 Assumptions.abort("excluded: " + reason);
             }
-            Device previous = Kiln.defaultDevice();
-            Kiln.setDefaultDevice(device);
             try {
                 OnnxSuite.run(c, device);
                 count(device, c, Result.PASSED);
             } catch (Throwable t) {
                 count(device, c, Result.FAILED);
                 throw t;
-            } finally {
-                Kiln.setDefaultDevice(previous);
             }
         });
     }
