@@ -33,7 +33,7 @@ final class OnnxOps {
         registerReductions();
         registerLinearAlgebra();
         //NN
-        //SEQ
+        OnnxSequenceOps.register(ALL);
     }
 
     static Mapping find(String op) { return ALL.get(op); }
