@@ -145,9 +145,15 @@ final class Losses {
     private static void checkBroadcastsTo(String op, String what, Tensor t, Tensor input) {
         if (t == null) return;
         Elementwise.sameDevice(op, input, t);
-        int[] shape = Shapes.broadcast(op, t.shape(), input.shape());
-        if (!Arrays.equals(shape, input.shape()))
+        if (!broadcastsTo(t.shape(), input.shape()))
             throw new IllegalArgumentException(op + ": " + what + " " + Elementwise.describe(t) + " does not broadcast to the input " + Elementwise.describe(input));
+    }
+
+    private static boolean broadcastsTo(int[] from, int[] to) {
+        if (from.length > to.length) return false;
+        for (int i = 1; i <= from.length; i++)
+            if (from[from.length - i] != 1 && from[from.length - i] != to[to.length - i]) return false;
+        return true;
     }
 
     static Tensor mseLoss(Tensor input, Tensor target, Reduction reduction) {
