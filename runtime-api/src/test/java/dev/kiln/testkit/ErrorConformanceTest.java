@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Bad input gets a clear exception naming the op and what was wrong; never a crash or a wrong answer. */
 class ErrorConformanceTest {
 
-    private static void assertMessage(Class<? extends Throwable> type, Executable call, String... fragments) {
+    static void assertMessage(Class<? extends Throwable> type, Executable call, String... fragments) {
         Throwable e = assertThrows(type, call);
         for (String f : fragments)
             assertTrue(e.getMessage() != null && e.getMessage().contains(f), () -> "message '" + e.getMessage() + "' should mention " + f);

@@ -1,0 +1,45 @@
+package dev.kiln;
+
+/**
+ * The window geometry of a 2-D pooling op over NCHW inputs, per axis, with PyTorch's meaning: padding is
+ * symmetric and at most half the kernel; with {@code ceilMode} the output size rounds up, but a window must
+ * start inside the input or its left padding.
+ */
+public record Pool2dSpec(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
+                         boolean ceilMode) {
+
+    public Pool2dSpec {
+        if (kernelH < 1 || kernelW < 1 || strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || padH < 0 || padW < 0)
+            throw new IllegalArgumentException("pool2d: kernel, stride and dilation must be positive and padding non-negative, got "
+                    + kernelH + "x" + kernelW + " stride " + strideH + "x" + strideW + " padding " + padH + "x" + padW
+                    + " dilation " + dilationH + "x" + dilationW);
+        if (2 * padH > kernelH || 2 * padW > kernelW)
+            throw new IllegalArgumentException("pool2d: padding " + padH + "x" + padW + " must be at most half the kernel " + kernelH + "x" + kernelW);
+    }
+
+    /** A square window; stride 0 means "equal to the kernel", PyTorch's default. */
+    public static Pool2dSpec of(int kernel, int stride, int padding) {
+        int s = stride == 0 ? kernel : stride;
+        return new Pool2dSpec(kernel, kernel, s, s, padding, padding, 1, 1, false);
+    }
+
+    public Pool2dSpec withCeilMode(boolean ceil) {
+        return new Pool2dSpec(kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, ceil);
+    }
+
+    public Pool2dSpec withDilation(int dilation) {
+        return new Pool2dSpec(kernelH, kernelW, strideH, strideW, padH, padW, dilation, dilation, ceilMode);
+    }
+
+    public int outH(int h) { return outSize(h, kernelH, strideH, padH, dilationH); }
+
+    public int outW(int w) { return outSize(w, kernelW, strideW, padW, dilationW); }
+
+    private int outSize(int in, int k, int s, int p, int d) {
+        int span = in + 2 * p - d * (k - 1) - 1;
+        if (span < 0) return 0;
+        int out = (ceilMode ? Math.ceilDiv(span, s) : span / s) + 1;
+        if (ceilMode && (out - 1) * s >= in + p) out--;
+        return out;
+    }
+}
