@@ -73,6 +73,7 @@ class OnnxConformanceTest {
     @AfterAll
     static void printSummary() {
         StringBuilder sb = new StringBuilder("\nONNX node conformance (" + OnnxSuite.folder() + ")\n");
+        if (TALLY.isEmpty()) sb.append("no device under test was available: nothing ran\n");
         new TreeMap<>(TALLY).forEach((backend, ops) -> {
             int[] total = new int[Result.values().length];
             sb.append(String.format("%n%-28s %7s %7s %9s%n", "backend " + backend + " / op", "passed", "failed", "excluded"));

@@ -32,7 +32,7 @@ final class OnnxOps {
         registerShapes();
         registerReductions();
         registerLinearAlgebra();
-        //NN
+        OnnxNnOps.register(ALL);
         OnnxSequenceOps.register(ALL);
     }
 
