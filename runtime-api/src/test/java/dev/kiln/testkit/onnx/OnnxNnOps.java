@@ -204,9 +204,10 @@ final class OnnxNnOps {
         double eps = c.floatAttr("epsilon", 1e-5f), momentum = c.floatAttr("momentum", 0.9f);
         boolean training = c.opset() >= 14 && c.boolAttr("training_mode", false);
         if (!training) return new Tensor[] {Functional.batchNorm(x, mean, var, scale, bias, false, 0, eps)};
-        // ONNX's momentum weighs the old running value (PyTorch's weighs the new); the running tensors are outputs.
+        // ONNX's momentum weighs the old running value (PyTorch's the new), its running variance is the biased
+        // batch variance, and the running tensors are outputs rather than updated in place.
         Tensor runningMean = mean.copy(), runningVar = var.copy();
-        Tensor y = Functional.batchNorm(x, runningMean, runningVar, scale, bias, true, 1 - momentum, eps);
+        Tensor y = Functional.batchNorm(x, runningMean, runningVar, scale, bias, true, 1 - momentum, eps, false);
         return new Tensor[] {y, runningMean, runningVar};
     }
 
@@ -218,15 +219,8 @@ final class OnnxNnOps {
             throw new IllegalArgumentException("LayerNormalization: stash_type " + stash + " differs from the input type; Kiln computes in the input's type");
         double eps = c.floatAttr("epsilon", 1e-5f);
         int[] normalized = Arrays.copyOfRange(x.shape(), axis, x.dim());
-        Tensor y = Functional.layerNorm(x, normalized, c.input(1), c.optionalInput(2), eps);
-        Tensor mean = null, invStd = null;
-        if (c.wantsOutput(1) || c.wantsOutput(2)) {
-            int[] axes = new int[normalized.length];
-            for (int i = 0; i < axes.length; i++) axes[i] = axis + i;
-            mean = x.mean(axes, true);
-            invStd = x.var(axes, 0, true).add(eps).rsqrt();
-        }
-        return new Tensor[] {y, mean, invStd};
+        Functional.NormalizedWithStatistics r = Functional.layerNormWithStatistics(x, normalized, c.input(1), c.optionalInput(2), eps);
+        return new Tensor[] {r.output(), r.mean(), r.invStd()};
     }
 
     private static Tensor[] dropout(OnnxCall c) {
