@@ -2,7 +2,7 @@ package dev.kiln;
 
 /**
  * The window geometry of a 2-D pooling op over NCHW inputs, per axis, with PyTorch's meaning: padding is
- * symmetric and at most half the kernel; with {@code ceilMode} the output size rounds up, but a window must
+ * symmetric and (a superset of PyTorch, as ONNX allows) smaller than the dilated window; with {@code ceilMode} the output size rounds up, but a window must
  * start inside the input or its left padding.
  */
 public record Pool2dSpec(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
@@ -13,8 +13,10 @@ public record Pool2dSpec(int kernelH, int kernelW, int strideH, int strideW, int
             throw new IllegalArgumentException("pool2d: kernel, stride and dilation must be positive and padding non-negative, got "
                     + kernelH + "x" + kernelW + " stride " + strideH + "x" + strideW + " padding " + padH + "x" + padW
                     + " dilation " + dilationH + "x" + dilationW);
-        if (2 * padH > kernelH || 2 * padW > kernelW)
-            throw new IllegalArgumentException("pool2d: padding " + padH + "x" + padW + " must be at most half the kernel " + kernelH + "x" + kernelW);
+        // PyTorch caps padding at half the kernel; ONNX allows more. Every window must still reach the input.
+        if (padH >= dilationH * (kernelH - 1) + 1 || padW >= dilationW * (kernelW - 1) + 1)
+            throw new IllegalArgumentException("pool2d: padding " + padH + "x" + padW + " must be smaller than the window " + kernelH + "x" + kernelW
+                    + " (dilation " + dilationH + "x" + dilationW + "), or some windows would see only padding");
     }
 
     /** A square window; stride 0 means "equal to the kernel", PyTorch's default. */

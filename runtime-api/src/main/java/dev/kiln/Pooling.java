@@ -55,18 +55,16 @@ final class Pooling {
 
     static Tensor avgPool2d(Tensor x, Pool2dSpec spec, boolean countIncludePad) {
         if (x.dim() == 3) return Convolution.unbatched(x, b -> avgPool2d(b, spec, countIncludePad));
-        if (spec.dilationH() != 1 || spec.dilationW() != 1)
-            throw new IllegalArgumentException("avg_pool2d: dilation is not supported, got " + spec);
         int[] s = checkInput("avg_pool2d", x, spec);
         int c = s[1], h = s[2], w = s[3];
         int oh = spec.outH(h), ow = spec.outW(w);
         try (Scope scope = Scope.open()) {
-            Tensor padded = Padding.pad2d(x, spec.padW(), bottomPad(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), 1),
-                    spec.padH(), bottomPad(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), 1), 0);
+            Tensor padded = Padding.pad2d(x, spec.padW(), bottomPad(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), spec.dilationW()),
+                    spec.padH(), bottomPad(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), spec.dilationH()), 0);
             Tensor ones = Tensor.ones(x.dtype(), x.device(), c, 1, spec.kernelH(), spec.kernelW());
-            Tensor sums = Convolution.conv2d(padded, ones, null, new Conv2dSpec(spec.strideH(), spec.strideW(), 0, 0, 1, 1, c));
-            double[] rows = windowCounts(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), countIncludePad);
-            double[] cols = windowCounts(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), countIncludePad);
+            Tensor sums = Convolution.conv2d(padded, ones, null, new Conv2dSpec(spec.strideH(), spec.strideW(), 0, 0, spec.dilationH(), spec.dilationW(), c));
+            double[] rows = windowCounts(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), spec.dilationH(), countIncludePad);
+            double[] cols = windowCounts(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), spec.dilationW(), countIncludePad);
             double[] inverse = new double[oh * ow];
             for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++) inverse[i * ow + j] = 1 / (rows[i] * cols[j]);
@@ -119,13 +117,18 @@ final class Pooling {
         return Tensor.arange(-pad, (double) out * stride - pad, stride, DType.FLOAT64, device);
     }
 
-    /** Per-axis divisor of average pooling, with PyTorch's rule for windows that overhang the padding. */
-    private static double[] windowCounts(int in, int out, int k, int stride, int pad, boolean countIncludePad) {
+    /**
+     * Per-axis divisor of average pooling: the window's taps inside the input, or with countIncludePad inside the
+     * padded input (PyTorch's rule for windows that overhang the padding).
+     */
+    private static double[] windowCounts(int in, int out, int k, int stride, int pad, int dilation, boolean countIncludePad) {
         double[] counts = new double[out];
         for (int i = 0; i < out; i++) {
             int start = i * stride - pad;
-            int end = Math.min(start + k, in + pad);
-            counts[i] = countIncludePad ? end - start : Math.min(end, in) - Math.max(start, 0);
+            for (int t = 0; t < k; t++) {
+                int at = start + t * dilation;
+                if (countIncludePad ? at < in + pad : at >= 0 && at < in) counts[i]++;
+            }
         }
         return counts;
     }
