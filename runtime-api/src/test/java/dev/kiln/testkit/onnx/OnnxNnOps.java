@@ -151,9 +151,11 @@ final class OnnxNnOps {
 
     // ---- pooling -------------------------------------------------------------------------------------------
 
-    /** Kiln's pooling pads symmetrically by at most half the window; other pads are applied explicitly. */
+    /** Kiln's pooling pads symmetrically, by less than the dilated window; other pads are applied explicitly. */
     private static boolean poolPadsDirectly(Window win) {
-        return win.symmetric() && 2 * win.pads[0] <= win.kernel[0] && 2 * win.pads[1] <= win.kernel[1];
+        for (int i = 0; i < 2; i++)
+            if (win.pads[i] != win.pads[i + 2] || win.pads[i] >= win.dilations[i] * (win.kernel[i] - 1) + 1) return false;
+        return true;
     }
 
     private static Tensor[] maxPool(OnnxCall c) {
@@ -193,7 +195,7 @@ final class OnnxNnOps {
         if (poolPadsDirectly(win)) return new Tensor[] {Functional.avgPool2d(x, win.poolSpec(ceil, true), countPad)};
         if (!countPad)
             throw new IllegalArgumentException("AveragePool: pads " + Arrays.toString(win.pads) + " for kernel " + Arrays.toString(win.kernel)
-                    + " without count_include_pad: Kiln's avg_pool2d pads symmetrically by at most half the kernel");
+                    + " without count_include_pad: Kiln's avg_pool2d pads symmetrically, by less than the window");
         return new Tensor[] {Functional.avgPool2d(padEdges(x, win.pads, 0), win.poolSpec(ceil, false), true)};
     }
 
