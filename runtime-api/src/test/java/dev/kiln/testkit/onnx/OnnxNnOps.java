@@ -236,8 +236,9 @@ final class OnnxNnOps {
             ratio = c.floatAttr("ratio", 0.5f);
             training = c.opset() < 7 && !c.boolAttr("is_test", false);
         }
-        if (c.hasAttr("seed") && training) Kiln.manualSeed(c.intAttr("seed", 0));
-        else c.intAttr("seed", 0);
+        // ONNX's seed cannot reproduce ONNX's generator, but it does make Kiln's draws repeatable.
+        long seed = c.intAttr("seed", 0);
+        if (training && c.hasAttr("seed")) Kiln.manualSeed(seed);
         Tensor y = Functional.dropout(x, ratio, training);
         Tensor mask = null;
         if (c.wantsOutput(1)) {
