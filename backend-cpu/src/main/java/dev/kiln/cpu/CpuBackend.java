@@ -14,6 +14,7 @@ import dev.kiln.backend.View;
 import dev.kiln.random.Philox;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import static dev.kiln.cpu.Strided.getD;
 import static dev.kiln.cpu.Strided.getL;
@@ -28,6 +29,9 @@ import static dev.kiln.cpu.Strided.setL;
  * general strided kernels for every dtype, which define the semantics the other backends reproduce.
  */
 public final class CpuBackend implements Backend {
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
     private final SegmentCache memory = new SegmentCache();
 
     static String describeMachine() {
@@ -74,6 +78,10 @@ public final class CpuBackend implements Backend {
             MemorySegment.copy(s, src.offset() * st.byteSize(), d, dst.offset() * dt.byteSize(), src.numel() * st.byteSize());
             return;
         }
+        if (st == dt) {
+            copySameType(s, ss, d, ds, st.byteSize(), src, dst);
+            return;
+        }
         boolean viaLong = integral(st) && integral(dt);
         Strided.rows(dst.shape(), src, dst, null, (o0, o1, o2, n) -> {
             for (int i = 0; i < n; i++) {
@@ -81,6 +89,30 @@ public final class CpuBackend implements Backend {
                 else if (dt == DType.BOOL) setL(d, dt, o1 + i * ds, getD(s, st, o0 + i * ss) != 0 ? 1 : 0);
                 else if (integral(dt)) setL(d, dt, o1 + i * ds, (long) getD(s, st, o0 + i * ss));
                 else setD(d, dt, o1 + i * ds, getD(s, st, o0 + i * ss));
+            }
+        });
+    }
+
+    /** A strided copy without conversion moves raw elements: rows of stride 1 as block copies, others by width. */
+    private static void copySameType(MemorySegment s, long ss, MemorySegment d, long ds, int width, View src, View dst) {
+        Strided.rows(dst.shape(), src, dst, null, (o0, o1, o2, n) -> {
+            if (ss == 1 && ds == 1) {
+                MemorySegment.copy(s, o0 * width, d, o1 * width, (long) n * width);
+                return;
+            }
+            switch (width) {
+                case 8 -> {
+                    for (int i = 0; i < n; i++) d.setAtIndex(LONG, o1 + i * ds, s.getAtIndex(LONG, o0 + i * ss));
+                }
+                case 4 -> {
+                    for (int i = 0; i < n; i++) d.setAtIndex(INT, o1 + i * ds, s.getAtIndex(INT, o0 + i * ss));
+                }
+                case 2 -> {
+                    for (int i = 0; i < n; i++) d.setAtIndex(SHORT, o1 + i * ds, s.getAtIndex(SHORT, o0 + i * ss));
+                }
+                default -> {
+                    for (int i = 0; i < n; i++) d.set(ValueLayout.JAVA_BYTE, o1 + i * ds, s.get(ValueLayout.JAVA_BYTE, o0 + i * ss));
+                }
             }
         });
     }

@@ -4,9 +4,14 @@ import dev.kiln.DType;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.List;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 import static dev.kiln.testkit.Ref.assertClose;
 import static dev.kiln.testkit.Ref.data;
@@ -60,10 +65,9 @@ class ElementwiseConformanceTest {
             new Unary("div_scalar", x -> x.div(4), x -> x / 4, -3, 3),
     };
 
-    @BackendTest
-    void unaryValuesAndGradients(TestDevice device) {
-        device.activate();
-        for (Unary u : UNARY) {
+    @TestFactory
+    Stream<DynamicTest> unaryValuesAndGradients() {
+        return TestDevice.perDevice(List.of(UNARY), Unary::name, (device, u) -> {
             double[] x = data(u.name.hashCode(), 24, u.lo, u.hi);
             for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
                 try (Scope s = Scope.open()) {
@@ -77,7 +81,7 @@ class ElementwiseConformanceTest {
             // Away from kinks, where finite differences are meaningful.
             double[] smooth = Ref.map(x, v -> Math.abs(v) < 0.05 || Math.abs(v + 0.5) < 0.05 || Math.abs(v - 0.8) < 0.05 ? v + 0.13 : v);
             GradCheck.check(u.name, u.op, smooth, 2, 3, 4);
-        }
+        });
     }
 
     private record Binary(String name, java.util.function.BinaryOperator<Tensor> op, DoubleBinaryOperator ref, double lo, double hi) {}
@@ -97,23 +101,28 @@ class ElementwiseConformanceTest {
             {{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{4, 1}, {1, 5}}, {{2, 3}, {}}, {{3}, {2, 4, 3}}, {{2, 1, 3}, {4, 1}},
     };
 
-    @BackendTest
-    void binaryBroadcastValuesAndGradients(TestDevice device) {
-        device.activate();
-        for (Binary b : BINARY) {
-            for (int[][] pair : SHAPES) {
-                double[] x = data(b.name.hashCode() + 1, Ref.numel(pair[0]), b.lo, b.hi);
-                double[] y = data(b.name.hashCode() + 2, Ref.numel(pair[1]), b.lo, b.hi);
-                try (Scope s = Scope.open()) {
-                    Tensor out = b.op.apply(Ref.f64(x, pair[0]), Ref.f64(y, pair[1]));
-                    assertClose(broadcastRef(x, pair[0], y, pair[1], b.ref), out, 1e-12, 1e-12, b.name + " " + java.util.Arrays.deepToString(pair));
-                    Tensor out32 = b.op.apply(Ref.f32(x, pair[0]), Ref.f32(y, pair[1]));
-                    assertEquals(DType.FLOAT32, out32.dtype());
-                    assertClose(broadcastRef(x, pair[0], y, pair[1], b.ref), out32, 1e-4, 1e-5, b.name + " float32");
-                }
-                GradCheck.check(b.name + java.util.Arrays.deepToString(pair), xs -> b.op.apply(xs[0], xs[1]), new double[][] {x, y}, pair);
+    private record BinaryCase(Binary op, int[][] shapes) {
+        @Override
+        public String toString() { return op.name + " " + java.util.Arrays.toString(shapes[0]) + " " + java.util.Arrays.toString(shapes[1]); }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> binaryBroadcastValuesAndGradients() {
+        List<BinaryCase> cases = Stream.of(BINARY).flatMap(b -> Stream.of(SHAPES).map(s -> new BinaryCase(b, s))).toList();
+        return TestDevice.perDevice(cases, BinaryCase::toString, (device, c) -> {
+            Binary b = c.op;
+            int[][] pair = c.shapes;
+            double[] x = data(b.name.hashCode() + 1, Ref.numel(pair[0]), b.lo, b.hi);
+            double[] y = data(b.name.hashCode() + 2, Ref.numel(pair[1]), b.lo, b.hi);
+            try (Scope s = Scope.open()) {
+                Tensor out = b.op.apply(Ref.f64(x, pair[0]), Ref.f64(y, pair[1]));
+                assertClose(broadcastRef(x, pair[0], y, pair[1], b.ref), out, 1e-12, 1e-12, b.name + " " + java.util.Arrays.deepToString(pair));
+                Tensor out32 = b.op.apply(Ref.f32(x, pair[0]), Ref.f32(y, pair[1]));
+                assertEquals(DType.FLOAT32, out32.dtype());
+                assertClose(broadcastRef(x, pair[0], y, pair[1], b.ref), out32, 1e-4, 1e-5, b.name + " float32");
             }
-        }
+            GradCheck.check(b.name + java.util.Arrays.deepToString(pair), xs -> b.op.apply(xs[0], xs[1]), new double[][] {x, y}, pair);
+        });
     }
 
     /** NumPy broadcasting computed directly on host arrays. */

@@ -48,6 +48,19 @@ public record TestDevice(String name, Backend backend, String unavailableReason)
 
     public Device device() { return activate().device(); }
 
+    /**
+     * One dynamic test per device under test and case, named "device: case", for suites whose cases are data
+     * (an op table) rather than methods. Each runs {@code body} after {@link #activate()}.
+     */
+    public static <T> java.util.stream.Stream<org.junit.jupiter.api.DynamicTest> perDevice(
+            java.util.List<T> cases, java.util.function.Function<T, String> name, java.util.function.BiConsumer<TestDevice, T> body) {
+        return underTest().stream().flatMap(d -> cases.stream().map(c -> org.junit.jupiter.api.DynamicTest.dynamicTest(
+                d.name() + ": " + name.apply(c), () -> {
+                    d.activate();
+                    body.accept(d, c);
+                })));
+    }
+
     @Override
     public String toString() { return name; }
 }
