@@ -2,7 +2,7 @@ package dev.kiln.testkit;
 
 import dev.kiln.DType;
 import dev.kiln.Functional;
-import dev.kiln.Pool2dSpec;
+import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 
