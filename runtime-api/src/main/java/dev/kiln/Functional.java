@@ -1,6 +1,7 @@
 package dev.kiln;
 
 import dev.kiln.backend.Conv2dSpec;
+import dev.kiln.backend.Pool2dSpec;
 
 /**
  * Neural-network functions over tensors, in the spirit of {@code torch.nn.functional}: every one differentiable,

@@ -178,7 +178,11 @@ final class Losses {
         checkSameShape("binary_cross_entropy", input, target);
         checkBroadcastsTo("binary_cross_entropy", "weight", weight, input);
         if (input.numel() > 0) {
-            double lo = input.min().item(), hi = input.max().item();
+            double lo, hi;
+            try (GradMode ignored = GradMode.noGrad(); Tensor min = input.min(); Tensor max = input.max()) {
+                lo = min.item();
+                hi = max.item();
+            }
             if (!(lo >= 0 && hi <= 1))
                 throw new IllegalArgumentException("binary_cross_entropy: input values must lie in [0, 1], got [" + lo + ", " + hi
                         + "] in " + Elementwise.describe(input) + "; for logits use binary_cross_entropy_with_logits");

@@ -139,6 +139,26 @@ class ConvolutionConformanceTest {
         }
         GradCheck.check("conv2d strided input", t -> Functional.conv2d(t[0].transpose(2, 3), t[1], null, k.spec),
                 new double[][] {x, wt}, new int[][] {{k.n, k.c, k.w, k.h}, k.weightShape()});
+        // A transpose after the op makes the incoming gradient a strided view.
+        GradCheck.check("conv2d strided output gradient", t -> Functional.conv2d(t[0], t[1], null, k.spec).transpose(2, 3),
+                new double[][] {x, wt}, new int[][] {k.inShape(), k.weightShape()});
+        GradCheck.check("conv_transpose2d strided input and gradient", t -> Functional.convTranspose2d(t[0].transpose(2, 3), t[1], null, 2, 1).transpose(2, 3),
+                new double[][] {data(15, 3 * 4 * 3, -1, 1), wt}, new int[][] {{1, 3, 4, 3}, k.weightShape()});
+    }
+
+    @BackendTest
+    void emptyBatch(TestDevice device) {
+        device.activate();
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.zeros(DType.FLOAT64, null, 0, 2, 5, 5).requiresGrad(true);
+            Tensor w = Tensor.ones(DType.FLOAT64, null, 3, 2, 3, 3).requiresGrad(true);
+            Tensor y = Functional.conv2d(x, w, null, 1, 1);
+            assertShape(y, 0, 3, 5, 5);
+            y.sum().backward();
+            assertShape(x.grad(), 0, 2, 5, 5);
+            assertClose(new double[3 * 2 * 9], w.grad(), 0, 0, "no samples, no weight gradient");
+            assertShape(Functional.convTranspose2d(Tensor.zeros(0, 3, 2, 2), Tensor.ones(3, 2, 3, 3), null, 2, 0), 0, 2, 5, 5);
+        }
     }
 
     /** Transposed convolution geometries: {n, cin, h, w, coutPerGroup, kh, kw, stride, pad, outPad, dilation, groups}. */

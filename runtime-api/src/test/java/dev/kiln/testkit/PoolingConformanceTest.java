@@ -2,7 +2,7 @@ package dev.kiln.testkit;
 
 import dev.kiln.DType;
 import dev.kiln.Functional;
-import dev.kiln.Pool2dSpec;
+import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 
@@ -12,6 +12,7 @@ import static dev.kiln.testkit.Ref.assertShape;
 import static dev.kiln.testkit.Ref.data;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Max, average, adaptive and global pooling against host loops with PyTorch's window rules, and their gradients. */
 class PoolingConformanceTest {
@@ -134,6 +135,11 @@ class PoolingConformanceTest {
             Tensor leaf = Tensor.ones(DType.FLOAT64, null, 1, 1, 2, 2).requiresGrad(true);
             Functional.maxPool2d(leaf, 2).sum().backward();
             assertClose(new double[] {1, 0, 0, 0}, leaf.grad(), 0, 0, "tie gradient");
+            // A NaN wins its windows, as in PyTorch.
+            Tensor withNan = Tensor.of(new double[] {1, Double.NaN, 3, 4}, DType.FLOAT32, null, 1, 1, 2, 2);
+            Tensor.ValuesIndices nan = Functional.maxPool2dWithIndices(withNan, Pool2dSpec.of(2, 0, 0));
+            assertTrue(Double.isNaN(nan.values().item()));
+            assertEquals(1, nan.indices().item());
             double[] x = data(31, C * 5 * 5, -1, 1);
             Tensor unbatched = Functional.maxPool2d(Ref.f64(x, C, 5, 5), 2, 1, 1);
             assertShape(unbatched, C, 6, 6);

@@ -3,10 +3,10 @@ package dev.kiln.testkit.onnx;
 import dev.kiln.DType;
 import dev.kiln.Functional;
 import dev.kiln.Kiln;
-import dev.kiln.Pool2dSpec;
 import dev.kiln.Reduction;
 import dev.kiln.Tensor;
 import dev.kiln.backend.Conv2dSpec;
+import dev.kiln.backend.Pool2dSpec;
 
 import java.util.Arrays;
 import java.util.Locale;

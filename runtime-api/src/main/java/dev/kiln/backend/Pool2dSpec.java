@@ -1,4 +1,4 @@
-package dev.kiln;
+package dev.kiln.backend;
 
 /**
  * The window geometry of a 2-D pooling op over NCHW inputs, per axis, with PyTorch's meaning: padding is
@@ -36,6 +36,16 @@ public record Pool2dSpec(int kernelH, int kernelW, int strideH, int strideW, int
     public int outH(int h) { return outSize(h, kernelH, strideH, padH, dilationH); }
 
     public int outW(int w) { return outSize(w, kernelW, strideW, padW, dilationW); }
+
+    /** Rows of padding needed below an input of height h so that the last window fits (at least 0, may exceed padH). */
+    public int padBelow(int h) { return padAfter(h, outH(h), kernelH, strideH, padH, dilationH); }
+
+    /** Columns of padding needed right of an input of width w so that the last window fits. */
+    public int padRight(int w) { return padAfter(w, outW(w), kernelW, strideW, padW, dilationW); }
+
+    private static int padAfter(int in, int out, int k, int s, int p, int d) {
+        return Math.max(0, (out - 1) * s + d * (k - 1) + 1 - in - p);
+    }
 
     private int outSize(int in, int k, int s, int p, int d) {
         int span = in + 2 * p - d * (k - 1) - 1;
