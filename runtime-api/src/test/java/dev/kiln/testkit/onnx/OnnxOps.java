@@ -14,7 +14,8 @@ import java.util.function.UnaryOperator;
  * The map from ONNX op types to Kiln's public API. Each mapping only translates: it reads attributes (with the
  * ONNX default for the node's opset), calls Kiln ops, and arranges their results as the ONNX outputs. Parameters
  * that ONNX passes as tensors (axes, shapes) are read back to the host, as a runtime must. No mapping computes
- * values of its own: what Kiln lacked was added to Kiln.
+ * values of its own: what Kiln lacked was added to Kiln. The one kind of arithmetic here is translating index
+ * conventions with Kiln ops (Gather's negative indices, MaxPool's whole-tensor flat indices).
  */
 final class OnnxOps {
     private OnnxOps() {}
