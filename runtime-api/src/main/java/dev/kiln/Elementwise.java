@@ -301,8 +301,7 @@ final class Elementwise {
 
     static Tensor clamp(Tensor x, double min, double max) {
         x.checkOpen("clamp");
-        if (!Double.isNaN(min) && !Double.isNaN(max) && min > max)
-            throw new IllegalArgumentException("clamp: min " + min + " is greater than max " + max);
+        // min > max is allowed, as in PyTorch and ONNX Clip: max is applied last, so every element becomes max.
         Tensor lo = Double.isNaN(min) ? null : scalarKernel(BinaryOp.MAXIMUM, x, min, false, x.dtype());
         Tensor out;
         if (Double.isNaN(max)) {

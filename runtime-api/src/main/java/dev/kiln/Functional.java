@@ -1,6 +1,7 @@
 package dev.kiln;
 
 import dev.kiln.backend.Conv2dSpec;
+import dev.kiln.backend.Pool2dSpec;
 
 /**
  * Neural-network functions over tensors, in the spirit of {@code torch.nn.functional}: every one differentiable,
@@ -96,12 +97,29 @@ public final class Functional {
      */
     public static Tensor batchNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
                                    boolean training, double momentum, double eps) {
-        return Normalization.batchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps);
+        return Normalization.batchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps, true);
+    }
+
+    /**
+     * {@link #batchNorm} with the running variance's estimator chosen: the unbiased batch variance (PyTorch) or,
+     * with {@code unbiasedRunningVar} false, the biased one that also normalises (ONNX BatchNormalization).
+     */
+    public static Tensor batchNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
+                                   boolean training, double momentum, double eps, boolean unbiasedRunningVar) {
+        return Normalization.batchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps, unbiasedRunningVar);
     }
 
     /** Layer normalisation over the trailing {@code normalizedShape} dimensions. */
     public static Tensor layerNorm(Tensor input, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
         return Normalization.layerNorm(input, normalizedShape, weight, bias, eps);
+    }
+
+    /** A normalisation's output with the statistics it used; mean and invStd keep the reduced dimensions as 1. */
+    public record NormalizedWithStatistics(Tensor output, Tensor mean, Tensor invStd) {}
+
+    /** {@link #layerNorm}, also returning the mean and 1 / sqrt(var + eps) of each normalised slice (differentiable). */
+    public static NormalizedWithStatistics layerNormWithStatistics(Tensor input, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        return Normalization.layerNormWithStatistics(input, normalizedShape, weight, bias, eps);
     }
 
     /** Inverted dropout: in training, zeroes elements with probability p and scales the rest by 1/(1-p). */

@@ -145,9 +145,15 @@ final class Losses {
     private static void checkBroadcastsTo(String op, String what, Tensor t, Tensor input) {
         if (t == null) return;
         Elementwise.sameDevice(op, input, t);
-        int[] shape = Shapes.broadcast(op, t.shape(), input.shape());
-        if (!Arrays.equals(shape, input.shape()))
+        if (!broadcastsTo(t.shape(), input.shape()))
             throw new IllegalArgumentException(op + ": " + what + " " + Elementwise.describe(t) + " does not broadcast to the input " + Elementwise.describe(input));
+    }
+
+    private static boolean broadcastsTo(int[] from, int[] to) {
+        if (from.length > to.length) return false;
+        for (int i = 1; i <= from.length; i++)
+            if (from[from.length - i] != 1 && from[from.length - i] != to[to.length - i]) return false;
+        return true;
     }
 
     static Tensor mseLoss(Tensor input, Tensor target, Reduction reduction) {
@@ -172,7 +178,11 @@ final class Losses {
         checkSameShape("binary_cross_entropy", input, target);
         checkBroadcastsTo("binary_cross_entropy", "weight", weight, input);
         if (input.numel() > 0) {
-            double lo = input.min().item(), hi = input.max().item();
+            double lo, hi;
+            try (GradMode ignored = GradMode.noGrad(); Tensor min = input.min(); Tensor max = input.max()) {
+                lo = min.item();
+                hi = max.item();
+            }
             if (!(lo >= 0 && hi <= 1))
                 throw new IllegalArgumentException("binary_cross_entropy: input values must lie in [0, 1], got [" + lo + ", " + hi
                         + "] in " + Elementwise.describe(input) + "; for logits use binary_cross_entropy_with_logits");

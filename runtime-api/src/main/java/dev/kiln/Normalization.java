@@ -14,7 +14,7 @@ final class Normalization {
      * with the unbiased batch variance as PyTorch does. In evaluation, with the running statistics.
      */
     static Tensor batchNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
-                            boolean training, double momentum, double eps) {
+                            boolean training, double momentum, double eps, boolean unbiasedRunningVar) {
         x.checkOpen("batch_norm");
         if (x.dim() < 2 || !x.dtype().isFloatingPoint())
             throw new IllegalArgumentException("batch_norm: expected a floating input of rank >= 2 (N, C, ...), got " + Elementwise.describe(x));
@@ -37,7 +37,7 @@ final class Normalization {
             if (useBatchStats) {
                 mean = x.mean(axes, true);
                 var = x.var(axes, 0, true);
-                if (training && runningMean != null) updateRunning(runningMean, runningVar, mean, var, momentum, perChannel);
+                if (training && runningMean != null) updateRunning(runningMean, runningVar, mean, var, momentum, unbiasedRunningVar ? perChannel : 0);
             } else {
                 mean = runningMean.reshape(channelShape);
                 var = runningVar.reshape(channelShape);
@@ -47,11 +47,12 @@ final class Normalization {
         }
     }
 
+    /** {@code n}: values per channel, to make the batch variance unbiased; 0 keeps it biased. */
     private static void updateRunning(Tensor runningMean, Tensor runningVar, Tensor mean, Tensor var, double momentum, long n) {
         try (GradMode ignored = GradMode.noGrad(); Scope scope = Scope.open()) {
             int c = runningMean.size(0);
             runningMean.mul_(1 - momentum).add_(mean.reshape(c), momentum);
-            runningVar.mul_(1 - momentum).add_(var.reshape(c).mul((double) n / (n - 1)), momentum);
+            runningVar.mul_(1 - momentum).add_(n == 0 ? var.reshape(c) : var.reshape(c).mul((double) n / (n - 1)), momentum);
         }
     }
 
@@ -68,6 +69,14 @@ final class Normalization {
      * by weight and bias of that shape when given.
      */
     static Tensor layerNorm(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        Functional.NormalizedWithStatistics r = layerNormWithStatistics(x, normalizedShape, weight, bias, eps);
+        r.mean().close();
+        r.invStd().close();
+        return r.output();
+    }
+
+    /** Layer normalisation, also returning the mean and 1 / sqrt(var + eps) it used (reduced dimensions kept as 1). */
+    static Functional.NormalizedWithStatistics layerNormWithStatistics(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
         x.checkOpen("layer_norm");
         int k = normalizedShape.length;
         int r = x.dim();
@@ -85,8 +94,9 @@ final class Normalization {
         int[] axes = new int[k];
         for (int i = 0; i < k; i++) axes[i] = r - k + i;
         try (Scope scope = Scope.open()) {
-            Tensor y = x.sub(x.mean(axes, true)).mul(x.var(axes, 0, true).add(eps).rsqrt());
-            return scope.keep(affine(y, weight, bias, normalizedShape));
+            Tensor mean = x.mean(axes, true), invStd = x.var(axes, 0, true).add(eps).rsqrt();
+            Tensor y = affine(x.sub(mean).mul(invStd), weight, bias, normalizedShape);
+            return new Functional.NormalizedWithStatistics(scope.keep(y), scope.keep(mean), scope.keep(invStd));
         }
     }
 

@@ -1,15 +1,14 @@
 package dev.kiln;
 
-import dev.kiln.autograd.GradMode;
+import dev.kiln.backend.Backend;
 import dev.kiln.backend.Conv2dSpec;
+import dev.kiln.backend.Pool2dSpec;
 
 /**
- * Pooling over the last two dimensions of (N, C, H, W) or (C, H, W) tensors, composed from differentiable ops
- * so every backend has it, with its gradient, as soon as it has the primitives:
+ * Pooling over the last two dimensions of (N, C, H, W) or (C, H, W) tensors, with gradients:
  * <ul>
- *   <li>max pooling finds each window's winner with one arg-max over a strided window view, turns it into
- *       PyTorch's flat {@code h * W + w} index, and gathers the values there: the gradient is gather's
- *       (a scatter-add into the winners);</li>
+ *   <li>max pooling is the backend's fused {@link Backend#maxPool2d} (values and PyTorch's flat
+ *       {@code h * W + w} indices); its gradient is a scatter-add into the winners;</li>
  *   <li>average pooling is a depthwise convolution with a kernel of ones, divided by the per-window count,
  *       which factors into a row part and a column part;</li>
  *   <li>adaptive average pooling is {@code A_h @ x @ A_w^T} with averaging matrices, since its windows are
@@ -31,42 +30,35 @@ final class Pooling {
         int[] s = checkInput("max_pool2d", x, spec);
         int n = s[0], c = s[1], h = s[2], w = s[3];
         int oh = spec.outH(h), ow = spec.outW(w);
-        Tensor indices;
-        try (GradMode ignored = GradMode.noGrad(); Scope scope = Scope.open()) {
-            Tensor padded = Padding.pad2d(x.detach(), spec.padW(), bottomPad(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), spec.dilationW()),
-                    spec.padH(), bottomPad(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), spec.dilationH()), Double.NEGATIVE_INFINITY);
-            long[] st = padded.strides();
-            Tensor windows = padded.share(new int[] {n, c, oh, ow, spec.kernelH(), spec.kernelW()},
-                    new long[] {st[0], st[1], st[2] * spec.strideH(), st[3] * spec.strideW(), st[2] * spec.dilationH(), st[3] * spec.dilationW()},
-                    padded.offset());
-            Tensor tap = windows.reshape(n, c, oh, ow, spec.kernelH() * spec.kernelW()).argmax(4, false).to(DType.FLOAT64);
-            Tensor tapRow = tap.div(spec.kernelW()).floor();
-            Tensor tapCol = tap.sub(tapRow.mul(spec.kernelW()));
-            // A window whose real elements are all -inf ties with its padding; clamping then lands on the window's
-            // first real element, the index PyTorch reports.
-            Tensor row = tapRow.mul(spec.dilationH()).add(windowStarts(oh, spec.strideH(), spec.padH(), x.device()).reshape(oh, 1)).clamp(0, h - 1);
-            Tensor col = tapCol.mul(spec.dilationW()).add(windowStarts(ow, spec.strideW(), spec.padW(), x.device())).clamp(0, w - 1);
-            indices = scope.keep(row.mul(w).add(col).to(DType.INT64));
-        }
-        try (Tensor flat = x.reshape(n, c, h * w); Tensor flatIndex = indices.reshape(n, c, oh * ow); Tensor picked = flat.gather(2, flatIndex)) {
-            return new Tensor.ValuesIndices(picked.reshape(n, c, oh, ow), indices);
-        }
+        Backend be = x.backend();
+        Tensor values = Tensor.allocate(be, x.dtype(), n, c, oh, ow);
+        Tensor indices = Tensor.allocate(be, DType.INT64, n, c, oh, ow);
+        if (values.numel() > 0) be.maxPool2d(x.view, spec, values.view, indices.view);
+        values = Autograd.record("max_pool2d", values, x, g -> {
+            Tensor gx = Tensor.zeros(g.dtype(), g.device(), n, c, h * w);
+            if (g.numel() > 0) {
+                try (Tensor flatGrad = g.reshape(n, c, oh * ow); Tensor flatIndex = indices.reshape(n, c, oh * ow)) {
+                    be.scatterAdd(gx.view, 2, flatIndex.view, flatGrad.view);
+                }
+            }
+            try (gx) {
+                return new Tensor[] {gx.reshape(n, c, h, w)};
+            }
+        }, indices);
+        return new Tensor.ValuesIndices(values, Autograd.nonDifferentiable(indices));
     }
 
     static Tensor avgPool2d(Tensor x, Pool2dSpec spec, boolean countIncludePad) {
         if (x.dim() == 3) return Convolution.unbatched(x, b -> avgPool2d(b, spec, countIncludePad));
-        if (spec.dilationH() != 1 || spec.dilationW() != 1)
-            throw new IllegalArgumentException("avg_pool2d: dilation is not supported, got " + spec);
         int[] s = checkInput("avg_pool2d", x, spec);
         int c = s[1], h = s[2], w = s[3];
         int oh = spec.outH(h), ow = spec.outW(w);
         try (Scope scope = Scope.open()) {
-            Tensor padded = Padding.pad2d(x, spec.padW(), bottomPad(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), 1),
-                    spec.padH(), bottomPad(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), 1), 0);
+            Tensor padded = Padding.pad2d(x, spec.padW(), spec.padRight(w), spec.padH(), spec.padBelow(h), 0);
             Tensor ones = Tensor.ones(x.dtype(), x.device(), c, 1, spec.kernelH(), spec.kernelW());
-            Tensor sums = Convolution.conv2d(padded, ones, null, new Conv2dSpec(spec.strideH(), spec.strideW(), 0, 0, 1, 1, c));
-            double[] rows = windowCounts(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), countIncludePad);
-            double[] cols = windowCounts(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), countIncludePad);
+            Tensor sums = Convolution.conv2d(padded, ones, null, new Conv2dSpec(spec.strideH(), spec.strideW(), 0, 0, spec.dilationH(), spec.dilationW(), c));
+            double[] rows = windowCounts(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), spec.dilationH(), countIncludePad);
+            double[] cols = windowCounts(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), spec.dilationW(), countIncludePad);
             double[] inverse = new double[oh * ow];
             for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++) inverse[i * ow + j] = 1 / (rows[i] * cols[j]);
@@ -109,23 +101,18 @@ final class Pooling {
         return s;
     }
 
-    /** Rows (or columns) of padding needed after the input so that the last window fits. */
-    private static int bottomPad(int in, int out, int k, int stride, int pad, int dilation) {
-        return Math.max(0, (out - 1) * stride + dilation * (k - 1) + 1 - in - pad);
-    }
-
-    /** Input coordinate of each window's first tap, {@code i * stride - pad}, as float64. */
-    private static Tensor windowStarts(int out, int stride, int pad, Device device) {
-        return Tensor.arange(-pad, (double) out * stride - pad, stride, DType.FLOAT64, device);
-    }
-
-    /** Per-axis divisor of average pooling, with PyTorch's rule for windows that overhang the padding. */
-    private static double[] windowCounts(int in, int out, int k, int stride, int pad, boolean countIncludePad) {
+    /**
+     * Per-axis divisor of average pooling: the window's taps inside the input, or with countIncludePad inside the
+     * padded input (PyTorch's rule for windows that overhang the padding).
+     */
+    private static double[] windowCounts(int in, int out, int k, int stride, int pad, int dilation, boolean countIncludePad) {
         double[] counts = new double[out];
         for (int i = 0; i < out; i++) {
             int start = i * stride - pad;
-            int end = Math.min(start + k, in + pad);
-            counts[i] = countIncludePad ? end - start : Math.min(end, in) - Math.max(start, 0);
+            for (int t = 0; t < k; t++) {
+                int at = start + t * dilation;
+                if (countIncludePad ? at < in + pad : at >= 0 && at < in) counts[i]++;
+            }
         }
         return counts;
     }
