@@ -1,7 +1,7 @@
 package dev.kiln.nn;
 
 import dev.kiln.Functional;
-import dev.kiln.Pool2dSpec;
+import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.Tensor;
 
 /** Max pooling with a square window; stride defaults to the kernel size. */
