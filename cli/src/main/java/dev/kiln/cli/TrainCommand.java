@@ -47,6 +47,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--test-size", defaultValue = "2000", description = "Held-out digits, taken from the end of the sample (default: ${DEFAULT-VALUE}).")
     int testSize;
 
+    @Option(names = "--shift", defaultValue = "0", description = "Augment training digits with random shifts of up to this many pixels (default: ${DEFAULT-VALUE}).")
+    int shift;
+
     @Option(names = "--no-progress", description = "Do not draw a progress bar.")
     boolean noProgress;
 
@@ -56,7 +59,7 @@ final class TrainCommand implements Callable<Integer> {
         if (epochs <= 0 || batchSize <= 0 || !(lr > 0)) throw new IllegalArgumentException("--epochs, --batch-size and --lr must be positive");
         if (device != null) Kiln.setDefaultDevice(Device.parse(device));
         Path dir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        TrainingRun.Config config = new TrainingRun.Config(model, epochs, batchSize, lr, seed, dir, trainSize, testSize, !noProgress);
+        TrainingRun.Config config = new TrainingRun.Config(model, epochs, batchSize, lr, seed, dir, trainSize, testSize, shift, !noProgress);
         TrainingRun.Result r = new TrainingRun(config, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
         double seconds = (System.nanoTime() - start) / 1e9;
         spec.commandLine().getOut().printf(java.util.Locale.ROOT, "result model=%s device=%s metric=%s value=%.4f seconds=%.1f%n",

@@ -10,6 +10,7 @@ import dev.kiln.nn.data.Batch;
 import dev.kiln.nn.data.DataLoader;
 import dev.kiln.nn.data.Dataset;
 import dev.kiln.nn.data.Mnist;
+import dev.kiln.nn.data.RandomShift;
 import dev.kiln.nn.io.Checkpoint;
 import dev.kiln.nn.loss.Loss;
 import dev.kiln.nn.models.MnistNets;
@@ -45,7 +46,7 @@ final class TrainingRun {
         public Iterator<String> iterator() { return new java.util.TreeSet<>(MODELS.keySet()).iterator(); }
     }
 
-    record Config(String model, int epochs, int batchSize, double lr, long seed, Path out, int trainSize, int testSize, boolean progress) {}
+    record Config(String model, int epochs, int batchSize, double lr, long seed, Path out, int trainSize, int testSize, int shift, boolean progress) {}
 
     record Result(String metric, double value) {}
 
@@ -65,7 +66,7 @@ final class TrainingRun {
         ArrayDataset all = Mnist.sample();
         if (config.trainSize() <= 0 || config.testSize() <= 0 || config.trainSize() + config.testSize() > all.size())
             throw new IllegalArgumentException("--train-size and --test-size must be positive and together at most " + all.size());
-        Dataset train = all.subset(0, config.trainSize());
+        Dataset train = new RandomShift(all.subset(0, config.trainSize()), config.shift(), config.seed());
         Dataset heldOut = all.subset(all.size() - config.testSize(), all.size());
         Files.createDirectories(config.out());
 

@@ -92,21 +92,21 @@ public final class DataLoader {
 
     /** The batches of {@code epoch} from batch {@code firstBatch} on (to resume mid-epoch). */
     public Iterable<Batch> epoch(int epoch, int firstBatch) {
-        return () -> new BatchIterator(order(epoch), firstBatch);
+        return () -> new BatchIterator(order(epoch), epoch, firstBatch);
     }
 
     /** One batch gathered on the host. */
     private record HostBatch(float[] inputs, int[] inputShape, float[] targets, int[] targetShape, boolean classTargets) {}
 
-    private HostBatch gather(int[] order, int batch) {
+    private HostBatch gather(int[] order, int batch, int epoch) {
         int from = batch * batchSize, to = Math.min(order.length, from + batchSize);
         int b = to - from;
-        Example first = dataset.get(order[from]);
+        Example first = dataset.get(order[from], epoch);
         int in = first.input().length, tn = first.target().length;
         float[] inputs = new float[b * in];
         float[] targets = new float[b * tn];
         for (int i = 0; i < b; i++) {
-            Example e = i == 0 ? first : dataset.get(order[from + i]);
+            Example e = i == 0 ? first : dataset.get(order[from + i], epoch);
             if (e.input().length != in || e.target().length != tn || e.classTarget() != first.classTarget())
                 throw new IllegalStateException("DataLoader: example " + order[from + i] + " has input shape " + Arrays.toString(e.inputShape())
                         + " but example " + order[from] + " has " + Arrays.toString(first.inputShape()) + "; examples of one batch must agree");
@@ -146,12 +146,14 @@ public final class DataLoader {
 
     private final class BatchIterator implements Iterator<Batch> {
         private final int[] order;
+        private final int epoch;
         private final int count = batchCount();
         private int next;
         private final BlockingQueue<Object> queue;
 
-        BatchIterator(int[] order, int firstBatch) {
+        BatchIterator(int[] order, int epoch, int firstBatch) {
             this.order = order;
+            this.epoch = epoch;
             this.next = firstBatch;
             if (prefetch > 0 && firstBatch < count) {
                 queue = new ArrayBlockingQueue<>(prefetch);
@@ -165,7 +167,7 @@ public final class DataLoader {
 
         private void produce(int from) {
             try {
-                for (int b = from; b < count; b++) queue.put(gather(order, b));
+                for (int b = from; b < count; b++) queue.put(gather(order, b, epoch));
                 queue.put(END);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -185,7 +187,7 @@ public final class DataLoader {
         public Batch next() {
             if (!hasNext()) throw new NoSuchElementException("DataLoader: epoch has " + count + " batches");
             next++;
-            if (queue == null) return toTensors(gather(order, next - 1));
+            if (queue == null) return toTensors(gather(order, next - 1, epoch));
             Object item;
             try {
                 item = queue.take();

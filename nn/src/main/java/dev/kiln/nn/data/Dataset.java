@@ -10,6 +10,12 @@ public interface Dataset {
 
     Example get(int index);
 
+    /**
+     * The example as seen in {@code epoch}; the same as {@link #get(int)} unless the dataset augments its
+     * examples, in which case the result depends only on (index, epoch) so runs are reproducible and resumable.
+     */
+    default Example get(int index, int epoch) { return get(index); }
+
     /** Examples {@code from} (inclusive) to {@code to} (exclusive) of this dataset, without copying. */
     default Dataset subset(int from, int to) {
         if (from < 0 || to > size() || from > to)
@@ -20,9 +26,12 @@ public interface Dataset {
             public int size() { return to - from; }
 
             @Override
-            public Example get(int index) {
+            public Example get(int index) { return get(index, 0); }
+
+            @Override
+            public Example get(int index, int epoch) {
                 if (index < 0 || index >= size()) throw new IndexOutOfBoundsException("example " + index + " of " + size());
-                return outer.get(from + index);
+                return outer.get(from + index, epoch);
             }
         };
     }
