@@ -129,4 +129,28 @@ class DataTest {
         assertEquals(-Mnist.MEAN / Mnist.STD, min, 1e-5, "background pixels are 0 before standardising");
         assertTrue(max > 2, "ink pixels near 1 before standardising");
     }
+
+    @Test
+    void randomShiftMovesImagesDeterministicallyPerEpoch() {
+        float[] img = new float[9];
+        img[4] = 1;
+        ArrayDataset one = new ArrayDataset(img, new int[] {1, 3, 3}, new int[] {7});
+        RandomShift shifted = new RandomShift(one, 1, 5);
+        Set<Integer> positions = new HashSet<>();
+        for (int epoch = 0; epoch < 200; epoch++) {
+            Example e = shifted.get(0, epoch);
+            assertArrayEquals(e.input(), shifted.get(0, epoch).input(), "same (index, epoch), same image");
+            float sum = 0;
+            int at = -1;
+            for (int i = 0; i < 9; i++) {
+                sum += e.input()[i];
+                if (e.input()[i] == 1) at = i;
+            }
+            assertEquals(1f, sum, "a one-pixel move of a centred dot keeps it whole");
+            assertEquals(7f, e.target()[0]);
+            positions.add(at);
+        }
+        assertEquals(9, positions.size(), "every shift in [-1, 1]^2 occurs");
+        assertArrayEquals(img, shifted.get(0).input(), "without an epoch, the original");
+    }
 }
