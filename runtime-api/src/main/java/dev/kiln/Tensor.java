@@ -470,9 +470,10 @@ public final class Tensor implements AutoCloseable {
 
     public boolean isClosed() { return closed; }
 
-    void checkOpen(String op) {
+    /** {@code op} names the operation in the message (an enum's name is lower-cased only when it fails). */
+    void checkOpen(Object op) {
         if (storage.isFreed())
-            throw new IllegalStateException(op + ": tensor of shape " + Shapes.str(view.shape()) + " on " + device() + " was closed");
+            throw new IllegalStateException(String.valueOf(op).toLowerCase(java.util.Locale.ROOT) + ": tensor of shape " + Shapes.str(view.shape()) + " on " + device() + " was closed");
     }
 
     @Override
