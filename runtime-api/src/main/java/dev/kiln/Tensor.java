@@ -206,7 +206,9 @@ public final class Tensor implements AutoCloseable {
     private void readInto(DType as, MemorySegment dst) {
         checkOpen("read");
         if (numel() == 0) return;
-        try (Tensor dense = dtype() == as && view.isContiguous() ? null : this.to(as).contiguous()) {
+        // Without recording: a graph node for the cast would keep this tensor's storage alive after close().
+        try (dev.kiln.autograd.GradMode ignored = dev.kiln.autograd.GradMode.noGrad();
+             Tensor dense = dtype() == as && view.isContiguous() ? null : this.to(as).contiguous()) {
             Tensor src = dense == null ? this : dense;
             storage.backend.copyToHost(src.storage.buffer, src.view.offset() * as.byteSize(), dst);
         }
