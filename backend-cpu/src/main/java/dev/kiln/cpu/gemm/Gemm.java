@@ -13,7 +13,8 @@ import java.lang.foreign.MemorySegment;
  * <p>The blocking is the usual GotoBLAS/BLIS shape: for each block of NC columns and KC depth, B is packed
  * into column panels that stay in L1 while the micro-kernel sweeps them; for each MC rows A is packed into row
  * panels that stay in L2. Threads split the batch and then the larger of C's dimensions into disjoint
- * blocks, each worked on with the serial algorithm; small products stay on the calling thread.
+ * blocks, each worked on with the serial algorithm; small products stay on the calling thread. Segments must
+ * therefore be readable from any thread (global, automatic or shared arenas, not confined ones).
  */
 public final class Gemm {
 
