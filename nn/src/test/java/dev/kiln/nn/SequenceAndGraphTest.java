@@ -153,4 +153,46 @@ class SequenceAndGraphTest {
             Check.moduleGrads("graph conv", gc, f64(data(10, 3 * 2, -1, 1), 3, 2).requiresGrad(true), x -> gc.forward(x, norm));
         }
     }
+
+    @Test
+    void capsuleRoutingMatchesAHandWrittenReference() {
+        try (Scope s = Scope.open()) {
+            Kiln.manualSeed(7);
+            int in = 3, inDim = 2, out = 2, outDim = 2, rounds = 3;
+            CapsuleLayer caps = new CapsuleLayer(in, inDim, out, outDim, rounds);
+            caps.to(DType.FLOAT64);
+            try (var g = dev.kiln.autograd.GradMode.noGrad()) {
+                caps.namedParameters().get("weight").copy_(f64(data(11, in * out * outDim * inDim, -1, 1), in, out, outDim, inDim));
+            }
+            double[] w = caps.namedParameters().get("weight").toDoubleArray();
+            double[] u = data(12, in * inDim, -1, 1);
+            double[][][] votes = new double[in][out][outDim];
+            for (int i = 0; i < in; i++)
+                for (int j = 0; j < out; j++)
+                    for (int d = 0; d < outDim; d++)
+                        for (int k = 0; k < inDim; k++) votes[i][j][d] += w[((i * out + j) * outDim + d) * inDim + k] * u[i * inDim + k];
+            double[][] logits = new double[in][out];
+            double[][] v = new double[out][outDim];
+            for (int round = 0; round < rounds; round++) {
+                double[][] sv = new double[out][outDim];
+                for (int i = 0; i < in; i++) {
+                    double z = 0;
+                    for (int j = 0; j < out; j++) z += Math.exp(logits[i][j]);
+                    for (int j = 0; j < out; j++)
+                        for (int d = 0; d < outDim; d++) sv[j][d] += Math.exp(logits[i][j]) / z * votes[i][j][d];
+                }
+                for (int j = 0; j < out; j++) {
+                    double n2 = 0;
+                    for (int d = 0; d < outDim; d++) n2 += sv[j][d] * sv[j][d];
+                    for (int d = 0; d < outDim; d++) v[j][d] = sv[j][d] * n2 / (1 + n2) / Math.sqrt(n2 + 1e-12);
+                }
+                for (int i = 0; i < in; i++)
+                    for (int j = 0; j < out; j++)
+                        for (int d = 0; d < outDim; d++) logits[i][j] += votes[i][j][d] * v[j][d];
+            }
+            double[] expected = {v[0][0], v[0][1], v[1][0], v[1][1]};
+            close(expected, caps.forward(f64(u, 1, in, inDim)).toDoubleArray(), 1e-12, "capsule routing");
+            Check.moduleGrads("capsules", caps, f64(data(13, 2 * in * inDim, -1, 1), 2, in, inDim).requiresGrad(true), caps::forward);
+        }
+    }
 }
