@@ -38,7 +38,7 @@ import java.util.function.Supplier;
  * held-out accuracy after each epoch, then a checkpoint, a CSV log and a loss-curve PNG in the output folder.
  */
 final class TrainingRun {
-    static final Map<String, Supplier<Module>> MODELS = Map.of("mnist-cnn", MnistNets::cnn, "mnist-mlp", MnistNets::mlp);
+    static final Map<String, Supplier<Module>> MODELS = Map.of("mnist-cnn", MnistNets::cnn, "mnist-lenet", MnistNets::lenet, "mnist-mlp", MnistNets::mlp);
 
     /** Model names for picocli's help. */
     static final class ModelNames implements Iterable<String> {
