@@ -26,13 +26,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", description = "Device (cpu, opencl, opencl:N, cuda); default: the best available.")
     String device;
 
-    @Option(names = "--epochs", defaultValue = "3", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "5", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--batch-size", defaultValue = "32", description = "Examples per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "64", description = "Examples per step (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--lr", defaultValue = "0.003", description = "Peak learning rate of Adam's one-cycle schedule (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "0.004", description = "Peak learning rate of Adam's one-cycle schedule (default: ${DEFAULT-VALUE}).")
     double lr;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed for initialisation and shuffling (default: ${DEFAULT-VALUE}).")
@@ -47,7 +47,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--test-size", defaultValue = "2000", description = "Held-out digits, taken from the end of the sample (default: ${DEFAULT-VALUE}).")
     int testSize;
 
-    @Option(names = "--shift", defaultValue = "0", description = "Augment training digits with random shifts of up to this many pixels (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--shift", defaultValue = "2", description = "Augment training digits with random shifts of up to this many pixels (default: ${DEFAULT-VALUE}).")
     int shift;
 
     @Option(names = "--no-progress", description = "Do not draw a progress bar.")
