@@ -195,4 +195,63 @@ class SequenceAndGraphTest {
             Check.moduleGrads("capsules", caps, f64(data(13, 2 * in * inDim, -1, 1), 2, in, inDim).requiresGrad(true), caps::forward);
         }
     }
+
+    /** Row-major (rows, e) times the transpose of a (e, e) weight, in plain Java. */
+    private static double[] project(double[] x, int rows, double[] w, int e) {
+        double[] out = new double[rows * e];
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < e; o++)
+                for (int k = 0; k < e; k++) out[r * e + o] += x[r * e + k] * w[o * e + k];
+        return out;
+    }
+
+    @Test
+    void transformerXlAttentionMatchesADirectSumOverRelativePositions() {
+        try (Scope s = Scope.open()) {
+            Kiln.manualSeed(8);
+            int e = 4, h = 2, hd = 2, len = 2, mem = 2, keys = mem + len;
+            RelativeMultiheadAttention att = new RelativeMultiheadAttention(e, h);
+            att.to(DType.FLOAT64);
+            try (var g = dev.kiln.autograd.GradMode.noGrad()) {
+                att.namedParameters().get("u_bias").copy_(f64(data(20, h * hd, -1, 1), h, hd));
+                att.namedParameters().get("v_bias").copy_(f64(data(21, h * hd, -1, 1), h, hd));
+            }
+            java.util.Map<String, Tensor> p = att.namedParameters();
+            double[] x = data(22, len * e, -1, 1), m = data(23, mem * e, -1, 1);
+            double[] ctx = new double[keys * e];
+            System.arraycopy(m, 0, ctx, 0, mem * e);
+            System.arraycopy(x, 0, ctx, mem * e, len * e);
+            double[] q = project(x, len, p.get("q_proj.weight").toDoubleArray(), e);
+            double[] k = project(ctx, keys, p.get("k_proj.weight").toDoubleArray(), e);
+            double[] v = project(ctx, keys, p.get("v_proj.weight").toDoubleArray(), e);
+            double[] r = project(RelativeMultiheadAttention.sinusoid(keys, e, DType.FLOAT64).toDoubleArray(), keys, p.get("r_proj.weight").toDoubleArray(), e);
+            double[] u = p.get("u_bias").toDoubleArray(), vb = p.get("v_bias").toDoubleArray();
+            double[] attended = new double[len * e];
+            for (int head = 0; head < h; head++)
+                for (int i = 0; i < len; i++) {
+                    double[] w = new double[keys];
+                    double z = 0;
+                    for (int j = 0; j <= mem + i; j++) {
+                        int dist = mem + i - j;
+                        double score = 0;
+                        for (int d = 0; d < hd; d++) {
+                            int f = head * hd + d;
+                            score += (q[i * e + f] + u[f]) * k[j * e + f] + (q[i * e + f] + vb[f]) * r[dist * e + f];
+                        }
+                        w[j] = Math.exp(score / Math.sqrt(hd));
+                        z += w[j];
+                    }
+                    for (int d = 0; d < hd; d++) {
+                        int f = head * hd + d;
+                        for (int j = 0; j <= mem + i; j++) attended[i * e + f] += w[j] / z * v[j * e + f];
+                    }
+                }
+            double[] expected = project(attended, len, p.get("out_proj.weight").toDoubleArray(), e);
+            double[] bias = p.get("out_proj.bias").toDoubleArray();
+            for (int i = 0; i < expected.length; i++) expected[i] += bias[i % e];
+            close(expected, att.forward(f64(x, 1, len, e), f64(m, 1, mem, e)).toDoubleArray(), 1e-12, "transformer-xl attention");
+            Tensor memory = f64(m, 1, mem, e);
+            Check.moduleGrads("transformer-xl attention", att, f64(x, 1, len, e).requiresGrad(true), t -> att.forward(t, memory));
+        }
+    }
 }
