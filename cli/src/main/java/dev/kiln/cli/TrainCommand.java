@@ -26,7 +26,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", description = "Device (cpu, opencl, opencl:N, cuda); default: the best available.")
     String device;
 
-    @Option(names = "--epochs", defaultValue = "5", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "6", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--batch-size", defaultValue = "64", description = "Examples per step (default: ${DEFAULT-VALUE}).")
