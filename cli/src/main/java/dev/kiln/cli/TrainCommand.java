@@ -60,7 +60,7 @@ final class TrainCommand implements Callable<Integer> {
         if (device != null) Kiln.setDefaultDevice(Device.parse(device));
         Path dir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         TrainingRun.Config config = new TrainingRun.Config(model, epochs, batchSize, lr, seed, dir, trainSize, testSize, shift, !noProgress);
-        TrainingRun.Result r = new TrainingRun(config, spec.commandLine().getOut(), spec.commandLine().getErr()).run();
+        TrainingRun.Result r = new TrainingRun(config, spec.commandLine().getOut()).run();
         double seconds = (System.nanoTime() - start) / 1e9;
         spec.commandLine().getOut().printf(java.util.Locale.ROOT, "result model=%s device=%s metric=%s value=%.4f seconds=%.1f%n",
                 model, Kiln.defaultDevice(), r.metric(), r.value(), seconds);

@@ -1,8 +1,9 @@
 package dev.kiln.cli;
 
+import dev.kiln.DType;
+import dev.kiln.Kiln;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
-import dev.kiln.Kiln;
 import dev.kiln.autograd.GradMode;
 import dev.kiln.nn.Module;
 import dev.kiln.nn.data.ArrayDataset;
@@ -18,6 +19,7 @@ import dev.kiln.nn.optim.Adam;
 import dev.kiln.nn.optim.LRScheduler;
 import dev.kiln.nn.optim.LrSchedule;
 import dev.kiln.nn.optim.Optimizer;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -52,12 +54,9 @@ final class TrainingRun {
 
     private final Config config;
     private final PrintWriter out;
-    private final PrintWriter err;
-
-    TrainingRun(Config config, PrintWriter out, PrintWriter err) {
+    TrainingRun(Config config, PrintWriter out) {
         this.config = config;
         this.out = out;
-        this.err = err;
     }
 
     Result run() throws IOException {
@@ -130,11 +129,12 @@ final class TrainingRun {
         return new Result("held_out_accuracy", accuracy);
     }
 
+    /** A progress bar per epoch on standard error, so standard output stays the run's record. */
     private ProgressBar progressBar(int epoch) {
         if (!config.progress()) return null;
         return new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch + 1, config.epochs()))
                 .setInitialMax((long) config.trainSize() / config.batchSize()).setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(500).continuousUpdate().setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build();
+                .setUpdateIntervalMillis(500).continuousUpdate().setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
     }
 
     private static double meanOfLast(List<double[]> losses, int n) {
@@ -152,7 +152,7 @@ final class TrainingRun {
             for (Batch batch : loader.epoch(0)) {
                 try (Scope s = Scope.open(); batch) {
                     Tensor predicted = model.forward(batch.inputs()).argmax(1, false);
-                    correct += (long) predicted.eq(batch.targets()).to(dev.kiln.DType.INT64).sum().item();
+                    correct += (long) predicted.eq(batch.targets()).to(DType.INT64).sum().item();
                     total += batch.size();
                 }
             }

@@ -1,6 +1,5 @@
 package dev.kiln.nn;
 
-import dev.kiln.Functional;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 

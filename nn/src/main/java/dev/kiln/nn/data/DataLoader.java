@@ -1,6 +1,5 @@
 package dev.kiln.nn.data;
 
-import dev.kiln.DType;
 import dev.kiln.Device;
 import dev.kiln.Tensor;
 
