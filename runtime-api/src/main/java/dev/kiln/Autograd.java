@@ -73,6 +73,7 @@ final class Autograd {
                 }
                 if (grads.length != inputs.length)
                     throw new IllegalStateException(node.op() + ": backward returned " + grads.length + " gradients for " + inputs.length + " inputs");
+                if (dev.kiln.autograd.AnomalyMode.isEnabled()) dev.kiln.autograd.AnomalyMode.check(node, grads);
                 for (int i = 0; i < inputs.length; i++) {
                     Tensor in = inputs[i];
                     Tensor gi = grads[i];

@@ -39,4 +39,20 @@ class MetricsAndMonitorTest {
         net.get(1).parameters().get(1).setGrad(Tensor.of(new float[] {1}, 1));
         assertTrue(new GradientMonitor().check(net).problems().stream().anyMatch(p -> p.contains("NaN")));
     }
+
+    @Test
+    void anomalyModeNamesTheOpWhoseBackwardMadeANaN() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.of(new float[] {0, 4}, 2).requiresGrad(true);
+            x.sqrt().sum().backward();
+            assertTrue(Float.isInfinite(x.grad().toFloatArray()[0]), "without anomaly mode the infinity reaches the gradient");
+            x.setGrad(null);
+            IllegalStateException e;
+            try (var a = dev.kiln.autograd.AnomalyMode.detect()) {
+                e = assertThrows(IllegalStateException.class, () -> x.sqrt().sum().backward());
+            }
+            assertTrue(e.getMessage().contains("sqrt"), e.getMessage());
+            assertFalse(dev.kiln.autograd.AnomalyMode.isEnabled(), "the previous mode returns");
+        }
+    }
 }
