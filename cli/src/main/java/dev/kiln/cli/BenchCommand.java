@@ -2,18 +2,20 @@ package dev.kiln.cli;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 import picocli.CommandLine.Spec;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
  * Runs the benchmarks module's quick benchmark when it is on the class path (the launcher adds it once built);
  * the benchmarks module depends on the backends, not the other way round, so the cli finds it by name.
  */
-@Command(name = "bench", description = "Run the quick benchmark table (needs the benchmarks module built).")
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run the quick benchmark table (needs the benchmarks module built).")
 final class BenchCommand implements Callable<Integer> {
     /** The benchmarks module's entry point; overridable with -Dkiln.bench.main. */
     static final String QUICK_BENCH_MAIN = "dev.kiln.bench.QuickBench";
@@ -21,8 +23,9 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(arity = "0..*", description = "Arguments passed to the benchmark (e.g. --quick).")
-    String[] args = new String[0];
+    /** Everything after {@code bench} (e.g. {@code --quick}) goes to the benchmark's main unchanged. */
+    @Unmatched
+    List<String> args = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
@@ -37,7 +40,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Method m = main.getMethod("main", String[].class);
         try {
-            m.invoke(null, (Object) args);
+            m.invoke(null, (Object) args.toArray(String[]::new));
         } catch (InvocationTargetException e) {
             throw e.getCause() instanceof Exception ex ? ex : e;
         }

@@ -6,7 +6,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** Prints the device probe's table: what was found, what was rejected and why. */
-@Command(name = "devices", description = "List the devices the probe found and rejected.")
+@Command(name = "devices", mixinStandardHelpOptions = true, description = "List the devices the probe found and rejected.")
 final class DevicesCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -14,7 +14,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 
 /** {@code kiln train [model]}: trains a model on the bundled MNIST sample and reports held-out accuracy. */
-@Command(name = "train", description = "Train a model on the bundled MNIST sample (8,000 training digits, 2,000 held out).")
+@Command(name = "train", mixinStandardHelpOptions = true, description = "Train a model on the bundled MNIST sample (8,000 training digits, 2,000 held out).")
 final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

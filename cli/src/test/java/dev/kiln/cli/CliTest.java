@@ -66,7 +66,7 @@ class CliTest {
         Outcome device = run("train", "mnist-mlp", "--device", "cuda:7", "--out", dir.resolve("y").toString(), "--no-progress");
         assertEquals(1, device.code);
         assertTrue(device.err.contains("cuda:7"), device.err);
-        Outcome bench = run("bench");
+        Outcome bench = run("bench", "--quick");
         assertTrue(bench.code == 0 || bench.err.contains("benchmarks module is not on the class path"), bench.err);
     }
 }
