@@ -15,6 +15,8 @@ import java.util.concurrent.BlockingQueue;
  * same order; optional dropping of a short last batch; and background prefetch. A daemon thread gathers the
  * next batches into host arrays while the training thread works; tensors are made on the training thread (inside
  * its scope, on its device), so the dataset and the prefetch thread never touch a device.
+ * An epoch abandoned half way leaves its prefetch thread parked on a full queue; it is a daemon and holds only
+ * host arrays, so it costs memory, not correctness. Use {@code prefetch(0)} where epochs are often cut short.
  *
  * <pre>{@code
  * var loader = new DataLoader(train, 64).shuffle(seed).dropLast(true);
