@@ -1,0 +1,102 @@
+// Prelude prepended to every OpenCL family source. The host compiles one program per family and dtype
+// combination, defining for each type slot X (T, S, D) the macros:
+//   X      the OpenCL storage type (float, double, int, long, uchar, half, ushort)
+//   X_KIND one of the KIND_ constants below
+//   XN     the dtype's Kiln name (float32, int64, ...), used to name entry points <op>_<dtype>
+// plus KILN_FP64 when the device has cl_khr_fp64, and the op-code constants generated from the Java enums.
+
+#ifdef KILN_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double wide_float;
+#else
+typedef float wide_float;
+#endif
+
+#define KIND_FLOAT 1
+#define KIND_INT 2
+#define KIND_BOOL 3
+#define KIND_HALF 4
+#define KIND_BF16 5
+
+#define CAT2_(a, b) a##_##b
+#define CAT2(a, b) CAT2_(a, b)
+#define CAT3(a, b, c) CAT2(CAT2(a, b), c)
+#define KERNEL(op) CAT2(op, TN)
+
+#define MAX_RANK 8
+
+// Element offset of the linear (row-major) index i of a view with this shape and these strides.
+inline long strided_offset(long i, int rank, long8 shape, long8 strides) {
+    long s[MAX_RANK], t[MAX_RANK];
+    vstore8(shape, 0, s);
+    vstore8(strides, 0, t);
+    long off = 0;
+    for (int d = rank - 1; d >= 0; d--) {
+        long c = i % s[d];
+        i /= s[d];
+        off += c * t[d];
+    }
+    return off;
+}
+
+// Coordinates of the linear index i, innermost last.
+inline void coords_of(long i, int rank, long8 shape, long* c) {
+    long s[MAX_RANK];
+    vstore8(shape, 0, s);
+    for (int d = rank - 1; d >= 0; d--) {
+        c[d] = i % s[d];
+        i /= s[d];
+    }
+}
+
+inline long dot_strides(const long* c, int rank, long8 strides) {
+    long t[MAX_RANK];
+    vstore8(strides, 0, t);
+    long off = 0;
+    for (int d = 0; d < rank; d++) off += c[d] * t[d];
+    return off;
+}
+
+inline long lane(long8 v, int d) {
+    long t[MAX_RANK];
+    vstore8(v, 0, t);
+    return t[d];
+}
+
+// ---- conversions with Kiln's (and Java's) semantics ---------------------------------------------------------
+// Floating to integer truncates toward zero and saturates (NaN becomes 0); integer to integer wraps; anything to
+// bool is "not zero"; to floating rounds to nearest.
+
+inline float bf16_to_float(ushort bits) { return as_float(((uint) bits) << 16); }
+
+inline ushort float_to_bf16(float f) {
+    uint u = as_uint(f);
+    if (isnan(f)) return (ushort) ((u >> 16) | 0x40);
+    return (ushort) ((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+}
+
+// For an output slot D: FLOAT_TO_D(v) and INT_TO_D(v) turn a floating or integer value into the value stored,
+// STORE_D(p, x) stores it (packing the 16-bit floating types).
+#ifdef D
+#if D_KIND == KIND_FLOAT
+#define FLOAT_TO_D(v) CAT2(convert, D)(v)
+#define INT_TO_D(v) CAT2(convert, D)(v)
+#define STORE_D(p, x) (*(p) = (x))
+#elif D_KIND == KIND_INT
+#define FLOAT_TO_D(v) CAT3(convert, D, sat)(v)
+#define INT_TO_D(v) CAT2(convert, D)(v)
+#define STORE_D(p, x) (*(p) = (x))
+#elif D_KIND == KIND_BOOL
+#define FLOAT_TO_D(v) ((uchar) ((v) != 0))
+#define INT_TO_D(v) ((uchar) ((v) != 0))
+#define STORE_D(p, x) (*(p) = (x))
+#elif D_KIND == KIND_HALF
+#define FLOAT_TO_D(v) convert_float(v)
+#define INT_TO_D(v) convert_float(v)
+#define STORE_D(p, x) vstore_half_rte((x), 0, (p))
+#elif D_KIND == KIND_BF16
+#define FLOAT_TO_D(v) convert_float(v)
+#define INT_TO_D(v) convert_float(v)
+#define STORE_D(p, x) (*(p) = float_to_bf16(x))
+#endif
+#endif
