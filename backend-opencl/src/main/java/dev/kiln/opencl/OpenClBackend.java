@@ -53,6 +53,8 @@ public final class OpenClBackend implements Backend {
     @Override
     public Device device() { return device; }
 
+    cl_context context() { return context; }
+
     @Override
     public String description() { return info.describe(); }
 
@@ -163,7 +165,7 @@ public final class OpenClBackend implements Backend {
         DType t = computeType("unary " + op, x.dtype());
         Strided g = Strided.coalesce("unary", x, out);
         Launch l = op == UnaryOp.IS_NAN
-                ? launch("unary", ClTypes.defines("T", t), "isnan_" + t)
+                ? launch("unary", ClTypes.defines("T", t), "is_nan_" + t)
                 : launch("unary", ClTypes.defines("T", t), "unary_" + t).i32(op.ordinal()).floatingOf(t, alpha);
         l.i32(g.rank()).long8(g.shape()).i64(n)
                 .operand(buf(x.buffer()), g.strides(0), x.offset()).operand(buf(out.buffer()), g.strides(1), out.offset())

@@ -75,7 +75,7 @@ __kernel void KERNEL(unary)(int op, F alpha, int rank, long8 shape, long n,
     out[out_offset + strided_offset(i, rank, shape, out_strides)] = unary_op(op, v, alpha);
 }
 
-__kernel void KERNEL(isnan)(int rank, long8 shape, long n,
+__kernel void KERNEL(is_nan)(int rank, long8 shape, long n,
                             __global const T* x, long8 x_strides, long x_offset,
                             __global uchar* out, long8 out_strides, long out_offset) {
     long i = get_global_id(0);
