@@ -59,13 +59,18 @@ final class Autograd {
                 return;
             }
             List<Node> order = topologicalOrder(root.gradFn());
-            Map<Node, Tensor> pending = new IdentityHashMap<>();
-            pending.put(root.gradFn(), seed);
+            Pending pending = new Pending(seed);
+            pending.add(root.gradFn(), seed);
             for (Node node : order) {
-                Tensor g = pending.remove(node);
+                Tensor g = pending.take(node);
                 if (g == null) continue;
                 Tensor[] inputs = node.inputs();
-                Tensor[] grads = node.apply(g);
+                Tensor[] grads;
+                // The rule's temporaries die with this inner scope; only the gradients it returns survive.
+                try (Scope ruleScope = Scope.open()) {
+                    grads = node.apply(g);
+                    for (Tensor gi : grads) if (gi != null) ruleScope.keep(gi);
+                }
                 if (grads.length != inputs.length)
                     throw new IllegalStateException(node.op() + ": backward returned " + grads.length + " gradients for " + inputs.length + " inputs");
                 for (int i = 0; i < inputs.length; i++) {
@@ -75,15 +80,59 @@ final class Autograd {
                     if (!Arrays.equals(gi.shape(), in.shape()))
                         throw new IllegalStateException(node.op() + ": backward produced a gradient of shape " + Shapes.str(gi.shape())
                                 + " for input " + i + " of shape " + Shapes.str(in.shape()));
-                    if (in.gradFn() == null) {
-                        accumulateLeaf(in, gi);
-                    } else {
-                        Tensor prev = pending.get(in.gradFn());
-                        pending.put(in.gradFn(), prev == null ? gi : prev.add(gi));
-                    }
+                    if (in.gradFn() == null) accumulateLeaf(in, gi);
+                    else pending.add(in.gradFn(), gi);
                 }
+                pending.release(g);
+                for (Tensor gi : grads) if (gi != null) pending.release(gi);
+                pending.releaseReplaced();
                 if (!retainGraph) node.free();
             }
+        }
+    }
+
+    /**
+     * Gradients waiting for their nodes. One tensor may wait in several slots (add hands the same gradient to both
+     * inputs), so slots are counted per tensor, and a gradient is closed once no slot holds it: peak memory follows
+     * the frontier of the backward pass rather than the whole graph.
+     */
+    private static final class Pending {
+        private final Map<Node, Tensor> slots = new IdentityHashMap<>();
+        private final Map<Tensor, Integer> holders = new IdentityHashMap<>();
+        private final List<Tensor> replaced = new ArrayList<>();
+        private final Tensor callerOwned;
+
+        Pending(Tensor callerOwned) { this.callerOwned = callerOwned; }
+
+        void add(Node node, Tensor g) {
+            Tensor prev = slots.get(node);
+            Tensor next = prev == null ? g : prev.add(g);
+            if (prev != null) {
+                unhold(prev);
+                replaced.add(prev);
+            }
+            slots.put(node, next);
+            holders.merge(next, 1, Integer::sum);
+        }
+
+        Tensor take(Node node) {
+            Tensor g = slots.remove(node);
+            if (g != null) unhold(g);
+            return g;
+        }
+
+        private void unhold(Tensor g) {
+            holders.computeIfPresent(g, (t, n) -> n > 1 ? n - 1 : null);
+        }
+
+        /** Closes {@code g} unless a slot still holds it or it belongs to the caller. */
+        void release(Tensor g) {
+            if (g != callerOwned && !holders.containsKey(g)) g.close();
+        }
+
+        void releaseReplaced() {
+            for (Tensor t : replaced) release(t);
+            replaced.clear();
         }
     }
 

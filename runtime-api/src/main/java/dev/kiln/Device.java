@@ -4,7 +4,7 @@ import java.util.Locale;
 
 /**
  * A device as the user names it: {@code cpu}, {@code opencl:1}, {@code cuda:0}. The index is -1 when the user
- * did not give one ("the default device of that type").
+ * did not give one ("the default device of that type"). There is one CPU device, printed as plain {@code cpu}.
  */
 public record Device(String type, int index) {
     public static final Device CPU = new Device("cpu", 0);
@@ -30,5 +30,5 @@ public record Device(String type, int index) {
     }
 
     @Override
-    public String toString() { return index < 0 ? type : type + ":" + index; }
+    public String toString() { return index < 0 || type.equals("cpu") ? type : type + ":" + index; }
 }

@@ -1,0 +1,355 @@
+package dev.kiln.cpu;
+
+import dev.kiln.DType;
+import dev.kiln.Device;
+import dev.kiln.backend.ArgReduceOp;
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.BinaryOp;
+import dev.kiln.backend.Buffer;
+import dev.kiln.backend.Distribution;
+import dev.kiln.backend.MemoryStats;
+import dev.kiln.backend.ReduceOp;
+import dev.kiln.backend.UnaryOp;
+import dev.kiln.backend.View;
+import dev.kiln.random.Philox;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static dev.kiln.cpu.Strided.getD;
+import static dev.kiln.cpu.Strided.getL;
+import static dev.kiln.cpu.Strided.innerStride;
+import static dev.kiln.cpu.Strided.integral;
+import static dev.kiln.cpu.Strided.seg;
+import static dev.kiln.cpu.Strided.setD;
+import static dev.kiln.cpu.Strided.setL;
+
+/**
+ * The pure-Java backend. Kernels run synchronously on the calling thread (or its pool); this class holds the
+ * general strided kernels for every dtype, which define the semantics the other backends reproduce.
+ */
+public final class CpuBackend implements Backend {
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private final SegmentCache memory = new SegmentCache();
+
+    static String describeMachine() {
+        return "pure Java, " + Runtime.getRuntime().availableProcessors() + " cores, "
+                + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors";
+    }
+
+    @Override
+    public Device device() { return Device.CPU; }
+
+    @Override
+    public String description() { return describeMachine(); }
+
+    // ---- memory and transfers ------------------------------------------------------------------------------
+
+    @Override
+    public Buffer allocate(long bytes) { return memory.allocate(bytes); }
+
+    @Override
+    public void release(Buffer buffer) { memory.release((CpuBuffer) buffer); }
+
+    @Override
+    public MemoryStats memoryStats() { return new MemoryStats(memory.liveBytes(), memory.cachedBytes(), memory.peakBytes()); }
+
+    @Override
+    public void emptyCache() { memory.trim(); }
+
+    @Override
+    public void copyFromHost(MemorySegment src, Buffer dst, long dstByteOffset) {
+        MemorySegment.copy(src, 0, ((CpuBuffer) dst).segment(), dstByteOffset, src.byteSize());
+    }
+
+    @Override
+    public void copyToHost(Buffer src, long srcByteOffset, MemorySegment dst) {
+        MemorySegment.copy(((CpuBuffer) src).segment(), srcByteOffset, dst, 0, dst.byteSize());
+    }
+
+    @Override
+    public void copy(View src, View dst) {
+        MemorySegment s = seg(src), d = seg(dst);
+        DType st = src.dtype(), dt = dst.dtype();
+        long ss = innerStride(src), ds = innerStride(dst);
+        if (st == dt && src.isContiguous() && dst.isContiguous()) {
+            MemorySegment.copy(s, src.offset() * st.byteSize(), d, dst.offset() * dt.byteSize(), src.numel() * st.byteSize());
+            return;
+        }
+        if (st == dt) {
+            copySameType(s, ss, d, ds, st.byteSize(), src, dst);
+            return;
+        }
+        boolean viaLong = integral(st) && integral(dt);
+        Strided.rows(dst.shape(), src, dst, null, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) {
+                if (viaLong) setL(d, dt, o1 + i * ds, getL(s, st, o0 + i * ss));
+                else if (dt == DType.BOOL) setL(d, dt, o1 + i * ds, getD(s, st, o0 + i * ss) != 0 ? 1 : 0);
+                else if (integral(dt)) setL(d, dt, o1 + i * ds, (long) getD(s, st, o0 + i * ss));
+                else setD(d, dt, o1 + i * ds, getD(s, st, o0 + i * ss));
+            }
+        });
+    }
+
+    /** A strided copy without conversion moves raw elements: rows of stride 1 as block copies, others by width. */
+    private static void copySameType(MemorySegment s, long ss, MemorySegment d, long ds, int width, View src, View dst) {
+        Strided.rows(dst.shape(), src, dst, null, (o0, o1, o2, n) -> {
+            if (ss == 1 && ds == 1) {
+                MemorySegment.copy(s, o0 * width, d, o1 * width, (long) n * width);
+                return;
+            }
+            switch (width) {
+                case 8 -> {
+                    for (int i = 0; i < n; i++) d.setAtIndex(LONG, o1 + i * ds, s.getAtIndex(LONG, o0 + i * ss));
+                }
+                case 4 -> {
+                    for (int i = 0; i < n; i++) d.setAtIndex(INT, o1 + i * ds, s.getAtIndex(INT, o0 + i * ss));
+                }
+                case 2 -> {
+                    for (int i = 0; i < n; i++) d.setAtIndex(SHORT, o1 + i * ds, s.getAtIndex(SHORT, o0 + i * ss));
+                }
+                default -> {
+                    for (int i = 0; i < n; i++) d.set(ValueLayout.JAVA_BYTE, o1 + i * ds, s.get(ValueLayout.JAVA_BYTE, o0 + i * ss));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void fill(View dst, double value) {
+        MemorySegment d = seg(dst);
+        DType dt = dst.dtype();
+        long ds = innerStride(dst);
+        Strided.rows(dst.shape(), dst, null, null, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) setD(d, dt, o0 + i * ds, value);
+        });
+    }
+
+    // ---- elementwise ---------------------------------------------------------------------------------------
+
+    @Override
+    public void unary(UnaryOp op, double alpha, View x, View out) {
+        MemorySegment xs = seg(x), os = seg(out);
+        DType xt = x.dtype(), ot = out.dtype();
+        long sx = innerStride(x), so = innerStride(out);
+        boolean viaLong = integral(xt) && op != UnaryOp.IS_NAN;
+        Strided.rows(out.shape(), x, out, null, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) {
+                if (viaLong) setL(os, ot, o1 + i * so, ScalarMath.unaryLong(op, getL(xs, xt, o0 + i * sx)));
+                else setD(os, ot, o1 + i * so, ScalarMath.unary(op, getD(xs, xt, o0 + i * sx), alpha));
+            }
+        });
+    }
+
+    @Override
+    public void binary(BinaryOp op, View a, View b, View out) {
+        MemorySegment as = seg(a), bs = seg(b), os = seg(out);
+        DType t = a.dtype(), ot = out.dtype();
+        long sa = innerStride(a), sb = innerStride(b), so = innerStride(out);
+        boolean viaLong = integral(t);
+        Strided.rows(out.shape(), a, b, out, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) {
+                if (viaLong) setL(os, ot, o2 + i * so, ScalarMath.binaryLong(op, getL(as, t, o0 + i * sa), getL(bs, t, o1 + i * sb)));
+                else setD(os, ot, o2 + i * so, ScalarMath.binary(op, getD(as, t, o0 + i * sa), getD(bs, t, o1 + i * sb)));
+            }
+        });
+    }
+
+    @Override
+    public void binaryScalar(BinaryOp op, View a, double scalar, boolean scalarFirst, View out) {
+        MemorySegment as = seg(a), os = seg(out);
+        DType t = a.dtype(), ot = out.dtype();
+        long sa = innerStride(a), so = innerStride(out);
+        boolean viaLong = integral(t) && scalar == Math.rint(scalar);
+        long ls = (long) scalar;
+        Strided.rows(out.shape(), a, out, null, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) {
+                if (viaLong) {
+                    long v = getL(as, t, o0 + i * sa);
+                    setL(os, ot, o1 + i * so, scalarFirst ? ScalarMath.binaryLong(op, ls, v) : ScalarMath.binaryLong(op, v, ls));
+                } else {
+                    double v = getD(as, t, o0 + i * sa);
+                    setD(os, ot, o1 + i * so, scalarFirst ? ScalarMath.binary(op, scalar, v) : ScalarMath.binary(op, v, scalar));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void where(View cond, View a, View b, View out) {
+        MemorySegment cs = seg(cond), as = seg(a), bs = seg(b), os = seg(out);
+        DType t = out.dtype();
+        long sc = innerStride(cond), sa = innerStride(a), sb = innerStride(b), so = innerStride(out);
+        // Four operands: walk cond and out together and find a, b by linear index through their own strides.
+        Strided.rows(out.shape(), cond, out, null, new Strided.RowVisitor() {
+            long linear = 0;
+
+            @Override
+            public void row(long o0, long o1, long o2, int n) {
+                long abase = offsetOf(a, linear), bbase = offsetOf(b, linear);
+                for (int i = 0; i < n; i++) {
+                    boolean c = cs.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o0 + i * sc) != 0;
+                    if (integral(t)) setL(os, t, o1 + i * so, c ? getL(as, t, abase + i * sa) : getL(bs, t, bbase + i * sb));
+                    else setD(os, t, o1 + i * so, c ? getD(as, t, abase + i * sa) : getD(bs, t, bbase + i * sb));
+                }
+                linear += n;
+            }
+        });
+    }
+
+    /** Element offset of row-major linear index {@code linear} in a view. */
+    static long offsetOf(View v, long linear) {
+        int[] shape = v.shape();
+        long[] st = v.strides();
+        long off = v.offset();
+        for (int d = shape.length - 1; d >= 0; d--) {
+            int size = shape[d];
+            if (size == 0) return off;
+            off += (linear % size) * st[d];
+            linear /= size;
+        }
+        return off;
+    }
+
+    // ---- reductions ----------------------------------------------------------------------------------------
+
+    @Override
+    public void reduce(ReduceOp op, View x, int[] axes, View out) {
+        MemorySegment xs = seg(x), os = seg(out);
+        DType xt = x.dtype(), ot = out.dtype();
+        int r = x.rank();
+        int[] redShape = new int[axes.length];
+        long[] redStrides = new long[axes.length];
+        long[] keptStrides = x.strides().clone();
+        for (int i = 0; i < axes.length; i++) {
+            redShape[i] = x.shape()[axes[i]];
+            redStrides[i] = x.strides()[axes[i]];
+            keptStrides[axes[i]] = 0;
+        }
+        View kept = x.withShape(out.shape(), keptStrides, x.offset());
+        long so = innerStride(out), sk = r == 0 ? 0 : keptStrides[r - 1];
+        boolean viaLong = integral(xt);
+        Strided.rows(out.shape(), kept, out, null, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) {
+                View slice = new View(x.buffer(), xt, redShape, redStrides, o0 + i * sk);
+                if (viaLong) setL(os, ot, o1 + i * so, reduceLong(op, xs, xt, slice));
+                else setD(os, ot, o1 + i * so, reduceDouble(op, xs, xt, slice));
+            }
+        });
+    }
+
+    private static double reduceDouble(ReduceOp op, MemorySegment xs, DType t, View slice) {
+        double[] acc = {op == ReduceOp.SUM ? 0 : op == ReduceOp.PROD ? 1 : op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY};
+        long s = innerStride(slice);
+        Strided.rows(slice.shape(), slice, null, null, (o0, o1, o2, n) -> {
+            double a = acc[0];
+            for (int i = 0; i < n; i++) {
+                double v = getD(xs, t, o0 + i * s);
+                a = switch (op) {
+                    case SUM -> a + v;
+                    case PROD -> a * v;
+                    case MAX -> Double.isNaN(v) || v > a ? v : a;
+                    case MIN -> Double.isNaN(v) || v < a ? v : a;
+                };
+                if (Double.isNaN(a) && (op == ReduceOp.MAX || op == ReduceOp.MIN)) break;
+            }
+            acc[0] = a;
+        });
+        return acc[0];
+    }
+
+    private static long reduceLong(ReduceOp op, MemorySegment xs, DType t, View slice) {
+        long[] acc = {op == ReduceOp.SUM ? 0 : op == ReduceOp.PROD ? 1 : op == ReduceOp.MAX ? Long.MIN_VALUE : Long.MAX_VALUE};
+        long s = innerStride(slice);
+        Strided.rows(slice.shape(), slice, null, null, (o0, o1, o2, n) -> {
+            long a = acc[0];
+            for (int i = 0; i < n; i++) {
+                long v = getL(xs, t, o0 + i * s);
+                a = switch (op) {
+                    case SUM -> a + v;
+                    case PROD -> a * v;
+                    case MAX -> Math.max(a, v);
+                    case MIN -> Math.min(a, v);
+                };
+            }
+            acc[0] = a;
+        });
+        return acc[0];
+    }
+
+    @Override
+    public void argReduce(ArgReduceOp op, View x, int axis, View out) {
+        MemorySegment xs = seg(x), os = seg(out);
+        DType t = x.dtype();
+        int len = x.shape()[axis];
+        long step = x.strides()[axis];
+        long[] keptStrides = x.strides().clone();
+        keptStrides[axis] = 0;
+        View kept = x.withShape(out.shape(), keptStrides, x.offset());
+        long so = innerStride(out), sk = keptStrides[x.rank() - 1];
+        boolean max = op == ArgReduceOp.ARGMAX;
+        Strided.rows(out.shape(), kept, out, null, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) {
+                long base = o0 + i * sk;
+                long best = 0;
+                double bv = getD(xs, t, base);
+                for (int j = 1; j < len && !Double.isNaN(bv); j++) {
+                    double v = getD(xs, t, base + j * step);
+                    if (Double.isNaN(v) || (max ? v > bv : v < bv)) {
+                        bv = v;
+                        best = j;
+                    }
+                }
+                setL(os, DType.INT64, o1 + i * so, best);
+            }
+        });
+    }
+
+    // ---- matmul --------------------------------------------------------------------------------------------
+
+    @Override
+    public void matmul(View a, View b, View out) {
+        Matmul.run(a, b, out);
+    }
+
+    // ---- indexing ------------------------------------------------------------------------------------------
+
+    @Override
+    public void gather(View src, int axis, View index, View out) {
+        Indexing.gather(src, axis, index, out);
+    }
+
+    @Override
+    public void scatterAdd(View dst, int axis, View index, View src) {
+        Indexing.scatterAdd(dst, axis, index, src);
+    }
+
+    @Override
+    public void indexSelect(View src, int axis, View index, View out) {
+        Indexing.gather(src, axis, Indexing.alongAxis(index, axis, out.shape()), out);
+    }
+
+    @Override
+    public void indexAdd(View dst, int axis, View index, View src) {
+        Indexing.scatterAdd(dst, axis, Indexing.alongAxis(index, axis, src.shape()), src);
+    }
+
+    // ---- random --------------------------------------------------------------------------------------------
+
+    @Override
+    public void random(Distribution dist, double a, double b, long seed, long offset, View out) {
+        MemorySegment os = seg(out);
+        DType t = out.dtype();
+        long so = innerStride(out);
+        Strided.rows(out.shape(), out, null, null, new Strided.RowVisitor() {
+            long counter = offset;
+
+            @Override
+            public void row(long o0, long o1, long o2, int n) {
+                for (int i = 0; i < n; i++) setD(os, t, o0 + i * so, Philox.sample(dist, a, b, seed, counter++));
+            }
+        });
+    }
+}

@@ -1,0 +1,67 @@
+package dev.kiln.cpu;
+
+import dev.kiln.DType;
+import dev.kiln.backend.View;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.kiln.cpu.Strided.getD;
+import static dev.kiln.cpu.Strided.getL;
+import static dev.kiln.cpu.Strided.innerStride;
+import static dev.kiln.cpu.Strided.integral;
+import static dev.kiln.cpu.Strided.seg;
+import static dev.kiln.cpu.Strided.setD;
+import static dev.kiln.cpu.Strided.setL;
+
+/**
+ * Gather and scatter-add. index_select and index_add are the same kernels with a 1-D index repeated (stride 0)
+ * over every other dimension.
+ */
+final class Indexing {
+    private Indexing() {}
+
+    /** A 1-D index seen as a tensor of {@code shape} that varies only along {@code axis}. */
+    static View alongAxis(View index, int axis, int[] shape) {
+        long[] st = new long[shape.length];
+        st[axis] = index.strides()[0];
+        return index.withShape(shape, st, index.offset());
+    }
+
+    /** {@code v} over {@code shape} with the stride of {@code axis} zeroed: the base the index moves along. */
+    private static View axisFree(View v, int axis, int[] shape) {
+        long[] st = v.strides().clone();
+        st[axis] = 0;
+        return v.withShape(shape, st, v.offset());
+    }
+
+    static void gather(View src, int axis, View index, View out) {
+        MemorySegment ss = seg(src), is = seg(index), os = seg(out);
+        DType t = src.dtype(), it = index.dtype();
+        long axisStride = src.strides()[axis];
+        View base = axisFree(src, axis, out.shape());
+        long sb = innerStride(base), si = innerStride(index), so = innerStride(out);
+        Strided.rows(out.shape(), base, index, out, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) {
+                long at = o0 + i * sb + getL(is, it, o1 + i * si) * axisStride;
+                if (integral(t)) setL(os, t, o2 + i * so, getL(ss, t, at));
+                else setD(os, t, o2 + i * so, getD(ss, t, at));
+            }
+        });
+    }
+
+    static void scatterAdd(View dst, int axis, View index, View src) {
+        MemorySegment ds = seg(dst), is = seg(index), ss = seg(src);
+        DType t = dst.dtype(), it = index.dtype();
+        long axisStride = dst.strides()[axis];
+        View base = axisFree(dst, axis, index.shape());
+        View srcWindow = src.withShape(index.shape(), src.strides(), src.offset());
+        long sb = innerStride(base), si = innerStride(index), sv = innerStride(srcWindow);
+        Strided.rows(index.shape(), base, index, srcWindow, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) {
+                long at = o0 + i * sb + getL(is, it, o1 + i * si) * axisStride;
+                if (integral(t)) setL(ds, t, at, getL(ds, t, at) + getL(ss, t, o2 + i * sv));
+                else setD(ds, t, at, getD(ds, t, at) + getD(ss, t, o2 + i * sv));
+            }
+        });
+    }
+}

@@ -1,0 +1,61 @@
+package dev.kiln.testkit;
+
+import dev.kiln.DType;
+import dev.kiln.Functional;
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
+
+import static dev.kiln.testkit.Ref.assertClose;
+import static dev.kiln.testkit.Ref.assertShape;
+import static dev.kiln.testkit.Ref.data;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** gather, index_select, scatter_add, one_hot and embedding, with gradients and bounds checks. */
+class IndexingConformanceTest {
+
+    @BackendTest
+    void gatherAndScatterAdd(TestDevice device) {
+        device.activate();
+        double[] x = {1, 2, 3, 4, 5, 6};
+        try (Scope s = Scope.open()) {
+            Tensor t = Ref.f64(x, 2, 3);
+            Tensor idx = Tensor.of(new long[] {2, 0, 1, 1}, 2, 2);
+            assertClose(new double[] {3, 1, 5, 5}, t.gather(1, idx), 0, 0, "gather dim 1");
+            Tensor idx0 = Tensor.of(new long[] {1, 0, 1}, 1, 3);
+            assertClose(new double[] {4, 2, 6}, t.gather(0, idx0), 0, 0, "gather dim 0");
+            Tensor base = Tensor.zeros(DType.FLOAT64, null, 2, 3);
+            Tensor src = Ref.f64(new double[] {10, 20, 30, 40}, 2, 2);
+            assertClose(new double[] {20, 0, 10, 0, 70, 0}, base.scatterAdd(1, Tensor.of(new long[] {2, 0, 1, 1}, 2, 2), src), 0, 0,
+                    "scatter_add accumulates duplicate indices");
+            assertThrows(IndexOutOfBoundsException.class, () -> t.gather(1, Tensor.of(new long[] {3, 0}, 1, 2)));
+            assertThrows(IndexOutOfBoundsException.class, () -> t.gather(1, Tensor.of(new long[] {-1, 0}, 1, 2)));
+            assertThrows(IllegalArgumentException.class, () -> t.gather(1, Tensor.of(new float[] {0, 1}, 1, 2)));
+        }
+        long[] idx = {2, 0, 1, 1, 0, 0};
+        GradCheck.check("gather", t -> t.gather(1, Tensor.of(idx, 2, 3)), data(31, 6, -1, 1), 2, 3);
+        GradCheck.check("scatter_add", xs -> xs[0].scatterAdd(1, Tensor.of(new long[] {2, 0, 2, 1}, 2, 2), xs[1]),
+                new double[][] {data(32, 6, -1, 1), data(33, 4, -1, 1)}, new int[][] {{2, 3}, {2, 2}});
+    }
+
+    @BackendTest
+    void indexSelectOneHotEmbedding(TestDevice device) {
+        device.activate();
+        try (Scope s = Scope.open()) {
+            Tensor t = Ref.f64(new double[] {1, 2, 3, 4, 5, 6}, 3, 2);
+            assertClose(new double[] {5, 6, 1, 2, 5, 6}, t.indexSelect(0, Tensor.of(new long[] {2, 0, 2}, 3)), 0, 0, "index_select rows");
+            assertClose(new double[] {2, 4, 6}, t.indexSelect(1, Tensor.of(new int[] {1}, 1)), 0, 0, "index_select cols, int32 index");
+            Tensor oh = Tensor.of(new long[] {0, 2, 1}, 3).oneHot(3);
+            assertTrue(oh.dtype() == DType.INT64);
+            assertArrayEquals(new long[] {1, 0, 0, 0, 0, 1, 0, 1, 0}, oh.toLongArray());
+            assertThrows(IndexOutOfBoundsException.class, () -> Tensor.of(new long[] {3}, 1).oneHot(3));
+            Tensor w = Ref.f64(new double[] {0, 0, 1, 1, 2, 2, 3, 3}, 4, 2);
+            Tensor e = Functional.embedding(Tensor.of(new long[] {3, 1, 1, 0}, 2, 2), w);
+            assertShape(e, 2, 2, 2);
+            assertClose(new double[] {3, 3, 1, 1, 1, 1, 0, 0}, e, 0, 0, "embedding");
+        }
+        GradCheck.check("index_select", t -> t.indexSelect(0, Tensor.of(new long[] {2, 0, 2}, 3)), data(34, 6, -1, 1), 3, 2);
+        GradCheck.check("embedding", w -> Functional.embedding(Tensor.of(new long[] {3, 1, 1, 0}, 2, 2), w), data(35, 8, -1, 1), 4, 2);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.kiln.testkit;
+
+import dev.kiln.DType;
+import dev.kiln.Tensor;
+
+import java.util.Arrays;
+import java.util.function.DoubleUnaryOperator;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Host-side float64 reference helpers and comparisons for the kit. */
+public final class Ref {
+    private Ref() {}
+
+    /** Deterministic test data in [lo, hi): a fixed LCG, independent of Kiln's generator. */
+    public static double[] data(long seed, int n, double lo, double hi) {
+        double[] v = new double[n];
+        long s = seed * 6364136223846793005L + 1442695040888963407L;
+        for (int i = 0; i < n; i++) {
+            s = s * 6364136223846793005L + 1442695040888963407L;
+            v[i] = lo + (hi - lo) * ((s >>> 11) * 0x1.0p-53);
+        }
+        return v;
+    }
+
+    public static int numel(int... shape) {
+        int n = 1;
+        for (int d : shape) n *= d;
+        return n;
+    }
+
+    public static Tensor f64(double[] v, int... shape) { return Tensor.of(v, DType.FLOAT64, null, shape); }
+
+    public static Tensor f32(double[] v, int... shape) { return Tensor.of(v, DType.FLOAT32, null, shape); }
+
+    public static double[] map(double[] x, DoubleUnaryOperator f) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) y[i] = f.applyAsDouble(x[i]);
+        return y;
+    }
+
+    /** |actual - expected| <= atol + rtol * |expected| elementwise, NaN equal to NaN, with the first miss reported. */
+    public static void assertClose(double[] expected, double[] actual, double rtol, double atol, String what) {
+        if (expected.length != actual.length) fail(what + ": expected " + expected.length + " values, got " + actual.length);
+        for (int i = 0; i < expected.length; i++) {
+            double e = expected[i], a = actual[i];
+            if (Double.isNaN(e) && Double.isNaN(a)) continue;
+            if (Double.isInfinite(e) && e == a) continue;
+            if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e)))
+                fail(what + ": element " + i + " is " + a + ", expected " + e + " (rtol " + rtol + ", atol " + atol + ")\n expected "
+                        + preview(expected) + "\n actual   " + preview(actual));
+        }
+    }
+
+    public static void assertClose(double[] expected, Tensor actual, double rtol, double atol, String what) {
+        assertClose(expected, actual.toDoubleArray(), rtol, atol, what);
+    }
+
+    /** Tolerances for comparing a dtype's results with a float64 reference. */
+    public static double rtol(DType t) { return t == DType.FLOAT64 ? 1e-9 : 1e-4; }
+
+    public static double atol(DType t) { return t == DType.FLOAT64 ? 1e-10 : 1e-5; }
+
+    public static void assertShape(Tensor t, int... shape) {
+        assertArrayEquals(shape, t.shape(), () -> "shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(shape));
+    }
+
+    private static String preview(double[] v) {
+        return Arrays.toString(Arrays.copyOf(v, Math.min(v.length, 12))) + (v.length > 12 ? "..." : "");
+    }
+}
