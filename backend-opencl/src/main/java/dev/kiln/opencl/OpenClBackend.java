@@ -36,6 +36,8 @@ public final class OpenClBackend implements Backend {
     private final cl_command_queue queue;
     private final MemoryPool pool;
     private final KernelCompiler compiler;
+    /** Grid cap for element-wise launches: enough work-items to fill every compute unit several times over. */
+    private final long maxWorkItems;
 
     OpenClBackend(ClDevice info) {
         this.info = info;
@@ -48,6 +50,7 @@ public final class OpenClBackend implements Backend {
         this.queue = q;
         this.pool = new MemoryPool(context, info.name(), info.globalMemBytes(), info.maxAllocBytes());
         this.compiler = new KernelCompiler(info, context);
+        this.maxWorkItems = Math.max(1, info.computeUnits()) * 4096L;
     }
 
     @Override
@@ -372,7 +375,7 @@ public final class OpenClBackend implements Backend {
     // ---- helpers -------------------------------------------------------------------------------------------
 
     private Launch launch(String family, String defines, String kernel) {
-        return new Launch(compiler.kernel(family, defines, kernel), info.fp64());
+        return new Launch(compiler.kernel(family, defines, kernel), info.fp64(), maxWorkItems);
     }
 
     private ClBuffer buf(Buffer b) {

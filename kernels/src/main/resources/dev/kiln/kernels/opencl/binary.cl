@@ -70,11 +70,13 @@ inline uchar binary_predicate(int op, T a, T b) {
 }
 
 #define BINARY_BODY(APPLY)                                                                                       \
-    long i = get_global_id(0);                                                                                   \
-    if (i >= n) return;                                                                                          \
-    T va = scalar_mode == 2 ? scalar : a[a_offset + strided_offset(i, rank, shape, a_strides)];                   \
-    T vb = scalar_mode == 1 ? scalar : b[b_offset + strided_offset(i, rank, shape, b_strides)];                   \
-    out[out_offset + strided_offset(i, rank, shape, out_strides)] = APPLY(op, va, vb);
+    FOR_EACH_INDEX(i, n) {                                                                                       \
+        long c[MAX_RANK];                                                                                        \
+        coords_of(i, rank, shape, c);                                                                            \
+        T va = scalar_mode == 2 ? scalar : a[a_offset + dot_strides(c, rank, a_strides)];                        \
+        T vb = scalar_mode == 1 ? scalar : b[b_offset + dot_strides(c, rank, b_strides)];                        \
+        out[out_offset + dot_strides(c, rank, out_strides)] = APPLY(op, va, vb);                                 \
+    }
 
 __kernel void KERNEL(binary)(int op, int scalar_mode, T scalar, int rank, long8 shape, long n,
                              __global const T* a, long8 a_strides, long a_offset,
@@ -95,9 +97,9 @@ __kernel void KERNEL(where)(int rank, long8 shape, long n,
                             __global const T* a, long8 a_strides, long a_offset,
                             __global const T* b, long8 b_strides, long b_offset,
                             __global T* out, long8 out_strides, long out_offset) {
-    long i = get_global_id(0);
-    if (i >= n) return;
-    uchar c = cond[cond_offset + strided_offset(i, rank, shape, cond_strides)];
-    out[out_offset + strided_offset(i, rank, shape, out_strides)] =
-            c ? a[a_offset + strided_offset(i, rank, shape, a_strides)] : b[b_offset + strided_offset(i, rank, shape, b_strides)];
+    FOR_EACH_INDEX(i, n) {
+        uchar c = cond[cond_offset + strided_offset(i, rank, shape, cond_strides)];
+        out[out_offset + strided_offset(i, rank, shape, out_strides)] =
+                c ? a[a_offset + strided_offset(i, rank, shape, a_strides)] : b[b_offset + strided_offset(i, rank, shape, b_strides)];
+    }
 }

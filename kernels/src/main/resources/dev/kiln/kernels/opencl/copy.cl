@@ -6,17 +6,17 @@
 #ifdef T
 __kernel void KERNEL(fill)(int rank, long8 shape, long n, T value,
                            __global T* dst, long8 dst_strides, long dst_offset) {
-    long i = get_global_id(0);
-    if (i >= n) return;
-    dst[dst_offset + strided_offset(i, rank, shape, dst_strides)] = value;
+    FOR_EACH_INDEX(i, n) {
+        dst[dst_offset + strided_offset(i, rank, shape, dst_strides)] = value;
+    }
 }
 
 __kernel void KERNEL(copy)(int rank, long8 shape, long n,
                            __global const T* src, long8 src_strides, long src_offset,
                            __global T* dst, long8 dst_strides, long dst_offset) {
-    long i = get_global_id(0);
-    if (i >= n) return;
-    dst[dst_offset + strided_offset(i, rank, shape, dst_strides)] = src[src_offset + strided_offset(i, rank, shape, src_strides)];
+    FOR_EACH_INDEX(i, n) {
+        dst[dst_offset + strided_offset(i, rank, shape, dst_strides)] = src[src_offset + strided_offset(i, rank, shape, src_strides)];
+    }
 }
 #endif
 
@@ -34,9 +34,9 @@ __kernel void KERNEL(copy)(int rank, long8 shape, long n,
 __kernel void CAT3(cast, SN, DN)(int rank, long8 shape, long n,
                                  __global const S* src, long8 src_strides, long src_offset,
                                  __global D* dst, long8 dst_strides, long dst_offset) {
-    long i = get_global_id(0);
-    if (i >= n) return;
-    __global const S* from = src + src_offset + strided_offset(i, rank, shape, src_strides);
-    STORE_D(dst + dst_offset + strided_offset(i, rank, shape, dst_strides), CONVERT_S_TO_D(from));
+    FOR_EACH_INDEX(i, n) {
+        __global const S* from = src + src_offset + strided_offset(i, rank, shape, src_strides);
+        STORE_D(dst + dst_offset + strided_offset(i, rank, shape, dst_strides), CONVERT_S_TO_D(from));
+    }
 }
 #endif

@@ -25,8 +25,13 @@ typedef float wide_float;
 
 #define MAX_RANK 8
 
+// Elementwise kernels loop over their elements with the grid's stride, so the host can launch a grid sized to
+// the device rather than to the tensor (fewer work-groups: PoCL pays for each one).
+#define FOR_EACH_INDEX(i, n) for (long i = get_global_id(0); i < (n); i += get_global_size(0))
+
 // Element offset of the linear (row-major) index i of a view with this shape and these strides.
 inline long strided_offset(long i, int rank, long8 shape, long8 strides) {
+    if (rank == 1) return i * strides.s0;
     long s[MAX_RANK], t[MAX_RANK];
     vstore8(shape, 0, s);
     vstore8(strides, 0, t);
@@ -41,6 +46,10 @@ inline long strided_offset(long i, int rank, long8 shape, long8 strides) {
 
 // Coordinates of the linear index i, innermost last.
 inline void coords_of(long i, int rank, long8 shape, long* c) {
+    if (rank == 1) {
+        c[0] = i;
+        return;
+    }
     long s[MAX_RANK];
     vstore8(shape, 0, s);
     for (int d = rank - 1; d >= 0; d--) {

@@ -25,18 +25,18 @@ inline wide_float unit_interval(uint w) { return (wide_float) (w >> 8) * (wide_f
 __kernel void CAT2(random, DN)(int dist, wide_float a, wide_float b, long int_low, long int_span,
                                ulong seed, ulong offset, int rank, long8 shape, long n,
                                __global D* out, long8 out_strides, long out_offset) {
-    long i = get_global_id(0);
-    if (i >= n) return;
-    uint2 w = philox_words01(seed, offset + i);
-    __global D* dst = out + out_offset + strided_offset(i, rank, shape, out_strides);
-    switch (dist) {
-        case DIST_UNIFORM: STORE_D(dst, FLOAT_TO_D(a + (b - a) * unit_interval(w.x))); break;
-        case DIST_BERNOULLI: STORE_D(dst, INT_TO_D(unit_interval(w.x) < a ? 1 : 0)); break;
-        case DIST_INTEGER: STORE_D(dst, INT_TO_D(int_low + (long) (((ulong) w.x * (ulong) int_span) >> 32))); break;
-        default: {
-            wide_float u1 = ((wide_float) (w.x >> 8) + 1) * (wide_float) (1.0f / 16777216.0f);
-            wide_float u2 = unit_interval(w.y);
-            STORE_D(dst, FLOAT_TO_D(a + b * sqrt(-2 * log(u1)) * cos(2 * (wide_float) M_PI * u2)));
+    FOR_EACH_INDEX(i, n) {
+        uint2 w = philox_words01(seed, offset + i);
+        __global D* dst = out + out_offset + strided_offset(i, rank, shape, out_strides);
+        switch (dist) {
+            case DIST_UNIFORM: STORE_D(dst, FLOAT_TO_D(a + (b - a) * unit_interval(w.x))); break;
+            case DIST_BERNOULLI: STORE_D(dst, INT_TO_D(unit_interval(w.x) < a ? 1 : 0)); break;
+            case DIST_INTEGER: STORE_D(dst, INT_TO_D(int_low + (long) (((ulong) w.x * (ulong) int_span) >> 32))); break;
+            default: {
+                wide_float u1 = ((wide_float) (w.x >> 8) + 1) * (wide_float) (1.0f / 16777216.0f);
+                wide_float u2 = unit_interval(w.y);
+                STORE_D(dst, FLOAT_TO_D(a + b * sqrt(-2 * log(u1)) * cos(2 * (wide_float) M_PI * u2)));
+            }
         }
     }
 }

@@ -42,12 +42,12 @@ inline T reduce_combine(int op, T acc, T v) {
 
 // One work-item per output element: for many short reductions.
 __kernel void KERNEL(reduce_serial)(REDUCE_ARGS) {
-    long o = get_global_id(0);
-    if (o >= n_out) return;
-    __global const T* base = x + x_offset + strided_offset(o, kept_rank, kept_shape, kept_strides);
-    T acc = reduce_identity(op);
-    for (long j = 0; j < red_n; j++) acc = reduce_combine(op, acc, base[strided_offset(j, red_rank, red_shape, red_strides)]);
-    out[out_offset + strided_offset(o, kept_rank, kept_shape, out_strides)] = acc;
+    FOR_EACH_INDEX(o, n_out) {
+        __global const T* base = x + x_offset + strided_offset(o, kept_rank, kept_shape, kept_strides);
+        T acc = reduce_identity(op);
+        for (long j = 0; j < red_n; j++) acc = reduce_combine(op, acc, base[strided_offset(j, red_rank, red_shape, red_strides)]);
+        out[out_offset + strided_offset(o, kept_rank, kept_shape, out_strides)] = acc;
+    }
 }
 
 // Tree reduction of one value per work-item in local memory; the group size is a power of two.
@@ -79,19 +79,19 @@ __kernel void KERNEL(reduce_group)(REDUCE_ARGS, __local T* scratch) {
 __kernel void KERNEL(arg_reduce)(int op, long n_out, int kept_rank, long8 kept_shape, long8 kept_strides, long8 out_strides,
                                  long axis_len, long axis_stride,
                                  __global const T* x, long x_offset, __global long* out, long out_offset) {
-    long o = get_global_id(0);
-    if (o >= n_out) return;
-    __global const T* base = x + x_offset + strided_offset(o, kept_rank, kept_shape, kept_strides);
-    T best = base[0];
-    long best_index = 0;
-    for (long j = 1; j < axis_len && !IS_NAN(best); j++) {
-        T v = base[j * axis_stride];
-        if (IS_NAN(v) || (op == ARG_ARGMAX ? v > best : v < best)) {
-            best = v;
-            best_index = j;
+    FOR_EACH_INDEX(o, n_out) {
+        __global const T* base = x + x_offset + strided_offset(o, kept_rank, kept_shape, kept_strides);
+        T best = base[0];
+        long best_index = 0;
+        for (long j = 1; j < axis_len && !IS_NAN(best); j++) {
+            T v = base[j * axis_stride];
+            if (IS_NAN(v) || (op == ARG_ARGMAX ? v > best : v < best)) {
+                best = v;
+                best_index = j;
+            }
         }
+        out[out_offset + strided_offset(o, kept_rank, kept_shape, out_strides)] = best_index;
     }
-    out[out_offset + strided_offset(o, kept_rank, kept_shape, out_strides)] = best_index;
 }
 
 #if T_KIND == KIND_FLOAT

@@ -69,21 +69,21 @@ inline T unary_op(int op, T x, F alpha) {
 __kernel void KERNEL(unary)(int op, F alpha, int rank, long8 shape, long n,
                             __global const T* x, long8 x_strides, long x_offset,
                             __global T* out, long8 out_strides, long out_offset) {
-    long i = get_global_id(0);
-    if (i >= n) return;
-    T v = x[x_offset + strided_offset(i, rank, shape, x_strides)];
-    out[out_offset + strided_offset(i, rank, shape, out_strides)] = unary_op(op, v, alpha);
+    FOR_EACH_INDEX(i, n) {
+        T v = x[x_offset + strided_offset(i, rank, shape, x_strides)];
+        out[out_offset + strided_offset(i, rank, shape, out_strides)] = unary_op(op, v, alpha);
+    }
 }
 
 __kernel void KERNEL(is_nan)(int rank, long8 shape, long n,
                             __global const T* x, long8 x_strides, long x_offset,
                             __global uchar* out, long8 out_strides, long out_offset) {
-    long i = get_global_id(0);
-    if (i >= n) return;
+    FOR_EACH_INDEX(i, n) {
 #if T_KIND == KIND_FLOAT
-    T v = x[x_offset + strided_offset(i, rank, shape, x_strides)];
-    out[out_offset + strided_offset(i, rank, shape, out_strides)] = isnan(v) ? 1 : 0;
+        T v = x[x_offset + strided_offset(i, rank, shape, x_strides)];
+        out[out_offset + strided_offset(i, rank, shape, out_strides)] = isnan(v) ? 1 : 0;
 #else
-    out[out_offset + strided_offset(i, rank, shape, out_strides)] = 0;
+        out[out_offset + strided_offset(i, rank, shape, out_strides)] = 0;
 #endif
+    }
 }
