@@ -197,11 +197,4 @@ final class KernelCompiler {
             throw new UncheckedIOException("reading " + path, e);
         }
     }
-
-    synchronized void release() {
-        for (Kernel k : kernels.values()) CL.clReleaseKernel(k.handle());
-        for (cl_program p : programs.values()) CL.clReleaseProgram(p);
-        kernels.clear();
-        programs.clear();
-    }
 }
