@@ -161,11 +161,17 @@ public final class OpenClBackend implements Backend {
 
     // ---- elementwise ---------------------------------------------------------------------------------------
 
+    /** The unary ops defined on integer and bool tensors, as in the CPU backend. */
+    private static final java.util.Set<UnaryOp> EXACT_ON_INTEGERS = java.util.EnumSet.of(UnaryOp.NEG, UnaryOp.ABS, UnaryOp.SIGN,
+            UnaryOp.SQUARE, UnaryOp.FLOOR, UnaryOp.CEIL, UnaryOp.ROUND, UnaryOp.RELU, UnaryOp.NOT, UnaryOp.IS_NAN);
+
     @Override
     public synchronized void unary(UnaryOp op, double alpha, View x, View out) {
         long n = out.numel();
         if (n == 0) return;
         DType t = computeType("unary " + op, x.dtype());
+        if (!t.isFloatingPoint() && !EXACT_ON_INTEGERS.contains(op))
+            throw new IllegalArgumentException("unary " + op + " is not defined on integers: got " + t + " on " + device);
         Strided g = Strided.coalesce("unary", x, out);
         Launch l = op == UnaryOp.IS_NAN
                 ? launch("unary", ClTypes.defines("T", t), "is_nan_" + t)

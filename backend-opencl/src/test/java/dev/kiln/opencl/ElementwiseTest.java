@@ -13,6 +13,7 @@ import java.util.function.DoubleUnaryOperator;
 
 import static dev.kiln.opencl.Devices.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** Copy, fill, unary, binary and where on the device against host computations. */
 class ElementwiseTest {
@@ -109,7 +110,7 @@ class ElementwiseTest {
             case CEIL -> Math::ceil;
             case ROUND -> Math::rint;
             case SIGMOID -> x -> 1 / (1 + Math.exp(-x));
-            case RELU -> x -> Math.max(x, 0);
+            case RELU -> x -> x > 0 ? x : 0;
             case LEAKY_RELU -> x -> x > 0 ? x : alpha * x;
             case ELU -> x -> x > 0 ? x : alpha * Math.expm1(x);
             case GELU -> x -> 0.5 * x * (1 + erf(x / Math.sqrt(2)));
@@ -170,6 +171,11 @@ class ElementwiseTest {
             be.unary(UnaryOp.RELU, 0, in, out);
             assertArrayEquals(new double[] {0, 0, 0, 3, 7}, download(be, out));
         }
+        View num = upload(be, DType.INT64, new double[] {-7, 7, 7, -7, 6}, 5), den = upload(be, DType.INT64, new double[] {2, -2, 2, -2, 3}, 5);
+        View q = be.allocateView(DType.INT64, 5);
+        be.binary(BinaryOp.DIV, num, den, q);
+        assertArrayEquals(new double[] {-4, -4, 3, 3, 2}, download(be, q), "integer division floors");
+        assertThrows(IllegalArgumentException.class, () -> be.unary(UnaryOp.EXP, 0, num, q));
         View b = upload(be, DType.BOOL, new double[] {0, 1}, 2), nb = be.allocateView(DType.BOOL, 2);
         be.unary(UnaryOp.NOT, 0, b, nb);
         assertArrayEquals(new double[] {1, 0}, download(be, nb));

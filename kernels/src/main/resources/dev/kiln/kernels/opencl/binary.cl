@@ -1,4 +1,5 @@
-// Elementwise functions of two arguments (op codes BINARY_*, from dev.kiln.backend.BinaryOp) and where.
+// Elementwise functions of two arguments (op codes BINARY_*, from dev.kiln.backend.BinaryOp) and where, with the
+// semantics of the CPU backend's ScalarMath.
 // Arithmetic writes T, comparisons and logical ops write bool (uchar). With scalar_mode 1 the scalar replaces b,
 // with 2 it replaces a (scalar op tensor); the unused pointer is then any valid buffer and never read.
 
@@ -23,8 +24,13 @@ inline T binary_arith(int op, T a, T b) {
         case BINARY_ADD: return a + b;
         case BINARY_SUB: return a - b;
         case BINARY_MUL: return a * b;
-        // Integer division by zero traps on some devices (PoCL on x86); it yields 0 here instead.
-        case BINARY_DIV: return b == 0 ? 0 : a / b;
+        // Floor division, as the CPU backend's Math.floorDiv. Division by zero, an error there, cannot be
+        // raised from a kernel and traps on some devices (PoCL on x86): it yields 0.
+        case BINARY_DIV: {
+            if (b == 0) return 0;
+            T q = a / b;
+            return (a % b != 0) && ((a < 0) != (b < 0)) ? q - 1 : q;
+        }
         case BINARY_POW: {
             if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
             T result = 1, base = a;

@@ -1,26 +1,24 @@
-// Elementwise functions of one argument (op codes UNARY_*, generated from dev.kiln.backend.UnaryOp).
-// T is the input and output type. Floating types compute in T; integer and bool types compute the exact ops
-// in T and the transcendental ones through wide_float, truncating back.
+// Elementwise functions of one argument (op codes UNARY_*, generated from dev.kiln.backend.UnaryOp), with the
+// semantics of the CPU backend's ScalarMath. T is the input and output type. Floating types compute in T;
+// integer and bool types support the ops that are exact on integers (the host rejects the others).
 
 #if T_KIND == KIND_FLOAT
 typedef T F;
-#else
-typedef wide_float F;
-#endif
 
-inline F unary_floating(int op, F x, F alpha) {
-    const F half_ = (F) 0.5;
+inline T sigmoid(T x) { return x >= 0 ? (T) 1 / ((T) 1 + exp(-x)) : exp(x) / ((T) 1 + exp(x)); }
+
+inline T unary_op(int op, T x, T alpha) {
     switch (op) {
         case UNARY_NEG: return -x;
         case UNARY_ABS: return fabs(x);
-        case UNARY_SIGN: return x > 0 ? (F) 1 : (x < 0 ? (F) -1 : x);
+        case UNARY_SIGN: return x > 0 ? (T) 1 : (x < 0 ? (T) -1 : x);
         case UNARY_EXP: return exp(x);
         case UNARY_EXPM1: return expm1(x);
         case UNARY_LOG: return log(x);
         case UNARY_LOG1P: return log1p(x);
         case UNARY_SQRT: return sqrt(x);
-        case UNARY_RSQRT: return (F) 1 / sqrt(x);
-        case UNARY_RECIPROCAL: return (F) 1 / x;
+        case UNARY_RSQRT: return (T) 1 / sqrt(x);
+        case UNARY_RECIPROCAL: return (T) 1 / x;
         case UNARY_SQUARE: return x * x;
         case UNARY_SIN: return sin(x);
         case UNARY_COS: return cos(x);
@@ -29,42 +27,42 @@ inline F unary_floating(int op, F x, F alpha) {
         case UNARY_FLOOR: return floor(x);
         case UNARY_CEIL: return ceil(x);
         case UNARY_ROUND: return rint(x);
-        case UNARY_SIGMOID: return (F) 1 / ((F) 1 + exp(-x));
-        case UNARY_RELU: return x < 0 ? (F) 0 : x;
+        case UNARY_SIGMOID: return sigmoid(x);
+        case UNARY_RELU: return x > 0 || isnan(x) ? x : (T) 0;
         case UNARY_LEAKY_RELU: return x > 0 ? x : alpha * x;
         case UNARY_ELU: return x > 0 ? x : alpha * expm1(x);
-        case UNARY_GELU: return half_ * x * ((F) 1 + erf(x * (F) M_SQRT1_2));
+        case UNARY_GELU: return (T) 0.5 * x * ((T) 1 + erf(x / sqrt((T) 2)));
         case UNARY_GELU_TANH: {
-            F inner = (F) 0.7978845608028654 * (x + (F) 0.044715 * x * x * x);
-            return half_ * x * ((F) 1 + tanh(inner));
+            T inner = sqrt((T) 2 / (T) M_PI) * (x + (T) 0.044715 * x * x * x);
+            return (T) 0.5 * x * ((T) 1 + tanh(inner));
         }
-        case UNARY_SOFTPLUS: return fmax(x, (F) 0) + log1p(exp(-fabs(x)));
-        case UNARY_SILU: return x / ((F) 1 + exp(-x));
-        case UNARY_NOT: return x == 0 ? (F) 1 : (F) 0;
+        case UNARY_SOFTPLUS: return x > 20 ? x : log1p(exp(x));
+        case UNARY_SILU: return x * sigmoid(x);
+        case UNARY_NOT: return x == 0 ? (T) 1 : (T) 0;
         default: return NAN;
     }
 }
+#else
+typedef wide_float F;
 
 inline T unary_op(int op, T x, F alpha) {
-#if T_KIND == KIND_FLOAT
-    return unary_floating(op, x, alpha);
-#else
+    long v = x, r;
     switch (op) {
-        case UNARY_NOT: return x == 0 ? 1 : 0;
-#if T_KIND == KIND_INT
-        case UNARY_NEG: return -x;
-        case UNARY_ABS: return x < 0 ? -x : x;
-        case UNARY_SIGN: return x > 0 ? 1 : (x < 0 ? -1 : 0);
-        case UNARY_SQUARE: return x * x;
-        case UNARY_RELU: return x < 0 ? 0 : x;
-        case UNARY_FLOOR: case UNARY_CEIL: case UNARY_ROUND: return x;
-        default: return CAT3(convert, T, sat)(unary_floating(op, (F) x, alpha));
-#else
-        default: return unary_floating(op, (F) x, alpha) != 0 ? 1 : 0;
-#endif
+        case UNARY_NEG: r = -v; break;
+        case UNARY_ABS: r = v < 0 ? -v : v; break;
+        case UNARY_SIGN: r = v > 0 ? 1 : (v < 0 ? -1 : 0); break;
+        case UNARY_SQUARE: r = v * v; break;
+        case UNARY_RELU: r = v > 0 ? v : 0; break;
+        case UNARY_NOT: r = v == 0; break;
+        default: r = v; // floor, ceil and round are the identity on integers
     }
+#if T_KIND == KIND_BOOL
+    return r != 0;
+#else
+    return (T) r;
 #endif
 }
+#endif
 
 __kernel void KERNEL(unary)(int op, F alpha, int rank, long8 shape, long n,
                             __global const T* x, long8 x_strides, long x_offset,
