@@ -54,7 +54,7 @@ final class Elementwise {
 
     private static Tensor binaryKernel(String name, BinaryOp op, Tensor a, Tensor b, DType compute) {
         sameDevice(name, a, b);
-        int[] shape = Shapes.broadcast(name, a.shape(), b.shape());
+        int[] shape = Shapes.broadcast(name, a.view.shape(), b.view.shape());
         Tensor ac = as(a, compute), bc = as(b, compute);
         try {
             Tensor out = Tensor.allocate(a.backend(), op.writesBool() ? DType.BOOL : compute, shape);
@@ -67,7 +67,7 @@ final class Elementwise {
     }
 
     private static Tensor scalarKernel(BinaryOp op, Tensor a, double s, boolean scalarFirst, DType compute) {
-        a.checkOpen(op.name().toLowerCase());
+        a.checkOpen(op);
         Tensor ac = as(a, compute);
         try {
             Tensor out = Tensor.allocate(a.backend(), op.writesBool() ? DType.BOOL : compute, a.shape());
@@ -79,7 +79,7 @@ final class Elementwise {
     }
 
     private static Tensor unaryKernel(UnaryOp op, double alpha, Tensor x, DType dt) {
-        x.checkOpen(op.name().toLowerCase());
+        x.checkOpen(op);
         Tensor xc = as(x, dt);
         try {
             Tensor out = Tensor.allocate(x.backend(), op == UnaryOp.IS_NAN ? DType.BOOL : dt, x.shape());
@@ -301,8 +301,7 @@ final class Elementwise {
 
     static Tensor clamp(Tensor x, double min, double max) {
         x.checkOpen("clamp");
-        if (!Double.isNaN(min) && !Double.isNaN(max) && min > max)
-            throw new IllegalArgumentException("clamp: min " + min + " is greater than max " + max);
+        // min > max is allowed, as in PyTorch and ONNX Clip: max is applied last, so every element becomes max.
         Tensor lo = Double.isNaN(min) ? null : scalarKernel(BinaryOp.MAXIMUM, x, min, false, x.dtype());
         Tensor out;
         if (Double.isNaN(max)) {
@@ -324,11 +323,11 @@ final class Elementwise {
     static Tensor logicalNot(Tensor x) { return Autograd.nonDifferentiable(unaryKernel(UnaryOp.NOT, 0, x, DType.BOOL)); }
 
     static Tensor logical(BinaryOp op, Tensor a, Tensor b) {
-        return Autograd.nonDifferentiable(binaryKernel(op.name().toLowerCase(), op, a, b, DType.BOOL));
+        return Autograd.nonDifferentiable(binaryKernel(op.name().toLowerCase(java.util.Locale.ROOT), op, a, b, DType.BOOL));
     }
 
     static Tensor compare(BinaryOp op, Tensor a, Tensor b) {
-        return Autograd.nonDifferentiable(binaryKernel(op.name().toLowerCase(), op, a, b, DType.promote(a.dtype(), b.dtype())));
+        return Autograd.nonDifferentiable(binaryKernel(op.name().toLowerCase(java.util.Locale.ROOT), op, a, b, DType.promote(a.dtype(), b.dtype())));
     }
 
     static Tensor compareScalar(BinaryOp op, Tensor a, double s) {

@@ -84,9 +84,10 @@ final class Reductions {
 
     private static Tensor extremum(String name, ReduceOp op, Tensor x, int[] dims, boolean keepDim) {
         int[] axes = Shapes.axes(name, dims, x.dim());
+        // Over an empty set a floating max is -inf and a min +inf (the identities, as in ONNX); integers have none.
         for (int a : axes)
-            if (x.shape()[a] == 0)
-                throw new IllegalArgumentException(name + ": cannot reduce over an empty dimension " + a + " of shape " + Shapes.str(x.shape()));
+            if (x.shape()[a] == 0 && !x.dtype().isFloatingPoint())
+                throw new IllegalArgumentException(name + ": cannot reduce " + x.dtype() + " over an empty dimension " + a + " of shape " + Shapes.str(x.shape()));
         int[] inShape = x.shape();
         Tensor kept = reduceKeep(name, op, x, axes, x.dtype());
         Tensor out = finish(kept, axes, keepDim);

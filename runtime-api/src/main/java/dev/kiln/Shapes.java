@@ -10,6 +10,7 @@ final class Shapes {
 
     /** NumPy broadcasting of two shapes; the message names the op and both shapes. */
     static int[] broadcast(String op, int[] a, int[] b) {
+        if (Arrays.equals(a, b)) return a.clone();
         int rank = Math.max(a.length, b.length);
         int[] out = new int[rank];
         for (int i = 0; i < rank; i++) {

@@ -206,7 +206,9 @@ public final class Tensor implements AutoCloseable {
     private void readInto(DType as, MemorySegment dst) {
         checkOpen("read");
         if (numel() == 0) return;
-        try (Tensor dense = dtype() == as && view.isContiguous() ? null : this.to(as).contiguous()) {
+        // Without grad: a recorded cast would keep this tensor alive in a node that no backward pass frees.
+        try (dev.kiln.autograd.GradMode ignored = dev.kiln.autograd.GradMode.noGrad();
+             Tensor dense = dtype() == as && view.isContiguous() ? null : this.to(as).contiguous()) {
             Tensor src = dense == null ? this : dense;
             storage.backend.copyToHost(src.storage.buffer, src.view.offset() * as.byteSize(), dst);
         }
@@ -363,7 +365,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor gelu(boolean tanhApproximation) { return Elementwise.gelu(this, tanhApproximation); }
     public Tensor softplus() { return Elementwise.softplus(this); }
     public Tensor silu() { return Elementwise.silu(this); }
-    /** Clamps into [min, max]; pass NaN for a missing bound. */
+    /** Clamps into [min, max]; pass NaN for a missing bound. When min > max every element becomes max. */
     public Tensor clamp(double min, double max) { return Elementwise.clamp(this, min, max); }
     public Tensor isNan() { return Elementwise.isNan(this); }
     public Tensor logicalNot() { return Elementwise.logicalNot(this); }
@@ -470,9 +472,10 @@ public final class Tensor implements AutoCloseable {
 
     public boolean isClosed() { return closed; }
 
-    void checkOpen(String op) {
+    /** {@code op} names the operation in the message (an enum's name is lower-cased only when it fails). */
+    void checkOpen(Object op) {
         if (storage.isFreed())
-            throw new IllegalStateException(op + ": tensor of shape " + Shapes.str(view.shape()) + " on " + device() + " was closed");
+            throw new IllegalStateException(String.valueOf(op).toLowerCase(java.util.Locale.ROOT) + ": tensor of shape " + Shapes.str(view.shape()) + " on " + device() + " was closed");
     }
 
     @Override
