@@ -13,14 +13,11 @@ import org.jocl.cl_command_queue;
 final class Launch {
     private final KernelCompiler.Kernel kernel;
     private final boolean fp64;
-    private final long maxWorkItems;
     private int index;
 
-    /** {@code maxWorkItems} caps the grid of element-wise launches, whose kernels loop with the grid's stride. */
-    Launch(KernelCompiler.Kernel kernel, boolean fp64, long maxWorkItems) {
+    Launch(KernelCompiler.Kernel kernel, boolean fp64) {
         this.kernel = kernel;
         this.fp64 = fp64;
-        this.maxWorkItems = maxWorkItems;
     }
 
     long maxWorkGroupSize() { return kernel.maxWorkGroupSize(); }
@@ -81,11 +78,10 @@ final class Launch {
         return this;
     }
 
-    /** Up to one work-item per element, in groups of up to 256; the kernel strides over the rest. */
+    /** One work-item per element, in groups of up to 256. */
     void run1d(cl_command_queue queue, long n) {
         long local = Math.min(256, kernel.maxWorkGroupSize());
-        long global = Math.min((n + local - 1) / local * local, Math.max(local, maxWorkItems / local * local));
-        run(queue, new long[] {global}, new long[] {local});
+        run(queue, new long[] {(n + local - 1) / local * local}, new long[] {local});
     }
 
     void run(cl_command_queue queue, long[] global, long[] local) {

@@ -1,8 +1,10 @@
-// Elementwise functions of two arguments (op codes BINARY_*, from dev.kiln.backend.BinaryOp) and where, with the
-// semantics of the CPU backend's ScalarMath.
-// Arithmetic writes T, comparisons and logical ops write bool (uchar). With scalar_mode 1 the scalar replaces b,
-// with 2 it replaces a (scalar op tensor); the unused pointer is then any valid buffer and never read.
+// Elementwise functions of two arguments, with the semantics of the CPU backend's ScalarMath, and where.
+// A program built with OP (a BINARY_* code, from dev.kiln.backend.BinaryOp) holds the entry point ENTRY, named
+// <op>_<dtype> (e.g. add_float32), with the op folded in; one built without OP holds where_<dtype>.
+// Arithmetic writes T, comparisons and logical ops write bool: OUT_T is set accordingly. With scalar_mode 1 the
+// scalar replaces b, with 2 it replaces a (scalar op tensor); the unused pointer is then any valid buffer.
 
+#ifdef OP
 inline T binary_arith(int op, T a, T b) {
 #if T_KIND == KIND_FLOAT
     switch (op) {
@@ -75,37 +77,38 @@ inline uchar binary_predicate(int op, T a, T b) {
     }
 }
 
-#define BINARY_BODY(APPLY)                                                                                       \
-    FOR_EACH_INDEX(i, n) {                                                                                       \
-        long c[MAX_RANK];                                                                                        \
-        coords_of(i, rank, shape, c);                                                                            \
-        T va = scalar_mode == 2 ? scalar : a[a_offset + dot_strides(c, rank, a_strides)];                        \
-        T vb = scalar_mode == 1 ? scalar : b[b_offset + dot_strides(c, rank, b_strides)];                        \
-        out[out_offset + dot_strides(c, rank, out_strides)] = APPLY(op, va, vb);                                 \
+// The op's result as OUT_T: arithmetic for T outputs, predicates for bool ones.
+inline OUT_T binary_op(T a, T b) {
+    switch (OP) {
+        case BINARY_EQ: case BINARY_NE: case BINARY_LT: case BINARY_LE: case BINARY_GT: case BINARY_GE:
+        case BINARY_AND: case BINARY_OR: case BINARY_XOR:
+            return binary_predicate(OP, a, b);
+        default:
+            return binary_arith(OP, a, b);
     }
-
-__kernel void KERNEL(binary)(int op, int scalar_mode, T scalar, int rank, long8 shape, long n,
-                             __global const T* a, long8 a_strides, long a_offset,
-                             __global const T* b, long8 b_strides, long b_offset,
-                             __global T* out, long8 out_strides, long out_offset) {
-    BINARY_BODY(binary_arith)
 }
 
-__kernel void KERNEL(compare)(int op, int scalar_mode, T scalar, int rank, long8 shape, long n,
-                              __global const T* a, long8 a_strides, long a_offset,
-                              __global const T* b, long8 b_strides, long b_offset,
-                              __global uchar* out, long8 out_strides, long out_offset) {
-    BINARY_BODY(binary_predicate)
+__kernel void ENTRY(int scalar_mode, T scalar, int rank, long8 shape, long n,
+                            __global const T* a, long8 a_strides, long a_offset,
+                            __global const T* b, long8 b_strides, long b_offset,
+                            __global OUT_T* out, long8 out_strides, long out_offset) {
+    FOR_EACH_INDEX(i, n) {
+        long4 at = strided_offsets4(i, rank, shape, a_strides, b_strides, out_strides, out_strides);
+        T va = scalar_mode == 2 ? scalar : a[a_offset + at.s0];
+        T vb = scalar_mode == 1 ? scalar : b[b_offset + at.s1];
+        out[out_offset + at.s2] = binary_op(va, vb);
+    }
 }
 
+#else
 __kernel void KERNEL(where)(int rank, long8 shape, long n,
                             __global const uchar* cond, long8 cond_strides, long cond_offset,
                             __global const T* a, long8 a_strides, long a_offset,
                             __global const T* b, long8 b_strides, long b_offset,
                             __global T* out, long8 out_strides, long out_offset) {
     FOR_EACH_INDEX(i, n) {
-        uchar c = cond[cond_offset + strided_offset(i, rank, shape, cond_strides)];
-        out[out_offset + strided_offset(i, rank, shape, out_strides)] =
-                c ? a[a_offset + strided_offset(i, rank, shape, a_strides)] : b[b_offset + strided_offset(i, rank, shape, b_strides)];
+        long4 at = strided_offsets4(i, rank, shape, cond_strides, a_strides, b_strides, out_strides);
+        out[out_offset + at.s3] = cond[cond_offset + at.s0] ? a[a_offset + at.s1] : b[b_offset + at.s2];
     }
 }
+#endif

@@ -15,7 +15,8 @@ __kernel void KERNEL(copy)(int rank, long8 shape, long n,
                            __global const T* src, long8 src_strides, long src_offset,
                            __global T* dst, long8 dst_strides, long dst_offset) {
     FOR_EACH_INDEX(i, n) {
-        dst[dst_offset + strided_offset(i, rank, shape, dst_strides)] = src[src_offset + strided_offset(i, rank, shape, src_strides)];
+        long4 at = strided_offsets4(i, rank, shape, src_strides, dst_strides, dst_strides, dst_strides);
+        dst[dst_offset + at.s1] = src[src_offset + at.s0];
     }
 }
 #endif
@@ -35,8 +36,8 @@ __kernel void CAT3(cast, SN, DN)(int rank, long8 shape, long n,
                                  __global const S* src, long8 src_strides, long src_offset,
                                  __global D* dst, long8 dst_strides, long dst_offset) {
     FOR_EACH_INDEX(i, n) {
-        __global const S* from = src + src_offset + strided_offset(i, rank, shape, src_strides);
-        STORE_D(dst + dst_offset + strided_offset(i, rank, shape, dst_strides), CONVERT_S_TO_D(from));
+        long4 at = strided_offsets4(i, rank, shape, src_strides, dst_strides, dst_strides, dst_strides);
+        STORE_D(dst + dst_offset + at.s1, CONVERT_S_TO_D(src + src_offset + at.s0));
     }
 }
 #endif

@@ -1,6 +1,8 @@
-// Elementwise functions of one argument (op codes UNARY_*, generated from dev.kiln.backend.UnaryOp), with the
-// semantics of the CPU backend's ScalarMath. T is the input and output type. Floating types compute in T;
-// integer and bool types support the ops that are exact on integers (the host rejects the others).
+// Elementwise functions of one argument, with the semantics of the CPU backend's ScalarMath. Each program is
+// built for one op: OP is its code (UNARY_*, from dev.kiln.backend.UnaryOp), so the switch below folds away,
+// and ENTRY names the entry point <op>_<dtype>, e.g. exp_float32. T is the input type, OUT_T the output
+// type (T, or uchar for is_nan). Floating types compute in T; integer and bool types support the ops that are
+// exact on integers (the host rejects the others).
 
 #if T_KIND == KIND_FLOAT
 typedef T F;
@@ -39,6 +41,7 @@ inline T unary_op(int op, T x, T alpha) {
         case UNARY_SOFTPLUS: return x > 20 ? x : log1p(exp(x));
         case UNARY_SILU: return x * sigmoid(x);
         case UNARY_NOT: return x == 0 ? (T) 1 : (T) 0;
+        case UNARY_IS_NAN: return isnan(x) ? (T) 1 : (T) 0;
         default: return NAN;
     }
 }
@@ -54,6 +57,7 @@ inline T unary_op(int op, T x, F alpha) {
         case UNARY_SQUARE: r = v * v; break;
         case UNARY_RELU: r = v > 0 ? v : 0; break;
         case UNARY_NOT: r = v == 0; break;
+        case UNARY_IS_NAN: r = 0; break;
         default: r = v; // floor, ceil and round are the identity on integers
     }
 #if T_KIND == KIND_BOOL
@@ -64,24 +68,11 @@ inline T unary_op(int op, T x, F alpha) {
 }
 #endif
 
-__kernel void KERNEL(unary)(int op, F alpha, int rank, long8 shape, long n,
+__kernel void ENTRY(F alpha, int rank, long8 shape, long n,
                             __global const T* x, long8 x_strides, long x_offset,
-                            __global T* out, long8 out_strides, long out_offset) {
+                            __global OUT_T* out, long8 out_strides, long out_offset) {
     FOR_EACH_INDEX(i, n) {
-        T v = x[x_offset + strided_offset(i, rank, shape, x_strides)];
-        out[out_offset + strided_offset(i, rank, shape, out_strides)] = unary_op(op, v, alpha);
-    }
-}
-
-__kernel void KERNEL(is_nan)(int rank, long8 shape, long n,
-                            __global const T* x, long8 x_strides, long x_offset,
-                            __global uchar* out, long8 out_strides, long out_offset) {
-    FOR_EACH_INDEX(i, n) {
-#if T_KIND == KIND_FLOAT
-        T v = x[x_offset + strided_offset(i, rank, shape, x_strides)];
-        out[out_offset + strided_offset(i, rank, shape, out_strides)] = isnan(v) ? 1 : 0;
-#else
-        out[out_offset + strided_offset(i, rank, shape, out_strides)] = 0;
-#endif
+        long4 at = strided_offsets4(i, rank, shape, x_strides, out_strides, out_strides, out_strides);
+        out[out_offset + at.s1] = (OUT_T) unary_op(OP, x[x_offset + at.s0], alpha);
     }
 }
