@@ -68,6 +68,24 @@ class DeviceTest {
     }
 
     @Test
+    void aFullDeviceFreesTheCacheBeforeFailingClearly() {
+        OpenClBackend be = backendOrSkip();
+        // A pool that believes the device holds 4 KiB.
+        MemoryPool pool = new MemoryPool(be.context(), "test device", 4096, 4096);
+        ClBuffer small = pool.allocate(2048);
+        pool.release(small);
+        assertEquals(2048, pool.stats().cachedBytes());
+        ClBuffer whole = pool.allocate(4096);
+        assertEquals(0, pool.stats().cachedBytes(), "the cache was freed to make room");
+        assertEquals(4096, pool.stats().liveBytes());
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.allocate(256));
+        assertTrue(e.getMessage().contains("out of memory") && e.getMessage().contains("test device"), e.getMessage());
+        pool.release(whole);
+        pool.emptyCache();
+        assertEquals(new MemoryStats(0, 0, 4096), pool.stats());
+    }
+
+    @Test
     void anAllocationLargerThanTheDeviceAllowsFailsClearly() {
         OpenClBackend be = backendOrSkip();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> be.allocate(Long.MAX_VALUE / 4));
