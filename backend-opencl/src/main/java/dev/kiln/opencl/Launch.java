@@ -28,6 +28,8 @@ final class Launch {
 
     Launch long8(long[] v) { return set(Sizeof.cl_long * Strided.MAX_RANK, Pointer.to(v)); }
 
+    Launch long4(long[] v) { return set(Sizeof.cl_long * 4, Pointer.to(v)); }
+
     Launch mem(ClBuffer b) { return set(Sizeof.cl_mem, Pointer.to(b.mem)); }
 
     /** A buffer with its strides and element offset: the (pointer, long8, long) triple the kernels take. */

@@ -8,6 +8,7 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Buffer;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.MemoryStats;
+import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
@@ -273,6 +274,22 @@ public final class OpenClBackend implements Backend {
                 .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
         int wg = groupSize(l, axisLen);
         l.local((long) wg * t.byteSize()).run(queue, new long[] {kept.numel() * wg}, new long[] {wg});
+    }
+
+    @Override
+    public synchronized void maxPool2d(View input, Pool2dSpec spec, View out, View indices) {
+        long n = out.numel();
+        if (n == 0) return;
+        DType t = computeType("maxPool2d", input.dtype());
+        int[] s = input.shape();
+        launch("pool", ClTypes.defines("T", t), "max_pool2d_" + t)
+                .i64(n).i32(s[1]).i32(s[2]).i32(s[3]).i32(out.shape()[2]).i32(out.shape()[3])
+                .i32(spec.kernelH()).i32(spec.kernelW()).i32(spec.strideH()).i32(spec.strideW())
+                .i32(spec.padH()).i32(spec.padW()).i32(spec.dilationH()).i32(spec.dilationW())
+                .mem(buf(input.buffer())).long4(input.strides()).i64(input.offset())
+                .mem(buf(out.buffer())).long4(out.strides()).i64(out.offset())
+                .mem(buf(indices.buffer())).long4(indices.strides()).i64(indices.offset())
+                .run1d(queue, n);
     }
 
     /** A power-of-two work-group size for the tree reductions: at most 256, the kernel's limit and the work. */

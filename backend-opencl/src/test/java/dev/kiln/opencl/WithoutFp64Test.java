@@ -41,6 +41,12 @@ class WithoutFp64Test {
         be.random(Distribution.NORMAL, 0, 1, 42, 0, u);
         double[] got = download(be, u);
         for (int i = 0; i < got.length; i++) assertEquals(Philox.sample(Distribution.NORMAL, 0, 1, 42, i), got[i], 1e-4, "normal " + i);
+        // The SPI's default max pooling computes indices in float64; the device kernel needs no fp64.
+        View img = upload(be, DType.FLOAT32, new double[] {1, 5, 2, 0, 3, 4, 9, 8, 7}, 1, 1, 3, 3);
+        View pooled = be.allocateView(DType.FLOAT32, 1, 1, 2, 2), at = be.allocateView(DType.INT64, 1, 1, 2, 2);
+        be.maxPool2d(img, new dev.kiln.backend.Pool2dSpec(2, 2, 1, 1, 0, 0, 1, 1, false), pooled, at);
+        assertArrayEquals(new double[] {5, 5, 9, 8}, download(be, pooled));
+        assertArrayEquals(new double[] {1, 1, 6, 7}, download(be, at));
         View f64 = be.allocateView(DType.FLOAT64, 3);
         be.fill(f64, 2.5);
         assertArrayEquals(new double[] {2.5, 2.5, 2.5}, download(be, f64), "raw moves work for float64 without fp64");

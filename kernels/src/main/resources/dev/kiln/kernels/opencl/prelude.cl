@@ -120,3 +120,20 @@ inline ushort float_to_bf16(float f) {
 #define STORE_D(p, x) (*(p) = float_to_bf16(x))
 #endif
 #endif
+
+// For a computing slot T: its lowest and highest values and a NaN test that is false for non-floating types.
+#ifdef T
+#if T_KIND == KIND_FLOAT
+#define LOWEST (-INFINITY)
+#define HIGHEST INFINITY
+#define IS_NAN(v) isnan(v)
+#elif T_KIND == KIND_BOOL
+#define LOWEST 0
+#define HIGHEST 1
+#define IS_NAN(v) false
+#else
+#define LOWEST (((T) 1) << (sizeof(T) * 8 - 1))
+#define HIGHEST (~LOWEST)
+#define IS_NAN(v) false
+#endif
+#endif

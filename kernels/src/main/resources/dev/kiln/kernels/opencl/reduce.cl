@@ -2,20 +2,6 @@
 // The input is seen as "kept" dimensions (one per output element) and "reduced" dimensions (looped over),
 // each with its own shape and input strides; the host splits the view's axes that way.
 
-#if T_KIND == KIND_FLOAT
-#define LOWEST (-INFINITY)
-#define HIGHEST INFINITY
-#define IS_NAN(v) isnan(v)
-#elif T_KIND == KIND_BOOL
-#define LOWEST 0
-#define HIGHEST 1
-#define IS_NAN(v) false
-#else
-#define LOWEST (((T) 1) << (sizeof(T) * 8 - 1))
-#define HIGHEST (~LOWEST)
-#define IS_NAN(v) false
-#endif
-
 inline T reduce_identity(int op) {
     switch (op) {
         case REDUCE_SUM: return 0;
