@@ -18,7 +18,7 @@ class ConvNetConformanceTest {
     @BackendTest
     void smallConvNetTrainsAndLeaksNothing(TestDevice device) {
         Backend be = device.activate();
-        long start = be.memoryStats().liveBytes();
+        long start = Ref.settledLiveBytes(be);
         try (Scope run = Scope.open()) {
             // Images whose label says which half, left or right, is brighter.
             double[] pixels = Ref.data(161, N * SIDE * SIDE, 0, 1);
@@ -66,6 +66,8 @@ class ConvNetConformanceTest {
             assertTrue(last < first * 0.6, "the network trains: loss " + first + " -> " + last);
             assertEquals(DType.FLOAT32, runningMean.dtype());
         }
-        assertEquals(start, be.memoryStats().liveBytes(), "every tensor of the run was released");
+        // Not above the start: tensors that earlier tests still held may be collected meanwhile, so it may fall.
+        long end = Ref.settledLiveBytes(be);
+        assertTrue(end <= start, "every tensor of the run was released: live bytes " + start + " before, " + end + " after");
     }
 }
