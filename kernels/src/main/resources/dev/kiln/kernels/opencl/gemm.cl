@@ -22,9 +22,7 @@ void KERNEL(gemm)(int m, int n, int k, int batch_rank, long8 batch_shape,
                   long out_row_stride, long out_col_stride,
                   __global const T* a, long a_offset, __global const T* b, long b_offset,
                   __global T* out, long out_offset) {
-    // a_tile is written with k varying fastest across work-items; the extra column keeps those writes in
-    // distinct local-memory banks on GPUs (a stride of exactly TILE_M words would put them all in one bank).
-    __local T a_tile[TILE_K][TILE_M + 1];
+    __local T a_tile[TILE_K][TILE_M];
     __local T b_tile[TILE_K][TILE_N];
     const int tx = get_local_id(0), ty = get_local_id(1), tid = ty * WG_X + tx;
     const int m0 = get_group_id(1) * TILE_M, n0 = get_group_id(0) * TILE_N;
