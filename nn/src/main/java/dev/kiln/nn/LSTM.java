@@ -1,19 +1,26 @@
 package dev.kiln.nn;
 
+import dev.kiln.Recurrent;
 import dev.kiln.Tensor;
 
 /**
- * Long short-term memory with PyTorch's gate order (input, forget, cell, output):
- * {@code c' = f c + i g}, {@code h' = o tanh(c')}.
+ * Long short-term memory, as PyTorch's {@code nn.LSTM}: with gates i, f, g, o (stacked in that order in the
+ * weights) {@code c' = f c + i g}, {@code h' = o tanh(c')}, where i, f, o are sigmoids and g is a tanh of
+ * {@code W_i* x + b_i* + W_h* h + b_h*}. See {@link RNNBase} for layers, directions, states and lengths.
  */
-public final class LSTM extends Recurrent {
-    public LSTM(int inputSize, int hiddenSize) { super(inputSize, hiddenSize, 4); }
+public final class LSTM extends RNNBase {
+    /** ONNX's gate order i, o, f, c taken from PyTorch's i, f, g, o. */
+    private static final int[] ONNX_FROM_TORCH = {0, 3, 1, 2};
+
+    public LSTM(int inputSize, int hiddenSize) { this(inputSize, hiddenSize, Options.defaults()); }
+
+    public LSTM(int inputSize, int hiddenSize, Options options) { super(inputSize, hiddenSize, options, ONNX_FROM_TORCH); }
 
     @Override
-    Tensor[] cell(Tensor x, Tensor r, Tensor h, Tensor c) {
-        Tensor z = x.add(r);
-        Tensor i = gate(z, 0).sigmoid(), f = gate(z, 1).sigmoid(), g = gate(z, 2).tanh(), o = gate(z, 3).sigmoid();
-        Tensor cNext = f.mul(c).add(i.mul(g));
-        return new Tensor[] {o.mul(cNext.tanh()), cNext};
+    Recurrent.Options configure(Recurrent.Options o) { return o; }
+
+    @Override
+    Recurrent.Output run(Tensor x, Tensor w, Tensor r, Tensor bias, Tensor h0, Tensor c0, Tensor lengths, Recurrent.Options o) {
+        return Recurrent.lstm(x, w, r, bias, null, h0, c0, lengths, o);
     }
 }

@@ -1,64 +1,199 @@
 package dev.kiln.nn;
 
+import dev.kiln.Attention;
+import dev.kiln.DType;
+import dev.kiln.Functional;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 
 /**
- * Multi-head scaled dot-product attention over batch-first inputs (B, L, E), as PyTorch's
- * {@code MultiheadAttention(batch_first=True)}: query, key and value projections, {@code heads} heads of size
- * E/heads, softmax(Q K^T / sqrt(d) + mask) V, and an output projection. The mask, when given, is additive and
- * broadcasts to (B, heads, Lq, Lk): use {@link #causalMask} for autoregressive models.
+ * Multi-head attention, as PyTorch's {@code nn.MultiheadAttention}: query, key and value projections, attention
+ * with {@code numHeads} heads of size embedDim/numHeads ({@link Attention}), dropout on the attention weights in
+ * training, and an output projection.
+ *
+ * <p>Parameters as PyTorch names them: {@code in_proj_weight} (3E, E) holding the query, key and value
+ * projections stacked (or {@code q_proj_weight} (E, E), {@code k_proj_weight} (E, kdim), {@code v_proj_weight}
+ * (E, vdim) when kdim or vdim differ from E), {@code in_proj_bias} (3E), and {@code out_proj} (a {@link Linear}).
+ * Xavier-uniform projections and zero biases, as PyTorch initialises them.
+ *
+ * <p>Inputs are (L, B, E), or (B, L, E) with batchFirst. Masks follow PyTorch: a boolean mask is true where
+ * attention is NOT allowed; a floating mask is added to the scores. See {@link Options}.
  */
 public final class MultiheadAttention extends Module {
     private final int embedDim;
-    private final int heads;
+    private final int numHeads;
+    private final double dropout;
+    private final boolean batchFirst;
+    private final boolean packedProjection;
 
-    public MultiheadAttention(int embedDim, int heads) {
-        if (heads <= 0 || embedDim % heads != 0)
-            throw new IllegalArgumentException("MultiheadAttention: embedDim " + embedDim + " must be divisible by heads " + heads);
+    /**
+     * Per-call masks and extras. {@code keyPaddingMask} (B, S): which keys of each batch entry to ignore.
+     * {@code attnMask} (L, S) or (B*numHeads, L, S). {@code causal}: query i also ignores keys after i (after
+     * i + P with a cache of P steps). {@code needWeights}: return the attention weights, averaged over heads when
+     * {@code averageWeights}. {@code cache}: past keys and values to attend to, extended with this call's. With a
+     * cache, S counts the cached keys too.
+     */
+    public record Options(Tensor keyPaddingMask, Tensor attnMask, boolean causal, boolean needWeights, boolean averageWeights, KVCache cache) {
+        public static Options none() { return new Options(null, null, false, false, true, null); }
+
+        public Options withKeyPaddingMask(Tensor m) { return new Options(m, attnMask, causal, needWeights, averageWeights, cache); }
+
+        public Options withAttnMask(Tensor m) { return new Options(keyPaddingMask, m, causal, needWeights, averageWeights, cache); }
+
+        public Options withCausal(boolean c) { return new Options(keyPaddingMask, attnMask, c, needWeights, averageWeights, cache); }
+
+        /** Asks for the attention weights, (B, L, S) averaged over heads or (B, numHeads, L, S). */
+        public Options withWeights(boolean average) { return new Options(keyPaddingMask, attnMask, causal, true, average, cache); }
+
+        public Options withCache(KVCache c) { return new Options(keyPaddingMask, attnMask, causal, needWeights, averageWeights, c); }
+    }
+
+    /** The attention output, in the input's layout, and the attention weights when asked for (else null). */
+    public record Output(Tensor output, Tensor weights) {}
+
+    /**
+     * Keys and values of earlier steps, (B, numHeads, P, head size), for incremental decoding: each forward call
+     * that carries the cache attends to them and appends its own keys and values. The cache owns its tensors;
+     * {@link #close()} releases them.
+     */
+    public static final class KVCache implements AutoCloseable {
+        private Tensor key;
+        private Tensor value;
+
+        /** Cached steps so far. */
+        public int length() { return key == null ? 0 : key.size(2); }
+
+        public Tensor key() { return key; }
+
+        public Tensor value() { return value; }
+
+        void update(Tensor newKey, Tensor newValue) {
+            close();
+            key = Scope.escape(newKey);
+            value = Scope.escape(newValue);
+        }
+
+        @Override
+        public void close() {
+            if (key != null) key.close();
+            if (value != null) value.close();
+            key = value = null;
+        }
+    }
+
+    public MultiheadAttention(int embedDim, int numHeads) { this(embedDim, numHeads, 0, true, embedDim, embedDim, false); }
+
+    /** PyTorch's constructor, less {@code add_bias_kv} and {@code add_zero_attn}. */
+    public MultiheadAttention(int embedDim, int numHeads, double dropout, boolean bias, int kdim, int vdim, boolean batchFirst) {
+        if (numHeads <= 0 || embedDim <= 0 || embedDim % numHeads != 0 || kdim <= 0 || vdim <= 0)
+            throw new IllegalArgumentException("MultiheadAttention: embedDim " + embedDim + " must be divisible by numHeads " + numHeads
+                    + " and kdim " + kdim + ", vdim " + vdim + " positive");
+        if (!(dropout >= 0 && dropout <= 1)) throw new IllegalArgumentException("MultiheadAttention: dropout must be in [0, 1], got " + dropout);
         this.embedDim = embedDim;
-        this.heads = heads;
-        registerModule("q_proj", new Linear(embedDim, embedDim));
-        registerModule("k_proj", new Linear(embedDim, embedDim));
-        registerModule("v_proj", new Linear(embedDim, embedDim));
-        registerModule("out_proj", new Linear(embedDim, embedDim));
-    }
-
-    /** 0 on and below the diagonal, minus infinity above: position i attends to positions up to i. */
-    public static Tensor causalMask(int length) {
-        double[] m = new double[length * length];
-        for (int i = 0; i < length; i++)
-            for (int j = i + 1; j < length; j++) m[i * length + j] = Double.NEGATIVE_INFINITY;
-        try (Tensor t = Tensor.of(m, length, length)) {
-            return t.to(dev.kiln.DType.FLOAT32);
+        this.numHeads = numHeads;
+        this.dropout = dropout;
+        this.batchFirst = batchFirst;
+        this.packedProjection = kdim == embedDim && vdim == embedDim;
+        if (packedProjection) {
+            registerParameter("in_proj_weight", Init.xavierUniform(embedDim, 3 * embedDim, 3 * embedDim, embedDim));
+        } else {
+            registerParameter("q_proj_weight", Init.xavierUniform(embedDim, embedDim, embedDim, embedDim));
+            registerParameter("k_proj_weight", Init.xavierUniform(kdim, embedDim, embedDim, kdim));
+            registerParameter("v_proj_weight", Init.xavierUniform(vdim, embedDim, embedDim, vdim));
+        }
+        if (bias) registerParameter("in_proj_bias", Tensor.zeros(3 * embedDim));
+        Linear out = registerModule("out_proj", new Linear(embedDim, embedDim, bias));
+        if (bias) {
+            try (var g = dev.kiln.autograd.GradMode.noGrad()) {
+                out.bias().zero_();
+            }
         }
     }
 
-    private Tensor project(String name, Tensor x) {
-        int b = x.size(0), l = x.size(1);
-        Tensor y = children().get(name).forward(x);
-        return y.reshape(b, l, heads, embedDim / heads).transpose(1, 2);
-    }
+    public int embedDim() { return embedDim; }
 
-    /** Self-attention: query, key and value are all {@code x}. */
+    public int numHeads() { return numHeads; }
+
+    public boolean batchFirst() { return batchFirst; }
+
+    /** Self-attention without masks: query, key and value are all {@code x}. */
     @Override
-    public Tensor forward(Tensor x) { return forward(x, x, x, null); }
+    public Tensor forward(Tensor x) { return forward(x, x, x); }
 
-    /** Attention of {@code query} (B, Lq, E) over {@code key}, {@code value} (B, Lk, E); {@code mask} may be null. */
-    public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor mask) {
-        if (query.dim() != 3 || query.size(2) != embedDim || key.dim() != 3 || value.dim() != 3)
-            throw new IllegalArgumentException("MultiheadAttention: expected (B, L, " + embedDim + ") inputs, got query " + java.util.Arrays.toString(query.shape())
-                    + ", key " + java.util.Arrays.toString(key.shape()) + ", value " + java.util.Arrays.toString(value.shape()));
+    public Tensor forward(Tensor query, Tensor key, Tensor value) { return forward(query, key, value, Options.none()).output(); }
+
+    public Output forward(Tensor query, Tensor key, Tensor value, Options o) {
+        if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3 || query.size(2) != embedDim || key.size(0) != value.size(0)
+                || key.size(1) != value.size(1) || query.size(batchFirst ? 0 : 1) != key.size(batchFirst ? 0 : 1))
+            throw new IllegalArgumentException("MultiheadAttention: expected " + (batchFirst ? "(B, L, E)" : "(L, B, E)") + " inputs with E = " + embedDim
+                    + " and matching batch and key/value lengths, got query " + java.util.Arrays.toString(query.shape()) + ", key "
+                    + java.util.Arrays.toString(key.shape()) + ", value " + java.util.Arrays.toString(value.shape()));
         try (Scope s = Scope.open()) {
-            int b = query.size(0), lq = query.size(1);
-            Tensor q = project("q_proj", query), k = project("k_proj", key), v = project("v_proj", value);
-            Tensor scores = q.matmul(k.mT()).div(Math.sqrt((double) embedDim / heads));
-            if (mask != null) scores = scores.add(mask.to(scores.dtype()));
-            Tensor context = scores.softmax(-1).matmul(v).transpose(1, 2).reshape(b, lq, embedDim);
-            return s.keep(children().get("out_proj").forward(context));
+            Tensor qb = batchFirst ? query : query.transpose(0, 1), kb = batchFirst ? key : key.transpose(0, 1), vb = batchFirst ? value : value.transpose(0, 1);
+            int batch = qb.size(0), qLen = qb.size(1);
+            Tensor q = Attention.splitHeads(project(0, qb), numHeads);
+            Tensor k = Attention.splitHeads(project(1, kb), numHeads);
+            Tensor v = Attention.splitHeads(project(2, vb), numHeads);
+            KVCache cache = o.cache();
+            int keys = (cache == null ? 0 : cache.length()) + k.size(2);
+            Tensor mask = mask(o, batch, qLen, keys, q.dtype());
+            boolean dropping = isTraining() && dropout > 0;
+            Attention.Output a = Attention.attention(q, k, v, mask, cache == null ? null : cache.key(), cache == null ? null : cache.value(),
+                    Attention.Options.defaults().withCausal(o.causal()), o.needWeights() || dropping ? Attention.Scores.PROBABILITIES : null);
+            Tensor context = a.output(), weights = a.scores();
+            if (dropping) {
+                // Attention has no dropout of its own: redo the weighted sum with dropped weights.
+                weights = Functional.dropout(weights, dropout, true);
+                context = weights.matmul(a.value());
+            }
+            if (cache != null) cache.update(s.keep(a.key()), s.keep(a.value()));
+            Tensor y = children().get("out_proj").forward(Attention.mergeHeads(context));
+            if (!batchFirst) y = y.transpose(0, 1);
+            Tensor w = !o.needWeights() ? null : o.averageWeights() ? weights.mean(new int[] {1}, false) : weights;
+            return new Output(s.keep(y), w == null ? null : s.keep(w));
         }
     }
 
+    /** Projection {@code which} (0 query, 1 key, 2 value) of (B, L, in). */
+    private Tensor project(int which, Tensor x) {
+        Tensor bias = optionalParam("in_proj_bias");
+        Tensor b = bias == null ? null : bias.narrow(0, which * embedDim, embedDim);
+        Tensor w = packedProjection ? param("in_proj_weight").narrow(0, which * embedDim, embedDim)
+                : param(new String[] {"q_proj_weight", "k_proj_weight", "v_proj_weight"}[which]);
+        return Functional.linear(x, w, b);
+    }
+
+    /** The key padding and attention masks as one additive mask broadcastable to (B, heads, L, S), or null. */
+    private Tensor mask(Options o, int batch, int qLen, int keys, DType dtype) {
+        Tensor mask = null;
+        if (o.keyPaddingMask() != null) {
+            Tensor m = o.keyPaddingMask();
+            if (m.dim() != 2 || m.size(0) != batch || m.size(1) != keys)
+                throw new IllegalArgumentException("MultiheadAttention: keyPaddingMask must be (" + batch + ", " + keys + "), got " + java.util.Arrays.toString(m.shape()));
+            mask = additive(m, dtype).reshape(batch, 1, 1, keys);
+        }
+        if (o.attnMask() != null) {
+            Tensor m = o.attnMask();
+            boolean shared = m.dim() == 2 && m.size(0) == qLen && m.size(1) == keys;
+            boolean perHead = m.dim() == 3 && m.size(0) == batch * numHeads && m.size(1) == qLen && m.size(2) == keys;
+            if (!shared && !perHead)
+                throw new IllegalArgumentException("MultiheadAttention: attnMask must be (" + qLen + ", " + keys + ") or (" + batch * numHeads + ", "
+                        + qLen + ", " + keys + "), got " + java.util.Arrays.toString(m.shape()));
+            Tensor a = additive(m, dtype);
+            if (perHead) a = a.reshape(batch, numHeads, qLen, keys);
+            mask = mask == null ? a : mask.add(a);
+        }
+        return mask;
+    }
+
+    /** PyTorch's mask convention (bool true = masked; floats added) as additive floats. */
+    static Tensor additive(Tensor mask, DType dtype) {
+        if (mask.dtype() != DType.BOOL) return mask.to(dtype);
+        return Tensor.where(mask, Tensor.full(Double.NEGATIVE_INFINITY, dtype, mask.device()), Tensor.zeros(dtype, mask.device()));
+    }
+
     @Override
-    protected String describe() { return "MultiheadAttention(" + embedDim + ", heads=" + heads + ")"; }
+    protected String describe() {
+        return "MultiheadAttention(" + embedDim + ", num_heads=" + numHeads + (dropout != 0 ? ", dropout=" + dropout : "") + (batchFirst ? ", batch_first=true" : "") + ")";
+    }
 }

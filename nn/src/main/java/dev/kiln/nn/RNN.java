@@ -1,11 +1,39 @@
 package dev.kiln.nn;
 
+import dev.kiln.Recurrent;
 import dev.kiln.Tensor;
 
-/** Elman recurrence {@code h' = tanh(W_ih x + b_ih + W_hh h + b_hh)}. */
-public final class RNN extends Recurrent {
-    public RNN(int inputSize, int hiddenSize) { super(inputSize, hiddenSize, 1); }
+import java.util.List;
+
+/**
+ * Elman recurrence, as PyTorch's {@code nn.RNN}: {@code h' = act(W_ih x + b_ih + W_hh h + b_hh)} with act tanh
+ * (the default) or ReLU. See {@link RNNBase} for layers, directions, states and lengths.
+ */
+public final class RNN extends RNNBase {
+    /** PyTorch's {@code nonlinearity}. */
+    public enum Nonlinearity { TANH, RELU }
+
+    private final Nonlinearity nonlinearity;
+
+    public RNN(int inputSize, int hiddenSize) { this(inputSize, hiddenSize, Nonlinearity.TANH, Options.defaults()); }
+
+    public RNN(int inputSize, int hiddenSize, Options options) { this(inputSize, hiddenSize, Nonlinearity.TANH, options); }
+
+    public RNN(int inputSize, int hiddenSize, Nonlinearity nonlinearity, Options options) {
+        super(inputSize, hiddenSize, options, new int[] {0});
+        this.nonlinearity = nonlinearity;
+    }
 
     @Override
-    Tensor[] cell(Tensor x, Tensor r, Tensor h, Tensor c) { return new Tensor[] {x.add(r).tanh(), c}; }
+    Recurrent.Options configure(Recurrent.Options o) {
+        return o.withActivations(List.of(nonlinearity == Nonlinearity.RELU ? Recurrent.Activation.RELU : Recurrent.Activation.TANH));
+    }
+
+    @Override
+    Recurrent.Output run(Tensor x, Tensor w, Tensor r, Tensor bias, Tensor h0, Tensor c0, Tensor lengths, Recurrent.Options o) {
+        return Recurrent.rnn(x, w, r, bias, h0, lengths, o);
+    }
+
+    @Override
+    String extraDescription() { return nonlinearity == Nonlinearity.RELU ? ", nonlinearity=relu" : ""; }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.nn;
 
+import dev.kiln.Attention;
 import dev.kiln.DType;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
@@ -46,40 +47,34 @@ public final class RelativeMultiheadAttention extends Module {
         }
     }
 
-    private Tensor heads(Tensor x) {
-        return x.reshape(x.size(0), x.size(1), heads, headDim).transpose(1, 2);
-    }
-
     @Override
     public Tensor forward(Tensor x) { return forward(x, null); }
 
     /** {@code x} (B, L, E) attends to {@code memory} (B, M, E; null for none) and to itself causally. */
     public Tensor forward(Tensor x, Tensor memory) {
-        if (x.dim() != 3 || x.size(2) != embedDim)
-            throw new IllegalArgumentException("RelativeMultiheadAttention: expected (B, L, " + embedDim + "), got " + java.util.Arrays.toString(x.shape()));
+        if (x.dim() != 3 || x.size(2) != embedDim || memory != null && (memory.dim() != 3 || memory.size(0) != x.size(0) || memory.size(2) != embedDim))
+            throw new IllegalArgumentException("RelativeMultiheadAttention: expected x (B, L, " + embedDim + ") and memory (B, M, " + embedDim + "), got "
+                    + java.util.Arrays.toString(x.shape()) + (memory == null ? "" : " and " + java.util.Arrays.toString(memory.shape())));
         int b = x.size(0), len = x.size(1), mem = memory == null ? 0 : memory.size(1), keys = mem + len;
         try (Scope s = Scope.open()) {
             Tensor context = memory == null ? x : Tensor.cat(java.util.List.of(memory, x), 1);
-            Tensor q = heads(children().get("q_proj").forward(x));
-            Tensor k = heads(children().get("k_proj").forward(context));
-            Tensor v = heads(children().get("v_proj").forward(context));
-            Tensor r = children().get("r_proj").forward(sinusoid(keys, embedDim, x.dtype()))
-                    .reshape(keys, heads, headDim).transpose(0, 1);
-            Tensor content = q.add(param("u_bias").unsqueeze(1)).matmul(k.mT());
+            Tensor q = Attention.splitHeads(children().get("q_proj").forward(x), heads);
+            Tensor k = Attention.splitHeads(children().get("k_proj").forward(context), heads);
+            Tensor v = Attention.splitHeads(children().get("v_proj").forward(context), heads);
+            Tensor r = children().get("r_proj").forward(sinusoid(keys, embedDim, x.dtype())).reshape(keys, heads, headDim).transpose(0, 1);
+            // The position term (q_i + v) . W_r R(d), per distance d, gathered to each (i, j) and scaled as the
+            // content term will be, enters the attention as an additive mask. Distances below 0 (future keys) are
+            // masked by causality, so any index does for them.
             Tensor byDistance = q.add(param("v_bias").unsqueeze(1)).matmul(r.mT());
             long[] distance = new long[len * keys];
-            double[] mask = new double[len * keys];
             for (int i = 0; i < len; i++)
-                for (int j = 0; j < keys; j++) {
-                    int d = mem + i - j;
-                    distance[i * keys + j] = Math.max(d, 0);
-                    mask[i * keys + j] = d < 0 ? Double.NEGATIVE_INFINITY : 0;
-                }
+                for (int j = 0; j < keys; j++) distance[i * keys + j] = Math.max(mem + i - j, 0);
             Tensor index = Tensor.of(distance, len, keys).to(x.device()).expand(b, heads, len, keys);
-            Tensor position = byDistance.gather(3, index);
-            Tensor scores = content.add(position).div(Math.sqrt(headDim)).add(Tensor.of(mask, x.dtype(), x.device(), len, keys));
-            Tensor out = scores.softmax(-1).matmul(v).transpose(1, 2).reshape(b, len, embedDim);
-            return s.keep(children().get("out_proj").forward(out));
+            Tensor position = byDistance.gather(3, index).div(Math.sqrt(headDim));
+            // The memory goes in as the cache, so causality offsets each query by the memory length.
+            Tensor out = Attention.attention(q.add(param("u_bias").unsqueeze(1)), k.narrow(2, mem, len), v.narrow(2, mem, len), position,
+                    mem == 0 ? null : k.narrow(2, 0, mem), mem == 0 ? null : v.narrow(2, 0, mem), Attention.Options.defaults().withCausal(true), null).output();
+            return s.keep(children().get("out_proj").forward(Attention.mergeHeads(out)));
         }
     }
 

@@ -4,33 +4,28 @@ import dev.kiln.Scope;
 import dev.kiln.Tensor;
 
 /**
- * A pre-norm Transformer encoder layer: {@code x + attn(ln1(x))}, then {@code x + ffn(ln2(x))} with a GELU
- * feed-forward network of width {@code ffnDim} and dropout after attention and inside the feed-forward block.
+ * PyTorch's {@code nn.TransformerEncoderLayer}: self-attention then the feed-forward block, each with a residual
+ * connection and layer norm (after the residual by default, before the block with normFirst). Inputs (L, B, E), or
+ * (B, L, E) with batchFirst.
  */
-public final class TransformerEncoderLayer extends Module {
-    private final MultiheadAttention attention;
-    private final LayerNorm norm1;
-    private final LayerNorm norm2;
-    private final Sequential ffn;
-    private final Dropout dropout;
+public final class TransformerEncoderLayer extends TransformerLayer {
+    public TransformerEncoderLayer(int dModel, int nhead) { this(dModel, nhead, TransformerOptions.defaults()); }
 
-    public TransformerEncoderLayer(int embedDim, int heads, int ffnDim, double dropoutP) {
-        norm1 = registerModule("norm1", new LayerNorm(embedDim));
-        attention = registerModule("self_attn", new MultiheadAttention(embedDim, heads));
-        dropout = registerModule("dropout", new Dropout(dropoutP));
-        norm2 = registerModule("norm2", new LayerNorm(embedDim));
-        ffn = registerModule("ffn", new Sequential(new Linear(embedDim, ffnDim), Activation.gelu(), new Dropout(dropoutP), new Linear(ffnDim, embedDim)));
+    /** PyTorch's leading positional arguments (d_model, nhead, dim_feedforward, dropout), the rest at their defaults. */
+    public TransformerEncoderLayer(int dModel, int nhead, int dimFeedforward, double dropout) {
+        this(dModel, nhead, TransformerOptions.defaults().withDimFeedforward(dimFeedforward).withDropout(dropout));
     }
 
-    @Override
-    public Tensor forward(Tensor x) { return forward(x, null); }
+    public TransformerEncoderLayer(int dModel, int nhead, TransformerOptions options) { super(dModel, nhead, options, false); }
 
-    /** {@code mask} as for {@link MultiheadAttention#forward(Tensor, Tensor, Tensor, Tensor)}; may be null. */
-    public Tensor forward(Tensor x, Tensor mask) {
+    @Override
+    public Tensor forward(Tensor src) { return forward(src, null); }
+
+    /** {@code srcMasks}: the self-attention's masks (attention mask, key padding mask, causal); may be null. */
+    public Tensor forward(Tensor src, MultiheadAttention.Options srcMasks) {
         try (Scope s = Scope.open()) {
-            Tensor h = norm1.forward(x);
-            Tensor y = x.add(dropout.forward(attention.forward(h, h, h, mask)));
-            return s.keep(y.add(dropout.forward(ffn.forward(norm2.forward(y)))));
+            Tensor x = residual(1, src, h -> attend("self_attn", h, h, srcMasks));
+            return s.keep(residual(2, x, this::feedForward));
         }
     }
 }
