@@ -77,6 +77,43 @@ class LayersTest {
     }
 
     @Test
+    void convTranspose2dScattersEachInputThroughTheKernel() {
+        try (Scope s = Scope.open()) {
+            Kiln.manualSeed(3);
+            int n = 2, cin = 2, cout = 3, k = 3, h = 3, wd = 2, stride = 2, pad = 1, outPad = 1;
+            ConvTranspose2d deconv = new ConvTranspose2d(cin, cout, k, stride, pad, outPad, 1, true, 1);
+            deconv.to(DType.FLOAT64);
+            Check.assertShape(new int[] {cin, cout, k, k}, deconv.weight());
+            double[] x = data(5, n * cin * h * wd, -1, 1), w = deconv.weight().toDoubleArray(), b = deconv.bias().toDoubleArray();
+            int oh = (h - 1) * stride - 2 * pad + k + outPad, ow = (wd - 1) * stride - 2 * pad + k + outPad;
+            double[] expected = new double[n * cout * oh * ow];
+            for (int in = 0; in < n; in++)
+                for (int o = 0; o < cout; o++) {
+                    for (int i = 0; i < oh * ow; i++) expected[(in * cout + o) * oh * ow + i] = b[o];
+                    for (int c = 0; c < cin; c++)
+                        for (int i = 0; i < h; i++)
+                            for (int j = 0; j < wd; j++)
+                                for (int p = 0; p < k; p++)
+                                    for (int q = 0; q < k; q++) {
+                                        int y = i * stride - pad + p, xx = j * stride - pad + q;
+                                        if (y < 0 || y >= oh || xx < 0 || xx >= ow) continue;
+                                        expected[((in * cout + o) * oh + y) * ow + xx] += x[((in * cin + c) * h + i) * wd + j] * w[((c * cout + o) * k + p) * k + q];
+                                    }
+                }
+            Tensor y = deconv.forward(f64(x, n, cin, h, wd));
+            Check.assertShape(new int[] {n, cout, oh, ow}, y);
+            close(expected, y.toDoubleArray(), 1e-12, "conv_transpose2d");
+            Check.moduleGrads("conv_transpose2d", deconv, f64(x, n, cin, h, wd).requiresGrad(true), deconv::forward);
+            ConvTranspose2d grouped = new ConvTranspose2d(4, 2, 2, 1, 0, 0, 2, false, 2);
+            Tensor in = Tensor.randn(1, 4, 3, 3);
+            close(dev.kiln.Functional.convTranspose2d(in, grouped.weight(), null, 1, 0, 0, 2, 2).toDoubleArray(), grouped.forward(in).toDoubleArray(), 0,
+                    "grouped, dilated: the module is Functional.convTranspose2d");
+            Check.assertShape(new int[] {4, 1, 2, 2}, grouped.weight());
+            assertThrows(IllegalArgumentException.class, () -> new ConvTranspose2d(3, 2, 2, 1, 0, 0, 2, true, 1));
+        }
+    }
+
+    @Test
     void poolingMatchesReferenceAndGradients() {
         try (Scope s = Scope.open()) {
             double[] x = data(4, 2 * 4 * 4, -1, 1);
