@@ -3,6 +3,7 @@ package dev.kiln.nn;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 
+import java.util.List;
 import java.util.function.Supplier;
 
 /** PyTorch's {@code nn.TransformerDecoder}: {@code numLayers} decoder layers ({@code layers.0}, ...) and an optional final {@code norm}. */
@@ -17,21 +18,34 @@ public final class TransformerDecoder extends Module {
         if (norm != null) registerModule("norm", norm);
     }
 
-    public Tensor forward(Tensor tgt, Tensor memory) { return forward(tgt, memory, null, null); }
+    public Tensor forward(Tensor tgt, Tensor memory) { return forward(tgt, memory, null, null, null); }
+
+    /** {@code tgtMasks} and {@code memoryMasks}: every layer's self-attention and memory-attention masks; may be null. */
+    public Tensor forward(Tensor tgt, Tensor memory, MultiheadAttention.Options tgtMasks, MultiheadAttention.Options memoryMasks) {
+        return forward(tgt, memory, tgtMasks, memoryMasks, null);
+    }
 
     /**
-     * {@code tgtMasks} and {@code memoryMasks}: every layer's self-attention and memory-attention masks; may be
-     * null. A key/value cache in tgtMasks would be shared by all layers, so it is refused: cache per layer with
-     * {@link TransformerDecoderLayer} instead.
+     * As {@link #forward(Tensor, Tensor, MultiheadAttention.Options, MultiheadAttention.Options)}, with one key/value
+     * cache per layer for incremental decoding (null for none): feed the new target steps with causal tgtMasks and
+     * each layer's self-attention attends to its cached steps. A cache inside tgtMasks would be shared by every layer,
+     * so it is refused.
      */
-    public Tensor forward(Tensor tgt, Tensor memory, MultiheadAttention.Options tgtMasks, MultiheadAttention.Options memoryMasks) {
+    public Tensor forward(Tensor tgt, Tensor memory, MultiheadAttention.Options tgtMasks, MultiheadAttention.Options memoryMasks,
+                          List<MultiheadAttention.KVCache> layerCaches) {
         if (tgtMasks != null && tgtMasks.cache() != null || memoryMasks != null && memoryMasks.cache() != null)
-            throw new IllegalArgumentException("TransformerDecoder: one key/value cache cannot serve " + layers.size() + " layers; run the layers with a cache each");
+            throw new IllegalArgumentException("TransformerDecoder: one key/value cache cannot serve " + layers.size() + " layers; pass one per layer");
+        if (layerCaches != null && layerCaches.size() != layers.size())
+            throw new IllegalArgumentException("TransformerDecoder: expected " + layers.size() + " layer caches, got " + layerCaches.size());
+        MultiheadAttention.Options self = tgtMasks == null ? MultiheadAttention.Options.none() : tgtMasks;
         try (Scope s = Scope.open()) {
             Tensor x = tgt;
-            for (Module layer : layers) x = ((TransformerDecoderLayer) layer).forward(x, memory, tgtMasks, memoryMasks);
+            for (int i = 0; i < layers.size(); i++)
+                x = ((TransformerDecoderLayer) layers.get(i)).forward(x, memory, layerCaches == null ? self : self.withCache(layerCaches.get(i)), memoryMasks);
             Module norm = children().get("norm");
             return s.keep(norm == null ? x : norm.forward(x));
         }
     }
+
+    public int numLayers() { return layers.size(); }
 }

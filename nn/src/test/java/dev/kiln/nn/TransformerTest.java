@@ -87,6 +87,20 @@ class TransformerTest {
                     }
                 }
             }
+            // A stack decodes incrementally with one cache per layer.
+            TransformerDecoder stack = new TransformerDecoder(() -> new TransformerDecoderLayer(e, 2, TINY.withBatchFirst(true)), 2, new LayerNorm(e));
+            stack.to(DType.FLOAT64);
+            MultiheadAttention.Options causal = MultiheadAttention.Options.none().withCausal(true);
+            double[] whole = stack.forward(tgt, memory, causal, null).toDoubleArray();
+            List<MultiheadAttention.KVCache> caches = List.of(new MultiheadAttention.KVCache(), new MultiheadAttention.KVCache());
+            for (int t = 0; t < len; t++) {
+                double[] got = stack.forward(tgt.narrow(1, t, 1), memory, causal, null, caches).toDoubleArray();
+                for (int b = 0; b < batch; b++) {
+                    int at = (b * len + t) * e;
+                    close(java.util.Arrays.copyOfRange(whole, at, at + e), java.util.Arrays.copyOfRange(got, b * e, (b + 1) * e), 1e-12, "stack step " + t);
+                }
+            }
+            caches.forEach(MultiheadAttention.KVCache::close);
         }
     }
 
