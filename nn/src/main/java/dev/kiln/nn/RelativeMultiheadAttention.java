@@ -10,7 +10,8 @@ import dev.kiln.Tensor;
  * and a memory of earlier hidden states (B, M, E), scored with relative positions:
  * {@code a(i, j) = (q_i + u) . k_j + (q_i + v) . W_r R(d)}, where d is how far key j lies before query i,
  * R is the sinusoidal encoding, and u, v are learned per-head biases. Instead of the paper's shift trick,
- * the position term is computed once per distance and gathered into place, which is the same sum.
+ * the position term is computed once per distance and gathered into place, which is the same sum. The attention
+ * itself is {@link Attention}'s, as for {@link MultiheadAttention}.
  */
 public final class RelativeMultiheadAttention extends Module {
     private final int embedDim;
