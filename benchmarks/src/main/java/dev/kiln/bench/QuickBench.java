@@ -12,7 +12,7 @@ import java.util.Locale;
  * the same process, one after the other, and reported as medians. Prints a table, then one machine-readable
  * line per row: {@code bench name=<id> ours_ms=<x> ref=<reference> ref_ms=<y> speedup=<y/x>}.
  *
- * <p>Arguments: {@code --full} for the larger row set, {@code --filter <substring>} to run matching rows only.
+ * <p>Arguments: {@code --full} for the larger row set, {@code --filter a,b} to run the rows whose names contain a or b.
  * It is not JMH: a short warm-up then a median over a bounded number of runs, so it finishes in minutes.
  */
 public final class QuickBench {
@@ -34,7 +34,7 @@ public final class QuickBench {
         for (Rows.Named b : Rows.backends()) {
             System.out.println("# " + b.device() + ": " + b.backend().description());
             for (Rows row : Rows.forBackend(b.device(), b.backend(), quick)) {
-                if (!row.id().contains(filter)) continue;
+                if (Arrays.stream(filter.split(",")).noneMatch(row.id()::contains)) continue;
                 Result ours = time(row.ours().get());
                 Result ref = row.ref() == null ? null : time(row.ref().get());
                 double speedup = ref == null ? Double.NaN : ref.ms / ours.ms;
