@@ -18,7 +18,8 @@ import java.util.Locale;
 public final class QuickBench {
     private QuickBench() {}
 
-    private static final long WARMUP_NANOS = 400_000_000L;
+    private static final long WARMUP_NANOS = 500_000_000L;
+    private static final long WARMUP_CAP_NANOS = 6_000_000_000L;
     private static final long MEASURE_NANOS = 1_200_000_000L;
     private static final int MIN_RUNS = 5, MAX_RUNS = 40;
 
@@ -59,10 +60,17 @@ public final class QuickBench {
     /** Warm-up, then the median of runs until the time budget or the run cap is reached. */
     private static Result time(Workload w) {
         try (w) {
+            // Warm up for a minimum time, then on until a run is within 25% of the best so far (the JIT
+            // compiles the big kernels slowly on a loaded machine), up to a cap.
             long start = System.nanoTime();
+            double best = Double.MAX_VALUE, last = Double.MAX_VALUE;
             int warm = 0;
-            while (warm < 2 || System.nanoTime() - start < WARMUP_NANOS) {
+            while (warm < 2 || System.nanoTime() - start < WARMUP_NANOS
+                    || (last > 1.25 * best && System.nanoTime() - start < WARMUP_CAP_NANOS)) {
+                long t0 = System.nanoTime();
                 w.run();
+                last = System.nanoTime() - t0;
+                best = Math.min(best, last);
                 warm++;
             }
             List<Double> ms = new ArrayList<>();

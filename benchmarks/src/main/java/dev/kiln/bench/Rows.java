@@ -15,10 +15,7 @@ import java.util.function.Supplier;
  * The rows of the comparison table: a workload on one backend and, where there is one, the reference it is
  * measured against in the same run. {@code quick} keeps the set small enough for {@code kiln bench --quick}.
  */
-record Rows(String id, Family family, Supplier<Workload> ours, String refName, Supplier<Workload> ref) {
-
-    /** Kernel families, one JMH class each. */
-    enum Family { GEMM, ELEMENTWISE, REDUCTION, SOFTMAX, CONV }
+record Rows(String id, Supplier<Workload> ours, String refName, Supplier<Workload> ref) {
 
     /** The row's name without its device prefix, as JMH's {@code name} parameter spells it. */
     String name() { return id.substring(id.indexOf('.') + 1); }
@@ -37,34 +34,34 @@ record Rows(String id, Family family, Supplier<Workload> ours, String refName, S
         int[] sizes = quick ? new int[] {1 << 20, 1 << 24} : new int[] {1 << 20, 1 << 22, 1 << 24};
         for (int n : sizes) {
             String s = n >= 1 << 20 ? (n >> 20) + "M" : String.valueOf(n);
-            streaming(rows, Family.ELEMENTWISE, device + ".add_" + s, () -> Kernels.binary(be, BinaryOp.ADD, n), 3L * n * 4);
-            streaming(rows, Family.ELEMENTWISE, device + ".exp_" + s, () -> Kernels.unary(be, UnaryOp.EXP, n), 2L * n * 4);
-            if (!quick) streaming(rows, Family.ELEMENTWISE, device + ".relu_" + s, () -> Kernels.unary(be, UnaryOp.RELU, n), 2L * n * 4);
-            streaming(rows, Family.REDUCTION, device + ".sum_all_" + s, () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {n}, 0), 4L * n);
+            streaming(rows, device + ".add_" + s, () -> Kernels.binary(be, BinaryOp.ADD, n), 3L * n * 4);
+            streaming(rows, device + ".exp_" + s, () -> Kernels.unary(be, UnaryOp.EXP, n), 2L * n * 4);
+            if (!quick) streaming(rows, device + ".relu_" + s, () -> Kernels.unary(be, UnaryOp.RELU, n), 2L * n * 4);
+            streaming(rows, device + ".sum_all_" + s, () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {n}, 0), 4L * n);
         }
-        streaming(rows, Family.REDUCTION, device + ".sum_rows_4096x768", () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {4096, 768}, 1), 4L * 4096 * 768);
-        streaming(rows, Family.REDUCTION, device + ".max_rows_4096x768", () -> Kernels.reduce(be, ReduceOp.MAX, new int[] {4096, 768}, 1), 4L * 4096 * 768);
-        streaming(rows, Family.REDUCTION, device + ".sum_cols_4096x768", () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {4096, 768}, 0), 4L * 4096 * 768);
-        rows.add(new Rows(device + ".softmax_64x1024", Family.SOFTMAX, () -> Kernels.softmax(be, 64, 1024), "none", null));
-        if (!quick) rows.add(new Rows(device + ".softmax_4096x768", Family.SOFTMAX, () -> Kernels.softmax(be, 4096, 768), "none", null));
+        streaming(rows, device + ".sum_rows_4096x768", () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {4096, 768}, 1), 4L * 4096 * 768);
+        streaming(rows, device + ".max_rows_4096x768", () -> Kernels.reduce(be, ReduceOp.MAX, new int[] {4096, 768}, 1), 4L * 4096 * 768);
+        streaming(rows, device + ".sum_cols_4096x768", () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {4096, 768}, 0), 4L * 4096 * 768);
+        rows.add(new Rows(device + ".softmax_64x1024", () -> Kernels.softmax(be, 64, 1024), "none", null));
+        if (!quick) rows.add(new Rows(device + ".softmax_4096x768", () -> Kernels.softmax(be, 4096, 768), "none", null));
 
         for (Kernels.ConvPass pass : Kernels.ConvPass.values()) {
             String p = pass.name().toLowerCase(java.util.Locale.ROOT);
-            rows.add(new Rows(device + ".conv_lenet1_" + p, Family.CONV, () -> Kernels.conv2d(be, pass, 64, 1, 32, 32, 6, 5, 1, 0), "none", null));
-            rows.add(new Rows(device + ".conv_lenet2_" + p, Family.CONV, () -> Kernels.conv2d(be, pass, 64, 6, 14, 14, 16, 5, 1, 0), "none", null));
-            rows.add(new Rows(device + ".conv_resnet64_b32_" + p, Family.CONV, () -> Kernels.conv2d(be, pass, 32, 64, 56, 56, 64, 3, 1, 1), "none", null));
+            rows.add(new Rows(device + ".conv_lenet1_" + p, () -> Kernels.conv2d(be, pass, 64, 1, 32, 32, 6, 5, 1, 0), "none", null));
+            rows.add(new Rows(device + ".conv_lenet2_" + p, () -> Kernels.conv2d(be, pass, 64, 6, 14, 14, 16, 5, 1, 0), "none", null));
+            rows.add(new Rows(device + ".conv_resnet64_b32_" + p, () -> Kernels.conv2d(be, pass, 32, 64, 56, 56, 64, 3, 1, 1), "none", null));
         }
         return rows;
     }
 
     private static void gemm(List<Rows> rows, String device, Backend be, String name, int batch, int m, int n, int k) {
-        rows.add(new Rows(device + "." + name, Family.GEMM, () -> Kernels.gemm(be, batch, m, n, k), "openblas",
+        rows.add(new Rows(device + "." + name, () -> Kernels.gemm(be, batch, m, n, k), "openblas",
                 () -> OpenBlasReference.sgemm(batch, m, n, k)));
     }
 
     /** A memory-bound row: its reference is a copy moving the same bytes. */
-    private static void streaming(List<Rows> rows, Family family, String id, Supplier<Workload> ours, long bytes) {
-        rows.add(new Rows(id, family, ours, "copy", () -> CopyCeiling.moving(bytes)));
+    private static void streaming(List<Rows> rows, String id, Supplier<Workload> ours, long bytes) {
+        rows.add(new Rows(id, ours, "copy", () -> CopyCeiling.moving(bytes)));
     }
 
     /** Every backend the probe finds available, by device name, CPU first. */

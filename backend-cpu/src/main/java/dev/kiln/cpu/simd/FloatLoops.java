@@ -304,15 +304,31 @@ final class FloatLoops {
     }
 
     private static float max(MemorySegment x, long off, long full) {
-        FloatVector r = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (long i = 0; i < full; i += L) r = r.lanewise(MAX, ld(x, off, i));
-        return r.reduceLanes(VectorOperators.MAX);
+        // Four chains: a Java-semantics max (NaN-propagating) is several instructions of latency.
+        FloatVector r0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), r1 = r0, r2 = r0, r3 = r0;
+        long i = 0;
+        for (; i + 4L * L <= full; i += 4L * L) {
+            r0 = r0.lanewise(MAX, ld(x, off, i));
+            r1 = r1.lanewise(MAX, ld(x, off, i + L));
+            r2 = r2.lanewise(MAX, ld(x, off, i + 2L * L));
+            r3 = r3.lanewise(MAX, ld(x, off, i + 3L * L));
+        }
+        for (; i < full; i += L) r0 = r0.lanewise(MAX, ld(x, off, i));
+        return r0.lanewise(MAX, r1).lanewise(MAX, r2.lanewise(MAX, r3)).reduceLanes(VectorOperators.MAX);
     }
 
     private static float min(MemorySegment x, long off, long full) {
-        FloatVector r = FloatVector.broadcast(S, Float.POSITIVE_INFINITY);
-        for (long i = 0; i < full; i += L) r = r.lanewise(MIN, ld(x, off, i));
-        return r.reduceLanes(VectorOperators.MIN);
+        // Four chains: a Java-semantics min (NaN-propagating) is several instructions of latency.
+        FloatVector r0 = FloatVector.broadcast(S, Float.POSITIVE_INFINITY), r1 = r0, r2 = r0, r3 = r0;
+        long i = 0;
+        for (; i + 4L * L <= full; i += 4L * L) {
+            r0 = r0.lanewise(MIN, ld(x, off, i));
+            r1 = r1.lanewise(MIN, ld(x, off, i + L));
+            r2 = r2.lanewise(MIN, ld(x, off, i + 2L * L));
+            r3 = r3.lanewise(MIN, ld(x, off, i + 3L * L));
+        }
+        for (; i < full; i += L) r0 = r0.lanewise(MIN, ld(x, off, i));
+        return r0.lanewise(MIN, r1).lanewise(MIN, r2.lanewise(MIN, r3)).reduceLanes(VectorOperators.MIN);
     }
 
     private static float combine(ReduceOp op, float a, float b) {
