@@ -20,6 +20,7 @@ public final class QuickBench {
 
     private static final long WARMUP_NANOS = 500_000_000L;
     private static final long WARMUP_CAP_NANOS = 6_000_000_000L;
+    private static final long JIT_WARMUP_NANOS = 8_000_000_000L;
     private static final long MEASURE_NANOS = 1_200_000_000L;
     private static final int MIN_RUNS = 5, MAX_RUNS = 40;
 
@@ -34,6 +35,7 @@ public final class QuickBench {
         System.out.printf(Locale.ROOT, "%-40s %10s %14s %9s %10s %14s %8s%n", "row", "ours ms", "ours rate", "ref", "ref ms", "ref rate", "speedup");
         for (Rows.Named b : Rows.backends()) {
             System.out.println("# " + b.device() + ": " + b.backend().description());
+            warmJit(b);
             for (Rows row : Rows.forBackend(b.device(), b.backend(), quick)) {
                 if (Arrays.stream(filter.split(",")).noneMatch(row.id()::contains)) continue;
                 Result ours = time(row.ours().get());
@@ -48,6 +50,23 @@ public final class QuickBench {
             }
         }
         lines.forEach(System.out::println);
+    }
+
+    /**
+     * Runs a small GEMM and the streaming kernels for a few seconds first. The vector kernels are slow until C2
+     * has compiled them (the interpreter and C1 box every vector), and on a busy machine that takes seconds.
+     */
+    private static void warmJit(Rows.Named b) {
+        long end = System.nanoTime() + JIT_WARMUP_NANOS;
+        List<Rows> rows = Rows.forBackend(b.device(), b.backend(), true).stream()
+                .filter(r -> r.id().endsWith("sgemm_256") || r.id().endsWith("_1M") || r.id().contains("_rows_")).toList();
+        while (System.nanoTime() < end) {
+            for (Rows r : rows) {
+                try (Workload w = r.ours().get()) {
+                    for (int i = 0; i < 5; i++) w.run();
+                }
+            }
+        }
     }
 
     private record Result(double ms, double work, String unit) {
