@@ -32,6 +32,7 @@ final class Autograd {
      */
     static Tensor record(String op, Tensor out, Tensor[] inputs, BackwardFn fn, Tensor... saved) {
         if (!needed(inputs)) return out;
+        if (dev.kiln.autograd.AnomalyMode.isEnabled()) dev.kiln.autograd.AnomalyMode.checkOutput(op, out);
         List<Tensor> keep = new ArrayList<>(inputs.length + saved.length);
         for (Tensor t : inputs) if (t != null) keep.add(t.retainedAlias());
         for (Tensor t : saved) if (t != null) keep.add(t.retainedAlias());
