@@ -12,7 +12,7 @@ final class Reductions {
         x.checkOpen(name);
         Tensor xc = x.dtype() == dt ? x : x.to(dt);
         try {
-            Tensor out = Tensor.allocate(x.backend(), dt, Shapes.keepDimShape(x.shape(), axes));
+            Tensor out = Tensor.allocate(x.backend(), dt, Shapes.keepDimShape(x.view.shape(), axes));
             if (out.numel() > 0) x.backend().reduce(op, xc.view, axes, out.view);
             return out;
         } finally {
@@ -24,7 +24,7 @@ final class Reductions {
     private static Tensor finish(Tensor kept, int[] axes, boolean keepDim) {
         if (keepDim) return kept;
         try (kept) {
-            return kept.reshape(Shapes.dropAxes(kept.shape(), axes));
+            return kept.reshape(Shapes.dropAxes(kept.view.shape(), axes));
         }
     }
 
@@ -40,7 +40,7 @@ final class Reductions {
 
     static Tensor sum(Tensor x, int[] dims, boolean keepDim) {
         int[] axes = Shapes.axes("sum", dims, x.dim());
-        int[] inShape = x.shape();
+        int[] inShape = x.view.shape(); // views never modify their shape arrays
         Tensor kept = reduceKeep("sum", ReduceOp.SUM, x, axes, sumType(x.dtype()));
         Tensor out = finish(kept, axes, keepDim);
         return Autograd.record("sum", out, x, g -> new Tensor[] {expandBack(g, inShape, axes, keepDim)});

@@ -1,9 +1,6 @@
 package dev.kiln;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Closes, when it closes, every tensor created on this thread while it was open, except those handed to
@@ -21,12 +18,19 @@ import java.util.Map;
  * }</pre>
  *
  * Gradients accumulated into parameters are not owned by the step's scope.
+ *
+ * <p>Every op registers its result here, so registration must be cheap: a scope appends to a list and the tensor
+ * records its owner. A tensor that leaves (kept or untracked) stays in the list as a stale entry, skipped at
+ * close because its owner is no longer this scope; the list is compacted when stale entries outnumber live ones.
+ * A tensor a scope owns needs no Cleaner: the scope is reachable from its thread until it closes the tensor, so
+ * only tensors that no scope owns guard their storage (see {@link Storage#guard}).
  */
 public final class Scope implements AutoCloseable {
     private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
 
     private final Scope parent;
-    private final Map<Tensor, Boolean> owned = new IdentityHashMap<>();
+    private final ArrayList<Tensor> registered = new ArrayList<>();
+    private int owned;
     private boolean closed;
 
     private Scope(Scope parent) {
@@ -39,26 +43,44 @@ public final class Scope implements AutoCloseable {
         return s;
     }
 
-    static void register(Tensor t) {
+    /** Hands a new tensor to this thread's innermost scope; false when no scope is open. */
+    static boolean register(Tensor t) {
         Scope s = CURRENT.get();
-        if (s != null) s.owned.put(t, Boolean.TRUE);
+        if (s == null) return false;
+        s.adopt(t);
+        return true;
     }
 
-    /** Removes a tensor from whatever scope owns it on this thread, so it outlives them all. */
+    private void adopt(Tensor t) {
+        t.owner = this;
+        owned++;
+        registered.add(t);
+    }
+
+    /** Forgets {@code t}; its entry in the list goes stale. */
+    private void disown(Tensor t) {
+        t.owner = null;
+        owned--;
+        if (registered.size() > 2 * owned + 64) registered.removeIf(x -> x.owner != this);
+    }
+
+    /** Removes a tensor from whatever scope owns it, so it outlives them all. */
     static void untrack(Tensor t) {
-        for (Scope s = CURRENT.get(); s != null; s = s.parent) {
-            if (s.owned.remove(t) != null) return;
-        }
+        if (t.owner != null) t.owner.disown(t);
+        t.storage.guard();
     }
 
     /** Keeps {@code t} open past this scope: it belongs to the enclosing scope, if any. */
     public Tensor keep(Tensor t) {
-        if (owned.remove(t) != null && parent != null) parent.owned.put(t, Boolean.TRUE);
+        if (t.owner != this) return t;
+        disown(t);
+        if (parent != null) parent.adopt(t);
+        else t.storage.guard();
         return t;
     }
 
     /** Number of tensors this scope will close. */
-    public int size() { return owned.size(); }
+    public int size() { return owned; }
 
     @Override
     public void close() {
@@ -66,8 +88,12 @@ public final class Scope implements AutoCloseable {
         closed = true;
         if (CURRENT.get() != this) throw new IllegalStateException("scopes must close in the reverse order they opened");
         CURRENT.set(parent);
-        List<Tensor> toClose = new ArrayList<>(owned.keySet());
-        owned.clear();
-        for (Tensor t : toClose) t.close();
+        for (Tensor t : registered) {
+            if (t.owner != this) continue;
+            t.owner = null;
+            t.close();
+        }
+        registered.clear();
+        owned = 0;
     }
 }
