@@ -106,8 +106,9 @@ final class Autograd {
             Tensor grad;
         }
 
-        private final Map<Node, Slot> slots = new IdentityHashMap<>();
-        private final Map<Tensor, Integer> holders = new IdentityHashMap<>();
+        // Sized for small graphs (the default table is 64 entries); they grow for larger ones.
+        private final Map<Node, Slot> slots = new IdentityHashMap<>(8);
+        private final Map<Tensor, Integer> holders = new IdentityHashMap<>(8);
         private final List<Tensor> replaced = new ArrayList<>();
         private final Tensor callerOwned;
 
@@ -173,8 +174,8 @@ final class Autograd {
      */
     private static List<Node> topologicalOrder(Node root, Pending pending) {
         List<Node> postOrder = new ArrayList<>();
-        Node[] stack = new Node[16];
-        int[] nextInput = new int[16];
+        Node[] stack = new Node[8];
+        int[] nextInput = new int[8];
         int depth = 0;
         stack[0] = root;
         pending.visit(root);

@@ -1,0 +1,72 @@
+package dev.kiln.testkit;
+
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
+import dev.kiln.backend.Backend;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Scope ownership: what a scope closes, what {@code keep} hands up, and that tensors which left are never closed. */
+class ScopeConformanceTest {
+
+    @BackendTest
+    void keptTensorsMoveToTheEnclosingScope(TestDevice device) {
+        device.activate();
+        Tensor temp, result;
+        try (Scope outer = Scope.open()) {
+            try (Scope inner = Scope.open()) {
+                temp = Tensor.ones(3);
+                result = inner.keep(temp.add(1));
+                assertEquals(1, inner.size(), "the kept result left the inner scope");
+                assertEquals(1, outer.size(), "and joined the outer one");
+            }
+            assertTrue(temp.isClosed(), "a temporary dies with its scope");
+            assertFalse(result.isClosed(), "a kept tensor outlives it");
+            assertEquals(2, result.toFloatArray()[0]);
+        }
+        assertTrue(result.isClosed(), "the enclosing scope closes what was handed up");
+    }
+
+    @BackendTest
+    void tensorsThatLeftAreSkippedHoweverMany(TestDevice device) {
+        Backend be = device.activate();
+        long start = be.memoryStats().liveBytes();
+        List<Tensor> kept = new ArrayList<>();
+        List<Tensor> owned = new ArrayList<>();
+        try (Scope s = Scope.open()) {
+            // Enough departures to make the scope compact its list several times.
+            for (int i = 0; i < 1000; i++) {
+                Tensor t = Tensor.full(i, 2);
+                if (i % 10 == 0) owned.add(t);
+                else kept.add(s.keep(t));
+            }
+            assertEquals(owned.size(), s.size());
+        }
+        for (Tensor t : owned) assertTrue(t.isClosed(), "owned tensors close with the scope");
+        for (int i = 0; i < kept.size(); i++) {
+            Tensor t = kept.get(i);
+            assertFalse(t.isClosed(), "a tensor kept out of the outermost scope belongs to no scope");
+            assertEquals(i + 1 + i / 9, t.toFloatArray()[1], "its data is intact");
+            t.close();
+        }
+        assertEquals(start, be.memoryStats().liveBytes(), "every buffer went back");
+    }
+
+    @BackendTest
+    void closingEarlyThenClosingTheScopeIsHarmless(TestDevice device) {
+        Backend be = device.activate();
+        long start = be.memoryStats().liveBytes();
+        try (Scope s = Scope.open()) {
+            Tensor a = Tensor.ones(4);
+            Tensor view = a.reshape(2, 2);
+            a.close();
+            assertEquals(4, view.sum().item(), "a view keeps the storage alive after its base closed");
+        }
+        assertEquals(start, be.memoryStats().liveBytes(), "the scope released the rest exactly once");
+    }
+}
