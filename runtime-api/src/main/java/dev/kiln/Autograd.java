@@ -106,9 +106,10 @@ final class Autograd {
             Tensor grad;
         }
 
-        // Sized for small graphs (the default table is 64 entries); they grow for larger ones.
-        private final Map<Node, Slot> slots = new IdentityHashMap<>(8);
-        private final Map<Tensor, Integer> holders = new IdentityHashMap<>(8);
+        // Sized for small graphs (the default table has 64 entries, more than a small step's whole backward
+        // allocates otherwise); they grow for larger ones.
+        private final Map<Node, Slot> slots = new IdentityHashMap<>(4);
+        private final Map<Tensor, Integer> holders = new IdentityHashMap<>(4);
         private final List<Tensor> replaced = new ArrayList<>();
         private final Tensor callerOwned;
 

@@ -64,7 +64,7 @@ public final class Scope implements AutoCloseable {
         if (registered.size() > 2 * owned + 64) registered.removeIf(x -> x.owner != this);
     }
 
-    /** Removes a tensor from whatever scope owns it, so it outlives them all. */
+    /** Removes a tensor created on this thread from the scope that owns it, so it outlives them all. */
     static void untrack(Tensor t) {
         if (t.owner != null) t.owner.disown(t);
         t.storage.guard();
