@@ -70,6 +70,15 @@ public final class Scope implements AutoCloseable {
         t.storage.guard();
     }
 
+    /**
+     * Removes {@code t} from every scope open on this thread, so it outlives them all and its caller owns it:
+     * for long-lived state created mid-step (optimizer moments, replaced module buffers).
+     */
+    public static Tensor escape(Tensor t) {
+        untrack(t);
+        return t;
+    }
+
     /** Keeps {@code t} open past this scope: it belongs to the enclosing scope, if any. */
     public Tensor keep(Tensor t) {
         if (t.owner != this) return t;

@@ -11,6 +11,8 @@ import dev.kiln.backend.MemoryStats;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.gemm.Gemm;
+import dev.kiln.cpu.simd.VectorKernels;
 import dev.kiln.random.Philox;
 
 import java.lang.foreign.MemorySegment;
@@ -131,6 +133,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, double alpha, View x, View out) {
+        if (VectorKernels.unary(op, alpha, x, seg(x), out, seg(out))) return;
         MemorySegment xs = seg(x), os = seg(out);
         DType xt = x.dtype(), ot = out.dtype();
         long sx = innerStride(x), so = innerStride(out);
@@ -145,6 +148,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binary(BinaryOp op, View a, View b, View out) {
+        if (VectorKernels.binary(op, a, seg(a), b, seg(b), out, seg(out))) return;
         MemorySegment as = seg(a), bs = seg(b), os = seg(out);
         DType t = a.dtype(), ot = out.dtype();
         long sa = innerStride(a), sb = innerStride(b), so = innerStride(out);
@@ -159,6 +163,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binaryScalar(BinaryOp op, View a, double scalar, boolean scalarFirst, View out) {
+        if (VectorKernels.binaryScalar(op, a, seg(a), scalar, scalarFirst, out, seg(out))) return;
         MemorySegment as = seg(a), os = seg(out);
         DType t = a.dtype(), ot = out.dtype();
         long sa = innerStride(a), so = innerStride(out);
@@ -217,6 +222,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, View x, int[] axes, View out) {
+        if (VectorKernels.reduce(op, x, seg(x), axes, out, seg(out))) return;
         MemorySegment xs = seg(x), os = seg(out);
         DType xt = x.dtype(), ot = out.dtype();
         int r = x.rank();
@@ -311,7 +317,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(View a, View b, View out) {
-        Matmul.run(a, b, out);
+        if (out.dtype() == DType.FLOAT32 || out.dtype() == DType.FLOAT64) Gemm.matmul(a, seg(a), b, seg(b), out, seg(out));
+        else Matmul.run(a, b, out);
     }
 
     // ---- indexing ------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ class ConvNetConformanceTest {
     @BackendTest
     void smallConvNetTrainsAndLeaksNothing(TestDevice device) {
         Backend be = device.activate();
-        long start = be.memoryStats().liveBytes();
+        long start = Ref.settledLiveBytes(be);
         try (Scope run = Scope.open()) {
             // Images whose label says which half, left or right, is brighter.
             double[] pixels = Ref.data(161, N * SIDE * SIDE, 0, 1);

@@ -44,18 +44,17 @@ class MemoryConformanceTest {
                 if (step == 0) firstLoss = loss.item();
                 if (step == 9_999) lastLoss = loss.item();
             }
-            if (step == 100) before = be.memoryStats().liveBytes();
+            if (step == 100) before = Ref.settledLiveBytes(be);
         }
-        long after = be.memoryStats().liveBytes();
-        // Flat or lower: the Cleaner may meanwhile free garbage that earlier tests dropped without closing.
-        assertTrue(after <= before, "live bytes grew from " + before + " after 100 steps to " + after + " after 10,000 steps");
+        long after = Ref.settledLiveBytes(be);
+        assertEquals(before, after, "live bytes after 100 steps and after 10,000 steps");
         assertTrue(lastLoss < firstLoss * 0.5, "the loop trains: loss " + firstLoss + " -> " + lastLoss);
     }
 
     @BackendTest
     void closingReturnsEveryByte(TestDevice device) {
         Backend be = device.activate();
-        long start = be.memoryStats().liveBytes();
+        long start = Ref.settledLiveBytes(be);
         try (Scope s = Scope.open()) {
             Tensor a = Tensor.randn(64, 64).requiresGrad(true);
             Tensor loss = Functional.linear(a, a, null).relu().sum();
