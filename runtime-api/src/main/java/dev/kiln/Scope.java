@@ -64,9 +64,14 @@ public final class Scope implements AutoCloseable {
         if (registered.size() > 2 * owned + 64) registered.removeIf(x -> x.owner != this);
     }
 
-    /** Removes a tensor created on this thread from the scope that owns it, so it outlives them all. */
+    /** Removes a tensor from the scope on this thread that owns it, if any, so it outlives them all. */
     static void untrack(Tensor t) {
-        if (t.owner != null) t.owner.disown(t);
+        for (Scope s = CURRENT.get(); s != null; s = s.parent) {
+            if (s == t.owner) {
+                s.disown(t);
+                break;
+            }
+        }
         t.storage.guard();
     }
 
