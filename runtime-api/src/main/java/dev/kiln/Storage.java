@@ -14,7 +14,8 @@ import java.lang.ref.Cleaner;
  * <p>A {@link Cleaner} frees buffers whose tensors were dropped without being closed; it is a safety net, not the
  * plan. Registering with a Cleaner costs more than a small op itself, so it happens only once a handle on the
  * storage exists that no {@link Scope} will close ({@link #guard}): a scope is reachable from its thread until it
- * closes what it owns, so storage whose handles all belong to scopes cannot be dropped unclosed.
+ * closes what it owns, so storage whose handles all belong to scopes cannot be dropped unclosed. (The exception is a
+ * scope still open when its thread ends: storage that only it owned is never freed.)
  */
 final class Storage {
     private static final Cleaner CLEANER = Cleaner.create();
