@@ -23,10 +23,34 @@ import java.util.ArrayList;
  * records its owner. A tensor that leaves (kept or untracked) stays in the list as a stale entry, skipped at
  * close because its owner is no longer this scope; the list is compacted when stale entries outnumber live ones.
  * A tensor a scope owns needs no Cleaner: the scope is reachable from its thread until it closes the tensor, so
- * only tensors that no scope owns guard their storage (see {@link Storage#guard}).
+ * only tensors that no scope owns guard their storage (see {@link Storage#guard}). When a thread ends with
+ * scopes still open, the Cleaner guards what they own at that point, since nothing will ever close it.
  */
 public final class Scope implements AutoCloseable {
-    private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
+    private static final ThreadLocal<ThreadScopes> CURRENT = ThreadLocal.withInitial(ThreadScopes::new);
+
+    /** The innermost open scope of one thread. */
+    private static final class Innermost {
+        Scope scope;
+    }
+
+    /**
+     * What the ThreadLocal holds: unreachable once its thread has ended. The Cleaner keeps only the
+     * {@link Innermost} box, so it can still reach the scopes that were open then.
+     */
+    private static final class ThreadScopes {
+        final Innermost innermost = new Innermost();
+
+        ThreadScopes() {
+            Innermost box = innermost;
+            Storage.CLEANER.register(this, () -> guardAbandoned(box.scope));
+        }
+    }
+
+    private static void guardAbandoned(Scope innermost) {
+        for (Scope s = innermost; s != null; s = s.parent)
+            for (Tensor t : s.registered) if (t.owner == s) t.storage.guard();
+    }
 
     private final Scope parent;
     private final ArrayList<Tensor> registered = new ArrayList<>();
@@ -38,14 +62,15 @@ public final class Scope implements AutoCloseable {
     }
 
     public static Scope open() {
-        Scope s = new Scope(CURRENT.get());
-        CURRENT.set(s);
+        Innermost innermost = CURRENT.get().innermost;
+        Scope s = new Scope(innermost.scope);
+        innermost.scope = s;
         return s;
     }
 
     /** Hands a new tensor to this thread's innermost scope; false when no scope is open. */
     static boolean register(Tensor t) {
-        Scope s = CURRENT.get();
+        Scope s = CURRENT.get().innermost.scope;
         if (s == null) return false;
         s.adopt(t);
         return true;
@@ -66,7 +91,7 @@ public final class Scope implements AutoCloseable {
 
     /** Removes a tensor from the scope on this thread that owns it, if any, so it outlives them all. */
     static void untrack(Tensor t) {
-        for (Scope s = CURRENT.get(); s != null; s = s.parent) {
+        for (Scope s = CURRENT.get().innermost.scope; s != null; s = s.parent) {
             if (s == t.owner) {
                 s.disown(t);
                 break;
@@ -100,8 +125,9 @@ public final class Scope implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        if (CURRENT.get() != this) throw new IllegalStateException("scopes must close in the reverse order they opened");
-        CURRENT.set(parent);
+        Innermost innermost = CURRENT.get().innermost;
+        if (innermost.scope != this) throw new IllegalStateException("scopes must close in the reverse order they opened");
+        innermost.scope = parent;
         for (Tensor t : registered) {
             if (t.owner != this) continue;
             t.owner = null;

@@ -14,11 +14,11 @@ import java.lang.ref.Cleaner;
  * <p>A {@link Cleaner} frees buffers whose tensors were dropped without being closed; it is a safety net, not the
  * plan. Registering with a Cleaner costs more than a small op itself, so it happens only once a handle on the
  * storage exists that no {@link Scope} will close ({@link #guard}): a scope is reachable from its thread until it
- * closes what it owns, so storage whose handles all belong to scopes cannot be dropped unclosed. (The exception is a
- * scope still open when its thread ends: storage that only it owned is never freed.)
+ * closes what it owns, so storage whose handles all belong to scopes cannot be dropped unclosed. Scopes still
+ * open when their thread ends guard what they own then (see {@link Scope}).
  */
 final class Storage {
-    private static final Cleaner CLEANER = Cleaner.create();
+    static final Cleaner CLEANER = Cleaner.create();
     private static final VarHandle REFS;
 
     static {
@@ -31,6 +31,7 @@ final class Storage {
 
     final Backend backend;
     final Buffer buffer;
+    private final Releaser releaser;
     @SuppressWarnings("unused") // updated through REFS
     private volatile int refs = 1;
     private volatile Cleaner.Cleanable cleanable;
@@ -38,15 +39,15 @@ final class Storage {
     Storage(Backend backend, Buffer buffer) {
         this.backend = backend;
         this.buffer = buffer;
+        this.releaser = new Releaser(backend, buffer);
     }
 
-    /** Registers the safety net, once: called for every handle that no scope owns. */
+    /**
+     * Registers the safety net, once: called for every handle that no scope owns. Not locked: a rare second
+     * registration by a racing thread, or one after the last release, is harmless because the releaser runs once.
+     */
     void guard() {
-        if (cleanable != null) return;
-        // Two threads may guard handles on one storage at once; a second registration would free the buffer twice.
-        synchronized (this) {
-            if (cleanable == null) cleanable = CLEANER.register(this, new Releaser(backend, buffer));
-        }
+        if (cleanable == null && !isFreed()) cleanable = CLEANER.register(this, releaser);
     }
 
     void retain() {
@@ -58,14 +59,36 @@ final class Storage {
         if ((int) REFS.getAndAdd(this, -1) != 1) return;
         Cleaner.Cleanable c = cleanable;
         if (c != null) c.clean();
-        else backend.release(buffer);
+        else releaser.run();
     }
 
     boolean isFreed() { return refs <= 0; }
 
-    /** Holds no reference to the Storage itself, as the Cleaner requires. */
-    private record Releaser(Backend backend, Buffer buffer) implements Runnable {
+    /** Hands the buffer back at most once, whoever asks first. Holds no reference to the Storage, as the Cleaner requires. */
+    private static final class Releaser implements Runnable {
+        private static final VarHandle DONE;
+
+        static {
+            try {
+                DONE = MethodHandles.lookup().findVarHandle(Releaser.class, "done", boolean.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private final Backend backend;
+        private final Buffer buffer;
+        @SuppressWarnings("unused") // updated through DONE
+        private volatile boolean done;
+
+        Releaser(Backend backend, Buffer buffer) {
+            this.backend = backend;
+            this.buffer = buffer;
+        }
+
         @Override
-        public void run() { backend.release(buffer); }
+        public void run() {
+            if (DONE.compareAndSet(this, false, true)) backend.release(buffer);
+        }
     }
 }

@@ -58,6 +58,27 @@ class ScopeConformanceTest {
     }
 
     @BackendTest
+    void scopesLeftOpenByAThreadThatEndedAreFreedEventually(TestDevice device) throws InterruptedException {
+        Backend be = device.activate();
+        long start = Ref.settledLiveBytes(be);
+        Thread careless = new Thread(() -> {
+            Scope.open();
+            Tensor.ones(1 << 16).add(1);
+        });
+        careless.start();
+        careless.join();
+        assertTrue(be.memoryStats().liveBytes() > start, "the thread's tensors are still held");
+        // Two collections at least: one finds the thread's scopes unreachable, the next the storage they guarded.
+        long now = be.memoryStats().liveBytes();
+        for (int i = 0; i < 200 && now > start; i++) {
+            System.gc();
+            Thread.sleep(20);
+            now = be.memoryStats().liveBytes();
+        }
+        assertEquals(start, now, "what the ended thread's open scope owned went back to the backend");
+    }
+
+    @BackendTest
     void closingEarlyThenClosingTheScopeIsHarmless(TestDevice device) {
         Backend be = device.activate();
         long start = be.memoryStats().liveBytes();
