@@ -66,6 +66,8 @@ class ConvNetConformanceTest {
             assertTrue(last < first * 0.6, "the network trains: loss " + first + " -> " + last);
             assertEquals(DType.FLOAT32, runningMean.dtype());
         }
-        assertEquals(start, be.memoryStats().liveBytes(), "every tensor of the run was released");
+        // Not above the start: tensors that earlier tests still held may be collected meanwhile, so it may fall.
+        long end = Ref.settledLiveBytes(be);
+        assertTrue(end <= start, "every tensor of the run was released: live bytes " + start + " before, " + end + " after");
     }
 }

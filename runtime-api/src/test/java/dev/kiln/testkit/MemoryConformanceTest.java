@@ -47,7 +47,8 @@ class MemoryConformanceTest {
             if (step == 100) before = Ref.settledLiveBytes(be);
         }
         long after = Ref.settledLiveBytes(be);
-        assertEquals(before, after, "live bytes after 100 steps and after 10,000 steps");
+        // Not above: tensors that earlier tests still held may be collected meanwhile, so it may fall.
+        assertTrue(after <= before, "live bytes grew from " + before + " after 100 steps to " + after + " after 10,000 steps");
         assertTrue(lastLoss < firstLoss * 0.5, "the loop trains: loss " + firstLoss + " -> " + lastLoss);
     }
 
@@ -62,6 +63,7 @@ class MemoryConformanceTest {
             assertTrue(be.memoryStats().liveBytes() > start);
             a.close();
         }
-        assertEquals(start, be.memoryStats().liveBytes(), "everything created in the scope was released");
+        long end = Ref.settledLiveBytes(be);
+        assertTrue(end <= start, "everything created in the scope was released: live bytes " + start + " before, " + end + " after");
     }
 }
