@@ -13,10 +13,7 @@ final class Creation {
     static Tensor full(double value, DType dtype, Device device, int... shape) { return full(value, dtype, Kiln.backend(device), shape); }
 
     /** Like {@code x}'s shape, dtype and backend; skips looking the device up again. */
-    static Tensor fullLike(Tensor x, double value) {
-        x.checkOpen("full_like");
-        return full(value, x.dtype(), x.backend(), x.view.shape());
-    }
+    static Tensor fullLike(Tensor x, double value) { return full(value, x.dtype(), x.backend(), x.view.shape()); }
 
     private static Tensor full(double value, DType dtype, Backend backend, int[] shape) {
         Tensor t = Tensor.allocate(backend, dtype, shape);
