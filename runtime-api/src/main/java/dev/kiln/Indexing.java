@@ -10,7 +10,11 @@ final class Indexing {
         Elementwise.sameDevice(op, x, index);
         if (index.numel() == 0) return;
         // One host round trip; out-of-range indices would otherwise read or write outside the tensor.
-        long lo = (long) index.min().item(), hi = (long) index.max().item();
+        long lo, hi;
+        try (Tensor min = index.min(); Tensor max = index.max()) {
+            lo = (long) min.item();
+            hi = (long) max.item();
+        }
         if (lo < 0 || hi >= bound)
             throw new IndexOutOfBoundsException(op + ": index values span [" + lo + ", " + hi + "] but the indexed dimension of "
                     + Elementwise.describe(x) + " has size " + bound);

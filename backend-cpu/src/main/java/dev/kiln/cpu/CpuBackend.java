@@ -131,9 +131,17 @@ public final class CpuBackend implements Backend {
 
     // ---- elementwise ---------------------------------------------------------------------------------------
 
+    /**
+     * Tensors this small skip the vector paths: for a few elements their setup (row patterns, masks, splitting
+     * into tasks) costs more than the scalar loop, and per-op overhead is what dominates there.
+     */
+    private static final long VECTOR_MIN_ELEMENTS = 8;
+
+    private static boolean vectorWorthIt(View v) { return v.numel() >= VECTOR_MIN_ELEMENTS; }
+
     @Override
     public void unary(UnaryOp op, double alpha, View x, View out) {
-        if (VectorKernels.unary(op, alpha, x, seg(x), out, seg(out))) return;
+        if (vectorWorthIt(out) && VectorKernels.unary(op, alpha, x, seg(x), out, seg(out))) return;
         MemorySegment xs = seg(x), os = seg(out);
         DType xt = x.dtype(), ot = out.dtype();
         long sx = innerStride(x), so = innerStride(out);
@@ -148,7 +156,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binary(BinaryOp op, View a, View b, View out) {
-        if (VectorKernels.binary(op, a, seg(a), b, seg(b), out, seg(out))) return;
+        if (vectorWorthIt(out) && VectorKernels.binary(op, a, seg(a), b, seg(b), out, seg(out))) return;
         MemorySegment as = seg(a), bs = seg(b), os = seg(out);
         DType t = a.dtype(), ot = out.dtype();
         long sa = innerStride(a), sb = innerStride(b), so = innerStride(out);
@@ -163,7 +171,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binaryScalar(BinaryOp op, View a, double scalar, boolean scalarFirst, View out) {
-        if (VectorKernels.binaryScalar(op, a, seg(a), scalar, scalarFirst, out, seg(out))) return;
+        if (vectorWorthIt(out) && VectorKernels.binaryScalar(op, a, seg(a), scalar, scalarFirst, out, seg(out))) return;
         MemorySegment as = seg(a), os = seg(out);
         DType t = a.dtype(), ot = out.dtype();
         long sa = innerStride(a), so = innerStride(out);
@@ -222,7 +230,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, View x, int[] axes, View out) {
-        if (VectorKernels.reduce(op, x, seg(x), axes, out, seg(out))) return;
+        if (vectorWorthIt(x) && VectorKernels.reduce(op, x, seg(x), axes, out, seg(out))) return;
         MemorySegment xs = seg(x), os = seg(out);
         DType xt = x.dtype(), ot = out.dtype();
         int r = x.rank();

@@ -143,6 +143,16 @@ public interface Backend {
         FusedDefaults.conv2dBackwardWeight(this, input, gradOut, spec, gradWeight);
     }
 
+    /**
+     * Max pooling of NCHW {@code input} into {@code out} (N, C, OH, OW) and int64 {@code indices} of that shape: each
+     * window's maximum (a NaN wins; among ties the first tap in row-major order) and its flat position
+     * {@code h * W + w} in the input plane. The padding never wins: a window of -inf reports a position in the input.
+     * The gradient needs no entry point of its own: it is a scatter-add at the indices.
+     */
+    default void maxPool2d(View input, Pool2dSpec spec, View out, View indices) {
+        PoolingDefaults.maxPool2d(this, input, spec, out, indices);
+    }
+
     // ---- helpers for implementations -----------------------------------------------------------------------
 
     /** A fresh dense view of a new buffer; callers release it with {@link #release}. */

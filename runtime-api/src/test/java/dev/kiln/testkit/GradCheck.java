@@ -15,6 +15,16 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 public final class GradCheck {
     private GradCheck() {}
 
+    private static final java.util.concurrent.atomic.AtomicInteger CHECKS = new java.util.concurrent.atomic.AtomicInteger();
+    private static final java.util.concurrent.atomic.AtomicInteger INPUTS = new java.util.concurrent.atomic.AtomicInteger();
+
+    static {
+        // One line per test JVM, so a run states how many gradients it actually checked.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> System.out.println(
+                "GradCheck: " + CHECKS.get() + " finite-difference gradient checks over " + INPUTS.get() + " inputs on "
+                        + System.getProperty("kiln.test.devices", "cpu"))));
+    }
+
     private static final double EPS = 1e-6;
     private static final double RTOL = 1e-4;
     private static final double ATOL = 1e-6;
@@ -28,7 +38,9 @@ public final class GradCheck {
             double[] w = Ref.data(99, (int) y.numel(), -1, 1);
             Tensor weights = Ref.f64(w, y.shape());
             y.mul(weights).sum().backward();
+            CHECKS.incrementAndGet();
             for (int i = 0; i < xs.length; i++) {
+                INPUTS.incrementAndGet();
                 Tensor g = xs[i].grad();
                 assertNotNull(g, what + ": no gradient reached input " + i);
                 double[] analytic = g.toDoubleArray();

@@ -66,6 +66,26 @@ public final class Ref {
         assertArrayEquals(shape, t.shape(), () -> "shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(shape));
     }
 
+    /**
+     * A backend's live bytes once garbage that earlier tests dropped without closing has been collected: the
+     * Cleaner frees it asynchronously, and a leak check must not mistake that for its own bytes.
+     */
+    public static long settledLiveBytes(dev.kiln.backend.Backend backend) {
+        long previous = -1, now = backend.memoryStats().liveBytes();
+        for (int i = 0; i < 50 && now != previous; i++) {
+            System.gc();
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            previous = now;
+            now = backend.memoryStats().liveBytes();
+        }
+        return now;
+    }
+
     private static String preview(double[] v) {
         return Arrays.toString(Arrays.copyOf(v, Math.min(v.length, 12))) + (v.length > 12 ? "..." : "");
     }

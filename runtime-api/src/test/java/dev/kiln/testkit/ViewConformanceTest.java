@@ -1,6 +1,7 @@
 package dev.kiln.testkit;
 
 import dev.kiln.Scope;
+import dev.kiln.DType;
 import dev.kiln.Tensor;
 
 import java.util.List;
@@ -116,7 +117,9 @@ class ViewConformanceTest {
             assertShape(Tensor.cat(List.of(empty, Tensor.ones(2, 3)), 0), 2, 3);
             assertShape(empty.matmul(Tensor.ones(3, 4)), 0, 4);
             assertClose(new double[] {0, 0, 0, 0}, Tensor.zeros(2, 0).matmul(Tensor.zeros(0, 2)), 0, 0, "k = 0 gives zeros");
-            assertThrows(IllegalArgumentException.class, () -> empty.amax(new int[] {0}, false));
+            assertClose(new double[] {Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY},
+                    empty.amax(new int[] {0}, false), 0, 0, "float max over an empty dimension is -inf");
+            assertThrows(IllegalArgumentException.class, () -> empty.to(DType.INT64).amax(new int[] {0}, false));
             Tensor ones = Tensor.ones(1, 4, 1);
             assertShape(ones.squeeze(), 4);
             assertShape(ones.squeeze(0), 4, 1);

@@ -1,0 +1,444 @@
+package dev.kiln.opencl;
+
+import dev.kiln.DType;
+import dev.kiln.Device;
+import dev.kiln.backend.ArgReduceOp;
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.BinaryOp;
+import dev.kiln.backend.Buffer;
+import dev.kiln.backend.Distribution;
+import dev.kiln.backend.MemoryStats;
+import dev.kiln.backend.Pool2dSpec;
+import dev.kiln.backend.ReduceOp;
+import dev.kiln.backend.UnaryOp;
+import dev.kiln.backend.View;
+import org.jocl.CL;
+import org.jocl.Pointer;
+import org.jocl.cl_command_queue;
+import org.jocl.cl_context;
+import org.jocl.cl_context_properties;
+import org.jocl.cl_device_id;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * The Kiln backend on one OpenCL device. Every entry point runs on the device: kernels from the kernels module,
+ * one program per family and dtype, launched on an in-order queue without waiting; the host waits only in
+ * {@link #copyToHost} and {@link #synchronize}. Launches are serialised by this object's monitor.
+ */
+public final class OpenClBackend implements Backend {
+    private static final int GEMM_THREADS = 256;
+
+    private final ClDevice info;
+    private final Device device;
+    private final cl_context context;
+    private final cl_command_queue queue;
+    private final MemoryPool pool;
+    private final KernelCompiler compiler;
+
+    OpenClBackend(ClDevice info) {
+        this.info = info;
+        this.device = new Device("opencl", info.index());
+        cl_context_properties props = new cl_context_properties();
+        props.addProperty(CL.CL_CONTEXT_PLATFORM, info.platform());
+        this.context = CL.clCreateContext(props, 1, new cl_device_id[] {info.id()}, null, null, null);
+        @SuppressWarnings("deprecation") // clCreateCommandQueueWithProperties needs OpenCL 2.0; many devices are 1.2
+        cl_command_queue q = CL.clCreateCommandQueue(context, info.id(), 0, null);
+        this.queue = q;
+        this.pool = new MemoryPool(context, info.name(), info.globalMemBytes(), info.maxAllocBytes());
+        this.compiler = new KernelCompiler(info, context);
+    }
+
+    @Override
+    public Device device() { return device; }
+
+    cl_context context() { return context; }
+
+    @Override
+    public String description() { return info.describe(); }
+
+    // ---- memory and transfers ------------------------------------------------------------------------------
+
+    @Override
+    public Buffer allocate(long bytes) { return pool.allocate(bytes); }
+
+    @Override
+    public void release(Buffer buffer) { pool.release(buf(buffer)); }
+
+    @Override
+    public MemoryStats memoryStats() { return pool.stats(); }
+
+    @Override
+    public void emptyCache() { pool.emptyCache(); }
+
+    /** Transfers go in chunks because a ByteBuffer over native memory holds at most 2 GiB. */
+    private static final long CHUNK = 1L << 30;
+
+    @Override
+    public synchronized void copyFromHost(MemorySegment src, Buffer dst, long dstByteOffset) {
+        ClBuffer d = buf(dst);
+        checkRange("copyFromHost", d, dstByteOffset, src.byteSize());
+        for (long pos = 0; pos < src.byteSize(); pos += CHUNK) {
+            MemorySegment part = src.asSlice(pos, Math.min(CHUNK, src.byteSize() - pos));
+            Pointer p = part.isNative() ? Pointer.to(part.asByteBuffer()) : Pointer.to(part.toArray(ValueLayout.JAVA_BYTE));
+            CL.clEnqueueWriteBuffer(queue, d.mem, CL.CL_TRUE, dstByteOffset + pos, part.byteSize(), p, 0, null, null);
+        }
+    }
+
+    @Override
+    public synchronized void copyToHost(Buffer src, long srcByteOffset, MemorySegment dst) {
+        ClBuffer s = buf(src);
+        checkRange("copyToHost", s, srcByteOffset, dst.byteSize());
+        for (long pos = 0; pos < dst.byteSize(); pos += CHUNK) {
+            MemorySegment part = dst.asSlice(pos, Math.min(CHUNK, dst.byteSize() - pos));
+            if (part.isNative()) {
+                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, part.byteSize(), Pointer.to(part.asByteBuffer()), 0, null, null);
+            } else {
+                byte[] staging = new byte[(int) part.byteSize()];
+                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, staging.length, Pointer.to(staging), 0, null, null);
+                MemorySegment.copy(MemorySegment.ofArray(staging), 0, part, 0, staging.length);
+            }
+        }
+    }
+
+    @Override
+    public synchronized void copy(View src, View dst) {
+        long n = dst.numel();
+        if (n == 0) return;
+        DType from = src.dtype(), to = dst.dtype();
+        if (from == to) {
+            ClBuffer s = buf(src.buffer()), d = buf(dst.buffer());
+            long es = from.byteSize();
+            if (src.isContiguous() && dst.isContiguous() && s != d) {
+                CL.clEnqueueCopyBuffer(queue, s.mem, d.mem, src.offset() * es, dst.offset() * es, n * es, 0, null, null);
+                return;
+            }
+            Strided g = Strided.coalesce("copy", src, dst);
+            launch("copy", ClTypes.bitsDefines(from), "copy_bits" + 8 * es)
+                    .i32(g.rank()).long8(g.shape()).i64(n)
+                    .operand(s, g.strides(0), src.offset()).operand(d, g.strides(1), dst.offset()).run1d(queue, n);
+            return;
+        }
+        if ((from == DType.FLOAT64 || to == DType.FLOAT64) && !info.fp64())
+            throw noFp64("copy " + from + " to " + to);
+        Strided g = Strided.coalesce("copy", src, dst);
+        launch("copy", ClTypes.defines("S", from) + ClTypes.defines("D", to), "cast_" + from + "_" + to)
+                .i32(g.rank()).long8(g.shape()).i64(n)
+                .operand(buf(src.buffer()), g.strides(0), src.offset()).operand(buf(dst.buffer()), g.strides(1), dst.offset())
+                .run1d(queue, n);
+    }
+
+    @Override
+    public synchronized void fill(View dst, double value) {
+        long n = dst.numel();
+        if (n == 0) return;
+        int es = dst.dtype().byteSize();
+        Strided g = Strided.coalesce("fill", dst);
+        launch("copy", ClTypes.bitsDefines(dst.dtype()), "fill_bits" + 8 * es)
+                .i32(g.rank()).long8(g.shape()).i64(n).bits(es, bitsOf(dst.dtype(), value))
+                .operand(buf(dst.buffer()), g.strides(0), dst.offset()).run1d(queue, n);
+    }
+
+    /** The bit pattern {@code value} has in {@code dtype}, converted as {@link #copy} converts. */
+    static long bitsOf(DType dtype, double value) {
+        return switch (dtype) {
+            case FLOAT32 -> Float.floatToRawIntBits((float) value);
+            case FLOAT64 -> Double.doubleToRawLongBits(value);
+            case INT32 -> (int) value;
+            case INT64 -> (long) value;
+            case BOOL -> value != 0 ? 1 : 0;
+            case FLOAT16 -> Float.floatToFloat16((float) value);
+            case BFLOAT16 -> {
+                int u = Float.floatToRawIntBits((float) value);
+                yield Float.isNaN((float) value) ? (u >>> 16) | 0x40 : (u + 0x7FFF + ((u >>> 16) & 1)) >>> 16;
+            }
+        };
+    }
+
+    // ---- elementwise ---------------------------------------------------------------------------------------
+
+    /** The unary ops defined on integer and bool tensors, as in the CPU backend. */
+    private static final java.util.Set<UnaryOp> EXACT_ON_INTEGERS = java.util.EnumSet.of(UnaryOp.NEG, UnaryOp.ABS, UnaryOp.SIGN,
+            UnaryOp.SQUARE, UnaryOp.FLOOR, UnaryOp.CEIL, UnaryOp.ROUND, UnaryOp.RELU, UnaryOp.NOT, UnaryOp.IS_NAN);
+
+    @Override
+    public synchronized void unary(UnaryOp op, double alpha, View x, View out) {
+        long n = out.numel();
+        if (n == 0) return;
+        DType t = computeType("unary " + op, x.dtype());
+        if (!t.isFloatingPoint() && !EXACT_ON_INTEGERS.contains(op))
+            throw new IllegalArgumentException("unary " + op + " is not defined on integers: got " + t + " on " + device);
+        Strided g = Strided.coalesce("unary", x, out);
+        DType outType = op == UnaryOp.IS_NAN ? DType.BOOL : t;
+        opLaunch("unary", op, t, outType).floatingOf(t, alpha).i32(g.rank()).long8(g.shape()).i64(n)
+                .operand(buf(x.buffer()), g.strides(0), x.offset()).operand(buf(out.buffer()), g.strides(1), out.offset())
+                .run1d(queue, n);
+    }
+
+    @Override
+    public synchronized void binary(BinaryOp op, View a, View b, View out) {
+        binaryKernel(op, 0, 0, a, b, out);
+    }
+
+    @Override
+    public synchronized void binaryScalar(BinaryOp op, View a, double scalar, boolean scalarFirst, View out) {
+        // The scalar takes the place of one operand; the tensor fills both slots and the kernel reads only one.
+        binaryKernel(op, scalarFirst ? 2 : 1, scalar, a, a, out);
+    }
+
+    private void binaryKernel(BinaryOp op, int scalarMode, double scalar, View a, View b, View out) {
+        long n = out.numel();
+        if (n == 0) return;
+        DType t = computeType("binary " + op, a.dtype());
+        Strided g = Strided.coalesce("binary", a, b, out);
+        opLaunch("binary", op, t, op.writesBool() ? DType.BOOL : t)
+                .i32(scalarMode).scalar(t, scalar).i32(g.rank()).long8(g.shape()).i64(n)
+                .operand(buf(a.buffer()), g.strides(0), a.offset()).operand(buf(b.buffer()), g.strides(1), b.offset())
+                .operand(buf(out.buffer()), g.strides(2), out.offset()).run1d(queue, n);
+    }
+
+    /**
+     * The entry point {@code <op>_<dtype>} of a family built for that one op, so the kernel carries no switch:
+     * on PoCL a unary op runs three times faster that way than selecting the op at run time.
+     */
+    private Launch opLaunch(String family, Enum<?> op, DType t, DType outType) {
+        String entry = op.name().toLowerCase(java.util.Locale.ROOT) + "_" + t;
+        return launch(family, ClTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry
+                + " -DOUT_T=" + ClTypes.clType(outType), entry);
+    }
+
+    @Override
+    public synchronized void where(View cond, View a, View b, View out) {
+        long n = out.numel();
+        if (n == 0) return;
+        DType t = computeType("where", a.dtype());
+        Strided g = Strided.coalesce("where", cond, a, b, out);
+        launch("binary", ClTypes.defines("T", t), "where_" + t).i32(g.rank()).long8(g.shape()).i64(n)
+                .operand(buf(cond.buffer()), g.strides(0), cond.offset()).operand(buf(a.buffer()), g.strides(1), a.offset())
+                .operand(buf(b.buffer()), g.strides(2), b.offset()).operand(buf(out.buffer()), g.strides(3), out.offset())
+                .run1d(queue, n);
+    }
+
+    // ---- reductions ----------------------------------------------------------------------------------------
+
+    /** Below this many elements per output, one work-item reduces each output; above, a work-group does. */
+    private static final long GROUP_REDUCE_THRESHOLD = 256;
+
+    @Override
+    public synchronized void reduce(ReduceOp op, View x, int[] axes, View out) {
+        long nOut = out.numel();
+        if (nOut == 0) return;
+        DType t = computeType("reduce " + op, x.dtype());
+        Axes split = Axes.split(x, out, axes);
+        Strided kept = split.kept("reduce"), red = split.reduced("reduce");
+        boolean group = red.numel() >= GROUP_REDUCE_THRESHOLD;
+        Launch l = launch("reduce", ClTypes.defines("T", t), (group ? "reduce_group_" : "reduce_serial_") + t);
+        l.i32(op.ordinal()).i64(nOut).i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1))
+                .i32(red.rank()).long8(red.shape()).long8(red.strides(0)).i64(red.numel())
+                .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
+        if (!group) {
+            l.run1d(queue, nOut);
+            return;
+        }
+        int wg = groupSize(l, red.numel());
+        l.local((long) wg * t.byteSize()).run(queue, new long[] {nOut * wg}, new long[] {wg});
+    }
+
+    @Override
+    public synchronized void argReduce(ArgReduceOp op, View x, int axis, View out) {
+        long nOut = out.numel();
+        if (nOut == 0) return;
+        DType t = computeType("argReduce " + op, x.dtype());
+        View x1 = atLeast1d(x), o1 = atLeast1d(out);
+        Axes split = Axes.split(x1, o1, new int[] {axis});
+        Strided kept = split.kept("argReduce");
+        launch("reduce", ClTypes.defines("T", t), "arg_reduce_" + t)
+                .i32(op.ordinal()).i64(nOut).i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1))
+                .i64(x1.shape()[axis]).i64(x1.strides()[axis])
+                .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset()).run1d(queue, nOut);
+    }
+
+    @Override
+    public synchronized void softmax(View x, int axis, boolean log, View out) {
+        long n = out.numel();
+        if (n == 0) return;
+        DType t = floatingType("softmax", x.dtype());
+        View x1 = atLeast1d(x), o1 = atLeast1d(out);
+        Strided kept = Axes.split(x1, o1, new int[] {axis}).kept("softmax");
+        long axisLen = x1.shape()[axis];
+        Launch l = launch("reduce", ClTypes.defines("T", t), "softmax_" + t)
+                .i32(log ? 1 : 0).i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1))
+                .i64(axisLen).i64(x1.strides()[axis]).i64(o1.strides()[axis])
+                .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
+        int wg = groupSize(l, axisLen);
+        l.local((long) wg * t.byteSize()).run(queue, new long[] {kept.numel() * wg}, new long[] {wg});
+    }
+
+    @Override
+    public synchronized void maxPool2d(View input, Pool2dSpec spec, View out, View indices) {
+        long n = out.numel();
+        if (n == 0) return;
+        DType t = computeType("maxPool2d", input.dtype());
+        int[] s = input.shape();
+        launch("pool", ClTypes.defines("T", t), "max_pool2d_" + t)
+                .i64(n).i32(s[1]).i32(s[2]).i32(s[3]).i32(out.shape()[2]).i32(out.shape()[3])
+                .i32(spec.kernelH()).i32(spec.kernelW()).i32(spec.strideH()).i32(spec.strideW())
+                .i32(spec.padH()).i32(spec.padW()).i32(spec.dilationH()).i32(spec.dilationW())
+                .mem(buf(input.buffer())).long4(input.strides()).i64(input.offset())
+                .mem(buf(out.buffer())).long4(out.strides()).i64(out.offset())
+                .mem(buf(indices.buffer())).long4(indices.strides()).i64(indices.offset())
+                .run1d(queue, n);
+    }
+
+    /** A power-of-two work-group size for the tree reductions: at most 256, the kernel's limit and the work. */
+    private static int groupSize(Launch l, long work) {
+        long limit = Math.min(256, l.maxWorkGroupSize());
+        int wg = 1;
+        while (wg * 2L <= limit && wg < work) wg *= 2;
+        return wg;
+    }
+
+    // ---- linear algebra ------------------------------------------------------------------------------------
+
+    @Override
+    public synchronized void matmul(View a, View b, View out) {
+        if (out.numel() == 0) return;
+        DType t = floatingType("matmul", out.dtype());
+        int r = out.rank();
+        int m = out.shape()[r - 2], n = out.shape()[r - 1], k = a.shape()[r - 1];
+        int[] batchShape = Arrays.copyOf(out.shape(), r - 2);
+        Strided batch = Strided.coalesce("matmul", batchShape, Arrays.copyOf(a.strides(), r - 2),
+                Arrays.copyOf(b.strides(), r - 2), Arrays.copyOf(out.strides(), r - 2));
+        // Devices whose work-groups hold fewer than 256 items get 8x8 groups on 32x32 tiles.
+        boolean small = info.maxWorkGroupSize() < GEMM_THREADS;
+        String tiles = small ? " -DTILE_M=32 -DTILE_N=32 -DTILE_K=16 -DWG_X=8 -DWG_Y=8" : "";
+        int tileM = small ? 32 : 64, tileN = tileM, wgX = small ? 8 : 16, wgY = wgX;
+        launch("gemm", ClTypes.defines("T", t) + tiles, "gemm_" + t)
+                .i32(m).i32(n).i32(k).i32(batch.rank()).long8(batch.shape())
+                .long8(batch.strides(0)).long8(batch.strides(1)).long8(batch.strides(2))
+                .i64(a.strides()[r - 2]).i64(a.strides()[r - 1]).i64(b.strides()[r - 2]).i64(b.strides()[r - 1])
+                .i64(out.strides()[r - 2]).i64(out.strides()[r - 1])
+                .mem(buf(a.buffer())).i64(a.offset()).mem(buf(b.buffer())).i64(b.offset()).mem(buf(out.buffer())).i64(out.offset())
+                .run(queue, new long[] {(long) ceilDiv(n, tileN) * wgX, (long) ceilDiv(m, tileM) * wgY, batch.numel()},
+                        new long[] {wgX, wgY, 1});
+    }
+
+    private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+
+    // ---- indexing ------------------------------------------------------------------------------------------
+
+    @Override
+    public synchronized void gather(View src, int axis, View index, View out) {
+        long n = out.numel();
+        if (n == 0) return;
+        View s = atLeast1d(src), ix = atLeast1d(index), o = atLeast1d(out);
+        Strided g = Strided.exact("gather", o.shape(), s.strides(), ix.strides(), o.strides());
+        indexLaunch("gather", src.dtype(), index.dtype(), g, axis)
+                .operand(buf(src.buffer()), g.strides(0), src.offset()).operand(buf(index.buffer()), g.strides(1), index.offset())
+                .operand(buf(out.buffer()), g.strides(2), out.offset()).run1d(queue, n);
+    }
+
+    @Override
+    public synchronized void scatterAdd(View dst, int axis, View index, View src) {
+        if (index.numel() == 0) return;
+        View d = atLeast1d(dst), ix = atLeast1d(index), s = atLeast1d(src);
+        int[] columns = ix.shape().clone();
+        columns[axis] = 1;
+        Strided g = Strided.exact("scatterAdd", columns, d.strides(), ix.strides(), s.strides());
+        indexLaunch("scatter_add", dst.dtype(), index.dtype(), g, axis).i64(ix.shape()[axis])
+                .operand(buf(dst.buffer()), g.strides(0), dst.offset()).operand(buf(index.buffer()), g.strides(1), index.offset())
+                .operand(buf(src.buffer()), g.strides(2), src.offset()).run1d(queue, g.numel());
+    }
+
+    @Override
+    public synchronized void indexSelect(View src, int axis, View index, View out) {
+        long n = out.numel();
+        if (n == 0) return;
+        Strided g = Strided.exact("indexSelect", out.shape(), src.strides(), out.strides());
+        indexLaunch("index_select", src.dtype(), index.dtype(), g, axis)
+                .operand(buf(src.buffer()), g.strides(0), src.offset())
+                .mem(buf(index.buffer())).i64(indexStride(index)).i64(index.offset())
+                .operand(buf(out.buffer()), g.strides(1), out.offset()).run1d(queue, n);
+    }
+
+    @Override
+    public synchronized void indexAdd(View dst, int axis, View index, View src) {
+        if (src.numel() == 0) return;
+        int[] columns = src.shape().clone();
+        columns[axis] = 1;
+        Strided g = Strided.exact("indexAdd", columns, dst.strides(), src.strides());
+        indexLaunch("index_add", dst.dtype(), index.dtype(), g, axis).i64(src.shape()[axis])
+                .operand(buf(dst.buffer()), g.strides(0), dst.offset())
+                .mem(buf(index.buffer())).i64(indexStride(index)).i64(index.offset())
+                .operand(buf(src.buffer()), g.strides(1), src.offset()).run1d(queue, g.numel());
+    }
+
+    private static long indexStride(View index) { return index.rank() == 0 ? 0 : index.strides()[0]; }
+
+    private Launch indexLaunch(String kernel, DType t, DType indexType, Strided g, int axis) {
+        DType ct = computeType(kernel, t);
+        return launch("index", ClTypes.defines("T", ct) + ClTypes.indexDefines(indexType), kernel + "_" + ct)
+                .i32(g.rank()).i32(axis).long8(g.shape()).i64(g.numel());
+    }
+
+    // ---- random --------------------------------------------------------------------------------------------
+
+    @Override
+    public synchronized void random(Distribution dist, double a, double b, long seed, long offset, View out) {
+        long n = out.numel();
+        if (n == 0) return;
+        DType t = out.dtype();
+        if (t == DType.FLOAT64 && !info.fp64()) throw noFp64("random");
+        Strided g = Strided.coalesce("random", out);
+        launch("random", ClTypes.defines("D", t), "random_" + t)
+                .i32(dist.ordinal()).wide(a).wide(b).i64((long) a).i64((long) (b - a)).i64(seed).i64(offset)
+                .i32(g.rank()).long8(g.shape()).i64(n).operand(buf(out.buffer()), g.strides(0), out.offset()).run1d(queue, n);
+    }
+
+    @Override
+    public synchronized void synchronize() { CL.clFinish(queue); }
+
+    // ---- helpers -------------------------------------------------------------------------------------------
+
+    private Launch launch(String family, String defines, String kernel) {
+        return new Launch(compiler.kernel(family, defines, kernel), info.fp64());
+    }
+
+    private ClBuffer buf(Buffer b) {
+        if (!(b instanceof ClBuffer c) || c.owner != pool)
+            throw new IllegalArgumentException(b + " is not a buffer of " + device + " (" + info.name() + ")");
+        if (c.isReleased()) throw new IllegalStateException(b + " on " + device + " is used after release");
+        return c;
+    }
+
+    private void checkRange(String op, ClBuffer b, long byteOffset, long bytes) {
+        if (byteOffset < 0 || byteOffset + bytes > b.byteSize())
+            throw new IndexOutOfBoundsException(op + ": bytes [" + byteOffset + ", " + (byteOffset + bytes) + ") outside " + b + " on " + device);
+    }
+
+    /** The dtype a kernel computes in, rejecting storage-only types and float64 on devices without fp64. */
+    private DType computeType(String op, DType t) {
+        if (!t.isComputeType())
+            throw new IllegalStateException(op + ": " + t + " is a storage type; cast to float32 before computing on " + device);
+        if (t == DType.FLOAT64 && !info.fp64()) throw noFp64(op);
+        return t;
+    }
+
+    private DType floatingType(String op, DType t) {
+        if (!t.isFloatingPoint()) throw new IllegalStateException(op + " on " + device + " needs a floating dtype, got " + t);
+        return computeType(op, t);
+    }
+
+    private IllegalStateException noFp64(String op) {
+        return new IllegalStateException(op + ": float64 needs the cl_khr_fp64 extension, which " + info.name() + " (" + device + ") lacks");
+    }
+
+    private static View atLeast1d(View v) {
+        return v.rank() > 0 ? v : v.withShape(new int[] {1}, new long[] {0}, v.offset());
+    }
+
+    @Override
+    public String toString() { return "OpenClBackend[" + device + ": " + info.name() + "]"; }
+}

@@ -1,0 +1,97 @@
+package dev.kiln.opencl;
+
+import dev.kiln.DType;
+import dev.kiln.backend.BackendProvider;
+import dev.kiln.backend.View;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Test support: the first OpenCL device (or a skip with the probe's reason) and host round trips of views. */
+final class Devices {
+    private Devices() {}
+
+    private static OpenClBackend backend;
+
+    /** The first available OpenCL device; the calling test is skipped, with the reason, where there is none. */
+    static synchronized OpenClBackend backendOrSkip() {
+        if (backend != null) return backend;
+        List<BackendProvider.Candidate> candidates = new OpenClProvider().probe();
+        BackendProvider.Candidate first = candidates.stream().filter(BackendProvider.Candidate::isAvailable).findFirst().orElse(null);
+        assumeTrue(first != null, () -> "no OpenCL device: " + candidates.stream().map(c -> c.device() + ": " + c.unavailableReason()).toList());
+        backend = (OpenClBackend) first.factory().get();
+        return backend;
+    }
+
+    /** A dense view of {@code data} converted to {@code dtype} on the host (truncating, bool as != 0). */
+    static View upload(OpenClBackend be, DType dtype, double[] data, int... shape) {
+        View v = be.allocateView(dtype, shape);
+        MemorySegment host = MemorySegment.ofArray(new byte[(int) Math.max(1, data.length) * dtype.byteSize()]);
+        for (int i = 0; i < data.length; i++) put(host, dtype, i, data[i]);
+        if (data.length > 0) be.copyFromHost(host.asSlice(0, (long) data.length * dtype.byteSize()), v.buffer(), 0);
+        return v;
+    }
+
+    /** The view's elements in row-major order, read through its strides. */
+    static double[] download(OpenClBackend be, View v) {
+        long bytes = v.buffer().byteSize();
+        MemorySegment host = MemorySegment.ofArray(new byte[(int) bytes]);
+        be.copyToHost(v.buffer(), 0, host);
+        int n = (int) v.numel();
+        double[] out = new double[n];
+        int[] c = new int[v.rank()];
+        for (int i = 0; i < n; i++) {
+            long off = v.offset();
+            for (int d = 0; d < c.length; d++) off += c[d] * v.strides()[d];
+            out[i] = get(host, v.dtype(), off);
+            for (int d = c.length - 1; d >= 0 && ++c[d] == v.shape()[d]; d--) c[d] = 0;
+        }
+        return out;
+    }
+
+    static void put(MemorySegment s, DType t, long i, double v) {
+        switch (t) {
+            case FLOAT32 -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) v);
+            case FLOAT64 -> s.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i, v);
+            case INT32 -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i, (int) v);
+            case INT64 -> s.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, (long) v);
+            case BOOL -> s.set(ValueLayout.JAVA_BYTE, i, (byte) (v != 0 ? 1 : 0));
+            case FLOAT16, BFLOAT16 -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) OpenClBackend.bitsOf(t, v));
+        }
+    }
+
+    static double get(MemorySegment s, DType t, long i) {
+        return switch (t) {
+            case FLOAT32 -> s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            case FLOAT64 -> s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i);
+            case INT32 -> s.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i);
+            case INT64 -> s.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i);
+            case BOOL -> s.get(ValueLayout.JAVA_BYTE, i);
+            case FLOAT16 -> Float.float16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+            case BFLOAT16 -> Float.intBitsToFloat((s.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i) & 0xFFFF) << 16);
+        };
+    }
+
+    /** Deterministic test data in [-range, range). */
+    static double[] data(int n, double range, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) d[i] = (r.nextDouble() * 2 - 1) * range;
+        return d;
+    }
+
+    static void assertClose(double[] expected, double[] actual, double tol, String what) {
+        org.junit.jupiter.api.Assertions.assertEquals(expected.length, actual.length, what + ": length");
+        for (int i = 0; i < expected.length; i++) {
+            double e = expected[i], a = actual[i];
+            if (Double.isNaN(e) && Double.isNaN(a)) continue;
+            if (e == a) continue;
+            double err = Math.abs(e - a) / Math.max(1, Math.abs(e));
+            if (!(err <= tol))
+                org.junit.jupiter.api.Assertions.fail(what + ": element " + i + " expected " + e + " got " + a);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package dev.kiln.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code kiln devices | train | bench}. */
+@Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
+        description = "Kiln: tensors, autograd and neural networks for the JVM.",
+        subcommands = {DevicesCommand.class, TrainCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() { spec.commandLine().usage(System.out); }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line, for tests that run commands in process. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Main()).setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("kiln " + cmd.getCommandName() + ": " + ex.getMessage());
+            if (Boolean.getBoolean("kiln.stacktrace")) ex.printStackTrace(cmd.getErr());
+            return 1;
+        });
+    }
+}

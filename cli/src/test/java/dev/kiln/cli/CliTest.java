@@ -1,0 +1,72 @@
+package dev.kiln.cli;
+
+import dev.kiln.nn.io.Safetensors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line end to end, in process, on a tiny run. */
+class CliTest {
+    @TempDir
+    Path dir;
+
+    private record Outcome(int code, String out, String err) {}
+
+    private static Outcome run(String... args) {
+        CommandLine cli = Main.commandLine();
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute(args);
+        return new Outcome(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void tinyTrainingRunWritesItsOutputsAndEndsWithTheResultLine() throws Exception {
+        Path out = dir.resolve("run");
+        Outcome o = run("train", "mnist-mlp", "--epochs", "1", "--batch-size", "32", "--train-size", "256", "--test-size", "200",
+                "--seed", "3", "--out", out.toString(), "--no-progress");
+        assertEquals(0, o.code, o.err);
+        List<String> lines = o.out.lines().toList();
+        String last = lines.getLast();
+        assertTrue(last.matches("result model=mnist-mlp device=\\S+ metric=held_out_accuracy value=[01]\\.\\d{4} seconds=\\d+\\.\\d"), last);
+        double accuracy = Double.parseDouble(last.replaceAll(".*value=(\\S+).*", "$1"));
+        assertTrue(accuracy > 0.3, "even 8 steps beat chance (0.1) clearly: " + accuracy);
+        assertTrue(Files.size(out.resolve("loss.png")) > 1000);
+        List<String> csv = Files.readAllLines(out.resolve("log.csv"));
+        assertEquals("step,epoch,loss,lr,held_out_accuracy", csv.getFirst());
+        assertEquals(1 + 8 + 1, csv.size(), "a row per step and one per evaluation");
+        try (Safetensors.Contents c = Safetensors.read(out.resolve("checkpoint.safetensors"))) {
+            assertEquals("1", c.metadata().get("epoch"));
+            assertTrue(c.tensors().containsKey("1.weight"));
+        }
+    }
+
+    @Test
+    void devicesPrintsTheProbeTable() {
+        Outcome o = run("devices");
+        assertEquals(0, o.code);
+        assertTrue(o.out.contains("cpu") && o.out.contains("available"), o.out);
+    }
+
+    @Test
+    void badInputFailsWithAClearMessage() {
+        Outcome unknown = run("train", "resnet-1000", "--out", dir.resolve("x").toString(), "--no-progress");
+        assertEquals(1, unknown.code);
+        assertTrue(unknown.err.contains("unknown model 'resnet-1000'"), unknown.err);
+        Outcome device = run("train", "mnist-mlp", "--device", "cuda:7", "--out", dir.resolve("y").toString(), "--no-progress");
+        assertEquals(1, device.code);
+        assertTrue(device.err.contains("cuda:7"), device.err);
+        Outcome bench = run("bench", "--quick");
+        assertTrue(bench.code == 0 || bench.err.contains("benchmarks module is not on the class path"), bench.err);
+    }
+}

@@ -1,0 +1,114 @@
+// Elementwise functions of two arguments, with the semantics of the CPU backend's ScalarMath, and where.
+// A program built with OP (a BINARY_* code, from dev.kiln.backend.BinaryOp) holds the entry point ENTRY, named
+// <op>_<dtype> (e.g. add_float32), with the op folded in; one built without OP holds where_<dtype>.
+// Arithmetic writes T, comparisons and logical ops write bool: OUT_T is set accordingly. With scalar_mode 1 the
+// scalar replaces b, with 2 it replaces a (scalar op tensor); the unused pointer is then any valid buffer.
+
+#ifdef OP
+inline T binary_arith(int op, T a, T b) {
+#if T_KIND == KIND_FLOAT
+    switch (op) {
+        case BINARY_ADD: return a + b;
+        case BINARY_SUB: return a - b;
+        case BINARY_MUL: return a * b;
+        case BINARY_DIV: return a / b;
+        case BINARY_POW: return pow(a, b);
+        case BINARY_MAXIMUM: return isnan(a) || isnan(b) ? a + b : fmax(a, b);
+        case BINARY_MINIMUM: return isnan(a) || isnan(b) ? a + b : fmin(a, b);
+        case BINARY_REMAINDER: {
+            T r = fmod(a, b);
+            return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+        }
+        default: return NAN;
+    }
+#elif T_KIND == KIND_INT
+    switch (op) {
+        case BINARY_ADD: return a + b;
+        case BINARY_SUB: return a - b;
+        case BINARY_MUL: return a * b;
+        // Floor division, as the CPU backend's Math.floorDiv. Division by zero, an error there, cannot be
+        // raised from a kernel and traps on some devices (PoCL on x86): it yields 0.
+        case BINARY_DIV: {
+            if (b == 0) return 0;
+            T q = a / b;
+            return (a % b != 0) && ((a < 0) != (b < 0)) ? q - 1 : q;
+        }
+        case BINARY_POW: {
+            if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
+            T result = 1, base = a;
+            for (T e = b; e > 0; e >>= 1) {
+                if (e & 1) result *= base;
+                base *= base;
+            }
+            return result;
+        }
+        case BINARY_MAXIMUM: return max(a, b);
+        case BINARY_MINIMUM: return min(a, b);
+        case BINARY_REMAINDER: {
+            if (b == 0) return 0;
+            T r = a % b;
+            return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+        }
+        default: return 0;
+    }
+#else
+    // bool arithmetic as PyTorch does it: add and maximum are "or", mul and minimum are "and".
+    switch (op) {
+        case BINARY_ADD: case BINARY_MAXIMUM: return (a | b) != 0;
+        case BINARY_MUL: case BINARY_MINIMUM: return (a & b) != 0;
+        case BINARY_SUB: return (a ^ b) != 0;
+        default: return 0;
+    }
+#endif
+}
+
+inline uchar binary_predicate(int op, T a, T b) {
+    switch (op) {
+        case BINARY_EQ: return a == b;
+        case BINARY_NE: return a != b;
+        case BINARY_LT: return a < b;
+        case BINARY_LE: return a <= b;
+        case BINARY_GT: return a > b;
+        case BINARY_GE: return a >= b;
+        case BINARY_AND: return (a != 0) && (b != 0);
+        case BINARY_OR: return (a != 0) || (b != 0);
+        case BINARY_XOR: return (a != 0) != (b != 0);
+        default: return 0;
+    }
+}
+
+// The op's result as OUT_T: arithmetic for T outputs, predicates for bool ones.
+inline OUT_T binary_op(T a, T b) {
+    switch (OP) {
+        case BINARY_EQ: case BINARY_NE: case BINARY_LT: case BINARY_LE: case BINARY_GT: case BINARY_GE:
+        case BINARY_AND: case BINARY_OR: case BINARY_XOR:
+            return binary_predicate(OP, a, b);
+        default:
+            return binary_arith(OP, a, b);
+    }
+}
+
+__kernel void ENTRY(int scalar_mode, T scalar, int rank, long8 shape, long n,
+                            __global const T* a, long8 a_strides, long a_offset,
+                            __global const T* b, long8 b_strides, long b_offset,
+                            __global OUT_T* out, long8 out_strides, long out_offset) {
+    FOR_EACH_INDEX(i, n) {
+        long4 at = strided_offsets4(i, rank, shape, a_strides, b_strides, out_strides, out_strides);
+        T va = scalar_mode == 2 ? scalar : a[a_offset + at.s0];
+        T vb = scalar_mode == 1 ? scalar : b[b_offset + at.s1];
+        out[out_offset + at.s2] = binary_op(va, vb);
+    }
+}
+
+#else
+__kernel void KERNEL(where)(int rank, long8 shape, long n,
+                            __global const uchar* cond, long8 cond_strides, long cond_offset,
+                            __global const T* a, long8 a_strides, long a_offset,
+                            __global const T* b, long8 b_strides, long b_offset,
+                            __global T* out, long8 out_strides, long out_offset) {
+    FOR_EACH_INDEX(i, n) {
+        long4 at = strided_offsets4(i, rank, shape, cond_strides, a_strides, b_strides, out_strides);
+        out[out_offset + at.s3] = cond[cond_offset + at.s0] ? a[a_offset + at.s1] : b[b_offset + at.s2];
+    }
+}
+#endif

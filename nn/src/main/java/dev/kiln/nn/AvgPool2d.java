@@ -1,0 +1,26 @@
+package dev.kiln.nn;
+
+import dev.kiln.Functional;
+import dev.kiln.backend.Pool2dSpec;
+import dev.kiln.Tensor;
+
+/** Average pooling with a square window; stride defaults to the kernel, padded zeros count by default (as PyTorch). */
+public final class AvgPool2d extends Module {
+    private final Pool2dSpec spec;
+    private final boolean countIncludePad;
+
+    public AvgPool2d(int kernel) { this(kernel, kernel, 0); }
+
+    public AvgPool2d(int kernel, int stride, int padding) { this(Pool2dSpec.of(kernel, stride, padding), true); }
+
+    public AvgPool2d(Pool2dSpec spec, boolean countIncludePad) {
+        this.spec = spec;
+        this.countIncludePad = countIncludePad;
+    }
+
+    @Override
+    public Tensor forward(Tensor input) { return Functional.avgPool2d(input, spec, countIncludePad); }
+
+    @Override
+    protected String describe() { return "AvgPool2d(" + spec.kernelH() + ", stride=" + spec.strideH() + ", padding=" + spec.padH() + ")"; }
+}

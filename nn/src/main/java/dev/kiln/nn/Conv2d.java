@@ -1,0 +1,45 @@
+package dev.kiln.nn;
+
+import dev.kiln.Functional;
+import dev.kiln.Tensor;
+import dev.kiln.backend.Conv2dSpec;
+
+/** 2-D convolution over NCHW input with a square kernel, weight (out, in/groups, k, k), PyTorch's default init. */
+public final class Conv2d extends Module {
+    private final int inChannels;
+    private final int outChannels;
+    private final int kernel;
+    private final Conv2dSpec spec;
+
+    public Conv2d(int inChannels, int outChannels, int kernel) { this(inChannels, outChannels, kernel, 1, 0, 1, 1, true); }
+
+    public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding) {
+        this(inChannels, outChannels, kernel, stride, padding, 1, 1, true);
+    }
+
+    public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding, int dilation, int groups, boolean bias) {
+        if (inChannels <= 0 || outChannels <= 0 || kernel <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
+            throw new IllegalArgumentException("Conv2d: need positive sizes with channels divisible by groups, got in=" + inChannels + " out="
+                    + outChannels + " kernel=" + kernel + " groups=" + groups);
+        this.inChannels = inChannels;
+        this.outChannels = outChannels;
+        this.kernel = kernel;
+        this.spec = new Conv2dSpec(stride, stride, padding, padding, dilation, dilation, groups);
+        int fanIn = inChannels / groups * kernel * kernel;
+        registerParameter("weight", Init.fanInUniform(fanIn, outChannels, inChannels / groups, kernel, kernel));
+        if (bias) registerParameter("bias", Init.fanInUniform(fanIn, outChannels));
+    }
+
+    public Tensor weight() { return param("weight"); }
+
+    public Tensor bias() { return optionalParam("bias"); }
+
+    @Override
+    public Tensor forward(Tensor input) { return Functional.conv2d(input, weight(), bias(), spec); }
+
+    @Override
+    protected String describe() {
+        return "Conv2d(" + inChannels + ", " + outChannels + ", kernel=" + kernel + ", stride=" + spec.strideH() + ", padding=" + spec.padH()
+                + (spec.dilationH() != 1 ? ", dilation=" + spec.dilationH() : "") + (spec.groups() != 1 ? ", groups=" + spec.groups() : "") + ")";
+    }
+}

@@ -1,0 +1,27 @@
+package dev.kiln.nn;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+
+/** An indexed list of submodules whose parameters belong to the parent; children are named "0", "1", .... */
+public final class ModuleList extends Module implements Iterable<Module> {
+    private final List<Module> items = new ArrayList<>();
+
+    public ModuleList(Module... modules) {
+        for (Module m : modules) add(m);
+    }
+
+    public ModuleList add(Module m) {
+        items.add(registerModule(Integer.toString(items.size()), m));
+        return this;
+    }
+
+    public Module get(int index) { return items.get(index); }
+
+    public int size() { return items.size(); }
+
+    @Override
+    public Iterator<Module> iterator() { return Collections.unmodifiableList(items).iterator(); }
+}

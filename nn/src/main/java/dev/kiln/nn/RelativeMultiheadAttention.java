@@ -1,0 +1,88 @@
+package dev.kiln.nn;
+
+import dev.kiln.DType;
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
+
+/**
+ * Transformer-XL attention (Dai et al., 2019): causal multi-head attention over the current segment (B, L, E)
+ * and a memory of earlier hidden states (B, M, E), scored with relative positions:
+ * {@code a(i, j) = (q_i + u) . k_j + (q_i + v) . W_r R(d)}, where d is how far key j lies before query i,
+ * R is the sinusoidal encoding, and u, v are learned per-head biases. Instead of the paper's shift trick,
+ * the position term is computed once per distance and gathered into place, which is the same sum.
+ */
+public final class RelativeMultiheadAttention extends Module {
+    private final int embedDim;
+    private final int heads;
+    private final int headDim;
+
+    public RelativeMultiheadAttention(int embedDim, int heads) {
+        if (heads <= 0 || embedDim % heads != 0)
+            throw new IllegalArgumentException("RelativeMultiheadAttention: embedDim " + embedDim + " must be divisible by heads " + heads);
+        this.embedDim = embedDim;
+        this.heads = heads;
+        this.headDim = embedDim / heads;
+        registerModule("q_proj", new Linear(embedDim, embedDim, false));
+        registerModule("k_proj", new Linear(embedDim, embedDim, false));
+        registerModule("v_proj", new Linear(embedDim, embedDim, false));
+        registerModule("r_proj", new Linear(embedDim, embedDim, false));
+        registerModule("out_proj", new Linear(embedDim, embedDim));
+        registerParameter("u_bias", Tensor.zeros(heads, headDim));
+        registerParameter("v_bias", Tensor.zeros(heads, headDim));
+    }
+
+    /** Sinusoidal encodings of distances 0..n-1, (n, dim): sin on the first half of the features, cos on the second. */
+    public static Tensor sinusoid(int n, int dim, DType dtype) {
+        double[] r = new double[n * dim];
+        int half = dim / 2;
+        for (int d = 0; d < n; d++)
+            for (int k = 0; k < half; k++) {
+                double freq = Math.pow(10000, -2.0 * k / dim);
+                r[d * dim + k] = Math.sin(d * freq);
+                r[d * dim + half + k] = Math.cos(d * freq);
+            }
+        try (Tensor t = Tensor.of(r, n, dim)) {
+            return t.to(dtype);
+        }
+    }
+
+    private Tensor heads(Tensor x) {
+        return x.reshape(x.size(0), x.size(1), heads, headDim).transpose(1, 2);
+    }
+
+    @Override
+    public Tensor forward(Tensor x) { return forward(x, null); }
+
+    /** {@code x} (B, L, E) attends to {@code memory} (B, M, E; null for none) and to itself causally. */
+    public Tensor forward(Tensor x, Tensor memory) {
+        if (x.dim() != 3 || x.size(2) != embedDim)
+            throw new IllegalArgumentException("RelativeMultiheadAttention: expected (B, L, " + embedDim + "), got " + java.util.Arrays.toString(x.shape()));
+        int b = x.size(0), len = x.size(1), mem = memory == null ? 0 : memory.size(1), keys = mem + len;
+        try (Scope s = Scope.open()) {
+            Tensor context = memory == null ? x : Tensor.cat(java.util.List.of(memory, x), 1);
+            Tensor q = heads(children().get("q_proj").forward(x));
+            Tensor k = heads(children().get("k_proj").forward(context));
+            Tensor v = heads(children().get("v_proj").forward(context));
+            Tensor r = children().get("r_proj").forward(sinusoid(keys, embedDim, x.dtype()))
+                    .reshape(keys, heads, headDim).transpose(0, 1);
+            Tensor content = q.add(param("u_bias").unsqueeze(1)).matmul(k.mT());
+            Tensor byDistance = q.add(param("v_bias").unsqueeze(1)).matmul(r.mT());
+            long[] distance = new long[len * keys];
+            double[] mask = new double[len * keys];
+            for (int i = 0; i < len; i++)
+                for (int j = 0; j < keys; j++) {
+                    int d = mem + i - j;
+                    distance[i * keys + j] = Math.max(d, 0);
+                    mask[i * keys + j] = d < 0 ? Double.NEGATIVE_INFINITY : 0;
+                }
+            Tensor index = Tensor.of(distance, len, keys).to(x.device()).expand(b, heads, len, keys);
+            Tensor position = byDistance.gather(3, index);
+            Tensor scores = content.add(position).div(Math.sqrt(headDim)).add(Tensor.of(mask, x.dtype(), x.device(), len, keys));
+            Tensor out = scores.softmax(-1).matmul(v).transpose(1, 2).reshape(b, len, embedDim);
+            return s.keep(children().get("out_proj").forward(out));
+        }
+    }
+
+    @Override
+    protected String describe() { return "RelativeMultiheadAttention(" + embedDim + ", heads=" + heads + ")"; }
+}

@@ -1,0 +1,33 @@
+package dev.kiln.nn.data;
+
+/** A classification dataset over one flat float array of inputs and an int array of labels. */
+public final class ArrayDataset implements Dataset {
+    private final float[] inputs;
+    private final int[] inputShape;
+    private final int[] labels;
+    private final int exampleSize;
+
+    public ArrayDataset(float[] inputs, int[] inputShape, int[] labels) {
+        int n = 1;
+        for (int d : inputShape) n *= d;
+        if ((long) n * labels.length != inputs.length)
+            throw new IllegalArgumentException("ArrayDataset: " + inputs.length + " input values for " + labels.length + " labels of shape "
+                    + java.util.Arrays.toString(inputShape));
+        this.inputs = inputs;
+        this.inputShape = inputShape.clone();
+        this.labels = labels;
+        this.exampleSize = n;
+    }
+
+    @Override
+    public int size() { return labels.length; }
+
+    @Override
+    public Example get(int index) {
+        float[] x = new float[exampleSize];
+        System.arraycopy(inputs, index * exampleSize, x, 0, exampleSize);
+        return Example.classification(x, inputShape, labels[index]);
+    }
+
+    public int label(int index) { return labels[index]; }
+}

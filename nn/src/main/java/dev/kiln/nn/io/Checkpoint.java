@@ -1,0 +1,77 @@
+package dev.kiln.nn.io;
+
+import dev.kiln.Kiln;
+import dev.kiln.Tensor;
+import dev.kiln.nn.Module;
+import dev.kiln.nn.optim.Optimizer;
+import dev.kiln.nn.optim.Scheduler;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Training checkpoints as one safetensors file: the model's state dict under its own names (so any safetensors
+ * reader can load the weights), optimizer state tensors under {@code optimizer/<param>.<key>}, and in the
+ * metadata the optimizer's and scheduler's settings and counters (JSON), the global random generator's state,
+ * and whatever the caller adds (epoch, batch, ...). Everything needed for a run to continue bit-identically.
+ */
+public final class Checkpoint {
+    public static final String FORMAT = "kiln-checkpoint-1";
+    private static final String OPTIMIZER_PREFIX = "optimizer/";
+
+    private Checkpoint() {}
+
+    /** Saves atomically; {@code optimizer}, {@code scheduler} and {@code extra} may be null. */
+    public static void save(Path file, Module model, Optimizer optimizer, Scheduler scheduler, Map<String, String> extra) throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>(model.stateDict());
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", FORMAT);
+        if (extra != null) meta.putAll(extra);
+        if (optimizer != null) {
+            optimizer.stateTensors().forEach((k, t) -> tensors.put(OPTIMIZER_PREFIX + k, t));
+            meta.put("optimizer", optimizer.stateJson());
+        }
+        if (scheduler != null) meta.put("scheduler", scheduler.stateJson());
+        long[] rng = Kiln.rngState();
+        meta.put("rng", Json.write(List.of(rng[0], rng[1])));
+        Safetensors.write(file, tensors, meta);
+    }
+
+    /**
+     * Restores the model (strictly: names and shapes must match), the optimizer and scheduler when given and
+     * saved, and the random generator; returns the metadata, including the caller's extras.
+     */
+    public static Map<String, String> load(Path file, Module model, Optimizer optimizer, Scheduler scheduler) throws IOException {
+        try (Safetensors.Contents c = Safetensors.read(file)) {
+            Map<String, String> meta = c.metadata();
+            if (!FORMAT.equals(meta.get("format")))
+                throw new IOException(file + ": not a Kiln checkpoint (metadata format is " + meta.get("format") + ", expected " + FORMAT + ")");
+            Map<String, Tensor> modelState = new LinkedHashMap<>();
+            Map<String, Tensor> optimizerState = new LinkedHashMap<>();
+            c.tensors().forEach((k, t) -> {
+                if (k.startsWith(OPTIMIZER_PREFIX)) optimizerState.put(k.substring(OPTIMIZER_PREFIX.length()), t);
+                else modelState.put(k, t);
+            });
+            model.loadStateDict(modelState, true);
+            if (optimizer != null) {
+                String json = meta.get("optimizer");
+                if (json == null) throw new IOException(file + ": checkpoint has no optimizer state");
+                optimizer.loadState(json, optimizerState);
+            }
+            if (scheduler != null) {
+                String json = meta.get("scheduler");
+                if (json == null) throw new IOException(file + ": checkpoint has no scheduler state");
+                scheduler.loadState(json);
+            }
+            String rng = meta.get("rng");
+            if (rng != null) {
+                List<?> r = (List<?>) Json.parse(rng);
+                Kiln.setRngState(new long[] {Json.asLong(r.get(0)), Json.asLong(r.get(1))});
+            }
+            return meta;
+        }
+    }
+}

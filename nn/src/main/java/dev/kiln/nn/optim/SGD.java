@@ -1,0 +1,63 @@
+package dev.kiln.nn.optim;
+
+import dev.kiln.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Stochastic gradient descent with optional momentum (heavy-ball or Nesterov), dampening and L2 weight decay,
+ * with PyTorch's update rule: {@code g += wd p; b = mu b + (1 - dampening) g} (b = g on the first step);
+ * {@code g = nesterov ? g + mu b : b; p -= lr g}.
+ */
+public final class SGD extends Optimizer {
+
+    public SGD(List<Tensor> params, double lr) {
+        super("SGD", params, defaults(lr));
+    }
+
+    private static Map<String, Double> defaults(double lr) {
+        Map<String, Double> d = new LinkedHashMap<>();
+        d.put("lr", lr);
+        d.put("momentum", 0.0);
+        d.put("dampening", 0.0);
+        d.put("weight_decay", 0.0);
+        d.put("nesterov", 0.0);
+        return d;
+    }
+
+    public SGD momentum(double momentum) {
+        setDefault("momentum", momentum);
+        return this;
+    }
+
+    public SGD dampening(double dampening) {
+        setDefault("dampening", dampening);
+        return this;
+    }
+
+    public SGD weightDecay(double weightDecay) {
+        setDefault("weight_decay", weightDecay);
+        return this;
+    }
+
+    public SGD nesterov(boolean nesterov) {
+        setDefault("nesterov", nesterov ? 1 : 0);
+        return this;
+    }
+
+    @Override
+    protected void update(ParamGroup group, Tensor param, Tensor grad, ParamState state) {
+        double wd = group.get("weight_decay"), mu = group.get("momentum");
+        Tensor g = wd != 0 ? grad.add(param.mul(wd)) : grad;
+        if (mu != 0) {
+            boolean first = !state.has("momentum_buffer");
+            Tensor buf = state.tensor("momentum_buffer", g);
+            if (first) buf.copy_(g);
+            else buf.mul_(mu).add_(g, 1 - group.get("dampening"));
+            g = group.get("nesterov") != 0 ? g.add(buf.mul(mu)) : buf;
+        }
+        param.add_(g, -group.lr());
+    }
+}

@@ -1,0 +1,150 @@
+package dev.kiln;
+
+import java.util.List;
+
+/**
+ * Scaled dot-product attention with the options of ONNX's Attention operator (opset 23) and of PyTorch's
+ * {@code scaled_dot_product_attention}: grouped-query heads, boolean or additive masks, causal masking, tanh
+ * soft-capping of the scores and a key/value cache. Composed from differentiable tensor ops, so gradients reach
+ * queries, keys, values, caches and additive masks.
+ *
+ * <p>Shapes: query (B, Hq, Sq, D), key (B, Hkv, Skv, D), value (B, Hkv, Skv, Dv), where Hq is a multiple of Hkv
+ * and query head h reads key/value head h / (Hq / Hkv) (PyTorch's {@code enable_gqa}). The result is
+ * (B, Hq, Sq, Dv). For (B, S, H*D) layouts, see {@link #splitHeads} and {@link #mergeHeads}.
+ *
+ * <p>The scores go through, in order: {@code (q @ k^T) * scale} ({@link Scores#SCALED}); soft-capping
+ * {@code softcap * tanh(s / softcap)} when softcap > 0 ({@link Scores#SOFTCAPPED}); the mask and causal bias
+ * added ({@link Scores#MASKED}); softmax over keys ({@link Scores#PROBABILITIES}). A query row whose keys are all
+ * masked attends to nothing: its probabilities and output are 0 rather than NaN.
+ */
+public final class Attention {
+    private Attention() {}
+
+    /** The stage of the scores that {@link #attention} returns beside the output. */
+    public enum Scores { SCALED, SOFTCAPPED, MASKED, PROBABILITIES }
+
+    /**
+     * {@code scale}: the factor on q @ k^T, NaN for 1/sqrt(D). {@code causal}: query i sees keys j <= i + P, P the
+     * past key length (0 without a cache); this adds to any mask. {@code softcap}: 0 for none.
+     */
+    public record Options(double scale, boolean causal, double softcap) {
+        public Options {
+            if (softcap < 0) throw new IllegalArgumentException("attention: softcap must be >= 0 (0 for none), got " + softcap);
+        }
+
+        public static Options defaults() { return new Options(Double.NaN, false, 0); }
+
+        public Options withScale(double s) { return new Options(s, causal, softcap); }
+
+        public Options withCausal(boolean c) { return new Options(scale, c, softcap); }
+
+        public Options withSoftcap(double c) { return new Options(scale, causal, c); }
+    }
+
+    /** The attention output, the keys and values after the cache (the "present" cache), and the requested scores. */
+    public record Output(Tensor output, Tensor key, Tensor value, Tensor scores) {}
+
+    /**
+     * Attention of query over key/value. {@code mask}: null, bool (true = may attend) or additive floating values,
+     * broadcastable to (B, Hq, Sq, total keys); a mask shorter than the keys is extended with masked positions.
+     */
+    public static Tensor scaledDotProduct(Tensor query, Tensor key, Tensor value, Tensor mask, Options options) {
+        Output out = attention(query, key, value, mask, null, null, options, null);
+        return out.output();
+    }
+
+    /**
+     * Attention with a key/value cache: {@code pastKey} (B, Hkv, P, D) and {@code pastValue} (B, Hkv, P, Dv), both null
+     * or both present, are prepended to key and value. {@code scores} names the stage of scores to return (or null).
+     */
+    public static Output attention(Tensor query, Tensor key, Tensor value, Tensor mask, Tensor pastKey, Tensor pastValue,
+                                   Options options, Scores scores) {
+        if (query.dim() != 4 || key.dim() != 4 || value.dim() != 4)
+            throw new IllegalArgumentException("attention: query, key and value must be 4-D (batch, heads, sequence, head size), got "
+                    + Elementwise.describe(query) + ", " + Elementwise.describe(key) + ", " + Elementwise.describe(value));
+        if ((pastKey == null) != (pastValue == null))
+            throw new IllegalArgumentException("attention: pass both pastKey and pastValue, or neither");
+        int batch = query.size(0), qHeads = query.size(1), qLen = query.size(2), headSize = query.size(3), kvHeads = key.size(1);
+        if (key.size(0) != batch || value.size(0) != batch || key.size(3) != headSize || value.size(1) != kvHeads || value.size(2) != key.size(2)
+                || kvHeads == 0 || qHeads % kvHeads != 0)
+            throw new IllegalArgumentException("attention: query " + Elementwise.describe(query) + ", key " + Elementwise.describe(key) + " and value "
+                    + Elementwise.describe(value) + " do not fit (batch, heads, sequence, head size) with query heads a multiple of key/value heads");
+        int past = pastKey == null ? 0 : pastKey.size(2);
+        try (Scope scope = Scope.open()) {
+            Tensor k = pastKey == null ? key : Tensor.cat(List.of(pastKey, key), 2);
+            Tensor v = pastValue == null ? value : Tensor.cat(List.of(pastValue, value), 2);
+            int kvLen = k.size(2);
+            Tensor kq = repeatHeads(k, qHeads / kvHeads), vq = repeatHeads(v, qHeads / kvHeads);
+            double scale = Double.isNaN(options.scale()) ? 1 / Math.sqrt(headSize) : options.scale();
+            Tensor s = query.mul(scale).matmul(kq.mT());
+            Tensor scaled = s;
+            if (options.softcap() > 0) s = s.div(options.softcap()).tanh().mul(options.softcap());
+            Tensor softcapped = s;
+            Tensor bias = bias(mask, options.causal(), past, qLen, kvLen, query);
+            Tensor probabilities;
+            if (bias == null) {
+                probabilities = s.softmax(-1);
+            } else {
+                s = s.add(bias);
+                // Rows with every key masked would be 0/0: give them zero weight, keeping gradients finite.
+                Tensor blind = s.amax(new int[] {-1}, true).eq(Double.NEGATIVE_INFINITY);
+                Tensor p = Tensor.where(blind, Tensor.zerosLike(s), s).softmax(-1);
+                probabilities = Tensor.where(blind, Tensor.zerosLike(p), p);
+            }
+            Tensor y = probabilities.matmul(vq);
+            Tensor returned = scores == null ? null : switch (scores) {
+                case SCALED -> scaled;
+                case SOFTCAPPED -> softcapped;
+                case MASKED -> s;
+                case PROBABILITIES -> probabilities;
+            };
+            return new Output(scope.keep(y), scope.keep(k.contiguous()), scope.keep(v.contiguous()), returned == null ? null : scope.keep(returned.contiguous()));
+        }
+    }
+
+    /** (B, S, H*D) to (B, H, S, D). */
+    public static Tensor splitHeads(Tensor x, int heads) {
+        if (x.dim() != 3 || heads <= 0 || x.size(2) % heads != 0)
+            throw new IllegalArgumentException("splitHeads: expected (batch, sequence, heads*head size) divisible by " + heads + " heads, got " + Elementwise.describe(x));
+        return x.reshape(x.size(0), x.size(1), heads, x.size(2) / heads).transpose(1, 2);
+    }
+
+    /** (B, H, S, D) to (B, S, H*D). */
+    public static Tensor mergeHeads(Tensor x) {
+        if (x.dim() != 4) throw new IllegalArgumentException("mergeHeads: expected (batch, heads, sequence, head size), got " + Elementwise.describe(x));
+        return x.transpose(1, 2).reshape(x.size(0), x.size(2), x.size(1) * x.size(3));
+    }
+
+    /** Each key/value head repeated for the query heads that share it: head h becomes heads h*reps .. h*reps+reps-1. */
+    private static Tensor repeatHeads(Tensor t, int reps) {
+        if (reps == 1) return t;
+        int[] s = t.shape();
+        return t.unsqueeze(2).expand(s[0], s[1], reps, s[2], s[3]).reshape(s[0], s[1] * reps, s[2], s[3]);
+    }
+
+    /** The additive bias from the mask and causality, or null when there is neither. */
+    private static Tensor bias(Tensor mask, boolean causal, int past, int qLen, int kvLen, Tensor like) {
+        Tensor bias = null;
+        if (mask != null) {
+            if (mask.dim() == 0 || mask.size(-1) > kvLen)
+                throw new IllegalArgumentException("attention: mask " + Elementwise.describe(mask) + " has more than the " + kvLen + " keys");
+            bias = mask.dtype() == DType.BOOL ? toBias(mask, like) : mask.to(like.dtype());
+            if (mask.size(-1) < kvLen) {
+                int[] padShape = bias.shape();
+                padShape[padShape.length - 1] = kvLen - mask.size(-1);
+                bias = Tensor.cat(List.of(bias, Tensor.full(Double.NEGATIVE_INFINITY, like.dtype(), like.device(), padShape)), -1);
+            }
+        }
+        if (causal) {
+            Tensor i = Tensor.arange(0, qLen, 1, DType.INT64, like.device()).unsqueeze(1);
+            Tensor j = Tensor.arange(0, kvLen, 1, DType.INT64, like.device()).unsqueeze(0);
+            Tensor c = toBias(j.le(i.add(past)), like);
+            bias = bias == null ? c : bias.add(c);
+        }
+        return bias;
+    }
+
+    private static Tensor toBias(Tensor allowed, Tensor like) {
+        return Tensor.where(allowed, Tensor.zeros(like.dtype(), like.device()), Tensor.full(Double.NEGATIVE_INFINITY, like.dtype(), like.device()));
+    }
+}

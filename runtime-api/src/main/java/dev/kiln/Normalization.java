@@ -1,0 +1,130 @@
+package dev.kiln;
+
+import dev.kiln.autograd.GradMode;
+
+import java.util.Arrays;
+
+/** Batch and layer normalisation, and dropout, composed from differentiable ops. */
+final class Normalization {
+    private Normalization() {}
+
+    /**
+     * Normalises (N, C, ...) per channel. In training, with batch statistics (biased variance), and the running
+     * statistics, when given, move toward them in place: {@code running = (1 - momentum) * running + momentum * batch},
+     * with the unbiased batch variance as PyTorch does. In evaluation, with the running statistics.
+     */
+    static Tensor batchNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
+                            boolean training, double momentum, double eps, boolean unbiasedRunningVar) {
+        x.checkOpen("batch_norm");
+        if (x.dim() < 2 || !x.dtype().isFloatingPoint())
+            throw new IllegalArgumentException("batch_norm: expected a floating input of rank >= 2 (N, C, ...), got " + Elementwise.describe(x));
+        int c = x.size(1);
+        for (Tensor p : new Tensor[] {runningMean, runningVar, weight, bias}) checkPerChannel(p, c, x);
+        if ((runningMean == null) != (runningVar == null))
+            throw new IllegalArgumentException("batch_norm: running mean and running variance must be given together");
+        boolean useBatchStats = training || runningMean == null;
+        int[] axes = new int[x.dim() - 1];
+        axes[0] = 0;
+        for (int i = 2; i < x.dim(); i++) axes[i - 1] = i;
+        long perChannel = x.numel() / Math.max(c, 1);
+        if (training && perChannel <= 1)
+            throw new IllegalArgumentException("batch_norm: expected more than 1 value per channel when training, got input " + Elementwise.describe(x));
+        int[] channelShape = new int[x.dim()];
+        Arrays.fill(channelShape, 1);
+        channelShape[1] = c;
+        try (Scope scope = Scope.open()) {
+            Tensor mean, var;
+            if (useBatchStats) {
+                mean = x.mean(axes, true);
+                var = x.var(axes, 0, true);
+                if (training && runningMean != null) updateRunning(runningMean, runningVar, mean, var, momentum, unbiasedRunningVar ? perChannel : 0);
+            } else {
+                mean = runningMean.reshape(channelShape);
+                var = runningVar.reshape(channelShape);
+            }
+            Tensor y = x.sub(mean).mul(var.add(eps).rsqrt());
+            return scope.keep(affine(y, weight, bias, channelShape));
+        }
+    }
+
+    /** {@code n}: values per channel, to make the batch variance unbiased; 0 keeps it biased. */
+    private static void updateRunning(Tensor runningMean, Tensor runningVar, Tensor mean, Tensor var, double momentum, long n) {
+        try (GradMode ignored = GradMode.noGrad(); Scope scope = Scope.open()) {
+            int c = runningMean.size(0);
+            runningMean.mul_(1 - momentum).add_(mean.reshape(c), momentum);
+            runningVar.mul_(1 - momentum).add_(n == 0 ? var.reshape(c) : var.reshape(c).mul((double) n / (n - 1)), momentum);
+        }
+    }
+
+    private static void checkPerChannel(Tensor p, int c, Tensor x) {
+        if (p == null) return;
+        Elementwise.sameDevice("batch_norm", x, p);
+        if (p.dim() != 1 || p.size(0) != c)
+            throw new IllegalArgumentException("batch_norm: per-channel tensor " + Elementwise.describe(p) + " must be 1-D of size " + c
+                    + " for input " + Elementwise.describe(x));
+    }
+
+    /**
+     * Normalises over the trailing dimensions {@code normalizedShape} (biased variance), then scales and shifts
+     * by weight and bias of that shape when given.
+     */
+    static Tensor layerNorm(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        Functional.NormalizedWithStatistics r = layerNormWithStatistics(x, normalizedShape, weight, bias, eps);
+        r.mean().close();
+        r.invStd().close();
+        return r.output();
+    }
+
+    /** Layer normalisation, also returning the mean and 1 / sqrt(var + eps) it used (reduced dimensions kept as 1). */
+    static Functional.NormalizedWithStatistics layerNormWithStatistics(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        x.checkOpen("layer_norm");
+        int k = normalizedShape.length;
+        int r = x.dim();
+        boolean fits = k >= 1 && k <= r && x.dtype().isFloatingPoint()
+                && Arrays.equals(Arrays.copyOfRange(x.shape(), r - k, r), normalizedShape);
+        if (!fits)
+            throw new IllegalArgumentException("layer_norm: normalized shape " + Shapes.str(normalizedShape)
+                    + " must be non-empty and match the trailing dimensions of a floating input, got " + Elementwise.describe(x));
+        for (Tensor p : new Tensor[] {weight, bias}) {
+            if (p != null && !Arrays.equals(p.shape(), normalizedShape))
+                throw new IllegalArgumentException("layer_norm: weight and bias must have the normalized shape " + Shapes.str(normalizedShape)
+                        + ", got " + Elementwise.describe(p));
+            if (p != null) Elementwise.sameDevice("layer_norm", x, p);
+        }
+        int[] axes = new int[k];
+        for (int i = 0; i < k; i++) axes[i] = r - k + i;
+        try (Scope scope = Scope.open()) {
+            Tensor mean = x.mean(axes, true), invStd = x.var(axes, 0, true).add(eps).rsqrt();
+            Tensor y = affine(x.sub(mean).mul(invStd), weight, bias, normalizedShape);
+            return new Functional.NormalizedWithStatistics(scope.keep(y), scope.keep(mean), scope.keep(invStd));
+        }
+    }
+
+    /** {@code y * weight + bias} with both reshaped to broadcast; either may be null. */
+    private static Tensor affine(Tensor y, Tensor weight, Tensor bias, int[] shape) {
+        if (weight != null) y = y.mul(weight.reshape(shape));
+        if (bias != null) y = y.add(bias.reshape(shape));
+        return y;
+    }
+
+    /**
+     * Zeroes each element with probability {@code p} and scales the survivors by {@code 1 / (1 - p)}, drawing from
+     * the global Philox stream. Outside training, or with p = 0, returns the input itself, as PyTorch does.
+     */
+    static Tensor dropout(Tensor x, double p, boolean training) {
+        x.checkOpen("dropout");
+        if (!(p >= 0 && p <= 1))
+            throw new IllegalArgumentException("dropout: probability must be in [0, 1], got " + p);
+        if (!x.dtype().isFloatingPoint())
+            throw new IllegalArgumentException("dropout: needs a floating-point input, got " + Elementwise.describe(x));
+        if (!training || p == 0) return x;
+        if (p == 1) {
+            try (Tensor zero = Tensor.zerosLike(x)) {
+                return x.mul(zero);
+            }
+        }
+        try (Tensor keep = Tensor.bernoulli(1 - p, x.dtype(), x.device(), x.shape()); Tensor scaled = keep.mul(1 / (1 - p))) {
+            return x.mul(scaled);
+        }
+    }
+}

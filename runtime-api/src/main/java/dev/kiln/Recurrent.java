@@ -1,0 +1,254 @@
+package dev.kiln;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Recurrent layers run over whole sequences: Elman RNN, GRU and LSTM, with the weight layout, gate order and
+ * options of the ONNX RNN, GRU and LSTM operators, so a model exported from any framework runs unchanged.
+ * Everything is composed from differentiable tensor ops (one input projection per direction for the whole
+ * sequence, then one small matmul per step), so gradients flow to inputs, weights, biases, peepholes and initial
+ * states.
+ *
+ * <p>Shapes (T steps, B batch, I inputs, H hidden, D = 1 or 2 directions, G gates: 1 RNN, 3 GRU, 4 LSTM):
+ * <ul>
+ * <li>input (T, B, I), or (B, T, I) with {@link Options#batchFirst};
+ * <li>w (D, G*H, I) and r (D, G*H, H): input and recurrence weights, gates stacked in the order
+ *     i (RNN); z, r, h (GRU); i, o, f, c (LSTM);
+ * <li>bias (D, 2*G*H): input biases then recurrence biases, same gate order; may be null (zero);
+ * <li>peephole (D, 3*H) for LSTM, gates i, o, f; may be null;
+ * <li>h0, c0 (D, B, H), or (B, D, H) with batchFirst; null for zeros;
+ * <li>sequenceLengths (B) integers: steps at or past a sequence's length leave its state unchanged and output 0;
+ *     the reverse direction of a shorter sequence starts at its own last step. Null for all T.
+ * </ul>
+ * The result's output is (T, D, B, H), or (B, T, D, H) with batchFirst; hidden and cell are the final states,
+ * (D, B, H) or (B, D, H).
+ */
+public final class Recurrent {
+    private Recurrent() {}
+
+    public enum Direction {
+        FORWARD, REVERSE, BIDIRECTIONAL;
+
+        int count() { return this == BIDIRECTIONAL ? 2 : 1; }
+    }
+
+    /** A gate or cell activation with its parameters (alpha, beta), as ONNX's recurrent ops name them. */
+    public record Activation(Kind kind, double alpha, double beta) {
+        public enum Kind {
+            RELU, TANH, SIGMOID, AFFINE, LEAKY_RELU, THRESHOLDED_RELU, SCALED_TANH, HARD_SIGMOID, ELU, SOFTSIGN, SOFTPLUS;
+
+            /** Whether the activation reads alpha / beta (the others ignore them). */
+            public boolean usesAlpha() { return this == AFFINE || this == LEAKY_RELU || this == THRESHOLDED_RELU || this == SCALED_TANH || this == HARD_SIGMOID || this == ELU; }
+
+            public boolean usesBeta() { return this == AFFINE || this == SCALED_TANH || this == HARD_SIGMOID; }
+
+            /** ONNX's defaults for alpha and beta. */
+            public double defaultAlpha() {
+                return switch (this) {
+                    case LEAKY_RELU -> 0.01;
+                    case HARD_SIGMOID -> 0.2;
+                    default -> 1.0;
+                };
+            }
+
+            public double defaultBeta() { return this == HARD_SIGMOID ? 0.5 : this == SCALED_TANH ? 1.0 : 0.0; }
+        }
+
+        public static final Activation TANH = of(Kind.TANH);
+        public static final Activation SIGMOID = of(Kind.SIGMOID);
+        public static final Activation RELU = of(Kind.RELU);
+
+        /** The activation with ONNX's default parameters. */
+        public static Activation of(Kind kind) { return new Activation(kind, kind.defaultAlpha(), kind.defaultBeta()); }
+
+        public Tensor apply(Tensor x) {
+            return switch (kind) {
+                case RELU -> x.relu();
+                case TANH -> x.tanh();
+                case SIGMOID -> x.sigmoid();
+                case AFFINE -> x.mul(alpha).add(beta);
+                case LEAKY_RELU -> x.leakyRelu(alpha);
+                case THRESHOLDED_RELU -> Tensor.where(x.gt(alpha), x, Tensor.zerosLike(x));
+                case SCALED_TANH -> x.mul(beta).tanh().mul(alpha);
+                case HARD_SIGMOID -> x.mul(alpha).add(beta).clamp(0, 1);
+                case ELU -> x.elu(alpha);
+                case SOFTSIGN -> x.div(x.abs().add(1));
+                case SOFTPLUS -> x.softplus();
+            };
+        }
+    }
+
+    /**
+     * Options beyond the tensors. {@code activations}: empty for the defaults (RNN tanh; GRU sigmoid, tanh; LSTM
+     * sigmoid, tanh, tanh), else that many per direction (forward first), or one direction's set used for both.
+     * {@code clip}: pre-activations are clamped to [-clip, clip]; infinity for none. {@code linearBeforeReset}
+     * (GRU): apply the reset gate after the recurrence matmul. {@code inputForget} (LSTM): couple the forget gate
+     * to the input gate, f = 1 - i.
+     */
+    public record Options(Direction direction, boolean batchFirst, List<Activation> activations, double clip,
+                          boolean linearBeforeReset, boolean inputForget) {
+        public Options {
+            activations = List.copyOf(activations);
+            if (!(clip > 0)) throw new IllegalArgumentException("recurrent: clip must be positive (infinity for none), got " + clip);
+        }
+
+        public static Options defaults() { return new Options(Direction.FORWARD, false, List.of(), Double.POSITIVE_INFINITY, false, false); }
+
+        public Options withDirection(Direction d) { return new Options(d, batchFirst, activations, clip, linearBeforeReset, inputForget); }
+
+        public Options withBatchFirst(boolean b) { return new Options(direction, b, activations, clip, linearBeforeReset, inputForget); }
+
+        public Options withActivations(List<Activation> a) { return new Options(direction, batchFirst, a, clip, linearBeforeReset, inputForget); }
+
+        public Options withClip(double c) { return new Options(direction, batchFirst, activations, c, linearBeforeReset, inputForget); }
+
+        public Options withLinearBeforeReset(boolean b) { return new Options(direction, batchFirst, activations, clip, b, inputForget); }
+
+        public Options withInputForget(boolean b) { return new Options(direction, batchFirst, activations, clip, linearBeforeReset, b); }
+    }
+
+    /** All steps' hidden states, and the final hidden and (LSTM only, else null) cell states. */
+    public record Output(Tensor output, Tensor hidden, Tensor cell) {}
+
+    public static Output rnn(Tensor input, Tensor w, Tensor r, Tensor bias, Tensor h0, Tensor sequenceLengths, Options options) {
+        return run(Cell.RNN, input, w, r, bias, null, h0, null, sequenceLengths, options);
+    }
+
+    public static Output gru(Tensor input, Tensor w, Tensor r, Tensor bias, Tensor h0, Tensor sequenceLengths, Options options) {
+        return run(Cell.GRU, input, w, r, bias, null, h0, null, sequenceLengths, options);
+    }
+
+    public static Output lstm(Tensor input, Tensor w, Tensor r, Tensor bias, Tensor peephole, Tensor h0, Tensor c0,
+                              Tensor sequenceLengths, Options options) {
+        return run(Cell.LSTM, input, w, r, bias, peephole, h0, c0, sequenceLengths, options);
+    }
+
+    private enum Cell {
+        RNN(1, List.of(Activation.TANH)),
+        GRU(3, List.of(Activation.SIGMOID, Activation.TANH)),
+        LSTM(4, List.of(Activation.SIGMOID, Activation.TANH, Activation.TANH));
+
+        final int gates;
+        final List<Activation> defaults;
+
+        Cell(int gates, List<Activation> defaults) {
+            this.gates = gates;
+            this.defaults = defaults;
+        }
+
+        String opName() { return name().toLowerCase(); }
+    }
+
+    /** One direction's weights: w and r transposed for x @ w, the two biases (null when absent), peepholes. */
+    private record Weights(Tensor wT, Tensor rT, Tensor wb, Tensor rb, Tensor peephole, List<Activation> acts) {}
+
+    private static Output run(Cell cell, Tensor x, Tensor w, Tensor r, Tensor bias, Tensor peephole, Tensor h0, Tensor c0,
+                              Tensor lengths, Options o) {
+        String op = cell.opName();
+        int dirs = o.direction().count();
+        if (x.dim() != 3) throw new IllegalArgumentException(op + ": input must be 3-D, got " + Elementwise.describe(x));
+        int steps = o.batchFirst() ? x.size(1) : x.size(0), batch = o.batchFirst() ? x.size(0) : x.size(1), in = x.size(2);
+        if (r.dim() != 3 || r.size(0) != dirs || r.size(1) % cell.gates != 0)
+            throw new IllegalArgumentException(op + ": recurrence weight must be (" + dirs + ", " + cell.gates + "*hidden, hidden), got " + Elementwise.describe(r));
+        int hidden = r.size(2), gh = cell.gates * hidden;
+        check(op, "recurrence weight", r, dirs, gh, hidden);
+        check(op, "input weight", w, dirs, gh, in);
+        if (bias != null) check(op, "bias", bias, dirs, 2 * gh);
+        if (peephole != null) check(op, "peephole", peephole, dirs, 3 * hidden);
+        int[] stateShape = o.batchFirst() ? new int[] {batch, dirs, hidden} : new int[] {dirs, batch, hidden};
+        if (h0 != null) check(op, "initial hidden state", h0, stateShape);
+        if (c0 != null) check(op, "initial cell state", c0, stateShape);
+        if (lengths != null) check(op, "sequence lengths", lengths, batch);
+        int perDir = cell.defaults.size();
+        List<Activation> acts = o.activations().isEmpty() ? cell.defaults : o.activations();
+        if (acts.size() != perDir && acts.size() != perDir * dirs)
+            throw new IllegalArgumentException(op + ": expected " + perDir + " or " + perDir * dirs + " activations, got " + acts.size());
+        try (Scope scope = Scope.open()) {
+            Tensor xs = o.batchFirst() ? x.transpose(0, 1) : x;
+            Tensor h0s = h0 == null ? null : o.batchFirst() ? h0.transpose(0, 1) : h0;
+            Tensor c0s = c0 == null ? null : o.batchFirst() ? c0.transpose(0, 1) : c0;
+            // valid[t] is (B, 1): whether step t lies within each sequence.
+            Tensor valid = lengths == null ? null
+                    : Tensor.arange(0, steps, 1, DType.INT64, x.device()).unsqueeze(1).lt(lengths.to(DType.INT64).unsqueeze(0)).unsqueeze(2);
+            List<Tensor> outputs = new ArrayList<>(), hiddens = new ArrayList<>(), cells = new ArrayList<>();
+            for (int d = 0; d < dirs; d++) {
+                boolean reverse = o.direction() == Direction.REVERSE || d == 1;
+                Tensor b = bias == null ? null : bias.select(0, d);
+                List<Activation> dirActs = acts.size() == perDir ? acts : acts.subList(d * perDir, (d + 1) * perDir);
+                Weights wd = new Weights(w.select(0, d).t(), r.select(0, d).t(), b == null ? null : b.narrow(0, 0, gh),
+                        b == null ? null : b.narrow(0, gh, gh), peephole == null ? null : peephole.select(0, d), dirActs);
+                Tensor projected = xs.matmul(wd.wT);
+                if (wd.wb != null) projected = projected.add(wd.wb);
+                Tensor h = h0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : h0s.select(0, d);
+                Tensor c = cell != Cell.LSTM ? null : c0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : c0s.select(0, d);
+                Tensor[] ys = new Tensor[steps];
+                for (int k = 0; k < steps; k++) {
+                    int t = reverse ? steps - 1 - k : k;
+                    Tensor[] next = step(cell, projected.select(0, t), h, c, wd, hidden, o);
+                    Tensor hNew = next[0], cNew = next[1];
+                    if (valid != null) {
+                        Tensor m = valid.select(0, t);
+                        ys[t] = Tensor.where(m, hNew, Tensor.zerosLike(hNew));
+                        hNew = Tensor.where(m, hNew, h);
+                        if (c != null) cNew = Tensor.where(m, cNew, c);
+                    } else {
+                        ys[t] = hNew;
+                    }
+                    h = hNew;
+                    c = cNew;
+                }
+                outputs.add(Tensor.stack(List.of(ys), 0));
+                hiddens.add(h);
+                if (c != null) cells.add(c);
+            }
+            Tensor y = Tensor.stack(outputs, 1);
+            Tensor yh = Tensor.stack(hiddens, 0);
+            Tensor yc = cells.isEmpty() ? null : Tensor.stack(cells, 0);
+            if (o.batchFirst()) {
+                y = y.permute(2, 0, 1, 3);
+                yh = yh.transpose(0, 1);
+                if (yc != null) yc = yc.transpose(0, 1);
+            }
+            return new Output(scope.keep(y.contiguous()), scope.keep(yh.contiguous()), yc == null ? null : scope.keep(yc.contiguous()));
+        }
+    }
+
+    /** One step: the new hidden state and (LSTM) cell state from this step's projected input gx (B, G*H). */
+    private static Tensor[] step(Cell cell, Tensor gx, Tensor h, Tensor c, Weights w, int hidden, Options o) {
+        List<Activation> a = w.acts;
+        return switch (cell) {
+            case RNN -> new Tensor[] {a.get(0).apply(clip(withBias(gx.add(h.matmul(w.rT)), w.rb), o)), null};
+            case GRU -> {
+                // Gates z, r, h. The candidate's recurrence term is (r * h) @ Rh + Rbh, or r * (h @ Rh + Rbh).
+                Tensor rzr = w.rT.narrow(1, 0, 2 * hidden), rh = w.rT.narrow(1, 2 * hidden, hidden);
+                Tensor rbzr = w.rb == null ? null : w.rb.narrow(0, 0, 2 * hidden), rbh = w.rb == null ? null : w.rb.narrow(0, 2 * hidden, hidden);
+                Tensor zr = a.get(0).apply(clip(withBias(gx.narrow(1, 0, 2 * hidden).add(h.matmul(rzr)), rbzr), o));
+                Tensor z = zr.narrow(1, 0, hidden), rg = zr.narrow(1, hidden, hidden);
+                Tensor recur = o.linearBeforeReset() ? rg.mul(withBias(h.matmul(rh), rbh)) : withBias(rg.mul(h).matmul(rh), rbh);
+                Tensor candidate = a.get(1).apply(clip(gx.narrow(1, 2 * hidden, hidden).add(recur), o));
+                yield new Tensor[] {z.rsub(1).mul(candidate).add(z.mul(h)), null};
+            }
+            case LSTM -> {
+                // Gates i, o, f, c; peepholes i, o, f look at the previous cell (i, f) and the new one (o).
+                Tensor g = withBias(gx.add(h.matmul(w.rT)), w.rb);
+                Tensor gi = g.narrow(1, 0, hidden), go = g.narrow(1, hidden, hidden), gf = g.narrow(1, 2 * hidden, hidden), gc = g.narrow(1, 3 * hidden, hidden);
+                Tensor p = w.peephole;
+                Tensor i = a.get(0).apply(clip(p == null ? gi : gi.add(p.narrow(0, 0, hidden).mul(c)), o));
+                Tensor f = o.inputForget() ? i.rsub(1) : a.get(0).apply(clip(p == null ? gf : gf.add(p.narrow(0, 2 * hidden, hidden).mul(c)), o));
+                Tensor cNew = f.mul(c).add(i.mul(a.get(1).apply(clip(gc, o))));
+                Tensor out = a.get(0).apply(clip(p == null ? go : go.add(p.narrow(0, hidden, hidden).mul(cNew)), o));
+                yield new Tensor[] {out.mul(a.get(2).apply(cNew)), cNew};
+            }
+        };
+    }
+
+    private static Tensor withBias(Tensor x, Tensor b) { return b == null ? x : x.add(b); }
+
+    private static Tensor clip(Tensor x, Options o) { return Double.isInfinite(o.clip()) ? x : x.clamp(-o.clip(), o.clip()); }
+
+    private static void check(String op, String what, Tensor t, int... shape) {
+        if (!java.util.Arrays.equals(t.shape(), shape))
+            throw new IllegalArgumentException(op + ": " + what + " must have shape " + Shapes.str(shape) + ", got " + Elementwise.describe(t));
+    }
+}

@@ -1,0 +1,6 @@
+package dev.kiln;
+
+/** How a loss reduces its per-element values: not at all, to their (possibly weighted) mean, or to their sum. */
+public enum Reduction {
+    NONE, MEAN, SUM
+}

@@ -1,0 +1,165 @@
+package dev.kiln.testkit;
+
+import dev.kiln.DType;
+import dev.kiln.Functional;
+import dev.kiln.Kiln;
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
+
+import static dev.kiln.testkit.ErrorConformanceTest.assertMessage;
+import static dev.kiln.testkit.Ref.assertClose;
+import static dev.kiln.testkit.Ref.assertShape;
+import static dev.kiln.testkit.Ref.data;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** batch_norm (training, running statistics, evaluation), layer_norm and dropout. */
+class NormalizationConformanceTest {
+    private static final double EPS = 1e-5;
+
+    /** Per-channel mean and biased variance of (n, c, spatial) data: {mean[c], var[c]}. */
+    static double[][] channelStats(double[] x, int n, int c, int spatial) {
+        double[] mean = new double[c], var = new double[c];
+        int count = n * spatial;
+        for (int ch = 0; ch < c; ch++) {
+            for (int b = 0; b < n; b++)
+                for (int i = 0; i < spatial; i++) mean[ch] += x[(b * c + ch) * spatial + i] / count;
+            for (int b = 0; b < n; b++)
+                for (int i = 0; i < spatial; i++) var[ch] += Math.pow(x[(b * c + ch) * spatial + i] - mean[ch], 2) / count;
+        }
+        return new double[][] {mean, var};
+    }
+
+    /** (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c] over (n, c, spatial). */
+    static double[] normalizeChannels(double[] x, int n, int c, int spatial, double[] mean, double[] var, double[] weight, double[] bias) {
+        double[] y = new double[x.length];
+        for (int b = 0; b < n; b++)
+            for (int ch = 0; ch < c; ch++)
+                for (int i = 0; i < spatial; i++) {
+                    int at = (b * c + ch) * spatial + i;
+                    y[at] = (x[at] - mean[ch]) / Math.sqrt(var[ch] + EPS) * weight[ch] + bias[ch];
+                }
+        return y;
+    }
+
+    @BackendTest
+    void batchNormTrainingUpdatesRunningStatistics(TestDevice device) {
+        device.activate();
+        int[][] shapes = {{4, 3}, {2, 3, 2, 2}, {3, 2, 5}};
+        for (int[] shape : shapes) {
+            int n = shape[0], c = shape[1], spatial = Ref.numel(shape) / (n * c);
+            double[] x = data(81, Ref.numel(shape), -2, 3), w = data(82, c, 0.5, 1.5), b = data(83, c, -1, 1);
+            double[] rm = data(84, c, -1, 1), rv = data(85, c, 0.5, 2);
+            double[][] stats = channelStats(x, n, c, spatial);
+            String what = "batch_norm " + java.util.Arrays.toString(shape);
+            try (Scope s = Scope.open()) {
+                Tensor runningMean = Ref.f64(rm, c), runningVar = Ref.f64(rv, c);
+                Tensor y = Functional.batchNorm(Ref.f64(x, shape), runningMean, runningVar, Ref.f64(w, c), Ref.f64(b, c), true, 0.1, EPS);
+                assertShape(y, shape);
+                assertClose(normalizeChannels(x, n, c, spatial, stats[0], stats[1], w, b), y, 1e-10, 1e-10, what + " training");
+                double[] expectedMean = new double[c], expectedVar = new double[c];
+                int count = n * spatial;
+                for (int ch = 0; ch < c; ch++) {
+                    expectedMean[ch] = 0.9 * rm[ch] + 0.1 * stats[0][ch];
+                    expectedVar[ch] = 0.9 * rv[ch] + 0.1 * stats[1][ch] * count / (count - 1);
+                }
+                assertClose(expectedMean, runningMean, 1e-12, 1e-12, what + " running mean");
+                assertClose(expectedVar, runningVar, 1e-12, 1e-12, what + " running variance (unbiased)");
+                Tensor eval = Functional.batchNorm(Ref.f64(x, shape), runningMean, runningVar, Ref.f64(w, c), Ref.f64(b, c), false, 0.1, EPS);
+                assertClose(normalizeChannels(x, n, c, spatial, expectedMean, expectedVar, w, b), eval, 1e-10, 1e-10, what + " evaluation");
+                assertClose(expectedMean, runningMean, 0, 0, what + " evaluation leaves running statistics alone");
+                double[] ones = Ref.map(new double[c], v -> 1), zeros = new double[c];
+                Tensor plain = Functional.batchNorm(Ref.f32(x, shape), null, null, null, null, true, 0.1, EPS);
+                assertEquals(DType.FLOAT32, plain.dtype());
+                assertClose(normalizeChannels(x, n, c, spatial, stats[0], stats[1], ones, zeros), plain, 1e-4, 1e-4, what + " f32 without affine");
+            }
+            GradCheck.check(what + " training gradients", t -> Functional.batchNorm(t[0], null, null, t[1], t[2], true, 0.1, EPS),
+                    new double[][] {x, w, b}, new int[][] {shape, {c}, {c}});
+            GradCheck.check(what + " evaluation gradients", t -> {
+                Tensor runningMean = Ref.f64(rm, c), runningVar = Ref.f64(rv, c);
+                return Functional.batchNorm(t[0], runningMean, runningVar, t[1], t[2], false, 0.1, EPS);
+            }, new double[][] {x, w, b}, new int[][] {shape, {c}, {c}});
+        }
+    }
+
+    @BackendTest
+    void layerNormOverTrailingDimensions(TestDevice device) {
+        device.activate();
+        int[] shape = {2, 3, 4};
+        double[] x = data(91, 24, -2, 2);
+        for (int[] normalized : new int[][] {{4}, {3, 4}, {2, 3, 4}}) {
+            int size = Ref.numel(normalized), groups = 24 / size;
+            double[] w = data(92, size, 0.5, 1.5), b = data(93, size, -1, 1);
+            double[] expected = new double[24];
+            for (int gi = 0; gi < groups; gi++) {
+                double mean = 0, var = 0;
+                for (int i = 0; i < size; i++) mean += x[gi * size + i] / size;
+                for (int i = 0; i < size; i++) var += Math.pow(x[gi * size + i] - mean, 2) / size;
+                for (int i = 0; i < size; i++) expected[gi * size + i] = (x[gi * size + i] - mean) / Math.sqrt(var + EPS) * w[i] + b[i];
+            }
+            String what = "layer_norm " + java.util.Arrays.toString(normalized);
+            try (Scope s = Scope.open()) {
+                Tensor y = Functional.layerNorm(Ref.f64(x, shape), normalized, Ref.f64(w, normalized), Ref.f64(b, normalized), EPS);
+                assertClose(expected, y, 1e-10, 1e-10, what);
+                assertClose(expected, Functional.layerNorm(Ref.f32(x, shape), normalized, Ref.f32(w, normalized), Ref.f32(b, normalized), EPS),
+                        1e-4, 1e-4, what + " f32");
+                Tensor plain = Functional.layerNorm(Ref.f64(x, shape), normalized, null, null, EPS);
+                double[] mean = plain.reshape(groups, size).mean(new int[] {1}, false).toDoubleArray();
+                assertClose(new double[groups], mean, 0, 1e-12, what + " without affine has zero mean");
+            }
+            GradCheck.check(what, t -> Functional.layerNorm(t[0], normalized, t[1], t[2], EPS),
+                    new double[][] {x, w, b}, new int[][] {shape, normalized, normalized});
+        }
+    }
+
+    @BackendTest
+    void dropoutMasksScalesAndReproduces(TestDevice device) {
+        device.activate();
+        int n = 20000;
+        double p = 0.3;
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.full(2.0, DType.FLOAT64, null, n).requiresGrad(true);
+            Kiln.manualSeed(7);
+            Tensor y = Functional.dropout(x, p, true);
+            double[] v = y.toDoubleArray();
+            int zeros = 0;
+            for (double d : v) {
+                if (d == 0) zeros++;
+                else assertEquals(2.0 / (1 - p), d, 1e-12, "survivors are scaled by 1 / (1 - p)");
+            }
+            // Binomial(20000, 0.3): the standard deviation of the fraction is about 0.0032.
+            assertEquals(p, zeros / (double) n, 0.02, "fraction dropped");
+            y.sum().backward();
+            double[] g = x.grad().toDoubleArray();
+            for (int i = 0; i < n; i++) assertEquals(v[i] / 2.0, g[i], 1e-12, "gradient is the scaled mask");
+            Kiln.manualSeed(7);
+            assertArrayEquals(v, Functional.dropout(x, p, true).toDoubleArray(), "the same seed gives the same mask");
+            assertTrue(zeros > 0);
+            assertSame(x, Functional.dropout(x, p, false), "evaluation is the identity");
+            assertSame(x, Functional.dropout(x, 0, true), "p = 0 is the identity");
+            assertClose(new double[n], Functional.dropout(x, 1, true), 0, 0, "p = 1 drops everything");
+        }
+    }
+
+    @BackendTest
+    void badInputIsRejectedClearly(TestDevice device) {
+        device.activate();
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.ones(4, 3, 2, 2);
+            assertMessage(IllegalArgumentException.class, () -> Functional.batchNorm(x, Tensor.zeros(2), Tensor.ones(2), null, null, true, 0.1, EPS),
+                    "batch_norm", "[2]", "size 3");
+            assertMessage(IllegalArgumentException.class, () -> Functional.batchNorm(x, Tensor.zeros(3), null, null, null, true, 0.1, EPS),
+                    "batch_norm", "together");
+            assertMessage(IllegalArgumentException.class, () -> Functional.batchNorm(Tensor.ones(1, 3), null, null, null, null, true, 0.1, EPS),
+                    "batch_norm", "more than 1 value per channel");
+            assertMessage(IllegalArgumentException.class, () -> Functional.batchNorm(Tensor.ones(3), null, null, null, null, true, 0.1, EPS),
+                    "batch_norm", "[3]");
+            assertMessage(IllegalArgumentException.class, () -> Functional.layerNorm(x, new int[] {3}, null, null, EPS), "layer_norm", "[3]", "[4, 3, 2, 2]");
+            assertMessage(IllegalArgumentException.class, () -> Functional.layerNorm(x, new int[] {2}, Tensor.ones(3), null, EPS), "layer_norm", "[2]");
+            assertMessage(IllegalArgumentException.class, () -> Functional.dropout(x, 1.5, true), "dropout", "1.5");
+            assertMessage(IllegalArgumentException.class, () -> Functional.dropout(Tensor.ones(DType.INT64, null, 3), 0.5, true), "dropout", "int64");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+package dev.kiln.testkit.onnx;
+
+import dev.kiln.DType;
+import dev.kiln.Functional;
+import dev.kiln.Kiln;
+import dev.kiln.Reduction;
+import dev.kiln.Tensor;
+import dev.kiln.backend.Conv2dSpec;
+import dev.kiln.backend.Pool2dSpec;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Mappings of ONNX's neural-network ops onto {@link Functional}: convolutions, pooling, normalisation, dropout and
+ * the classification losses. ONNX describes padding per edge ([top, left, bottom, right]) or by auto_pad; where
+ * the edges differ, the mapping pads explicitly with {@link Functional#pad2d} and runs the op unpadded.
+ */
+final class OnnxNnOps {
+    private OnnxNnOps() {}
+
+    static void register(Map<String, OnnxOps.Mapping> ops) {
+        ops.put("Conv", OnnxNnOps::conv);
+        ops.put("ConvTranspose", OnnxNnOps::convTranspose);
+        ops.put("MaxPool", OnnxNnOps::maxPool);
+        ops.put("AveragePool", OnnxNnOps::averagePool);
+        ops.put("GlobalAveragePool", c -> new Tensor[] {Functional.globalAvgPool2d(spatial2d(c, c.input(0)))});
+        ops.put("BatchNormalization", OnnxNnOps::batchNorm);
+        ops.put("LayerNormalization", OnnxNnOps::layerNorm);
+        ops.put("Dropout", OnnxNnOps::dropout);
+        ops.put("SoftmaxCrossEntropyLoss", c -> {
+            Tensor loss = Functional.crossEntropy(c.input(0), c.input(1), c.optionalInput(2), ignoreIndex(c), reduction(c), 0);
+            return new Tensor[] {loss, c.wantsOutput(1) ? c.input(0).logSoftmax(1) : null};
+        });
+        ops.put("NegativeLogLikelihoodLoss", c -> new Tensor[] {
+                Functional.nllLoss(c.input(0), c.input(1), c.optionalInput(2), ignoreIndex(c), reduction(c))});
+    }
+
+    private static Tensor spatial2d(OnnxCall c, Tensor x) {
+        if (x.dim() != 4) throw new IllegalArgumentException(c.op() + ": Kiln maps 2-D spatial ops (N, C, H, W); got input " + Arrays.toString(x.shape()));
+        return x;
+    }
+
+    // ---- window geometry -------------------------------------------------------------------------------------
+
+    /** Kernel, strides, dilations and the four pads [top, left, bottom, right] of a 2-D windowed op. */
+    private record Window(int[] kernel, int[] strides, int[] dilations, int[] pads) {
+        boolean symmetric() { return pads[0] == pads[2] && pads[1] == pads[3]; }
+
+        Conv2dSpec convSpec(int groups, boolean padded) {
+            return new Conv2dSpec(strides[0], strides[1], padded ? pads[0] : 0, padded ? pads[1] : 0, dilations[0], dilations[1], groups);
+        }
+
+        Pool2dSpec poolSpec(boolean ceil, boolean padded) {
+            return new Pool2dSpec(kernel[0], kernel[1], strides[0], strides[1], padded ? pads[0] : 0, padded ? pads[1] : 0, dilations[0], dilations[1], ceil);
+        }
+    }
+
+    private static int[] ints(OnnxCall c, String name, int[] def) {
+        long[] v = c.intsAttr(name, null);
+        return v == null ? def : OnnxCall.ints(v);
+    }
+
+    /** Reads kernel_shape (or the weight's), strides, dilations, pads and auto_pad for input size (h, w). */
+    private static Window window(OnnxCall c, int[] kernelFromWeight, int h, int w) {
+        int[] kernel = ints(c, "kernel_shape", kernelFromWeight);
+        if (kernel == null || kernel.length != 2) throw new IllegalArgumentException(c.op() + ": needs a 2-D kernel_shape");
+        int[] strides = ints(c, "strides", new int[] {1, 1}), dilations = ints(c, "dilations", new int[] {1, 1});
+        int[] pads = ints(c, "pads", new int[] {0, 0, 0, 0});
+        String autoPad = c.stringAttr("auto_pad", "NOTSET");
+        int[] in = {h, w};
+        switch (autoPad) {
+            case "NOTSET" -> { }
+            case "VALID" -> pads = new int[4];
+            case "SAME_UPPER", "SAME_LOWER" -> {
+                pads = new int[4];
+                for (int i = 0; i < 2; i++) {
+                    int out = Math.ceilDiv(in[i], strides[i]);
+                    int total = Math.max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in[i]);
+                    int small = total / 2;
+                    pads[i] = autoPad.equals("SAME_UPPER") ? small : total - small;
+                    pads[i + 2] = total - pads[i];
+                }
+            }
+            default -> throw new IllegalArgumentException(c.op() + ": unknown auto_pad '" + autoPad + "'");
+        }
+        return new Window(kernel, strides, dilations, pads);
+    }
+
+    private static Tensor padEdges(Tensor x, int[] pads, double value) {
+        return Functional.pad2d(x, pads[1], pads[3], pads[0], pads[2], value);
+    }
+
+    // ---- convolution ---------------------------------------------------------------------------------------
+
+    private static Tensor[] conv(OnnxCall c) {
+        Tensor x = spatial2d(c, c.input(0)), weight = c.input(1);
+        Window win = window(c, new int[] {weight.size(2), weight.size(3)}, x.size(2), x.size(3));
+        int groups = (int) c.intAttr("group", 1);
+        boolean direct = win.symmetric();
+        Tensor in = direct ? x : padEdges(x, win.pads, 0);
+        return new Tensor[] {Functional.conv2d(in, weight, c.optionalInput(2), win.convSpec(groups, direct))};
+    }
+
+    /**
+     * ONNX sizes a transposed convolution by pads or by output_shape (and auto_pad). The mapping runs Kiln's
+     * transposed convolution unpadded, with output padding for rows the result needs beyond the full output, and
+     * cuts the pads from the edges.
+     */
+    private static Tensor[] convTranspose(OnnxCall c) {
+        Tensor x = spatial2d(c, c.input(0)), weight = c.input(1);
+        int[] kernel = ints(c, "kernel_shape", new int[] {weight.size(2), weight.size(3)});
+        int[] strides = ints(c, "strides", new int[] {1, 1}), dilations = ints(c, "dilations", new int[] {1, 1});
+        int[] outputPadding = ints(c, "output_padding", new int[] {0, 0});
+        int[] pads = ints(c, "pads", new int[] {0, 0, 0, 0});
+        int[] outputShape = ints(c, "output_shape", null);
+        String autoPad = c.stringAttr("auto_pad", "NOTSET");
+        int groups = (int) c.intAttr("group", 1);
+        int[] in = {x.size(2), x.size(3)};
+        int[] full = new int[2];
+        for (int i = 0; i < 2; i++) full[i] = strides[i] * (in[i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1;
+        if (outputShape == null && (autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER")))
+            outputShape = new int[] {in[0] * strides[0], in[1] * strides[1]};
+        if (outputShape != null) {
+            int[] target = Arrays.copyOfRange(outputShape, outputShape.length - 2, outputShape.length);
+            for (int i = 0; i < 2; i++) {
+                int total = full[i] - target[i];
+                // Floor division, as ONNX's reference computes it: a negative total leaves the start unpadded.
+                int half = Math.floorDiv(total, 2);
+                // ONNX puts the odd pad at the end for SAME_UPPER, at the start otherwise.
+                pads[i] = autoPad.equals("SAME_UPPER") ? half : total - half;
+                pads[i + 2] = total - pads[i];
+            }
+        } else if (autoPad.equals("VALID")) {
+            pads = new int[4];
+        }
+        int[] extra = new int[2];
+        for (int i = 0; i < 2; i++) {
+            if (pads[i] < 0) throw new IllegalArgumentException("ConvTranspose: output larger than the full result at the leading edge is not mapped");
+            if (pads[i + 2] < 0) {
+                extra[i] = -pads[i + 2];
+                pads[i + 2] = 0;
+            }
+        }
+        Conv2dSpec spec = new Conv2dSpec(strides[0], strides[1], 0, 0, dilations[0], dilations[1], groups);
+        Tensor y = Functional.convTranspose2d(x, weight, c.optionalInput(2), spec, outputPadding[0] + extra[0], outputPadding[1] + extra[1]);
+        y = y.narrow(2, pads[0], y.size(2) - pads[0] - pads[2]).narrow(3, pads[1], y.size(3) - pads[1] - pads[3]);
+        return new Tensor[] {y};
+    }
+
+    // ---- pooling -------------------------------------------------------------------------------------------
+
+    /** Kiln's pooling pads symmetrically, by less than the dilated window; other pads are applied explicitly. */
+    private static boolean poolPadsDirectly(Window win) {
+        for (int i = 0; i < 2; i++)
+            if (win.pads[i] != win.pads[i + 2] || win.pads[i] >= win.dilations[i] * (win.kernel[i] - 1) + 1) return false;
+        return true;
+    }
+
+    private static Tensor[] maxPool(OnnxCall c) {
+        Tensor x = spatial2d(c, c.input(0));
+        Window win = window(c, null, x.size(2), x.size(3));
+        boolean ceil = c.boolAttr("ceil_mode", false);
+        long storageOrder = c.intAttr("storage_order", 0);
+        boolean direct = poolPadsDirectly(win);
+        if (!direct && c.wantsOutput(1))
+            throw new IllegalArgumentException("MaxPool: indices with pads " + Arrays.toString(win.pads) + " are not mapped (explicit padding shifts them)");
+        Tensor in = direct ? x : padEdges(x, win.pads, Double.NEGATIVE_INFINITY);
+        Tensor.ValuesIndices r = Functional.maxPool2dWithIndices(in, win.poolSpec(ceil, direct));
+        return new Tensor[] {r.values(), c.wantsOutput(1) ? onnxIndices(r.indices(), x, storageOrder) : null};
+    }
+
+    /**
+     * Kiln's max-pool indices count within each (H, W) plane, row-major; ONNX's count over the whole tensor, with the
+     * plane row-major (storage_order 0) or column-major (1).
+     */
+    private static Tensor onnxIndices(Tensor planeIndex, Tensor x, long storageOrder) {
+        int n = x.size(0), ch = x.size(1), h = x.size(2), w = x.size(3);
+        Tensor within = planeIndex;
+        if (storageOrder == 1) {
+            Tensor row = planeIndex.to(DType.FLOAT64).div(w).floor();
+            Tensor col = planeIndex.to(DType.FLOAT64).sub(row.mul(w));
+            within = col.mul(h).add(row).to(DType.INT64);
+        }
+        Tensor planeStart = Tensor.arange(0, (double) n * ch, 1, DType.INT64, x.device()).mul(h * w).reshape(n, ch, 1, 1);
+        return within.add(planeStart);
+    }
+
+    private static Tensor[] averagePool(OnnxCall c) {
+        Tensor x = spatial2d(c, c.input(0));
+        Window win = window(c, null, x.size(2), x.size(3));
+        boolean ceil = c.boolAttr("ceil_mode", false);
+        boolean countPad = c.boolAttr("count_include_pad", false);
+        if (poolPadsDirectly(win)) return new Tensor[] {Functional.avgPool2d(x, win.poolSpec(ceil, true), countPad)};
+        if (!countPad)
+            throw new IllegalArgumentException("AveragePool: pads " + Arrays.toString(win.pads) + " for kernel " + Arrays.toString(win.kernel)
+                    + " without count_include_pad: Kiln's avg_pool2d pads symmetrically, by less than the window");
+        return new Tensor[] {Functional.avgPool2d(padEdges(x, win.pads, 0), win.poolSpec(ceil, false), true)};
+    }
+
+    // ---- normalisation and dropout -------------------------------------------------------------------------
+
+    private static Tensor[] batchNorm(OnnxCall c) {
+        Tensor x = c.input(0), scale = c.input(1), bias = c.input(2), mean = c.input(3), var = c.input(4);
+        double eps = c.floatAttr("epsilon", 1e-5f), momentum = c.floatAttr("momentum", 0.9f);
+        boolean training = c.opset() >= 14 && c.boolAttr("training_mode", false);
+        if (!training) return new Tensor[] {Functional.batchNorm(x, mean, var, scale, bias, false, 0, eps)};
+        // ONNX's momentum weighs the old running value (PyTorch's the new), its running variance is the biased
+        // batch variance, and the running tensors are outputs rather than updated in place.
+        Tensor runningMean = mean.copy(), runningVar = var.copy();
+        Tensor y = Functional.batchNorm(x, runningMean, runningVar, scale, bias, true, 1 - momentum, eps, false);
+        return new Tensor[] {y, runningMean, runningVar};
+    }
+
+    private static Tensor[] layerNorm(OnnxCall c) {
+        Tensor x = c.input(0);
+        int axis = Math.floorMod((int) c.intAttr("axis", -1), x.dim());
+        long stash = c.intAttr("stash_type", 1);
+        if (stash != 1 && OnnxOps.dtypeOf(stash, "LayerNormalization") != x.dtype())
+            throw new IllegalArgumentException("LayerNormalization: stash_type " + stash + " differs from the input type; Kiln computes in the input's type");
+        double eps = c.floatAttr("epsilon", 1e-5f);
+        int[] normalized = Arrays.copyOfRange(x.shape(), axis, x.dim());
+        Functional.NormalizedWithStatistics r = Functional.layerNormWithStatistics(x, normalized, c.input(1), c.optionalInput(2), eps);
+        return new Tensor[] {r.output(), r.mean(), r.invStd()};
+    }
+
+    private static Tensor[] dropout(OnnxCall c) {
+        Tensor x = c.input(0);
+        double ratio;
+        boolean training;
+        if (c.opset() >= 12) {
+            ratio = c.optionalInput(1) == null ? 0.5 : c.input(1).item();
+            training = c.optionalInput(2) != null && c.input(2).item() != 0;
+        } else {
+            ratio = c.floatAttr("ratio", 0.5f);
+            training = c.opset() < 7 && !c.boolAttr("is_test", false);
+        }
+        // ONNX's seed cannot reproduce ONNX's generator, but it does make Kiln's draws repeatable.
+        long seed = c.intAttr("seed", 0);
+        if (training && c.hasAttr("seed")) Kiln.manualSeed(seed);
+        Tensor y = Functional.dropout(x, ratio, training);
+        Tensor mask = null;
+        if (c.wantsOutput(1)) {
+            if (training && ratio > 0)
+                throw new IllegalArgumentException("Dropout: Kiln's dropout does not return the mask it drew (training, ratio " + ratio + ")");
+            // Outside training, or with ratio 0, Kiln's dropout keeps every element.
+            mask = Tensor.ones(DType.BOOL, x.device(), x.shape());
+        }
+        return new Tensor[] {y, mask};
+    }
+
+    // ---- losses ---------------------------------------------------------------------------------------------
+
+    private static Reduction reduction(OnnxCall c) {
+        return Reduction.valueOf(c.stringAttr("reduction", "mean").toUpperCase(Locale.ROOT));
+    }
+
+    /** ONNX has no ignore_index unless given; Kiln's default (-100) is never a valid class. */
+    private static int ignoreIndex(OnnxCall c) { return (int) c.intAttr("ignore_index", Functional.IGNORE_INDEX); }
+}
