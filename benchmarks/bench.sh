@@ -11,7 +11,7 @@ export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-$(nproc)}"
 mode="${1:-quick}"; shift || true
 cpfile="$PWD/benchmarks/target/classpath.txt"
-mvn -q -o package dependency:build-classpath -pl benchmarks -am -DskipTests -Dmdep.outputFile="$cpfile" >/dev/null
+mvn -q package dependency:build-classpath -pl benchmarks -am -DskipTests -Dmdep.outputFile="$cpfile" >/dev/null
 cp="$PWD/benchmarks/target/classes:$(cat "$cpfile")"
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow
      -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -Dorg.bytedeco.javacpp.maxBytes=0 -Xmx8g ${KILN_JAVA_OPTS:-})
