@@ -1,0 +1,38 @@
+package dev.kiln.cpu.gemm;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One element type's share of GEMM: packing operands into panels and the register-blocked micro-kernel.
+ * Everything else (blocking, task splitting, threads) is type-agnostic and lives in {@link Gemm}.
+ *
+ * <p>Packed layouts: A is cut into micro-panels of {@link #mr()} rows stored k-major (for each k, mr values);
+ * B into micro-panels of {@link #nr()} columns, also k-major. Ragged edges are zero-padded, so the
+ * micro-kernel always computes a full mr x nr tile and only its store is partial.
+ *
+ * @param <W> the packed-workspace array type (float[] or double[])
+ */
+interface PanelKernel<W> {
+
+    int mr();
+
+    int nr();
+
+    /** Bytes per element. */
+    int elementSize();
+
+    W allocate(int elements);
+
+    /** Packs the mc x kc block of A at element {@code offset} (strides in elements) into mr-row panels. */
+    void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, W dst);
+
+    /** Packs the kc x nc block of B at element {@code offset} into nr-column panels. */
+    void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, W dst);
+
+    /**
+     * C tile (rows x cols, at most mr x nr) = (accumulate ? C : 0) + packedA panel * packedB panel over kc.
+     * {@code scratch} holds at least mr * nr elements, for tiles the kernel cannot store with whole vectors.
+     */
+    void tile(int kc, W packedA, int aIndex, W packedB, int bIndex, MemorySegment c, long cOffset, long cRowStride,
+              long cColStride, int rows, int cols, boolean accumulate, W scratch);
+}
