@@ -12,8 +12,9 @@ import java.util.function.IntConsumer;
 /**
  * Max pooling with indices as a direct loop over each window's in-bounds taps, for float32 and float64 views of
  * any strides, split over the (n, c) planes. The padding never wins, so it is never read: a window reports its
- * first in-bounds maximum (a NaN wins at once), and a window with no in-bounds tap reports -inf at its start
- * clamped into the input, as the composed default does.
+ * first in-bounds maximum (a NaN wins at once), so a window of -inf reports its first in-bounds tap, as PyTorch
+ * does (the composed default reports the window's start clamped into the input, the same tap unless dilated).
+ * A window with no tap inside the input reports -inf at that clamped start.
  */
 public final class MaxPool {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
