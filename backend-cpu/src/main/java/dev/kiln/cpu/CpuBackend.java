@@ -16,6 +16,8 @@ import dev.kiln.backend.View;
 import dev.kiln.cpu.fused.Convolution;
 import dev.kiln.cpu.fused.MaxPool;
 import dev.kiln.cpu.fused.Softmax;
+import dev.kiln.cpu.gemm.Gemm;
+import dev.kiln.cpu.simd.VectorKernels;
 import dev.kiln.random.Philox;
 
 import java.lang.foreign.MemorySegment;
@@ -136,6 +138,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, double alpha, View x, View out) {
+        if (VectorKernels.unary(op, alpha, x, seg(x), out, seg(out))) return;
         MemorySegment xs = seg(x), os = seg(out);
         DType xt = x.dtype(), ot = out.dtype();
         long sx = innerStride(x), so = innerStride(out);
@@ -150,6 +153,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binary(BinaryOp op, View a, View b, View out) {
+        if (VectorKernels.binary(op, a, seg(a), b, seg(b), out, seg(out))) return;
         MemorySegment as = seg(a), bs = seg(b), os = seg(out);
         DType t = a.dtype(), ot = out.dtype();
         long sa = innerStride(a), sb = innerStride(b), so = innerStride(out);
@@ -164,6 +168,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binaryScalar(BinaryOp op, View a, double scalar, boolean scalarFirst, View out) {
+        if (VectorKernels.binaryScalar(op, a, seg(a), scalar, scalarFirst, out, seg(out))) return;
         MemorySegment as = seg(a), os = seg(out);
         DType t = a.dtype(), ot = out.dtype();
         long sa = innerStride(a), so = innerStride(out);
@@ -222,6 +227,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, View x, int[] axes, View out) {
+        if (VectorKernels.reduce(op, x, seg(x), axes, out, seg(out))) return;
         MemorySegment xs = seg(x), os = seg(out);
         DType xt = x.dtype(), ot = out.dtype();
         int r = x.rank();
@@ -316,7 +322,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(View a, View b, View out) {
-        Matmul.run(a, b, out);
+        if (out.dtype() == DType.FLOAT32 || out.dtype() == DType.FLOAT64) Gemm.matmul(a, seg(a), b, seg(b), out, seg(out));
+        else Matmul.run(a, b, out);
     }
 
     // ---- fused kernels: dedicated loops for float32/float64, the composed defaults for everything else -------

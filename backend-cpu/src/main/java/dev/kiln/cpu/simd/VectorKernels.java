@@ -1,0 +1,257 @@
+package dev.kiln.cpu.simd;
+
+import dev.kiln.DType;
+import dev.kiln.backend.BinaryOp;
+import dev.kiln.backend.ReduceOp;
+import dev.kiln.backend.UnaryOp;
+import dev.kiln.backend.View;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Vectorised, multi-threaded fast paths for float32 and float64 elementwise ops and reductions. Each entry
+ * point returns false, having done nothing, when the case is not one it handles (another dtype, an op with no
+ * vector form, a layout it does not recognise), and the caller then runs its general strided kernel.
+ *
+ * <p>Recognised layouts: outputs are dense. For binary ops the output is seen as rows x inner, and each input
+ * either runs along the row ({@code [N, C] + [N, C]}), repeats one row ({@code [N, C] + [C]}, a bias), or
+ * holds one value per row ({@code [N, C] - [N, 1]}, as softmax does); a whole-tensor scalar is the one-row
+ * case of the last. Reductions take a dense input reduced over one run of adjacent axes.
+ */
+public final class VectorKernels {
+    private VectorKernels() {}
+
+    /** Elements below which the calling thread does all the work: a worker wake-up costs as much as this. */
+    private static final long PARALLEL_ELEMENTS = 1L << 17;
+    /** Chunk boundaries fall on multiples of this many elements, so threads do not share cache lines. */
+    private static final long ALIGN = 256;
+
+    // ---- unary ---------------------------------------------------------------------------------------------
+
+    public static boolean unary(UnaryOp op, double alpha, View x, MemorySegment xs, View out, MemorySegment os) {
+        DType t = out.dtype();
+        if (!floating(t) || x.dtype() != t || !x.isContiguous() || !out.isContiguous()) return false;
+        if (!(t == DType.FLOAT32 ? FloatLoops.supports(op) : DoubleLoops.supports(op))) return false;
+        long w = t.byteSize(), xo = x.offset() * w, oo = out.offset() * w;
+        chunks(out.numel(), (from, to) -> {
+            if (t == DType.FLOAT32) FloatLoops.unary(op, alpha, xs, xo + from * w, os, oo + from * w, to - from);
+            else DoubleLoops.unary(op, alpha, xs, xo + from * w, os, oo + from * w, to - from);
+        });
+        return true;
+    }
+
+    // ---- binary --------------------------------------------------------------------------------------------
+
+    public static boolean binaryScalar(BinaryOp op, View a, MemorySegment as, double scalar, boolean scalarFirst,
+                                       View out, MemorySegment os) {
+        DType t = out.dtype();
+        if (!floating(t) || a.dtype() != t || !a.isContiguous() || !out.isContiguous() || !supports(t, op)) return false;
+        long w = t.byteSize(), ao = a.offset() * w, oo = out.offset() * w;
+        chunks(out.numel(), (from, to) -> scalarRun(t, op, as, ao + from * w, scalar, scalarFirst, os, oo + from * w, to - from));
+        return true;
+    }
+
+    public static boolean binary(BinaryOp op, View a, MemorySegment as, View b, MemorySegment bs, View out, MemorySegment os) {
+        DType t = out.dtype();
+        if (!floating(t) || a.dtype() != t || b.dtype() != t || !out.isContiguous() || !supports(t, op)) return false;
+        int r = out.rank();
+        // The smallest split gives the longest rows; a split works when both inputs fit a recognised pattern.
+        for (int split = 0; split <= r; split++) {
+            RowPattern pa = RowPattern.of(a, split), pb = RowPattern.of(b, split);
+            if (pa == null || pb == null || (pa.elementStride == 0 && pb.elementStride == 0)) continue;
+            long inner = View.numel(java.util.Arrays.copyOfRange(out.shape(), split, r));
+            long rows = inner == 0 ? 0 : out.numel() / inner;
+            binaryRows(t, op, as, pa, bs, pb, os, out.offset(), rows, inner);
+            return true;
+        }
+        return false;
+    }
+
+    private static void binaryRows(DType t, BinaryOp op, MemorySegment as, RowPattern pa, MemorySegment bs, RowPattern pb,
+                                   MemorySegment os, long outOffset, long rows, long inner) {
+        long w = t.byteSize();
+        RangeBody row = (from, to, i) -> {
+            long ao = (pa.offset + i * pa.rowStride + from * pa.elementStride) * w;
+            long bo = (pb.offset + i * pb.rowStride + from * pb.elementStride) * w;
+            long oo = (outOffset + i * inner + from) * w;
+            if (pa.elementStride == 0) scalarRun(t, op, bs, bo, read(as, t, ao), true, os, oo, to - from);
+            else if (pb.elementStride == 0) scalarRun(t, op, as, ao, read(bs, t, bo), false, os, oo, to - from);
+            else if (t == DType.FLOAT32) FloatLoops.binary(op, as, ao, bs, bo, os, oo, to - from);
+            else DoubleLoops.binary(op, as, ao, bs, bo, os, oo, to - from);
+        };
+        grid(rows, inner, row);
+    }
+
+    private static void scalarRun(DType t, BinaryOp op, MemorySegment a, long aOff, double scalar, boolean scalarFirst,
+                                  MemorySegment out, long outOff, long n) {
+        if (t == DType.FLOAT32) FloatLoops.binaryScalar(op, a, aOff, scalar, scalarFirst, out, outOff, n);
+        else DoubleLoops.binaryScalar(op, a, aOff, scalar, scalarFirst, out, outOff, n);
+    }
+
+    /**
+     * How one input of a binary op walks the output's rows x inner grid: element (i, j) is at
+     * {@code offset + i * rowStride + j * elementStride}, with elementStride 1 (a dense row) or 0 (one value).
+     */
+    private record RowPattern(long offset, long rowStride, long elementStride) {
+        static RowPattern of(View v, int split) {
+            int[] shape = v.shape();
+            long[] strides = v.strides();
+            long elementStride = collapse(shape, strides, split, shape.length, 1) ? 1
+                    : collapse(shape, strides, split, shape.length, 0) ? 0 : -1;
+            if (elementStride < 0) return null;
+            long unit = elementStride == 1 ? View.numel(java.util.Arrays.copyOfRange(shape, split, shape.length)) : 1;
+            if (collapse(shape, strides, 0, split, unit)) return new RowPattern(v.offset(), unit, elementStride);
+            if (collapse(shape, strides, 0, split, 0)) return new RowPattern(v.offset(), 0, elementStride);
+            return null;
+        }
+
+        /** Whether dims [from, to) are row-major over a step of {@code unit} (all 0 when unit is 0). */
+        private static boolean collapse(int[] shape, long[] strides, int from, int to, long unit) {
+            long expected = unit;
+            for (int d = to - 1; d >= from; d--) {
+                if (shape[d] != 1 && strides[d] != expected) return false;
+                expected *= shape[d];
+            }
+            return true;
+        }
+    }
+
+    // ---- reductions ----------------------------------------------------------------------------------------
+
+    /**
+     * Reduces a dense {@code x} over {@code axes} when they are adjacent: x is then outer x reduced x inner,
+     * and out (dense) is outer x inner. Inner of 1 reduces along memory; otherwise whole rows of inner values
+     * are combined with the binary loops, which keeps the sequential order of the scalar kernel.
+     */
+    public static boolean reduce(ReduceOp op, View x, MemorySegment xs, int[] axes, View out, MemorySegment os) {
+        DType t = out.dtype();
+        if (!floating(t) || x.dtype() != t || !x.isContiguous() || !out.isContiguous() || axes.length == 0) return false;
+        for (int i = 1; i < axes.length; i++) if (axes[i] != axes[i - 1] + 1) return false;
+        int[] shape = x.shape();
+        long outer = View.numel(java.util.Arrays.copyOfRange(shape, 0, axes[0]));
+        long reduced = View.numel(java.util.Arrays.copyOfRange(shape, axes[0], axes[axes.length - 1] + 1));
+        long inner = View.numel(java.util.Arrays.copyOfRange(shape, axes[axes.length - 1] + 1, shape.length));
+        if (reduced == 0 || outer * inner == 0) return false;
+        long w = t.byteSize(), xo = x.offset(), oo = out.offset();
+        if (inner == 1) {
+            reduceRows(t, op, xs, xo, os, oo, outer, reduced);
+            return true;
+        }
+        BinaryOp combine = switch (op) {
+            case SUM -> BinaryOp.ADD;
+            case PROD -> BinaryOp.MUL;
+            case MAX -> BinaryOp.MAXIMUM;
+            case MIN -> BinaryOp.MINIMUM;
+        };
+        grid(outer, inner, (from, to, o) -> {
+            long dst = (oo + o * inner + from) * w, src = (xo + o * reduced * inner + from) * w;
+            MemorySegment.copy(xs, src, os, dst, (to - from) * w);
+            for (long j = 1; j < reduced; j++) {
+                long at = src + j * inner * w;
+                if (t == DType.FLOAT32) FloatLoops.binary(combine, os, dst, xs, at, os, dst, to - from);
+                else DoubleLoops.binary(combine, os, dst, xs, at, os, dst, to - from);
+            }
+        });
+        return true;
+    }
+
+    /** {@code out[i] = reduce(x[i, 0 .. len))} for each of {@code rows} dense rows. */
+    private static void reduceRows(DType t, ReduceOp op, MemorySegment xs, long xo, MemorySegment os, long oo,
+                                   long rows, long len) {
+        long w = t.byteSize();
+        if (rows > 1 || len < PARALLEL_ELEMENTS) {
+            chunksOf(rows, Math.max(1, PARALLEL_ELEMENTS / len), (from, to) -> {
+                for (long i = from; i < to; i++) {
+                    long at = (xo + i * len) * w;
+                    if (t == DType.FLOAT32) os.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, oo + i, FloatLoops.reduce(op, xs, at, len));
+                    else os.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, oo + i, DoubleLoops.reduce(op, xs, at, len));
+                }
+            });
+            return;
+        }
+        // One long row: reduce chunks in parallel, then combine the partial results in chunk order.
+        int tasks = WorkerPool.shared().parallelism() * 2;
+        long chunk = roundUp((len + tasks - 1) / tasks);
+        int n = (int) ((len + chunk - 1) / chunk);
+        double[] partial = new double[n];
+        WorkerPool.shared().run(n, c -> {
+            long from = c * chunk, count = Math.min(chunk, len - from), at = (xo + from) * w;
+            partial[c] = t == DType.FLOAT32 ? FloatLoops.reduce(op, xs, at, count) : DoubleLoops.reduce(op, xs, at, count);
+        });
+        double acc = partial[0];
+        for (int c = 1; c < n; c++) {
+            acc = switch (op) {
+                case SUM -> acc + partial[c];
+                case PROD -> acc * partial[c];
+                case MAX -> Math.max(acc, partial[c]);
+                case MIN -> Math.min(acc, partial[c]);
+            };
+        }
+        if (t == DType.FLOAT32) os.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, oo, (float) acc);
+        else os.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, oo, acc);
+    }
+
+    // ---- splitting work ------------------------------------------------------------------------------------
+
+    @FunctionalInterface
+    private interface Range {
+        void run(long from, long to);
+    }
+
+    @FunctionalInterface
+    private interface RangeBody {
+        /** Elements [from, to) of row i. */
+        void run(long from, long to, long i);
+    }
+
+    /** Runs body over [0, n) in aligned chunks, on several threads when n is large. */
+    private static void chunks(long n, Range body) {
+        if (n < PARALLEL_ELEMENTS) {
+            if (n > 0) body.run(0, n);
+            return;
+        }
+        chunksOf(n, PARALLEL_ELEMENTS / 2, body);
+    }
+
+    /** Runs body over [0, n) in pieces of at least {@code grain}, at most two per thread. */
+    private static void chunksOf(long n, long grain, Range body) {
+        WorkerPool pool = WorkerPool.shared();
+        long pieces = Math.min(pool.parallelism() * 2L, Math.max(1, n / grain));
+        if (pieces <= 1) {
+            if (n > 0) body.run(0, n);
+            return;
+        }
+        long chunk = grain >= ALIGN ? roundUp((n + pieces - 1) / pieces) : (n + pieces - 1) / pieces;
+        int count = (int) ((n + chunk - 1) / chunk);
+        pool.run(count, c -> body.run(c * chunk, Math.min(n, (c + 1) * chunk)));
+    }
+
+    /** Runs body over a rows x inner grid: whole rows per task when there are many, else slices of one row. */
+    private static void grid(long rows, long inner, RangeBody body) {
+        if (rows == 0 || inner == 0) return;
+        if (rows >= WorkerPool.shared().parallelism() * 2L || inner < PARALLEL_ELEMENTS) {
+            chunksOf(rows, Math.max(1, PARALLEL_ELEMENTS / inner), (from, to) -> {
+                for (long i = from; i < to; i++) body.run(0, inner, i);
+            });
+        } else {
+            for (long i = 0; i < rows; i++) {
+                long row = i;
+                chunksOf(inner, PARALLEL_ELEMENTS / 2, (from, to) -> body.run(from, to, row));
+            }
+        }
+    }
+
+    private static long roundUp(long x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
+
+    private static boolean floating(DType t) { return t == DType.FLOAT32 || t == DType.FLOAT64; }
+
+    private static boolean supports(DType t, BinaryOp op) {
+        return t == DType.FLOAT32 ? FloatLoops.supports(op) : DoubleLoops.supports(op);
+    }
+
+    private static double read(MemorySegment s, DType t, long byteOffset) {
+        return t == DType.FLOAT32 ? s.get(ValueLayout.JAVA_FLOAT_UNALIGNED, byteOffset)
+                : s.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, byteOffset);
+    }
+}
