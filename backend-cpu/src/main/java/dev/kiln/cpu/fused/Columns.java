@@ -1,9 +1,13 @@
 package dev.kiln.cpu.fused;
 
 import dev.kiln.DType;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * im2col and its adjoint for one image. The column matrix is dense, (c * kh * kw) rows of oh * ow, so one group's
@@ -15,6 +19,10 @@ final class Columns {
     private static final ValueLayout.OfLong BITS64 = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final int SHORT_RUN = 16;
 
     private Columns() {}
 
@@ -76,6 +84,70 @@ final class Columns {
         }
     }
 
+    /** The image at element {@code base} of {@code x} transposed to a dense (h * w, c) matrix: channels last. */
+    static void toChannelsLast(MemorySegment x, long base, long sc, long sh, long sw, ConvGeometry g, MemorySegment dst, int width) {
+        int c = g.c();
+        for (int ch = 0; ch < c; ch++) {
+            for (int y = 0; y < g.h(); y++) {
+                long src = base + ch * sc + y * sh, to = (long) y * g.w() * c + ch;
+                if (width == 4) {
+                    for (int xi = 0; xi < g.w(); xi++) dst.setAtIndex(BITS32, to + (long) xi * c, x.getAtIndex(BITS32, src + xi * sw));
+                } else {
+                    for (int xi = 0; xi < g.w(); xi++) dst.setAtIndex(BITS64, to + (long) xi * c, x.getAtIndex(BITS64, src + xi * sw));
+                }
+            }
+        }
+    }
+
+    /**
+     * The columns transposed, from a channels-last image: one row per output position, holding for each group,
+     * each tap (kh, kw) in turn, that group's channels at the tap's pixel (zeros outside the image). Row length is
+     * c * kh * kw, and a group's block of each row is that group's (tap, channel) vector.
+     */
+    static void im2rowChannelsLast(MemorySegment image, ConvGeometry g, MemorySegment rows, int width) {
+        var s = g.spec();
+        int c = g.c(), cg = g.cg(), taps = g.kh() * g.kw();
+        long rowLength = (long) c * taps, at = 0;
+        for (int oy = 0; oy < g.oh(); oy++) {
+            for (int ox = 0; ox < g.ow(); ox++, at += rowLength) {
+                for (int gi = 0; gi < g.groups(); gi++) {
+                    long dst = at + (long) gi * cg * taps;
+                    for (int i = 0; i < g.kh(); i++) {
+                        int iy = oy * s.strideH() - s.padH() + i * s.dilationH();
+                        for (int j = 0; j < g.kw(); j++, dst += cg) {
+                            int ix = ox * s.strideW() - s.padW() + j * s.dilationW();
+                            if (iy < 0 || iy >= g.h() || ix < 0 || ix >= g.w()) zero(rows, dst, cg, width);
+                            else copy(image, ((long) iy * g.w() + ix) * c + (long) gi * cg, 1, rows, dst, cg, width);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code dw[co][ch][i][j] = sum over the partials of partial[co][(i * kw + j) * cg + ch]}: the channels-last
+     * weight gradients of {@code count} chunks, summed and put back in the weight's order.
+     */
+    static void sumChannelsLast(MemorySegment partials, int count, ConvGeometry g, MemorySegment dw, long base, DType dtype) {
+        int cg = g.cg(), taps = g.kh() * g.kw();
+        long size = (long) g.cout() * g.k();
+        boolean f32 = dtype == DType.FLOAT32;
+        for (int co = 0; co < g.cout(); co++) {
+            for (int ch = 0; ch < cg; ch++) {
+                for (int tap = 0; tap < taps; tap++) {
+                    long from = (long) co * g.k() + (long) tap * cg + ch;
+                    double sum = 0;
+                    for (int part = 0; part < count; part++)
+                        sum += f32 ? partials.getAtIndex(F32, from + part * size) : partials.getAtIndex(F64, from + part * size);
+                    long to = base + ((long) co * cg + ch) * taps + tap;
+                    if (f32) dw.setAtIndex(F32, to, (float) sum);
+                    else dw.setAtIndex(F64, to, sum);
+                }
+            }
+        }
+    }
+
     /** The first output column whose input column {@code ox * stride + shift} is not left of the image. */
     private static int firstInside(int shift, int stride, int ow) {
         return Math.min(ow, Math.max(0, Math.ceilDiv(-shift, stride)));
@@ -93,14 +165,30 @@ final class Columns {
     }
 
     private static void addRowF32(MemorySegment src, long from, MemorySegment dst, long to, int dstStride, int n) {
-        for (int k = 0; k < n; k++) {
+        int k = 0;
+        if (dstStride == 1) {
+            for (int bound = FS.loopBound(n); k < bound; k += FS.length()) {
+                long s = (from + k) * Float.BYTES, d = (to + k) * Float.BYTES;
+                FloatVector.fromMemorySegment(FS, dst, d, ORDER).add(FloatVector.fromMemorySegment(FS, src, s, ORDER))
+                        .intoMemorySegment(dst, d, ORDER);
+            }
+        }
+        for (; k < n; k++) {
             long d = to + (long) k * dstStride;
             dst.setAtIndex(F32, d, dst.getAtIndex(F32, d) + src.getAtIndex(F32, from + k));
         }
     }
 
     private static void addRowF64(MemorySegment src, long from, MemorySegment dst, long to, int dstStride, int n) {
-        for (int k = 0; k < n; k++) {
+        int k = 0;
+        if (dstStride == 1) {
+            for (int bound = DS.loopBound(n); k < bound; k += DS.length()) {
+                long s = (from + k) * Double.BYTES, d = (to + k) * Double.BYTES;
+                DoubleVector.fromMemorySegment(DS, dst, d, ORDER).add(DoubleVector.fromMemorySegment(DS, src, s, ORDER))
+                        .intoMemorySegment(dst, d, ORDER);
+            }
+        }
+        for (; k < n; k++) {
             long d = to + (long) k * dstStride;
             dst.setAtIndex(F64, d, dst.getAtIndex(F64, d) + src.getAtIndex(F64, from + k));
         }
@@ -116,8 +204,14 @@ final class Columns {
         }
     }
 
-    /** Zeros are all-zero bits in both float formats. */
+    /** Zeros are all-zero bits in both float formats. A short run is cheaper stored than sliced and filled. */
     private static void zero(MemorySegment s, long from, long n, int width) {
-        if (n > 0) s.asSlice(from * width, n * width).fill((byte) 0);
+        if (n > SHORT_RUN) {
+            s.asSlice(from * width, n * width).fill((byte) 0);
+        } else if (width == 4) {
+            for (long k = 0; k < n; k++) s.setAtIndex(BITS32, from + k, 0);
+        } else {
+            for (long k = 0; k < n; k++) s.setAtIndex(BITS64, from + k, 0L);
+        }
     }
 }

@@ -24,6 +24,8 @@ public final class Convolution {
     private static final long PARALLEL_MACS = 1L << 18;
     /** Chunks per thread for the weight gradient: a few, so a thread slowed by the machine is not waited on. */
     private static final int CHUNKS_PER_THREAD = 2;
+    /** Channels per group from which the weight gradient transposes the image (see {@link #transposesChannelsLast}). */
+    private static final int CHANNELS_LAST_MIN_RUN = 16;
 
     private Convolution() {}
 
@@ -88,21 +90,32 @@ public final class Convolution {
             return;
         }
         int chunks = splitsOverImages(g) ? Math.min(g.n(), WorkerPool.shared().parallelism() * CHUNKS_PER_THREAD) : 1;
-        // Chunk 0 sums straight into the gradient, the others into partials added at the end.
-        MemorySegment partials = MemorySegment.ofArray(new long[(int) Math.ceilDiv((chunks - 1) * weightSize * width, 8)]);
+        boolean channelsLast = transposesChannelsLast(input.strides(), g);
+        // Chunk 0 sums straight into the gradient unless its products come in channels-last order; the others
+        // sum into partials added at the end. The partials are this thread's scratch (native memory: a heap
+        // segment at the same access sites would make the JIT's type profile polymorphic, and every access slow).
+        int straight = channelsLast ? 0 : 1;
+        MemorySegment partials = Scratch.get(Scratch.PARTIALS, (chunks - straight) * weightSize * width);
         int per = Math.ceilDiv(g.n(), chunks);
         WorkerPool.shared().run(chunks, chunk -> {
-            MemorySegment sum = chunk == 0 ? dw : partials;
-            long sumAt = chunk == 0 ? gradWeight.offset() : (chunk - 1) * weightSize;
+            boolean intoGradient = chunk < straight;
+            MemorySegment sum = intoGradient ? dw : partials;
+            long sumAt = intoGradient ? gradWeight.offset() : (chunk - straight) * weightSize;
             for (int n = chunk * per, end = Math.min(g.n(), n + per); n < end; n++) {
                 boolean first = n == chunk * per;
                 MemorySegment product = first ? sum : Scratch.get(Scratch.PRODUCT, weightSize * width);
-                weightProduct(input, x, gradOut, dy, g, n, product, first ? sumAt : 0);
+                long at = first ? sumAt : 0;
+                if (channelsLast) channelsLastProduct(input, x, gradOut, dy, g, n, product, at);
+                else weightProduct(input, x, gradOut, dy, g, n, product, at);
                 if (!first) Columns.add(t, product, 0, sum, sumAt, 1, (int) weightSize);
             }
         });
-        for (int chunk = 1; chunk < chunks; chunk++)
-            Columns.add(t, partials, (chunk - 1) * weightSize, dw, gradWeight.offset(), 1, (int) weightSize);
+        if (channelsLast) {
+            Columns.sumChannelsLast(partials, chunks, g, dw, gradWeight.offset(), t);
+        } else {
+            for (int chunk = 1; chunk < chunks; chunk++)
+                Columns.add(t, partials, (chunk - 1) * weightSize, dw, gradWeight.offset(), 1, (int) weightSize);
+        }
     }
 
     /** One image's weight gradient, (cout x k), dense at element {@code at} of {@code product}. */
@@ -119,6 +132,38 @@ public final class Convolution {
         // B is the columns transposed: only their strides swap.
         Gemm.multiply(gradOut.dtype(), coutG, k, p, dy, aOff, p, 1, cols.data, bOff, cols.colStride, cols.rowStride,
                 product, cOff, k, 1);
+    }
+
+    /**
+     * Whether the weight gradient builds its columns from the image transposed to channels last. Its products
+     * reduce over output positions, the contiguous axis of both the output gradient and ordinary columns, so
+     * GEMM would have to transpose all columns element by element while packing. Rows of a channels-last image
+     * (one per output position, the taps' channels in runs) pack with whole vectors instead, and only the image
+     * itself, kh * kw times smaller, is transposed element by element; that pays once the runs are long.
+     */
+    private static boolean transposesChannelsLast(long[] inputStrides, ConvGeometry g) {
+        return !g.columnsAreInput(inputStrides) && g.cg() >= CHANNELS_LAST_MIN_RUN;
+    }
+
+    /**
+     * One image's weight gradient from channels-last rows: (cout x kh*kw*cg) with columns in (tap, channel) order
+     * per group, dense at element {@code at} of {@code product}.
+     */
+    private static void channelsLastProduct(View input, MemorySegment x, View gradOut, MemorySegment dy, ConvGeometry g,
+                                            int n, MemorySegment product, long at) {
+        int groups = g.groups(), coutG = g.coutG(), k = g.k(), p = g.p(), width = (int) input.dtype().byteSize();
+        long[] s = input.strides();
+        MemorySegment image = Scratch.get(Scratch.CHANNELS_LAST, g.c() * g.inputPlane() * width);
+        Columns.toChannelsLast(x, input.offset() + n * s[0], s[1], s[2], s[3], g, image, width);
+        MemorySegment rows = Scratch.get(Scratch.COLUMNS, (long) p * groups * k * width);
+        Columns.im2rowChannelsLast(image, g, rows, width);
+        long[] aOff = new long[groups], bOff = new long[groups], cOff = new long[groups];
+        for (int gi = 0; gi < groups; gi++) {
+            aOff[gi] = gradOut.offset() + (long) n * g.cout() * p + (long) gi * coutG * p;
+            bOff[gi] = (long) gi * k;
+            cOff[gi] = at + (long) gi * coutG * k;
+        }
+        Gemm.multiply(gradOut.dtype(), coutG, k, p, dy, aOff, p, 1, rows, bOff, (long) groups * k, 1, product, cOff, k, 1);
     }
 
     /**

@@ -6,12 +6,15 @@ import java.lang.foreign.MemorySegment;
 /**
  * Per-thread working memory for the fused kernels (column matrices, partial weight gradients). Each thread keeps
  * its largest request per slot, so a training loop allocates nothing after its first step; the memory belongs to
- * an automatic arena and goes back to the system with its thread.
+ * an automatic arena, so other threads may use it (the pool's workers fill a caller's partial sums), and it goes
+ * back to the system with its thread.
  */
 final class Scratch {
     static final int COLUMNS = 0;
     static final int PRODUCT = 1;
-    private static final int SLOTS = 2;
+    static final int PARTIALS = 2;
+    static final int CHANNELS_LAST = 3;
+    private static final int SLOTS = 4;
 
     private static final ThreadLocal<MemorySegment[]> SLOTS_OF_THREAD = ThreadLocal.withInitial(() -> new MemorySegment[SLOTS]);
 

@@ -21,7 +21,8 @@ import static dev.kiln.cpu.fused.HostViews.uploadTransposed;
 
 /**
  * The CPU backend's convolution kernels against the SPI's composed defaults, on shapes the conformance kit leaves
- * out: batches large enough to split over images, many channels, groups with dilation and stride, 1x1 kernels
+ * out: batches large enough to split over images, many channels (which the weight gradient takes channels last),
+ * groups with dilation and stride, 1x1 kernels
  * (where the image is its own column matrix), inputs held transposed, and outputs that are not dense (which must
  * fall back to the defaults).
  */
@@ -37,6 +38,8 @@ class ConvolutionKernelTest {
     static Stream<Arguments> cases() {
         List<Case> shapes = List.of(
                 new Case("3x3 same, batch split over images", 6, 8, 13, 11, 16, 3, 3, Conv2dSpec.of(1, 1)),
+                new Case("many channels (channels-last weight gradient)", 4, 32, 9, 10, 8, 3, 3, Conv2dSpec.of(1, 1)),
+                new Case("many channels in groups, stride, dilation", 3, 40, 11, 9, 6, 3, 2, new Conv2dSpec(2, 1, 1, 2, 1, 2, 2)),
                 new Case("5x5 valid, one image", 1, 3, 20, 18, 6, 5, 5, Conv2dSpec.of(1, 0)),
                 new Case("groups, dilation, stride", 4, 8, 15, 12, 12, 3, 3, new Conv2dSpec(2, 1, 2, 1, 2, 1, 4)),
                 new Case("asymmetric stride beyond padding", 3, 4, 9, 10, 5, 2, 3, new Conv2dSpec(3, 2, 1, 1, 1, 2, 1)),
