@@ -36,12 +36,13 @@ public final class MaxPool {
         int planes = s[0] * channels;
         long taps = (long) planes * oh * ow * spec.kernelH() * spec.kernelW();
         boolean f32 = input.dtype() == DType.FLOAT32;
+        Taps rows = Taps.of(oh, spec.strideH(), spec.padH(), spec.dilationH(), spec.kernelH(), s[2]);
+        Taps cols = Taps.of(ow, spec.strideW(), spec.padW(), spec.dilationW(), spec.kernelW(), s[3]);
         IntConsumer plane = pl -> {
             int n = pl / channels, c = pl % channels;
-            pool(x, input.offset() + n * input.strides()[0] + c * input.strides()[1], input.strides(), s[2], s[3], spec,
+            pool(x, input.offset() + n * input.strides()[0] + c * input.strides()[1], input.strides(), s[3], rows, cols,
                     y, out.offset() + n * out.strides()[0] + c * out.strides()[1], out.strides(),
-                    idx, indices.offset() + n * indices.strides()[0] + c * indices.strides()[1], indices.strides(),
-                    oh, ow, f32);
+                    idx, indices.offset() + n * indices.strides()[0] + c * indices.strides()[1], indices.strides(), f32);
         };
         if (taps >= PARALLEL_TAPS) {
             WorkerPool.shared().run(planes, plane);
@@ -50,34 +51,59 @@ public final class MaxPool {
         }
     }
 
-    private static void pool(MemorySegment x, long xBase, long[] xs, int h, int w, Pool2dSpec spec,
-                             MemorySegment y, long yBase, long[] ys, MemorySegment idx, long iBase, long[] is,
-                             int oh, int ow, boolean f32) {
-        int kh = spec.kernelH(), kw = spec.kernelW(), dh = spec.dilationH(), dw = spec.dilationW();
-        for (int oy = 0; oy < oh; oy++) {
-            int y0 = oy * spec.strideH() - spec.padH();
-            // In-bounds taps r of the window's rows: 0 <= y0 + r * dh < h.
-            int r0 = Math.max(0, Math.ceilDiv(-y0, dh)), r1 = Math.min(kh, Math.floorDiv(h - 1 - y0, dh) + 1);
-            for (int ox = 0; ox < ow; ox++) {
-                int x0 = ox * spec.strideW() - spec.padW();
-                int q0 = Math.max(0, Math.ceilDiv(-x0, dw)), q1 = Math.min(kw, Math.floorDiv(w - 1 - x0, dw) + 1);
+    /**
+     * Along one axis, for each output position: the window's first coordinate, and the range [from, to) of its
+     * taps inside the input. The same for every plane, so worked out once.
+     */
+    private record Taps(int[] start, int[] from, int[] to, int dilation, int size) {
+        static Taps of(int out, int stride, int pad, int dilation, int kernel, int size) {
+            int[] start = new int[out], from = new int[out], to = new int[out];
+            for (int o = 0; o < out; o++) {
+                start[o] = o * stride - pad;
+                from[o] = Math.max(0, Math.ceilDiv(-start[o], dilation));
+                to[o] = Math.min(kernel, Math.floorDiv(size - 1 - start[o], dilation) + 1);
+            }
+            return new Taps(start, from, to, dilation, size);
+        }
+
+        /** The coordinate of tap t of window o. */
+        int at(int o, int t) { return start[o] + t * dilation; }
+
+        /** Where a window without taps inside reports: its start clamped into the input. */
+        int clamped(int o) { return Math.clamp(start[o], 0, size - 1); }
+    }
+
+    private static void pool(MemorySegment x, long xBase, long[] xs, int w, Taps rows, Taps cols,
+                             MemorySegment y, long yBase, long[] ys, MemorySegment idx, long iBase, long[] is, boolean f32) {
+        for (int oy = 0; oy < rows.start.length; oy++) {
+            int r0 = rows.from[oy], r1 = rows.to[oy];
+            for (int ox = 0; ox < cols.start.length; ox++) {
+                int q0 = cols.from[ox], q1 = cols.to[ox];
                 double best = Double.NEGATIVE_INFINITY;
-                long at = (long) Math.clamp(y0, 0, h - 1) * w + Math.clamp(x0, 0, w - 1);
-                boolean first = true;
-                search:
-                for (int r = r0; r < r1; r++) {
-                    int iy = y0 + r * dh;
-                    long row = xBase + iy * xs[2];
-                    for (int q = q0; q < q1; q++) {
-                        int ix = x0 + q * dw;
-                        double v = f32 ? x.getAtIndex(F32, row + ix * xs[3]) : x.getAtIndex(F64, row + ix * xs[3]);
-                        if (first || v > best || v != v) {
-                            best = v;
-                            at = (long) iy * w + ix;
-                            first = false;
-                            if (v != v) break search;
+                long at = (long) rows.clamped(oy) * w + cols.clamped(ox);
+                if (r0 < r1 && q0 < q1) {
+                    int iy0 = rows.at(oy, r0), ix0 = cols.at(ox, q0);
+                    long winner = xBase + iy0 * xs[2] + ix0 * xs[3];
+                    best = load(x, winner, f32);
+                    at = (long) iy0 * w + ix0;
+                    for (int r = r0; r < r1; r++) {
+                        int iy = rows.at(oy, r);
+                        long row = xBase + iy * xs[2];
+                        for (int q = q0; q < q1; q++) {
+                            int ix = cols.at(ox, q);
+                            long src = row + ix * xs[3];
+                            double v = load(x, src, f32);
+                            // Written without branches on the data: an unpredictable compare costs more than the
+                            // selects. Once best is NaN nothing replaces it, so the first NaN wins.
+                            boolean better = (v > best || v != v) && best == best;
+                            best = better ? v : best;
+                            at = better ? (long) iy * w + ix : at;
+                            winner = better ? src : winner;
                         }
                     }
+                    // The value is the element the index names, whatever the compiler makes of the selects on
+                    // best (a max instruction need not keep the sign of the first of two equal zeros).
+                    best = load(x, winner, f32);
                 }
                 long o = yBase + oy * ys[2] + ox * ys[3];
                 if (f32) y.setAtIndex(F32, o, (float) best);
@@ -85,5 +111,9 @@ public final class MaxPool {
                 idx.setAtIndex(I64, iBase + oy * is[2] + ox * is[3], at);
             }
         }
+    }
+
+    private static double load(MemorySegment x, long i, boolean f32) {
+        return f32 ? x.getAtIndex(F32, i) : x.getAtIndex(F64, i);
     }
 }
