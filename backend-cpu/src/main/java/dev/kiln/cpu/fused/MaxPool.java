@@ -79,41 +79,61 @@ public final class MaxPool {
             int r0 = rows.from[oy], r1 = rows.to[oy];
             for (int ox = 0; ox < cols.start.length; ox++) {
                 int q0 = cols.from[ox], q1 = cols.to[ox];
-                double best = Double.NEGATIVE_INFINITY;
-                long at = (long) rows.clamped(oy) * w + cols.clamped(ox);
-                if (r0 < r1 && q0 < q1) {
-                    int iy0 = rows.at(oy, r0), ix0 = cols.at(ox, q0);
-                    long winner = xBase + iy0 * xs[2] + ix0 * xs[3];
-                    best = load(x, winner, f32);
-                    at = (long) iy0 * w + ix0;
-                    for (int r = r0; r < r1; r++) {
-                        int iy = rows.at(oy, r);
-                        long row = xBase + iy * xs[2];
-                        for (int q = q0; q < q1; q++) {
-                            int ix = cols.at(ox, q);
-                            long src = row + ix * xs[3];
-                            double v = load(x, src, f32);
-                            // Written without branches on the data: an unpredictable compare costs more than the
-                            // selects. Once best is NaN nothing replaces it, so the first NaN wins.
-                            boolean better = (v > best || v != v) && best == best;
-                            best = better ? v : best;
-                            at = better ? (long) iy * w + ix : at;
-                            winner = better ? src : winner;
-                        }
-                    }
-                    // The value is the element the index names, whatever the compiler makes of the selects on
-                    // best (a max instruction need not keep the sign of the first of two equal zeros).
-                    best = load(x, winner, f32);
-                }
                 long o = yBase + oy * ys[2] + ox * ys[3];
-                if (f32) y.setAtIndex(F32, o, (float) best);
-                else y.setAtIndex(F64, o, best);
-                idx.setAtIndex(I64, iBase + oy * is[2] + ox * is[3], at);
+                int iy = rows.clamped(oy), ix = cols.clamped(ox);
+                if (r0 < r1 && q0 < q1) {
+                    long tap = f32 ? searchF32(x, xBase, xs[2], xs[3], rows, cols, oy, ox)
+                            : searchF64(x, xBase, xs[2], xs[3], rows, cols, oy, ox);
+                    iy = rows.at(oy, (int) (tap >>> 32));
+                    ix = cols.at(ox, (int) tap);
+                    // The value is the element the index names (a max of two equal zeros need not be the first).
+                    long src = xBase + iy * xs[2] + ix * xs[3];
+                    if (f32) y.setAtIndex(F32, o, x.getAtIndex(F32, src));
+                    else y.setAtIndex(F64, o, x.getAtIndex(F64, src));
+                } else if (f32) {
+                    y.setAtIndex(F32, o, Float.NEGATIVE_INFINITY);
+                } else {
+                    y.setAtIndex(F64, o, Double.NEGATIVE_INFINITY);
+                }
+                idx.setAtIndex(I64, iBase + oy * is[2] + ox * is[3], (long) iy * w + ix);
             }
         }
     }
 
-    private static double load(MemorySegment x, long i, boolean f32) {
-        return f32 ? x.getAtIndex(F32, i) : x.getAtIndex(F64, i);
+    // The window searches return the winning tap as (row tap << 32 | column tap). They are written without
+    // branches on the data, since an unpredictable compare costs more than the selects; once the best is NaN
+    // nothing replaces it, so the first NaN wins. float and double are two copies so each stays small enough for
+    // the compiler to inline its memory accesses.
+
+    private static long searchF32(MemorySegment x, long base, long sh, long sw, Taps rows, Taps cols, int oy, int ox) {
+        int r0 = rows.from[oy], r1 = rows.to[oy], q0 = cols.from[ox], q1 = cols.to[ox];
+        float best = x.getAtIndex(F32, base + rows.at(oy, r0) * sh + cols.at(ox, q0) * sw);
+        long tap = (long) r0 << 32 | q0;
+        for (int r = r0; r < r1; r++) {
+            long row = base + rows.at(oy, r) * sh;
+            for (int q = q0; q < q1; q++) {
+                float v = x.getAtIndex(F32, row + cols.at(ox, q) * sw);
+                boolean better = (v > best || v != v) && best == best;
+                best = better ? v : best;
+                tap = better ? (long) r << 32 | q : tap;
+            }
+        }
+        return tap;
+    }
+
+    private static long searchF64(MemorySegment x, long base, long sh, long sw, Taps rows, Taps cols, int oy, int ox) {
+        int r0 = rows.from[oy], r1 = rows.to[oy], q0 = cols.from[ox], q1 = cols.to[ox];
+        double best = x.getAtIndex(F64, base + rows.at(oy, r0) * sh + cols.at(ox, q0) * sw);
+        long tap = (long) r0 << 32 | q0;
+        for (int r = r0; r < r1; r++) {
+            long row = base + rows.at(oy, r) * sh;
+            for (int q = q0; q < q1; q++) {
+                double v = x.getAtIndex(F64, row + cols.at(ox, q) * sw);
+                boolean better = (v > best || v != v) && best == best;
+                best = better ? v : best;
+                tap = better ? (long) r << 32 | q : tap;
+            }
+        }
+        return tap;
     }
 }
