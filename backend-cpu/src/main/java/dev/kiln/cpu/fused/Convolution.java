@@ -89,14 +89,15 @@ public final class Convolution {
             dw.asSlice(gradWeight.offset() * width, weightSize * width).fill((byte) 0);
             return;
         }
-        int chunks = splitsOverImages(g) ? Math.min(g.n(), WorkerPool.shared().parallelism() * CHUNKS_PER_THREAD) : 1;
+        int wanted = splitsOverImages(g) ? WorkerPool.shared().parallelism() * CHUNKS_PER_THREAD : 1;
+        // Every chunk gets at least one image: a chunk without one would leave its partial unwritten.
+        int per = Math.ceilDiv(g.n(), wanted), chunks = Math.ceilDiv(g.n(), per);
         boolean channelsLast = transposesChannelsLast(input.strides(), g);
         // Chunk 0 sums straight into the gradient unless its products come in channels-last order; the others
         // sum into partials added at the end. The partials are this thread's scratch (native memory: a heap
         // segment at the same access sites would make the JIT's type profile polymorphic, and every access slow).
         int straight = channelsLast ? 0 : 1;
         MemorySegment partials = Scratch.get(Scratch.PARTIALS, (chunks - straight) * weightSize * width);
-        int per = Math.ceilDiv(g.n(), chunks);
         WorkerPool.shared().run(chunks, chunk -> {
             boolean intoGradient = chunk < straight;
             MemorySegment sum = intoGradient ? dw : partials;

@@ -99,6 +99,45 @@ class ConvolutionKernelTest {
         Ref.assertClose(new double[Ref.numel(empty.weight())], download(fast, gradWeight), 0, 0, "empty batch " + k);
     }
 
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void viewsThatStartInsideTheirBufferAreReadAndWrittenThere(Case k, DType t, boolean unused) {
+        if (unused) return;
+        View input = atOffset(t, Ref.data(10, Ref.numel(k.input()), -1, 1), k.input());
+        View weight = atOffset(t, Ref.data(11, Ref.numel(k.weight()), -1, 1), k.weight());
+        View gradOut = atOffset(t, Ref.data(12, Ref.numel(k.out()), -1, 1), k.out());
+        double tol = t == DType.FLOAT32 ? 1e-4 : 1e-11;
+        Ref.assertClose(run(reference, t, k.out(), o -> reference.conv2d(input, weight, k.spec, o)),
+                runAtOffset(t, k.out(), o -> fast.conv2d(input, weight, k.spec, o)), tol, tol, "conv2d at offsets " + k);
+        Ref.assertClose(run(reference, t, k.input(), o -> reference.conv2dBackwardInput(gradOut, weight, k.spec, o)),
+                runAtOffset(t, k.input(), o -> fast.conv2dBackwardInput(gradOut, weight, k.spec, o)), tol, tol, "grad input at offsets " + k);
+        Ref.assertClose(run(reference, t, k.weight(), o -> reference.conv2dBackwardWeight(input, gradOut, k.spec, o)),
+                runAtOffset(t, k.weight(), o -> fast.conv2dBackwardWeight(input, gradOut, k.spec, o)), tol, tol, "grad weight at offsets " + k);
+    }
+
+    /** A dense view of the values that starts a few elements into a larger buffer. */
+    private View atOffset(DType t, double[] values, int[] shape) {
+        double[] padded = new double[values.length + OFFSET];
+        System.arraycopy(values, 0, padded, OFFSET, values.length);
+        View whole = upload(fast, t, padded, padded.length);
+        return whole.withShape(shape, View.contiguousStrides(shape), OFFSET);
+    }
+
+    /** Like {@link #run}, into a dense output that starts inside its buffer, behind elements that must stay untouched. */
+    private double[] runAtOffset(DType t, int[] shape, Consumer<View> kernel) {
+        int n = Ref.numel(shape);
+        View whole = fast.allocateView(t, n + OFFSET);
+        fast.fill(whole, Double.NaN);
+        fast.fill(whole.withShape(new int[] {OFFSET}, new long[] {1}, 0), 7);
+        kernel.accept(whole.withShape(shape, View.contiguousStrides(shape), OFFSET));
+        double[] all = download(fast, whole);
+        for (int i = 0; i < OFFSET; i++)
+            if (all[i] != 7) throw new AssertionError("element " + i + " before the output was overwritten: " + all[i]);
+        return java.util.Arrays.copyOfRange(all, OFFSET, all.length);
+    }
+
+    private static final int OFFSET = 5;
+
     /** Runs a kernel into a fresh dense output of NaNs, so one that forgets to write an element is caught. */
     static double[] run(Backend be, DType t, int[] shape, Consumer<View> kernel) {
         View out = be.allocateView(t, shape);
