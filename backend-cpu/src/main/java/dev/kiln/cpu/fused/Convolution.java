@@ -17,7 +17,8 @@ import java.util.function.IntConsumer;
  * and its GEMM runs on one thread, which keeps the small layers of a small network (a few hundred thousand
  * multiply-adds per image) from paying a hand-off per product. With fewer images the images run in turn and each
  * GEMM splits itself. The weight gradient sums over images, so each chunk of images accumulates its own partial
- * sum and the partials are added at the end.
+ * sum and the partials are added at the end; with many channels it reads the image channels last (see
+ * {@link #transposesChannelsLast}).
  */
 public final class Convolution {
     /** Below this many multiply-adds in the whole call, one thread does everything. */
@@ -29,9 +30,9 @@ public final class Convolution {
 
     private Convolution() {}
 
-    /** Whether the fast kernels take these operands: float32 or float64, and dense where they must be. */
-    public static boolean handles(View strided, View... dense) {
-        DType t = strided.dtype();
+    /** Whether the fast kernels take these operands: the first one's dtype float32 or float64, and the rest dense. */
+    public static boolean handles(View first, View... dense) {
+        DType t = first.dtype();
         if (t != DType.FLOAT32 && t != DType.FLOAT64) return false;
         for (View v : dense) if (!v.isContiguous()) return false;
         return true;
