@@ -1,0 +1,139 @@
+package dev.kiln.cpu.gemm;
+
+import dev.kiln.DType;
+import dev.kiln.backend.Buffer;
+import dev.kiln.backend.View;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** GEMM against a plain double-precision triple loop, over ragged sizes, strides, transposes and batches. */
+class GemmTest {
+
+    /** A strided m x n matrix inside a segment, filled with random values (or NaN for outputs). */
+    private record Mat(MemorySegment data, DType dtype, long offset, long rowStride, long colStride, int rows, int cols) {
+        static Mat create(Arena arena, DType t, int rows, int cols, boolean transposed, int pad, Random rnd) {
+            long rs = transposed ? 1 : cols + pad, cs = transposed ? rows + pad : 1;
+            long elements = 3 + (transposed ? (long) cols * (rows + pad) : (long) rows * (cols + pad));
+            MemorySegment s = arena.allocate(elements * t.byteSize());
+            Mat m = new Mat(s, t, 3, rs, cs, rows, cols);
+            for (long i = 0; i < elements; i++) put(s, t, i, rnd == null ? Double.NaN : rnd.nextDouble() * 2 - 1);
+            return m;
+        }
+
+        double get(int i, int j) { return read(data, dtype, offset + i * rowStride + j * colStride); }
+    }
+
+    static Stream<Arguments> shapes() {
+        return Stream.of(
+                Arguments.of(1, 1, 1), Arguments.of(1, 37, 5), Arguments.of(29, 1, 8), Arguments.of(13, 17, 19),
+                Arguments.of(12, 32, 256), Arguments.of(37, 65, 300), Arguments.of(150, 70, 513),
+                Arguments.of(5, 9, 0), Arguments.of(200, 190, 160), Arguments.of(20, 2000, 100));
+    }
+
+    @ParameterizedTest(name = "{0}x{1}x{2}")
+    @MethodSource("shapes")
+    void matchesReferenceForEveryLayout(int m, int n, int k) {
+        Random rnd = new Random(m * 31L + n * 7L + k);
+        for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            for (int layout = 0; layout < 8; layout++) {
+                boolean ta = (layout & 1) != 0, tb = (layout & 2) != 0, tc = (layout & 4) != 0;
+                try (Arena arena = Arena.ofShared()) {
+                    Mat a = Mat.create(arena, t, m, k, ta, layout, rnd);
+                    Mat b = Mat.create(arena, t, k, n, tb, 1, rnd);
+                    Mat c = Mat.create(arena, t, m, n, tc, 2, null);
+                    Gemm.multiply(t, m, n, k, a.data, new long[] {a.offset}, a.rowStride, a.colStride,
+                            b.data, new long[] {b.offset}, b.rowStride, b.colStride,
+                            c.data, new long[] {c.offset}, c.rowStride, c.colStride);
+                    assertProduct(a, b, c, t + " layout " + layout);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dtypes")
+    void batchedViewsWithBroadcastBatchDims(DType t) {
+        // a: [2, 3, m, k]; b: [k, n] broadcast over both batch dims (stride 0); out: [2, 3, m, n].
+        int m = 21, n = 45, k = 33;
+        Random rnd = new Random(7);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment as = filled(arena, t, 6L * m * k, rnd), bs = filled(arena, t, (long) k * n, rnd);
+            MemorySegment os = arena.allocate(6L * m * n * t.byteSize());
+            View a = View.contiguous(buffer(as), t, 2, 3, m, k);
+            View b = new View(buffer(bs), t, new int[] {2, 3, k, n}, new long[] {0, 0, n, 1}, 0);
+            View out = View.contiguous(buffer(os), t, 2, 3, m, n);
+            Gemm.matmul(a, as, b, bs, out, os);
+            for (int batch = 0; batch < 6; batch++) {
+                Mat am = new Mat(as, t, (long) batch * m * k, k, 1, m, k);
+                Mat bm = new Mat(bs, t, 0, n, 1, k, n);
+                Mat cm = new Mat(os, t, (long) batch * m * n, n, 1, m, n);
+                assertProduct(am, bm, cm, "batch " + batch);
+            }
+        }
+    }
+
+    static Stream<DType> dtypes() { return Stream.of(DType.FLOAT32, DType.FLOAT64); }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dtypes")
+    void largeProductSplitAcrossThreadsMatches(DType t) {
+        int m = 300, n = 257, k = 290;
+        Random rnd = new Random(11);
+        try (Arena arena = Arena.ofShared()) {
+            Mat a = Mat.create(arena, t, m, k, false, 0, rnd), b = Mat.create(arena, t, k, n, false, 0, rnd);
+            Mat c = Mat.create(arena, t, m, n, false, 0, null);
+            // Also split along rows: a tall product.
+            Gemm.multiply(t, m, n, k, a.data, new long[] {a.offset}, a.rowStride, a.colStride,
+                    b.data, new long[] {b.offset}, b.rowStride, b.colStride, c.data, new long[] {c.offset}, c.rowStride, c.colStride);
+            assertProduct(a, b, c, "large");
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void rejectsIntegerTypesByName() {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Gemm.multiply(DType.INT32, 1, 1, 1,
+                MemorySegment.NULL, new long[] {0}, 1, 1, MemorySegment.NULL, new long[] {0}, 1, 1, MemorySegment.NULL, new long[] {0}, 1, 1));
+        assertTrue(e.getMessage().contains("int32"), e.getMessage());
+    }
+
+    private static void assertProduct(Mat a, Mat b, Mat c, String what) {
+        int m = a.rows, k = a.cols, n = b.cols;
+        double tol = (c.dtype == DType.FLOAT32 ? 2e-6 : 1e-14) * Math.max(1, k);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double ref = 0;
+                for (int p = 0; p < k; p++) ref += a.get(i, p) * b.get(p, j);
+                double got = c.get(i, j);
+                if (!(Math.abs(got - ref) <= tol))
+                    assertEquals(ref, got, tol, what + " " + m + "x" + n + "x" + k + " at (" + i + ", " + j + ")");
+            }
+        }
+    }
+
+    private static MemorySegment filled(Arena arena, DType t, long n, Random rnd) {
+        MemorySegment s = arena.allocate(n * t.byteSize());
+        for (long i = 0; i < n; i++) put(s, t, i, rnd.nextDouble() * 2 - 1);
+        return s;
+    }
+
+    private static Buffer buffer(MemorySegment s) { return s::byteSize; }
+
+    private static void put(MemorySegment s, DType t, long i, double v) {
+        if (t == DType.FLOAT32) s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) v);
+        else s.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i, v);
+    }
+
+    private static double read(MemorySegment s, DType t, long i) {
+        return t == DType.FLOAT32 ? s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i) : s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i);
+    }
+}
