@@ -6,11 +6,16 @@ import dev.kiln.backend.ArgReduceOp;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Buffer;
+import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.MemoryStats;
+import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.fused.Convolution;
+import dev.kiln.cpu.fused.MaxPool;
+import dev.kiln.cpu.fused.Softmax;
 import dev.kiln.cpu.gemm.Gemm;
 import dev.kiln.cpu.simd.VectorKernels;
 import dev.kiln.random.Philox;
@@ -327,6 +332,40 @@ public final class CpuBackend implements Backend {
     public void matmul(View a, View b, View out) {
         if (out.dtype() == DType.FLOAT32 || out.dtype() == DType.FLOAT64) Gemm.matmul(a, seg(a), b, seg(b), out, seg(out));
         else Matmul.run(a, b, out);
+    }
+
+    // ---- fused kernels: dedicated loops for float32/float64, the composed defaults for everything else -------
+
+    @Override
+    public void softmax(View x, int axis, boolean log, View out) {
+        if (Softmax.handles(x, axis, out)) Softmax.forward(x, seg(x), log, out, seg(out));
+        else Backend.super.softmax(x, axis, log, out);
+    }
+
+    @Override
+    public void conv2d(View input, View weight, Conv2dSpec spec, View out) {
+        if (Convolution.handles(input, weight, out)) Convolution.forward(input, seg(input), weight, seg(weight), spec, out, seg(out));
+        else Backend.super.conv2d(input, weight, spec, out);
+    }
+
+    @Override
+    public void conv2dBackwardInput(View gradOut, View weight, Conv2dSpec spec, View gradInput) {
+        if (Convolution.handles(gradOut, gradOut, weight, gradInput))
+            Convolution.backwardInput(gradOut, seg(gradOut), weight, seg(weight), spec, gradInput, seg(gradInput));
+        else Backend.super.conv2dBackwardInput(gradOut, weight, spec, gradInput);
+    }
+
+    @Override
+    public void conv2dBackwardWeight(View input, View gradOut, Conv2dSpec spec, View gradWeight) {
+        if (Convolution.handles(input, gradOut, gradWeight))
+            Convolution.backwardWeight(input, seg(input), gradOut, seg(gradOut), spec, gradWeight, seg(gradWeight));
+        else Backend.super.conv2dBackwardWeight(input, gradOut, spec, gradWeight);
+    }
+
+    @Override
+    public void maxPool2d(View input, Pool2dSpec spec, View out, View indices) {
+        if (MaxPool.handles(input)) MaxPool.forward(input, seg(input), spec, out, seg(out), indices, seg(indices));
+        else Backend.super.maxPool2d(input, spec, out, indices);
     }
 
     // ---- indexing ------------------------------------------------------------------------------------------
