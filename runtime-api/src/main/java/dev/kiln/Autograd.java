@@ -4,7 +4,6 @@ import dev.kiln.autograd.BackwardFn;
 import dev.kiln.autograd.GradMode;
 import dev.kiln.autograd.Node;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
@@ -21,8 +20,7 @@ final class Autograd {
     private Autograd() {}
 
     static boolean needed(Tensor... inputs) {
-        if (!GradMode.isEnabled()) return false;
-        for (Tensor t : inputs) if (t != null && t.requiresGrad()) return true;
+        for (Tensor t : inputs) if (t != null && t.requiresGrad()) return GradMode.isEnabled();
         return false;
     }
 
@@ -32,10 +30,15 @@ final class Autograd {
      */
     static Tensor record(String op, Tensor out, Tensor[] inputs, BackwardFn fn, Tensor... saved) {
         if (!needed(inputs)) return out;
-        List<Tensor> keep = new ArrayList<>(inputs.length + saved.length);
-        for (Tensor t : inputs) if (t != null) keep.add(t.retainedAlias());
-        for (Tensor t : saved) if (t != null) keep.add(t.retainedAlias());
-        out.attach(new Node(op, inputs.clone(), fn, keep.toArray(Tensor[]::new)));
+        if (dev.kiln.autograd.AnomalyMode.isEnabled()) dev.kiln.autograd.AnomalyMode.checkOutput(op, out);
+        int n = 0;
+        for (Tensor t : inputs) if (t != null) n++;
+        for (Tensor t : saved) if (t != null) n++;
+        Tensor[] keep = new Tensor[n];
+        int k = 0;
+        for (Tensor t : inputs) if (t != null) keep[k++] = t.retainedAlias();
+        for (Tensor t : saved) if (t != null) keep[k++] = t.retainedAlias();
+        out.attach(new Node(op, inputs.clone(), fn, keep));
         return out;
     }
 
@@ -49,18 +52,19 @@ final class Autograd {
     /** Reverse mode from {@code root} seeded with {@code seed}; leaf gradients accumulate into {@code grad}. */
     static void backward(Tensor root, Tensor seed, boolean retainGraph) {
         if (!root.requiresGrad())
-            throw new IllegalStateException("backward: tensor of shape " + Shapes.str(root.shape())
+            throw new IllegalStateException("backward: tensor of shape " + Shapes.str(root.view.shape())
                     + " does not require grad and has no grad_fn (did every input have requiresGrad=false, or was it computed under noGrad?)");
-        if (!Arrays.equals(seed.shape(), root.shape()))
-            throw new IllegalArgumentException("backward: gradient of shape " + Shapes.str(seed.shape()) + " for a tensor of shape " + Shapes.str(root.shape()));
+        if (!Arrays.equals(seed.view.shape(), root.view.shape()))
+            throw new IllegalArgumentException("backward: gradient of shape " + Shapes.str(seed.view.shape()) + " for a tensor of shape " + Shapes.str(root.view.shape()));
         try (GradMode ignored = GradMode.noGrad(); Scope scope = Scope.open()) {
-            if (root.gradFn() == null) {
+            Node rootFn = root.gradFn();
+            if (rootFn == null) {
                 accumulateLeaf(root, seed);
                 return;
             }
-            List<Node> order = topologicalOrder(root.gradFn());
             Pending pending = new Pending(seed);
-            pending.add(root.gradFn(), seed);
+            List<Node> order = topologicalOrder(rootFn, pending);
+            pending.add(rootFn, seed);
             for (Node node : order) {
                 Tensor g = pending.take(node);
                 if (g == null) continue;
@@ -78,9 +82,9 @@ final class Autograd {
                     Tensor in = inputs[i];
                     Tensor gi = grads[i];
                     if (in == null || gi == null || !in.requiresGrad()) continue;
-                    if (!Arrays.equals(gi.shape(), in.shape()))
-                        throw new IllegalStateException(node.op() + ": backward produced a gradient of shape " + Shapes.str(gi.shape())
-                                + " for input " + i + " of shape " + Shapes.str(in.shape()));
+                    if (!Arrays.equals(gi.view.shape(), in.view.shape()))
+                        throw new IllegalStateException(node.op() + ": backward produced a gradient of shape " + Shapes.str(gi.view.shape())
+                                + " for input " + i + " of shape " + Shapes.str(in.view.shape()));
                     if (in.gradFn() == null) accumulateLeaf(in, gi);
                     else pending.add(in.gradFn(), gi);
                 }
@@ -93,31 +97,49 @@ final class Autograd {
     }
 
     /**
-     * Gradients waiting for their nodes. One tensor may wait in several slots (add hands the same gradient to both
-     * inputs), so slots are counted per tensor, and a gradient is closed once no slot holds it: peak memory follows
-     * the frontier of the backward pass rather than the whole graph.
+     * Gradients waiting for their nodes: one slot per node of the graph, made while ordering it. One tensor may
+     * wait in several slots (add hands the same gradient to both inputs), so slots are counted per tensor, and a
+     * gradient is closed once no slot holds it: peak memory follows the frontier of the backward pass rather than
+     * the whole graph.
      */
     private static final class Pending {
-        private final Map<Node, Tensor> slots = new IdentityHashMap<>();
-        private final Map<Tensor, Integer> holders = new IdentityHashMap<>();
+        /** The gradient summed so far from a node's consumers. */
+        private static final class Slot {
+            Tensor grad;
+        }
+
+        // Sized for small graphs (the default table has 64 entries, more than a small step's whole backward
+        // allocates otherwise); they grow for larger ones.
+        private final Map<Node, Slot> slots = new IdentityHashMap<>(4);
+        private final Map<Tensor, Integer> holders = new IdentityHashMap<>(4);
         private final List<Tensor> replaced = new ArrayList<>();
         private final Tensor callerOwned;
 
         Pending(Tensor callerOwned) { this.callerOwned = callerOwned; }
 
+        /** Makes a slot for {@code node}; false if it already has one. */
+        boolean visit(Node node) {
+            if (slots.containsKey(node)) return false;
+            slots.put(node, new Slot());
+            return true;
+        }
+
         void add(Node node, Tensor g) {
-            Tensor prev = slots.get(node);
+            Slot slot = slots.get(node);
+            Tensor prev = slot.grad;
             Tensor next = prev == null ? g : prev.add(g);
             if (prev != null) {
                 unhold(prev);
                 replaced.add(prev);
             }
-            slots.put(node, next);
+            slot.grad = next;
             holders.merge(next, 1, Integer::sum);
         }
 
         Tensor take(Node node) {
-            Tensor g = slots.remove(node);
+            Slot slot = slots.get(node);
+            Tensor g = slot.grad;
+            slot.grad = null;
             if (g != null) unhold(g);
             return g;
         }
@@ -132,6 +154,7 @@ final class Autograd {
         }
 
         void releaseReplaced() {
+            if (replaced.isEmpty()) return;
             for (Tensor t : replaced) release(t);
             replaced.clear();
         }
@@ -148,29 +171,37 @@ final class Autograd {
         }
     }
 
-    /** Nodes reachable from {@code root}, each after every node that feeds it a gradient. */
-    private static List<Node> topologicalOrder(Node root) {
+    /**
+     * Nodes reachable from {@code root}, each after every node that feeds it a gradient; each gets a slot in
+     * {@code pending} on the way. Depth-first with an explicit stack, as graphs can be deeper than the thread's.
+     */
+    private static List<Node> topologicalOrder(Node root, Pending pending) {
         List<Node> postOrder = new ArrayList<>();
-        Map<Node, Boolean> seen = new IdentityHashMap<>();
-        ArrayDeque<Object[]> stack = new ArrayDeque<>();
-        stack.push(new Object[] {root, 0});
-        seen.put(root, Boolean.TRUE);
-        while (!stack.isEmpty()) {
-            Object[] frame = stack.peek();
-            Node n = (Node) frame[0];
-            int i = (Integer) frame[1];
+        Node[] stack = new Node[8];
+        int[] nextInput = new int[8];
+        int depth = 0;
+        stack[0] = root;
+        pending.visit(root);
+        while (depth >= 0) {
+            Node n = stack[depth];
             Tensor[] ins = n.inputs();
+            int i = nextInput[depth];
             if (i < ins.length) {
-                frame[1] = i + 1;
+                nextInput[depth] = i + 1;
                 Tensor in = ins[i];
-                if (in != null && in.gradFn() != null && seen.put(in.gradFn(), Boolean.TRUE) == null)
-                    stack.push(new Object[] {in.gradFn(), 0});
+                if (in != null && in.gradFn() != null && pending.visit(in.gradFn())) {
+                    if (++depth == stack.length) {
+                        stack = Arrays.copyOf(stack, 2 * depth);
+                        nextInput = Arrays.copyOf(nextInput, 2 * depth);
+                    }
+                    stack[depth] = in.gradFn();
+                    nextInput[depth] = 0;
+                }
             } else {
-                stack.pop();
                 postOrder.add(n);
+                depth--;
             }
         }
-        java.util.Collections.reverse(postOrder);
-        return postOrder;
+        return postOrder.reversed();
     }
 }

@@ -10,9 +10,14 @@ import java.lang.foreign.MemorySegment;
 final class Creation {
     private Creation() {}
 
-    static Tensor full(double value, DType dtype, Device device, int... shape) {
-        Tensor t = Tensor.allocate(Kiln.backend(device), dtype, shape);
-        if (t.numel() > 0) t.backend().fill(t.view, value);
+    static Tensor full(double value, DType dtype, Device device, int... shape) { return full(value, dtype, Kiln.backend(device), shape); }
+
+    /** Like {@code x}'s shape, dtype and backend; skips looking the device up again. */
+    static Tensor fullLike(Tensor x, double value) { return full(value, x.dtype(), x.backend(), x.view.shape()); }
+
+    private static Tensor full(double value, DType dtype, Backend backend, int[] shape) {
+        Tensor t = Tensor.allocate(backend, dtype, shape);
+        if (t.numel() > 0) backend.fill(t.view, value);
         return t;
     }
 
@@ -85,7 +90,7 @@ final class Creation {
     /** A copy on another backend; between backends the data goes through host memory. */
     static Tensor toDevice(Tensor x, Backend target) {
         if (target == x.backend()) return x.copy();
-        Tensor out = Tensor.allocate(target, x.dtype(), x.shape());
+        Tensor out = Tensor.allocate(target, x.dtype(), x.view.shape());
         if (x.numel() > 0) {
             try (Tensor dense = x.isContiguous() ? null : x.contiguous(); Arena arena = Arena.ofConfined()) {
                 Tensor src = dense == null ? x : dense;

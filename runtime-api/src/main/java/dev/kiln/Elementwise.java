@@ -45,7 +45,7 @@ final class Elementwise {
     static Tensor cast(Tensor x, DType dt) {
         x.checkOpen("to");
         if (x.dtype() == dt) return x.copy();
-        Tensor out = Tensor.allocate(x.backend(), dt, x.shape());
+        Tensor out = Tensor.allocate(x.backend(), dt, x.view.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
         if (!dt.isFloatingPoint()) return Autograd.nonDifferentiable(out);
         DType from = x.dtype();
@@ -70,7 +70,7 @@ final class Elementwise {
         a.checkOpen(op);
         Tensor ac = as(a, compute);
         try {
-            Tensor out = Tensor.allocate(a.backend(), op.writesBool() ? DType.BOOL : compute, a.shape());
+            Tensor out = Tensor.allocate(a.backend(), op.writesBool() ? DType.BOOL : compute, a.view.shape());
             if (out.numel() > 0) a.backend().binaryScalar(op, ac.view, s, scalarFirst, out.view);
             return out;
         } finally {
@@ -82,7 +82,7 @@ final class Elementwise {
         x.checkOpen(op);
         Tensor xc = as(x, dt);
         try {
-            Tensor out = Tensor.allocate(x.backend(), op == UnaryOp.IS_NAN ? DType.BOOL : dt, x.shape());
+            Tensor out = Tensor.allocate(x.backend(), op == UnaryOp.IS_NAN ? DType.BOOL : dt, x.view.shape());
             if (out.numel() > 0) x.backend().unary(op, alpha, xc.view, out.view);
             return out;
         } finally {
@@ -99,9 +99,12 @@ final class Elementwise {
 
     /** The gradient for input x: broadcast dimensions summed away, in x's dtype. */
     static Tensor gradFor(Tensor g, Tensor x) {
-        Tensor s = ViewOps.sumTo(g, x.shape());
+        Tensor s = ViewOps.sumTo(g, x.view.shape());
         return s.dtype() == x.dtype() ? s : s.to(x.dtype());
     }
+
+    /** {@link #gradFor}, or null when x takes no gradient (backward skips it either way). */
+    private static Tensor gradIfNeeded(Tensor g, Tensor x) { return x.requiresGrad() ? gradFor(g, x) : null; }
 
     private static Tensor unaryGrad(String name, UnaryOp op, double alpha, Tensor x, java.util.function.BiFunction<Tensor, Tensor, Tensor> rule) {
         DType dt = x.dtype().toFloating();
@@ -113,23 +116,24 @@ final class Elementwise {
 
     static Tensor add(Tensor a, Tensor b) {
         Tensor out = binaryKernel("add", BinaryOp.ADD, a, b, DType.promote(a.dtype(), b.dtype()));
-        return Autograd.record("add", out, new Tensor[] {a, b}, g -> new Tensor[] {gradFor(g, a), gradFor(g, b)});
+        return Autograd.record("add", out, new Tensor[] {a, b}, g -> new Tensor[] {gradIfNeeded(g, a), gradIfNeeded(g, b)});
     }
 
     static Tensor sub(Tensor a, Tensor b) {
         Tensor out = binaryKernel("sub", BinaryOp.SUB, a, b, DType.promote(a.dtype(), b.dtype()));
-        return Autograd.record("sub", out, new Tensor[] {a, b}, g -> new Tensor[] {gradFor(g, a), gradFor(g.neg(), b)});
+        return Autograd.record("sub", out, new Tensor[] {a, b}, g -> new Tensor[] {gradIfNeeded(g, a), b.requiresGrad() ? gradFor(g.neg(), b) : null});
     }
 
     static Tensor mul(Tensor a, Tensor b) {
         Tensor out = binaryKernel("mul", BinaryOp.MUL, a, b, DType.promote(a.dtype(), b.dtype()));
-        return Autograd.record("mul", out, new Tensor[] {a, b}, g -> new Tensor[] {gradFor(g.mul(b), a), gradFor(g.mul(a), b)});
+        return Autograd.record("mul", out, new Tensor[] {a, b}, g -> new Tensor[] {
+                a.requiresGrad() ? gradFor(g.mul(b), a) : null, b.requiresGrad() ? gradFor(g.mul(a), b) : null});
     }
 
     static Tensor div(Tensor a, Tensor b) {
         Tensor out = binaryKernel("div", BinaryOp.DIV, a, b, DType.promote(a.dtype(), b.dtype()).toFloating());
         return Autograd.record("div", out, new Tensor[] {a, b},
-                g -> new Tensor[] {gradFor(g.div(b), a), gradFor(g.mul(out).div(b).neg(), b)}, out);
+                g -> new Tensor[] {a.requiresGrad() ? gradFor(g.div(b), a) : null, b.requiresGrad() ? gradFor(g.mul(out).div(b).neg(), b) : null}, out);
     }
 
     static Tensor pow(Tensor a, Tensor b) {
@@ -372,8 +376,8 @@ final class Elementwise {
     static Tensor inPlace(String name, BinaryOp op, Tensor self, Tensor other) {
         checkInPlace(name, self);
         sameDevice(name, self, other);
-        int[] shape = Shapes.broadcast(name, self.shape(), other.shape());
-        if (!java.util.Arrays.equals(shape, self.shape()))
+        int[] shape = Shapes.broadcast(name, self.view.shape(), other.view.shape());
+        if (!java.util.Arrays.equals(shape, self.view.shape()))
             throw new IllegalArgumentException(name + ": result of shape " + Shapes.str(shape) + " does not fit the destination " + describe(self));
         Tensor oc = as(other, self.dtype());
         try {
@@ -406,8 +410,8 @@ final class Elementwise {
     static Tensor copy_(Tensor self, Tensor src) {
         checkInPlace("copy_", self);
         src.checkOpen("copy_");
-        int[] shape = Shapes.broadcast("copy_", self.shape(), src.shape());
-        if (!java.util.Arrays.equals(shape, self.shape()))
+        int[] shape = Shapes.broadcast("copy_", self.view.shape(), src.view.shape());
+        if (!java.util.Arrays.equals(shape, self.view.shape()))
             throw new IllegalArgumentException("copy_: source " + describe(src) + " does not broadcast to destination " + describe(self));
         if (self.numel() == 0) return self;
         if (src.backend() != self.backend()) {

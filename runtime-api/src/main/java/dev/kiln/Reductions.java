@@ -7,31 +7,45 @@ import dev.kiln.backend.ReduceOp;
 final class Reductions {
     private Reductions() {}
 
-    /** Runs a reduction kernel; the result keeps the reduced axes as size 1. */
-    private static Tensor reduceKeep(String name, ReduceOp op, Tensor x, int[] axes, DType dt) {
+    /** Runs a reduction kernel; the reduced axes stay as size 1 when {@code keepDim}, else they go. */
+    private static Tensor reduce(String name, ReduceOp op, Tensor x, int[] axes, boolean keepDim, DType dt) {
         x.checkOpen(name);
         Tensor xc = x.dtype() == dt ? x : x.to(dt);
         try {
-            Tensor out = Tensor.allocate(x.backend(), dt, Shapes.keepDimShape(x.shape(), axes));
-            if (out.numel() > 0) x.backend().reduce(op, xc.view, axes, out.view);
+            int[] kept = Shapes.keepDimShape(x.view.shape(), axes);
+            Tensor out = reducedOutput(x, dt, kept, axes, keepDim);
+            if (out.numel() > 0) x.backend().reduce(op, xc.view, axes, keptView(out, kept));
             return out;
         } finally {
             if (xc != x) xc.close();
         }
     }
 
-    /** Drops the kept axes unless keepDim; a view, so the gradient flows through reshape. */
-    private static Tensor finish(Tensor kept, int[] axes, boolean keepDim) {
-        if (keepDim) return kept;
-        try (kept) {
-            return kept.reshape(Shapes.dropAxes(kept.shape(), axes));
-        }
+    /** A dense result of the kept-dims shape, with the reduced axes dropped unless keepDim. */
+    private static Tensor reducedOutput(Tensor x, DType dt, int[] kept, int[] axes, boolean keepDim) {
+        return Tensor.allocate(x.backend(), dt, keepDim ? kept : Shapes.dropAxes(kept, axes));
     }
 
-    /** The incoming gradient broadcast back over the input's shape. */
+    /** Kernels write through the kept-dims shape; dropping size-1 axes moves no element of a dense result. */
+    private static dev.kiln.backend.View keptView(Tensor out, int[] kept) {
+        return out.view.rank() == kept.length ? out.view : dev.kiln.backend.View.contiguous(out.view.buffer(), out.dtype(), kept);
+    }
+
+    /**
+     * The incoming gradient broadcast back over the input's shape, as one view rather than a reshape and an
+     * expand: the reduced axes get stride 0 and the others keep g's strides in order. {@code axes} are sorted.
+     */
     private static Tensor expandBack(Tensor g, int[] inShape, int[] axes, boolean keepDim) {
-        Tensor kept = keepDim ? g : g.reshape(Shapes.keepDimShape(inShape, axes));
-        return kept.expand(inShape);
+        long[] gStrides = g.view.strides();
+        long[] strides = new long[inShape.length];
+        for (int i = 0, j = 0, k = 0; i < inShape.length; i++) {
+            boolean reduced = k < axes.length && axes[k] == i;
+            if (reduced) k++;
+            if (!reduced) strides[i] = gStrides[j++];
+            else if (keepDim) j++;
+        }
+        Tensor out = g.share(inShape, strides, g.view.offset());
+        return Autograd.record("expand", out, g, gg -> new Tensor[] {sum(gg, axes, keepDim)});
     }
 
     private static DType sumType(DType dt) {
@@ -40,9 +54,8 @@ final class Reductions {
 
     static Tensor sum(Tensor x, int[] dims, boolean keepDim) {
         int[] axes = Shapes.axes("sum", dims, x.dim());
-        int[] inShape = x.shape();
-        Tensor kept = reduceKeep("sum", ReduceOp.SUM, x, axes, sumType(x.dtype()));
-        Tensor out = finish(kept, axes, keepDim);
+        int[] inShape = x.view.shape(); // views never modify their shape arrays
+        Tensor out = reduce("sum", ReduceOp.SUM, x, axes, keepDim, sumType(x.dtype()));
         return Autograd.record("sum", out, x, g -> new Tensor[] {expandBack(g, inShape, axes, keepDim)});
     }
 
@@ -60,8 +73,7 @@ final class Reductions {
     static Tensor prod(Tensor x, int[] dims, boolean keepDim) {
         int[] axes = Shapes.axes("prod", dims, x.dim());
         int[] inShape = x.shape();
-        Tensor kept = reduceKeep("prod", ReduceOp.PROD, x, axes, sumType(x.dtype()));
-        Tensor out = finish(kept, axes, keepDim);
+        Tensor out = reduce("prod", ReduceOp.PROD, x, axes, keepDim, sumType(x.dtype()));
         // d prod / d x_i = prod / x_i; exact where no zero sits in the reduced slice.
         return Autograd.record("prod", out, x, g -> new Tensor[] {
                 expandBack(g.mul(out), inShape, axes, keepDim).div(x)}, out);
@@ -89,8 +101,7 @@ final class Reductions {
             if (x.shape()[a] == 0 && !x.dtype().isFloatingPoint())
                 throw new IllegalArgumentException(name + ": cannot reduce " + x.dtype() + " over an empty dimension " + a + " of shape " + Shapes.str(x.shape()));
         int[] inShape = x.shape();
-        Tensor kept = reduceKeep(name, op, x, axes, x.dtype());
-        Tensor out = finish(kept, axes, keepDim);
+        Tensor out = reduce(name, op, x, axes, keepDim, x.dtype());
         return Autograd.record(name, out, x, g -> {
             // Ties share the gradient evenly.
             Tensor hit = x.eq(expandBack(out, inShape, axes, keepDim)).to(g.dtype());
@@ -106,9 +117,11 @@ final class Reductions {
         if (x.dim() > 0 && x.shape()[d] == 0)
             throw new IllegalArgumentException(name + ": cannot reduce over an empty dimension " + d + " of shape " + Shapes.str(x.shape()));
         if (x.dim() == 0) return Tensor.zeros(DType.INT64, x.device());
-        Tensor out = Tensor.allocate(x.backend(), DType.INT64, Shapes.keepDimShape(x.shape(), new int[] {d}));
-        if (out.numel() > 0) x.backend().argReduce(max ? ArgReduceOp.ARGMAX : ArgReduceOp.ARGMIN, x.view, d, out.view);
-        return finish(out, new int[] {d}, keepDim);
+        int[] axis = {d};
+        int[] kept = Shapes.keepDimShape(x.view.shape(), axis);
+        Tensor out = reducedOutput(x, DType.INT64, kept, axis, keepDim);
+        if (out.numel() > 0) x.backend().argReduce(max ? ArgReduceOp.ARGMAX : ArgReduceOp.ARGMIN, x.view, d, keptView(out, kept));
+        return out;
     }
 
     static Tensor.ValuesIndices maxWithIndices(Tensor x, int dim, boolean keepDim, boolean max) {

@@ -1,9 +1,6 @@
 package dev.kiln;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Closes, when it closes, every tensor created on this thread while it was open, except those handed to
@@ -21,12 +18,43 @@ import java.util.Map;
  * }</pre>
  *
  * Gradients accumulated into parameters are not owned by the step's scope.
+ *
+ * <p>Every op registers its result here, so registration must be cheap: a scope appends to a list and the tensor
+ * records its owner. A tensor that leaves (kept or untracked) stays in the list as a stale entry, skipped at
+ * close because its owner is no longer this scope; the list is compacted when stale entries outnumber live ones.
+ * A tensor a scope owns needs no Cleaner: the scope is reachable from its thread until it closes the tensor, so
+ * only tensors that no scope owns guard their storage (see {@link Storage#guard}). When a thread ends with
+ * scopes still open, the Cleaner guards what they own at that point, since nothing will ever close it.
  */
 public final class Scope implements AutoCloseable {
-    private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
+    private static final ThreadLocal<ThreadScopes> CURRENT = ThreadLocal.withInitial(ThreadScopes::new);
+
+    /** The innermost open scope of one thread. */
+    private static final class Innermost {
+        Scope scope;
+    }
+
+    /**
+     * What the ThreadLocal holds: unreachable once its thread has ended. The Cleaner keeps only the
+     * {@link Innermost} box, so it can still reach the scopes that were open then.
+     */
+    private static final class ThreadScopes {
+        final Innermost innermost = new Innermost();
+
+        ThreadScopes() {
+            Innermost box = innermost;
+            Storage.CLEANER.register(this, () -> guardAbandoned(box.scope));
+        }
+    }
+
+    private static void guardAbandoned(Scope innermost) {
+        for (Scope s = innermost; s != null; s = s.parent)
+            for (Tensor t : s.registered) if (t.owner == s) t.storage.guard();
+    }
 
     private final Scope parent;
-    private final Map<Tensor, Boolean> owned = new IdentityHashMap<>();
+    private final ArrayList<Tensor> registered = new ArrayList<>();
+    private int owned;
     private boolean closed;
 
     private Scope(Scope parent) {
@@ -34,21 +62,42 @@ public final class Scope implements AutoCloseable {
     }
 
     public static Scope open() {
-        Scope s = new Scope(CURRENT.get());
-        CURRENT.set(s);
+        Innermost innermost = CURRENT.get().innermost;
+        Scope s = new Scope(innermost.scope);
+        innermost.scope = s;
         return s;
     }
 
-    static void register(Tensor t) {
-        Scope s = CURRENT.get();
-        if (s != null) s.owned.put(t, Boolean.TRUE);
+    /** Hands a new tensor to this thread's innermost scope; false when no scope is open. */
+    static boolean register(Tensor t) {
+        Scope s = CURRENT.get().innermost.scope;
+        if (s == null) return false;
+        s.adopt(t);
+        return true;
     }
 
-    /** Removes a tensor from whatever scope owns it on this thread, so it outlives them all. */
+    private void adopt(Tensor t) {
+        t.owner = this;
+        owned++;
+        registered.add(t);
+    }
+
+    /** Forgets {@code t}; its entry in the list goes stale. */
+    private void disown(Tensor t) {
+        t.owner = null;
+        owned--;
+        if (registered.size() > 2 * owned + 64) registered.removeIf(x -> x.owner != this);
+    }
+
+    /** Removes a tensor from the scope on this thread that owns it, if any, so it outlives them all. */
     static void untrack(Tensor t) {
-        for (Scope s = CURRENT.get(); s != null; s = s.parent) {
-            if (s.owned.remove(t) != null) return;
+        for (Scope s = CURRENT.get().innermost.scope; s != null; s = s.parent) {
+            if (s == t.owner) {
+                s.disown(t);
+                break;
+            }
         }
+        t.storage.guard();
     }
 
     /**
@@ -62,21 +111,29 @@ public final class Scope implements AutoCloseable {
 
     /** Keeps {@code t} open past this scope: it belongs to the enclosing scope, if any. */
     public Tensor keep(Tensor t) {
-        if (owned.remove(t) != null && parent != null) parent.owned.put(t, Boolean.TRUE);
+        if (t.owner != this) return t;
+        disown(t);
+        if (parent != null) parent.adopt(t);
+        else t.storage.guard();
         return t;
     }
 
     /** Number of tensors this scope will close. */
-    public int size() { return owned.size(); }
+    public int size() { return owned; }
 
     @Override
     public void close() {
         if (closed) return;
         closed = true;
-        if (CURRENT.get() != this) throw new IllegalStateException("scopes must close in the reverse order they opened");
-        CURRENT.set(parent);
-        List<Tensor> toClose = new ArrayList<>(owned.keySet());
-        owned.clear();
-        for (Tensor t : toClose) t.close();
+        Innermost innermost = CURRENT.get().innermost;
+        if (innermost.scope != this) throw new IllegalStateException("scopes must close in the reverse order they opened");
+        innermost.scope = parent;
+        for (Tensor t : registered) {
+            if (t.owner != this) continue;
+            t.owner = null;
+            t.close();
+        }
+        registered.clear();
+        owned = 0;
     }
 }

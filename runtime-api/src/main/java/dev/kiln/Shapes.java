@@ -8,9 +8,12 @@ final class Shapes {
 
     static String str(int[] shape) { return Arrays.toString(shape); }
 
-    /** NumPy broadcasting of two shapes; the message names the op and both shapes. */
+    /**
+     * NumPy broadcasting of two shapes; the message names the op and both shapes. The result may be one of the
+     * arguments, so callers must not modify it.
+     */
     static int[] broadcast(String op, int[] a, int[] b) {
-        if (Arrays.equals(a, b)) return a.clone();
+        if (a == b || Arrays.equals(a, b)) return a;
         int rank = Math.max(a.length, b.length);
         int[] out = new int[rank];
         for (int i = 0; i < rank; i++) {

@@ -3,46 +3,83 @@ package dev.kiln;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.Buffer;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A device buffer shared by a tensor and its views, reference counted: each tensor holds one reference and
  * releases it on {@link Tensor#close()}; the buffer goes back to its backend when the last one is released.
- * A {@link Cleaner} frees buffers whose tensors were dropped without being closed; it is a safety net, not the
- * plan.
+ *
+ * <p>A {@link Cleaner} frees buffers whose tensors were dropped without being closed; it is a safety net, not the
+ * plan. Registering with a Cleaner costs more than a small op itself, so it happens only once a handle on the
+ * storage exists that no {@link Scope} will close ({@link #guard}): a scope is reachable from its thread until it
+ * closes what it owns, so storage whose handles all belong to scopes cannot be dropped unclosed. Scopes still
+ * open when their thread ends guard what they own then (see {@link Scope}).
  */
 final class Storage {
-    private static final Cleaner CLEANER = Cleaner.create();
+    static final Cleaner CLEANER = Cleaner.create();
+    private static final VarHandle REFS;
+
+    static {
+        try {
+            REFS = MethodHandles.lookup().findVarHandle(Storage.class, "refs", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     final Backend backend;
     final Buffer buffer;
     private final Releaser releaser;
-    private final Cleaner.Cleanable cleanable;
+    @SuppressWarnings("unused") // updated through REFS
+    private volatile int refs = 1;
+    private volatile Cleaner.Cleanable cleanable;
 
     Storage(Backend backend, Buffer buffer) {
         this.backend = backend;
         this.buffer = buffer;
         this.releaser = new Releaser(backend, buffer);
-        this.cleanable = CLEANER.register(this, releaser);
+    }
+
+    /**
+     * Registers the safety net, once: called for every handle that no scope owns. Not locked: a rare second
+     * registration by a racing thread, or one after the last release, is harmless because the releaser runs once.
+     */
+    void guard() {
+        if (cleanable == null && !isFreed()) cleanable = CLEANER.register(this, releaser);
     }
 
     void retain() {
-        int before = releaser.refs.getAndIncrement();
+        int before = (int) REFS.getAndAdd(this, 1);
         if (before <= 0) throw new IllegalStateException("storage already freed");
     }
 
     void release() {
-        if (releaser.refs.decrementAndGet() == 0) cleanable.clean();
+        if ((int) REFS.getAndAdd(this, -1) != 1) return;
+        Cleaner.Cleanable c = cleanable;
+        if (c != null) c.clean();
+        else releaser.run();
     }
 
-    boolean isFreed() { return releaser.refs.get() <= 0; }
+    boolean isFreed() { return refs <= 0; }
 
-    /** Holds no reference to the Storage itself, as the Cleaner requires. */
+    /** Hands the buffer back at most once, whoever asks first. Holds no reference to the Storage, as the Cleaner requires. */
     private static final class Releaser implements Runnable {
-        final Backend backend;
-        final Buffer buffer;
-        final AtomicInteger refs = new AtomicInteger(1);
+        private static final VarHandle DONE;
+
+        static {
+            try {
+                DONE = MethodHandles.lookup().findVarHandle(Releaser.class, "done", boolean.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private final Backend backend;
+        private final Buffer buffer;
+        @SuppressWarnings("unused") // updated through DONE
+        private volatile boolean done;
 
         Releaser(Backend backend, Buffer buffer) {
             this.backend = backend;
@@ -51,8 +88,7 @@ final class Storage {
 
         @Override
         public void run() {
-            refs.set(0);
-            backend.release(buffer);
+            if (DONE.compareAndSet(this, false, true)) backend.release(buffer);
         }
     }
 }

@@ -27,11 +27,18 @@ public final class Tensor implements AutoCloseable {
     private Tensor grad;
     private Node gradFn;
     private boolean closed;
+    /** The scope that will close this tensor, or null; maintained by {@link Scope}. */
+    Scope owner;
 
+    /** A new handle on {@code storage}, owned by this thread's innermost scope if one is open. */
     Tensor(Storage storage, View view) {
+        this(storage, view, true);
+    }
+
+    private Tensor(Storage storage, View view, boolean scoped) {
         this.storage = storage;
         this.view = view;
-        Scope.register(this);
+        if (!scoped || !Scope.register(this)) storage.guard();
     }
 
     /** A new dense tensor with undefined contents. */
@@ -49,11 +56,14 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(storage, view.withShape(shape, strides, offset));
     }
 
-    /** Another handle on the same storage, owned by no scope: what autograd nodes keep alive. */
+    /**
+     * Another handle on the same storage and view, owned by no scope: what autograd nodes keep alive. Views are
+     * immutable, so the alias shares this tensor's.
+     */
     Tensor retainedAlias() {
-        Tensor t = share(view.shape(), view.strides(), view.offset());
-        Scope.untrack(t);
-        return t;
+        checkOpen("view");
+        storage.retain();
+        return new Tensor(storage, view, false);
     }
 
     // ---- creation (see Creation for the full set) -----------------------------------------------------------
@@ -79,11 +89,11 @@ public final class Tensor implements AutoCloseable {
 
     public static Tensor scalar(double value, DType dtype, Device device) { return Creation.full(value, dtype, device); }
 
-    public static Tensor zerosLike(Tensor t) { return Creation.full(0, t.dtype(), t.device(), t.shape()); }
+    public static Tensor zerosLike(Tensor t) { return Creation.fullLike(t, 0); }
 
-    public static Tensor onesLike(Tensor t) { return Creation.full(1, t.dtype(), t.device(), t.shape()); }
+    public static Tensor onesLike(Tensor t) { return Creation.fullLike(t, 1); }
 
-    public static Tensor fullLike(Tensor t, double value) { return Creation.full(value, t.dtype(), t.device(), t.shape()); }
+    public static Tensor fullLike(Tensor t, double value) { return Creation.fullLike(t, value); }
 
     /** 0, 1, ..., n-1 as int64. */
     public static Tensor arange(long n) { return Creation.arange(0, n, 1, DType.INT64, null); }

@@ -10,14 +10,14 @@ final class ViewOps {
 
     static Tensor copy(Tensor x) {
         x.checkOpen("copy");
-        Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
+        Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.view.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
         return Autograd.record("copy", out, x, g -> new Tensor[] {g});
     }
 
     static Tensor reshape(Tensor x, int... shape) {
-        int[] s = Shapes.infer("reshape", shape, x.numel(), x.shape());
-        long[] strides = viewStrides(x.shape(), x.strides(), s);
+        int[] s = Shapes.infer("reshape", shape, x.numel(), x.view.shape());
+        long[] strides = viewStrides(x.view.shape(), x.view.strides(), s);
         if (strides == null) {
             try (Tensor dense = copy(x)) {
                 return reshape(dense, s);
@@ -27,8 +27,8 @@ final class ViewOps {
     }
 
     static Tensor view(Tensor x, int... shape) {
-        int[] s = Shapes.infer("view", shape, x.numel(), x.shape());
-        long[] strides = viewStrides(x.shape(), x.strides(), s);
+        int[] s = Shapes.infer("view", shape, x.numel(), x.view.shape());
+        long[] strides = viewStrides(x.view.shape(), x.view.strides(), s);
         if (strides == null)
             throw new IllegalArgumentException("view: shape " + Shapes.str(s) + " is not compatible with the strides " + Arrays.toString(x.strides())
                     + " of a tensor of shape " + Shapes.str(x.shape()) + "; use reshape(), which copies when it must");
@@ -38,7 +38,7 @@ final class ViewOps {
     /** A view of x with new geometry whose gradient is the incoming one reshaped back. */
     private static Tensor viewWithGrad(String op, Tensor x, int[] shape, long[] strides, long offset) {
         Tensor out = x.share(shape, strides, offset);
-        int[] original = x.shape();
+        int[] original = x.view.shape(); // views never modify their shape arrays
         return Autograd.record(op, out, x, g -> new Tensor[] {g.reshape(original)});
     }
 
@@ -154,8 +154,8 @@ final class ViewOps {
 
     static Tensor expand(Tensor x, int... shape) {
         int r = shape.length;
-        int[] in = x.shape();
-        long[] st = x.strides();
+        int[] in = x.view.shape();
+        long[] st = x.view.strides();
         if (r < in.length)
             throw new IllegalArgumentException("expand: cannot expand shape " + Shapes.str(in) + " to fewer dimensions " + Shapes.str(shape));
         int[] ns = new int[r];
@@ -185,7 +185,7 @@ final class ViewOps {
 
     /** Sums a broadcast gradient back to {@code shape}. */
     static Tensor sumTo(Tensor g, int[] shape) {
-        int[] gs = g.shape();
+        int[] gs = g.view.shape();
         if (Arrays.equals(gs, shape)) return g;
         int lead = gs.length - shape.length;
         List<Integer> axes = new ArrayList<>();

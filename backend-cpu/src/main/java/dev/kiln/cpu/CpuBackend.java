@@ -6,11 +6,16 @@ import dev.kiln.backend.ArgReduceOp;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Buffer;
+import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.MemoryStats;
+import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.fused.Convolution;
+import dev.kiln.cpu.fused.MaxPool;
+import dev.kiln.cpu.fused.Softmax;
 import dev.kiln.cpu.gemm.Gemm;
 import dev.kiln.cpu.simd.VectorKernels;
 import dev.kiln.random.Philox;
@@ -131,9 +136,17 @@ public final class CpuBackend implements Backend {
 
     // ---- elementwise ---------------------------------------------------------------------------------------
 
+    /**
+     * Tensors this small skip the vector paths: for a few elements their setup (row patterns, masks, splitting
+     * into tasks) costs more than the scalar loop, and per-op overhead is what dominates there.
+     */
+    private static final long VECTOR_MIN_ELEMENTS = 8;
+
+    private static boolean vectorWorthIt(View v) { return v.numel() >= VECTOR_MIN_ELEMENTS; }
+
     @Override
     public void unary(UnaryOp op, double alpha, View x, View out) {
-        if (VectorKernels.unary(op, alpha, x, seg(x), out, seg(out))) return;
+        if (vectorWorthIt(out) && VectorKernels.unary(op, alpha, x, seg(x), out, seg(out))) return;
         MemorySegment xs = seg(x), os = seg(out);
         DType xt = x.dtype(), ot = out.dtype();
         long sx = innerStride(x), so = innerStride(out);
@@ -148,7 +161,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binary(BinaryOp op, View a, View b, View out) {
-        if (VectorKernels.binary(op, a, seg(a), b, seg(b), out, seg(out))) return;
+        if (vectorWorthIt(out) && VectorKernels.binary(op, a, seg(a), b, seg(b), out, seg(out))) return;
         MemorySegment as = seg(a), bs = seg(b), os = seg(out);
         DType t = a.dtype(), ot = out.dtype();
         long sa = innerStride(a), sb = innerStride(b), so = innerStride(out);
@@ -163,7 +176,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void binaryScalar(BinaryOp op, View a, double scalar, boolean scalarFirst, View out) {
-        if (VectorKernels.binaryScalar(op, a, seg(a), scalar, scalarFirst, out, seg(out))) return;
+        if (vectorWorthIt(out) && VectorKernels.binaryScalar(op, a, seg(a), scalar, scalarFirst, out, seg(out))) return;
         MemorySegment as = seg(a), os = seg(out);
         DType t = a.dtype(), ot = out.dtype();
         long sa = innerStride(a), so = innerStride(out);
@@ -222,7 +235,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, View x, int[] axes, View out) {
-        if (VectorKernels.reduce(op, x, seg(x), axes, out, seg(out))) return;
+        if (vectorWorthIt(x) && VectorKernels.reduce(op, x, seg(x), axes, out, seg(out))) return;
         MemorySegment xs = seg(x), os = seg(out);
         DType xt = x.dtype(), ot = out.dtype();
         int r = x.rank();
@@ -319,6 +332,40 @@ public final class CpuBackend implements Backend {
     public void matmul(View a, View b, View out) {
         if (out.dtype() == DType.FLOAT32 || out.dtype() == DType.FLOAT64) Gemm.matmul(a, seg(a), b, seg(b), out, seg(out));
         else Matmul.run(a, b, out);
+    }
+
+    // ---- fused kernels: dedicated loops for float32/float64, the composed defaults for everything else -------
+
+    @Override
+    public void softmax(View x, int axis, boolean log, View out) {
+        if (Softmax.handles(x, axis, out)) Softmax.forward(x, seg(x), log, out, seg(out));
+        else Backend.super.softmax(x, axis, log, out);
+    }
+
+    @Override
+    public void conv2d(View input, View weight, Conv2dSpec spec, View out) {
+        if (Convolution.handles(input, weight, out)) Convolution.forward(input, seg(input), weight, seg(weight), spec, out, seg(out));
+        else Backend.super.conv2d(input, weight, spec, out);
+    }
+
+    @Override
+    public void conv2dBackwardInput(View gradOut, View weight, Conv2dSpec spec, View gradInput) {
+        if (Convolution.handles(gradOut, gradOut, weight, gradInput))
+            Convolution.backwardInput(gradOut, seg(gradOut), weight, seg(weight), spec, gradInput, seg(gradInput));
+        else Backend.super.conv2dBackwardInput(gradOut, weight, spec, gradInput);
+    }
+
+    @Override
+    public void conv2dBackwardWeight(View input, View gradOut, Conv2dSpec spec, View gradWeight) {
+        if (Convolution.handles(input, gradOut, gradWeight))
+            Convolution.backwardWeight(input, seg(input), gradOut, seg(gradOut), spec, gradWeight, seg(gradWeight));
+        else Backend.super.conv2dBackwardWeight(input, gradOut, spec, gradWeight);
+    }
+
+    @Override
+    public void maxPool2d(View input, Pool2dSpec spec, View out, View indices) {
+        if (MaxPool.handles(input)) MaxPool.forward(input, seg(input), spec, out, seg(out), indices, seg(indices));
+        else Backend.super.maxPool2d(input, spec, out, indices);
     }
 
     // ---- indexing ------------------------------------------------------------------------------------------

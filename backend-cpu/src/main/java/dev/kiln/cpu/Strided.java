@@ -38,6 +38,10 @@ final class Strided {
         }
         int inner = shape[r - 1];
         long rows = n / inner;
+        if (rows == 1) { // vectors and tiny tensors: skip the index bookkeeping, which would cost more than the row
+            visitor.row(oa, ob, oc, inner);
+            return;
+        }
         int[] idx = new int[r];
         for (long row = 0; row < rows; row++) {
             visitor.row(oa, ob, oc, inner);

@@ -53,6 +53,10 @@ class MetricsAndMonitorTest {
             }
             assertTrue(e.getMessage().contains("sqrt"), e.getMessage());
             assertFalse(dev.kiln.autograd.AnomalyMode.isEnabled(), "the previous mode returns");
+            try (var a = dev.kiln.autograd.AnomalyMode.detect()) {
+                e = assertThrows(IllegalStateException.class, () -> x.mul(2).sub(x.mul(2)).log().sum());
+            }
+            assertTrue(e.getMessage().startsWith("anomaly: log produced"), "the forward op whose output first held -inf: " + e.getMessage());
         }
     }
 }

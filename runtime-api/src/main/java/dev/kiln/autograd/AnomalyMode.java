@@ -6,9 +6,9 @@ import dev.kiln.Tensor;
 import java.util.Arrays;
 
 /**
- * Anomaly detection for backward passes, like PyTorch's {@code detect_anomaly}: while enabled on this thread,
- * every backward rule's gradients are checked and the first NaN or infinity stops the pass with an exception
- * naming the op that produced it, instead of surfacing later as NaN parameters. Each check reads a value back
+ * Anomaly detection, like PyTorch's {@code detect_anomaly}: while enabled on this thread, the output of every
+ * recorded op and every backward rule's gradients are checked, and the first NaN or infinity stops with an
+ * exception naming the op that produced it, instead of surfacing later as NaN parameters. Each check reads a value back
  * to the host, so this is a debugging aid, off by default:
  * {@code try (var a = AnomalyMode.detect()) { loss.backward(); }}.
  */
@@ -29,15 +29,26 @@ public final class AnomalyMode implements AutoCloseable {
     /** Throws if any of the gradients {@code node}'s rule returned holds a NaN or an infinity. */
     public static void check(Node node, Tensor[] grads) {
         for (int i = 0; i < grads.length; i++) {
-            Tensor g = grads[i];
-            if (g == null || !g.dtype().isFloatingPoint() || g.numel() == 0) continue;
-            long bad;
-            try (Tensor finite = g.isNan().logicalOr(g.abs().eq(Double.POSITIVE_INFINITY)); Tensor count = finite.to(DType.INT64).sum()) {
-                bad = (long) count.item();
-            }
+            long bad = nonFinite(grads[i]);
             if (bad > 0)
                 throw new IllegalStateException("anomaly: the backward of " + node.op() + " produced " + bad + " NaN or infinite values in the gradient of input "
-                        + i + " (shape " + Arrays.toString(g.shape()) + ")");
+                        + i + " (shape " + Arrays.toString(grads[i].shape()) + ")");
+        }
+    }
+
+    /** Throws if the forward output of {@code op} holds a NaN or an infinity. */
+    public static void checkOutput(String op, Tensor out) {
+        long bad = nonFinite(out);
+        if (bad > 0)
+            throw new IllegalStateException("anomaly: " + op + " produced " + bad + " NaN or infinite values (shape " + Arrays.toString(out.shape()) + ")");
+    }
+
+    private static long nonFinite(Tensor t) {
+        if (t == null || !t.dtype().isFloatingPoint() || t.numel() == 0) return 0;
+        try (GradMode ignored = GradMode.noGrad();
+             Tensor finite = t.isNan().logicalOr(t.abs().eq(Double.POSITIVE_INFINITY));
+             Tensor count = finite.to(DType.INT64).sum()) {
+            return (long) count.item();
         }
     }
 

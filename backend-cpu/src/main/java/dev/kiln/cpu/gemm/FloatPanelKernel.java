@@ -38,20 +38,25 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
 
     @Override
     public void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, float[] dst) {
+        float[] run = colStride == 1 ? new float[kc] : null;
         for (int ip = 0; ip < mc; ip += MR) {
             int rows = Math.min(MR, mc - ip);
             int base = ip * kc;
             if (rows < MR) java.util.Arrays.fill(dst, base, base + MR * kc, 0);
-            // Walk along whichever of A's two axes is closer to contiguous.
-            if (Math.abs(colStride) <= Math.abs(rowStride)) {
+            if (colStride == 1) {
+                // Row-major A: bulk-copy each row's k run, then interleave it into the panel.
+                for (int i = 0; i < rows; i++) {
+                    MemorySegment.copy(a, E, (offset + (long) (ip + i) * rowStride) * E.byteSize(), run, 0, kc);
+                    for (int p = 0; p < kc; p++) dst[base + p * MR + i] = run[p];
+                }
+            } else if (rowStride == 1) {
+                // Column-major (transposed) A: each k step's rows are already adjacent.
+                for (int p = 0; p < kc; p++)
+                    MemorySegment.copy(a, E, (offset + ip + p * colStride) * E.byteSize(), dst, base + p * MR, rows);
+            } else {
                 for (int i = 0; i < rows; i++) {
                     long src = offset + (long) (ip + i) * rowStride;
                     for (int p = 0; p < kc; p++) dst[base + p * MR + i] = a.getAtIndex(E, src + p * colStride);
-                }
-            } else {
-                for (int p = 0; p < kc; p++) {
-                    long src = offset + (long) ip * rowStride + p * colStride;
-                    for (int i = 0; i < rows; i++) dst[base + p * MR + i] = a.getAtIndex(E, src + i * rowStride);
                 }
             }
         }
@@ -59,6 +64,7 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
 
     @Override
     public void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, float[] dst) {
+        float[] run = rowStride == 1 ? new float[kc] : null;
         for (int jp = 0; jp < nc; jp += NR) {
             int cols = Math.min(NR, nc - jp);
             int base = jp * kc;
@@ -68,10 +74,16 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
                     FloatVector.fromMemorySegment(S, b, src, ORDER).intoArray(dst, base + p * NR);
                     FloatVector.fromMemorySegment(S, b, src + L * E.byteSize(), ORDER).intoArray(dst, base + p * NR + L);
                 }
-            } else {
-                if (cols < NR) java.util.Arrays.fill(dst, base, base + NR * kc, 0);
-                for (int j = 0; j < cols; j++) {
-                    long src = offset + (long) (jp + j) * colStride;
+                continue;
+            }
+            if (cols < NR) java.util.Arrays.fill(dst, base, base + NR * kc, 0);
+            for (int j = 0; j < cols; j++) {
+                long src = offset + (long) (jp + j) * colStride;
+                if (rowStride == 1) {
+                    // Transposed B (x * W^T): each column's k run is contiguous.
+                    MemorySegment.copy(b, E, src * E.byteSize(), run, 0, kc);
+                    for (int p = 0; p < kc; p++) dst[base + p * NR + j] = run[p];
+                } else {
                     for (int p = 0; p < kc; p++) dst[base + p * NR + j] = b.getAtIndex(E, src + p * rowStride);
                 }
             }

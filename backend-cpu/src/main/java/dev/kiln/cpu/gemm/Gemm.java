@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>The blocking is the usual GotoBLAS/BLIS shape: for each block of NC columns and KC depth, B is packed
  * into column panels that stay in L1 while the micro-kernel sweeps them; for each MC rows A is packed into row
- * panels that stay in L2. Threads split the batch and then the larger of C's dimensions into disjoint
+ * panels that stay in L2. Threads split the batch and then C's rows (its columns when rows are few) into disjoint
  * blocks, each worked on with the serial algorithm; small products stay on the calling thread. Segments must
  * therefore be readable from any thread (global, automatic or shared arenas, not confined ones).
  */
@@ -104,7 +104,9 @@ public final class Gemm {
             int wanted = macs < PARALLEL_MACS ? 1
                     : (int) Math.min((long) pool.parallelism() * TASKS_PER_THREAD, macs / PARALLEL_MACS);
             int perMatrix = Math.max(1, (wanted + batch - 1) / batch);
-            boolean splitColumns = n >= m;
+            // Row blocks are preferred: each task then packs its own rows of A once and only re-packs B,
+            // whose packing is vectorised; column blocks would re-pack all of A per task.
+            boolean splitColumns = m < perMatrix * mr * 2 && n > m;
             int extent = splitColumns ? n : m, unit = splitColumns ? nr : mr;
             int chunk = roundUp((extent + perMatrix - 1) / perMatrix, unit);
             int parts = (extent + chunk - 1) / chunk;

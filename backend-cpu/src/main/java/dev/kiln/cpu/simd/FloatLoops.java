@@ -4,18 +4,31 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static jdk.incubator.vector.VectorOperators.COS;
+import static jdk.incubator.vector.VectorOperators.EXP;
+import static jdk.incubator.vector.VectorOperators.EXPM1;
+import static jdk.incubator.vector.VectorOperators.GT;
+import static jdk.incubator.vector.VectorOperators.LOG;
+import static jdk.incubator.vector.VectorOperators.LOG1P;
+import static jdk.incubator.vector.VectorOperators.MAX;
+import static jdk.incubator.vector.VectorOperators.MIN;
+import static jdk.incubator.vector.VectorOperators.SIN;
+import static jdk.incubator.vector.VectorOperators.TANH;
+
 /**
- * Single-precision loops over dense runs of elements; offsets are in bytes. The op switch sits inside the loop rather
- * than behind a per-op lambda: a lambda taking and returning vectors would not inline at a megamorphic call
- * site, and every vector would be boxed. The switch is loop-invariant, so it costs one predicted jump per
- * vector. FloatLoops and DoubleLoops are one shape over two primitive types (see {@code FloatPanelKernel}
+ * Single-precision loops over dense runs of elements; offsets are in bytes. Every op has its own small loop
+ * method, picked by a switch that handles no vectors. The compact alternatives are ~10x slower once several
+ * ops have run: a per-op lambda does not inline at a megamorphic call site, so every vector is boxed, and a
+ * switch inside one shared loop is compiled from the profile of the first ops seen, leaving the others on
+ * cold, boxing paths for good. FloatLoops and DoubleLoops are one shape over two primitive types (see {@code FloatPanelKernel}
  * for why they cannot be one generic class).
  */
 final class FloatLoops {
@@ -25,6 +38,7 @@ final class FloatLoops {
     private static final int L = S.length();
     private static final long BYTES = Float.BYTES;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final FloatVector ONE = FloatVector.broadcast(S, 1);
 
     static boolean supports(UnaryOp op) {
         return switch (op) {
@@ -41,115 +55,291 @@ final class FloatLoops {
         };
     }
 
-    static void unary(UnaryOp op, double alphaD, MemorySegment x, long xOff, MemorySegment out, long outOff, long n) {
-        float alpha = (float) alphaD;
-        FloatVector zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1);
-        for (long i = 0; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = FloatVector.fromMemorySegment(S, x, xOff + i * BYTES, ORDER, m);
-            FloatVector r = switch (op) {
-                case NEG -> v.neg();
-                case ABS -> v.abs();
-                case EXP -> v.lanewise(VectorOperators.EXP);
-                case EXPM1 -> v.lanewise(VectorOperators.EXPM1);
-                case LOG -> v.lanewise(VectorOperators.LOG);
-                case LOG1P -> v.lanewise(VectorOperators.LOG1P);
-                case SQRT -> v.sqrt();
-                case RSQRT -> one.div(v.sqrt());
-                case RECIPROCAL -> one.div(v);
-                case SQUARE -> v.mul(v);
-                case SIN -> v.lanewise(VectorOperators.SIN);
-                case COS -> v.lanewise(VectorOperators.COS);
-                case TANH -> v.lanewise(VectorOperators.TANH);
-                case SIGMOID -> one.div(one.add(v.neg().lanewise(VectorOperators.EXP)));
-                case SILU -> v.div(one.add(v.neg().lanewise(VectorOperators.EXP)));
-                // Math.max semantics: NaN stays NaN and -0 becomes +0, as in the scalar reference.
-                case RELU -> v.max(zero);
-                case LEAKY_RELU -> v.mul(alpha).blend(v, v.compare(VectorOperators.GT, zero));
-                case ELU -> v.lanewise(VectorOperators.EXPM1).mul(alpha).blend(v, v.compare(VectorOperators.GT, zero));
-                default -> throw new IllegalArgumentException("no vector loop for " + op);
-            };
-            r.intoMemorySegment(out, outOff + i * BYTES, ORDER, m);
+    static void unary(UnaryOp op, double alpha, MemorySegment x, long xOff, MemorySegment out, long outOff, long n) {
+        float a = (float) alpha;
+        long full = n - n % L;
+        switch (op) {
+            case NEG -> neg(x, xOff, out, outOff, full);
+            case ABS -> abs(x, xOff, out, outOff, full);
+            case EXP -> exp(x, xOff, out, outOff, full);
+            case EXPM1 -> expm1(x, xOff, out, outOff, full);
+            case LOG -> log(x, xOff, out, outOff, full);
+            case LOG1P -> log1p(x, xOff, out, outOff, full);
+            case SQRT -> sqrt(x, xOff, out, outOff, full);
+            case RSQRT -> rsqrt(x, xOff, out, outOff, full);
+            case RECIPROCAL -> reciprocal(x, xOff, out, outOff, full);
+            case SQUARE -> square(x, xOff, out, outOff, full);
+            case SIN -> sin(x, xOff, out, outOff, full);
+            case COS -> cos(x, xOff, out, outOff, full);
+            case TANH -> tanh(x, xOff, out, outOff, full);
+            case SIGMOID -> sigmoid(x, xOff, out, outOff, full);
+            case SILU -> silu(x, xOff, out, outOff, full);
+            case RELU -> relu(x, xOff, out, outOff, full);
+            case LEAKY_RELU -> leakyRelu(x, xOff, out, outOff, full, a);
+            case ELU -> elu(x, xOff, out, outOff, full, a);
+            default -> throw new IllegalArgumentException("no vector loop for " + op);
         }
+        if (full < n) {
+            // The ragged tail runs through the same loop on a padded scratch vector.
+            MemorySegment pad = TAIL.get();
+            MemorySegment.copy(x, xOff + full * BYTES, pad, 0, (n - full) * BYTES);
+            unary(op, alpha, pad, 0, pad, 0, L);
+            MemorySegment.copy(pad, 0, out, outOff + full * BYTES, (n - full) * BYTES);
+        }
+    }
+
+    private static void neg(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).neg(), out, oo, i);
+    }
+
+    private static void abs(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).abs(), out, oo, i);
+    }
+
+    private static void exp(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(EXP), out, oo, i);
+    }
+
+    private static void expm1(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(EXPM1), out, oo, i);
+    }
+
+    private static void log(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(LOG), out, oo, i);
+    }
+
+    private static void log1p(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(LOG1P), out, oo, i);
+    }
+
+    private static void sqrt(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).sqrt(), out, oo, i);
+    }
+
+    private static void rsqrt(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ONE.div(ld(x, xo, i).sqrt()), out, oo, i);
+    }
+
+    private static void reciprocal(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ONE.div(ld(x, xo, i)), out, oo, i);
+    }
+
+    private static void square(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.mul(v), out, oo, i); }
+    }
+
+    private static void sin(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(SIN), out, oo, i);
+    }
+
+    private static void cos(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(COS), out, oo, i);
+    }
+
+    private static void tanh(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(TANH), out, oo, i);
+    }
+
+    private static void sigmoid(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ONE.div(ld(x, xo, i).neg().lanewise(EXP).add(1)), out, oo, i);
+    }
+
+    private static void silu(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.div(v.neg().lanewise(EXP).add(1)), out, oo, i); }
+    }
+
+    private static void relu(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(MAX, 0), out, oo, i);
+    }
+
+    private static void leakyRelu(MemorySegment x, long xo, MemorySegment out, long oo, long full, float a) {
+        for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
+    }
+
+    private static void elu(MemorySegment x, long xo, MemorySegment out, long oo, long full, float a) {
+        for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.lanewise(EXPM1).mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
     }
 
     /** {@code out = a op b} elementwise. */
     static void binary(BinaryOp op, MemorySegment a, long aOff, MemorySegment b, long bOff,
                        MemorySegment out, long outOff, long n) {
-        for (long i = 0; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector x = FloatVector.fromMemorySegment(S, a, aOff + i * BYTES, ORDER, m);
-            FloatVector y = FloatVector.fromMemorySegment(S, b, bOff + i * BYTES, ORDER, m);
-            apply(op, x, y).intoMemorySegment(out, outOff + i * BYTES, ORDER, m);
+        long full = n - n % L;
+        switch (op) {
+            case ADD -> add(a, aOff, b, bOff, out, outOff, full);
+            case SUB -> sub(a, aOff, b, bOff, out, outOff, full);
+            case MUL -> mul(a, aOff, b, bOff, out, outOff, full);
+            case DIV -> div(a, aOff, b, bOff, out, outOff, full);
+            case MAXIMUM -> max(a, aOff, b, bOff, out, outOff, full);
+            case MINIMUM -> min(a, aOff, b, bOff, out, outOff, full);
+            default -> throw new IllegalArgumentException("no vector loop for " + op);
         }
+        if (full < n) {
+            MemorySegment pad = TAIL.get();
+            MemorySegment.copy(a, aOff + full * BYTES, pad, 0, (n - full) * BYTES);
+            MemorySegment.copy(b, bOff + full * BYTES, pad, L * BYTES, (n - full) * BYTES);
+            binary(op, pad, 0, pad, L * BYTES, pad, 0, L);
+            MemorySegment.copy(pad, 0, out, outOff + full * BYTES, (n - full) * BYTES);
+        }
+    }
+
+    private static void add(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).add(ld(b, bo, i)), out, oo, i);
+    }
+
+    private static void sub(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).sub(ld(b, bo, i)), out, oo, i);
+    }
+
+    private static void mul(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).mul(ld(b, bo, i)), out, oo, i);
+    }
+
+    private static void div(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).div(ld(b, bo, i)), out, oo, i);
+    }
+
+    private static void max(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).lanewise(MAX, ld(b, bo, i)), out, oo, i);
+    }
+
+    private static void min(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).lanewise(MIN, ld(b, bo, i)), out, oo, i);
     }
 
     /** {@code out = a op s}, or {@code s op a} when {@code scalarFirst}. */
     static void binaryScalar(BinaryOp op, MemorySegment a, long aOff, double scalar, boolean scalarFirst,
                              MemorySegment out, long outOff, long n) {
-        FloatVector s = FloatVector.broadcast(S, (float) scalar);
-        for (long i = 0; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = FloatVector.fromMemorySegment(S, a, aOff + i * BYTES, ORDER, m);
-            (scalarFirst ? apply(op, s, v) : apply(op, v, s)).intoMemorySegment(out, outOff + i * BYTES, ORDER, m);
+        float s = (float) scalar;
+        long full = n - n % L;
+        switch (op) {
+            case ADD -> addScalar(a, aOff, s, out, outOff, full);
+            case MUL -> mulScalar(a, aOff, s, out, outOff, full);
+            case MAXIMUM -> maxScalar(a, aOff, s, out, outOff, full);
+            case MINIMUM -> minScalar(a, aOff, s, out, outOff, full);
+            case SUB -> {
+                if (scalarFirst) scalarSub(a, aOff, s, out, outOff, full);
+                else addScalar(a, aOff, -s, out, outOff, full);
+            }
+            case DIV -> {
+                if (scalarFirst) scalarDiv(a, aOff, s, out, outOff, full);
+                else divScalar(a, aOff, s, out, outOff, full);
+            }
+            default -> throw new IllegalArgumentException("no vector loop for " + op);
+        }
+        if (full < n) {
+            MemorySegment pad = TAIL.get();
+            MemorySegment.copy(a, aOff + full * BYTES, pad, 0, (n - full) * BYTES);
+            binaryScalar(op, pad, 0, scalar, scalarFirst, pad, 0, L);
+            MemorySegment.copy(pad, 0, out, outOff + full * BYTES, (n - full) * BYTES);
         }
     }
 
-    private static FloatVector apply(BinaryOp op, FloatVector x, FloatVector y) {
-        return switch (op) {
-            case ADD -> x.add(y);
-            case SUB -> x.sub(y);
-            case MUL -> x.mul(y);
-            case DIV -> x.div(y);
-            case MAXIMUM -> x.max(y);
-            case MINIMUM -> x.min(y);
-            default -> throw new IllegalArgumentException("no vector loop for " + op);
-        };
+    private static void addScalar(MemorySegment a, long ao, float s, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).add(s), out, oo, i);
+    }
+
+    private static void mulScalar(MemorySegment a, long ao, float s, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).mul(s), out, oo, i);
+    }
+
+    private static void maxScalar(MemorySegment a, long ao, float s, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).lanewise(MAX, s), out, oo, i);
+    }
+
+    private static void minScalar(MemorySegment a, long ao, float s, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).lanewise(MIN, s), out, oo, i);
+    }
+
+    private static void scalarSub(MemorySegment a, long ao, float s, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).neg().add(s), out, oo, i);
+    }
+
+    private static void scalarDiv(MemorySegment a, long ao, float s, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(FloatVector.broadcast(S, s).div(ld(a, ao, i)), out, oo, i);
+    }
+
+    private static void divScalar(MemorySegment a, long ao, float s, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ld(a, ao, i).div(s), out, oo, i);
+    }
+
+    private static FloatVector ld(MemorySegment s, long byteOffset, long i) {
+        return FloatVector.fromMemorySegment(S, s, byteOffset + i * BYTES, ORDER);
+    }
+
+    private static void st(FloatVector v, MemorySegment s, long byteOffset, long i) {
+        v.intoMemorySegment(s, byteOffset + i * BYTES, ORDER);
     }
 
     /**
-     * Reduces n dense elements. Four independent accumulators hide the add latency; max and min follow
+     * Reduces n dense elements; the sum keeps two accumulators to hide the add latency. Max and min follow
      * Math.max/min, so a NaN anywhere gives NaN, as in the scalar reference.
      */
     static float reduce(ReduceOp op, MemorySegment x, long off, long n) {
-        FloatVector id = FloatVector.broadcast(S, identity(op));
-        FloatVector r0 = id, r1 = id, r2 = id, r3 = id;
+        long full = n - n % L;
+        float head = switch (op) {
+            case SUM -> sum(x, off, full);
+            case PROD -> prod(x, off, full);
+            case MAX -> max(x, off, full);
+            case MIN -> min(x, off, full);
+        };
+        for (long i = full; i < n; i++) head = combine(op, head, x.get(ValueLayout.JAVA_FLOAT_UNALIGNED, off + i * BYTES));
+        return head;
+    }
+
+    private static float sum(MemorySegment x, long off, long full) {
+        FloatVector r0 = FloatVector.zero(S), r1 = r0;
         long i = 0;
-        for (; i + 4L * L <= n; i += 4L * L) {
-            long at = off + i * BYTES;
-            r0 = combine(op, r0, FloatVector.fromMemorySegment(S, x, at, ORDER));
-            r1 = combine(op, r1, FloatVector.fromMemorySegment(S, x, at + L * BYTES, ORDER));
-            r2 = combine(op, r2, FloatVector.fromMemorySegment(S, x, at + 2L * L * BYTES, ORDER));
-            r3 = combine(op, r3, FloatVector.fromMemorySegment(S, x, at + 3L * L * BYTES, ORDER));
+        for (; i + 2L * L <= full; i += 2L * L) {
+            r0 = r0.add(ld(x, off, i));
+            r1 = r1.add(ld(x, off, i + L));
         }
-        for (; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            r0 = combine(op, r0, FloatVector.fromMemorySegment(S, x, off + i * BYTES, ORDER, m).blend(id, m.not()));
-        }
-        FloatVector r = combine(op, combine(op, r0, r1), combine(op, r2, r3));
-        return r.reduceLanes(switch (op) {
-            case SUM -> VectorOperators.ADD;
-            case PROD -> VectorOperators.MUL;
-            case MAX -> VectorOperators.MAX;
-            case MIN -> VectorOperators.MIN;
-        });
+        if (i < full) r0 = r0.add(ld(x, off, i));
+        return r0.add(r1).reduceLanes(VectorOperators.ADD);
     }
 
-    static float identity(ReduceOp op) {
+    private static float prod(MemorySegment x, long off, long full) {
+        FloatVector r = ONE;
+        for (long i = 0; i < full; i += L) r = r.mul(ld(x, off, i));
+        return r.reduceLanes(VectorOperators.MUL);
+    }
+
+    private static float max(MemorySegment x, long off, long full) {
+        // Four chains: a Java-semantics max (NaN-propagating) is several instructions of latency.
+        FloatVector r0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), r1 = r0, r2 = r0, r3 = r0;
+        long i = 0;
+        for (; i + 4L * L <= full; i += 4L * L) {
+            r0 = r0.lanewise(MAX, ld(x, off, i));
+            r1 = r1.lanewise(MAX, ld(x, off, i + L));
+            r2 = r2.lanewise(MAX, ld(x, off, i + 2L * L));
+            r3 = r3.lanewise(MAX, ld(x, off, i + 3L * L));
+        }
+        for (; i < full; i += L) r0 = r0.lanewise(MAX, ld(x, off, i));
+        return r0.lanewise(MAX, r1).lanewise(MAX, r2.lanewise(MAX, r3)).reduceLanes(VectorOperators.MAX);
+    }
+
+    private static float min(MemorySegment x, long off, long full) {
+        // Four chains: a Java-semantics min (NaN-propagating) is several instructions of latency.
+        FloatVector r0 = FloatVector.broadcast(S, Float.POSITIVE_INFINITY), r1 = r0, r2 = r0, r3 = r0;
+        long i = 0;
+        for (; i + 4L * L <= full; i += 4L * L) {
+            r0 = r0.lanewise(MIN, ld(x, off, i));
+            r1 = r1.lanewise(MIN, ld(x, off, i + L));
+            r2 = r2.lanewise(MIN, ld(x, off, i + 2L * L));
+            r3 = r3.lanewise(MIN, ld(x, off, i + 3L * L));
+        }
+        for (; i < full; i += L) r0 = r0.lanewise(MIN, ld(x, off, i));
+        return r0.lanewise(MIN, r1).lanewise(MIN, r2.lanewise(MIN, r3)).reduceLanes(VectorOperators.MIN);
+    }
+
+    private static float combine(ReduceOp op, float a, float b) {
         return switch (op) {
-            case SUM -> 0;
-            case PROD -> 1;
-            case MAX -> Float.NEGATIVE_INFINITY;
-            case MIN -> Float.POSITIVE_INFINITY;
+            case SUM -> a + b;
+            case PROD -> a * b;
+            case MAX -> Math.max(a, b);
+            case MIN -> Math.min(a, b);
         };
     }
 
-    private static FloatVector combine(ReduceOp op, FloatVector a, FloatVector b) {
-        return switch (op) {
-            case SUM -> a.add(b);
-            case PROD -> a.mul(b);
-            case MAX -> a.max(b);
-            case MIN -> a.min(b);
-        };
-    }
+    /** A padded run of two vectors, for ragged tails. */
+    private static final ThreadLocal<MemorySegment> TAIL = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(2L * L * BYTES, 64));
 }

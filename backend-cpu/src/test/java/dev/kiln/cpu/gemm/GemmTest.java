@@ -37,7 +37,7 @@ class GemmTest {
         return Stream.of(
                 Arguments.of(1, 1, 1), Arguments.of(1, 37, 5), Arguments.of(29, 1, 8), Arguments.of(13, 17, 19),
                 Arguments.of(12, 32, 256), Arguments.of(37, 65, 300), Arguments.of(150, 70, 513),
-                Arguments.of(5, 9, 0), Arguments.of(200, 190, 160));
+                Arguments.of(5, 9, 0), Arguments.of(200, 190, 160), Arguments.of(20, 2000, 100));
     }
 
     @ParameterizedTest(name = "{0}x{1}x{2}")

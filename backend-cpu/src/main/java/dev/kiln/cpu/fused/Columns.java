@@ -1,0 +1,217 @@
+package dev.kiln.cpu.fused;
+
+import dev.kiln.DType;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * im2col and its adjoint for one image. The column matrix is dense, (c * kh * kw) rows of oh * ow, so one group's
+ * block of rows is a (k x p) matrix the GEMM reads directly. Every tap's row is split into the part of the output
+ * whose input column lies inside the image (copied, or accumulated back) and the borders (zeros).
+ */
+final class Columns {
+    private static final ValueLayout.OfInt BITS32 = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong BITS64 = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final int SHORT_RUN = 16;
+
+    private Columns() {}
+
+    /**
+     * Writes the columns of the image at element {@code base} of {@code x} (channel, row and column strides
+     * {@code sc, sh, sw}) into {@code cols} from element 0. Elements are moved as raw bits of {@code width} bytes.
+     */
+    static void im2col(MemorySegment x, long base, long sc, long sh, long sw, ConvGeometry g, MemorySegment cols, int width) {
+        var s = g.spec();
+        int ow = g.ow();
+        long row = 0;
+        for (int c = 0; c < g.c(); c++) {
+            for (int i = 0; i < g.kh(); i++) {
+                for (int j = 0; j < g.kw(); j++, row += g.p()) {
+                    int shift = j * s.dilationW() - s.padW();
+                    int lo = firstInside(shift, s.strideW(), ow), hi = endInside(shift, s.strideW(), g.w(), ow);
+                    for (int oy = 0; oy < g.oh(); oy++) {
+                        long dst = row + (long) oy * ow;
+                        int iy = oy * s.strideH() - s.padH() + i * s.dilationH();
+                        if (iy < 0 || iy >= g.h() || lo >= hi) {
+                            zero(cols, dst, ow, width);
+                            continue;
+                        }
+                        zero(cols, dst, lo, width);
+                        long src = base + c * sc + iy * sh + ((long) lo * s.strideW() + shift) * sw;
+                        copy(x, src, s.strideW() * sw, cols, dst + lo, hi - lo, width);
+                        zero(cols, dst + hi, ow - hi, width);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The adjoint of {@link #im2col}: the dense image at element {@code base} of {@code dx} (float32 or float64)
+     * becomes the sum, over every tap, of the column entries that read each pixel.
+     */
+    static void col2im(MemorySegment cols, ConvGeometry g, MemorySegment dx, long base, DType dtype) {
+        var s = g.spec();
+        int ow = g.ow(), width = (int) dtype.byteSize();
+        long plane = g.inputPlane();
+        zero(dx, base, g.c() * plane, width);
+        long row = 0;
+        for (int c = 0; c < g.c(); c++) {
+            for (int i = 0; i < g.kh(); i++) {
+                for (int j = 0; j < g.kw(); j++, row += g.p()) {
+                    int shift = j * s.dilationW() - s.padW();
+                    int lo = firstInside(shift, s.strideW(), ow), hi = endInside(shift, s.strideW(), g.w(), ow);
+                    if (lo >= hi) continue;
+                    for (int oy = 0; oy < g.oh(); oy++) {
+                        int iy = oy * s.strideH() - s.padH() + i * s.dilationH();
+                        if (iy < 0 || iy >= g.h()) continue;
+                        long src = row + (long) oy * ow + lo;
+                        long dst = base + c * plane + (long) iy * g.w() + (long) lo * s.strideW() + shift;
+                        add(dtype, cols, src, dx, dst, s.strideW(), hi - lo);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The image at element {@code base} of {@code x} transposed to a dense (h * w, c) matrix: channels last. */
+    static void toChannelsLast(MemorySegment x, long base, long sc, long sh, long sw, ConvGeometry g, MemorySegment dst, int width) {
+        int c = g.c();
+        for (int ch = 0; ch < c; ch++) {
+            for (int y = 0; y < g.h(); y++) {
+                long src = base + ch * sc + y * sh, to = (long) y * g.w() * c + ch;
+                if (width == 4) {
+                    for (int xi = 0; xi < g.w(); xi++) dst.setAtIndex(BITS32, to + (long) xi * c, x.getAtIndex(BITS32, src + xi * sw));
+                } else {
+                    for (int xi = 0; xi < g.w(); xi++) dst.setAtIndex(BITS64, to + (long) xi * c, x.getAtIndex(BITS64, src + xi * sw));
+                }
+            }
+        }
+    }
+
+    /**
+     * The columns transposed, from a channels-last image: one row per output position, holding for each group,
+     * each tap (kh, kw) in turn, that group's channels at the tap's pixel (zeros outside the image). Row length is
+     * c * kh * kw, and a group's block of each row is that group's (tap, channel) vector.
+     */
+    static void im2rowChannelsLast(MemorySegment image, ConvGeometry g, MemorySegment rows, int width) {
+        var s = g.spec();
+        int c = g.c(), cg = g.cg(), taps = g.kh() * g.kw();
+        long rowLength = (long) c * taps, at = 0;
+        for (int oy = 0; oy < g.oh(); oy++) {
+            for (int ox = 0; ox < g.ow(); ox++, at += rowLength) {
+                for (int gi = 0; gi < g.groups(); gi++) {
+                    long dst = at + (long) gi * cg * taps;
+                    for (int i = 0; i < g.kh(); i++) {
+                        int iy = oy * s.strideH() - s.padH() + i * s.dilationH();
+                        for (int j = 0; j < g.kw(); j++, dst += cg) {
+                            int ix = ox * s.strideW() - s.padW() + j * s.dilationW();
+                            if (iy < 0 || iy >= g.h() || ix < 0 || ix >= g.w()) zero(rows, dst, cg, width);
+                            else copy(image, ((long) iy * g.w() + ix) * c + (long) gi * cg, 1, rows, dst, cg, width);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code dw[co][ch][i][j] = sum over the partials of partial[co][(i * kw + j) * cg + ch]}: the channels-last
+     * weight gradients of {@code count} chunks, summed and put back in the weight's order.
+     */
+    static void sumChannelsLast(MemorySegment partials, int count, ConvGeometry g, MemorySegment dw, long base, DType dtype) {
+        int cg = g.cg(), taps = g.kh() * g.kw();
+        long size = (long) g.cout() * g.k();
+        boolean f32 = dtype == DType.FLOAT32;
+        for (int co = 0; co < g.cout(); co++) {
+            for (int ch = 0; ch < cg; ch++) {
+                for (int tap = 0; tap < taps; tap++) {
+                    long from = (long) co * g.k() + (long) tap * cg + ch;
+                    double sum = 0;
+                    for (int part = 0; part < count; part++)
+                        sum += f32 ? partials.getAtIndex(F32, from + part * size) : partials.getAtIndex(F64, from + part * size);
+                    long to = base + ((long) co * cg + ch) * taps + tap;
+                    if (f32) dw.setAtIndex(F32, to, (float) sum);
+                    else dw.setAtIndex(F64, to, sum);
+                }
+            }
+        }
+    }
+
+    /** The first output column whose input column {@code ox * stride + shift} is not left of the image. */
+    private static int firstInside(int shift, int stride, int ow) {
+        return Math.min(ow, Math.max(0, Math.ceilDiv(-shift, stride)));
+    }
+
+    /** One past the last output column whose input column lies inside an image of width {@code w}. */
+    private static int endInside(int shift, int stride, int w, int ow) {
+        return Math.max(0, Math.min(ow, Math.floorDiv(w - 1 - shift, stride) + 1));
+    }
+
+    /** {@code dst[to + k * dstStride] += src[from + k]} for k below n, in float32 or float64. */
+    static void add(DType dtype, MemorySegment src, long from, MemorySegment dst, long to, int dstStride, int n) {
+        if (dtype == DType.FLOAT32) addRowF32(src, from, dst, to, dstStride, n);
+        else addRowF64(src, from, dst, to, dstStride, n);
+    }
+
+    private static void addRowF32(MemorySegment src, long from, MemorySegment dst, long to, int dstStride, int n) {
+        int k = 0;
+        if (dstStride == 1) {
+            for (int bound = FS.loopBound(n); k < bound; k += FS.length()) {
+                long s = (from + k) * Float.BYTES, d = (to + k) * Float.BYTES;
+                FloatVector.fromMemorySegment(FS, dst, d, ORDER).add(FloatVector.fromMemorySegment(FS, src, s, ORDER))
+                        .intoMemorySegment(dst, d, ORDER);
+            }
+        }
+        for (; k < n; k++) {
+            long d = to + (long) k * dstStride;
+            dst.setAtIndex(F32, d, dst.getAtIndex(F32, d) + src.getAtIndex(F32, from + k));
+        }
+    }
+
+    private static void addRowF64(MemorySegment src, long from, MemorySegment dst, long to, int dstStride, int n) {
+        int k = 0;
+        if (dstStride == 1) {
+            for (int bound = DS.loopBound(n); k < bound; k += DS.length()) {
+                long s = (from + k) * Double.BYTES, d = (to + k) * Double.BYTES;
+                DoubleVector.fromMemorySegment(DS, dst, d, ORDER).add(DoubleVector.fromMemorySegment(DS, src, s, ORDER))
+                        .intoMemorySegment(dst, d, ORDER);
+            }
+        }
+        for (; k < n; k++) {
+            long d = to + (long) k * dstStride;
+            dst.setAtIndex(F64, d, dst.getAtIndex(F64, d) + src.getAtIndex(F64, from + k));
+        }
+    }
+
+    private static void copy(MemorySegment src, long from, long srcStride, MemorySegment dst, long to, int n, int width) {
+        if (srcStride == 1) {
+            MemorySegment.copy(src, from * width, dst, to * width, (long) n * width);
+        } else if (width == 4) {
+            for (int k = 0; k < n; k++) dst.setAtIndex(BITS32, to + k, src.getAtIndex(BITS32, from + k * srcStride));
+        } else {
+            for (int k = 0; k < n; k++) dst.setAtIndex(BITS64, to + k, src.getAtIndex(BITS64, from + k * srcStride));
+        }
+    }
+
+    /** Zeros are all-zero bits in both float formats. A short run is cheaper stored than sliced and filled. */
+    private static void zero(MemorySegment s, long from, long n, int width) {
+        if (n > SHORT_RUN) {
+            s.asSlice(from * width, n * width).fill((byte) 0);
+        } else if (width == 4) {
+            for (long k = 0; k < n; k++) s.setAtIndex(BITS32, from + k, 0);
+        } else {
+            for (long k = 0; k < n; k++) s.setAtIndex(BITS64, from + k, 0L);
+        }
+    }
+}

@@ -1,0 +1,203 @@
+package dev.kiln.cpu.fused;
+
+import dev.kiln.DType;
+import dev.kiln.backend.Conv2dSpec;
+import dev.kiln.backend.View;
+import dev.kiln.cpu.gemm.Gemm;
+import dev.kiln.cpu.simd.WorkerPool;
+
+import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
+
+/**
+ * conv2d and its two gradients for float32 and float64 as, per image, im2col into this thread's scratch
+ * columns and one packed GEMM per group (see {@link Columns}); a 1x1 kernel at stride 1 uses the image itself.
+ *
+ * <p>Work is split over images when there are at least as many as threads: every image is then independent
+ * and its GEMM runs on one thread, which keeps the small layers of a small network (a few hundred thousand
+ * multiply-adds per image) from paying a hand-off per product. With fewer images the images run in turn and each
+ * GEMM splits itself. The weight gradient sums over images, so each chunk of images accumulates its own partial
+ * sum and the partials are added at the end; with many channels it reads the image channels last (see
+ * {@link #transposesChannelsLast}).
+ */
+public final class Convolution {
+    /** Below this many multiply-adds in the whole call, one thread does everything. */
+    private static final long PARALLEL_MACS = 1L << 18;
+    /** Chunks per thread for the weight gradient: a few, so a thread slowed by the machine is not waited on. */
+    private static final int CHUNKS_PER_THREAD = 2;
+    /** Channels per group from which the weight gradient transposes the image (see {@link #transposesChannelsLast}). */
+    private static final int CHANNELS_LAST_MIN_RUN = 16;
+
+    private Convolution() {}
+
+    /** Whether the fast kernels take these operands: the first one's dtype float32 or float64, and the rest dense. */
+    public static boolean handles(View first, View... dense) {
+        DType t = first.dtype();
+        if (t != DType.FLOAT32 && t != DType.FLOAT64) return false;
+        for (View v : dense) if (!v.isContiguous()) return false;
+        return true;
+    }
+
+    /** {@code out = conv2d(input, weight)}; weight and out dense, input any strides. */
+    public static void forward(View input, MemorySegment x, View weight, MemorySegment w, Conv2dSpec spec,
+                               View out, MemorySegment y) {
+        ConvGeometry g = ConvGeometry.of(input.shape(), weight.shape(), out.shape(), spec);
+        DType t = out.dtype();
+        int groups = g.groups(), coutG = g.coutG(), k = g.k(), p = g.p();
+        forEachImage(g, n -> {
+            Operand cols = columns(input, x, g, n);
+            long[] aOff = new long[groups], bOff = new long[groups], cOff = new long[groups];
+            for (int gi = 0; gi < groups; gi++) {
+                aOff[gi] = weight.offset() + (long) gi * coutG * k;
+                bOff[gi] = cols.groupOffset(gi);
+                cOff[gi] = out.offset() + (long) n * g.cout() * p + (long) gi * coutG * p;
+            }
+            Gemm.multiply(t, coutG, p, k, w, aOff, k, 1, cols.data, bOff, cols.rowStride, cols.colStride, y, cOff, p, 1);
+        });
+    }
+
+    /** {@code gradInput = conv2d's gradient by its input}; all three dense. */
+    public static void backwardInput(View gradOut, MemorySegment dy, View weight, MemorySegment w, Conv2dSpec spec,
+                                     View gradInput, MemorySegment dx) {
+        ConvGeometry g = ConvGeometry.of(gradInput.shape(), weight.shape(), gradOut.shape(), spec);
+        DType t = gradInput.dtype();
+        int groups = g.groups(), coutG = g.coutG(), k = g.k(), p = g.p(), width = (int) t.byteSize();
+        long imageSize = g.c() * g.inputPlane();
+        boolean direct = g.columnsAreInput(gradInput.strides());
+        forEachImage(g, n -> {
+            long image = gradInput.offset() + n * imageSize;
+            // The columns' gradient goes straight into the image when the image is its own column matrix.
+            MemorySegment target = direct ? dx : Scratch.get(Scratch.COLUMNS, (long) groups * k * p * width);
+            long[] aOff = new long[groups], bOff = new long[groups], cOff = new long[groups];
+            for (int gi = 0; gi < groups; gi++) {
+                aOff[gi] = weight.offset() + (long) gi * coutG * k;
+                bOff[gi] = gradOut.offset() + (long) n * g.cout() * p + (long) gi * coutG * p;
+                cOff[gi] = (direct ? image : 0) + (long) gi * k * p;
+            }
+            Gemm.multiply(t, k, p, coutG, w, aOff, 1, k, dy, bOff, p, 1, target, cOff, p, 1);
+            if (!direct) Columns.col2im(target, g, dx, image, t);
+        });
+    }
+
+    /** {@code gradWeight = conv2d's gradient by its weight}; gradOut and gradWeight dense, input any strides. */
+    public static void backwardWeight(View input, MemorySegment x, View gradOut, MemorySegment dy, Conv2dSpec spec,
+                                      View gradWeight, MemorySegment dw) {
+        ConvGeometry g = ConvGeometry.of(input.shape(), gradWeight.shape(), gradOut.shape(), spec);
+        DType t = gradWeight.dtype();
+        int width = (int) t.byteSize();
+        long weightSize = (long) g.cout() * g.k();
+        if (g.n() == 0) {
+            dw.asSlice(gradWeight.offset() * width, weightSize * width).fill((byte) 0);
+            return;
+        }
+        int wanted = splitsOverImages(g) ? WorkerPool.shared().parallelism() * CHUNKS_PER_THREAD : 1;
+        // Every chunk gets at least one image: a chunk without one would leave its partial unwritten.
+        int per = Math.ceilDiv(g.n(), wanted), chunks = Math.ceilDiv(g.n(), per);
+        boolean channelsLast = transposesChannelsLast(input.strides(), g);
+        // Chunk 0 sums straight into the gradient unless its products come in channels-last order; the others
+        // sum into partials added at the end. The partials are this thread's scratch (native memory: a heap
+        // segment at the same access sites would make the JIT's type profile polymorphic, and every access slow).
+        int straight = channelsLast ? 0 : 1;
+        MemorySegment partials = Scratch.get(Scratch.PARTIALS, (chunks - straight) * weightSize * width);
+        WorkerPool.shared().run(chunks, chunk -> {
+            boolean intoGradient = chunk < straight;
+            MemorySegment sum = intoGradient ? dw : partials;
+            long sumAt = intoGradient ? gradWeight.offset() : (chunk - straight) * weightSize;
+            for (int n = chunk * per, end = Math.min(g.n(), n + per); n < end; n++) {
+                boolean first = n == chunk * per;
+                MemorySegment product = first ? sum : Scratch.get(Scratch.PRODUCT, weightSize * width);
+                long at = first ? sumAt : 0;
+                if (channelsLast) channelsLastProduct(input, x, gradOut, dy, g, n, product, at);
+                else weightProduct(input, x, gradOut, dy, g, n, product, at);
+                if (!first) Columns.add(t, product, 0, sum, sumAt, 1, (int) weightSize);
+            }
+        });
+        if (channelsLast) {
+            Columns.sumChannelsLast(partials, chunks, g, dw, gradWeight.offset(), t);
+        } else {
+            for (int chunk = 1; chunk < chunks; chunk++)
+                Columns.add(t, partials, (chunk - 1) * weightSize, dw, gradWeight.offset(), 1, (int) weightSize);
+        }
+    }
+
+    /** One image's weight gradient, (cout x k), dense at element {@code at} of {@code product}. */
+    private static void weightProduct(View input, MemorySegment x, View gradOut, MemorySegment dy, ConvGeometry g, int n,
+                                      MemorySegment product, long at) {
+        int groups = g.groups(), coutG = g.coutG(), k = g.k(), p = g.p();
+        Operand cols = columns(input, x, g, n);
+        long[] aOff = new long[groups], bOff = new long[groups], cOff = new long[groups];
+        for (int gi = 0; gi < groups; gi++) {
+            aOff[gi] = gradOut.offset() + (long) n * g.cout() * p + (long) gi * coutG * p;
+            bOff[gi] = cols.groupOffset(gi);
+            cOff[gi] = at + (long) gi * coutG * k;
+        }
+        // B is the columns transposed: only their strides swap.
+        Gemm.multiply(gradOut.dtype(), coutG, k, p, dy, aOff, p, 1, cols.data, bOff, cols.colStride, cols.rowStride,
+                product, cOff, k, 1);
+    }
+
+    /**
+     * Whether the weight gradient builds its columns from the image transposed to channels last. Its products
+     * reduce over output positions, the contiguous axis of both the output gradient and ordinary columns, so
+     * GEMM would have to transpose all columns element by element while packing. Rows of a channels-last image
+     * (one per output position, the taps' channels in runs) pack with whole vectors instead, and only the image
+     * itself, kh * kw times smaller, is transposed element by element; that pays once the runs are long.
+     */
+    private static boolean transposesChannelsLast(long[] inputStrides, ConvGeometry g) {
+        return !g.columnsAreInput(inputStrides) && g.cg() >= CHANNELS_LAST_MIN_RUN;
+    }
+
+    /**
+     * One image's weight gradient from channels-last rows: (cout x kh*kw*cg) with columns in (tap, channel) order
+     * per group, dense at element {@code at} of {@code product}.
+     */
+    private static void channelsLastProduct(View input, MemorySegment x, View gradOut, MemorySegment dy, ConvGeometry g,
+                                            int n, MemorySegment product, long at) {
+        int groups = g.groups(), coutG = g.coutG(), k = g.k(), p = g.p(), width = (int) input.dtype().byteSize();
+        long[] s = input.strides();
+        MemorySegment image = Scratch.get(Scratch.CHANNELS_LAST, g.c() * g.inputPlane() * width);
+        Columns.toChannelsLast(x, input.offset() + n * s[0], s[1], s[2], s[3], g, image, width);
+        MemorySegment rows = Scratch.get(Scratch.COLUMNS, (long) p * groups * k * width);
+        Columns.im2rowChannelsLast(image, g, rows, width);
+        long[] aOff = new long[groups], bOff = new long[groups], cOff = new long[groups];
+        for (int gi = 0; gi < groups; gi++) {
+            aOff[gi] = gradOut.offset() + (long) n * g.cout() * p + (long) gi * coutG * p;
+            bOff[gi] = (long) gi * k;
+            cOff[gi] = at + (long) gi * coutG * k;
+        }
+        Gemm.multiply(gradOut.dtype(), coutG, k, p, dy, aOff, p, 1, rows, bOff, (long) groups * k, 1, product, cOff, k, 1);
+    }
+
+    /**
+     * Image n's column matrix (all groups' rows): the image itself for a 1x1 kernel at stride 1, else im2col
+     * into this thread's scratch.
+     */
+    private static Operand columns(View input, MemorySegment x, ConvGeometry g, int n) {
+        long[] s = input.strides();
+        long image = input.offset() + n * s[0];
+        if (g.columnsAreInput(s)) return new Operand(x, image, s[1], g.w() == 1 ? s[2] : s[3], (long) g.cg() * s[1]);
+        int width = (int) input.dtype().byteSize();
+        long rows = (long) g.groups() * g.k();
+        MemorySegment cols = Scratch.get(Scratch.COLUMNS, rows * g.p() * width);
+        Columns.im2col(x, image, s[1], s[2], s[3], g, cols, width);
+        return new Operand(cols, 0, g.p(), 1, (long) g.k() * g.p());
+    }
+
+    /** A column matrix: element (row, position) at {@code base + row * rowStride + position * colStride}. */
+    private record Operand(MemorySegment data, long base, long rowStride, long colStride, long groupStride) {
+        long groupOffset(int group) { return base + group * groupStride; }
+    }
+
+    private static boolean splitsOverImages(ConvGeometry g) {
+        return g.n() >= WorkerPool.shared().parallelism() && g.macs() >= PARALLEL_MACS;
+    }
+
+    /** Runs one task per image: spread over the pool when {@link #splitsOverImages}, else in turn here. */
+    private static void forEachImage(ConvGeometry g, IntConsumer image) {
+        if (splitsOverImages(g)) {
+            WorkerPool.shared().run(g.n(), image);
+        } else {
+            for (int n = 0; n < g.n(); n++) image.accept(n);
+        }
+    }
+}

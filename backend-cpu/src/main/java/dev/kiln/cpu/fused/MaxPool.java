@@ -1,0 +1,139 @@
+package dev.kiln.cpu.fused;
+
+import dev.kiln.DType;
+import dev.kiln.backend.Pool2dSpec;
+import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.WorkerPool;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.function.IntConsumer;
+
+/**
+ * Max pooling with indices as a direct loop over each window's in-bounds taps, for float32 and float64 views of
+ * any strides, split over the (n, c) planes. The padding never wins, so it is never read: a window reports its
+ * first in-bounds maximum (a NaN wins at once), so a window of -inf reports its first in-bounds tap, as PyTorch
+ * does (the composed default reports the window's start clamped into the input, the same tap unless dilated).
+ * A window with no tap inside the input reports -inf at that clamped start.
+ */
+public final class MaxPool {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
+    /** Windows' taps below which one thread does all planes. */
+    private static final long PARALLEL_TAPS = 1L << 16;
+
+    private MaxPool() {}
+
+    public static boolean handles(View input) {
+        return input.dtype() == DType.FLOAT32 || input.dtype() == DType.FLOAT64;
+    }
+
+    public static void forward(View input, MemorySegment x, Pool2dSpec spec, View out, MemorySegment y, View indices,
+                               MemorySegment idx) {
+        int[] s = input.shape();
+        int channels = s[1], oh = out.shape()[2], ow = out.shape()[3];
+        int planes = s[0] * channels;
+        long taps = (long) planes * oh * ow * spec.kernelH() * spec.kernelW();
+        boolean f32 = input.dtype() == DType.FLOAT32;
+        Taps rows = Taps.of(oh, spec.strideH(), spec.padH(), spec.dilationH(), spec.kernelH(), s[2]);
+        Taps cols = Taps.of(ow, spec.strideW(), spec.padW(), spec.dilationW(), spec.kernelW(), s[3]);
+        IntConsumer plane = pl -> {
+            int n = pl / channels, c = pl % channels;
+            pool(x, input.offset() + n * input.strides()[0] + c * input.strides()[1], input.strides(), s[3], rows, cols,
+                    y, out.offset() + n * out.strides()[0] + c * out.strides()[1], out.strides(),
+                    idx, indices.offset() + n * indices.strides()[0] + c * indices.strides()[1], indices.strides(), f32);
+        };
+        if (taps >= PARALLEL_TAPS) {
+            WorkerPool.shared().run(planes, plane);
+        } else {
+            for (int pl = 0; pl < planes; pl++) plane.accept(pl);
+        }
+    }
+
+    /**
+     * Along one axis, for each output position: the window's first coordinate, and the range [from, to) of its
+     * taps inside the input. The same for every plane, so worked out once.
+     */
+    private record Taps(int[] start, int[] from, int[] to, int dilation, int size) {
+        static Taps of(int out, int stride, int pad, int dilation, int kernel, int size) {
+            int[] start = new int[out], from = new int[out], to = new int[out];
+            for (int o = 0; o < out; o++) {
+                start[o] = o * stride - pad;
+                from[o] = Math.max(0, Math.ceilDiv(-start[o], dilation));
+                to[o] = Math.min(kernel, Math.floorDiv(size - 1 - start[o], dilation) + 1);
+            }
+            return new Taps(start, from, to, dilation, size);
+        }
+
+        /** The coordinate of tap t of window o. */
+        int at(int o, int t) { return start[o] + t * dilation; }
+
+        /** Where a window without taps inside reports: its start clamped into the input. */
+        int clamped(int o) { return Math.clamp(start[o], 0, size - 1); }
+    }
+
+    private static void pool(MemorySegment x, long xBase, long[] xs, int w, Taps rows, Taps cols,
+                             MemorySegment y, long yBase, long[] ys, MemorySegment idx, long iBase, long[] is, boolean f32) {
+        for (int oy = 0; oy < rows.start.length; oy++) {
+            int r0 = rows.from[oy], r1 = rows.to[oy];
+            for (int ox = 0; ox < cols.start.length; ox++) {
+                int q0 = cols.from[ox], q1 = cols.to[ox];
+                long o = yBase + oy * ys[2] + ox * ys[3];
+                int iy = rows.clamped(oy), ix = cols.clamped(ox);
+                if (r0 < r1 && q0 < q1) {
+                    long tap = f32 ? searchF32(x, xBase, xs[2], xs[3], rows, cols, oy, ox)
+                            : searchF64(x, xBase, xs[2], xs[3], rows, cols, oy, ox);
+                    iy = rows.at(oy, (int) (tap >>> 32));
+                    ix = cols.at(ox, (int) tap);
+                    // The value is the element the index names (a max of two equal zeros need not be the first).
+                    long src = xBase + iy * xs[2] + ix * xs[3];
+                    if (f32) y.setAtIndex(F32, o, x.getAtIndex(F32, src));
+                    else y.setAtIndex(F64, o, x.getAtIndex(F64, src));
+                } else if (f32) {
+                    y.setAtIndex(F32, o, Float.NEGATIVE_INFINITY);
+                } else {
+                    y.setAtIndex(F64, o, Double.NEGATIVE_INFINITY);
+                }
+                idx.setAtIndex(I64, iBase + oy * is[2] + ox * is[3], (long) iy * w + ix);
+            }
+        }
+    }
+
+    // The window searches return the winning tap as (row tap << 32 | column tap). They are written without
+    // branches on the data, since an unpredictable compare costs more than the selects; once the best is NaN
+    // nothing replaces it, so the first NaN wins. float and double are two copies so each stays small enough for
+    // the compiler to inline its memory accesses.
+
+    private static long searchF32(MemorySegment x, long base, long sh, long sw, Taps rows, Taps cols, int oy, int ox) {
+        int r0 = rows.from[oy], r1 = rows.to[oy], q0 = cols.from[ox], q1 = cols.to[ox];
+        float best = x.getAtIndex(F32, base + rows.at(oy, r0) * sh + cols.at(ox, q0) * sw);
+        long tap = (long) r0 << 32 | q0;
+        for (int r = r0; r < r1; r++) {
+            long row = base + rows.at(oy, r) * sh;
+            for (int q = q0; q < q1; q++) {
+                float v = x.getAtIndex(F32, row + cols.at(ox, q) * sw);
+                boolean better = (v > best || v != v) && best == best;
+                best = better ? v : best;
+                tap = better ? (long) r << 32 | q : tap;
+            }
+        }
+        return tap;
+    }
+
+    private static long searchF64(MemorySegment x, long base, long sh, long sw, Taps rows, Taps cols, int oy, int ox) {
+        int r0 = rows.from[oy], r1 = rows.to[oy], q0 = cols.from[ox], q1 = cols.to[ox];
+        double best = x.getAtIndex(F64, base + rows.at(oy, r0) * sh + cols.at(ox, q0) * sw);
+        long tap = (long) r0 << 32 | q0;
+        for (int r = r0; r < r1; r++) {
+            long row = base + rows.at(oy, r) * sh;
+            for (int q = q0; q < q1; q++) {
+                double v = x.getAtIndex(F64, row + cols.at(ox, q) * sw);
+                boolean better = (v > best || v != v) && best == best;
+                best = better ? v : best;
+                tap = better ? (long) r << 32 | q : tap;
+            }
+        }
+        return tap;
+    }
+}

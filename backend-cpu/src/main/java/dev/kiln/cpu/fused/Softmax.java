@@ -1,0 +1,106 @@
+package dev.kiln.cpu.fused;
+
+import dev.kiln.DType;
+import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.WorkerPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Softmax and log-softmax along the last axis of dense float32 (vectorised) and float64 views: per row a max,
+ * a sum of exp(x - max), and the normalisation, the same three steps and the same formulas as the composed
+ * default ({@code e / sum}, {@code (x - max) - log(sum)}). Rows are split over the pool when there are many.
+ */
+public final class Softmax {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Elements below which one thread does all rows. */
+    private static final long PARALLEL_ELEMENTS = 1L << 15;
+
+    private Softmax() {}
+
+    public static boolean handles(View x, int axis, View out) {
+        return (x.dtype() == DType.FLOAT32 || x.dtype() == DType.FLOAT64) && axis == x.rank() - 1
+                && x.isContiguous() && out.isContiguous();
+    }
+
+    public static void forward(View x, MemorySegment xs, boolean log, View out, MemorySegment ys) {
+        int len = x.shape()[x.rank() - 1];
+        if (len == 0) return;
+        long rows = x.numel() / len;
+        boolean f32 = x.dtype() == DType.FLOAT32;
+        int tasks = x.numel() < PARALLEL_ELEMENTS ? 1 : (int) Math.min(rows, 4L * WorkerPool.shared().parallelism());
+        long per = Math.ceilDiv(rows, tasks);
+        WorkerPool.shared().run(tasks, t -> {
+            for (long r = t * per, end = Math.min(rows, r + per); r < end; r++) {
+                long xo = x.offset() + r * len, yo = out.offset() + r * len;
+                if (f32) rowF32(xs, xo, ys, yo, len, log);
+                else rowF64(xs, xo, ys, yo, len, log);
+            }
+        });
+    }
+
+    private static void rowF32(MemorySegment x, long xo, MemorySegment y, long yo, int len, boolean log) {
+        long xb = xo * Float.BYTES, yb = yo * Float.BYTES;
+        int bound = S.loopBound(len);
+        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < bound; i += S.length())
+            vmax = vmax.max(FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER));
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (int i = bound; i < len; i++) max = Math.max(max, x.getAtIndex(F32, xo + i));
+
+        FloatVector vsum = FloatVector.zero(S);
+        FloatVector vshift = FloatVector.broadcast(S, max);
+        for (int i = 0; i < bound; i += S.length()) {
+            FloatVector e = FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER).sub(vshift).lanewise(VectorOperators.EXP);
+            if (!log) e.intoMemorySegment(y, yb + (long) i * Float.BYTES, ORDER);
+            vsum = vsum.add(e);
+        }
+        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        for (int i = bound; i < len; i++) {
+            float e = (float) Math.exp(x.getAtIndex(F32, xo + i) - max);
+            if (!log) y.setAtIndex(F32, yo + i, e);
+            sum += e;
+        }
+
+        if (log) {
+            float logSum = (float) Math.log(sum);
+            FloatVector vlog = FloatVector.broadcast(S, logSum);
+            for (int i = 0; i < bound; i += S.length())
+                FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER).sub(vshift).sub(vlog)
+                        .intoMemorySegment(y, yb + (long) i * Float.BYTES, ORDER);
+            for (int i = bound; i < len; i++) y.setAtIndex(F32, yo + i, (x.getAtIndex(F32, xo + i) - max) - logSum);
+        } else {
+            FloatVector vs = FloatVector.broadcast(S, sum);
+            for (int i = 0; i < bound; i += S.length()) {
+                long at = yb + (long) i * Float.BYTES;
+                FloatVector.fromMemorySegment(S, y, at, ORDER).div(vs).intoMemorySegment(y, at, ORDER);
+            }
+            for (int i = bound; i < len; i++) y.setAtIndex(F32, yo + i, y.getAtIndex(F32, yo + i) / sum);
+        }
+    }
+
+    private static void rowF64(MemorySegment x, long xo, MemorySegment y, long yo, int len, boolean log) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < len; i++) max = Math.max(max, x.getAtIndex(F64, xo + i));
+        double sum = 0;
+        for (int i = 0; i < len; i++) {
+            double e = Math.exp(x.getAtIndex(F64, xo + i) - max);
+            if (!log) y.setAtIndex(F64, yo + i, e);
+            sum += e;
+        }
+        if (log) {
+            double logSum = Math.log(sum);
+            for (int i = 0; i < len; i++) y.setAtIndex(F64, yo + i, (x.getAtIndex(F64, xo + i) - max) - logSum);
+        } else {
+            for (int i = 0; i < len; i++) y.setAtIndex(F64, yo + i, y.getAtIndex(F64, yo + i) / sum);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.kiln.bench;
+
+import dev.kiln.DType;
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.BinaryOp;
+import dev.kiln.backend.Conv2dSpec;
+import dev.kiln.backend.Distribution;
+import dev.kiln.backend.ReduceOp;
+import dev.kiln.backend.UnaryOp;
+import dev.kiln.backend.View;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Kiln's side of every benchmark, written against the backend SPI so that the same workload runs on each
+ * backend present. Inputs are float32 and normally distributed; each run ends with {@code synchronize()}.
+ */
+final class Kernels {
+    private Kernels() {}
+
+    /** Which conv2d pass to time. */
+    enum ConvPass { FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT }
+
+    /** {@code out[b] = a[b] * w}: b batches of m x k times one shared k x n (stride 0 over the batch). */
+    static Workload gemm(Backend be, int batch, int m, int n, int k) {
+        Buffers bufs = new Buffers(be);
+        View a = bufs.random(batch, m, k);
+        View w = bufs.random(k, n);
+        View b = w.withShape(new int[] {batch, k, n}, new long[] {0, n, 1}, 0);
+        View out = bufs.empty(batch, m, n);
+        return bufs.workload(2.0 * batch * m * n * k, "GFLOP/s", () -> be.matmul(a, b, out));
+    }
+
+    static Workload binary(Backend be, BinaryOp op, int n) {
+        Buffers bufs = new Buffers(be);
+        View a = bufs.random(n), b = bufs.random(n), out = bufs.empty(n);
+        return bufs.workload(3.0 * n * 4, "GB/s", () -> be.binary(op, a, b, out));
+    }
+
+    static Workload unary(Backend be, UnaryOp op, int n) {
+        Buffers bufs = new Buffers(be);
+        View x = bufs.random(n), out = bufs.empty(n);
+        return bufs.workload(2.0 * n * 4, "GB/s", () -> be.unary(op, 0.01, x, out));
+    }
+
+    /** Reduces {@code shape} over {@code axes} (sorted). */
+    static Workload reduce(Backend be, ReduceOp op, int[] shape, int... axes) {
+        Buffers bufs = new Buffers(be);
+        View x = bufs.random(shape);
+        int[] outShape = shape.clone();
+        for (int ax : axes) outShape[ax] = 1;
+        View out = bufs.empty(outShape);
+        return bufs.workload(4.0 * View.numel(shape), "GB/s", () -> be.reduce(op, x, axes, out));
+    }
+
+    static Workload softmax(Backend be, int rows, int cols) {
+        Buffers bufs = new Buffers(be);
+        View x = bufs.random(rows, cols), out = bufs.empty(rows, cols);
+        return bufs.workload(2.0 * rows * cols * 4, "GB/s", () -> be.softmax(x, 1, false, out));
+    }
+
+    /** conv2d over an n x c x h x w input with cout k x k filters. */
+    static Workload conv2d(Backend be, ConvPass pass, int n, int c, int h, int w, int cout, int k, int stride, int pad) {
+        Conv2dSpec spec = Conv2dSpec.of(stride, pad);
+        int oh = spec.outH(h, k), ow = spec.outW(w, k);
+        Buffers bufs = new Buffers(be);
+        View input = bufs.random(n, c, h, w), weight = bufs.random(cout, c, k, k), out = bufs.random(n, cout, oh, ow);
+        double flops = 2.0 * n * cout * oh * ow * c * k * k;
+        Runnable op = switch (pass) {
+            case FORWARD -> () -> be.conv2d(input, weight, spec, out);
+            case BACKWARD_INPUT -> () -> be.conv2dBackwardInput(out, weight, spec, input);
+            case BACKWARD_WEIGHT -> () -> be.conv2dBackwardWeight(input, out, spec, weight);
+        };
+        return bufs.workload(flops, "GFLOP/s", op);
+    }
+
+    /** Buffers of one workload, released together. */
+    private static final class Buffers {
+        private final Backend be;
+        private final List<View> views = new ArrayList<>();
+
+        Buffers(Backend be) { this.be = be; }
+
+        View empty(int... shape) {
+            View v = be.allocateView(DType.FLOAT32, shape);
+            views.add(v);
+            return v;
+        }
+
+        View random(int... shape) {
+            View v = empty(shape);
+            be.random(Distribution.NORMAL, 0, 1, 42 + views.size(), 0, v);
+            return v;
+        }
+
+        Workload workload(double work, String unit, Runnable op) {
+            be.synchronize();
+            return new Workload() {
+                @Override
+                public void run() {
+                    op.run();
+                    be.synchronize();
+                }
+
+                @Override public double work() { return work; }
+
+                @Override public String unit() { return unit; }
+
+                @Override
+                public void close() {
+                    views.forEach(v -> be.release(v.buffer()));
+                    views.clear();
+                }
+            };
+        }
+    }
+}

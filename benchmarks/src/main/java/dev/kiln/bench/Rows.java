@@ -1,0 +1,87 @@
+package dev.kiln.bench;
+
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.BackendProvider;
+import dev.kiln.backend.BinaryOp;
+import dev.kiln.backend.DeviceProbe;
+import dev.kiln.backend.ReduceOp;
+import dev.kiln.backend.UnaryOp;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The rows of the comparison table: a workload on one backend and, where there is one, the reference it is
+ * measured against in the same run. {@code quick} keeps the set small enough for {@code kiln bench --quick}.
+ */
+record Rows(String id, Supplier<Workload> ours, String refName, Supplier<Workload> ref) {
+
+    /** The row's name without its device prefix, as JMH's {@code name} parameter spells it. */
+    String name() { return id.substring(id.indexOf('.') + 1); }
+
+    static List<Rows> forBackend(String device, Backend be, boolean quick) {
+        List<Rows> rows = new ArrayList<>();
+        int[] squares = quick ? new int[] {256, 512, 1024, 2048} : new int[] {256, 384, 512, 768, 1024, 1536, 2048};
+        for (int n : squares) gemm(rows, device, be, "sgemm_" + n, 1, n, n, n);
+        // Transformer (BERT-base, 8 x 256 tokens): QKV/FFN projections, and attention scores per head.
+        gemm(rows, device, be, "sgemm_ffn_up_2048x3072x768", 1, 2048, 3072, 768);
+        gemm(rows, device, be, "sgemm_ffn_down_2048x768x3072", 1, 2048, 768, 3072);
+        gemm(rows, device, be, "bmm_attn_96x256x256x64", 96, 256, 256, 64);
+        // ResNet-18 3x3 64->64 on 56x56 as im2col GEMM, per image.
+        gemm(rows, device, be, "sgemm_conv_64x3136x576", 1, 64, 3136, 576);
+
+        int[] sizes = quick ? new int[] {1 << 20, 1 << 24} : new int[] {1 << 20, 1 << 22, 1 << 24};
+        for (int n : sizes) {
+            String s = n >= 1 << 20 ? (n >> 20) + "M" : String.valueOf(n);
+            streaming(rows, device + ".add_" + s, () -> Kernels.binary(be, BinaryOp.ADD, n), 3L * n * 4);
+            streaming(rows, device + ".exp_" + s, () -> Kernels.unary(be, UnaryOp.EXP, n), 2L * n * 4);
+            if (!quick) streaming(rows, device + ".relu_" + s, () -> Kernels.unary(be, UnaryOp.RELU, n), 2L * n * 4);
+            streaming(rows, device + ".sum_all_" + s, () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {n}, 0), 4L * n);
+        }
+        streaming(rows, device + ".sum_rows_4096x768", () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {4096, 768}, 1), 4L * 4096 * 768);
+        streaming(rows, device + ".max_rows_4096x768", () -> Kernels.reduce(be, ReduceOp.MAX, new int[] {4096, 768}, 1), 4L * 4096 * 768);
+        streaming(rows, device + ".sum_cols_4096x768", () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {4096, 768}, 0), 4L * 4096 * 768);
+        rows.add(new Rows(device + ".softmax_64x1024", () -> Kernels.softmax(be, 64, 1024), "none", null));
+        if (!quick) rows.add(new Rows(device + ".softmax_4096x768", () -> Kernels.softmax(be, 4096, 768), "none", null));
+
+        for (Kernels.ConvPass pass : Kernels.ConvPass.values()) {
+            String p = pass.name().toLowerCase(java.util.Locale.ROOT);
+            rows.add(new Rows(device + ".conv_lenet1_" + p, () -> Kernels.conv2d(be, pass, 64, 1, 32, 32, 6, 5, 1, 0), "none", null));
+            rows.add(new Rows(device + ".conv_lenet2_" + p, () -> Kernels.conv2d(be, pass, 64, 6, 14, 14, 16, 5, 1, 0), "none", null));
+            rows.add(new Rows(device + ".conv_resnet64_b32_" + p, () -> Kernels.conv2d(be, pass, 32, 64, 56, 56, 64, 3, 1, 1), "none", null));
+        }
+        return rows;
+    }
+
+    private static void gemm(List<Rows> rows, String device, Backend be, String name, int batch, int m, int n, int k) {
+        rows.add(new Rows(device + "." + name, () -> Kernels.gemm(be, batch, m, n, k), "openblas",
+                () -> OpenBlasReference.sgemm(batch, m, n, k)));
+    }
+
+    /** A memory-bound row: its reference is a copy moving the same bytes. */
+    private static void streaming(List<Rows> rows, String id, Supplier<Workload> ours, long bytes) {
+        rows.add(new Rows(id, ours, "copy", () -> CopyCeiling.moving(bytes)));
+    }
+
+    /** Every backend the probe finds available, by device name, CPU first. */
+    static List<Named> backends() {
+        List<Named> out = new ArrayList<>();
+        for (BackendProvider.Candidate c : DeviceProbe.candidates()) {
+            if (!c.isAvailable()) continue;
+            Backend be = DeviceProbe.backend(dev.kiln.Device.parse(c.device()));
+            if (c.device().startsWith("cpu")) out.addFirst(new Named(c.device(), be));
+            else out.add(new Named(c.device(), be));
+        }
+        return out;
+    }
+
+    record Named(String device, Backend backend) {}
+
+    /** The row called {@code name} (no device prefix) on {@code device}, from the full set; for JMH. */
+    static Rows find(String device, String name) {
+        Backend be = DeviceProbe.backend(dev.kiln.Device.parse(device));
+        return forBackend(device, be, false).stream().filter(r -> r.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no benchmark row " + name + " on " + device));
+    }
+}
