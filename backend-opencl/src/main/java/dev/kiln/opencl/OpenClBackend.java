@@ -179,7 +179,7 @@ public final class OpenClBackend implements Backend {
             throw new IllegalArgumentException("unary " + op + " is not defined on integers: got " + t + " on " + device);
         Strided g = Strided.coalesce("unary", x, out);
         DType outType = op == UnaryOp.IS_NAN ? DType.BOOL : t;
-        opLaunch("unary", op, t, outType).floatingOf(t, alpha).i32(g.rank()).long8(g.shape()).i64(n)
+        opLaunch("unary", op, t, outType, g).floatingOf(t, alpha).i32(g.rank()).long8(g.shape()).i64(n)
                 .operand(buf(x.buffer()), g.strides(0), x.offset()).operand(buf(out.buffer()), g.strides(1), out.offset())
                 .run1d(queue, n);
     }
@@ -200,7 +200,7 @@ public final class OpenClBackend implements Backend {
         if (n == 0) return;
         DType t = computeType("binary " + op, a.dtype());
         Strided g = Strided.coalesce("binary", a, b, out);
-        opLaunch("binary", op, t, op.writesBool() ? DType.BOOL : t)
+        opLaunch("binary", op, t, op.writesBool() ? DType.BOOL : t, g)
                 .i32(scalarMode).scalar(t, scalar).i32(g.rank()).long8(g.shape()).i64(n)
                 .operand(buf(a.buffer()), g.strides(0), a.offset()).operand(buf(b.buffer()), g.strides(1), b.offset())
                 .operand(buf(out.buffer()), g.strides(2), out.offset()).run1d(queue, n);
@@ -208,12 +208,13 @@ public final class OpenClBackend implements Backend {
 
     /**
      * The entry point {@code <op>_<dtype>} of a family built for that one op, so the kernel carries no switch:
-     * on PoCL a unary op runs three times faster that way than selecting the op at run time.
+     * on PoCL a unary op runs three times faster that way than selecting the op at run time. Operands that are
+     * all contiguous get a program built with DENSE, which skips the strided index arithmetic.
      */
-    private Launch opLaunch(String family, Enum<?> op, DType t, DType outType) {
+    private Launch opLaunch(String family, Enum<?> op, DType t, DType outType, Strided g) {
         String entry = op.name().toLowerCase(java.util.Locale.ROOT) + "_" + t;
         return launch(family, ClTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry
-                + " -DOUT_T=" + ClTypes.clType(outType), entry);
+                + " -DOUT_T=" + ClTypes.clType(outType) + (g.isDense() ? " -DDENSE" : ""), entry);
     }
 
     @Override
@@ -335,7 +336,8 @@ public final class OpenClBackend implements Backend {
     }
 
     /** Register blocks per work-item (see gemm.cl): RM rows by VN vector lanes, GX x GY items, k in chunks of KC. */
-    private static final int BLOCK_ROWS = 8, BLOCK_LANES = 16, GROUP_X = 4, GROUP_Y = 4, K_CHUNK = 256;
+    static final int[] TUNE = java.util.Arrays.stream(System.getProperty("tune", "8,16,4,4,256").split(",")).mapToInt(Integer::parseInt).toArray();
+    private static final int BLOCK_ROWS = TUNE[0], BLOCK_LANES = TUNE[1], GROUP_X = TUNE[2], GROUP_Y = TUNE[3], K_CHUNK = TUNE[4];
 
     /**
      * The register-blocked kernel for CPU devices. It reads b's rows as vectors, so a b whose columns are not

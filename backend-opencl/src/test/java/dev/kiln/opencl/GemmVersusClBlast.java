@@ -20,14 +20,17 @@ import java.util.Arrays;
  * {@code java -cp <module test class path> dev.kiln.opencl.GemmVersusClBlast opencl:0 256 512 1024 2048}.
  */
 public final class GemmVersusClBlast {
-    private static final int RUNS = 5;
+    private static final int RUNS = 7;
+    private static final com.sun.management.OperatingSystemMXBean CPU =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
 
     private GemmVersusClBlast() {}
 
     public static void main(String[] args) {
         OpenClBackend be = (OpenClBackend) DeviceProbe.backend(Device.parse(args.length > 0 ? args[0] : "opencl:0"));
         System.out.println(be.device() + ": " + be.description());
-        System.out.println("     n   ours GFLOP/s   CLBlast GFLOP/s   max |ours - CLBlast|");
+        System.out.println("GFLOP per wall second and per process CPU second (all driver threads together)");
+        System.out.println("     n     ours  ours/cpu    CLBlast  CLB/cpu   max |ours - CLBlast|");
         for (int i = 1; i < args.length; i++) gemm(be, Integer.parseInt(args[i]));
         bandwidth(be, 1 << 24);
     }
@@ -38,12 +41,12 @@ public final class GemmVersusClBlast {
         be.random(Distribution.UNIFORM, -1, 1, 1, 0, a);
         be.random(Distribution.UNIFORM, -1, 1, 2, 0, b);
         double flop = 2.0 * n * n * n;
-        double oursS = median(be, () -> be.matmul(a, b, ours));
-        double clblastS = median(be, () -> CLBlast.CLBlastSgemm(CLBlastLayout.CLBlastLayoutRowMajor,
+        double[][] s = medians(be, () -> be.matmul(a, b, ours), () -> CLBlast.CLBlastSgemm(CLBlastLayout.CLBlastLayoutRowMajor,
                 CLBlastTranspose.CLBlastTransposeNo, CLBlastTranspose.CLBlastTransposeNo, n, n, n,
                 1f, OpenClBackend.mem(a.buffer()), 0, n, OpenClBackend.mem(b.buffer()), 0, n,
                 0f, OpenClBackend.mem(theirs.buffer()), 0, n, be.queue(), null));
-        System.out.printf("%6d %14.1f %17.1f %22.2e%n", n, flop / oursS / 1e9, flop / clblastS / 1e9, maxDifference(be, ours, theirs));
+        System.out.printf("%6d %8.1f %8.1f %10.1f %8.1f %14.2e%n", n, flop / s[0][0] / 1e9, flop / s[0][1] / 1e9,
+                flop / s[1][0] / 1e9, flop / s[1][1] / 1e9, maxDifference(be, ours, theirs));
         for (View v : new View[] {a, b, ours, theirs}) be.release(v.buffer());
     }
 
@@ -52,10 +55,10 @@ public final class GemmVersusClBlast {
         View a = be.allocateView(DType.FLOAT32, n), b = be.allocateView(DType.FLOAT32, n), c = be.allocateView(DType.FLOAT32, n);
         be.fill(a, 1);
         be.fill(b, 2);
-        double addS = median(be, () -> be.binary(BinaryOp.ADD, a, b, c));
-        double copyS = median(be, () -> CL.clEnqueueCopyBuffer(be.queue(), OpenClBackend.mem(a.buffer()),
-                OpenClBackend.mem(c.buffer()), 0, 0, 4L * n, 0, null, null));
-        System.out.printf("add n=%d: %.1f GB/s; clEnqueueCopyBuffer: %.1f GB/s%n", n, 12.0 * n / addS / 1e9, 8.0 * n / copyS / 1e9);
+        double[][] s = medians(be, () -> be.binary(BinaryOp.ADD, a, b, c), () -> CL.clEnqueueCopyBuffer(be.queue(),
+                OpenClBackend.mem(a.buffer()), OpenClBackend.mem(c.buffer()), 0, 0, 4L * n, 0, null, null));
+        System.out.printf("add n=%d: %.1f GB/s (%.1f per CPU second); clEnqueueCopyBuffer: %.1f GB/s (%.1f per CPU second)%n",
+                n, 12.0 * n / s[0][0] / 1e9, 12.0 * n / s[0][1] / 1e9, 8.0 * n / s[1][0] / 1e9, 8.0 * n / s[1][1] / 1e9);
         for (View v : new View[] {a, b, c}) be.release(v.buffer());
     }
 
@@ -70,17 +73,33 @@ public final class GemmVersusClBlast {
         return max;
     }
 
-    private static double median(OpenClBackend be, Runnable work) {
-        work.run();
-        be.synchronize();
-        double[] t = new double[RUNS];
-        for (int rep = 0; rep < RUNS; rep++) {
-            long t0 = System.nanoTime();
-            work.run();
+    /**
+     * Median wall and process CPU seconds of each of two workloads, run alternately so that both see the same
+     * machine load. On a shared machine the CPU seconds (what the driver's threads consumed) vary much less
+     * than the wall seconds.
+     */
+    private static double[][] medians(OpenClBackend be, Runnable first, Runnable second) {
+        Runnable[] work = {first, second};
+        double[][][] t = new double[2][2][RUNS];
+        for (Runnable w : work) {
+            w.run();
             be.synchronize();
-            t[rep] = (System.nanoTime() - t0) / 1e9;
         }
-        Arrays.sort(t);
-        return t[RUNS / 2];
+        for (int rep = 0; rep < RUNS; rep++) {
+            for (int w = 0; w < 2; w++) {
+                long c0 = CPU.getProcessCpuTime(), t0 = System.nanoTime();
+                work[w].run();
+                be.synchronize();
+                t[w][0][rep] = (System.nanoTime() - t0) / 1e9;
+                t[w][1][rep] = (CPU.getProcessCpuTime() - c0) / 1e9;
+            }
+        }
+        double[][] med = new double[2][2];
+        for (int w = 0; w < 2; w++)
+            for (int kind = 0; kind < 2; kind++) {
+                Arrays.sort(t[w][kind]);
+                med[w][kind] = t[w][kind][RUNS / 2];
+            }
+        return med;
     }
 }
