@@ -76,10 +76,10 @@ void KERNEL(gemm)(int m, int n, int k, int batch_rank, long8 batch_shape,
 // Items past the edges compute on clamped rows and columns and store nothing there, so all reach the barriers.
 
 #ifndef RM
-#define RM 8
+#define RM 12
 #define VN 16
-#define GX 4
-#define GY 4
+#define GX 8
+#define GY 2
 #define KC 256
 #endif
 #define GLUE_(a, b) a##b
