@@ -74,24 +74,28 @@ public final class GemmVersusClBlast {
     }
 
     /**
-     * Median wall and process CPU seconds of each of two workloads, run alternately so that both see the same
-     * machine load. On a shared machine the CPU seconds (what the driver's threads consumed) vary much less
-     * than the wall seconds.
+     * Median wall and process CPU seconds of one run of each of two workloads, run alternately so that both see
+     * the same machine load. On a shared machine the CPU seconds (what the driver's threads consumed) vary less
+     * than the wall seconds. The JVM reads process CPU time in 10 ms ticks, so each sample repeats a workload
+     * until it lasts about 0.3 s.
      */
     private static double[][] medians(OpenClBackend be, Runnable first, Runnable second) {
         Runnable[] work = {first, second};
-        double[][][] t = new double[2][2][RUNS];
-        for (Runnable w : work) {
-            w.run();
+        int[] repeats = new int[2];
+        for (int w = 0; w < 2; w++) {
+            long t0 = System.nanoTime();
+            work[w].run();
             be.synchronize();
+            repeats[w] = (int) Math.max(1, Math.ceil(0.3e9 / (System.nanoTime() - t0)));
         }
+        double[][][] t = new double[2][2][RUNS];
         for (int rep = 0; rep < RUNS; rep++) {
             for (int w = 0; w < 2; w++) {
                 long c0 = CPU.getProcessCpuTime(), t0 = System.nanoTime();
-                work[w].run();
+                for (int i = 0; i < repeats[w]; i++) work[w].run();
                 be.synchronize();
-                t[w][0][rep] = (System.nanoTime() - t0) / 1e9;
-                t[w][1][rep] = (CPU.getProcessCpuTime() - c0) / 1e9;
+                t[w][0][rep] = (System.nanoTime() - t0) / 1e9 / repeats[w];
+                t[w][1][rep] = (CPU.getProcessCpuTime() - c0) / 1e9 / repeats[w];
             }
         }
         double[][] med = new double[2][2];
