@@ -17,7 +17,8 @@ public final class OpenClProvider implements BackendProvider {
     /**
      * An OpenCL CPU device (PoCL, Intel's CPU runtime) ranks below the pure-Java CPU backend: both use the same
      * cores, and the CPU backend is faster on them. Measured with DeviceThroughput (test sources) on PoCL 3.1 with
-     * 2 shared cores: float32 matmul 0.9-1.6 GFLOP/s on PoCL against 17-18 on the CPU backend (n=1024), a
+     * 2 shared cores: float32 matmul 0.9-1.6 GFLOP/s on PoCL against 17-18 on the CPU backend (n=1024; with the
+     * register-blocked kernel PoCL now reaches 10-20, see the README's Performance section, still not above), a
      * 64-element add 47-136 us per launch against 1-5 us, a 4M-element add 2-4.5 GB/s on both; and PoCL compiles
      * each kernel on first use. The device stays available when named ({@code opencl:N}).
      */

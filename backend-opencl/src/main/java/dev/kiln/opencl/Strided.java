@@ -69,4 +69,12 @@ record Strided(int rank, long[] shape, long[][] strides, long numel) {
     }
 
     long[] strides(int operand) { return strides[operand]; }
+
+    /** Whether every operand walks the elements contiguously: element i of each is at its offset plus i. */
+    boolean isDense() {
+        if (rank == 0) return true;
+        if (rank > 1) return false;
+        for (long[] s : strides) if (s[0] != 1) return false;
+        return true;
+    }
 }

@@ -5,17 +5,37 @@ import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.View;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
+
 import static dev.kiln.opencl.Devices.*;
 
-/** matmul (tiled kernel, edges, batches, transposes) and conv2d through the default im2col path. */
+/** matmul (both kernels: edges, batches, transposes) and conv2d through the default im2col path. */
 class LinearAlgebraTest {
 
     @Test
     void matmulCoversTileEdgesTransposesAndBroadcastBatches() {
-        OpenClBackend be = backendOrSkip();
+        checkMatmulCases(backendOrSkip());
+    }
+
+    /** The local-memory kernel that GPUs get, run here on whatever device there is by calling it a GPU. */
+    @Test
+    void gpuMatmulKernelCoversTheSameCases() {
+        OpenClBackend real = backendOrSkip();
+        ClDevice d = ClDevice.discover().get(real.device().index());
+        checkMatmulCases(new OpenClBackend(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
+                d.deviceVersion(), d.platformName(), d.platformVersion(), org.jocl.CL.CL_DEVICE_TYPE_GPU, d.computeUnits(),
+                d.globalMemBytes(), d.maxAllocBytes(), d.maxWorkGroupSize(), d.fp64(), d.available(), d.compilerAvailable())));
+    }
+
+    /**
+     * Ragged edges for every block size, a batch of a's against one b read transposed and broadcast with stride 0
+     * (so the CPU kernel packs it), and a transposed a written into a transposed out.
+     */
+    private static void checkMatmulCases(OpenClBackend be) {
         int batch = 3, m = 67, k = 130, n = 45;
         double[] a = data(batch * m * k, 1, 1), b = data(k * n, 1, 2);
-        for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+        for (DType t : be.description().contains("fp64") ? new DType[] {DType.FLOAT32, DType.FLOAT64} : new DType[] {DType.FLOAT32}) {
+            double tol = t == DType.FLOAT32 ? 1e-4 : 1e-12;
             View va = upload(be, t, a, batch, m, k);
             // b stored as (n, k) and read transposed, repeated over the batch with stride 0.
             double[] bStored = new double[n * k];
@@ -31,7 +51,21 @@ class LinearAlgebraTest {
                         for (int p = 0; p < k; p++) s += round(t, a[(z * m + i) * k + p]) * round(t, b[p * n + j]);
                         expected[(z * m + i) * n + j] = s;
                     }
-            assertClose(expected, download(be, out), t == DType.FLOAT32 ? 1e-4 : 1e-12, "matmul " + t);
+            assertClose(expected, download(be, out), tol, "matmul " + t);
+
+            // a[0] read transposed as (k, m) times b' (m, k) dense, written to a (k, k) view stored column-major.
+            View aT = va.withShape(new int[] {k, m}, new long[] {1, k}, 0);
+            View bDense = upload(be, t, Arrays.copyOf(a, m * k), m, k);
+            View outT = be.allocateView(t, k, k);
+            be.matmul(aT, bDense, outT.withShape(new int[] {k, k}, new long[] {1, k}, 0));
+            double[] expectedT = new double[k * k];
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < k; j++) {
+                    double s = 0;
+                    for (int p = 0; p < m; p++) s += round(t, a[p * k + i]) * round(t, a[p * k + j]);
+                    expectedT[j * k + i] = s;
+                }
+            assertClose(expectedT, download(be, outT), tol, "transposed matmul " + t);
         }
     }
 

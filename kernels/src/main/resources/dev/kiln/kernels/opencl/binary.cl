@@ -93,7 +93,7 @@ __kernel void ENTRY(int scalar_mode, T scalar, int rank, long8 shape, long n,
                             __global const T* b, long8 b_strides, long b_offset,
                             __global OUT_T* out, long8 out_strides, long out_offset) {
     FOR_EACH_INDEX(i, n) {
-        long4 at = strided_offsets4(i, rank, shape, a_strides, b_strides, out_strides, out_strides);
+        long4 at = ELEMENT_OFFSETS4(i, rank, shape, a_strides, b_strides, out_strides, out_strides);
         T va = scalar_mode == 2 ? scalar : a[a_offset + at.s0];
         T vb = scalar_mode == 1 ? scalar : b[b_offset + at.s1];
         out[out_offset + at.s2] = binary_op(va, vb);

@@ -66,3 +66,73 @@ void KERNEL(gemm)(int m, int n, int k, int batch_rank, long8 batch_shape,
         }
     }
 }
+
+// ---- register-blocked kernel, for CPU devices ----------------------------------------------------------------
+// PoCL (and CPU drivers like it) run a work-group as a loop over its work-items, so what pays there is work inside
+// one work-item: each computes RM rows x VN columns of out as RM vectors of VN lanes, loading b a vector at a time
+// along a row (b's columns must be contiguous: the host packs b otherwise) and broadcasting a's elements. A work-
+// group of GX x GY items covers a (RM*GY) x (VN*GX) block; every item steps through k in chunks of KC with a
+// barrier between chunks, so the whole group works on the same chunk while its slices of a and b sit in cache.
+// Items past the edges compute on clamped rows and columns and store nothing there, so all reach the barriers.
+
+#ifndef RM
+#define RM 12
+#define VN 16
+#define GX 8
+#define GY 2
+#define KC 256
+#endif
+#define GLUE_(a, b) a##b
+#define GLUE(a, b) GLUE_(a, b)
+#define TV GLUE(T, VN)
+#define VLOAD GLUE(vload, VN)
+#define VSTORE GLUE(vstore, VN)
+
+__kernel __attribute__((reqd_work_group_size(GX, GY, 1)))
+void KERNEL(gemm_blocked)(int m, int n, int k, int batch_rank, long8 batch_shape,
+                          long8 a_batch_strides, long8 b_batch_strides, long8 out_batch_strides,
+                          long a_row_stride, long a_col_stride, long b_row_stride,
+                          long out_row_stride, long out_col_stride,
+                          __global const T* a, long a_offset, __global const T* b, long b_offset,
+                          __global T* out, long out_offset) {
+    const long z = get_global_id(2);
+    a += a_offset + strided_offset(z, batch_rank, batch_shape, a_batch_strides);
+    b += b_offset + strided_offset(z, batch_rank, batch_shape, b_batch_strides);
+    out += out_offset + strided_offset(z, batch_rank, batch_shape, out_batch_strides);
+    const int i0 = get_global_id(1) * RM, j0 = get_global_id(0) * VN;
+    // A full block of columns loads b as vectors; the ragged last one goes through a zero-padded private row.
+    const bool full_columns = j0 + VN <= n;
+
+    TV acc[RM];
+    for (int r = 0; r < RM; r++) acc[r] = (TV) 0;
+    for (int k0 = 0; k0 < k; k0 += KC) {
+        const int k1 = min(k0 + KC, k);
+        for (int p = k0; p < k1; p++) {
+            __global const T* b_row = b + p * b_row_stride;
+            TV bv;
+            if (full_columns) {
+                bv = VLOAD(0, b_row + j0);
+            } else {
+                T padded[VN];
+                for (int c = 0; c < VN; c++) padded[c] = j0 + c < n ? b_row[j0 + c] : 0;
+                bv = VLOAD(0, padded);
+            }
+            for (int r = 0; r < RM; r++) {
+                const int row = min(i0 + r, m - 1);
+                acc[r] = mad((TV) a[row * a_row_stride + p * a_col_stride], bv, acc[r]);
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+
+    for (int r = 0; r < RM && i0 + r < m; r++) {
+        __global T* out_row = out + (i0 + r) * out_row_stride;
+        if (full_columns && out_col_stride == 1) {
+            VSTORE(acc[r], 0, out_row + j0);
+        } else {
+            T lanes[VN];
+            VSTORE(acc[r], 0, lanes);
+            for (int c = 0; c < VN && j0 + c < n; c++) out_row[(j0 + c) * out_col_stride] = lanes[c];
+        }
+    }
+}

@@ -68,6 +68,15 @@ inline long4 strided_offsets4(long i, int rank, long8 shape, long8 s0, long8 s1,
     return off;
 }
 
+// Offsets of the linear index i in the operands of an elementwise kernel. A program built with DENSE is the
+// host's promise that every operand is contiguous (coalesced to one dimension of stride 1): the offset is the
+// index itself, so loads and stores are contiguous across work-items, which CPU drivers vectorise.
+#ifdef DENSE
+#define ELEMENT_OFFSETS4(i, rank, shape, s0, s1, s2, s3) ((long4) (i))
+#else
+#define ELEMENT_OFFSETS4(i, rank, shape, s0, s1, s2, s3) strided_offsets4(i, rank, shape, s0, s1, s2, s3)
+#endif
+
 // Coordinates of the linear index i, innermost last.
 inline void coords_of(long i, int rank, long8 shape, long* c) {
     for (int d = rank - 1; d >= 0; d--) {

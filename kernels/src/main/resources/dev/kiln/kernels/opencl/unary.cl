@@ -72,7 +72,7 @@ __kernel void ENTRY(F alpha, int rank, long8 shape, long n,
                             __global const T* x, long8 x_strides, long x_offset,
                             __global OUT_T* out, long8 out_strides, long out_offset) {
     FOR_EACH_INDEX(i, n) {
-        long4 at = strided_offsets4(i, rank, shape, x_strides, out_strides, out_strides, out_strides);
+        long4 at = ELEMENT_OFFSETS4(i, rank, shape, x_strides, out_strides, out_strides, out_strides);
         out[out_offset + at.s1] = (OUT_T) unary_op(OP, x[x_offset + at.s0], alpha);
     }
 }
