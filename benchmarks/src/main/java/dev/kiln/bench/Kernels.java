@@ -1,6 +1,10 @@
 package dev.kiln.bench;
 
 import dev.kiln.DType;
+import dev.kiln.Device;
+import dev.kiln.Functional;
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Conv2dSpec;
@@ -58,6 +62,37 @@ final class Kernels {
         Buffers bufs = new Buffers(be);
         View x = bufs.random(rows, cols), out = bufs.empty(rows, cols);
         return bufs.workload(2.0 * rows * cols * 4, "GB/s", () -> be.softmax(x, 1, false, out));
+    }
+
+    /**
+     * layer_norm over the last axis of a rows x cols input with weight and bias, through the public tensor API
+     * (Kiln composes it from reductions and elementwise ops; there is no fused backend kernel to call).
+     */
+    static Workload layerNorm(Backend be, String device, int rows, int cols) {
+        Device d = Device.parse(device);
+        Tensor x = Tensor.randn(DType.FLOAT32, d, rows, cols), weight = Tensor.randn(DType.FLOAT32, d, cols), bias = Tensor.randn(DType.FLOAT32, d, cols);
+        int[] normalized = {cols};
+        be.synchronize();
+        return new Workload() {
+            @Override
+            public void run() {
+                try (Scope scope = Scope.open()) {
+                    Functional.layerNorm(x, normalized, weight, bias, 1e-5);
+                    be.synchronize();
+                }
+            }
+
+            @Override public double work() { return 2.0 * rows * cols * 4; }
+
+            @Override public String unit() { return "GB/s"; }
+
+            @Override
+            public void close() {
+                x.close();
+                weight.close();
+                bias.close();
+            }
+        };
     }
 
     /** conv2d over an n x c x h x w input with cout k x k filters. */

@@ -31,6 +31,8 @@ public final class QuickBench {
         System.out.println("# JDK " + Runtime.version() + ", " + System.getProperty("os.arch") + ", "
                 + Runtime.getRuntime().availableProcessors() + " processors, Kiln CPU pool " + WorkerPool.shared().parallelism() + " threads");
         System.out.println("# " + OpenBlasReference.describe());
+        System.out.println("# " + PyTorchReference.find().map(PyTorchReference::describe)
+                .orElse("PyTorch: not on the class path (build with KILN_BENCH_PROFILES=pytorch), its rows print ref=none"));
         List<String> lines = new ArrayList<>();
         System.out.printf(Locale.ROOT, "%-40s %10s %14s %9s %10s %14s %8s%n", "row", "ours ms", "ours rate", "ref", "ref ms", "ref rate", "speedup");
         for (Rows.Named b : Rows.backends()) {

@@ -9,6 +9,7 @@ import dev.kiln.backend.UnaryOp;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -42,16 +43,27 @@ record Rows(String id, Supplier<Workload> ours, String refName, Supplier<Workloa
         streaming(rows, device + ".sum_rows_4096x768", () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {4096, 768}, 1), 4L * 4096 * 768);
         streaming(rows, device + ".max_rows_4096x768", () -> Kernels.reduce(be, ReduceOp.MAX, new int[] {4096, 768}, 1), 4L * 4096 * 768);
         streaming(rows, device + ".sum_cols_4096x768", () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {4096, 768}, 0), 4L * 4096 * 768);
-        rows.add(new Rows(device + ".softmax_64x1024", () -> Kernels.softmax(be, 64, 1024), "none", null));
-        if (!quick) rows.add(new Rows(device + ".softmax_4096x768", () -> Kernels.softmax(be, 4096, 768), "none", null));
+        torch(rows, device + ".softmax_64x1024", () -> Kernels.softmax(be, 64, 1024), t -> t.softmax(64, 1024));
+        if (!quick) torch(rows, device + ".softmax_4096x768", () -> Kernels.softmax(be, 4096, 768), t -> t.softmax(4096, 768));
+        torch(rows, device + ".layer_norm_4096x768", () -> Kernels.layerNorm(be, device, 4096, 768), t -> t.layerNorm(4096, 768));
 
         for (Kernels.ConvPass pass : Kernels.ConvPass.values()) {
             String p = pass.name().toLowerCase(java.util.Locale.ROOT);
-            rows.add(new Rows(device + ".conv_lenet1_" + p, () -> Kernels.conv2d(be, pass, 64, 1, 32, 32, 6, 5, 1, 0), "none", null));
-            rows.add(new Rows(device + ".conv_lenet2_" + p, () -> Kernels.conv2d(be, pass, 64, 6, 14, 14, 16, 5, 1, 0), "none", null));
-            rows.add(new Rows(device + ".conv_resnet64_b32_" + p, () -> Kernels.conv2d(be, pass, 32, 64, 56, 56, 64, 3, 1, 1), "none", null));
+            torch(rows, device + ".conv_lenet1_" + p, () -> Kernels.conv2d(be, pass, 64, 1, 32, 32, 6, 5, 1, 0),
+                    t -> t.conv2d(pass, 64, 1, 32, 32, 6, 5, 1, 0));
+            torch(rows, device + ".conv_lenet2_" + p, () -> Kernels.conv2d(be, pass, 64, 6, 14, 14, 16, 5, 1, 0),
+                    t -> t.conv2d(pass, 64, 6, 14, 14, 16, 5, 1, 0));
+            torch(rows, device + ".conv_resnet64_b32_" + p, () -> Kernels.conv2d(be, pass, 32, 64, 56, 56, 64, 3, 1, 1),
+                    t -> t.conv2d(pass, 32, 64, 56, 56, 64, 3, 1, 1));
         }
         return rows;
+    }
+
+    /** A row whose reference is PyTorch when the benchmarks were built with -Ppytorch, and none otherwise. */
+    private static void torch(List<Rows> rows, String id, Supplier<Workload> ours, Function<PyTorchReference, Workload> ref) {
+        rows.add(PyTorchReference.find()
+                .map(t -> new Rows(id, ours, "pytorch", () -> ref.apply(t)))
+                .orElseGet(() -> new Rows(id, ours, "none", null)));
     }
 
     private static void gemm(List<Rows> rows, String device, Backend be, String name, int batch, int m, int n, int k) {
