@@ -38,6 +38,8 @@ interface PyTorchReference {
 
         private static Optional<PyTorchReference> load() {
             try {
+                // Both the implementation and libtorch's classes: a stale build may leave the first without the second.
+                Class.forName("org.bytedeco.pytorch.global.torch", false, PyTorchReference.class.getClassLoader());
                 return Optional.of((PyTorchReference) Class.forName(IMPLEMENTATION).getDeclaredConstructor().newInstance());
             } catch (ClassNotFoundException e) {
                 return Optional.empty();
