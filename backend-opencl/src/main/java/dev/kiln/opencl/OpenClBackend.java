@@ -397,30 +397,25 @@ public final class OpenClBackend implements Backend {
                 .operand(buf(src.buffer()), g.strides(2), src.offset()).run1d(queue, g.numel());
     }
 
+    // index_select and index_add are gather and scatter-add with the 1-D index repeated (stride 0) over every
+    // other dimension, so they share those kernels.
+
     @Override
     public synchronized void indexSelect(View src, int axis, View index, View out) {
-        long n = out.numel();
-        if (n == 0) return;
-        Strided g = Strided.exact("indexSelect", out.shape(), src.strides(), out.strides());
-        indexLaunch("index_select", src.dtype(), index.dtype(), g, axis)
-                .operand(buf(src.buffer()), g.strides(0), src.offset())
-                .mem(buf(index.buffer())).i64(indexStride(index)).i64(index.offset())
-                .operand(buf(out.buffer()), g.strides(1), out.offset()).run1d(queue, n);
+        gather(src, axis, alongAxis(index, axis, out.shape()), out);
     }
 
     @Override
     public synchronized void indexAdd(View dst, int axis, View index, View src) {
-        if (src.numel() == 0) return;
-        int[] columns = src.shape().clone();
-        columns[axis] = 1;
-        Strided g = Strided.exact("indexAdd", columns, dst.strides(), src.strides());
-        indexLaunch("index_add", dst.dtype(), index.dtype(), g, axis).i64(src.shape()[axis])
-                .operand(buf(dst.buffer()), g.strides(0), dst.offset())
-                .mem(buf(index.buffer())).i64(indexStride(index)).i64(index.offset())
-                .operand(buf(src.buffer()), g.strides(1), src.offset()).run1d(queue, g.numel());
+        scatterAdd(dst, axis, alongAxis(index, axis, src.shape()), src);
     }
 
-    private static long indexStride(View index) { return index.rank() == 0 ? 0 : index.strides()[0]; }
+    /** A 1-D index seen as a tensor of {@code shape} that varies only along {@code axis}. */
+    private static View alongAxis(View index, int axis, int[] shape) {
+        long[] strides = new long[shape.length];
+        strides[axis] = index.rank() == 0 ? 0 : index.strides()[0];
+        return index.withShape(shape, strides, index.offset());
+    }
 
     private Launch indexLaunch(String kernel, DType t, DType indexType, Strided g, int axis) {
         DType ct = computeType(kernel, t);

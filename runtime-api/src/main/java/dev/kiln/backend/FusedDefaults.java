@@ -186,7 +186,7 @@ final class FusedDefaults {
             View colsT = cols.withShape(new int[] {g.n, g.groups, g.p(), g.k()}, new long[] {cs[0], cs[1], 1, cs[2]}, 0);
             be.matmul(grouped(go, g.groups), colsT, perImage);
             // Sum over the batch into the weight gradient, seen as (1, G, Cout/G, K).
-            View dw = dense(be, gradWeight);
+            View dw = gradWeight.isContiguous() ? gradWeight : be.allocateView(gradWeight.dtype(), gradWeight.shape());
             be.reduce(ReduceOp.SUM, perImage, new int[] {0},
                     dw.withShape(new int[] {1, g.groups, g.coutG(), g.k()}, new long[] {0, (long) g.coutG() * g.k(), g.k(), 1}, dw.offset()));
             if (dw != gradWeight) {

@@ -26,8 +26,13 @@ public final class Philox {
 
     private Philox() {}
 
-    /** Word {@code word} (0 or 1) of the Philox4x32-10 block at {@code counter} under {@code seed}. */
+    /** Word {@code word} (0 to 3) of the Philox4x32-10 block at {@code counter} under {@code seed}. */
     public static int word(long seed, long counter, int word) {
+        return block(seed, counter)[word];
+    }
+
+    /** The four output words of the Philox4x32-10 block at counter (low, high, 0, 0) under key (low, high of seed). */
+    private static int[] block(long seed, long counter) {
         int c0 = (int) counter, c1 = (int) (counter >>> 32), c2 = 0, c3 = 0;
         int k0 = (int) seed, k1 = (int) (seed >>> 32);
         for (int round = 0; round < 10; round++) {
@@ -41,23 +46,19 @@ public final class Philox {
             k0 += W0;
             k1 += W1;
         }
-        return switch (word) {
-            case 0 -> c0;
-            case 1 -> c1;
-            case 2 -> c2;
-            default -> c3;
-        };
+        return new int[] {c0, c1, c2, c3};
     }
 
     /** The value element {@code counter} takes under {@code dist} with parameters a, b (see the class doc). */
     public static double sample(Distribution dist, double a, double b, long seed, long counter) {
-        int w0 = word(seed, counter, 0);
+        int[] words = block(seed, counter);
+        int w0 = words[0];
         return switch (dist) {
             case UNIFORM -> a + (b - a) * ((w0 >>> 8) * TWO_POW_M24);
             case BERNOULLI -> ((w0 >>> 8) * TWO_POW_M24) < a ? 1 : 0;
             case INTEGER -> a + (double) (((w0 & 0xFFFFFFFFL) * (long) (b - a)) >>> 32);
             case NORMAL -> {
-                int w1 = word(seed, counter, 1);
+                int w1 = words[1];
                 double u1 = ((w0 >>> 8) + 1) * TWO_POW_M24;
                 double u2 = (w1 >>> 8) * TWO_POW_M24;
                 yield a + b * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);

@@ -34,33 +34,3 @@ __kernel void KERNEL(scatter_add)(INDEX_ARGS, long axis_len,
         for (long j = 0; j < axis_len; j++) d[ix[j * ix_step] * d_step] += s[j * s_step];
     }
 }
-
-// out[c] = src[c with c[axis] replaced by index[c[axis]]]; shape is out's.
-__kernel void KERNEL(index_select)(INDEX_ARGS,
-                                   __global const T* src, long8 src_strides, long src_offset,
-                                   __global const IDX* index, long index_stride, long index_offset,
-                                   __global T* out, long8 out_strides, long out_offset) {
-    FOR_EACH_INDEX(i, n) {
-        long c[MAX_RANK];
-        coords_of(i, rank, shape, c);
-        long at = index[index_offset + c[axis] * index_stride];
-        out[out_offset + dot_strides(c, rank, out_strides)] =
-                src[src_offset + dot_strides(c, rank, src_strides) + (at - c[axis]) * lane(src_strides, axis)];
-    }
-}
-
-// dst[c with c[axis] replaced by index[j]] += src[c with c[axis] = j] for every j < axis_len;
-// shape is src's with the axis of size 1.
-__kernel void KERNEL(index_add)(INDEX_ARGS, long axis_len,
-                                __global T* dst, long8 dst_strides, long dst_offset,
-                                __global const IDX* index, long index_stride, long index_offset,
-                                __global const T* src, long8 src_strides, long src_offset) {
-    FOR_EACH_INDEX(i, n) {
-        long c[MAX_RANK];
-        coords_of(i, rank, shape, c);
-        __global T* d = dst + dst_offset + dot_strides(c, rank, dst_strides);
-        __global const T* s = src + src_offset + dot_strides(c, rank, src_strides);
-        long d_step = lane(dst_strides, axis), s_step = lane(src_strides, axis);
-        for (long j = 0; j < axis_len; j++) d[index[index_offset + j * index_stride] * d_step] += s[j * s_step];
-    }
-}
