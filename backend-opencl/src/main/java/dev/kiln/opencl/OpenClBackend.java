@@ -405,10 +405,10 @@ public final class OpenClBackend implements Backend {
             long[] ws = w.strides();
             matmul(w.withShape(new int[] {g.n(), g.groups(), g.k(), g.coutG()}, new long[] {0, ws[1], ws[3], ws[2]}, w.offset()),
                     ConvGeometry.planes(go, g.groups()), cols);
-            g.args(launch("conv", ClTypes.defines("T", t), "col2im_" + t).i64(gradInput.numel()).i32(g.c()))
+            g.args(launch("conv", ClTypes.defines("T", t), "col2im_" + t))
                     .mem(buf(cols.buffer())).long4(cols.strides()).i64(cols.offset())
                     .mem(buf(gradInput.buffer())).long4(gradInput.strides()).i64(gradInput.offset())
-                    .run1d(queue, gradInput.numel());
+                    .run(queue, new long[] {g.w(), g.h(), (long) g.n() * g.c()}, null);
         } finally {
             releaseAll(cols, w.buffer() != weight.buffer() ? w : null, go != gradOut ? go : null);
         }
@@ -445,10 +445,10 @@ public final class OpenClBackend implements Backend {
     private void im2col(DType t, View input, ConvGeometry g, View cols, boolean pInner) {
         long[] cs = cols.strides();
         long[] nGkp = pInner ? cs : new long[] {cs[0], cs[1], cs[3], cs[2]};
-        g.args(launch("conv", ClTypes.defines("T", t), "im2col_" + t).i64(cols.numel()).i32(pInner ? 1 : 0))
+        g.args(launch("conv", ClTypes.defines("T", t), "im2col_" + t))
                 .mem(buf(input.buffer())).long4(input.strides()).i64(input.offset())
                 .mem(buf(cols.buffer())).long4(nGkp).i64(cols.offset())
-                .run1d(queue, cols.numel());
+                .run(queue, new long[] {g.ow(), g.oh(), (long) g.n() * g.groups() * g.k()}, null);
     }
 
     /** The weight as (images, G, Cout/G, K) matrices, through a dense copy when its taps do not merge. */

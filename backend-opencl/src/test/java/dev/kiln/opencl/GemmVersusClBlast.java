@@ -79,7 +79,7 @@ public final class GemmVersusClBlast {
      * than the wall seconds. The JVM reads process CPU time in 10 ms ticks, so each sample repeats a workload
      * until it lasts about 0.3 s.
      */
-    private static double[][] medians(OpenClBackend be, Runnable first, Runnable second) {
+    static double[][] medians(OpenClBackend be, Runnable first, Runnable second) {
         Runnable[] work = {first, second};
         int[] repeats = new int[2];
         for (int w = 0; w < 2; w++) {
