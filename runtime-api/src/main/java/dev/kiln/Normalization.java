@@ -1,6 +1,8 @@
 package dev.kiln;
 
 import dev.kiln.autograd.GradMode;
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.View;
 
 import java.util.Arrays;
 
@@ -69,7 +71,7 @@ final class Normalization {
      * by weight and bias of that shape when given.
      */
     static Tensor layerNorm(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
-        Functional.NormalizedWithStatistics r = layerNormWithStatistics(x, normalizedShape, weight, bias, eps);
+        Functional.NormalizedWithStatistics r = fusedLayerNorm(x, normalizedShape, weight, bias, eps);
         r.mean().close();
         r.invStd().close();
         return r.output();
@@ -77,6 +79,60 @@ final class Normalization {
 
     /** Layer normalisation, also returning the mean and 1 / sqrt(var + eps) it used (reduced dimensions kept as 1). */
     static Functional.NormalizedWithStatistics layerNormWithStatistics(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        Functional.NormalizedWithStatistics r = fusedLayerNorm(x, normalizedShape, weight, bias, eps);
+        long n = Shapes.numel(normalizedShape);
+        Tensor mean = r.mean(), invStd = r.invStd();
+        DType from = x.dtype();
+        int[] shape = x.shape();
+        // The statistics' own gradients, for callers that use them: d mean / dx = 1 / N and
+        // d invStd / dx = -invStd^3 (x - mean) / N on each row.
+        Autograd.record("layer_norm_mean", mean, x, g -> new Tensor[] {as(g.div((double) n).expand(shape), from)});
+        Autograd.record("layer_norm_inv_std", invStd, x, g -> new Tensor[] {
+                as(as(x, mean.dtype()).sub(mean).mul(g.mul(invStd.pow(3)).div(-(double) n)), from)}, mean, invStd);
+        return r;
+    }
+
+    /**
+     * The backend's fused layer norm in the common floating type of x, weight and bias (half types compute in
+     * float32, as the composed ops they replace did), recorded as one node whose backward is the fused backward.
+     * The statistics come back in x's compute type and carry no gradient.
+     */
+    private static Functional.NormalizedWithStatistics fusedLayerNorm(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        checkLayerNorm(x, normalizedShape, weight, bias);
+        int k = normalizedShape.length;
+        DType statsType = x.dtype().toFloating();
+        DType compute = commonType(statsType, weight, bias);
+        int[] statsShape = x.shape();
+        Arrays.fill(statsShape, x.dim() - k, x.dim(), 1);
+        Backend be = x.backend();
+        try (Scope scope = Scope.open()) {
+            Tensor xc = as(x, compute), wc = as(weight, compute), bc = as(bias, compute);
+            Tensor out = Tensor.allocate(be, compute, x.shape());
+            Tensor mean = Tensor.allocate(be, compute, statsShape), invStd = Tensor.allocate(be, compute, statsShape);
+            if (x.numel() > 0) be.layerNorm(xc.view, k, view(wc), view(bc), eps, out.view, mean.view, invStd.view);
+            else if (mean.numel() > 0) {
+                be.fill(mean.view, Double.NaN);
+                be.fill(invStd.view, Double.NaN);
+            }
+            Autograd.record("layer_norm", out, new Tensor[] {xc, wc, bc}, g -> {
+                Tensor gi = needsGrad(xc) ? Tensor.allocate(be, compute, xc.shape()) : null;
+                Tensor gw = needsGrad(wc) ? Tensor.allocate(be, compute, normalizedShape) : null;
+                Tensor gb = needsGrad(bc) ? Tensor.allocate(be, compute, normalizedShape) : null;
+                if (x.numel() > 0) {
+                    Tensor gc = as(g, compute);
+                    be.layerNormBackward(gc.view, xc.view, k, view(wc), mean.view, invStd.view, view(gi), view(gw), view(gb));
+                } else {
+                    for (Tensor t : new Tensor[] {gw, gb}) if (t != null && t.numel() > 0) be.fill(t.view, 0);
+                }
+                return new Tensor[] {gi, gw, gb};
+            }, mean, invStd);
+            Tensor meanOut = mean.dtype() == statsType ? mean : mean.to(statsType);
+            Tensor invStdOut = invStd.dtype() == statsType ? invStd : invStd.to(statsType);
+            return new Functional.NormalizedWithStatistics(scope.keep(out), scope.keep(meanOut), scope.keep(invStdOut));
+        }
+    }
+
+    private static void checkLayerNorm(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias) {
         x.checkOpen("layer_norm");
         int k = normalizedShape.length;
         int r = x.dim();
@@ -86,19 +142,25 @@ final class Normalization {
             throw new IllegalArgumentException("layer_norm: normalized shape " + Shapes.str(normalizedShape)
                     + " must be non-empty and match the trailing dimensions of a floating input, got " + Elementwise.describe(x));
         for (Tensor p : new Tensor[] {weight, bias}) {
-            if (p != null && !Arrays.equals(p.shape(), normalizedShape))
-                throw new IllegalArgumentException("layer_norm: weight and bias must have the normalized shape " + Shapes.str(normalizedShape)
-                        + ", got " + Elementwise.describe(p));
-            if (p != null) Elementwise.sameDevice("layer_norm", x, p);
-        }
-        int[] axes = new int[k];
-        for (int i = 0; i < k; i++) axes[i] = r - k + i;
-        try (Scope scope = Scope.open()) {
-            Tensor mean = x.mean(axes, true), invStd = x.var(axes, 0, true).add(eps).rsqrt();
-            Tensor y = affine(x.sub(mean).mul(invStd), weight, bias, normalizedShape);
-            return new Functional.NormalizedWithStatistics(scope.keep(y), scope.keep(mean), scope.keep(invStd));
+            if (p == null) continue;
+            p.checkOpen("layer_norm");
+            if (!Arrays.equals(p.shape(), normalizedShape))
+                throw new IllegalArgumentException("layer_norm: weight and bias must have the normalized shape "
+                        + Shapes.str(normalizedShape) + ", got " + Elementwise.describe(p) + " for input " + Elementwise.describe(x));
+            Elementwise.sameDevice("layer_norm", x, p);
         }
     }
+
+    private static DType commonType(DType t, Tensor... others) {
+        for (Tensor p : others) if (p != null) t = DType.promote(t, p.dtype());
+        return t;
+    }
+
+    private static boolean needsGrad(Tensor t) { return t != null && t.requiresGrad(); }
+
+    private static Tensor as(Tensor t, DType dtype) { return t == null || t.dtype() == dtype ? t : t.to(dtype); }
+
+    private static View view(Tensor t) { return t == null ? null : t.view; }
 
     /** {@code y * weight + bias} with both reshaped to broadcast; either may be null. */
     private static Tensor affine(Tensor y, Tensor weight, Tensor bias, int[] shape) {

@@ -14,6 +14,7 @@ import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
 import dev.kiln.cpu.fused.Convolution;
+import dev.kiln.cpu.fused.LayerNorm;
 import dev.kiln.cpu.fused.MaxPool;
 import dev.kiln.cpu.fused.Softmax;
 import dev.kiln.cpu.gemm.Gemm;
@@ -340,6 +341,20 @@ public final class CpuBackend implements Backend {
     public void softmax(View x, int axis, boolean log, View out) {
         if (Softmax.handles(x, axis, out)) Softmax.forward(x, seg(x), log, out, seg(out));
         else Backend.super.softmax(x, axis, log, out);
+    }
+
+    @Override
+    public void layerNorm(View x, int normalizedDims, View weight, View bias, double eps, View out, View mean, View invStd) {
+        if (LayerNorm.handles(x, out, mean, invStd)) LayerNorm.forward(this, Strided::seg, x, normalizedDims, weight, bias, eps, out, mean, invStd);
+        else Backend.super.layerNorm(x, normalizedDims, weight, bias, eps, out, mean, invStd);
+    }
+
+    @Override
+    public void layerNormBackward(View gradOut, View x, int normalizedDims, View weight, View mean, View invStd,
+                                  View gradInput, View gradWeight, View gradBias) {
+        if (LayerNorm.handles(x, mean, invStd, gradInput, gradWeight, gradBias))
+            LayerNorm.backward(this, Strided::seg, gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
+        else Backend.super.layerNormBackward(gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
     }
 
     @Override

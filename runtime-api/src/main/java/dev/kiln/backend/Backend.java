@@ -153,6 +153,40 @@ public interface Backend {
         PoolingDefaults.maxPool2d(this, input, spec, out, indices);
     }
 
+    /**
+     * Layer normalisation. Each row of {@code x} (its trailing {@code normalizedDims} dimensions, of N elements)
+     * becomes {@code (x - mean) * invStd * weight + bias}, with the row's mean, its biased variance and
+     * {@code invStd = 1 / sqrt(variance + eps)}.
+     * <ul>
+     *   <li>{@code x}, {@code out}: (..., N1, ..., Nk) with k = normalizedDims, 1 &lt;= k &lt;= rank; x any strides,
+     *       out dense is the usual case but not promised.</li>
+     *   <li>{@code weight}, {@code bias}: (N1, ..., Nk), or null for a weight of 1 and a bias of 0.</li>
+     *   <li>{@code mean}, {@code invStd}: written; x's shape with the trailing k dimensions of size 1.</li>
+     * </ul>
+     * One floating dtype throughout; N &gt;= 1 and x not empty (the tensor layer handles empty inputs).
+     */
+    default void layerNorm(View x, int normalizedDims, View weight, View bias, double eps, View out, View mean, View invStd) {
+        NormalizationDefaults.layerNorm(this, x, normalizedDims, weight, bias, eps, out, mean, invStd);
+    }
+
+    /**
+     * Gradients of {@link #layerNorm} from the statistics its forward pass wrote. With {@code xhat = (x - mean) * invStd},
+     * {@code g = gradOut * weight} and row means {@code <.>}:
+     * {@code gradInput = invStd * (g - <g> - xhat * <g * xhat>)}, {@code gradWeight = sum over rows of gradOut * xhat},
+     * {@code gradBias = sum over rows of gradOut}.
+     * <ul>
+     *   <li>{@code gradOut}, {@code x}, {@code gradInput}: x's shape; gradOut and x any strides (gradOut may be a
+     *       broadcast with stride 0).</li>
+     *   <li>{@code weight}: (N1, ..., Nk), or null for 1. {@code mean}, {@code invStd}: as layerNorm wrote them.</li>
+     *   <li>{@code gradWeight}, {@code gradBias}: (N1, ..., Nk), overwritten.</li>
+     *   <li>Each of gradInput, gradWeight and gradBias may be null when that gradient is not wanted.</li>
+     * </ul>
+     */
+    default void layerNormBackward(View gradOut, View x, int normalizedDims, View weight, View mean, View invStd,
+                                   View gradInput, View gradWeight, View gradBias) {
+        NormalizationDefaults.layerNormBackward(this, gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
+    }
+
     // ---- helpers for implementations -----------------------------------------------------------------------
 
     /** A fresh dense view of a new buffer; callers release it with {@link #release}. */

@@ -1,0 +1,366 @@
+package dev.kiln.cpu.fused;
+
+import dev.kiln.DType;
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.WorkerPool;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.function.Function;
+
+/**
+ * Layer normalisation and its gradient for float32 and float64, one row (the trailing normalised dimensions,
+ * contiguous) at a time: the row stays in L1 while it is read two or three times, so the statistics are exact
+ * two-pass ones (mean, then the mean square deviation) at the cost of one trip through memory.
+ *
+ * <p>Rows are split over the pool when there are enough elements to pay for waking a worker. The weight and bias
+ * gradients are sums over rows, so each chunk of rows accumulates its own partial sums, added up at the end.
+ * Inputs that are not dense (a transposed x, a broadcast gradient) are copied dense first; outputs must be dense.
+ *
+ * <p>The row loops exist once per element type, because the Vector API names its vector class; everything else
+ * (splitting, partial sums, copies) is shared.
+ */
+public final class LayerNorm {
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Elements below which one thread does every row: waking a worker costs about as much as this much work. */
+    private static final long PARALLEL_ELEMENTS = 1L << 17;
+    /** Row chunks per thread, so that a thread slowed by the machine is not waited on for long. */
+    private static final int CHUNKS_PER_THREAD = 4;
+
+    private LayerNorm() {}
+
+    /** Whether the kernels take these: x float32 or float64, and every output (null where not wanted) dense. */
+    public static boolean handles(View x, View... outputs) {
+        if (x.dtype() != DType.FLOAT32 && x.dtype() != DType.FLOAT64) return false;
+        for (View v : outputs) if (v != null && !v.isContiguous()) return false;
+        return true;
+    }
+
+    /** See {@link Backend#layerNorm}; {@code memory} gives the host segment under a view. */
+    public static void forward(Backend be, Function<View, MemorySegment> memory, View x, int normalizedDims, View weight,
+                               View bias, double eps, View out, View mean, View invStd) {
+        try (Dense xd = Dense.of(be, x); Dense wd = Dense.of(be, weight); Dense bd = Dense.of(be, bias)) {
+            Rows rows = Rows.of(x, normalizedDims);
+            Operand xs = Operand.of(memory, xd.view), w = Operand.of(memory, wd.view), b = Operand.of(memory, bd.view),
+                    y = Operand.of(memory, out), m = Operand.of(memory, mean), s = Operand.of(memory, invStd);
+            boolean f32 = x.dtype() == DType.FLOAT32;
+            rows.split(CHUNKS_PER_THREAD, (chunk, from, to) -> {
+                for (long r = from; r < to; r++) {
+                    if (f32) forwardRowF32(xs, w, b, y, m, s, r, rows.size, eps);
+                    else forwardRowF64(xs, w, b, y, m, s, r, rows.size, eps);
+                }
+            });
+        }
+    }
+
+    /** See {@link Backend#layerNormBackward}. */
+    public static void backward(Backend be, Function<View, MemorySegment> memory, View gradOut, View x, int normalizedDims,
+                                View weight, View mean, View invStd, View gradInput, View gradWeight, View gradBias) {
+        try (Dense gd = Dense.of(be, gradOut); Dense xd = Dense.of(be, x); Dense wd = Dense.of(be, weight)) {
+            Rows rows = Rows.of(x, normalizedDims);
+            int n = rows.size;
+            DType t = x.dtype();
+            boolean f32 = t == DType.FLOAT32, columns = gradWeight != null || gradBias != null;
+            int chunks = rows.chunks(CHUNKS_PER_THREAD);
+            // Per chunk: n partial weight-gradient sums, then n partial bias-gradient sums.
+            MemorySegment partials = columns ? Scratch.get(Scratch.PARTIALS, 2L * chunks * n * t.byteSize()) : null;
+            Operand dy = Operand.of(memory, gd.view), xs = Operand.of(memory, xd.view), w = Operand.of(memory, wd.view),
+                    m = Operand.of(memory, mean), s = Operand.of(memory, invStd), dx = Operand.of(memory, gradInput);
+            rows.split(CHUNKS_PER_THREAD, (chunk, from, to) -> {
+                Operand gw = null, gb = null;
+                if (columns) {
+                    gw = new Operand(partials, 2L * chunk * n);
+                    gb = new Operand(partials, (2L * chunk + 1) * n);
+                    partials.asSlice(gw.offset * t.byteSize(), 2L * n * t.byteSize()).fill((byte) 0);
+                }
+                for (long r = from; r < to; r++) {
+                    if (f32) backwardRowF32(dy, xs, w, m, s, dx, gw, gb, r, n);
+                    else backwardRowF64(dy, xs, w, m, s, dx, gw, gb, r, n);
+                }
+            });
+            if (columns) {
+                sumPartials(t, partials, 0, chunks, n, gradWeight == null ? null : Operand.of(memory, gradWeight));
+                sumPartials(t, partials, n, chunks, n, gradBias == null ? null : Operand.of(memory, gradBias));
+            }
+        }
+    }
+
+    /** {@code out[j] = sum over chunks c of partials[2 c n + first + j]}; chunks that had no rows hold zeros. */
+    private static void sumPartials(DType t, MemorySegment partials, long first, int chunks, int n, Operand out) {
+        if (out == null) return;
+        boolean f32 = t == DType.FLOAT32;
+        for (int j = 0; j < n; j++) {
+            double acc = 0;
+            for (int c = 0; c < chunks; c++) {
+                long at = 2L * c * n + first + j;
+                acc += f32 ? partials.getAtIndex(F32, at) : partials.getAtIndex(F64, at);
+            }
+            if (f32) out.segment.setAtIndex(F32, out.offset + j, (float) acc);
+            else out.segment.setAtIndex(F64, out.offset + j, acc);
+        }
+    }
+
+    // ---- float32 rows --------------------------------------------------------------------------------------
+
+    private static void forwardRowF32(Operand x, Operand w, Operand b, Operand y, Operand mean, Operand invStd, long r, int n, double eps) {
+        long xb = x.rowByte(r, n, Float.BYTES), yb = y.rowByte(r, n, Float.BYTES);
+        int bound = FS.loopBound(n), step = FS.length();
+        FloatVector acc = FloatVector.zero(FS);
+        for (int i = 0; i < bound; i += step) acc = acc.add(loadF(x.segment, xb, i));
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int i = bound; i < n; i++) sum += x.segment.get(F32, xb + (long) i * Float.BYTES);
+        float mu = sum / n;
+
+        FloatVector vmu = FloatVector.broadcast(FS, mu);
+        acc = FloatVector.zero(FS);
+        for (int i = 0; i < bound; i += step) {
+            FloatVector d = loadF(x.segment, xb, i).sub(vmu);
+            acc = d.fma(d, acc);
+        }
+        float squares = acc.reduceLanes(VectorOperators.ADD);
+        for (int i = bound; i < n; i++) {
+            float d = x.segment.get(F32, xb + (long) i * Float.BYTES) - mu;
+            squares += d * d;
+        }
+        float inv = (float) (1 / Math.sqrt(squares / n + eps));
+        mean.segment.setAtIndex(F32, mean.offset + r, mu);
+        invStd.segment.setAtIndex(F32, invStd.offset + r, inv);
+
+        FloatVector vinv = FloatVector.broadcast(FS, inv);
+        long wb = w.byteOffset(Float.BYTES), bb = b.byteOffset(Float.BYTES);
+        for (int i = 0; i < bound; i += step) {
+            FloatVector v = loadF(x.segment, xb, i).sub(vmu).mul(vinv);
+            if (w.present()) v = v.mul(loadF(w.segment, wb, i));
+            if (b.present()) v = v.add(loadF(b.segment, bb, i));
+            v.intoMemorySegment(y.segment, yb + (long) i * Float.BYTES, ORDER);
+        }
+        for (int i = bound; i < n; i++) {
+            long at = (long) i * Float.BYTES;
+            float v = (x.segment.get(F32, xb + at) - mu) * inv;
+            if (w.present()) v *= w.segment.get(F32, wb + at);
+            if (b.present()) v += b.segment.get(F32, bb + at);
+            y.segment.set(F32, yb + at, v);
+        }
+    }
+
+    /**
+     * One row's share of the gradients: {@code dx = invStd * (g - <g> - xhat * <g xhat>)} with {@code g = dy * w},
+     * and {@code dy * xhat}, {@code dy} added to the chunk's partial sums (each of dx, gw, gb absent when not wanted).
+     */
+    private static void backwardRowF32(Operand dy, Operand x, Operand w, Operand mean, Operand invStd, Operand dx,
+                                       Operand gw, Operand gb, long r, int n) {
+        long dyb = dy.rowByte(r, n, Float.BYTES), xb = x.rowByte(r, n, Float.BYTES), wb = w.byteOffset(Float.BYTES);
+        int bound = FS.loopBound(n), step = FS.length();
+        float mu = mean.segment.getAtIndex(F32, mean.offset + r), inv = invStd.segment.getAtIndex(F32, invStd.offset + r);
+        FloatVector vmu = FloatVector.broadcast(FS, mu), vinv = FloatVector.broadcast(FS, inv);
+        float meanG = 0, meanGXhat = 0;
+        if (dx.present()) {
+            FloatVector accG = FloatVector.zero(FS), accGXhat = FloatVector.zero(FS);
+            for (int i = 0; i < bound; i += step) {
+                FloatVector g = loadF(dy.segment, dyb, i);
+                if (w.present()) g = g.mul(loadF(w.segment, wb, i));
+                accG = accG.add(g);
+                accGXhat = loadF(x.segment, xb, i).sub(vmu).mul(vinv).fma(g, accGXhat);
+            }
+            float sumG = accG.reduceLanes(VectorOperators.ADD), sumGXhat = accGXhat.reduceLanes(VectorOperators.ADD);
+            for (int i = bound; i < n; i++) {
+                long at = (long) i * Float.BYTES;
+                float g = dy.segment.get(F32, dyb + at) * (w.present() ? w.segment.get(F32, wb + at) : 1);
+                sumG += g;
+                sumGXhat += g * (x.segment.get(F32, xb + at) - mu) * inv;
+            }
+            meanG = sumG / n;
+            meanGXhat = sumGXhat / n;
+        }
+        FloatVector vmeanG = FloatVector.broadcast(FS, meanG), vmeanGXhat = FloatVector.broadcast(FS, meanGXhat);
+        long dxb = dx.rowByte(r, n, Float.BYTES), gwb = gw == null ? 0 : gw.byteOffset(Float.BYTES), gbb = gb == null ? 0 : gb.byteOffset(Float.BYTES);
+        for (int i = 0; i < bound; i += step) {
+            long at = (long) i * Float.BYTES;
+            FloatVector d = loadF(dy.segment, dyb, i), xhat = loadF(x.segment, xb, i).sub(vmu).mul(vinv);
+            if (dx.present()) {
+                FloatVector g = w.present() ? d.mul(loadF(w.segment, wb, i)) : d;
+                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(dx.segment, dxb + at, ORDER);
+            }
+            if (gw != null) d.fma(xhat, loadF(gw.segment, gwb, i)).intoMemorySegment(gw.segment, gwb + at, ORDER);
+            if (gb != null) d.add(loadF(gb.segment, gbb, i)).intoMemorySegment(gb.segment, gbb + at, ORDER);
+        }
+        for (int i = bound; i < n; i++) {
+            long at = (long) i * Float.BYTES;
+            float d = dy.segment.get(F32, dyb + at), xhat = (x.segment.get(F32, xb + at) - mu) * inv;
+            if (dx.present()) {
+                float g = d * (w.present() ? w.segment.get(F32, wb + at) : 1);
+                dx.segment.set(F32, dxb + at, (g - meanG - xhat * meanGXhat) * inv);
+            }
+            if (gw != null) gw.segment.set(F32, gwb + at, gw.segment.get(F32, gwb + at) + d * xhat);
+            if (gb != null) gb.segment.set(F32, gbb + at, gb.segment.get(F32, gbb + at) + d);
+        }
+    }
+
+    private static FloatVector loadF(MemorySegment s, long rowByte, int i) {
+        return FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER);
+    }
+
+    // ---- float64 rows: the same loops over DoubleVector ----------------------------------------------------
+
+    private static void forwardRowF64(Operand x, Operand w, Operand b, Operand y, Operand mean, Operand invStd, long r, int n, double eps) {
+        long xb = x.rowByte(r, n, Double.BYTES), yb = y.rowByte(r, n, Double.BYTES);
+        int bound = DS.loopBound(n), step = DS.length();
+        DoubleVector acc = DoubleVector.zero(DS);
+        for (int i = 0; i < bound; i += step) acc = acc.add(loadD(x.segment, xb, i));
+        double sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int i = bound; i < n; i++) sum += x.segment.get(F64, xb + (long) i * Double.BYTES);
+        double mu = sum / n;
+
+        DoubleVector vmu = DoubleVector.broadcast(DS, mu);
+        acc = DoubleVector.zero(DS);
+        for (int i = 0; i < bound; i += step) {
+            DoubleVector d = loadD(x.segment, xb, i).sub(vmu);
+            acc = d.fma(d, acc);
+        }
+        double squares = acc.reduceLanes(VectorOperators.ADD);
+        for (int i = bound; i < n; i++) {
+            double d = x.segment.get(F64, xb + (long) i * Double.BYTES) - mu;
+            squares += d * d;
+        }
+        double inv = 1 / Math.sqrt(squares / n + eps);
+        mean.segment.setAtIndex(F64, mean.offset + r, mu);
+        invStd.segment.setAtIndex(F64, invStd.offset + r, inv);
+
+        DoubleVector vinv = DoubleVector.broadcast(DS, inv);
+        long wb = w.byteOffset(Double.BYTES), bb = b.byteOffset(Double.BYTES);
+        for (int i = 0; i < bound; i += step) {
+            DoubleVector v = loadD(x.segment, xb, i).sub(vmu).mul(vinv);
+            if (w.present()) v = v.mul(loadD(w.segment, wb, i));
+            if (b.present()) v = v.add(loadD(b.segment, bb, i));
+            v.intoMemorySegment(y.segment, yb + (long) i * Double.BYTES, ORDER);
+        }
+        for (int i = bound; i < n; i++) {
+            long at = (long) i * Double.BYTES;
+            double v = (x.segment.get(F64, xb + at) - mu) * inv;
+            if (w.present()) v *= w.segment.get(F64, wb + at);
+            if (b.present()) v += b.segment.get(F64, bb + at);
+            y.segment.set(F64, yb + at, v);
+        }
+    }
+
+    private static void backwardRowF64(Operand dy, Operand x, Operand w, Operand mean, Operand invStd, Operand dx,
+                                       Operand gw, Operand gb, long r, int n) {
+        long dyb = dy.rowByte(r, n, Double.BYTES), xb = x.rowByte(r, n, Double.BYTES), wb = w.byteOffset(Double.BYTES);
+        int bound = DS.loopBound(n), step = DS.length();
+        double mu = mean.segment.getAtIndex(F64, mean.offset + r), inv = invStd.segment.getAtIndex(F64, invStd.offset + r);
+        DoubleVector vmu = DoubleVector.broadcast(DS, mu), vinv = DoubleVector.broadcast(DS, inv);
+        double meanG = 0, meanGXhat = 0;
+        if (dx.present()) {
+            DoubleVector accG = DoubleVector.zero(DS), accGXhat = DoubleVector.zero(DS);
+            for (int i = 0; i < bound; i += step) {
+                DoubleVector g = loadD(dy.segment, dyb, i);
+                if (w.present()) g = g.mul(loadD(w.segment, wb, i));
+                accG = accG.add(g);
+                accGXhat = loadD(x.segment, xb, i).sub(vmu).mul(vinv).fma(g, accGXhat);
+            }
+            double sumG = accG.reduceLanes(VectorOperators.ADD), sumGXhat = accGXhat.reduceLanes(VectorOperators.ADD);
+            for (int i = bound; i < n; i++) {
+                long at = (long) i * Double.BYTES;
+                double g = dy.segment.get(F64, dyb + at) * (w.present() ? w.segment.get(F64, wb + at) : 1);
+                sumG += g;
+                sumGXhat += g * (x.segment.get(F64, xb + at) - mu) * inv;
+            }
+            meanG = sumG / n;
+            meanGXhat = sumGXhat / n;
+        }
+        DoubleVector vmeanG = DoubleVector.broadcast(DS, meanG), vmeanGXhat = DoubleVector.broadcast(DS, meanGXhat);
+        long dxb = dx.rowByte(r, n, Double.BYTES), gwb = gw == null ? 0 : gw.byteOffset(Double.BYTES), gbb = gb == null ? 0 : gb.byteOffset(Double.BYTES);
+        for (int i = 0; i < bound; i += step) {
+            long at = (long) i * Double.BYTES;
+            DoubleVector d = loadD(dy.segment, dyb, i), xhat = loadD(x.segment, xb, i).sub(vmu).mul(vinv);
+            if (dx.present()) {
+                DoubleVector g = w.present() ? d.mul(loadD(w.segment, wb, i)) : d;
+                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(dx.segment, dxb + at, ORDER);
+            }
+            if (gw != null) d.fma(xhat, loadD(gw.segment, gwb, i)).intoMemorySegment(gw.segment, gwb + at, ORDER);
+            if (gb != null) d.add(loadD(gb.segment, gbb, i)).intoMemorySegment(gb.segment, gbb + at, ORDER);
+        }
+        for (int i = bound; i < n; i++) {
+            long at = (long) i * Double.BYTES;
+            double d = dy.segment.get(F64, dyb + at), xhat = (x.segment.get(F64, xb + at) - mu) * inv;
+            if (dx.present()) {
+                double g = d * (w.present() ? w.segment.get(F64, wb + at) : 1);
+                dx.segment.set(F64, dxb + at, (g - meanG - xhat * meanGXhat) * inv);
+            }
+            if (gw != null) gw.segment.set(F64, gwb + at, gw.segment.get(F64, gwb + at) + d * xhat);
+            if (gb != null) gb.segment.set(F64, gbb + at, gb.segment.get(F64, gbb + at) + d);
+        }
+    }
+
+    private static DoubleVector loadD(MemorySegment s, long rowByte, int i) {
+        return DoubleVector.fromMemorySegment(DS, s, rowByte + (long) i * Double.BYTES, ORDER);
+    }
+
+    // ---- shared plumbing -----------------------------------------------------------------------------------
+
+    /** A dense operand: its segment and its first element; an absent one (null view) has a null segment. */
+    private record Operand(MemorySegment segment, long offset) {
+        static Operand of(Function<View, MemorySegment> memory, View v) {
+            return v == null ? new Operand(null, 0) : new Operand(memory.apply(v), v.offset());
+        }
+
+        boolean present() { return segment != null; }
+
+        long byteOffset(int width) { return offset * width; }
+
+        /** Byte offset of row r of a dense (rows, n) operand. */
+        long rowByte(long r, int n, int width) { return (offset + r * n) * width; }
+    }
+
+    /** x seen as rows of {@code size} contiguous elements. */
+    private record Rows(long count, int size) {
+        static Rows of(View x, int normalizedDims) {
+            long size = 1;
+            for (int i = x.rank() - normalizedDims; i < x.rank(); i++) size *= x.shape()[i];
+            return new Rows(size == 0 ? 0 : x.numel() / size, Math.toIntExact(size));
+        }
+
+        /** One chunk when the work is small, else up to {@code perThread} chunks per pool thread. */
+        int chunks(int perThread) {
+            if (count * size < PARALLEL_ELEMENTS) return 1;
+            return (int) Math.min(count, (long) perThread * WorkerPool.shared().parallelism());
+        }
+
+        /** Runs {@code body} on consecutive ranges of rows, one per chunk, over the pool. */
+        void split(int perThread, ChunkBody body) {
+            int chunks = chunks(perThread);
+            long per = Math.ceilDiv(count, chunks);
+            WorkerPool.shared().run(chunks, c -> body.run(c, Math.min(count, c * per), Math.min(count, (c + 1) * per)));
+        }
+    }
+
+    @FunctionalInterface
+    private interface ChunkBody {
+        void run(int chunk, long fromRow, long toRow);
+    }
+
+    /** A view, or a dense copy of it that is released on close. */
+    private record Dense(Backend be, View view, boolean copied) implements AutoCloseable {
+        static Dense of(Backend be, View v) {
+            if (v == null || v.isContiguous()) return new Dense(be, v, false);
+            View copy = be.allocateView(v.dtype(), v.shape());
+            be.copy(v, copy);
+            return new Dense(be, copy, true);
+        }
+
+        @Override
+        public void close() {
+            if (copied) be.release(view.buffer());
+        }
+    }
+}
