@@ -269,6 +269,8 @@ public final class OpenClBackend implements Backend {
                 .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset()).run1d(queue, nOut);
     }
 
+    // ---- row-wise fused kernels (rows.cl): softmax and layer norm ---------------------------------------------
+
     @Override
     public synchronized void softmax(View x, int axis, boolean log, View out) {
         long n = out.numel();
@@ -276,13 +278,115 @@ public final class OpenClBackend implements Backend {
         DType t = floatingType("softmax", x.dtype());
         View x1 = atLeast1d(x), o1 = atLeast1d(out);
         Strided kept = Axes.split(x1, o1, new int[] {axis}).kept("softmax");
-        long axisLen = x1.shape()[axis];
-        Launch l = launch("reduce", ClTypes.defines("T", t), "softmax_" + t)
-                .i32(log ? 1 : 0).i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1))
-                .i64(axisLen).i64(x1.strides()[axis]).i64(o1.strides()[axis])
+        long rowLen = x1.shape()[axis], xs = x1.strides()[axis], os = o1.strides()[axis];
+        Launch l = rowLaunch(t, rowLen == 1 || (xs == 1 && os == 1), "softmax_" + t)
+                .i32(log ? 1 : 0).i64(rowLen).i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1))
+                .i64(xs).i64(os).mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
+        runRows(l, t, kept.numel(), rowLen);
+    }
+
+    @Override
+    public synchronized void layerNorm(View x, int normalizedDims, View weight, View bias, double eps, View out, View mean, View invStd) {
+        DType t = floatingType("layerNorm", x.dtype());
+        int lead = x.rank() - normalizedDims;
+        Strided row = rowGeometry(x, lead, x, out, weight, bias);
+        if (row == null) {
+            Backend.super.layerNorm(x, normalizedDims, weight, bias, eps, out, mean, invStd);
+            return;
+        }
+        Strided kept = keptGeometry(x, lead, x, out, mean, invStd);
+        Launch l = rowLaunch(t, row.isDense(), "layer_norm_" + t).i64(row.numel()).scalar(t, eps)
+                .i32(weight != null ? 1 : 0).i32(bias != null ? 1 : 0)
+                .i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1)).long8(kept.strides(2)).long8(kept.strides(3))
+                .i64(row.strides(0)[0]).i64(row.strides(1)[0]).i64(row.strides(2)[0]).i64(row.strides(3)[0])
                 .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
-        int wg = groupSize(l, axisLen);
-        l.local((long) wg * t.byteSize()).run(queue, new long[] {kept.numel() * wg}, new long[] {wg});
+        optional(optional(l, weight, x), bias, x)
+                .mem(buf(mean.buffer())).i64(mean.offset()).mem(buf(invStd.buffer())).i64(invStd.offset());
+        runRows(l, t, kept.numel(), row.numel());
+    }
+
+    @Override
+    public synchronized void layerNormBackward(View gradOut, View x, int normalizedDims, View weight, View mean, View invStd,
+                                               View gradInput, View gradWeight, View gradBias) {
+        DType t = floatingType("layerNormBackward", x.dtype());
+        int lead = x.rank() - normalizedDims;
+        View gi = gradInput != null ? gradInput : x;
+        Strided row = rowGeometry(x, lead, gradOut, x, gi, weight, gradWeight, gradBias);
+        if (row == null) {
+            Backend.super.layerNormBackward(gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
+            return;
+        }
+        Strided kept = keptGeometry(x, lead, gradOut, x, gi, mean, invStd);
+        long n = row.numel();
+        if (gradInput != null) {
+            Launch l = rowLaunch(t, row.isDense(), "layer_norm_backward_" + t).i64(n).i32(weight != null ? 1 : 0)
+                    .i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1)).long8(kept.strides(2))
+                    .long8(kept.strides(3)).long8(kept.strides(4))
+                    .i64(row.strides(0)[0]).i64(row.strides(1)[0]).i64(row.strides(2)[0]).i64(row.strides(3)[0])
+                    .mem(buf(gradOut.buffer())).i64(gradOut.offset()).mem(buf(x.buffer())).i64(x.offset())
+                    .mem(buf(gradInput.buffer())).i64(gradInput.offset());
+            optional(l, weight, x).mem(buf(mean.buffer())).i64(mean.offset()).mem(buf(invStd.buffer())).i64(invStd.offset());
+            runRows(l, t, kept.numel(), n);
+        }
+        if (gradWeight == null && gradBias == null) return;
+        Launch l = rowLaunch(t, row.isDense(), "layer_norm_param_grads_" + t).i64(n).i64(kept.numel())
+                .i32(gradWeight != null ? 1 : 0).i32(gradBias != null ? 1 : 0)
+                .i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1)).long8(kept.strides(3)).long8(kept.strides(4))
+                .i64(row.strides(0)[0]).i64(row.strides(1)[0])
+                .mem(buf(gradOut.buffer())).i64(gradOut.offset()).mem(buf(x.buffer())).i64(x.offset())
+                .mem(buf(mean.buffer())).i64(mean.offset()).mem(buf(invStd.buffer())).i64(invStd.offset());
+        View gw = gradWeight != null ? gradWeight : x, gb = gradBias != null ? gradBias : x;
+        l.mem(buf(gw.buffer())).i64(row.strides(4)[0]).i64(gw.offset()).mem(buf(gb.buffer())).i64(row.strides(5)[0]).i64(gb.offset())
+                .run1d(queue, (n + rowLanes(row.isDense()) - 1) / rowLanes(row.isDense()));
+    }
+
+    /** A buffer argument and its offset, or (absent) the stand-in's, which the kernel then does not read. */
+    private Launch optional(Launch l, View v, View standIn) {
+        View u = v != null ? v : standIn;
+        return l.mem(buf(u.buffer())).i64(u.offset());
+    }
+
+    /**
+     * The trailing dimensions of {@code shape} (from {@code lead} on) as one row of per-operand element strides, or
+     * null when some operand's row does not coalesce to a single stride (the caller then composes the SPI's
+     * default). Operands are full-rank views or views of the trailing shape alone; a null operand takes stride 1.
+     */
+    private static Strided rowGeometry(View x, int lead, View... operands) {
+        int[] shape = Arrays.copyOfRange(x.shape(), lead, x.rank());
+        long[][] strides = new long[operands.length][];
+        for (int i = 0; i < operands.length; i++) {
+            View v = operands[i];
+            strides[i] = v == null ? View.contiguousStrides(shape) : Arrays.copyOfRange(v.strides(), v.rank() - shape.length, v.rank());
+        }
+        Strided row = Strided.coalesce("layerNorm", shape, strides);
+        if (row.rank() > 1) return null;
+        if (row.rank() == 0) for (long[] st : row.strides()) st[0] = 1;  // rows of one element: any stride will do
+        return row;
+    }
+
+    /** The leading dimensions of {@code x}'s shape, one per row, with each operand's strides (all of x's rank). */
+    private static Strided keptGeometry(View x, int lead, View... operands) {
+        long[][] strides = new long[operands.length][];
+        for (int i = 0; i < operands.length; i++) strides[i] = Arrays.copyOf(operands[i].strides(), lead);
+        return Strided.coalesce("layerNorm", Arrays.copyOf(x.shape(), lead), strides);
+    }
+
+    /** Vector lanes per work-item of the row kernels, for CPU drivers when every operand's rows are contiguous. */
+    private static final int ROW_LANES = 16;
+
+    private int rowLanes(boolean contiguousRows) { return contiguousRows && !info.isGpu() ? ROW_LANES : 1; }
+
+    private Launch rowLaunch(DType t, boolean contiguousRows, String kernel) {
+        return launch("rows", ClTypes.defines("T", t) + " -DROW_VW=" + rowLanes(contiguousRows), kernel);
+    }
+
+    /**
+     * One work-group per row: GPUs spread a row over up to 256 work-items; CPU drivers, which run a group as a
+     * loop over its items, get one item per row (the rows are the parallelism there).
+     */
+    private void runRows(Launch l, DType t, long rows, long rowLen) {
+        int wg = info.isGpu() ? groupSize(l, rowLen) : 1;
+        l.local((long) wg * t.byteSize()).run(queue, new long[] {rows * wg}, new long[] {wg});
     }
 
     @Override

@@ -48,6 +48,11 @@ public final class FusedVersusDefault {
         View s2 = random.apply(new int[] {4096, 768}), s2o = random.apply(new int[] {4096, 768});
         rows.add(new Row("softmax_4096x768", b -> b.softmax(s2, 1, false, s2o)));
         rows.add(new Row("log_softmax_axis0_4096x768", b -> b.softmax(s2, 0, true, s2o)));
+        View lw = random.apply(new int[] {768}), lb = random.apply(new int[] {768});
+        View mean = random.apply(new int[] {4096, 1}), inv = random.apply(new int[] {4096, 1});
+        View gx = random.apply(new int[] {4096, 768}), gw = random.apply(new int[] {768}), gb = random.apply(new int[] {768});
+        rows.add(new Row("layer_norm_4096x768", b -> b.layerNorm(s2, 1, lw, lb, 1e-5, s2o, mean, inv)));
+        rows.add(new Row("layer_norm_backward_4096x768", b -> b.layerNormBackward(s2o, s2, 1, lw, mean, inv, gx, gw, gb)));
         int[][] convs = {{64, 1, 32, 32, 6, 5, 1, 0}, {64, 6, 14, 14, 16, 5, 1, 0}, {32, 64, 56, 56, 64, 3, 1, 1}};
         String[] convNames = {"lenet1", "lenet2", "resnet64_b32"};
         for (int i = 0; i < convs.length; i++) {

@@ -146,3 +146,40 @@ inline ushort float_to_bf16(float f) {
 #define IS_NAN(v) false
 #endif
 #endif
+
+// ---- reductions shared by the reduce and rows families (op codes REDUCE_*) -----------------------------------
+
+#ifdef T
+inline T reduce_identity(int op) {
+    switch (op) {
+        case REDUCE_SUM: return 0;
+        case REDUCE_PROD: return 1;
+        case REDUCE_MAX: return LOWEST;
+        default: return HIGHEST;
+    }
+}
+
+// Max and min propagate NaN, as PyTorch does.
+inline T reduce_combine(int op, T acc, T v) {
+    switch (op) {
+        case REDUCE_SUM: return acc + v;
+        case REDUCE_PROD: return acc * v;
+        case REDUCE_MAX: return IS_NAN(acc) ? acc : (IS_NAN(v) || v > acc ? v : acc);
+        default: return IS_NAN(acc) ? acc : (IS_NAN(v) || v < acc ? v : acc);
+    }
+}
+
+// Tree reduction of one value per work-item in local memory; the group size is a power of two.
+inline T group_reduce(int op, T v, __local T* scratch) {
+    int lid = get_local_id(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int half_size = get_local_size(0) / 2; half_size > 0; half_size /= 2) {
+        if (lid < half_size) scratch[lid] = reduce_combine(op, scratch[lid], scratch[lid + half_size]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    T result = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return result;
+}
+#endif
