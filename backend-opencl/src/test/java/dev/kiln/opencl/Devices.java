@@ -1,12 +1,17 @@
 package dev.kiln.opencl;
 
 import dev.kiln.DType;
+import dev.kiln.backend.Backend;
 import dev.kiln.backend.BackendProvider;
 import dev.kiln.backend.View;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -94,4 +99,32 @@ final class Devices {
                 org.junit.jupiter.api.Assertions.fail(what + ": element " + i + " expected " + e + " got " + a);
         }
     }
+
+    /** The same device as a backend that takes it for a GPU, so that the GPU kernels and launch shapes run here. */
+    static OpenClBackend asGpu(OpenClBackend real) {
+        ClDevice d = ClDevice.discover().get(real.device().index());
+        return new OpenClBackend(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
+                d.deviceVersion(), d.platformName(), d.platformVersion(), org.jocl.CL.CL_DEVICE_TYPE_GPU, d.computeUnits(),
+                d.globalMemBytes(), d.maxAllocBytes(), d.maxWorkGroupSize(), d.fp64(), d.available(), d.compilerAvailable()));
+    }
+
+    /**
+     * The backend with its fused entry points (softmax, conv2d and its gradients, layer norm and its gradient)
+     * replaced by the SPI's composed defaults running on its own primitives: the reference the fused kernels are
+     * tested and measured against.
+     */
+    static Backend composed(OpenClBackend be) {
+        InvocationHandler h = (proxy, method, args) -> {
+            try {
+                return FUSED.contains(method.getName()) && method.isDefault()
+                        ? InvocationHandler.invokeDefault(proxy, method, args) : method.invoke(be, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+        };
+        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, h);
+    }
+
+    private static final Set<String> FUSED = Set.of("softmax", "conv2d", "conv2dBackwardInput", "conv2dBackwardWeight",
+            "layerNorm", "layerNormBackward");
 }

@@ -8,11 +8,7 @@ import dev.kiln.backend.DeviceProbe;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.View;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.util.List;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -24,14 +20,10 @@ import java.util.function.Consumer;
 public final class FusedVersusDefault {
     private FusedVersusDefault() {}
 
-    /** The entry points whose interface defaults the composed backend runs instead of the device kernels. */
-    private static final Set<String> FUSED = Set.of("softmax", "conv2d", "conv2dBackwardInput", "conv2dBackwardWeight",
-            "layerNorm", "layerNormBackward");
-
     public static void main(String[] args) {
         OpenClBackend be = (OpenClBackend) DeviceProbe.backend(Device.parse(args.length > 0 ? args[0] : "opencl:0"));
         String filter = args.length > 1 ? args[1] : "";
-        Backend composed = composed(be);
+        Backend composed = Devices.composed(be);
         System.out.println(be.device() + ": " + be.description());
         System.out.println("row                              fused ms  default ms  default/fused");
         record Row(String name, Consumer<Backend> op) {}
@@ -70,18 +62,5 @@ public final class FusedVersusDefault {
             System.out.printf("%-32s %9.3f %11.3f %14.2f%n", r.name, t[0][0] * 1e3, t[1][0] * 1e3, t[1][0] / t[0][0]);
         }
         views.forEach(v -> be.release(v.buffer()));
-    }
-
-    /** The backend with its fused entry points replaced by the interface's defaults, everything else delegated. */
-    private static Backend composed(OpenClBackend be) {
-        InvocationHandler h = (proxy, method, args) -> {
-            try {
-                return FUSED.contains(method.getName()) && method.isDefault()
-                        ? InvocationHandler.invokeDefault(proxy, method, args) : method.invoke(be, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        };
-        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, h);
     }
 }

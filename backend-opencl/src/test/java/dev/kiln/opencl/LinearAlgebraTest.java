@@ -20,11 +20,7 @@ class LinearAlgebraTest {
     /** The local-memory kernel that GPUs get, run here on whatever device there is by calling it a GPU. */
     @Test
     void gpuMatmulKernelCoversTheSameCases() {
-        OpenClBackend real = backendOrSkip();
-        ClDevice d = ClDevice.discover().get(real.device().index());
-        checkMatmulCases(new OpenClBackend(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
-                d.deviceVersion(), d.platformName(), d.platformVersion(), org.jocl.CL.CL_DEVICE_TYPE_GPU, d.computeUnits(),
-                d.globalMemBytes(), d.maxAllocBytes(), d.maxWorkGroupSize(), d.fp64(), d.available(), d.compilerAvailable())));
+        checkMatmulCases(asGpu(backendOrSkip()));
     }
 
     /**
