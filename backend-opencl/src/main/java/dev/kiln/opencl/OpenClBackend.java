@@ -58,11 +58,14 @@ public final class OpenClBackend implements Backend {
 
     cl_context context() { return context; }
 
-    /** The in-order queue every launch goes to; the hand-run measurements enqueue reference work on it. */
-    cl_command_queue queue() { return queue; }
+    /**
+     * The in-order queue every launch goes to. Public for measurements that enqueue reference work (CLBlast, the
+     * driver's buffer copy) beside Kiln's on one queue; work enqueued here must not touch buffers Kiln still uses.
+     */
+    public cl_command_queue queue() { return queue; }
 
-    /** The cl_mem behind a buffer of this backend. */
-    static cl_mem mem(Buffer b) { return ((ClBuffer) b).mem; }
+    /** The cl_mem behind a buffer of this backend, for the same measurements. */
+    public static cl_mem mem(Buffer b) { return ((ClBuffer) b).mem; }
 
     @Override
     public String description() { return info.describe(); }

@@ -66,14 +66,17 @@ record Rows(String id, Supplier<Workload> ours, String refName, Supplier<Workloa
                 .orElseGet(() -> new Rows(id, ours, "none", null)));
     }
 
+    /** A GEMM row: its reference is CLBlast on the same device and queue for an OpenCL device, else OpenBLAS. */
     private static void gemm(List<Rows> rows, String device, Backend be, String name, int batch, int m, int n, int k) {
-        rows.add(new Rows(device + "." + name, () -> Kernels.gemm(be, batch, m, n, k), "openblas",
-                () -> OpenBlasReference.sgemm(batch, m, n, k)));
+        Supplier<Workload> ours = () -> Kernels.gemm(be, batch, m, n, k);
+        if (be instanceof dev.kiln.opencl.OpenClBackend cl)
+            rows.add(new Rows(device + "." + name, ours, "clblast", () -> ClBlastReference.sgemm(cl, batch, m, n, k)));
+        else rows.add(new Rows(device + "." + name, ours, "openblas", () -> OpenBlasReference.sgemm(batch, m, n, k)));
     }
 
-    /** A memory-bound row: its reference is a copy moving the same bytes. */
+    /** A memory-bound row: its reference is a copy moving the same bytes, on the row's device (its id's prefix). */
     private static void streaming(List<Rows> rows, String id, Supplier<Workload> ours, long bytes) {
-        rows.add(new Rows(id, ours, "copy", () -> CopyCeiling.moving(bytes)));
+        rows.add(new Rows(id, ours, "copy", () -> CopyCeiling.moving(id.substring(0, id.indexOf('.')), bytes)));
     }
 
     /** Every backend the probe finds available, by device name, CPU first. */
