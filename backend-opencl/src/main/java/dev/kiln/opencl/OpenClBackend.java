@@ -235,7 +235,11 @@ public final class OpenClBackend implements Backend {
 
     // ---- reductions ----------------------------------------------------------------------------------------
 
-    /** Below this many elements per output, one work-item reduces each output; above, a work-group does. */
+    /**
+     * On GPUs, below this many elements per output one work-item reduces each output; above, a work-group does.
+     * CPU devices always take one work-item per output: PoCL runs a group's tree reduction as loops around each
+     * barrier, and the group kernel moved 0.2 GB/s where the serial one moves several (see the README).
+     */
     private static final long GROUP_REDUCE_THRESHOLD = 256;
 
     @Override
@@ -245,7 +249,23 @@ public final class OpenClBackend implements Backend {
         DType t = computeType("reduce " + op, x.dtype());
         Axes split = Axes.split(x, out, axes);
         Strided kept = split.kept("reduce"), red = split.reduced("reduce");
-        boolean group = red.numel() >= GROUP_REDUCE_THRESHOLD;
+        if (!info.isGpu() && t.isFloatingPoint() && red.rank() == 1 && red.strides(0)[0] == 1) {
+            // Contiguous floating rows on a CPU device: one work-item per row, in 16-lane vectors.
+            Launch l = rowLaunch(t, true, "reduce_rows_" + t).i32(op.ordinal()).i64(red.numel())
+                    .i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1)).i64(1)
+                    .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
+            runRows(l, t, nOut, red.numel());
+            return;
+        }
+        if (!info.isGpu() && t.isFloatingPoint() && kept.rank() == 1 && kept.strides(0)[0] == 1 && kept.strides(1)[0] == 1) {
+            // Contiguous floating columns on a CPU device: each work-item reduces 16 neighbouring outputs as a vector.
+            rowLaunch(t, true, "reduce_cols_" + t).i32(op.ordinal()).i64(nOut)
+                    .i32(red.rank()).long8(red.shape()).long8(red.strides(0)).i64(red.numel())
+                    .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset())
+                    .run1d(queue, (nOut + ROW_LANES - 1) / ROW_LANES);
+            return;
+        }
+        boolean group = info.isGpu() && red.numel() >= GROUP_REDUCE_THRESHOLD;
         Launch l = launch("reduce", ClTypes.defines("T", t), (group ? "reduce_group_" : "reduce_serial_") + t);
         l.i32(op.ordinal()).i64(nOut).i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1))
                 .i32(red.rank()).long8(red.shape()).long8(red.strides(0)).i64(red.numel())

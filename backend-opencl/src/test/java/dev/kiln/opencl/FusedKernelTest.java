@@ -118,4 +118,39 @@ class FusedKernelTest {
         by.layerNormBackward(gradOut, x, 2, weight, mean, invStd, wantInput ? gi : null, gw, gb);
         return new View[] {gi, gw, gb};
     }
+
+    @Test
+    void rowAndColumnReductionsInVectorsMatchTheHostAndKeepNaN() {
+        OpenClBackend be = backendOrSkip();
+        int rows = 3, cols = 37;  // two 16-lane vectors and a tail of 5, both ways
+        double[] x = data(rows * cols, 2, 9);
+        x[cols + 4] = Double.NaN;  // inside the first vector of row 1, and in column 4
+        for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            View in = upload(be, t, x, rows, cols), inT = upload(be, t, x, rows, cols);
+            for (dev.kiln.backend.ReduceOp op : dev.kiln.backend.ReduceOp.values()) {
+                for (int axis = 0; axis < 2; axis++) {
+                    int[] outShape = axis == 1 ? new int[] {rows, 1} : new int[] {1, cols};
+                    View out = be.allocateView(t, outShape);
+                    be.reduce(op, axis == 1 ? in : inT, new int[] {axis}, out);
+                    double[] expected = new double[axis == 1 ? rows : cols];
+                    for (int o = 0; o < expected.length; o++) {
+                        double acc = op == dev.kiln.backend.ReduceOp.SUM ? 0 : op == dev.kiln.backend.ReduceOp.PROD ? 1
+                                : op == dev.kiln.backend.ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
+                        for (int j = 0; j < (axis == 1 ? cols : rows); j++) {
+                            double v = x[axis == 1 ? o * cols + j : j * cols + o];
+                            if (t == DType.FLOAT32) v = (float) v;
+                            acc = switch (op) {
+                                case SUM -> acc + v;
+                                case PROD -> acc * v;
+                                case MAX -> Double.isNaN(acc) || Double.isNaN(v) ? Double.NaN : Math.max(acc, v);
+                                case MIN -> Double.isNaN(acc) || Double.isNaN(v) ? Double.NaN : Math.min(acc, v);
+                            };
+                        }
+                        expected[o] = acc;
+                    }
+                    assertClose(expected, download(be, out), t == DType.FLOAT32 ? 1e-5 : 1e-12, op + " " + t + " axis " + axis);
+                }
+            }
+        }
+    }
 }

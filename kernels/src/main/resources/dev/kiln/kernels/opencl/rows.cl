@@ -1,4 +1,4 @@
-// Row-wise fused kernels for floating T: softmax, log-softmax and layer normalisation. A row is one position of
+// Row-wise kernels for floating T: softmax, log-softmax, layer normalisation and reductions of contiguous rows. A row is one position of
 // the "kept" dimensions (addressed with the kept shape and each operand's kept strides) and n elements along it,
 // each operand with its own element stride. One work-group per row: its work-items share the row and combine
 // their partial sums in local memory. On GPUs the host launches wide groups and ROW_VW 1 (neighbouring
@@ -75,6 +75,56 @@ __kernel void KERNEL(softmax)(int log_softmax, long n, int kept_rank, long8 kept
         T r = 1 / s;
         ROW_CHUNKS(j, n) ROW_STORE(ROW_LOAD(dst, j, out_stride) * r, dst, j, out_stride);
         ROW_TAIL(j, n) dst[j * out_stride] *= r;
+    }
+}
+
+// A reduction (op: a REDUCE_* code) of each row into one output element. Lanes combine as reduce_combine does,
+// max and min keeping a NaN (x + y is NaN when either is).
+inline TR reduce_lanes(int op, TR acc, TR v) {
+#if ROW_VW == 1
+    return reduce_combine(op, acc, v);
+#else
+    switch (op) {
+        case REDUCE_SUM: return acc + v;
+        case REDUCE_PROD: return acc * v;
+        case REDUCE_MAX: return select(max(acc, v), acc + v, isnan(acc) || isnan(v));
+        default: return select(min(acc, v), acc + v, isnan(acc) || isnan(v));
+    }
+#endif
+}
+
+__kernel void KERNEL(reduce_rows)(int op, long n, int kept_rank, long8 kept_shape, long8 x_kept, long8 out_kept, long x_stride,
+                                  __global const T* x, long x_offset, __global T* out, long out_offset, __local T* scratch) {
+    __global const T* in = ROW_START(x, x_offset, x_kept);
+    TR acc = (TR) reduce_identity(op);
+    ROW_CHUNKS(j, n) acc = reduce_lanes(op, acc, ROW_LOAD(in, j, x_stride));
+    T lanes[ROW_VW];
+    ROW_STORE(acc, lanes, 0, 1);
+    T a = reduce_identity(op);
+    for (int l = 0; l < ROW_VW; l++) a = reduce_combine(op, a, lanes[l]);
+    ROW_TAIL(j, n) a = reduce_combine(op, a, in[j * x_stride]);
+    a = group_reduce(op, a, scratch);
+    if (get_local_id(0) == 0) *ROW_START(out, out_offset, out_kept) = a;
+}
+
+// Column reductions for CPU drivers: the outputs and their inputs are contiguous along the kept dimension, so each
+// work-item reduces ROW_VW neighbouring outputs as one vector, walking the reduced positions in order; the
+// work-item holding the ragged last block does its outputs one by one.
+__kernel void KERNEL(reduce_cols)(int op, long n_out, int red_rank, long8 red_shape, long8 red_strides, long red_n,
+                                  __global const T* x, long x_offset, __global T* out, long out_offset) {
+    const long o0 = get_global_id(0) * ROW_VW;
+    x += x_offset;
+    out += out_offset;
+    if (o0 + ROW_VW <= n_out) {
+        TR acc = (TR) reduce_identity(op);
+        for (long j = 0; j < red_n; j++) acc = reduce_lanes(op, acc, ROW_LOAD(x + strided_offset(j, red_rank, red_shape, red_strides), o0, 1));
+        ROW_STORE(acc, out, o0, 1);
+        return;
+    }
+    for (long o = o0; o < n_out; o++) {
+        T a = reduce_identity(op);
+        for (long j = 0; j < red_n; j++) a = reduce_combine(op, a, x[strided_offset(j, red_rank, red_shape, red_strides) + o]);
+        out[o] = a;
     }
 }
 
