@@ -174,6 +174,14 @@ public final class OpenClBackend implements Backend {
     private static final java.util.Set<UnaryOp> EXACT_ON_INTEGERS = java.util.EnumSet.of(UnaryOp.NEG, UnaryOp.ABS, UnaryOp.SIGN,
             UnaryOp.SQUARE, UnaryOp.FLOOR, UnaryOp.CEIL, UnaryOp.ROUND, UnaryOp.RELU, UnaryOp.NOT, UnaryOp.IS_NAN);
 
+    /** Unary ops that are one OpenCL builtin, which CPU devices apply to 16-lane vectors of dense operands. */
+    private static final java.util.Map<UnaryOp, String> VECTOR_BUILTINS = java.util.Map.ofEntries(
+            java.util.Map.entry(UnaryOp.EXP, "exp"), java.util.Map.entry(UnaryOp.EXPM1, "expm1"), java.util.Map.entry(UnaryOp.LOG, "log"),
+            java.util.Map.entry(UnaryOp.LOG1P, "log1p"), java.util.Map.entry(UnaryOp.SQRT, "sqrt"), java.util.Map.entry(UnaryOp.SIN, "sin"),
+            java.util.Map.entry(UnaryOp.COS, "cos"), java.util.Map.entry(UnaryOp.TANH, "tanh"), java.util.Map.entry(UnaryOp.ERF, "erf"),
+            java.util.Map.entry(UnaryOp.ABS, "fabs"), java.util.Map.entry(UnaryOp.FLOOR, "floor"), java.util.Map.entry(UnaryOp.CEIL, "ceil"),
+            java.util.Map.entry(UnaryOp.ROUND, "rint"));
+
     @Override
     public synchronized void unary(UnaryOp op, double alpha, View x, View out) {
         long n = out.numel();
@@ -182,6 +190,14 @@ public final class OpenClBackend implements Backend {
         if (!t.isFloatingPoint() && !EXACT_ON_INTEGERS.contains(op))
             throw new IllegalArgumentException("unary " + op + " is not defined on integers: got " + t + " on " + device);
         Strided g = Strided.coalesce("unary", x, out);
+        String builtin = VECTOR_BUILTINS.get(op);
+        if (builtin != null && g.isDense() && t.isFloatingPoint() && !info.isGpu()) {
+            String entry = op.name().toLowerCase(java.util.Locale.ROOT) + "_" + t;
+            launch("unary", ClTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry + " -DOUT_T=" + ClTypes.clType(t)
+                    + " -DVEC_FN=" + builtin, entry).floatingOf(t, alpha).i64(n)
+                    .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset()).run1d(queue, (n + 15) / 16);
+            return;
+        }
         DType outType = op == UnaryOp.IS_NAN ? DType.BOOL : t;
         opLaunch("unary", op, t, outType, g).floatingOf(t, alpha).i32(g.rank()).long8(g.shape()).i64(n)
                 .operand(buf(x.buffer()), g.strides(0), x.offset()).operand(buf(out.buffer()), g.strides(1), out.offset())

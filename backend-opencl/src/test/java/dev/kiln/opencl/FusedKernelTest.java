@@ -153,4 +153,24 @@ class FusedKernelTest {
             }
         }
     }
+
+    @Test
+    void vectorUnaryBuiltinsMatchTheStridedKernel() {
+        OpenClBackend be = backendOrSkip();
+        int n = 37;  // two 16-lane vectors and a tail of 5
+        double[] x = data(2 * n, 3, 10);
+        x[2 * 3] = Double.NaN;
+        for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            View stored = upload(be, t, x, 2 * n);
+            View dense = be.allocateView(t, n), everyOther = stored.withShape(new int[] {n}, new long[] {2}, 0);
+            be.copy(everyOther, dense);
+            for (dev.kiln.backend.UnaryOp op : new dev.kiln.backend.UnaryOp[] {dev.kiln.backend.UnaryOp.EXP, dev.kiln.backend.UnaryOp.LOG,
+                    dev.kiln.backend.UnaryOp.TANH, dev.kiln.backend.UnaryOp.ERF, dev.kiln.backend.UnaryOp.ABS, dev.kiln.backend.UnaryOp.ROUND}) {
+                View vectorOut = be.allocateView(t, n), stridedOut = be.allocateView(t, n);
+                be.unary(op, 0, dense, vectorOut);
+                be.unary(op, 0, everyOther, stridedOut);
+                assertClose(download(be, stridedOut), download(be, vectorOut), t == DType.FLOAT32 ? 1e-6 : 1e-14, op + " " + t);
+            }
+        }
+    }
 }

@@ -68,6 +68,21 @@ inline T unary_op(int op, T x, F alpha) {
 }
 #endif
 
+#ifdef VEC_FN
+// Dense floating operands on CPU drivers, for the ops that are one OpenCL builtin (VEC_FN, e.g. exp): each
+// work-item applies it to 16 neighbouring elements as one vector (PoCL does not vectorise the scalar exp across
+// work-items), the work-item holding the ragged end element by element.
+__kernel void ENTRY(F alpha, long n, __global const T* x, long x_offset, __global OUT_T* out, long out_offset) {
+    const long i0 = get_global_id(0) * 16;
+    x += x_offset;
+    out += out_offset;
+    if (i0 + 16 <= n) {
+        vstore16(VEC_FN(vload16(0, x + i0)), 0, out + i0);
+        return;
+    }
+    for (long i = i0; i < n; i++) out[i] = unary_op(OP, x[i], alpha);
+}
+#else
 __kernel void ENTRY(F alpha, int rank, long8 shape, long n,
                             __global const T* x, long8 x_strides, long x_offset,
                             __global OUT_T* out, long8 out_strides, long out_offset) {
@@ -76,3 +91,4 @@ __kernel void ENTRY(F alpha, int rank, long8 shape, long n,
         out[out_offset + at.s1] = (OUT_T) unary_op(OP, x[x_offset + at.s0], alpha);
     }
 }
+#endif
