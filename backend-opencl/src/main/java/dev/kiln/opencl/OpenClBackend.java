@@ -204,6 +204,10 @@ public final class OpenClBackend implements Backend {
                 .run1d(queue, n);
     }
 
+    /** Binary ops that are one C operator, which CPU devices apply to 16-lane vectors of dense floating operands. */
+    private static final java.util.Map<BinaryOp, String> VECTOR_OPERATORS =
+            java.util.Map.of(BinaryOp.ADD, "+", BinaryOp.SUB, "-", BinaryOp.MUL, "*", BinaryOp.DIV, "/");
+
     @Override
     public synchronized void binary(BinaryOp op, View a, View b, View out) {
         binaryKernel(op, 0, 0, a, b, out);
@@ -220,6 +224,15 @@ public final class OpenClBackend implements Backend {
         if (n == 0) return;
         DType t = computeType("binary " + op, a.dtype());
         Strided g = Strided.coalesce("binary", a, b, out);
+        String operator = VECTOR_OPERATORS.get(op);
+        if (operator != null && g.isDense() && t.isFloatingPoint() && !info.isGpu()) {
+            String entry = op.name().toLowerCase(java.util.Locale.ROOT) + "_" + t;
+            launch("binary", ClTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry + " -DOUT_T=" + ClTypes.clType(t)
+                    + " -DVEC_OP=" + operator, entry).i32(scalarMode).scalar(t, scalar).i64(n)
+                    .mem(buf(a.buffer())).i64(a.offset()).mem(buf(b.buffer())).i64(b.offset())
+                    .mem(buf(out.buffer())).i64(out.offset()).run1d(queue, (n + 15) / 16);
+            return;
+        }
         opLaunch("binary", op, t, op.writesBool() ? DType.BOOL : t, g)
                 .i32(scalarMode).scalar(t, scalar).i32(g.rank()).long8(g.shape()).i64(n)
                 .operand(buf(a.buffer()), g.strides(0), a.offset()).operand(buf(b.buffer()), g.strides(1), b.offset())

@@ -155,7 +155,7 @@ class FusedKernelTest {
     }
 
     @Test
-    void vectorUnaryBuiltinsMatchTheStridedKernel() {
+    void vectorUnaryAndBinaryKernelsMatchTheStridedOnes() {
         OpenClBackend be = backendOrSkip();
         int n = 37;  // two 16-lane vectors and a tail of 5
         double[] x = data(2 * n, 3, 10);
@@ -170,6 +170,20 @@ class FusedKernelTest {
                 be.unary(op, 0, dense, vectorOut);
                 be.unary(op, 0, everyOther, stridedOut);
                 assertClose(download(be, stridedOut), download(be, vectorOut), t == DType.FLOAT32 ? 1e-6 : 1e-14, op + " " + t);
+            }
+            View dense2 = be.allocateView(t, n), odd = stored.withShape(new int[] {n}, new long[] {2}, 1);
+            be.copy(odd, dense2);
+            for (dev.kiln.backend.BinaryOp op : new dev.kiln.backend.BinaryOp[] {dev.kiln.backend.BinaryOp.ADD, dev.kiln.backend.BinaryOp.SUB,
+                    dev.kiln.backend.BinaryOp.MUL, dev.kiln.backend.BinaryOp.DIV}) {
+                View vectorOut = be.allocateView(t, n), stridedOut = be.allocateView(t, n);
+                be.binary(op, dense, dense2, vectorOut);
+                be.binary(op, everyOther, odd, stridedOut);
+                assertClose(download(be, stridedOut), download(be, vectorOut), 0, op + " " + t);
+                for (boolean scalarFirst : new boolean[] {false, true}) {
+                    be.binaryScalar(op, dense, 1.5, scalarFirst, vectorOut);
+                    be.binaryScalar(op, everyOther, 1.5, scalarFirst, stridedOut);
+                    assertClose(download(be, stridedOut), download(be, vectorOut), 0, op + " scalar " + (scalarFirst ? "first " : "second ") + t);
+                }
             }
         }
     }

@@ -88,6 +88,26 @@ inline OUT_T binary_op(T a, T b) {
     }
 }
 
+#ifdef VEC_OP
+// Dense floating operands on CPU drivers, for the ops that are one operator (VEC_OP: + - * /): each work-item
+// computes 16 neighbouring elements as one vector, the work-item holding the ragged end element by element.
+#define VEC16_(t) t##16
+#define VEC16(t) VEC16_(t)
+__kernel void ENTRY(int scalar_mode, T scalar, long n, __global const T* a, long a_offset,
+                    __global const T* b, long b_offset, __global OUT_T* out, long out_offset) {
+    const long i0 = get_global_id(0) * 16;
+    a += a_offset;
+    b += b_offset;
+    out += out_offset;
+    if (i0 + 16 <= n) {
+        VEC16(T) va = scalar_mode == 2 ? (VEC16(T)) scalar : vload16(0, a + i0);
+        VEC16(T) vb = scalar_mode == 1 ? (VEC16(T)) scalar : vload16(0, b + i0);
+        vstore16(va VEC_OP vb, 0, out + i0);
+        return;
+    }
+    for (long i = i0; i < n; i++) out[i] = binary_op(scalar_mode == 2 ? scalar : a[i], scalar_mode == 1 ? scalar : b[i]);
+}
+#else
 __kernel void ENTRY(int scalar_mode, T scalar, int rank, long8 shape, long n,
                             __global const T* a, long8 a_strides, long a_offset,
                             __global const T* b, long8 b_strides, long b_offset,
@@ -99,6 +119,7 @@ __kernel void ENTRY(int scalar_mode, T scalar, int rank, long8 shape, long n,
         out[out_offset + at.s2] = binary_op(va, vb);
     }
 }
+#endif
 
 #else
 __kernel void KERNEL(where)(int rank, long8 shape, long n,
