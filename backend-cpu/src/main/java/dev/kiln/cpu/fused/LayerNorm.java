@@ -115,19 +115,12 @@ public final class LayerNorm {
     private static void forwardRowF32(Operand x, Operand w, Operand b, Operand y, Operand mean, Operand invStd, long r, int n, double eps) {
         long xb = x.rowByte(r, n, Float.BYTES), yb = y.rowByte(r, n, Float.BYTES);
         int bound = FS.loopBound(n), step = FS.length();
-        FloatVector acc = FloatVector.zero(FS);
-        for (int i = 0; i < bound; i += step) acc = acc.add(loadF(x.segment, xb, i));
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumF32(x.segment, xb, bound);
         for (int i = bound; i < n; i++) sum += x.segment.get(F32, xb + (long) i * Float.BYTES);
         float mu = sum / n;
 
         FloatVector vmu = FloatVector.broadcast(FS, mu);
-        acc = FloatVector.zero(FS);
-        for (int i = 0; i < bound; i += step) {
-            FloatVector d = loadF(x.segment, xb, i).sub(vmu);
-            acc = d.fma(d, acc);
-        }
-        float squares = acc.reduceLanes(VectorOperators.ADD);
+        float squares = squaredDeviationsF32(x.segment, xb, bound, mu);
         for (int i = bound; i < n; i++) {
             float d = x.segment.get(F32, xb + (long) i * Float.BYTES) - mu;
             squares += d * d;
@@ -206,6 +199,41 @@ public final class LayerNorm {
         }
     }
 
+    // Sums keep four running vectors: one would wait out the add's latency at every step of the row.
+
+    /** The sum of the first {@code bound} elements (a multiple of the vector length) from byte offset rowByte. */
+    private static float sumF32(MemorySegment s, long rowByte, int bound) {
+        int step = FS.length(), i = 0;
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 4 * step <= bound; i += 4 * step) {
+            a0 = a0.add(loadF(s, rowByte, i));
+            a1 = a1.add(loadF(s, rowByte, i + step));
+            a2 = a2.add(loadF(s, rowByte, i + 2 * step));
+            a3 = a3.add(loadF(s, rowByte, i + 3 * step));
+        }
+        for (; i < bound; i += step) a0 = a0.add(loadF(s, rowByte, i));
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The sum of {@code (x - mean)^2} over the first {@code bound} elements. */
+    private static float squaredDeviationsF32(MemorySegment s, long rowByte, int bound, float mean) {
+        int step = FS.length(), i = 0;
+        FloatVector m = FloatVector.broadcast(FS, mean), a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 4 * step <= bound; i += 4 * step) {
+            FloatVector d0 = loadF(s, rowByte, i).sub(m), d1 = loadF(s, rowByte, i + step).sub(m);
+            FloatVector d2 = loadF(s, rowByte, i + 2 * step).sub(m), d3 = loadF(s, rowByte, i + 3 * step).sub(m);
+            a0 = d0.fma(d0, a0);
+            a1 = d1.fma(d1, a1);
+            a2 = d2.fma(d2, a2);
+            a3 = d3.fma(d3, a3);
+        }
+        for (; i < bound; i += step) {
+            FloatVector d = loadF(s, rowByte, i).sub(m);
+            a0 = d.fma(d, a0);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
     private static FloatVector loadF(MemorySegment s, long rowByte, int i) {
         return FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER);
     }
@@ -215,19 +243,12 @@ public final class LayerNorm {
     private static void forwardRowF64(Operand x, Operand w, Operand b, Operand y, Operand mean, Operand invStd, long r, int n, double eps) {
         long xb = x.rowByte(r, n, Double.BYTES), yb = y.rowByte(r, n, Double.BYTES);
         int bound = DS.loopBound(n), step = DS.length();
-        DoubleVector acc = DoubleVector.zero(DS);
-        for (int i = 0; i < bound; i += step) acc = acc.add(loadD(x.segment, xb, i));
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = sumF64(x.segment, xb, bound);
         for (int i = bound; i < n; i++) sum += x.segment.get(F64, xb + (long) i * Double.BYTES);
         double mu = sum / n;
 
         DoubleVector vmu = DoubleVector.broadcast(DS, mu);
-        acc = DoubleVector.zero(DS);
-        for (int i = 0; i < bound; i += step) {
-            DoubleVector d = loadD(x.segment, xb, i).sub(vmu);
-            acc = d.fma(d, acc);
-        }
-        double squares = acc.reduceLanes(VectorOperators.ADD);
+        double squares = squaredDeviationsF64(x.segment, xb, bound, mu);
         for (int i = bound; i < n; i++) {
             double d = x.segment.get(F64, xb + (long) i * Double.BYTES) - mu;
             squares += d * d;
@@ -300,6 +321,37 @@ public final class LayerNorm {
             if (gw != null) gw.segment.set(F64, gwb + at, gw.segment.get(F64, gwb + at) + d * xhat);
             if (gb != null) gb.segment.set(F64, gbb + at, gb.segment.get(F64, gbb + at) + d);
         }
+    }
+
+    private static double sumF64(MemorySegment s, long rowByte, int bound) {
+        int step = DS.length(), i = 0;
+        DoubleVector a0 = DoubleVector.zero(DS), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 4 * step <= bound; i += 4 * step) {
+            a0 = a0.add(loadD(s, rowByte, i));
+            a1 = a1.add(loadD(s, rowByte, i + step));
+            a2 = a2.add(loadD(s, rowByte, i + 2 * step));
+            a3 = a3.add(loadD(s, rowByte, i + 3 * step));
+        }
+        for (; i < bound; i += step) a0 = a0.add(loadD(s, rowByte, i));
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static double squaredDeviationsF64(MemorySegment s, long rowByte, int bound, double mean) {
+        int step = DS.length(), i = 0;
+        DoubleVector m = DoubleVector.broadcast(DS, mean), a0 = DoubleVector.zero(DS), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 4 * step <= bound; i += 4 * step) {
+            DoubleVector d0 = loadD(s, rowByte, i).sub(m), d1 = loadD(s, rowByte, i + step).sub(m);
+            DoubleVector d2 = loadD(s, rowByte, i + 2 * step).sub(m), d3 = loadD(s, rowByte, i + 3 * step).sub(m);
+            a0 = d0.fma(d0, a0);
+            a1 = d1.fma(d1, a1);
+            a2 = d2.fma(d2, a2);
+            a3 = d3.fma(d3, a3);
+        }
+        for (; i < bound; i += step) {
+            DoubleVector d = loadD(s, rowByte, i).sub(m);
+            a0 = d.fma(d, a0);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 
     private static DoubleVector loadD(MemorySegment s, long rowByte, int i) {
