@@ -80,12 +80,9 @@ public final class LayerNorm {
             Operand dy = Operand.of(memory, gd.view), xs = Operand.of(memory, xd.view), w = Operand.of(memory, wd.view),
                     m = Operand.of(memory, mean), s = Operand.of(memory, invStd), dx = Operand.of(memory, gradInput);
             rows.split(CHUNKS_PER_THREAD, (chunk, from, to) -> {
-                Operand gw = null, gb = null;
-                if (columns) {
-                    gw = new Operand(partials, 2L * chunk * n);
-                    gb = new Operand(partials, (2L * chunk + 1) * n);
-                    partials.asSlice(gw.offset * t.byteSize(), 2L * n * t.byteSize()).fill((byte) 0);
-                }
+                if (columns) partials.asSlice(2L * chunk * n * t.byteSize(), 2L * n * t.byteSize()).fill((byte) 0);
+                Operand gw = gradWeight == null ? null : new Operand(partials, 2L * chunk * n);
+                Operand gb = gradBias == null ? null : new Operand(partials, (2L * chunk + 1) * n);
                 for (long r = from; r < to; r++) {
                     if (f32) backwardRowF32(dy, xs, w, m, s, dx, gw, gb, r, n);
                     else backwardRowF64(dy, xs, w, m, s, dx, gw, gb, r, n);
