@@ -37,11 +37,11 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
     @Override public float[] allocate(int elements) { return new float[elements]; }
 
     @Override
-    public void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, float[] dst) {
+    public void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, float[] dst, int at) {
         float[] run = colStride == 1 ? new float[kc] : null;
         for (int ip = 0; ip < mc; ip += MR) {
             int rows = Math.min(MR, mc - ip);
-            int base = ip * kc;
+            int base = at + ip * kc;
             if (rows < MR) java.util.Arrays.fill(dst, base, base + MR * kc, 0);
             if (colStride == 1) {
                 // Row-major A: bulk-copy each row's k run, then interleave it into the panel.
@@ -63,11 +63,11 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
     }
 
     @Override
-    public void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, float[] dst) {
+    public void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, float[] dst, int at) {
         float[] run = rowStride == 1 ? new float[kc] : null;
         for (int jp = 0; jp < nc; jp += NR) {
             int cols = Math.min(NR, nc - jp);
-            int base = jp * kc;
+            int base = at + jp * kc;
             if (colStride == 1 && cols == NR) {
                 for (int p = 0; p < kc; p++) {
                     long src = (offset + jp + p * rowStride) * E.byteSize();

@@ -23,11 +23,14 @@ interface PanelKernel<W> {
 
     W allocate(int elements);
 
-    /** Packs the mc x kc block of A at element {@code offset} (strides in elements) into mr-row panels. */
-    void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, W dst);
+    /**
+     * Packs the mc x kc block of A at element {@code offset} (strides in elements) into mr-row panels, from
+     * element {@code at} of {@code dst}.
+     */
+    void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, W dst, int at);
 
-    /** Packs the kc x nc block of B at element {@code offset} into nr-column panels. */
-    void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, W dst);
+    /** Packs the kc x nc block of B at element {@code offset} into nr-column panels, from element {@code at} of {@code dst}. */
+    void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, W dst, int at);
 
     /**
      * C tile (rows x cols, at most mr x nr) = (accumulate ? C : 0) + packedA panel * packedB panel over kc.
