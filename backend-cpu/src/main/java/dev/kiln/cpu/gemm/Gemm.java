@@ -4,6 +4,7 @@ import dev.kiln.DType;
 import dev.kiln.backend.View;
 import dev.kiln.cpu.simd.WorkerPool;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.function.IntConsumer;
 
@@ -144,7 +145,8 @@ public final class Gemm {
             int mBlocks = Math.ceilDiv(m, MB), mbSize = roundUp(Math.ceilDiv(m, mBlocks), mr);
             Workspace<W> ws = workspace.get();
             ws.reserve(kernel, mbSize * kcSize, ncSize * kcSize);
-            W pa = ws.a, pb = ws.b;
+            W pa = ws.a;
+            MemorySegment pb = ws.b;
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
             for (int jc = 0; jc < n; jc += ncSize) {
                 int nc = Math.min(ncSize, n - jc), colPanels = Math.ceilDiv(nc, nr);
@@ -156,32 +158,31 @@ public final class Gemm {
                         int mb = Math.min(mbSize, m - ic), rowPanels = Math.ceilDiv(mb, mr);
                         long aBlock = aOff + ic * ars + pc * acs;
                         boolean packB = ic == 0;
-                        // Packing: B's panels (first row block only) and A's, in contiguous runs of panels per task.
-                        int packParts = Math.min(parts, rowPanels + (packB ? colPanels : 0));
-                        tasks.run(packParts, t -> {
-                            int r0 = rowPanels * t / packParts, r1 = rowPanels * (t + 1) / packParts;
-                            if (r1 > r0) kernel.packA(a, aBlock + (long) r0 * mr * ars, ars, acs,
-                                    Math.min(mb, r1 * mr) - r0 * mr, kc, pa, r0 * mr * kc);
-                            if (!packB) return;
-                            int c0 = colPanels * t / packParts, c1 = colPanels * (t + 1) / packParts;
-                            if (c1 > c0) kernel.packB(b, bBlock + (long) c0 * nr * bcs, brs, bcs, kc,
-                                    Math.min(nc, c1 * nr) - c0 * nr, pb, c0 * nr * kc);
-                        });
-                        // Tiles: row panels split first (each task then reads its A panels from L1 across the
-                        // whole B block), columns too when there are too few row panels to go round.
+                        // Tiles: row panels split first, and then each task packs its own rows of A just before
+                        // using them from L1 across the whole B block; columns are split too when there are too
+                        // few row panels to go round, and A's panels are then packed with B's, ahead of the tiles.
                         int rowParts = Math.min(rowPanels, parts);
                         int colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
+                        boolean packAFirst = colParts > 1;
+                        if (packB || packAFirst) {
+                            int packParts = Math.min(parts, packB ? colPanels : rowPanels);
+                            tasks.run(packParts, t -> {
+                                if (packB) packB(b, bBlock, brs, bcs, kc, nc, pb, colPanels * t / packParts, colPanels * (t + 1) / packParts);
+                                if (packAFirst) packA(a, aBlock, ars, acs, mb, kc, pa, rowPanels * t / packParts, rowPanels * (t + 1) / packParts);
+                            });
+                        }
                         long cBlock = cOff + ic * crs + jc * ccs;
                         tasks.run(rowParts * colParts, t -> {
                             int rp = t / colParts, cp = t % colParts;
-                            W scratch = workspace.get().scratch;
                             int r0 = rowPanels * rp / rowParts, r1 = rowPanels * (rp + 1) / rowParts;
                             int c0 = colPanels * cp / colParts, c1 = colPanels * (cp + 1) / colParts;
+                            if (!packAFirst) packA(a, aBlock, ars, acs, mb, kc, pa, r0, r1);
+                            W scratch = workspace.get().scratch;
                             for (int ip = r0; ip < r1; ip++) {
                                 int ir = ip * mr, rows = Math.min(mr, mb - ir);
                                 for (int jp = c0; jp < c1; jp++) {
                                     int jr = jp * nr, cols = Math.min(nr, nc - jr);
-                                    kernel.tile(kc, pa, ir * kc, pb, jr * kc, c, cBlock + ir * crs + jr * ccs, crs, ccs,
+                                    kernel.tile(kc, pa, ir * kc, pb, (long) jr * kc, c, cBlock + ir * crs + jr * ccs, crs, ccs,
                                             rows, cols, accumulate, scratch);
                                 }
                             }
@@ -190,12 +191,23 @@ public final class Gemm {
                 }
             }
         }
+
+        /** Packs row panels [from, to) of the mb x kc block of A at element {@code block}, each to its place in {@code pa}. */
+        private void packA(MemorySegment a, long block, long ars, long acs, int mb, int kc, W pa, int from, int to) {
+            if (to > from) kernel.packA(a, block + (long) from * mr * ars, ars, acs, Math.min(mb, to * mr) - from * mr, kc, pa, from * mr * kc);
+        }
+
+        /** Packs column panels [from, to) of the kc x nc block of B at element {@code block}, each to its place in {@code pb}. */
+        private void packB(MemorySegment b, long block, long brs, long bcs, int kc, int nc, MemorySegment pb, int from, int to) {
+            if (to > from) kernel.packB(b, block + (long) from * nr * bcs, brs, bcs, kc, Math.min(nc, to * nr) - from * nr, pb, (long) from * nr * kc);
+        }
     }
 
     /** One thread's packed panels (grown on demand) and its scratch tile. */
     private static final class Workspace<W> {
-        W a, b;
-        int aSize, bSize;
+        W a;
+        int aSize;
+        MemorySegment b = MemorySegment.NULL;
         final W scratch;
 
         Workspace(PanelKernel<W> kernel) { scratch = kernel.allocate(kernel.mr() * kernel.nr()); }
@@ -205,10 +217,8 @@ public final class Gemm {
                 a = kernel.allocate(aElements);
                 aSize = aElements;
             }
-            if (bSize < bElements) {
-                b = kernel.allocate(bElements);
-                bSize = bElements;
-            }
+            long bBytes = (long) bElements * kernel.elementSize();
+            if (b.byteSize() < bBytes) b = Arena.ofAuto().allocate(bBytes, 64);
         }
     }
 
