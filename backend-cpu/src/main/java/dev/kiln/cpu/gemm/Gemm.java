@@ -15,8 +15,9 @@ import java.util.function.IntConsumer;
  * <p>The blocking follows BLIS, with the roles that suit row-major C: the micro-kernel broadcasts A and loads B as
  * vectors, so an mr-row micro-panel of A (mr x KC) is what stays in L1 while the kernel sweeps a packed KC x NC
  * block of B held in L2; consecutive tiles then walk along C's rows, which the hardware prefetches well. For each
- * (NC, KC) block, B is packed once and shared by all threads, then A's rows (up to MB at a time) are packed, then
- * the tiles are computed; each of these steps is split over the worker pool, with a hand-off between them.
+ * (NC, KC) block, B is packed once and shared by all threads (a hand-off), then the tiles are split over the pool
+ * by rows of A (up to MB at a time), each task packing its own rows of A just before it uses them; only when there
+ * are too few rows to go round are columns split too, and A is then packed with B, ahead of the tiles.
  * A batch of at least a few matrices per thread runs one matrix per task instead, each on its thread's own
  * workspace, and small products stay on the calling thread. Segments must therefore be readable from any thread
  * (global, automatic or shared arenas, not confined ones).
@@ -167,8 +168,14 @@ public final class Gemm {
                         if (packB || packAFirst) {
                             int packParts = Math.min(parts, packB ? colPanels : rowPanels);
                             tasks.run(packParts, t -> {
-                                if (packB) packB(b, bBlock, brs, bcs, kc, nc, pb, colPanels * t / packParts, colPanels * (t + 1) / packParts);
-                                if (packAFirst) packA(a, aBlock, ars, acs, mb, kc, pa, rowPanels * t / packParts, rowPanels * (t + 1) / packParts);
+                                if (packB) {
+                                    packB(b, bBlock, brs, bcs, kc, nc, pb,
+                                            colPanels * t / packParts, colPanels * (t + 1) / packParts);
+                                }
+                                if (packAFirst) {
+                                    packA(a, aBlock, ars, acs, mb, kc, pa,
+                                            rowPanels * t / packParts, rowPanels * (t + 1) / packParts);
+                                }
                             });
                         }
                         long cBlock = cOff + ic * crs + jc * ccs;
@@ -192,14 +199,17 @@ public final class Gemm {
             }
         }
 
-        /** Packs row panels [from, to) of the mb x kc block of A at element {@code block}, each to its place in {@code pa}. */
+        /** Packs row panels [from, to) of the mb x kc block of A at element {@code block}, each to its place in pa. */
         private void packA(MemorySegment a, long block, long ars, long acs, int mb, int kc, W pa, int from, int to) {
-            if (to > from) kernel.packA(a, block + (long) from * mr * ars, ars, acs, Math.min(mb, to * mr) - from * mr, kc, pa, from * mr * kc);
+            if (to <= from) return;
+            kernel.packA(a, block + (long) from * mr * ars, ars, acs, Math.min(mb, to * mr) - from * mr, kc, pa, from * mr * kc);
         }
 
-        /** Packs column panels [from, to) of the kc x nc block of B at element {@code block}, each to its place in {@code pb}. */
+        /** Packs column panels [from, to) of the kc x nc block of B at element {@code block}, each to its place in pb. */
         private void packB(MemorySegment b, long block, long brs, long bcs, int kc, int nc, MemorySegment pb, int from, int to) {
-            if (to > from) kernel.packB(b, block + (long) from * nr * bcs, brs, bcs, kc, Math.min(nc, to * nr) - from * nr, pb, (long) from * nr * kc);
+            if (to <= from) return;
+            kernel.packB(b, block + (long) from * nr * bcs, brs, bcs, kc, Math.min(nc, to * nr) - from * nr, pb,
+                    (long) from * nr * kc);
         }
     }
 
