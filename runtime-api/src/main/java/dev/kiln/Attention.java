@@ -84,6 +84,10 @@ public final class Attention {
             Tensor probabilities;
             if (bias == null) {
                 probabilities = s.softmax(-1);
+            } else if (mask == null && kvLen > 0) {
+                // Causal alone always leaves key 0 to every query: no row is fully masked, and no guard is needed.
+                s = s.add(bias);
+                probabilities = s.softmax(-1);
             } else {
                 s = s.add(bias);
                 // Rows with every key masked would be 0/0: give them zero weight, keeping gradients finite.

@@ -44,9 +44,7 @@ final class Networks {
         Tensor q = Tensor.randn(DType.FLOAT32, d, batch, heads, seq, headDim), k = Tensor.randn(DType.FLOAT32, d, batch, heads, seq, headDim),
                 v = Tensor.randn(DType.FLOAT32, d, batch, heads, seq, headDim), dy = Tensor.randn(DType.FLOAT32, d, batch, heads, seq, headDim);
         Attention.Options options = Attention.Options.defaults().withCausal(causal);
-        // Two (seq x seq x headDim) products forward, four backward; causal rows count the full square.
-        double flops = 4.0 * batch * heads * seq * seq * headDim * (pass == Pass.FORWARD ? 1 : 3);
-        return gradients(be, pass, List.of(q, k, v), dy, flops, () -> Attention.scaledDotProduct(q, k, v, null, options),
+        return gradients(be, pass, List.of(q, k, v), dy, attentionFlops(pass, batch, heads, seq, headDim), () -> Attention.scaledDotProduct(q, k, v, null, options),
                 () -> List.of(q, k, v, dy).forEach(Tensor::close));
     }
 
@@ -56,19 +54,23 @@ final class Networks {
         LSTM lstm = new LSTM(input, hidden, RNNBase.Options.defaults().withNumLayers(layers));
         lstm.to(d);
         Tensor x = Tensor.randn(DType.FLOAT32, d, seq, batch, input), dy = Tensor.randn(DType.FLOAT32, d, seq, batch, hidden);
-        double flops = lstmFlops(layers, seq, batch, input, hidden) * (pass == Pass.FORWARD ? 1 : 3);
-        return gradients(be, pass, lstm.parameters(), dy, flops, () -> lstm.forward(x), () -> {
+        return gradients(be, pass, lstm.parameters(), dy, lstmFlops(pass, layers, seq, batch, input, hidden), () -> lstm.forward(x), () -> {
             lstm.close();
             x.close();
             dy.close();
         });
     }
 
-    /** Four gate products per step and layer: 2 * batch * 4 hidden * (in + hidden) each. */
-    static double lstmFlops(int layers, int seq, int batch, int input, int hidden) {
+    /** Two (seq x seq x headDim) products forward, four more backward; causal rows count the full square. */
+    static double attentionFlops(Pass pass, int batch, int heads, int seq, int headDim) {
+        return 4.0 * batch * heads * seq * seq * headDim * (pass == Pass.FORWARD ? 1 : 3);
+    }
+
+    /** The gate products, 2 * batch * 4 hidden * (in + hidden) per step and layer, forward; twice that more backward. */
+    static double lstmFlops(Pass pass, int layers, int seq, int batch, int input, int hidden) {
         double f = 0;
         for (int l = 0; l < layers; l++) f += 2.0 * seq * batch * 4 * hidden * ((l == 0 ? input : hidden) + hidden);
-        return f;
+        return f * (pass == Pass.FORWARD ? 1 : 3);
     }
 
     /** One SGD step of {@link MnistNets#lenet5()} on a batch of 28x28 digits with cross-entropy over 10 classes. */

@@ -35,7 +35,7 @@ final class LibTorchNetworks {
     static Workload attention(Networks.Pass pass, int batch, int heads, int seq, int headDim, boolean causal) {
         Tensor q = torch.randn(batch, heads, seq, headDim), k = torch.randn(batch, heads, seq, headDim),
                 v = torch.randn(batch, heads, seq, headDim), dy = torch.randn(batch, heads, seq, headDim);
-        return gradients(pass, List.of(q, k, v), dy, () -> torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, causal,
+        return gradients(pass, List.of(q, k, v), dy, Networks.attentionFlops(pass, batch, heads, seq, headDim), () -> torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, causal,
                 new DoubleOptional(), false), () -> List.of(q, k, v, dy).forEach(Tensor::close));
     }
 
@@ -45,7 +45,7 @@ final class LibTorchNetworks {
         TensorVector params = lstm.parameters();
         List<Tensor> leaves = new ArrayList<>();
         for (long i = 0; i < params.size(); i++) leaves.add(params.get(i));
-        return gradients(pass, leaves, dy, () -> lstm.forward(x).get0(), () -> {
+        return gradients(pass, leaves, dy, Networks.lstmFlops(pass, layers, seq, batch, input, hidden), () -> lstm.forward(x).get0(), () -> {
             params.close();
             lstm.close();
             x.close();
@@ -135,7 +135,7 @@ final class LibTorchNetworks {
      * {@code f} under no_grad (FORWARD), or followed by backward from {@code dy}, after which the leaves' gradients
      * are reset, as {@code zero_grad(set_to_none=True)} does.
      */
-    private static Workload gradients(Networks.Pass pass, List<Tensor> leaves, Tensor dy, Supplier<Tensor> f, Runnable close) {
+    private static Workload gradients(Networks.Pass pass, List<Tensor> leaves, Tensor dy, double flops, Supplier<Tensor> f, Runnable close) {
         boolean backward = pass == Networks.Pass.FORWARD_BACKWARD;
         if (backward) leaves.forEach(t -> t.requires_grad_(true));
         return new Workload() {
@@ -152,6 +152,10 @@ final class LibTorchNetworks {
                     }
                 }
             }
+
+            @Override public double work() { return flops; }
+
+            @Override public String unit() { return "GFLOP/s"; }
 
             @Override
             public void close() { close.run(); }
