@@ -276,7 +276,7 @@ public final class Recurrent {
      */
     private static Tensor[] lstmSequence(Tensor projected, Tensor h0, Tensor c0, Weights w, boolean reverse) {
         int steps = projected.size(0), hidden = w.rT.size(0);
-        Tensor[] iof = new Tensor[steps], cand = new Tensor[steps], cells = new Tensor[steps], tanhCells = new Tensor[steps],
+        Tensor[] in = new Tensor[steps], out = new Tensor[steps], forget = new Tensor[steps], cand = new Tensor[steps], cells = new Tensor[steps], tanhCells = new Tensor[steps],
                 prevH = new Tensor[steps], prevC = new Tensor[steps], ys = new Tensor[steps];
         Tensor h = h0, c = c0;
         try (GradMode ng = GradMode.noGrad()) {
@@ -285,28 +285,30 @@ public final class Recurrent {
                 Tensor g = withBias(projected.select(0, t).add(h.matmul(w.rT)), w.rb);
                 prevH[t] = h;
                 prevC[t] = c;
-                // Dense copies of the gate blocks: the CPU backend's vector kernels take dense inputs only.
-                iof[t] = g.narrow(1, 0, 3 * hidden).contiguous().sigmoid();
+                // Dense copies of the gate blocks (i, o, f, c): the CPU backend's vector kernels take dense inputs only.
+                in[t] = g.narrow(1, 0, hidden).contiguous().sigmoid();
+                out[t] = g.narrow(1, hidden, hidden).contiguous().sigmoid();
+                forget[t] = g.narrow(1, 2 * hidden, hidden).contiguous().sigmoid();
                 cand[t] = g.narrow(1, 3 * hidden, hidden).contiguous().tanh();
-                c = iof[t].narrow(1, 2 * hidden, hidden).mul(c).add(iof[t].narrow(1, 0, hidden).mul(cand[t]));
+                c = forget[t].mul(c).add(in[t].mul(cand[t]));
                 cells[t] = c;
                 tanhCells[t] = c.tanh();
-                h = iof[t].narrow(1, hidden, hidden).mul(tanhCells[t]);
+                h = out[t].mul(tanhCells[t]);
                 ys[t] = h;
             }
         }
         // One output holding the step outputs and the final cell: (T + 1, B, H). The final hidden is the last step's output.
         List<Tensor> rows = new ArrayList<>(List.of(ys));
         rows.add(c);
-        Tensor out = Tensor.stack(rows, 0);
+        Tensor result = Tensor.stack(rows, 0);
         List<Tensor> saved = new ArrayList<>();
-        for (Tensor[] a : List.of(iof, cand, cells, tanhCells, prevH, prevC)) saved.addAll(List.of(a));
-        Autograd.record("lstm", out, new Tensor[] {projected, h0, c0, w.rT, w.rb}, gOut -> {
+        for (Tensor[] a : List.of(in, out, forget, cand, cells, tanhCells, prevH, prevC)) saved.addAll(List.of(a));
+        Autograd.record("lstm", result, new Tensor[] {projected, h0, c0, w.rT, w.rb}, gOut -> {
             Tensor[] dGates = new Tensor[steps];
             Tensor dh = null, dc = gOut.select(0, steps);
             for (int k = steps - 1; k >= 0; k--) {
                 int t = reverse ? steps - 1 - k : k;
-                Tensor i = iof[t].narrow(1, 0, hidden), o = iof[t].narrow(1, hidden, hidden), f = iof[t].narrow(1, 2 * hidden, hidden);
+                Tensor i = in[t], o = out[t], f = forget[t];
                 Tensor dy = dh == null ? gOut.select(0, t) : gOut.select(0, t).add(dh);
                 dc = dc.add(dy.mul(o).mul(tanhCells[t].square().rsub(1)));
                 Tensor di = dc.mul(cand[t]).mul(i).mul(i.rsub(1));
@@ -322,7 +324,7 @@ public final class Recurrent {
             Tensor dR = Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatGates);
             return new Tensor[] {dProjected, dh, dc, dR, w.rb == null ? null : flatGates.sum(0)};
         }, saved.toArray(new Tensor[0]));
-        return new Tensor[] {out.narrow(0, 0, steps), out.select(0, reverse ? 0 : steps - 1), out.select(0, steps)};
+        return new Tensor[] {result.narrow(0, 0, steps), result.select(0, reverse ? 0 : steps - 1), result.select(0, steps)};
     }
 
     private static Tensor withBias(Tensor x, Tensor b) { return b == null ? x : x.add(b); }
