@@ -276,8 +276,9 @@ public final class Recurrent {
      */
     private static Tensor[] lstmSequence(Tensor projected, Tensor h0, Tensor c0, Weights w, boolean reverse) {
         int steps = projected.size(0), hidden = w.rT.size(0);
-        Tensor[] in = new Tensor[steps], out = new Tensor[steps], forget = new Tensor[steps], cand = new Tensor[steps], cells = new Tensor[steps], tanhCells = new Tensor[steps],
-                prevH = new Tensor[steps], prevC = new Tensor[steps], ys = new Tensor[steps];
+        // Per step: the gate activations, the cell and its tanh, the states it started from, its output.
+        Tensor[] in = new Tensor[steps], out = new Tensor[steps], forget = new Tensor[steps], cand = new Tensor[steps];
+        Tensor[] cells = new Tensor[steps], tanhCells = new Tensor[steps], prevH = new Tensor[steps], prevC = new Tensor[steps], ys = new Tensor[steps];
         Tensor h = h0, c = c0;
         try (GradMode ng = GradMode.noGrad()) {
             for (int k = 0; k < steps; k++) {
