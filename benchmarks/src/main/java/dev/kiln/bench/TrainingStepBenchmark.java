@@ -5,7 +5,8 @@ import org.openjdk.jmh.annotations.Param;
 
 /**
  * Whole training steps (zero_grad, forward, loss, backward, optimizer step): LeNet-5 with SGD, a 2-layer LSTM with
- * SGD, nanoGPT's CPU configuration with AdamW; against PyTorch's when built with -Ppytorch. Rows are defined once,
+ * SGD, nanoGPT's CPU configuration with AdamW; against PyTorch's when built with -Ppytorch (without it, {@code pytorch()}
+ * fails: the row has no reference). Rows are defined once,
  * in {@link Rows}; {@code -p device=opencl} times another backend (PyTorch stays on the CPU).
  */
 public class TrainingStepBenchmark extends RowBenchmark {
