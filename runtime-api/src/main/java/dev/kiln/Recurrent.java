@@ -281,9 +281,11 @@ public final class Recurrent {
         Tensor[] cells = new Tensor[steps], tanhCells = new Tensor[steps], prevH = new Tensor[steps], prevC = new Tensor[steps], ys = new Tensor[steps];
         Tensor h = h0, c = c0;
         try (GradMode ng = GradMode.noGrad()) {
+            // The recurrence bias added to every step's input projection at once, not step by step.
+            Tensor biased = withBias(projected, w.rb);
             for (int k = 0; k < steps; k++) {
                 int t = reverse ? steps - 1 - k : k;
-                Tensor g = withBias(projected.select(0, t).add(h.matmul(w.rT)), w.rb);
+                Tensor g = biased.select(0, t).add(h.matmul(w.rT));
                 prevH[t] = h;
                 prevC[t] = c;
                 // Dense copies of the gate blocks (i, o, f, c): the CPU backend's vector kernels take dense inputs only.
