@@ -6,7 +6,7 @@ import dev.kiln.backend.View;
 
 import java.util.Arrays;
 
-/** Batch and layer normalisation, and dropout, composed from differentiable ops. */
+/** Batch normalisation and dropout, composed from differentiable ops; layer normalisation, a fused backend kernel with its fused gradient. */
 final class Normalization {
     private Normalization() {}
 

@@ -1,5 +1,7 @@
 package dev.kiln;
 
+import dev.kiln.autograd.GradMode;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -182,6 +184,13 @@ public final class Recurrent {
                 if (wd.wb != null) projected = projected.add(wd.wb);
                 Tensor h = h0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : h0s.select(0, d);
                 Tensor c = cell != Cell.LSTM ? null : c0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : c0s.select(0, d);
+                if (cell == Cell.LSTM && fusable(wd, valid, o)) {
+                    Tensor[] yhc = lstmSequence(projected, h, c, wd, reverse);
+                    outputs.add(yhc[0]);
+                    hiddens.add(yhc[1]);
+                    cells.add(yhc[2]);
+                    continue;
+                }
                 Tensor[] ys = new Tensor[steps];
                 for (int k = 0; k < steps; k++) {
                     int t = reverse ? steps - 1 - k : k;
@@ -232,15 +241,93 @@ public final class Recurrent {
             case LSTM -> {
                 // Gates i, o, f, c; peepholes i, o, f look at the previous cell (i, f) and the new one (o).
                 Tensor g = withBias(gx.add(h.matmul(w.rT)), w.rb);
-                Tensor gi = g.narrow(1, 0, hidden), go = g.narrow(1, hidden, hidden), gf = g.narrow(1, 2 * hidden, hidden), gc = g.narrow(1, 3 * hidden, hidden);
                 Tensor p = w.peephole;
-                Tensor i = a.get(0).apply(clip(p == null ? gi : gi.add(p.narrow(0, 0, hidden).mul(c)), o));
-                Tensor f = o.inputForget() ? i.rsub(1) : a.get(0).apply(clip(p == null ? gf : gf.add(p.narrow(0, 2 * hidden, hidden).mul(c)), o));
-                Tensor cNew = f.mul(c).add(i.mul(a.get(1).apply(clip(gc, o))));
-                Tensor out = a.get(0).apply(clip(p == null ? go : go.add(p.narrow(0, hidden, hidden).mul(cNew)), o));
+                // The activations run on dense copies of the gate blocks: a column slice of g is strided, and the
+                // CPU backend's vector kernels take dense inputs only (strided ones went element by element).
+                Tensor gc = a.get(1).apply(clip(g.narrow(1, 3 * hidden, hidden).contiguous(), o));
+                if (p == null && !o.inputForget()) {
+                    // i, o and f share an activation and are adjacent: one dense block.
+                    Tensor iof = a.get(0).apply(clip(g.narrow(1, 0, 3 * hidden).contiguous(), o));
+                    Tensor cNew = iof.narrow(1, 2 * hidden, hidden).mul(c).add(iof.narrow(1, 0, hidden).mul(gc));
+                    yield new Tensor[] {iof.narrow(1, hidden, hidden).mul(a.get(2).apply(cNew)), cNew};
+                }
+                Tensor gi = g.narrow(1, 0, hidden), go = g.narrow(1, hidden, hidden), gf = g.narrow(1, 2 * hidden, hidden);
+                Tensor i = a.get(0).apply(clip(p == null ? gi.contiguous() : gi.add(p.narrow(0, 0, hidden).mul(c)), o));
+                Tensor f = o.inputForget() ? i.rsub(1) : a.get(0).apply(clip(p == null ? gf.contiguous() : gf.add(p.narrow(0, 2 * hidden, hidden).mul(c)), o));
+                Tensor cNew = f.mul(c).add(i.mul(gc));
+                Tensor out = a.get(0).apply(clip(p == null ? go.contiguous() : go.add(p.narrow(0, hidden, hidden).mul(cNew)), o));
                 yield new Tensor[] {out.mul(a.get(2).apply(cNew)), cNew};
             }
         };
+    }
+
+    /** Whether an LSTM direction is the plain one {@link #lstmSequence} computes: default activations, no peepholes, clip, coupled gates or lengths. */
+    private static boolean fusable(Weights w, Tensor valid, Options o) {
+        return valid == null && w.peephole == null && Double.isInfinite(o.clip()) && !o.inputForget()
+                && w.acts.equals(Cell.LSTM.defaults);
+    }
+
+    /**
+     * One direction of a plain LSTM over every step as a single autograd node, returning (outputs (T, B, H), final
+     * hidden, final cell). Recorded step by step, each step's slice of {@code projected} cost its backward a
+     * zero-filled gradient of the whole (T, B, 4H) tensor plus an add of it: quadratic in T. Here the backward walks
+     * the steps once, writing each step's gate gradient into one (T, B, 4H) stack, and takes the recurrence weight's
+     * gradient in one product over all steps.
+     */
+    private static Tensor[] lstmSequence(Tensor projected, Tensor h0, Tensor c0, Weights w, boolean reverse) {
+        int steps = projected.size(0), hidden = w.rT.size(0);
+        // Per step: the gate activations, the cell and its tanh, the states it started from, its output.
+        Tensor[] in = new Tensor[steps], out = new Tensor[steps], forget = new Tensor[steps], cand = new Tensor[steps];
+        Tensor[] cells = new Tensor[steps], tanhCells = new Tensor[steps], prevH = new Tensor[steps], prevC = new Tensor[steps], ys = new Tensor[steps];
+        Tensor h = h0, c = c0;
+        try (GradMode ng = GradMode.noGrad()) {
+            // The recurrence bias added to every step's input projection at once, not step by step.
+            Tensor biased = withBias(projected, w.rb);
+            for (int k = 0; k < steps; k++) {
+                int t = reverse ? steps - 1 - k : k;
+                Tensor g = biased.select(0, t).add(h.matmul(w.rT));
+                prevH[t] = h;
+                prevC[t] = c;
+                // Dense copies of the gate blocks (i, o, f, c): the CPU backend's vector kernels take dense inputs only.
+                in[t] = g.narrow(1, 0, hidden).contiguous().sigmoid();
+                out[t] = g.narrow(1, hidden, hidden).contiguous().sigmoid();
+                forget[t] = g.narrow(1, 2 * hidden, hidden).contiguous().sigmoid();
+                cand[t] = g.narrow(1, 3 * hidden, hidden).contiguous().tanh();
+                c = forget[t].mul(c).add(in[t].mul(cand[t]));
+                cells[t] = c;
+                tanhCells[t] = c.tanh();
+                h = out[t].mul(tanhCells[t]);
+                ys[t] = h;
+            }
+        }
+        // One output holding the step outputs and the final cell: (T + 1, B, H). The final hidden is the last step's output.
+        List<Tensor> rows = new ArrayList<>(List.of(ys));
+        rows.add(c);
+        Tensor result = Tensor.stack(rows, 0);
+        List<Tensor> saved = new ArrayList<>();
+        for (Tensor[] a : List.of(in, out, forget, cand, cells, tanhCells, prevH, prevC)) saved.addAll(List.of(a));
+        Autograd.record("lstm", result, new Tensor[] {projected, h0, c0, w.rT, w.rb}, gOut -> {
+            Tensor[] dGates = new Tensor[steps];
+            Tensor dh = null, dc = gOut.select(0, steps);
+            for (int k = steps - 1; k >= 0; k--) {
+                int t = reverse ? steps - 1 - k : k;
+                Tensor i = in[t], o = out[t], f = forget[t];
+                Tensor dy = dh == null ? gOut.select(0, t) : gOut.select(0, t).add(dh);
+                dc = dc.add(dy.mul(o).mul(tanhCells[t].square().rsub(1)));
+                Tensor di = dc.mul(cand[t]).mul(i).mul(i.rsub(1));
+                Tensor dOut = dy.mul(tanhCells[t]).mul(o).mul(o.rsub(1));
+                Tensor df = dc.mul(prevC[t]).mul(f).mul(f.rsub(1));
+                Tensor dCand = dc.mul(i).mul(cand[t].square().rsub(1));
+                dGates[t] = Tensor.cat(List.of(di, dOut, df, dCand), 1);
+                dh = dGates[t].matmul(w.rT.mT());
+                dc = dc.mul(f);
+            }
+            Tensor dProjected = Tensor.stack(List.of(dGates), 0);
+            Tensor flatGates = dProjected.reshape(-1, 4 * hidden);
+            Tensor dR = Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatGates);
+            return new Tensor[] {dProjected, dh, dc, dR, w.rb == null ? null : flatGates.sum(0)};
+        }, saved.toArray(new Tensor[0]));
+        return new Tensor[] {result.narrow(0, 0, steps), result.select(0, reverse ? 0 : steps - 1), result.select(0, steps)};
     }
 
     private static Tensor withBias(Tensor x, Tensor b) { return b == null ? x : x.add(b); }

@@ -65,8 +65,8 @@ final class Kernels {
     }
 
     /**
-     * layer_norm over the last axis of a rows x cols input with weight and bias, through the public tensor API
-     * (Kiln composes it from reductions and elementwise ops; there is no fused backend kernel to call).
+     * layer_norm over the last axis of a rows x cols input with weight and bias, through the public tensor API as a
+     * user calls it (which reaches the backend's fused {@code layerNorm}), so the row includes the per-op overhead.
      */
     static Workload layerNorm(Backend be, String device, int rows, int cols) {
         Device d = Device.parse(device);

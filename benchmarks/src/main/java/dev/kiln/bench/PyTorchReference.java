@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /**
  * PyTorch (libtorch on the CPU) as the reference for the rows OpenBLAS has nothing to say about: conv2d passes,
- * softmax and layer_norm. The implementation lives in {@code src/pytorch/java} and is compiled only with the
+ * softmax, layer_norm, attention, the LSTM and whole training steps. The implementation lives in {@code src/pytorch/java} and is compiled only with the
  * {@code pytorch} Maven profile, which brings its 90 MB of natives; without it {@link #find()} is empty.
  */
 interface PyTorchReference {
@@ -24,6 +24,21 @@ interface PyTorchReference {
 
     /** Layer norm over the last axis with weight and bias, as {@link Kernels#layerNorm}. */
     Workload layerNorm(int rows, int cols);
+
+    /** {@code at::scaled_dot_product_attention}, as {@link Networks#attention}. */
+    Workload attention(Networks.Pass pass, int batch, int heads, int seq, int headDim, boolean causal);
+
+    /** {@code torch::nn::LSTM}, as {@link Networks#lstm}. */
+    Workload lstm(Networks.Pass pass, int layers, int seq, int batch, int input, int hidden);
+
+    /** One SGD step of LeNet-5, as {@link Networks#lenet5Step}. */
+    Workload lenet5Step(int batch);
+
+    /** One SGD step of an LSTM with a mean-squared error on its outputs, as {@link Networks#lstmStep}. */
+    Workload lstmStep(int layers, int seq, int batch, int input, int hidden);
+
+    /** One AdamW step of the GPT, as {@link Networks#gptStep}. */
+    Workload gptStep(dev.kiln.nn.models.Gpt.Config config, int batch);
 
     /** The PyTorch reference if its classes are on the class path; its natives load on first use. */
     static Optional<PyTorchReference> find() {

@@ -37,9 +37,11 @@ public final class QuickBench {
         System.out.printf(Locale.ROOT, "%-40s %10s %14s %9s %10s %14s %8s%n", "row", "ours ms", "ours rate", "ref", "ref ms", "ref rate", "speedup");
         for (Rows.Named b : Rows.backends()) {
             System.out.println("# " + b.device() + ": " + b.backend().description());
+            List<Rows> selected = Rows.forBackend(b.device(), b.backend(), quick).stream()
+                    .filter(row -> Arrays.stream(filter.split(",")).anyMatch(row.id()::contains)).toList();
+            if (selected.isEmpty()) continue;
             warmJit(b);
-            for (Rows row : Rows.forBackend(b.device(), b.backend(), quick)) {
-                if (Arrays.stream(filter.split(",")).noneMatch(row.id()::contains)) continue;
+            for (Rows row : selected) {
                 Result ours = time(row.ours().get());
                 Result ref = row.ref() == null ? null : time(row.ref().get());
                 double speedup = ref == null ? Double.NaN : ref.ms / ours.ms;

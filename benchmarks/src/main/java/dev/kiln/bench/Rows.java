@@ -6,6 +6,7 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.DeviceProbe;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
+import dev.kiln.nn.models.Gpt;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +57,30 @@ record Rows(String id, Supplier<Workload> ours, String refName, Supplier<Workloa
             torch(rows, device + ".conv_resnet64_b32_" + p, () -> Kernels.conv2d(be, pass, 32, 64, 56, 56, 64, 3, 1, 1),
                     t -> t.conv2d(pass, 32, 64, 56, 56, 64, 3, 1, 1));
         }
+        networks(rows, device, be, quick);
         return rows;
+    }
+
+    /**
+     * Attention, the LSTM and whole training steps, against PyTorch. The LSTM and GPT rows take seconds per run
+     * on a slow backend, so the quick set keeps them on the CPU only.
+     */
+    private static void networks(List<Rows> rows, String device, Backend be, boolean quick) {
+        boolean heavy = !quick || device.startsWith("cpu");
+        for (Networks.Pass pass : Networks.Pass.values()) {
+            String p = pass.name().toLowerCase(java.util.Locale.ROOT);
+            torch(rows, device + ".sdpa_b8h4t256d32_causal_" + p, () -> Networks.attention(be, device, pass, 8, 4, 256, 32, true),
+                    t -> t.attention(pass, 8, 4, 256, 32, true));
+            if (heavy) torch(rows, device + ".lstm2_t64b32i256h256_" + p, () -> Networks.lstm(be, device, pass, 2, 64, 32, 256, 256),
+                    t -> t.lstm(pass, 2, 64, 32, 256, 256));
+        }
+        torch(rows, device + ".step_lenet5_sgd_b64", () -> Networks.lenet5Step(be, device, 64), t -> t.lenet5Step(64));
+        if (heavy) {
+            torch(rows, device + ".step_lstm2_t64b32h256_mse_sgd", () -> Networks.lstmStep(be, device, 2, 64, 32, 256, 256),
+                    t -> t.lstmStep(2, 64, 32, 256, 256));
+            Gpt.Config gpt = Gpt.Config.nanoGptCpu();
+            torch(rows, device + ".step_gpt_nanogpt_cpu_adamw_b12", () -> Networks.gptStep(be, device, gpt, 12), t -> t.gptStep(gpt, 12));
+        }
     }
 
     /** A row whose reference is PyTorch when the benchmarks were built with -Ppytorch, and none otherwise. */

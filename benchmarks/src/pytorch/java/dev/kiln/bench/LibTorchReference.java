@@ -66,6 +66,27 @@ final class LibTorchReference implements PyTorchReference {
                 List.of(x, weight, bias), null);
     }
 
+    @Override
+    public Workload attention(Networks.Pass pass, int batch, int heads, int seq, int headDim, boolean causal) {
+        return LibTorchNetworks.attention(pass, batch, heads, seq, headDim, causal);
+    }
+
+    @Override
+    public Workload lstm(Networks.Pass pass, int layers, int seq, int batch, int input, int hidden) {
+        return LibTorchNetworks.lstm(pass, layers, seq, batch, input, hidden);
+    }
+
+    @Override
+    public Workload lenet5Step(int batch) { return LibTorchNetworks.lenet5Step(batch); }
+
+    @Override
+    public Workload lstmStep(int layers, int seq, int batch, int input, int hidden) {
+        return LibTorchNetworks.lstmStep(layers, seq, batch, input, hidden);
+    }
+
+    @Override
+    public Workload gptStep(dev.kiln.nn.models.Gpt.Config config, int batch) { return LibTorchNetworks.gptStep(config, batch); }
+
     /** Runs {@code op} and frees its result each time; {@code close} frees the inputs. */
     private static Workload workload(double work, String unit, Supplier<? extends AutoCloseable> op, List<Tensor> inputs, AutoCloseable extra) {
         return new Workload() {

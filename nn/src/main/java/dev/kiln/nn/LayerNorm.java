@@ -10,12 +10,15 @@ public final class LayerNorm extends Module {
 
     public LayerNorm(int... normalizedShape) { this(normalizedShape, 1e-5, true); }
 
-    public LayerNorm(int[] normalizedShape, double eps, boolean elementwiseAffine) {
+    public LayerNorm(int[] normalizedShape, double eps, boolean elementwiseAffine) { this(normalizedShape, eps, elementwiseAffine, true); }
+
+    /** {@code bias}: whether the affine part has a shift (PyTorch's {@code bias}); it has none without elementwiseAffine. */
+    public LayerNorm(int[] normalizedShape, double eps, boolean elementwiseAffine, boolean bias) {
         this.normalizedShape = normalizedShape.clone();
         this.eps = eps;
         if (elementwiseAffine) {
             registerParameter("weight", Tensor.ones(normalizedShape));
-            registerParameter("bias", Tensor.zeros(normalizedShape));
+            if (bias) registerParameter("bias", Tensor.zeros(normalizedShape));
         }
     }
 

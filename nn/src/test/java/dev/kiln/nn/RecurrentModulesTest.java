@@ -203,6 +203,24 @@ class RecurrentModulesTest {
         }
     }
 
+    /** Full-length LSTM sequences take the single-node path through all steps (no lengths, peepholes or clip). */
+    @Test
+    void fullLengthLstmGradientsReachInputsWeightsAndInitialStates() {
+        try (Scope s = Scope.open()) {
+            Kiln.manualSeed(15);
+            int steps = 4, batch = 2, in = 3, hid = 2;
+            LSTM lstm = new LSTM(in, hid, RNNBase.Options.defaults().withNumLayers(2).withBidirectional(true));
+            Check.moduleGrads("bidirectional 2-layer lstm", lstm, f64(data(16, steps * batch * in, -1, 1), steps, batch, in).requiresGrad(true), lstm::forward);
+            LSTM one = new LSTM(in, hid);
+            one.to(DType.FLOAT64);
+            Tensor x = f64(data(17, steps * batch * in, -1, 1), steps, batch, in);
+            Check.grads("lstm initial states, full length", t -> {
+                RNNBase.Output o = one.forward(x, t[0], t[1]);
+                return Tensor.cat(List.of(o.output().flatten(0, -1), o.hidden().flatten(0, -1), o.cell().flatten(0, -1)), 0);
+            }, f64(data(18, batch * hid, -1, 1), 1, batch, hid).requiresGrad(true), f64(data(19, batch * hid, -1, 1), 1, batch, hid).requiresGrad(true));
+        }
+    }
+
     @Test
     void badInputsAreRefusedWithTheirShapes() {
         try (Scope s = Scope.open()) {

@@ -114,6 +114,166 @@ class NormalizationConformanceTest {
         }
     }
 
+    /**
+     * Layer norm in float64 of x seen as (groups, size) rows: {output, mean per row, invStd per row}. Weight and bias
+     * (of the row's size) may be null.
+     */
+    static double[][] layerNormReference(double[] x, int size, double[] w, double[] b, double eps) {
+        int groups = x.length / size;
+        double[] y = new double[x.length], mean = new double[groups], invStd = new double[groups];
+        for (int gi = 0; gi < groups; gi++) {
+            double m = 0, var = 0;
+            for (int i = 0; i < size; i++) m += x[gi * size + i] / size;
+            for (int i = 0; i < size; i++) var += Math.pow(x[gi * size + i] - m, 2) / size;
+            mean[gi] = m;
+            invStd[gi] = 1 / Math.sqrt(var + eps);
+            for (int i = 0; i < size; i++)
+                y[gi * size + i] = (x[gi * size + i] - m) * invStd[gi] * (w == null ? 1 : w[i]) + (b == null ? 0 : b[i]);
+        }
+        return new double[][] {y, mean, invStd};
+    }
+
+    /** Row-major values of a 2-d (rows, cols) array transposed to (cols, rows). */
+    static double[] transposed(double[] x, int rows, int cols) {
+        double[] t = new double[x.length];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) t[j * rows + i] = x[i * cols + j];
+        return t;
+    }
+
+    /**
+     * The fused path against a float64 reference: rows longer than a vector and not a multiple of one, one and two
+     * normalised dimensions, each of weight and bias alone, float32 and float64, and the statistics it returns.
+     */
+    @BackendTest
+    void fusedLayerNormMatchesAFloat64Reference(TestDevice device) {
+        device.activate();
+        int[][][] cases = {{{5, 37}, {37}}, {{3, 2, 40}, {2, 40}}, {{2, 3, 300}, {300}}, {{7, 1}, {1}}};
+        for (int[][] c : cases) {
+            int[] shape = c[0], normalized = c[1];
+            int size = Ref.numel(normalized), n = Ref.numel(shape);
+            double[] x = data(101, n, -3, 5), w = data(102, size, 0.5, 1.5), b = data(103, size, -1, 1);
+            int[] statsShape = shape.clone();
+            java.util.Arrays.fill(statsShape, shape.length - normalized.length, shape.length, 1);
+            for (boolean withWeight : new boolean[] {true, false}) {
+                for (boolean withBias : new boolean[] {true, false}) {
+                    double[] wv = withWeight ? w : null, bv = withBias ? b : null;
+                    double[][] expected = layerNormReference(x, size, wv, bv, EPS);
+                    String what = "layer_norm " + java.util.Arrays.toString(shape) + " over " + java.util.Arrays.toString(normalized)
+                            + (withWeight ? " weight" : "") + (withBias ? " bias" : "");
+                    try (Scope s = Scope.open()) {
+                        for (DType t : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+                            double tol = t == DType.FLOAT64 ? 1e-10 : 2e-5;
+                            Tensor xt = Tensor.of(x, t, null, shape);
+                            Functional.NormalizedWithStatistics r = Functional.layerNormWithStatistics(xt, normalized,
+                                    withWeight ? Tensor.of(w, t, null, normalized) : null, withBias ? Tensor.of(b, t, null, normalized) : null, EPS);
+                            assertEquals(t, r.output().dtype(), what);
+                            assertShape(r.output(), shape);
+                            assertShape(r.mean(), statsShape);
+                            assertShape(r.invStd(), statsShape);
+                            assertClose(expected[0], r.output(), tol, tol, what + " " + t);
+                            assertClose(expected[1], r.mean(), tol, tol, what + " " + t + " mean");
+                            assertClose(expected[2], r.invStd(), tol, tol * 10, what + " " + t + " invStd");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @BackendTest
+    void layerNormOfANonContiguousInput(TestDevice device) {
+        device.activate();
+        int rows = 6, cols = 35;
+        double[] stored = data(111, rows * cols, -2, 2), w = data(112, rows, 0.5, 1.5), b = data(113, rows, -1, 1);
+        // Stored (rows, cols); normalised as its transpose (cols, rows), whose rows are strided.
+        double[][] expected = layerNormReference(transposed(stored, rows, cols), rows, w, b, EPS);
+        try (Scope s = Scope.open()) {
+            Tensor x = Ref.f64(stored, rows, cols).t();
+            assertClose(expected[0], Functional.layerNorm(x, new int[] {rows}, Ref.f64(w, rows), Ref.f64(b, rows), EPS), 1e-10, 1e-10,
+                    "layer_norm of a transposed input");
+            assertClose(expected[0], Functional.layerNorm(Ref.f32(stored, rows, cols).t(), new int[] {rows}, Ref.f32(w, rows), Ref.f32(b, rows), EPS),
+                    2e-5, 2e-5, "layer_norm of a transposed float32 input");
+        }
+        GradCheck.check("layer_norm of a transposed input", t -> Functional.layerNorm(t[0].t(), new int[] {rows}, t[1], t[2], EPS),
+                new double[][] {stored, w, b}, new int[][] {{rows, cols}, {rows}, {rows}});
+    }
+
+    @BackendTest
+    void layerNormGradientsWithAndWithoutAffine(TestDevice device) {
+        device.activate();
+        for (int[][] c : new int[][][] {{{3, 17}, {17}}, {{2, 3, 5}, {3, 5}}}) {
+            int[] shape = c[0], normalized = c[1];
+            int size = Ref.numel(normalized);
+            double[] x = data(121, Ref.numel(shape), -2, 3), w = data(122, size, 0.5, 1.5), b = data(123, size, -1, 1);
+            String what = "layer_norm " + java.util.Arrays.toString(shape) + " over " + java.util.Arrays.toString(normalized);
+            GradCheck.check(what + " weight only", t -> Functional.layerNorm(t[0], normalized, t[1], null, EPS),
+                    new double[][] {x, w}, new int[][] {shape, normalized});
+            GradCheck.check(what + " bias only", t -> Functional.layerNorm(t[0], normalized, null, t[1], EPS),
+                    new double[][] {x, b}, new int[][] {shape, normalized});
+            GradCheck.check(what + " no affine", t -> Functional.layerNorm(t, normalized, null, null, EPS), x, shape);
+            GradCheck.check(what + " statistics", t -> {
+                Functional.NormalizedWithStatistics r = Functional.layerNormWithStatistics(t[0], normalized, t[1], t[2], EPS);
+                return r.output().add(r.mean().mul(3)).add(r.invStd().mul(2));
+            }, new double[][] {x, w, b}, new int[][] {shape, normalized, normalized});
+        }
+    }
+
+    /**
+     * Gradients reach only the inputs that ask for them: a constant input with a trainable weight and bias (the
+     * weight gradient is the column sum of dy * xhat, the bias gradient that of dy), and a broadcast upstream
+     * gradient, as {@code sum().backward()} gives.
+     */
+    @BackendTest
+    void layerNormWeightGradientsOfAConstantInput(TestDevice device) {
+        device.activate();
+        int rows = 4, cols = 21;
+        double[] x = data(131, rows * cols, -2, 2), w = data(132, cols, 0.5, 1.5), b = data(133, cols, -1, 1);
+        double[][] ref = layerNormReference(x, cols, null, null, EPS);
+        double[] expectedW = new double[cols], expectedB = new double[cols];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) {
+                expectedW[j] += ref[0][i * cols + j];
+                expectedB[j] += 1;
+            }
+        try (Scope s = Scope.open()) {
+            Tensor input = Ref.f64(x, rows, cols);
+            Tensor weight = Ref.f64(w, cols).requiresGrad(true), bias = Ref.f64(b, cols).requiresGrad(true);
+            Functional.layerNorm(input, new int[] {cols}, weight, bias, EPS).sum().backward();
+            assertClose(expectedW, weight.grad(), 1e-10, 1e-10, "weight gradient");
+            assertClose(expectedB, bias.grad(), 1e-12, 1e-12, "bias gradient");
+            assertEquals(null, input.grad(), "a constant input gets no gradient");
+            Tensor x2 = Ref.f64(x, rows, cols).requiresGrad(true);
+            Functional.layerNorm(x2, new int[] {cols}, null, null, EPS).sum().backward();
+            // The normalised rows always sum to zero, so their sum has a zero gradient.
+            assertClose(new double[rows * cols], x2.grad(), 0, 1e-10, "gradient of sum(layer_norm(x))");
+        }
+    }
+
+    /** Half inputs compute in float32, as the composed ops did; an empty batch gives empty outputs. */
+    @BackendTest
+    void layerNormOfHalfAndEmptyInputs(TestDevice device) {
+        device.activate();
+        int rows = 3, cols = 24;
+        double[] x = data(141, rows * cols, -2, 2), w = data(142, cols, 0.5, 1.5);
+        try (Scope s = Scope.open()) {
+            for (DType half : new DType[] {DType.FLOAT16, DType.BFLOAT16}) {
+                Tensor xh = Tensor.of(x, half, null, rows, cols);
+                double[] rounded = xh.toDoubleArray();
+                Tensor y = Functional.layerNorm(xh, new int[] {cols}, Tensor.of(w, half, null, cols), null, EPS);
+                double[] wr = Tensor.of(w, half, null, cols).toDoubleArray();
+                assertClose(layerNormReference(rounded, cols, wr, null, EPS)[0], y, 1e-2, 1e-2, "layer_norm of " + half);
+            }
+            Tensor empty = Tensor.zeros(DType.FLOAT32, null, 0, cols).requiresGrad(true);
+            Tensor weight = Ref.f32(w, cols).requiresGrad(true);
+            Functional.NormalizedWithStatistics r = Functional.layerNormWithStatistics(empty, new int[] {cols}, weight, null, EPS);
+            assertShape(r.output(), 0, cols);
+            assertShape(r.mean(), 0, 1);
+            r.output().sum().backward();
+            assertClose(new double[cols], weight.grad(), 0, 0, "an empty batch gives a zero weight gradient");
+        }
+    }
+
     @BackendTest
     void dropoutMasksScalesAndReproduces(TestDevice device) {
         device.activate();
@@ -158,6 +318,13 @@ class NormalizationConformanceTest {
                     "batch_norm", "[3]");
             assertMessage(IllegalArgumentException.class, () -> Functional.layerNorm(x, new int[] {3}, null, null, EPS), "layer_norm", "[3]", "[4, 3, 2, 2]");
             assertMessage(IllegalArgumentException.class, () -> Functional.layerNorm(x, new int[] {2}, Tensor.ones(3), null, EPS), "layer_norm", "[2]");
+            assertMessage(IllegalArgumentException.class, () -> Functional.layerNorm(x, new int[] {2, 2}, null, Tensor.ones(4), EPS),
+                    "layer_norm", "[2, 2]", "[4]", "[4, 3, 2, 2]");
+            assertMessage(IllegalArgumentException.class, () -> Functional.layerNorm(x, new int[0], null, null, EPS), "layer_norm", "non-empty");
+            assertMessage(IllegalArgumentException.class, () -> Functional.layerNorm(Tensor.ones(DType.INT64, null, 2, 3), new int[] {3}, null, null, EPS),
+                    "layer_norm", "[3]", "int64");
+            assertMessage(IllegalArgumentException.class, () -> Functional.layerNormWithStatistics(x, new int[] {3, 2, 2, 2, 2}, null, null, EPS),
+                    "layer_norm", "[3, 2, 2, 2, 2]", "[4, 3, 2, 2]", "float32");
             assertMessage(IllegalArgumentException.class, () -> Functional.dropout(x, 1.5, true), "dropout", "1.5");
             assertMessage(IllegalArgumentException.class, () -> Functional.dropout(Tensor.ones(DType.INT64, null, 3), 0.5, true), "dropout", "int64");
         }

@@ -148,6 +148,27 @@ final class Columns {
         }
     }
 
+    /**
+     * The weight of the input gradient's convolution at stride 1: {@code dst[g * cg + c][co][i][j] =
+     * w[g * coutG + co][c][kh - 1 - i][kw - 1 - j]}, dense from element 0, for the dense weight at element
+     * {@code base} of {@code w}. Elements are moved as raw bits of {@code width} bytes.
+     */
+    static void flipWeight(MemorySegment w, long base, ConvGeometry g, MemorySegment dst, int width) {
+        int cg = g.cg(), coutG = g.coutG(), taps = g.kh() * g.kw();
+        long to = 0;
+        for (int gi = 0; gi < g.groups(); gi++) {
+            for (int c = 0; c < cg; c++) {
+                for (int co = 0; co < coutG; co++) {
+                    long from = base + ((long) (gi * coutG + co) * cg + c) * taps + taps - 1;
+                    for (int tap = 0; tap < taps; tap++, to++) {
+                        if (width == 4) dst.setAtIndex(BITS32, to, w.getAtIndex(BITS32, from - tap));
+                        else dst.setAtIndex(BITS64, to, w.getAtIndex(BITS64, from - tap));
+                    }
+                }
+            }
+        }
+    }
+
     /** The first output column whose input column {@code ox * stride + shift} is not left of the image. */
     private static int firstInside(int shift, int stride, int ow) {
         return Math.min(ow, Math.max(0, Math.ceilDiv(-shift, stride)));

@@ -12,6 +12,7 @@ import java.util.function.IntConsumer;
 /**
  * conv2d and its two gradients for float32 and float64 as, per image, im2col into this thread's scratch
  * columns and one packed GEMM per group (see {@link Columns}); a 1x1 kernel at stride 1 uses the image itself.
+ * The input gradient at stride 1 is the forward pass of another convolution (see {@link #backwardInput}).
  *
  * <p>Work is split over images when there are at least as many as threads: every image is then independent
  * and its GEMM runs on one thread, which keeps the small layers of a small network (a few hundred thousand
@@ -56,26 +57,49 @@ public final class Convolution {
         });
     }
 
-    /** {@code gradInput = conv2d's gradient by its input}; all three dense. */
+    /**
+     * {@code gradInput = conv2d's gradient by its input}; all three dense. At stride 1 this is itself a
+     * convolution: the output gradient, padded by {@code dilation * (k - 1) - pad}, correlated with the weight
+     * flipped in both spatial axes and with its channel axes swapped per group. That runs as the forward pass, a
+     * deep product (k = cout * kh * kw) written once into the image, instead of a shallow one (k = cout) into a
+     * column matrix that is then summed back tap by tap.
+     */
     public static void backwardInput(View gradOut, MemorySegment dy, View weight, MemorySegment w, Conv2dSpec spec,
                                      View gradInput, MemorySegment dx) {
         ConvGeometry g = ConvGeometry.of(gradInput.shape(), weight.shape(), gradOut.shape(), spec);
+        int padH = spec.dilationH() * (g.kh() - 1) - spec.padH(), padW = spec.dilationW() * (g.kw() - 1) - spec.padW();
+        if (spec.strideH() == 1 && spec.strideW() == 1 && padH >= 0 && padW >= 0) {
+            DType t = weight.dtype();
+            int width = (int) t.byteSize();
+            MemorySegment flipped = Scratch.get(Scratch.FLIPPED_WEIGHT, (long) g.cout() * g.k() * width);
+            Columns.flipWeight(w, weight.offset(), g, flipped, width);
+            View flippedView = View.contiguous(flipped::byteSize, t, g.c(), g.coutG(), g.kh(), g.kw());
+            Conv2dSpec transposed = new Conv2dSpec(1, 1, padH, padW, spec.dilationH(), spec.dilationW(), spec.groups());
+            forward(gradOut, dy, flippedView, flipped, transposed, gradInput, dx);
+        } else {
+            columnsBackwardInput(gradOut, dy, weight, w, g, gradInput, dx);
+        }
+    }
+
+    /**
+     * The input gradient as columns (weight transposed times output gradient) summed back into the image: the
+     * strided case. (A 1x1 kernel at stride 1, whose image is its own column matrix, takes the other path.)
+     */
+    private static void columnsBackwardInput(View gradOut, MemorySegment dy, View weight, MemorySegment w, ConvGeometry g,
+                                             View gradInput, MemorySegment dx) {
         DType t = gradInput.dtype();
         int groups = g.groups(), coutG = g.coutG(), k = g.k(), p = g.p(), width = (int) t.byteSize();
         long imageSize = g.c() * g.inputPlane();
-        boolean direct = g.columnsAreInput(gradInput.strides());
         forEachImage(g, n -> {
-            long image = gradInput.offset() + n * imageSize;
-            // The columns' gradient goes straight into the image when the image is its own column matrix.
-            MemorySegment target = direct ? dx : Scratch.get(Scratch.COLUMNS, (long) groups * k * p * width);
+            MemorySegment cols = Scratch.get(Scratch.COLUMNS, (long) groups * k * p * width);
             long[] aOff = new long[groups], bOff = new long[groups], cOff = new long[groups];
             for (int gi = 0; gi < groups; gi++) {
                 aOff[gi] = weight.offset() + (long) gi * coutG * k;
                 bOff[gi] = gradOut.offset() + (long) n * g.cout() * p + (long) gi * coutG * p;
-                cOff[gi] = (direct ? image : 0) + (long) gi * k * p;
+                cOff[gi] = (long) gi * k * p;
             }
-            Gemm.multiply(t, k, p, coutG, w, aOff, 1, k, dy, bOff, p, 1, target, cOff, p, 1);
-            if (!direct) Columns.col2im(target, g, dx, image, t);
+            Gemm.multiply(t, k, p, coutG, w, aOff, 1, k, dy, bOff, p, 1, cols, cOff, p, 1);
+            Columns.col2im(cols, g, dx, gradInput.offset() + n * imageSize, t);
         });
     }
 

@@ -32,8 +32,11 @@ public final class LayerNorm {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    /** Elements below which one thread does every row: waking a worker costs about as much as this much work. */
-    private static final long PARALLEL_ELEMENTS = 1L << 17;
+    /**
+     * Elements below which one thread does every row: about 100 us of work alone, twice what waking a parked
+     * worker costs on a small, busy machine.
+     */
+    private static final long PARALLEL_ELEMENTS = 1L << 18;
     /** Row chunks per thread, so that a thread slowed by the machine is not waited on for long. */
     private static final int CHUNKS_PER_THREAD = 4;
 
@@ -77,12 +80,9 @@ public final class LayerNorm {
             Operand dy = Operand.of(memory, gd.view), xs = Operand.of(memory, xd.view), w = Operand.of(memory, wd.view),
                     m = Operand.of(memory, mean), s = Operand.of(memory, invStd), dx = Operand.of(memory, gradInput);
             rows.split(CHUNKS_PER_THREAD, (chunk, from, to) -> {
-                Operand gw = null, gb = null;
-                if (columns) {
-                    gw = new Operand(partials, 2L * chunk * n);
-                    gb = new Operand(partials, (2L * chunk + 1) * n);
-                    partials.asSlice(gw.offset * t.byteSize(), 2L * n * t.byteSize()).fill((byte) 0);
-                }
+                if (columns) partials.asSlice(2L * chunk * n * t.byteSize(), 2L * n * t.byteSize()).fill((byte) 0);
+                Operand gw = gradWeight == null ? null : new Operand(partials, 2L * chunk * n);
+                Operand gb = gradBias == null ? null : new Operand(partials, (2L * chunk + 1) * n);
                 for (long r = from; r < to; r++) {
                     if (f32) backwardRowF32(dy, xs, w, m, s, dx, gw, gb, r, n);
                     else backwardRowF64(dy, xs, w, m, s, dx, gw, gb, r, n);
@@ -115,19 +115,12 @@ public final class LayerNorm {
     private static void forwardRowF32(Operand x, Operand w, Operand b, Operand y, Operand mean, Operand invStd, long r, int n, double eps) {
         long xb = x.rowByte(r, n, Float.BYTES), yb = y.rowByte(r, n, Float.BYTES);
         int bound = FS.loopBound(n), step = FS.length();
-        FloatVector acc = FloatVector.zero(FS);
-        for (int i = 0; i < bound; i += step) acc = acc.add(loadF(x.segment, xb, i));
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumF32(x.segment, xb, bound);
         for (int i = bound; i < n; i++) sum += x.segment.get(F32, xb + (long) i * Float.BYTES);
         float mu = sum / n;
 
         FloatVector vmu = FloatVector.broadcast(FS, mu);
-        acc = FloatVector.zero(FS);
-        for (int i = 0; i < bound; i += step) {
-            FloatVector d = loadF(x.segment, xb, i).sub(vmu);
-            acc = d.fma(d, acc);
-        }
-        float squares = acc.reduceLanes(VectorOperators.ADD);
+        float squares = squaredDeviationsF32(x.segment, xb, bound, mu);
         for (int i = bound; i < n; i++) {
             float d = x.segment.get(F32, xb + (long) i * Float.BYTES) - mu;
             squares += d * d;
@@ -140,8 +133,8 @@ public final class LayerNorm {
         long wb = w.byteOffset(Float.BYTES), bb = b.byteOffset(Float.BYTES);
         for (int i = 0; i < bound; i += step) {
             FloatVector v = loadF(x.segment, xb, i).sub(vmu).mul(vinv);
-            if (w.present()) v = v.mul(loadF(w.segment, wb, i));
-            if (b.present()) v = v.add(loadF(b.segment, bb, i));
+            if (w.present()) v = b.present() ? v.fma(loadF(w.segment, wb, i), loadF(b.segment, bb, i)) : v.mul(loadF(w.segment, wb, i));
+            else if (b.present()) v = v.add(loadF(b.segment, bb, i));
             v.intoMemorySegment(y.segment, yb + (long) i * Float.BYTES, ORDER);
         }
         for (int i = bound; i < n; i++) {
@@ -206,6 +199,41 @@ public final class LayerNorm {
         }
     }
 
+    // Sums keep four running vectors: one would wait out the add's latency at every step of the row.
+
+    /** The sum of the first {@code bound} elements (a multiple of the vector length) from byte offset rowByte. */
+    private static float sumF32(MemorySegment s, long rowByte, int bound) {
+        int step = FS.length(), i = 0;
+        FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 4 * step <= bound; i += 4 * step) {
+            a0 = a0.add(loadF(s, rowByte, i));
+            a1 = a1.add(loadF(s, rowByte, i + step));
+            a2 = a2.add(loadF(s, rowByte, i + 2 * step));
+            a3 = a3.add(loadF(s, rowByte, i + 3 * step));
+        }
+        for (; i < bound; i += step) a0 = a0.add(loadF(s, rowByte, i));
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The sum of {@code (x - mean)^2} over the first {@code bound} elements. */
+    private static float squaredDeviationsF32(MemorySegment s, long rowByte, int bound, float mean) {
+        int step = FS.length(), i = 0;
+        FloatVector m = FloatVector.broadcast(FS, mean), a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 4 * step <= bound; i += 4 * step) {
+            FloatVector d0 = loadF(s, rowByte, i).sub(m), d1 = loadF(s, rowByte, i + step).sub(m);
+            FloatVector d2 = loadF(s, rowByte, i + 2 * step).sub(m), d3 = loadF(s, rowByte, i + 3 * step).sub(m);
+            a0 = d0.fma(d0, a0);
+            a1 = d1.fma(d1, a1);
+            a2 = d2.fma(d2, a2);
+            a3 = d3.fma(d3, a3);
+        }
+        for (; i < bound; i += step) {
+            FloatVector d = loadF(s, rowByte, i).sub(m);
+            a0 = d.fma(d, a0);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
     private static FloatVector loadF(MemorySegment s, long rowByte, int i) {
         return FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER);
     }
@@ -215,19 +243,12 @@ public final class LayerNorm {
     private static void forwardRowF64(Operand x, Operand w, Operand b, Operand y, Operand mean, Operand invStd, long r, int n, double eps) {
         long xb = x.rowByte(r, n, Double.BYTES), yb = y.rowByte(r, n, Double.BYTES);
         int bound = DS.loopBound(n), step = DS.length();
-        DoubleVector acc = DoubleVector.zero(DS);
-        for (int i = 0; i < bound; i += step) acc = acc.add(loadD(x.segment, xb, i));
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = sumF64(x.segment, xb, bound);
         for (int i = bound; i < n; i++) sum += x.segment.get(F64, xb + (long) i * Double.BYTES);
         double mu = sum / n;
 
         DoubleVector vmu = DoubleVector.broadcast(DS, mu);
-        acc = DoubleVector.zero(DS);
-        for (int i = 0; i < bound; i += step) {
-            DoubleVector d = loadD(x.segment, xb, i).sub(vmu);
-            acc = d.fma(d, acc);
-        }
-        double squares = acc.reduceLanes(VectorOperators.ADD);
+        double squares = squaredDeviationsF64(x.segment, xb, bound, mu);
         for (int i = bound; i < n; i++) {
             double d = x.segment.get(F64, xb + (long) i * Double.BYTES) - mu;
             squares += d * d;
@@ -240,8 +261,8 @@ public final class LayerNorm {
         long wb = w.byteOffset(Double.BYTES), bb = b.byteOffset(Double.BYTES);
         for (int i = 0; i < bound; i += step) {
             DoubleVector v = loadD(x.segment, xb, i).sub(vmu).mul(vinv);
-            if (w.present()) v = v.mul(loadD(w.segment, wb, i));
-            if (b.present()) v = v.add(loadD(b.segment, bb, i));
+            if (w.present()) v = b.present() ? v.fma(loadD(w.segment, wb, i), loadD(b.segment, bb, i)) : v.mul(loadD(w.segment, wb, i));
+            else if (b.present()) v = v.add(loadD(b.segment, bb, i));
             v.intoMemorySegment(y.segment, yb + (long) i * Double.BYTES, ORDER);
         }
         for (int i = bound; i < n; i++) {
@@ -300,6 +321,37 @@ public final class LayerNorm {
             if (gw != null) gw.segment.set(F64, gwb + at, gw.segment.get(F64, gwb + at) + d * xhat);
             if (gb != null) gb.segment.set(F64, gbb + at, gb.segment.get(F64, gbb + at) + d);
         }
+    }
+
+    private static double sumF64(MemorySegment s, long rowByte, int bound) {
+        int step = DS.length(), i = 0;
+        DoubleVector a0 = DoubleVector.zero(DS), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 4 * step <= bound; i += 4 * step) {
+            a0 = a0.add(loadD(s, rowByte, i));
+            a1 = a1.add(loadD(s, rowByte, i + step));
+            a2 = a2.add(loadD(s, rowByte, i + 2 * step));
+            a3 = a3.add(loadD(s, rowByte, i + 3 * step));
+        }
+        for (; i < bound; i += step) a0 = a0.add(loadD(s, rowByte, i));
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static double squaredDeviationsF64(MemorySegment s, long rowByte, int bound, double mean) {
+        int step = DS.length(), i = 0;
+        DoubleVector m = DoubleVector.broadcast(DS, mean), a0 = DoubleVector.zero(DS), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 4 * step <= bound; i += 4 * step) {
+            DoubleVector d0 = loadD(s, rowByte, i).sub(m), d1 = loadD(s, rowByte, i + step).sub(m);
+            DoubleVector d2 = loadD(s, rowByte, i + 2 * step).sub(m), d3 = loadD(s, rowByte, i + 3 * step).sub(m);
+            a0 = d0.fma(d0, a0);
+            a1 = d1.fma(d1, a1);
+            a2 = d2.fma(d2, a2);
+            a3 = d3.fma(d3, a3);
+        }
+        for (; i < bound; i += step) {
+            DoubleVector d = loadD(s, rowByte, i).sub(m);
+            a0 = d.fma(d, a0);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 
     private static DoubleVector loadD(MemorySegment s, long rowByte, int i) {

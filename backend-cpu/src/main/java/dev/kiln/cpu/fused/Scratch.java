@@ -14,7 +14,8 @@ final class Scratch {
     static final int PRODUCT = 1;
     static final int PARTIALS = 2;
     static final int CHANNELS_LAST = 3;
-    private static final int SLOTS = 4;
+    static final int FLIPPED_WEIGHT = 4;
+    private static final int SLOTS = 5;
 
     private static final ThreadLocal<MemorySegment[]> SLOTS_OF_THREAD = ThreadLocal.withInitial(() -> new MemorySegment[SLOTS]);
 

@@ -13,16 +13,21 @@ import java.nio.ByteOrder;
 
 /**
  * Softmax and log-softmax along the last axis of dense float32 (vectorised) and float64 views: per row a max,
- * a sum of exp(x - max), and the normalisation, the same three steps and the same formulas as the composed
- * default ({@code e / sum}, {@code (x - max) - log(sum)}). Rows are split over the pool when there are many.
+ * a sum of exp(x - max), and the normalisation, the same three steps as the composed default; softmax multiplies
+ * by {@code 1 / sum} where the default divides by the sum (within an ulp or two), log-softmax is the same
+ * {@code (x - max) - log(sum)}. Rows are split over the pool only when there are enough of them to pay for
+ * waking a worker.
  */
 public final class Softmax {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    /** Elements below which one thread does all rows. */
-    private static final long PARALLEL_ELEMENTS = 1L << 15;
+    /**
+     * Elements below which one thread does all rows: about 100 us of work alone, twice what waking a parked
+     * worker costs on a small, busy machine (a 64 x 1024 softmax runs faster on its caller alone).
+     */
+    private static final long PARALLEL_ELEMENTS = 1L << 17;
 
     private Softmax() {}
 
@@ -50,10 +55,7 @@ public final class Softmax {
     private static void rowF32(MemorySegment x, long xo, MemorySegment y, long yo, int len, boolean log) {
         long xb = xo * Float.BYTES, yb = yo * Float.BYTES;
         int bound = S.loopBound(len);
-        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < bound; i += S.length())
-            vmax = vmax.max(FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER));
-        float max = vmax.reduceLanes(VectorOperators.MAX);
+        float max = maxF32(x, xb, bound);
         for (int i = bound; i < len; i++) max = Math.max(max, x.getAtIndex(F32, xo + i));
 
         FloatVector vsum = FloatVector.zero(S);
@@ -78,13 +80,33 @@ public final class Softmax {
                         .intoMemorySegment(y, yb + (long) i * Float.BYTES, ORDER);
             for (int i = bound; i < len; i++) y.setAtIndex(F32, yo + i, (x.getAtIndex(F32, xo + i) - max) - logSum);
         } else {
-            FloatVector vs = FloatVector.broadcast(S, sum);
+            float scale = 1 / sum;
+            FloatVector vs = FloatVector.broadcast(S, scale);
             for (int i = 0; i < bound; i += S.length()) {
                 long at = yb + (long) i * Float.BYTES;
-                FloatVector.fromMemorySegment(S, y, at, ORDER).div(vs).intoMemorySegment(y, at, ORDER);
+                FloatVector.fromMemorySegment(S, y, at, ORDER).mul(vs).intoMemorySegment(y, at, ORDER);
             }
-            for (int i = bound; i < len; i++) y.setAtIndex(F32, yo + i, y.getAtIndex(F32, yo + i) / sum);
+            for (int i = bound; i < len; i++) y.setAtIndex(F32, yo + i, y.getAtIndex(F32, yo + i) * scale);
         }
+    }
+
+    /**
+     * The max of the first {@code bound} elements (a multiple of the vector length) from byte offset xb. Four
+     * independent running maxima: a vector max with Java's NaN and signed-zero rules is a chain of several
+     * instructions, and one running maximum would wait on it at every step.
+     */
+    private static float maxF32(MemorySegment x, long xb, int bound) {
+        int step = S.length(), bound4 = bound - bound % (4 * step), i = 0;
+        FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m1 = m0, m2 = m0, m3 = m0;
+        for (; i < bound4; i += 4 * step) {
+            long at = xb + (long) i * Float.BYTES;
+            m0 = m0.max(FloatVector.fromMemorySegment(S, x, at, ORDER));
+            m1 = m1.max(FloatVector.fromMemorySegment(S, x, at + (long) step * Float.BYTES, ORDER));
+            m2 = m2.max(FloatVector.fromMemorySegment(S, x, at + 2L * step * Float.BYTES, ORDER));
+            m3 = m3.max(FloatVector.fromMemorySegment(S, x, at + 3L * step * Float.BYTES, ORDER));
+        }
+        for (; i < bound; i += step) m0 = m0.max(FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER));
+        return m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
     }
 
     private static void rowF64(MemorySegment x, long xo, MemorySegment y, long yo, int len, boolean log) {

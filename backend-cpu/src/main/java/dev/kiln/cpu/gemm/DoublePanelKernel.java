@@ -37,11 +37,11 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
     @Override public double[] allocate(int elements) { return new double[elements]; }
 
     @Override
-    public void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, double[] dst) {
+    public void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, double[] dst, int at) {
         double[] run = colStride == 1 ? new double[kc] : null;
         for (int ip = 0; ip < mc; ip += MR) {
             int rows = Math.min(MR, mc - ip);
-            int base = ip * kc;
+            int base = at + ip * kc;
             if (rows < MR) java.util.Arrays.fill(dst, base, base + MR * kc, 0);
             if (colStride == 1) {
                 // Row-major A: bulk-copy each row's k run, then interleave it into the panel.
@@ -63,35 +63,29 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
     }
 
     @Override
-    public void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, double[] dst) {
-        double[] run = rowStride == 1 ? new double[kc] : null;
+    public void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, MemorySegment dst, long at) {
+        long w = E.byteSize();
         for (int jp = 0; jp < nc; jp += NR) {
             int cols = Math.min(NR, nc - jp);
-            int base = jp * kc;
+            long base = (at + (long) jp * kc) * w;
             if (colStride == 1 && cols == NR) {
                 for (int p = 0; p < kc; p++) {
-                    long src = (offset + jp + p * rowStride) * E.byteSize();
-                    DoubleVector.fromMemorySegment(S, b, src, ORDER).intoArray(dst, base + p * NR);
-                    DoubleVector.fromMemorySegment(S, b, src + L * E.byteSize(), ORDER).intoArray(dst, base + p * NR + L);
+                    long src = (offset + jp + p * rowStride) * w, to = base + (long) p * NR * w;
+                    DoubleVector.fromMemorySegment(S, b, src, ORDER).intoMemorySegment(dst, to, ORDER);
+                    DoubleVector.fromMemorySegment(S, b, src + L * w, ORDER).intoMemorySegment(dst, to + L * w, ORDER);
                 }
                 continue;
             }
-            if (cols < NR) java.util.Arrays.fill(dst, base, base + NR * kc, 0);
+            if (cols < NR) dst.asSlice(base, NR * kc * w).fill((byte) 0);
             for (int j = 0; j < cols; j++) {
-                long src = offset + (long) (jp + j) * colStride;
-                if (rowStride == 1) {
-                    // Transposed B (x * W^T): each column's k run is contiguous.
-                    MemorySegment.copy(b, E, src * E.byteSize(), run, 0, kc);
-                    for (int p = 0; p < kc; p++) dst[base + p * NR + j] = run[p];
-                } else {
-                    for (int p = 0; p < kc; p++) dst[base + p * NR + j] = b.getAtIndex(E, src + p * rowStride);
-                }
+                long src = offset + (long) (jp + j) * colStride, to = base + j * w;
+                for (int p = 0; p < kc; p++) dst.set(E, to + (long) p * NR * w, b.getAtIndex(E, src + p * rowStride));
             }
         }
     }
 
     @Override
-    public void tile(int kc, double[] pa, int aIndex, double[] pb, int bIndex, MemorySegment c, long cOffset, long cRowStride,
+    public void tile(int kc, double[] pa, int aIndex, MemorySegment pb, long bIndex, MemorySegment c, long cOffset, long cRowStride,
                      long cColStride, int rows, int cols, boolean accumulate, double[] scratch) {
         DoubleVector zero = DoubleVector.zero(S);
         DoubleVector c00 = zero, c01 = zero;
@@ -106,11 +100,13 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
         DoubleVector c90 = zero, c91 = zero;
         DoubleVector c100 = zero, c101 = zero;
         DoubleVector c110 = zero, c111 = zero;
+        long bStart = bIndex * E.byteSize();
         for (int p = 0; p < kc; p++) {
             // Indices linear in p, so C2 can hoist the array bounds checks out of the loop.
-            int ai = aIndex + p * MR, bi = bIndex + p * NR;
-            DoubleVector b0 = DoubleVector.fromArray(S, pb, bi);
-            DoubleVector b1 = DoubleVector.fromArray(S, pb, bi + L);
+            int ai = aIndex + p * MR;
+            long bi = bStart + (long) p * NR * E.byteSize();
+            DoubleVector b0 = DoubleVector.fromMemorySegment(S, pb, bi, ORDER);
+            DoubleVector b1 = DoubleVector.fromMemorySegment(S, pb, bi + L * E.byteSize(), ORDER);
             DoubleVector a;
             a = DoubleVector.broadcast(S, pa[ai + 0]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
             a = DoubleVector.broadcast(S, pa[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);

@@ -4,27 +4,36 @@ import dev.kiln.DType;
 import dev.kiln.backend.View;
 import dev.kiln.cpu.simd.WorkerPool;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
 
 /**
  * Packed, register-blocked matrix multiplication {@code C = A * B} (alpha 1, beta 0) over memory segments, for
  * float32 and float64, with any strides (transposed operands are only swapped strides) and batches.
  *
- * <p>The blocking is the usual GotoBLAS/BLIS shape: for each block of NC columns and KC depth, B is packed
- * into column panels that stay in L1 while the micro-kernel sweeps them; for each MC rows A is packed into row
- * panels that stay in L2. Threads split the batch and then C's rows (its columns when rows are few) into disjoint
- * blocks, each worked on with the serial algorithm; small products stay on the calling thread. Segments must
- * therefore be readable from any thread (global, automatic or shared arenas, not confined ones).
+ * <p>The blocking follows BLIS, with the roles that suit row-major C: the micro-kernel broadcasts A and loads B as
+ * vectors, so an mr-row micro-panel of A (mr x KC) is what stays in L1 while the kernel sweeps a packed KC x NC
+ * block of B held in L2; consecutive tiles then walk along C's rows, which the hardware prefetches well. For each
+ * (NC, KC) block, B is packed once and shared by all threads (a hand-off), then the tiles are split over the pool
+ * by rows of A (up to MB at a time), each task packing its own rows of A just before it uses them; only when there
+ * are too few rows to go round are columns split too, and A is then packed with B, ahead of the tiles.
+ * A batch of at least a few matrices per thread runs one matrix per task instead, each on its thread's own
+ * workspace, and small products stay on the calling thread. Segments must therefore be readable from any thread
+ * (global, automatic or shared arenas, not confined ones).
  */
 public final class Gemm {
 
-    private static final int KC = 256;
-    private static final int MC_PANELS = 12;
-    private static final int NC = 2048;
+    /** Depth of a block in bytes per row of a micro-panel: 384 floats or 192 doubles, an 18 KiB A micro-panel. */
+    private static final int KC_BYTES = 1536;
+    /** Width of a packed B block: with KC, about 1.2 MB for either type, in the 2 MB L2 with room for C. */
+    private static final int NC = 768;
+    /** Rows of A packed at once, a bound on the shared workspace (about 3.5 MB). */
+    private static final int MB = 2304;
     /** Multiply-adds below which one thread does the whole product: waking a worker costs ~50 us. */
     private static final long PARALLEL_MACS = 1L << 21;
     /** Tasks per thread, so a thread slowed by something else on the machine does not hold everyone up. */
-    private static final int TASKS_PER_THREAD = 2;
+    private static final int TASKS_PER_THREAD = 3;
 
     private static final Blocked<float[]> FLOAT = new Blocked<>(FloatPanelKernel.INSTANCE);
     private static final Blocked<double[]> DOUBLE = new Blocked<>(DoublePanelKernel.INSTANCE);
@@ -78,19 +87,27 @@ public final class Gemm {
                 c, cOffsets, cRowStride, cColStride);
     }
 
+    /** Runs tasks 0..count-1: on the worker pool, or in turn on the calling thread. */
+    private interface Tasks {
+        Tasks INLINE = (count, body) -> {
+            for (int t = 0; t < count; t++) body.accept(t);
+        };
+
+        void run(int count, IntConsumer body);
+    }
+
     /** The type-agnostic driver over one element type's {@link PanelKernel}. */
     private static final class Blocked<W> {
         private final PanelKernel<W> kernel;
-        private final int mr, nr, mc;
+        private final int mr, nr, kcMax;
         private final ThreadLocal<Workspace<W>> workspace;
 
         Blocked(PanelKernel<W> kernel) {
             this.kernel = kernel;
             this.mr = kernel.mr();
             this.nr = kernel.nr();
-            this.mc = MC_PANELS * mr;
-            this.workspace = ThreadLocal.withInitial(() -> new Workspace<>(
-                    kernel.allocate(mc * KC), kernel.allocate(KC * roundUp(NC, nr)), kernel.allocate(mr * nr)));
+            this.kcMax = KC_BYTES / kernel.elementSize();
+            this.workspace = ThreadLocal.withInitial(() -> new Workspace<>(kernel));
         }
 
         void multiply(int m, int n, int k,
@@ -100,64 +117,120 @@ public final class Gemm {
             int batch = cOffsets.length;
             if (batch == 0 || m == 0 || n == 0) return;
             WorkerPool pool = WorkerPool.shared();
-            long macs = (long) batch * m * n * Math.max(k, 1);
-            int wanted = macs < PARALLEL_MACS ? 1
-                    : (int) Math.min((long) pool.parallelism() * TASKS_PER_THREAD, macs / PARALLEL_MACS);
-            int perMatrix = Math.max(1, (wanted + batch - 1) / batch);
-            // Row blocks are preferred: each task then packs its own rows of A once and only re-packs B,
-            // whose packing is vectorised; column blocks would re-pack all of A per task.
-            boolean splitColumns = m < perMatrix * mr * 2 && n > m;
-            int extent = splitColumns ? n : m, unit = splitColumns ? nr : mr;
-            int chunk = roundUp((extent + perMatrix - 1) / perMatrix, unit);
-            int parts = (extent + chunk - 1) / chunk;
-            pool.run(batch * parts, t -> {
-                int i = t / parts, from = (t % parts) * chunk, len = Math.min(chunk, extent - from);
-                if (splitColumns) {
-                    serial(m, len, k, a, aOffsets[i], ars, acs, b, bOffsets[i] + from * bcs, brs, bcs,
-                            c, cOffsets[i] + from * ccs, crs, ccs);
-                } else {
-                    serial(len, n, k, a, aOffsets[i] + from * ars, ars, acs, b, bOffsets[i], brs, bcs,
-                            c, cOffsets[i] + from * crs, crs, ccs);
-                }
-            });
+            int threads = pool.parallelism();
+            long macs = (long) m * n * Math.max(k, 1);
+            if (threads == 1 || macs * batch < PARALLEL_MACS) {
+                for (int i = 0; i < batch; i++)
+                    product(m, n, k, a, aOffsets[i], ars, acs, b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, Tasks.INLINE, 1);
+            } else if (batch >= 2 * threads || macs < PARALLEL_MACS) {
+                // Whole matrices per task: no hand-offs inside a product, and each thread packs into its own workspace.
+                pool.run(batch, i -> product(m, n, k, a, aOffsets[i], ars, acs, b, bOffsets[i], brs, bcs,
+                        c, cOffsets[i], crs, ccs, Tasks.INLINE, 1));
+            } else {
+                for (int i = 0; i < batch; i++)
+                    product(m, n, k, a, aOffsets[i], ars, acs, b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, pool::run, threads);
+            }
         }
 
-        private void serial(int m, int n, int k, MemorySegment a, long aOff, long ars, long acs,
-                            MemorySegment b, long bOff, long brs, long bcs,
-                            MemorySegment c, long cOff, long crs, long ccs) {
+        /**
+         * One product, each step of each block split into about {@code threads * TASKS_PER_THREAD} tasks run by
+         * {@code tasks}. The packed panels are the calling thread's workspace, which the tasks share; only the
+         * scratch tile the micro-kernel stores through is each running thread's own.
+         */
+        private void product(int m, int n, int k, MemorySegment a, long aOff, long ars, long acs,
+                             MemorySegment b, long bOff, long brs, long bcs,
+                             MemorySegment c, long cOff, long crs, long ccs, Tasks tasks, int threads) {
+            // Equal blocks: a remainder block of a few k (or columns) would waste a whole pass.
+            int kBlocks = Math.max(1, Math.ceilDiv(k, kcMax)), kcSize = Math.max(1, Math.ceilDiv(k, kBlocks));
+            int nBlocks = Math.ceilDiv(n, NC), ncSize = roundUp(Math.ceilDiv(n, nBlocks), nr);
+            int mBlocks = Math.ceilDiv(m, MB), mbSize = roundUp(Math.ceilDiv(m, mBlocks), mr);
             Workspace<W> ws = workspace.get();
-            if (k == 0) {
-                // An empty sum: the zero-padded panels give a zero tile of C.
-                for (int jr = 0; jr < n; jr += nr)
-                    for (int ir = 0; ir < m; ir += mr)
-                        kernel.tile(0, ws.a, 0, ws.b, 0, c, cOff + ir * crs + jr * ccs, crs, ccs,
-                                Math.min(mr, m - ir), Math.min(nr, n - jr), false, ws.scratch);
-                return;
-            }
-            // Equal depth blocks: a remainder block of a few k would waste a whole pass over C.
-            int kBlocks = (k + KC - 1) / KC, kcSize = (k + kBlocks - 1) / kBlocks;
-            for (int jc = 0; jc < n; jc += NC) {
-                int nc = Math.min(NC, n - jc);
-                for (int pc = 0; pc < k; pc += kcSize) {
+            ws.reserve(kernel, mbSize * kcSize, ncSize * kcSize);
+            W pa = ws.a;
+            MemorySegment pb = ws.b;
+            int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
+            for (int jc = 0; jc < n; jc += ncSize) {
+                int nc = Math.min(ncSize, n - jc), colPanels = Math.ceilDiv(nc, nr);
+                for (int pc = 0; pc == 0 || pc < k; pc += kcSize) {
                     int kc = Math.min(kcSize, k - pc);
-                    kernel.packB(b, bOff + pc * brs + jc * bcs, brs, bcs, kc, nc, ws.b);
-                    for (int ic = 0; ic < m; ic += mc) {
-                        int mcs = Math.min(mc, m - ic);
-                        kernel.packA(a, aOff + ic * ars + pc * acs, ars, acs, mcs, kc, ws.a);
-                        for (int jr = 0; jr < nc; jr += nr) {
-                            for (int ir = 0; ir < mcs; ir += mr) {
-                                kernel.tile(kc, ws.a, ir * kc, ws.b, jr * kc,
-                                        c, cOff + (long) (ic + ir) * crs + (long) (jc + jr) * ccs, crs, ccs,
-                                        Math.min(mr, mcs - ir), Math.min(nr, nc - jr), pc > 0, ws.scratch);
-                            }
+                    boolean accumulate = pc > 0;
+                    long bBlock = bOff + pc * brs + jc * bcs;
+                    for (int ic = 0; ic < m; ic += mbSize) {
+                        int mb = Math.min(mbSize, m - ic), rowPanels = Math.ceilDiv(mb, mr);
+                        long aBlock = aOff + ic * ars + pc * acs;
+                        boolean packB = ic == 0;
+                        // Tiles: row panels split first, and then each task packs its own rows of A just before
+                        // using them from L1 across the whole B block; columns are split too when there are too
+                        // few row panels to go round, and A's panels are then packed with B's, ahead of the tiles.
+                        int rowParts = Math.min(rowPanels, parts);
+                        int colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
+                        boolean packAFirst = colParts > 1;
+                        if (packB || packAFirst) {
+                            int packParts = Math.min(parts, packB ? colPanels : rowPanels);
+                            tasks.run(packParts, t -> {
+                                if (packB) {
+                                    packB(b, bBlock, brs, bcs, kc, nc, pb,
+                                            colPanels * t / packParts, colPanels * (t + 1) / packParts);
+                                }
+                                if (packAFirst) {
+                                    packA(a, aBlock, ars, acs, mb, kc, pa,
+                                            rowPanels * t / packParts, rowPanels * (t + 1) / packParts);
+                                }
+                            });
                         }
+                        long cBlock = cOff + ic * crs + jc * ccs;
+                        tasks.run(rowParts * colParts, t -> {
+                            int rp = t / colParts, cp = t % colParts;
+                            int r0 = rowPanels * rp / rowParts, r1 = rowPanels * (rp + 1) / rowParts;
+                            int c0 = colPanels * cp / colParts, c1 = colPanels * (cp + 1) / colParts;
+                            if (!packAFirst) packA(a, aBlock, ars, acs, mb, kc, pa, r0, r1);
+                            W scratch = workspace.get().scratch;
+                            for (int ip = r0; ip < r1; ip++) {
+                                int ir = ip * mr, rows = Math.min(mr, mb - ir);
+                                for (int jp = c0; jp < c1; jp++) {
+                                    int jr = jp * nr, cols = Math.min(nr, nc - jr);
+                                    kernel.tile(kc, pa, ir * kc, pb, (long) jr * kc, c, cBlock + ir * crs + jr * ccs, crs, ccs,
+                                            rows, cols, accumulate, scratch);
+                                }
+                            }
+                        });
                     }
                 }
             }
         }
+
+        /** Packs row panels [from, to) of the mb x kc block of A at element {@code block}, each to its place in pa. */
+        private void packA(MemorySegment a, long block, long ars, long acs, int mb, int kc, W pa, int from, int to) {
+            if (to <= from) return;
+            kernel.packA(a, block + (long) from * mr * ars, ars, acs, Math.min(mb, to * mr) - from * mr, kc, pa, from * mr * kc);
+        }
+
+        /** Packs column panels [from, to) of the kc x nc block of B at element {@code block}, each to its place in pb. */
+        private void packB(MemorySegment b, long block, long brs, long bcs, int kc, int nc, MemorySegment pb, int from, int to) {
+            if (to <= from) return;
+            kernel.packB(b, block + (long) from * nr * bcs, brs, bcs, kc, Math.min(nc, to * nr) - from * nr, pb,
+                    (long) from * nr * kc);
+        }
     }
 
-    private record Workspace<W>(W a, W b, W scratch) {}
+    /** One thread's packed panels (grown on demand) and its scratch tile. */
+    private static final class Workspace<W> {
+        W a;
+        int aSize;
+        MemorySegment b = MemorySegment.NULL;
+        final W scratch;
+
+        Workspace(PanelKernel<W> kernel) { scratch = kernel.allocate(kernel.mr() * kernel.nr()); }
+
+        void reserve(PanelKernel<W> kernel, int aElements, int bElements) {
+            if (aSize < aElements) {
+                a = kernel.allocate(aElements);
+                aSize = aElements;
+            }
+            long bBytes = (long) bElements * kernel.elementSize();
+            if (b.byteSize() < bBytes) b = Arena.ofAuto().allocate(bBytes, 64);
+        }
+    }
 
     private static int roundUp(int x, int unit) { return (x + unit - 1) / unit * unit; }
 }

@@ -8,7 +8,10 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Packed layouts: A is cut into micro-panels of {@link #mr()} rows stored k-major (for each k, mr values);
  * B into micro-panels of {@link #nr()} columns, also k-major. Ragged edges are zero-padded, so the
- * micro-kernel always computes a full mr x nr tile and only its store is partial.
+ * micro-kernel always computes a full mr x nr tile and only its store is partial. A's panels are a heap array,
+ * whose scalar reads C2 frees of bounds checks; B's are native memory aligned to 64 bytes, because the kernel
+ * loads them as whole vectors and a vector straddling two cache lines (as in a heap array, which starts wherever
+ * the collector put it) costs about a tenth of the kernel's speed.
  *
  * @param <W> the packed-workspace array type (float[] or double[])
  */
@@ -23,16 +26,19 @@ interface PanelKernel<W> {
 
     W allocate(int elements);
 
-    /** Packs the mc x kc block of A at element {@code offset} (strides in elements) into mr-row panels. */
-    void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, W dst);
+    /**
+     * Packs the mc x kc block of A at element {@code offset} (strides in elements) into mr-row panels, from
+     * element {@code at} of {@code dst}.
+     */
+    void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, W dst, int at);
 
-    /** Packs the kc x nc block of B at element {@code offset} into nr-column panels. */
-    void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, W dst);
+    /** Packs the kc x nc block of B at element {@code offset} into nr-column panels, from element {@code at} of {@code dst}. */
+    void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, MemorySegment dst, long at);
 
     /**
      * C tile (rows x cols, at most mr x nr) = (accumulate ? C : 0) + packedA panel * packedB panel over kc.
      * {@code scratch} holds at least mr * nr elements, for tiles the kernel cannot store with whole vectors.
      */
-    void tile(int kc, W packedA, int aIndex, W packedB, int bIndex, MemorySegment c, long cOffset, long cRowStride,
+    void tile(int kc, W packedA, int aIndex, MemorySegment packedB, long bIndex, MemorySegment c, long cOffset, long cRowStride,
               long cColStride, int rows, int cols, boolean accumulate, W scratch);
 }

@@ -28,7 +28,7 @@ class LayerNormKernelTest {
 
     static Stream<Arguments> cases() {
         List<int[][]> shapes = List.of(new int[][] {{1, 1}, {1}}, new int[][] {{3, 7}, {7}}, new int[][] {{5, 16}, {16}},
-                new int[][] {{4, 33}, {33}}, new int[][] {{2, 1000}, {1000}}, new int[][] {{600, 300}, {300}},
+                new int[][] {{4, 33}, {33}}, new int[][] {{2, 1000}, {1000}}, new int[][] {{1000, 300}, {300}},
                 new int[][] {{3, 4, 10}, {4, 10}}, new int[][] {{40}, {40}});
         List<Arguments> args = new ArrayList<>();
         for (int[][] s : shapes)

@@ -37,7 +37,11 @@ class GemmTest {
         return Stream.of(
                 Arguments.of(1, 1, 1), Arguments.of(1, 37, 5), Arguments.of(29, 1, 8), Arguments.of(13, 17, 19),
                 Arguments.of(12, 32, 256), Arguments.of(37, 65, 300), Arguments.of(150, 70, 513),
-                Arguments.of(5, 9, 0), Arguments.of(200, 190, 160), Arguments.of(20, 2000, 100));
+                Arguments.of(5, 9, 0), Arguments.of(200, 190, 160), Arguments.of(20, 2000, 100), Arguments.of(7, 3, 1),
+                // More rows than one packed block of A, split over threads by rows.
+                Arguments.of(2400, 40, 30),
+                // Few rows, several column and depth blocks: split over threads by columns.
+                Arguments.of(30, 1700, 800));
     }
 
     @ParameterizedTest(name = "{0}x{1}x{2}")
@@ -97,6 +101,35 @@ class GemmTest {
                     b.data, new long[] {b.offset}, b.rowStride, b.colStride, c.data, new long[] {c.offset}, c.rowStride, c.colStride);
             assertProduct(a, b, c, "large");
         }
+    }
+
+    @ParameterizedTest(name = "{0} batch {1}")
+    @MethodSource("batches")
+    void batchesMatchWhetherSplitPerMatrixOrWithinEach(DType t, int batch) {
+        // Each product is large enough to be split, so a few matrices run in turn, each split over the
+        // threads, and many run one matrix per task.
+        int m = 131, n = 140, k = 129;
+        Random rnd = new Random(batch);
+        try (Arena arena = Arena.ofShared()) {
+            Mat[] as = new Mat[batch], bs = new Mat[batch], cs = new Mat[batch];
+            MemorySegment a = filled(arena, t, (long) batch * m * k, rnd), b = filled(arena, t, (long) batch * k * n, rnd);
+            MemorySegment c = arena.allocate((long) batch * m * n * t.byteSize());
+            long[] ao = new long[batch], bo = new long[batch], co = new long[batch];
+            for (int i = 0; i < batch; i++) {
+                ao[i] = (long) i * m * k;
+                bo[i] = (long) (batch - 1 - i) * k * n;
+                co[i] = (long) i * m * n;
+                as[i] = new Mat(a, t, ao[i], k, 1, m, k);
+                bs[i] = new Mat(b, t, bo[i], n, 1, k, n);
+                cs[i] = new Mat(c, t, co[i], n, 1, m, n);
+            }
+            Gemm.multiply(t, m, n, k, a, ao, k, 1, b, bo, n, 1, c, co, n, 1);
+            for (int i = 0; i < batch; i++) assertProduct(as[i], bs[i], cs[i], "batch " + i + " of " + batch);
+        }
+    }
+
+    static Stream<Arguments> batches() {
+        return Stream.of(DType.FLOAT32, DType.FLOAT64).flatMap(t -> Stream.of(Arguments.of(t, 2), Arguments.of(t, 9)));
     }
 
     @org.junit.jupiter.api.Test

@@ -35,6 +35,21 @@ public final class MnistNets {
                 new Linear(64, 10));
     }
 
+    /**
+     * LeNet-5 as usually rebuilt today (LeCun et al. 1998 with ReLU and max pooling): 6 then 16 channels of 5x5
+     * convolutions, each followed by 2x2 max pooling, then 400-120-84-10 fully connected; 61,706 parameters. The
+     * first convolution pads by 2, so a 28x28 digit sees the same 32x32 field as the original.
+     */
+    public static Sequential lenet5() {
+        return new Sequential(
+                new Conv2d(1, 6, 5, 1, 2), Activation.relu(), new MaxPool2d(2),
+                new Conv2d(6, 16, 5), Activation.relu(), new MaxPool2d(2),
+                new Flatten(),
+                new Linear(16 * 5 * 5, 120), Activation.relu(),
+                new Linear(120, 84), Activation.relu(),
+                new Linear(84, 10));
+    }
+
     /** A 784-128-10 perceptron: fast, around 95% on the bundled sample. */
     public static Sequential mlp() {
         return new Sequential(new Flatten(), new Linear(784, 128), Activation.relu(), new Linear(128, 10));
