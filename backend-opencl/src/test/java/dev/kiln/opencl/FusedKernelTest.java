@@ -2,9 +2,14 @@ package dev.kiln.opencl;
 
 import dev.kiln.DType;
 import dev.kiln.backend.Backend;
+import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Conv2dSpec;
+import dev.kiln.backend.ReduceOp;
+import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
 import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
 
 import static dev.kiln.opencl.Devices.*;
 
@@ -70,7 +75,7 @@ class FusedKernelTest {
                         be.softmax(x, 1, log, out);
                         ref.softmax(x, 1, log, expected);
                         assertClose(download(be, expected), download(be, out), tol,
-                                (log ? "log-softmax " : "softmax ") + t + " " + java.util.Arrays.toString(shape) + " on " + be);
+                                (log ? "log-softmax " : "softmax ") + t + " " + Arrays.toString(shape) + " on " + be);
                     }
                 }
             }
@@ -127,15 +132,15 @@ class FusedKernelTest {
         x[cols + 4] = Double.NaN;  // inside the first vector of row 1, and in column 4
         for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
             View in = upload(be, t, x, rows, cols), inT = upload(be, t, x, rows, cols);
-            for (dev.kiln.backend.ReduceOp op : dev.kiln.backend.ReduceOp.values()) {
+            for (ReduceOp op : ReduceOp.values()) {
                 for (int axis = 0; axis < 2; axis++) {
                     int[] outShape = axis == 1 ? new int[] {rows, 1} : new int[] {1, cols};
                     View out = be.allocateView(t, outShape);
                     be.reduce(op, axis == 1 ? in : inT, new int[] {axis}, out);
                     double[] expected = new double[axis == 1 ? rows : cols];
                     for (int o = 0; o < expected.length; o++) {
-                        double acc = op == dev.kiln.backend.ReduceOp.SUM ? 0 : op == dev.kiln.backend.ReduceOp.PROD ? 1
-                                : op == dev.kiln.backend.ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
+                        double acc = op == ReduceOp.SUM ? 0 : op == ReduceOp.PROD ? 1
+                                : op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
                         for (int j = 0; j < (axis == 1 ? cols : rows); j++) {
                             double v = x[axis == 1 ? o * cols + j : j * cols + o];
                             if (t == DType.FLOAT32) v = (float) v;
@@ -164,8 +169,8 @@ class FusedKernelTest {
             View stored = upload(be, t, x, 2 * n);
             View dense = be.allocateView(t, n), everyOther = stored.withShape(new int[] {n}, new long[] {2}, 0);
             be.copy(everyOther, dense);
-            for (dev.kiln.backend.UnaryOp op : new dev.kiln.backend.UnaryOp[] {dev.kiln.backend.UnaryOp.EXP, dev.kiln.backend.UnaryOp.LOG,
-                    dev.kiln.backend.UnaryOp.TANH, dev.kiln.backend.UnaryOp.ERF, dev.kiln.backend.UnaryOp.ABS, dev.kiln.backend.UnaryOp.ROUND}) {
+            for (UnaryOp op : new UnaryOp[] {UnaryOp.EXP, UnaryOp.LOG,
+                    UnaryOp.TANH, UnaryOp.ERF, UnaryOp.ABS, UnaryOp.ROUND}) {
                 View vectorOut = be.allocateView(t, n), stridedOut = be.allocateView(t, n);
                 be.unary(op, 0, dense, vectorOut);
                 be.unary(op, 0, everyOther, stridedOut);
@@ -173,8 +178,8 @@ class FusedKernelTest {
             }
             View dense2 = be.allocateView(t, n), odd = stored.withShape(new int[] {n}, new long[] {2}, 1);
             be.copy(odd, dense2);
-            for (dev.kiln.backend.BinaryOp op : new dev.kiln.backend.BinaryOp[] {dev.kiln.backend.BinaryOp.ADD, dev.kiln.backend.BinaryOp.SUB,
-                    dev.kiln.backend.BinaryOp.MUL, dev.kiln.backend.BinaryOp.DIV}) {
+            for (BinaryOp op : new BinaryOp[] {BinaryOp.ADD, BinaryOp.SUB,
+                    BinaryOp.MUL, BinaryOp.DIV}) {
                 View vectorOut = be.allocateView(t, n), stridedOut = be.allocateView(t, n);
                 be.binary(op, dense, dense2, vectorOut);
                 be.binary(op, everyOther, odd, stridedOut);
