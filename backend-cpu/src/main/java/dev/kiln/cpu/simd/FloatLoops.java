@@ -12,12 +12,15 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static jdk.incubator.vector.VectorOperators.AND;
 import static jdk.incubator.vector.VectorOperators.COS;
 import static jdk.incubator.vector.VectorOperators.EXP;
 import static jdk.incubator.vector.VectorOperators.EXPM1;
+import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LOG;
 import static jdk.incubator.vector.VectorOperators.LOG1P;
+import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.MAX;
 import static jdk.incubator.vector.VectorOperators.MIN;
 import static jdk.incubator.vector.VectorOperators.SIN;
@@ -43,7 +46,7 @@ final class FloatLoops {
     static boolean supports(UnaryOp op) {
         return switch (op) {
             case NEG, ABS, EXP, EXPM1, LOG, LOG1P, SQRT, RSQRT, RECIPROCAL, SQUARE, SIN, COS, TANH, SIGMOID, SILU,
-                 RELU, LEAKY_RELU, ELU -> true;
+                 RELU, LEAKY_RELU, ELU, ERF, GELU, GELU_TANH, SOFTPLUS -> true;
             default -> false;
         };
     }
@@ -77,6 +80,10 @@ final class FloatLoops {
             case RELU -> relu(x, xOff, out, outOff, full);
             case LEAKY_RELU -> leakyRelu(x, xOff, out, outOff, full, a);
             case ELU -> elu(x, xOff, out, outOff, full, a);
+            case ERF -> erf(x, xOff, out, outOff, full);
+            case GELU -> gelu(x, xOff, out, outOff, full);
+            case GELU_TANH -> geluTanh(x, xOff, out, outOff, full);
+            case SOFTPLUS -> softplus(x, xOff, out, outOff, full);
             default -> throw new IllegalArgumentException("no vector loop for " + op);
         }
         if (full < n) {
@@ -158,6 +165,86 @@ final class FloatLoops {
 
     private static void elu(MemorySegment x, long xo, MemorySegment out, long oo, long full, float a) {
         for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.lanewise(EXPM1).mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
+    }
+
+    private static void erf(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) {
+            FloatVector v = ld(x, xo, i), a = v.abs();
+            FloatVector large = ONE.sub(erfcAboveHalf(a, a, 1));
+            st(erfBelowOne(v).blend(large.blend(large.neg(), v.compare(LT, 0)), a.compare(GE, 1)), out, oo, i);
+        }
+    }
+
+    /**
+     * x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 from |x / sqrt 2| = 0.5 on, so the negative side keeps its
+     * relative precision: 1 + erf there would cancel.
+     */
+    private static void gelu(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) {
+            FloatVector v = ld(x, xo, i), z = v.mul(INV_SQRT_2), a = z.abs();
+            FloatVector tail = erfcAboveHalf(a, v.abs(), 0.5f).mul(0.5f);
+            FloatVector phi = erfBelowOne(z).add(1).mul(0.5f).blend(ONE.sub(tail).blend(tail, v.compare(LT, 0)), a.compare(GE, 0.5f));
+            st(v.mul(phi), out, oo, i);
+        }
+    }
+
+    /** x (1 + tanh u) / 2 as x / (1 + exp(-2u)): the same value without 1 + tanh u cancelling for negative x. */
+    private static void geluTanh(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) {
+            FloatVector v = ld(x, xo, i);
+            FloatVector u = v.mul(v).mul(GELU_CUBIC).add(1).mul(v).mul(-2 * SQRT_2_OVER_PI);
+            st(v.div(u.lanewise(EXP).add(1)), out, oo, i);
+        }
+    }
+
+    /** max(x, 0) + log1p(exp(-|x|)): no overflow, and exact for large |x|. */
+    private static void softplus(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) {
+            FloatVector v = ld(x, xo, i);
+            st(v.lanewise(MAX, 0).add(v.abs().neg().lanewise(EXP).lanewise(LOG1P)), out, oo, i);
+        }
+    }
+
+    private static final float INV_SQRT_2 = (float) (1 / Math.sqrt(2));
+    private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+    private static final float GELU_CUBIC = 0.044715f;
+    /**
+     * erf(x) = x P(x^2) for |x| &lt; 1: a weighted least-squares fit (relative error 1.2e-9 before rounding the
+     * coefficients to float), evaluated in float it stays within 3 ulp.
+     */
+    private static final float[] ERF_BELOW_ONE = {
+            1.128379107e+00f, -3.761262596e-01f, 1.128358245e-01f, -2.685369179e-02f, 5.188099574e-03f,
+            -8.008193108e-04f, 7.847262168e-05f};
+    /**
+     * a erfc(a) exp(a^2) for 0.5 &lt;= a &lt;= 11 as a polynomial in u = (a - 2) / (a + 2), which maps [1, inf) onto a
+     * finite interval where this smooth function needs few terms: a weighted least-squares fit, relative error
+     * 3e-8 with float coefficients; erfc as a whole stays within 4 ulp.
+     */
+    private static final float[] ERFC_SCALED = {
+            5.107913613e-01f, 1.672110111e-01f, -2.038442940e-01f, 1.215148866e-01f, -2.897647396e-02f,
+            -7.515002508e-03f, 4.785137717e-03f, 1.121339854e-03f, -7.512087468e-04f, -2.959010017e-04f,
+            9.218583727e-05f, 5.917685121e-05f};
+
+    private static FloatVector erfBelowOne(FloatVector x) { return x.mul(polynomial(ERF_BELOW_ONE, x.mul(x))); }
+
+    /**
+     * erfc(a) for a &gt;= 0.5 (other lanes give values the caller discards), where a^2 = f w^2 with f 1 or 1/2.
+     * exp(-a^2) is taken as exp(-f s^2) exp(f (s - w)(s + w)), s being w cut to 12 significant bits so that
+     * f s^2 is exact: a rounded a^2 would cost 2 a^2 ulp in the far tail, which GELU's negative side reaches.
+     * Past a = 11, erfc is 0 in float; clamping there keeps u finite for an infinite a.
+     */
+    private static FloatVector erfcAboveHalf(FloatVector a, FloatVector w, float f) {
+        FloatVector ac = a.lanewise(MIN, 11f), wc = w.lanewise(MIN, 16f);
+        FloatVector s = wc.reinterpretAsInts().lanewise(AND, 0xFFFFF000).reinterpretAsFloats();
+        FloatVector gaussian = s.mul(s).mul(-f).lanewise(EXP).mul(s.sub(wc).mul(s.add(wc)).mul(f).lanewise(EXP));
+        FloatVector u = ac.sub(2).div(ac.add(2));
+        return gaussian.mul(polynomial(ERFC_SCALED, u)).div(ac);
+    }
+
+    private static FloatVector polynomial(float[] c, FloatVector x) {
+        FloatVector r = FloatVector.broadcast(S, c[c.length - 1]);
+        for (int k = c.length - 2; k >= 0; k--) r = r.fma(x, FloatVector.broadcast(S, c[k]));
+        return r;
     }
 
     /** {@code out = a op b} elementwise. */
