@@ -12,7 +12,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-import static jdk.incubator.vector.VectorOperators.AND;
 import static jdk.incubator.vector.VectorOperators.COS;
 import static jdk.incubator.vector.VectorOperators.EXP;
 import static jdk.incubator.vector.VectorOperators.EXPM1;
@@ -167,11 +166,23 @@ final class FloatLoops {
         for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.lanewise(EXPM1).mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
     }
 
+    // erf and GELU run in two passes over blocks that stay in L1: the erfc tail into a scratch block, then the
+    // combination with the small-argument polynomial; the tail itself in two. As one loop they exceeded C2's
+    // inlining budget (NodeCountInliningCutoff), and the vectors crossing the calls it gave up on were boxed.
+
     private static void erf(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) {
-            FloatVector v = ld(x, xo, i), a = v.abs();
-            FloatVector large = ONE.sub(erfcAboveHalf(a, a, 1));
-            st(erfBelowOne(v).blend(large.blend(large.neg(), v.compare(LT, 0)), a.compare(GE, 1)), out, oo, i);
+        MemorySegment tail = ERF_SCRATCH.get();
+        for (long b = 0; b < full; b += ERF_BLOCK) {
+            long n = Math.min(ERF_BLOCK, full - b);
+            erfcTail(x, xo + b * BYTES, tail, n, 1, 1);
+            erfCombine(x, xo + b * BYTES, tail, out, oo + b * BYTES, n);
+        }
+    }
+
+    private static void erfCombine(MemorySegment x, long xo, MemorySegment tail, MemorySegment out, long oo, long n) {
+        for (long i = 0; i < n; i += L) {
+            FloatVector v = ld(x, xo, i), large = ONE.sub(ld(tail, 0, i));
+            st(erfBelowOne(v).blend(large.blend(large.neg(), v.compare(LT, 0)), v.abs().compare(GE, 1)), out, oo, i);
         }
     }
 
@@ -180,10 +191,18 @@ final class FloatLoops {
      * relative precision: 1 + erf there would cancel.
      */
     private static void gelu(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) {
-            FloatVector v = ld(x, xo, i), z = v.mul(INV_SQRT_2), a = z.abs();
-            FloatVector tail = erfcAboveHalf(a, v.abs(), 0.5f).mul(0.5f);
-            FloatVector phi = erfBelowOne(z).add(1).mul(0.5f).blend(ONE.sub(tail).blend(tail, v.compare(LT, 0)), a.compare(GE, 0.5f));
+        MemorySegment tail = ERF_SCRATCH.get();
+        for (long b = 0; b < full; b += ERF_BLOCK) {
+            long n = Math.min(ERF_BLOCK, full - b);
+            erfcTail(x, xo + b * BYTES, tail, n, INV_SQRT_2, 0.5f);
+            geluCombine(x, xo + b * BYTES, tail, out, oo + b * BYTES, n);
+        }
+    }
+
+    private static void geluCombine(MemorySegment x, long xo, MemorySegment tail, MemorySegment out, long oo, long n) {
+        for (long i = 0; i < n; i += L) {
+            FloatVector v = ld(x, xo, i), z = v.mul(INV_SQRT_2), half = ld(tail, 0, i).mul(0.5f);
+            FloatVector phi = erfBelowOne(z).add(1).mul(0.5f).blend(ONE.sub(half).blend(half, v.compare(LT, 0)), z.abs().compare(GE, 0.5f));
             st(v.mul(phi), out, oo, i);
         }
     }
@@ -225,26 +244,46 @@ final class FloatLoops {
             -7.515002508e-03f, 4.785137717e-03f, 1.121339854e-03f, -7.512087468e-04f, -2.959010017e-04f,
             9.218583727e-05f, 5.917685121e-05f};
 
-    private static FloatVector erfBelowOne(FloatVector x) { return x.mul(polynomial(ERF_BELOW_ONE, x.mul(x))); }
+    private static FloatVector erfBelowOne(FloatVector x) { return x.mul(erfBelowOnePolynomial(x.mul(x))); }
 
     /**
-     * erfc(a) for a &gt;= 0.5 (other lanes give values the caller discards), where a^2 = f w^2 with f 1 or 1/2.
-     * exp(-a^2) is taken as exp(-f s^2) exp(f (s - w)(s + w)), s being w cut to 12 significant bits so that
-     * f s^2 is exact: a rounded a^2 would cost 2 a^2 ulp in the far tail, which GELU's negative side reaches.
-     * Past a = 11, erfc is 0 in float; clamping there keeps u finite for an infinite a.
+     * tail = erfc(a) with a = scale |x|, for the lanes where a &gt;= 0.5 (others get values the caller discards);
+     * f is scale^2 exactly (1 or 1/2). exp(-a^2) is taken as exp(-f s^2) exp(f (s - w)(s + w)) for w = |x| and s
+     * its top 12 bits, so that f s^2 is exact: a rounded a^2 would cost 2 a^2 ulp in the far tail, which GELU's
+     * negative side reaches. Past a = 11 erfc is 0 in float; clamping there keeps u finite for an infinite a.
      */
-    private static FloatVector erfcAboveHalf(FloatVector a, FloatVector w, float f) {
-        FloatVector ac = a.lanewise(MIN, 11f), wc = w.lanewise(MIN, 16f);
-        FloatVector s = wc.reinterpretAsInts().lanewise(AND, 0xFFFFF000).reinterpretAsFloats();
-        FloatVector gaussian = s.mul(s).mul(-f).lanewise(EXP).mul(s.sub(wc).mul(s.add(wc)).mul(f).lanewise(EXP));
-        FloatVector u = ac.sub(2).div(ac.add(2));
-        return gaussian.mul(polynomial(ERFC_SCALED, u)).div(ac);
+    private static void erfcTail(MemorySegment x, long xo, MemorySegment tail, long n, float scale, float f) {
+        gaussianPass(x, xo, tail, n, f);
+        scaledTailPass(x, xo, tail, n, scale);
     }
 
-    private static FloatVector polynomial(float[] c, FloatVector x) {
-        FloatVector r = FloatVector.broadcast(S, c[c.length - 1]);
-        for (int k = c.length - 2; k >= 0; k--) r = r.fma(x, FloatVector.broadcast(S, c[k]));
-        return r;
+    /** tail = exp(-f x^2), accurate in the tail as described above. */
+    private static void gaussianPass(MemorySegment x, long xo, MemorySegment tail, long n, float f) {
+        for (long i = 0; i < n; i += L) {
+            FloatVector w = ld(x, xo, i).abs().lanewise(MIN, 16f);
+            FloatVector split = w.mul(4097f), s = split.sub(split.sub(w)); // Veltkamp's split
+            st(s.mul(s).mul(-f).lanewise(EXP).mul(s.sub(w).mul(s.add(w)).mul(f).lanewise(EXP)), tail, 0, i);
+        }
+    }
+
+    /** tail *= a erfc(a) exp(a^2) / a. */
+    private static void scaledTailPass(MemorySegment x, long xo, MemorySegment tail, long n, float scale) {
+        for (long i = 0; i < n; i += L) {
+            FloatVector a = ld(x, xo, i).abs().mul(scale).lanewise(MIN, 11f);
+            st(ld(tail, 0, i).mul(erfcScaledPolynomial(a.sub(2).div(a.add(2)))).div(a), tail, 0, i);
+        }
+    }
+
+    /** Horner's rule written out: C2 inlines straight-line code more readily than a loop over the array. */
+    private static FloatVector erfBelowOnePolynomial(FloatVector t) {
+        float[] c = ERF_BELOW_ONE;
+        return t.mul(c[6]).add(c[5]).mul(t).add(c[4]).mul(t).add(c[3]).mul(t).add(c[2]).mul(t).add(c[1]).mul(t).add(c[0]);
+    }
+
+    private static FloatVector erfcScaledPolynomial(FloatVector u) {
+        float[] c = ERFC_SCALED;
+        FloatVector r = u.mul(c[11]).add(c[10]).mul(u).add(c[9]).mul(u).add(c[8]).mul(u).add(c[7]).mul(u).add(c[6]);
+        return r.mul(u).add(c[5]).mul(u).add(c[4]).mul(u).add(c[3]).mul(u).add(c[2]).mul(u).add(c[1]).mul(u).add(c[0]);
     }
 
     /** {@code out = a op b} elementwise. */
@@ -426,6 +465,10 @@ final class FloatLoops {
             case MIN -> Math.min(a, b);
         };
     }
+
+    /** Elements per pass of erf and GELU (a multiple of any vector length). */
+    private static final int ERF_BLOCK = 1024;
+    private static final ThreadLocal<MemorySegment> ERF_SCRATCH = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ERF_BLOCK * BYTES, 64));
 
     /** A padded run of two vectors, for ragged tails. */
     private static final ThreadLocal<MemorySegment> TAIL = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(2L * L * BYTES, 64));
