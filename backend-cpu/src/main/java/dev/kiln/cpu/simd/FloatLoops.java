@@ -235,8 +235,8 @@ final class FloatLoops {
             1.128379107e+00f, -3.761262596e-01f, 1.128358245e-01f, -2.685369179e-02f, 5.188099574e-03f,
             -8.008193108e-04f, 7.847262168e-05f};
     /**
-     * a erfc(a) exp(a^2) for 0.5 &lt;= a &lt;= 11 as a polynomial in u = (a - 2) / (a + 2), which maps [1, inf) onto a
-     * finite interval where this smooth function needs few terms: a weighted least-squares fit, relative error
+     * a erfc(a) exp(a^2) for 0.5 &lt;= a &lt;= 11 as a polynomial in u = (a - 2) / (a + 2), which maps [0.5, inf) onto
+     * [-0.6, 1), where this smooth function needs few terms: a weighted least-squares fit, relative error
      * 3e-8 with float coefficients; erfc as a whole stays within 4 ulp.
      */
     private static final float[] ERFC_SCALED = {
