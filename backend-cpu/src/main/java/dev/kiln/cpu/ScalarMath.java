@@ -34,7 +34,8 @@ final class ScalarMath {
             case LEAKY_RELU -> x > 0 ? x : alpha * x;
             case ELU -> x > 0 ? x : alpha * Math.expm1(x);
             case GELU -> 0.5 * x * (1 + erf(x / Math.sqrt(2)));
-            case GELU_TANH -> 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+            // x (1 + tanh u) / 2 written as x / (1 + e^(-2u)), which does not cancel for negative x.
+            case GELU_TANH -> x / (1 + Math.exp(-2 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
             case SOFTPLUS -> x > 20 ? x : Math.log1p(Math.exp(x));
             case SILU -> x * (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
             case NOT -> x == 0 ? 1 : 0;

@@ -87,6 +87,106 @@ class VectorKernelsTest {
         }
     }
 
+    /** Outer dims with any strides, inner runs contiguous or broadcast: column slices, permuted operands. */
+    @ParameterizedTest
+    @EnumSource(value = BinaryOp.class, names = {"ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM"})
+    void rowStridedOperands(BinaryOp op) {
+        for (DType t : TYPES) {
+            int n = 3, m = 5, c = 37;
+            // A (n, m, c) block out of the middle columns of an (n, m, 4c) tensor: gates out of an LSTM matrix.
+            View wide = randomView(t, new int[] {n, m, 4 * c}, n * m * 4 * c, false);
+            View slice = wide.withShape(new int[] {n, m, c}, new long[] {m * 4L * c, 4L * c, 1}, 2L * c);
+            // An (m, n, c) tensor seen as (n, m, c): outer dims swapped, rows still contiguous.
+            View permuted = randomView(t, new int[] {m, n, c}, m * n * c, false).withShape(new int[] {n, m, c}, new long[] {c, (long) n * c, 1}, 0);
+            // One value per (n, m) row from an (m, n) tensor: a transposed broadcast.
+            View perRow = randomView(t, new int[] {m, n}, m * n, false).withShape(new int[] {n, m, c}, new long[] {1, n, 0}, 0);
+            View[][] pairs = {{slice, permuted}, {permuted, slice}, {slice, perRow}, {perRow, permuted}};
+            for (View[] pair : pairs) {
+                View out = view(t, n, m, c);
+                assertTrue(VectorKernels.binary(op, pair[0], seg(pair[0]), pair[1], seg(pair[1]), out, seg(out)), op + " " + pair[0] + " " + pair[1]);
+                forEach3(out, (i, e) -> check(t, ScalarMath.binary(op, at3(pair[0], e), at3(pair[1], e)), get(out, i), op + " " + t + " at " + i));
+            }
+            // The output itself a column slice: the other columns stay untouched.
+            View wideOut = view(t, n, m, 4 * c);
+            View outSlice = wideOut.withShape(new int[] {n, m, c}, new long[] {m * 4L * c, 4L * c, 1}, c);
+            assertTrue(VectorKernels.binaryScalar(op, slice, seg(slice), 0.5, false, outSlice, seg(outSlice)));
+            assertTrue(VectorKernels.unary(UnaryOp.TANH, 0, permuted, seg(permuted), wideOut.withShape(outSlice.shape(), outSlice.strides(), 2L * c), seg(wideOut)));
+            forEach3(outSlice, (i, e) -> {
+                check(t, ScalarMath.binary(op, at3(slice, e), 0.5), get(wideOut, at3Offset(outSlice, e)), op + " scalar at " + i);
+                check(t, Math.tanh(at3(permuted, e)), get(wideOut, at3Offset(outSlice, e) + c), "tanh at " + i);
+                check(t, 0, get(wideOut, at3Offset(outSlice, e) - c), "untouched at " + i);
+            });
+        }
+    }
+
+    @Test
+    void float32ErfAndGeluStayWithinAFewUlpOverTheWholeRange() {
+        int n = 400_001;
+        View x = view(DType.FLOAT32, n);
+        for (int i = 0; i < n; i++) set(x, i, -20 + 40.0 * i / (n - 1));
+        View erf = view(DType.FLOAT32, n), gelu = view(DType.FLOAT32, n);
+        assertTrue(VectorKernels.unary(UnaryOp.ERF, 0, x, seg(x), erf, seg(erf)));
+        assertTrue(VectorKernels.unary(UnaryOp.GELU, 0, x, seg(x), gelu, seg(gelu)));
+        double worstErf = 0, worstGelu = 0;
+        for (int i = 0; i < n; i++) {
+            double v = get(x, i);
+            worstErf = Math.max(worstErf, ulps(ScalarMath.erf(v), get(erf, i)));
+            worstGelu = Math.max(worstGelu, ulps(v * 0.5 * erfc(-v / Math.sqrt(2)), get(gelu, i)));
+        }
+        assertTrue(worstErf <= 4, "erf off by " + worstErf + " ulp");
+        assertTrue(worstGelu <= 6, "gelu off by " + worstGelu + " ulp");
+
+        double[] special = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, 0.0, -0.0, 1e-30, -1e-30,
+                1.0, -1.0, 1e30, -1e30, 0, 0, 0, 0, 0};
+        View s = view(DType.FLOAT32, special.length);
+        for (int i = 0; i < special.length; i++) set(s, i, special[i]);
+        erf = view(DType.FLOAT32, special.length);
+        gelu = view(DType.FLOAT32, special.length);
+        assertTrue(VectorKernels.unary(UnaryOp.ERF, 0, s, seg(s), erf, seg(erf)));
+        assertTrue(VectorKernels.unary(UnaryOp.GELU, 0, s, seg(s), gelu, seg(gelu)));
+        for (int i = 0; i < special.length; i++) {
+            double v = (float) special[i];
+            check(DType.FLOAT32, ScalarMath.erf(v), get(erf, i), "erf(" + v + ")");
+            assertTrue(Double.isNaN(v) || Math.copySign(1, get(erf, i)) == Math.copySign(1, v), "erf keeps the sign of " + v);
+            check(DType.FLOAT32, ScalarMath.unary(UnaryOp.GELU, v, 0), get(gelu, i), "gelu(" + v + ")");
+        }
+    }
+
+    /**
+     * Distance in float ulps of the expected value, forgiving 16 of the smallest subnormal: GELU's far negative
+     * tail goes subnormal (x &lt; -13.2), where precision is absolute, not relative.
+     */
+    private static double ulps(double expected, double got) {
+        if (Double.isNaN(expected) || Double.isNaN(got)) return Double.isNaN(expected) == Double.isNaN(got) ? 0 : Double.POSITIVE_INFINITY;
+        return Math.max(0, Math.abs(got - expected) - 16 * Float.MIN_VALUE) / Math.ulp((float) expected);
+    }
+
+    /** erfc in double: 1 - erf near 0, else its continued fraction, accurate in the far tail where 1 - erf is 0. */
+    private static double erfc(double x) {
+        if (x < 0.5) return 1 - ScalarMath.erf(x);
+        double f = x;
+        for (int k = 200; k >= 1; k--) f = x + (k / 2.0) / f;
+        return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+    }
+
+    @FunctionalInterface
+    private interface ElementCheck {
+        void at(int linear, int[] index);
+    }
+
+    private static void forEach3(View v, ElementCheck check) {
+        int[] s = v.shape();
+        for (int i = 0, linear = 0; i < s[0]; i++) for (int j = 0; j < s[1]; j++) for (int k = 0; k < s[2]; k++, linear++) {
+            check.at(linear, new int[] {i, j, k});
+        }
+    }
+
+    private static long at3Offset(View v, int[] e) {
+        return v.offset() + e[0] * v.strides()[0] + e[1] * v.strides()[1] + e[2] * v.strides()[2];
+    }
+
+    private static double at3(View v, int[] e) { return get(v, at3Offset(v, e)); }
+
     @Test
     void unrecognisedLayoutsAreLeftToTheGeneralKernel() {
         View a = randomView(DType.FLOAT32, new int[] {4, 6}, 24);

@@ -43,7 +43,7 @@ final class DoubleLoops {
     static boolean supports(UnaryOp op) {
         return switch (op) {
             case NEG, ABS, EXP, EXPM1, LOG, LOG1P, SQRT, RSQRT, RECIPROCAL, SQUARE, SIN, COS, TANH, SIGMOID, SILU,
-                 RELU, LEAKY_RELU, ELU -> true;
+                 RELU, LEAKY_RELU, ELU, GELU_TANH, SOFTPLUS -> true;
             default -> false;
         };
     }
@@ -77,6 +77,8 @@ final class DoubleLoops {
             case RELU -> relu(x, xOff, out, outOff, full);
             case LEAKY_RELU -> leakyRelu(x, xOff, out, outOff, full, a);
             case ELU -> elu(x, xOff, out, outOff, full, a);
+            case GELU_TANH -> geluTanh(x, xOff, out, outOff, full);
+            case SOFTPLUS -> softplus(x, xOff, out, outOff, full);
             default -> throw new IllegalArgumentException("no vector loop for " + op);
         }
         if (full < n) {
@@ -159,6 +161,28 @@ final class DoubleLoops {
     private static void elu(MemorySegment x, long xo, MemorySegment out, long oo, long full, double a) {
         for (long i = 0; i < full; i += L) { DoubleVector v = ld(x, xo, i); st(v.lanewise(EXPM1).mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
     }
+
+    // ERF and GELU stay on the scalar path in double: a vector form would need a far longer fit to reach 1e-16.
+
+    /** x (1 + tanh u) / 2 as x / (1 + exp(-2u)): the same value without 1 + tanh u cancelling for negative x. */
+    private static void geluTanh(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) {
+            DoubleVector v = ld(x, xo, i);
+            DoubleVector u = v.mul(v).mul(GELU_CUBIC).add(1).mul(v).mul(-2 * SQRT_2_OVER_PI);
+            st(v.div(u.lanewise(EXP).add(1)), out, oo, i);
+        }
+    }
+
+    /** max(x, 0) + log1p(exp(-|x|)): no overflow, and exact for large |x|. */
+    private static void softplus(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) {
+            DoubleVector v = ld(x, xo, i);
+            st(v.lanewise(MAX, 0).add(v.abs().neg().lanewise(EXP).lanewise(LOG1P)), out, oo, i);
+        }
+    }
+
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+    private static final double GELU_CUBIC = 0.044715;
 
     /** {@code out = a op b} elementwise. */
     static void binary(BinaryOp op, MemorySegment a, long aOff, MemorySegment b, long bOff,

@@ -15,9 +15,11 @@ import java.nio.ByteOrder;
 import static jdk.incubator.vector.VectorOperators.COS;
 import static jdk.incubator.vector.VectorOperators.EXP;
 import static jdk.incubator.vector.VectorOperators.EXPM1;
+import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LOG;
 import static jdk.incubator.vector.VectorOperators.LOG1P;
+import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.MAX;
 import static jdk.incubator.vector.VectorOperators.MIN;
 import static jdk.incubator.vector.VectorOperators.SIN;
@@ -43,7 +45,7 @@ final class FloatLoops {
     static boolean supports(UnaryOp op) {
         return switch (op) {
             case NEG, ABS, EXP, EXPM1, LOG, LOG1P, SQRT, RSQRT, RECIPROCAL, SQUARE, SIN, COS, TANH, SIGMOID, SILU,
-                 RELU, LEAKY_RELU, ELU -> true;
+                 RELU, LEAKY_RELU, ELU, ERF, GELU, GELU_TANH, SOFTPLUS -> true;
             default -> false;
         };
     }
@@ -77,6 +79,10 @@ final class FloatLoops {
             case RELU -> relu(x, xOff, out, outOff, full);
             case LEAKY_RELU -> leakyRelu(x, xOff, out, outOff, full, a);
             case ELU -> elu(x, xOff, out, outOff, full, a);
+            case ERF -> erf(x, xOff, out, outOff, full);
+            case GELU -> gelu(x, xOff, out, outOff, full);
+            case GELU_TANH -> geluTanh(x, xOff, out, outOff, full);
+            case SOFTPLUS -> softplus(x, xOff, out, outOff, full);
             default -> throw new IllegalArgumentException("no vector loop for " + op);
         }
         if (full < n) {
@@ -158,6 +164,126 @@ final class FloatLoops {
 
     private static void elu(MemorySegment x, long xo, MemorySegment out, long oo, long full, float a) {
         for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.lanewise(EXPM1).mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
+    }
+
+    // erf and GELU run in two passes over blocks that stay in L1: the erfc tail into a scratch block, then the
+    // combination with the small-argument polynomial; the tail itself in two. As one loop they exceeded C2's
+    // inlining budget (NodeCountInliningCutoff), and the vectors crossing the calls it gave up on were boxed.
+
+    private static void erf(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        MemorySegment tail = ERF_SCRATCH.get();
+        for (long b = 0; b < full; b += ERF_BLOCK) {
+            long n = Math.min(ERF_BLOCK, full - b);
+            erfcTail(x, xo + b * BYTES, tail, n, 1, 1);
+            erfCombine(x, xo + b * BYTES, tail, out, oo + b * BYTES, n);
+        }
+    }
+
+    private static void erfCombine(MemorySegment x, long xo, MemorySegment tail, MemorySegment out, long oo, long n) {
+        for (long i = 0; i < n; i += L) {
+            FloatVector v = ld(x, xo, i), large = ONE.sub(ld(tail, 0, i));
+            st(erfBelowOne(v).blend(large.blend(large.neg(), v.compare(LT, 0)), v.abs().compare(GE, 1)), out, oo, i);
+        }
+    }
+
+    /**
+     * x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 from |x / sqrt 2| = 0.5 on, so the negative side keeps its
+     * relative precision: 1 + erf there would cancel.
+     */
+    private static void gelu(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        MemorySegment tail = ERF_SCRATCH.get();
+        for (long b = 0; b < full; b += ERF_BLOCK) {
+            long n = Math.min(ERF_BLOCK, full - b);
+            erfcTail(x, xo + b * BYTES, tail, n, INV_SQRT_2, 0.5f);
+            geluCombine(x, xo + b * BYTES, tail, out, oo + b * BYTES, n);
+        }
+    }
+
+    private static void geluCombine(MemorySegment x, long xo, MemorySegment tail, MemorySegment out, long oo, long n) {
+        for (long i = 0; i < n; i += L) {
+            FloatVector v = ld(x, xo, i), z = v.mul(INV_SQRT_2), half = ld(tail, 0, i).mul(0.5f);
+            FloatVector phi = erfBelowOne(z).add(1).mul(0.5f).blend(ONE.sub(half).blend(half, v.compare(LT, 0)), z.abs().compare(GE, 0.5f));
+            st(v.mul(phi), out, oo, i);
+        }
+    }
+
+    /** x (1 + tanh u) / 2 as x / (1 + exp(-2u)): the same value without 1 + tanh u cancelling for negative x. */
+    private static void geluTanh(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) {
+            FloatVector v = ld(x, xo, i);
+            FloatVector u = v.mul(v).mul(GELU_CUBIC).add(1).mul(v).mul(-2 * SQRT_2_OVER_PI);
+            st(v.div(u.lanewise(EXP).add(1)), out, oo, i);
+        }
+    }
+
+    /** max(x, 0) + log1p(exp(-|x|)): no overflow, and exact for large |x|. */
+    private static void softplus(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) {
+            FloatVector v = ld(x, xo, i);
+            st(v.lanewise(MAX, 0).add(v.abs().neg().lanewise(EXP).lanewise(LOG1P)), out, oo, i);
+        }
+    }
+
+    private static final float INV_SQRT_2 = (float) (1 / Math.sqrt(2));
+    private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+    private static final float GELU_CUBIC = 0.044715f;
+    /**
+     * erf(x) = x P(x^2) for |x| &lt; 1: a weighted least-squares fit (relative error 1.2e-9 before rounding the
+     * coefficients to float), evaluated in float it stays within 3 ulp.
+     */
+    private static final float[] ERF_BELOW_ONE = {
+            1.128379107e+00f, -3.761262596e-01f, 1.128358245e-01f, -2.685369179e-02f, 5.188099574e-03f,
+            -8.008193108e-04f, 7.847262168e-05f};
+    /**
+     * a erfc(a) exp(a^2) for 0.5 &lt;= a &lt;= 11 as a polynomial in u = (a - 2) / (a + 2), which maps [0.5, inf) onto
+     * [-0.6, 1), where this smooth function needs few terms: a weighted least-squares fit, relative error
+     * 3e-8 with float coefficients; erfc as a whole stays within 4 ulp.
+     */
+    private static final float[] ERFC_SCALED = {
+            5.107913613e-01f, 1.672110111e-01f, -2.038442940e-01f, 1.215148866e-01f, -2.897647396e-02f,
+            -7.515002508e-03f, 4.785137717e-03f, 1.121339854e-03f, -7.512087468e-04f, -2.959010017e-04f,
+            9.218583727e-05f, 5.917685121e-05f};
+
+    private static FloatVector erfBelowOne(FloatVector x) { return x.mul(erfBelowOnePolynomial(x.mul(x))); }
+
+    /**
+     * tail = erfc(a) with a = scale |x|, for the lanes where a &gt;= 0.5 (others get values the caller discards);
+     * f is scale^2 exactly (1 or 1/2). exp(-a^2) is taken as exp(-f s^2) exp(f (s - w)(s + w)) for w = |x| and s
+     * its top 12 bits, so that f s^2 is exact: a rounded a^2 would cost 2 a^2 ulp in the far tail, which GELU's
+     * negative side reaches. Past a = 11 erfc is 0 in float; clamping there keeps u finite for an infinite a.
+     */
+    private static void erfcTail(MemorySegment x, long xo, MemorySegment tail, long n, float scale, float f) {
+        gaussianPass(x, xo, tail, n, f);
+        scaledTailPass(x, xo, tail, n, scale);
+    }
+
+    /** tail = exp(-f x^2), accurate in the tail as described above. */
+    private static void gaussianPass(MemorySegment x, long xo, MemorySegment tail, long n, float f) {
+        for (long i = 0; i < n; i += L) {
+            FloatVector w = ld(x, xo, i).abs().lanewise(MIN, 16f);
+            FloatVector split = w.mul(4097f), s = split.sub(split.sub(w)); // Veltkamp's split
+            st(s.mul(s).mul(-f).lanewise(EXP).mul(s.sub(w).mul(s.add(w)).mul(f).lanewise(EXP)), tail, 0, i);
+        }
+    }
+
+    /** tail *= a erfc(a) exp(a^2) / a. */
+    private static void scaledTailPass(MemorySegment x, long xo, MemorySegment tail, long n, float scale) {
+        for (long i = 0; i < n; i += L) {
+            FloatVector a = ld(x, xo, i).abs().mul(scale).lanewise(MIN, 11f);
+            st(ld(tail, 0, i).mul(erfcScaledPolynomial(a.sub(2).div(a.add(2)))).div(a), tail, 0, i);
+        }
+    }
+
+    /** Horner's rule written out: C2 inlines straight-line code more readily than a loop over the array. */
+    private static FloatVector erfBelowOnePolynomial(FloatVector t) {
+        float[] c = ERF_BELOW_ONE;
+        return t.mul(c[6]).add(c[5]).mul(t).add(c[4]).mul(t).add(c[3]).mul(t).add(c[2]).mul(t).add(c[1]).mul(t).add(c[0]);
+    }
+
+    private static FloatVector erfcScaledPolynomial(FloatVector u) {
+        float[] c = ERFC_SCALED;
+        FloatVector r = u.mul(c[11]).add(c[10]).mul(u).add(c[9]).mul(u).add(c[8]).mul(u).add(c[7]).mul(u).add(c[6]);
+        return r.mul(u).add(c[5]).mul(u).add(c[4]).mul(u).add(c[3]).mul(u).add(c[2]).mul(u).add(c[1]).mul(u).add(c[0]);
     }
 
     /** {@code out = a op b} elementwise. */
@@ -339,6 +465,10 @@ final class FloatLoops {
             case MIN -> Math.min(a, b);
         };
     }
+
+    /** Elements per pass of erf and GELU (a multiple of any vector length). */
+    private static final int ERF_BLOCK = 1024;
+    private static final ThreadLocal<MemorySegment> ERF_SCRATCH = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ERF_BLOCK * BYTES, 64));
 
     /** A padded run of two vectors, for ragged tails. */
     private static final ThreadLocal<MemorySegment> TAIL = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(2L * L * BYTES, 64));

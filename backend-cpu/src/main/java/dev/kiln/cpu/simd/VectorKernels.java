@@ -14,10 +14,11 @@ import java.lang.foreign.ValueLayout;
  * point returns false, having done nothing, when the case is not one it handles (another dtype, an op with no
  * vector form, a layout it does not recognise), and the caller then runs its general strided kernel.
  *
- * <p>Recognised layouts: outputs are dense. For binary ops the output is seen as rows x inner, and each input
- * either runs along the row ({@code [N, C] + [N, C]}), repeats one row ({@code [N, C] + [C]}, a bias), or
- * holds one value per row ({@code [N, C] - [N, 1]}, as softmax does); a whole-tensor scalar is the one-row
- * case of the last. Reductions take a dense input reduced over one run of adjacent axes.
+ * <p>Recognised layouts for elementwise ops: the output is seen as outer dims x one inner run of at least a few
+ * elements, contiguous in the output; each input either runs along it too ({@code [N, C] + [N, C]}, or a
+ * column slice of a wider matrix) or holds one value for it ({@code [N, C] - [N, 1]}, as softmax does, or a
+ * whole-tensor scalar); outer dims may have any strides ({@code [N, C] + [C]} is a bias, a transposed operand
+ * repeats its rows). Reductions take a dense input reduced over one run of adjacent axes.
  */
 public final class VectorKernels {
     private VectorKernels() {}
@@ -31,12 +32,15 @@ public final class VectorKernels {
 
     public static boolean unary(UnaryOp op, double alpha, View x, MemorySegment xs, View out, MemorySegment os) {
         DType t = out.dtype();
-        if (!floating(t) || x.dtype() != t || !x.isContiguous() || !out.isContiguous()) return false;
+        if (!floating(t) || x.dtype() != t) return false;
         if (!(t == DType.FLOAT32 ? FloatLoops.supports(op) : DoubleLoops.supports(op))) return false;
-        long w = t.byteSize(), xo = x.offset() * w, oo = out.offset() * w;
-        chunks(out.numel(), (from, to) -> {
-            if (t == DType.FLOAT32) FloatLoops.unary(op, alpha, xs, xo + from * w, os, oo + from * w, to - from);
-            else DoubleLoops.unary(op, alpha, xs, xo + from * w, os, oo + from * w, to - from);
+        Rows rows = Rows.of(out, x, null);
+        if (rows == null || !rows.dense[1]) return false;
+        long w = t.byteSize();
+        rows.run((from, to, i) -> {
+            long oo = (rows.offset(0, i) + from) * w, xo = (rows.offset(1, i) + from) * w;
+            if (t == DType.FLOAT32) FloatLoops.unary(op, alpha, xs, xo, os, oo, to - from);
+            else DoubleLoops.unary(op, alpha, xs, xo, os, oo, to - from);
         });
         return true;
     }
@@ -46,41 +50,31 @@ public final class VectorKernels {
     public static boolean binaryScalar(BinaryOp op, View a, MemorySegment as, double scalar, boolean scalarFirst,
                                        View out, MemorySegment os) {
         DType t = out.dtype();
-        if (!floating(t) || a.dtype() != t || !a.isContiguous() || !out.isContiguous() || !supports(t, op)) return false;
-        long w = t.byteSize(), ao = a.offset() * w, oo = out.offset() * w;
-        chunks(out.numel(), (from, to) -> scalarRun(t, op, as, ao + from * w, scalar, scalarFirst, os, oo + from * w, to - from));
+        if (!floating(t) || a.dtype() != t || !supports(t, op)) return false;
+        Rows rows = Rows.of(out, a, null);
+        if (rows == null || !rows.dense[1]) return false;
+        long w = t.byteSize();
+        rows.run((from, to, i) -> scalarRun(t, op, as, (rows.offset(1, i) + from) * w, scalar, scalarFirst,
+                os, (rows.offset(0, i) + from) * w, to - from));
         return true;
     }
 
     public static boolean binary(BinaryOp op, View a, MemorySegment as, View b, MemorySegment bs, View out, MemorySegment os) {
         DType t = out.dtype();
-        if (!floating(t) || a.dtype() != t || b.dtype() != t || !out.isContiguous() || !supports(t, op)) return false;
-        int r = out.rank();
-        // The smallest split gives the longest rows; a split works when both inputs fit a recognised pattern.
-        for (int split = 0; split <= r; split++) {
-            RowPattern pa = RowPattern.of(a, split), pb = RowPattern.of(b, split);
-            if (pa == null || pb == null || (pa.elementStride == 0 && pb.elementStride == 0)) continue;
-            long inner = View.numel(java.util.Arrays.copyOfRange(out.shape(), split, r));
-            long rows = inner == 0 ? 0 : out.numel() / inner;
-            binaryRows(t, op, as, pa, bs, pb, os, out.offset(), rows, inner);
-            return true;
-        }
-        return false;
-    }
-
-    private static void binaryRows(DType t, BinaryOp op, MemorySegment as, RowPattern pa, MemorySegment bs, RowPattern pb,
-                                   MemorySegment os, long outOffset, long rows, long inner) {
+        if (!floating(t) || a.dtype() != t || b.dtype() != t || !supports(t, op)) return false;
+        Rows rows = Rows.of(out, a, b);
+        if (rows == null || (!rows.dense[1] && !rows.dense[2])) return false;
         long w = t.byteSize();
-        RangeBody row = (from, to, i) -> {
-            long ao = (pa.offset + i * pa.rowStride + from * pa.elementStride) * w;
-            long bo = (pb.offset + i * pb.rowStride + from * pb.elementStride) * w;
-            long oo = (outOffset + i * inner + from) * w;
-            if (pa.elementStride == 0) scalarRun(t, op, bs, bo, read(as, t, ao), true, os, oo, to - from);
-            else if (pb.elementStride == 0) scalarRun(t, op, as, ao, read(bs, t, bo), false, os, oo, to - from);
+        rows.run((from, to, i) -> {
+            long oo = (rows.offset(0, i) + from) * w;
+            long ao = (rows.offset(1, i) + (rows.dense[1] ? from : 0)) * w;
+            long bo = (rows.offset(2, i) + (rows.dense[2] ? from : 0)) * w;
+            if (!rows.dense[1]) scalarRun(t, op, bs, bo, read(as, t, ao), true, os, oo, to - from);
+            else if (!rows.dense[2]) scalarRun(t, op, as, ao, read(bs, t, bo), false, os, oo, to - from);
             else if (t == DType.FLOAT32) FloatLoops.binary(op, as, ao, bs, bo, os, oo, to - from);
             else DoubleLoops.binary(op, as, ao, bs, bo, os, oo, to - from);
-        };
-        grid(rows, inner, row);
+        });
+        return true;
     }
 
     private static void scalarRun(DType t, BinaryOp op, MemorySegment a, long aOff, double scalar, boolean scalarFirst,
@@ -90,30 +84,90 @@ public final class VectorKernels {
     }
 
     /**
-     * How one input of a binary op walks the output's rows x inner grid: element (i, j) is at
-     * {@code offset + i * rowStride + j * elementStride}, with elementStride 1 (a dense row) or 0 (one value).
+     * An elementwise op's operands seen as outer dims x one inner run. Over the inner run the output is
+     * contiguous and each input either contiguous too ({@code dense}) or one repeated value (stride 0, a
+     * broadcast); the outer dims may have any strides (a slice of columns, a transposed broadcast), and are
+     * walked by index, with adjacent outer dims merged where every operand allows it.
      */
-    private record RowPattern(long offset, long rowStride, long elementStride) {
-        static RowPattern of(View v, int split) {
-            int[] shape = v.shape();
-            long[] strides = v.strides();
-            long elementStride = collapse(shape, strides, split, shape.length, 1) ? 1
-                    : collapse(shape, strides, split, shape.length, 0) ? 0 : -1;
-            if (elementStride < 0) return null;
-            long unit = elementStride == 1 ? View.numel(java.util.Arrays.copyOfRange(shape, split, shape.length)) : 1;
-            if (collapse(shape, strides, 0, split, unit)) return new RowPattern(v.offset(), unit, elementStride);
-            if (collapse(shape, strides, 0, split, 0)) return new RowPattern(v.offset(), 0, elementStride);
-            return null;
+    private record Rows(int[] outerShape, long[][] outerStrides, long[] offsets, boolean[] dense, long inner) {
+        /** Inner runs shorter than this leave the op to the scalar kernel: per-run setup would dominate. */
+        private static final long MIN_RUN = 8;
+
+        /**
+         * The longest inner run for out and inputs a, b (b may be null); null when there are several runs and
+         * they are shorter than MIN_RUN.
+         */
+        static Rows of(View out, View a, View b) {
+            View[] ops = b == null ? new View[] {out, a} : new View[] {out, a, b};
+            int[] shape = out.shape();
+            int r = shape.length, split = r;
+            while (split > 0 && runs(ops, shape, split - 1)) split--;
+            long inner = View.numel(java.util.Arrays.copyOfRange(shape, split, r));
+            if (inner < MIN_RUN && inner != out.numel()) return null;
+            boolean[] dense = new boolean[ops.length];
+            long[] offsets = new long[ops.length];
+            for (int k = 0; k < ops.length; k++) {
+                dense[k] = collapses(ops[k], split, r, 1);
+                offsets[k] = ops[k].offset();
+            }
+            // Merge outer dims: drop size-1 dims, join d with the next kept one where every stride allows.
+            int[] os = new int[split];
+            long[][] st = new long[ops.length][split];
+            int n = 0;
+            for (int d = 0; d < split; d++) {
+                if (shape[d] == 1) continue;
+                boolean merge = n > 0;
+                for (int k = 0; k < ops.length && merge; k++) merge = st[k][n - 1] == ops[k].strides()[d] * shape[d];
+                if (merge) {
+                    os[n - 1] *= shape[d];
+                    for (int k = 0; k < ops.length; k++) st[k][n - 1] = ops[k].strides()[d];
+                } else {
+                    os[n] = shape[d];
+                    for (int k = 0; k < ops.length; k++) st[k][n] = ops[k].strides()[d];
+                    n++;
+                }
+            }
+            long[][] strides = new long[ops.length][];
+            for (int k = 0; k < ops.length; k++) strides[k] = java.util.Arrays.copyOf(st[k], n);
+            return new Rows(java.util.Arrays.copyOf(os, n), strides, offsets, dense, inner);
+        }
+
+        /** Whether dims [from, r) are one run: contiguous for the output, contiguous or broadcast for inputs. */
+        private static boolean runs(View[] ops, int[] shape, int from) {
+            if (!collapses(ops[0], from, shape.length, 1)) return false;
+            for (int k = 1; k < ops.length; k++) {
+                if (!collapses(ops[k], from, shape.length, 1) && !collapses(ops[k], from, shape.length, 0)) return false;
+            }
+            return true;
         }
 
         /** Whether dims [from, to) are row-major over a step of {@code unit} (all 0 when unit is 0). */
-        private static boolean collapse(int[] shape, long[] strides, int from, int to, long unit) {
+        private static boolean collapses(View v, int from, int to, long unit) {
+            int[] shape = v.shape();
+            long[] strides = v.strides();
             long expected = unit;
             for (int d = to - 1; d >= from; d--) {
                 if (shape[d] != 1 && strides[d] != expected) return false;
                 expected *= shape[d];
             }
             return true;
+        }
+
+        /** Element offset of operand k at the start of outer row i. */
+        long offset(int k, long i) {
+            long off = offsets[k];
+            long[] st = outerStrides[k];
+            for (int d = outerShape.length - 1; d > 0; d--) {
+                off += (i % outerShape[d]) * st[d];
+                i /= outerShape[d];
+            }
+            return outerShape.length == 0 ? off : off + i * st[0];
+        }
+
+        void run(RangeBody body) {
+            long rows = 1;
+            for (int s : outerShape) rows *= s;
+            grid(rows, inner, body);
         }
     }
 
