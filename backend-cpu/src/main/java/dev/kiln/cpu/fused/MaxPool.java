@@ -38,8 +38,15 @@ public final class MaxPool {
         boolean f32 = input.dtype() == DType.FLOAT32;
         Taps rows = Taps.of(oh, spec.strideH(), spec.padH(), spec.dilationH(), spec.kernelH(), s[2]);
         Taps cols = Taps.of(ow, spec.strideW(), spec.padW(), spec.dilationW(), spec.kernelW(), s[3]);
+        boolean pairs = isPairs(spec, s[2], s[3], oh, ow);
         IntConsumer plane = pl -> {
             int n = pl / channels, c = pl % channels;
+            if (pairs) {
+                pool2x2(x, input.offset() + n * input.strides()[0] + c * input.strides()[1], input.strides(), s[3], oh, ow,
+                        y, out.offset() + n * out.strides()[0] + c * out.strides()[1], out.strides(),
+                        idx, indices.offset() + n * indices.strides()[0] + c * indices.strides()[1], indices.strides(), f32);
+                return;
+            }
             pool(x, input.offset() + n * input.strides()[0] + c * input.strides()[1], input.strides(), s[3], rows, cols,
                     y, out.offset() + n * out.strides()[0] + c * out.strides()[1], out.strides(),
                     idx, indices.offset() + n * indices.strides()[0] + c * indices.strides()[1], indices.strides(), f32);
@@ -49,6 +56,49 @@ public final class MaxPool {
         } else {
             for (int pl = 0; pl < planes; pl++) plane.accept(pl);
         }
+    }
+
+    /**
+     * Whether every window is a whole 2x2 block of the input at stride 2 (the pooling of most convolutional
+     * networks): no padding or dilation, and every window inside the input even in ceil mode.
+     */
+    private static boolean isPairs(Pool2dSpec spec, int h, int w, int oh, int ow) {
+        return spec.kernelH() == 2 && spec.kernelW() == 2 && spec.strideH() == 2 && spec.strideW() == 2
+                && spec.padH() == 0 && spec.padW() == 0 && spec.dilationH() == 1 && spec.dilationW() == 1
+                && 2 * oh <= h && 2 * ow <= w;
+    }
+
+    /**
+     * One plane of 2x2 windows at stride 2, all inside the input: the four taps in window order, with the same
+     * first-maximum-or-first-NaN rule as {@link #searchF32}. Values are compared as double, which orders float32
+     * values, their signed zeros and NaNs the same.
+     */
+    private static void pool2x2(MemorySegment x, long xBase, long[] xs, int w, int oh, int ow,
+                                MemorySegment y, long yBase, long[] ys, MemorySegment idx, long iBase, long[] is, boolean f32) {
+        long sh = xs[2], sw = xs[3];
+        for (int oy = 0; oy < oh; oy++) {
+            long top = xBase + 2L * oy * sh, yRow = yBase + oy * ys[2], iRow = iBase + oy * is[2];
+            long topIndex = 2L * oy * w;
+            for (int ox = 0; ox < ow; ox++) {
+                long a = top + 2L * ox * sw;
+                double best = load(x, a, f32);
+                int tap = 0;
+                for (int t = 1; t < 4; t++) {
+                    double v = load(x, a + (t >> 1) * sh + (t & 1) * sw, f32);
+                    boolean better = (v > best || v != v) && best == best;
+                    best = better ? v : best;
+                    tap = better ? t : tap;
+                }
+                long o = yRow + ox * ys[3];
+                if (f32) y.setAtIndex(F32, o, (float) best);
+                else y.setAtIndex(F64, o, best);
+                idx.setAtIndex(I64, iRow + ox * is[3], topIndex + (tap >> 1) * (long) w + 2L * ox + (tap & 1));
+            }
+        }
+    }
+
+    private static double load(MemorySegment x, long at, boolean f32) {
+        return f32 ? x.getAtIndex(F32, at) : x.getAtIndex(F64, at);
     }
 
     /**
