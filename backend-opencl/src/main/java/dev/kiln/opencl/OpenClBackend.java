@@ -507,7 +507,9 @@ public final class OpenClBackend implements Backend {
 
     /**
      * The register-blocked kernel for CPU devices. It reads b's rows as vectors, so a b whose columns are not
-     * contiguous is first packed into a dense buffer by the copy kernel.
+     * contiguous is first packed into a dense buffer by the copy kernel. The rows per work-item follow m: as many
+     * blocks as 12-row blocks would need, each as short as that allows (m = 6 gets one 6-row block, 16 two of 8,
+     * 64 six of 11), so a small m computes no clamped rows; a single row of blocks gets groups one item high.
      */
     private void blockedGemm(DType t, View a, View b, View out) {
         int r = out.rank(), m = out.shape()[r - 2], n = out.shape()[r - 1], k = a.shape()[r - 1];
@@ -515,15 +517,17 @@ public final class OpenClBackend implements Backend {
         if (packed != null) copy(b, packed);
         View bb = packed != null ? packed : b;
         Strided batch = gemmBatch(a, bb, out);
-        String tiles = " -DRM=" + BLOCK_ROWS + " -DVN=" + BLOCK_LANES + " -DGX=" + GROUP_X + " -DGY=" + GROUP_Y + " -DKC=" + K_CHUNK;
+        int rowBlocks = ceilDiv(m, BLOCK_ROWS), rows = ceilDiv(m, rowBlocks);
+        int groupY = Math.min(GROUP_Y, rowBlocks), groupX = GROUP_X * GROUP_Y / groupY;
+        String tiles = " -DRM=" + rows + " -DVN=" + BLOCK_LANES + " -DGX=" + groupX + " -DGY=" + groupY + " -DKC=" + K_CHUNK;
         launch("gemm", ClTypes.defines("T", t) + tiles, "gemm_blocked_" + t)
                 .i32(m).i32(n).i32(k).i32(batch.rank()).long8(batch.shape())
                 .long8(batch.strides(0)).long8(batch.strides(1)).long8(batch.strides(2))
                 .i64(a.strides()[r - 2]).i64(a.strides()[r - 1]).i64(bb.strides()[r - 2])
                 .i64(out.strides()[r - 2]).i64(out.strides()[r - 1])
                 .mem(buf(a.buffer())).i64(a.offset()).mem(buf(bb.buffer())).i64(bb.offset()).mem(buf(out.buffer())).i64(out.offset())
-                .run(queue, new long[] {(long) ceilDiv(ceilDiv(n, BLOCK_LANES), GROUP_X) * GROUP_X,
-                        (long) ceilDiv(ceilDiv(m, BLOCK_ROWS), GROUP_Y) * GROUP_Y, batch.numel()}, new long[] {GROUP_X, GROUP_Y, 1});
+                .run(queue, new long[] {(long) ceilDiv(ceilDiv(n, BLOCK_LANES), groupX) * groupX,
+                        (long) ceilDiv(rowBlocks, groupY) * groupY, batch.numel()}, new long[] {groupX, groupY, 1});
         // Later work on the in-order queue runs after this launch, so the buffer can go back to the pool now.
         if (packed != null) release(packed.buffer());
     }

@@ -12,23 +12,34 @@ import static dev.kiln.opencl.Devices.*;
 /** matmul (both kernels: edges, batches, transposes) and conv2d through the default im2col path. */
 class LinearAlgebraTest {
 
+    /**
+     * (m, k, n): ragged edges for every block size; on CPU devices the rows per work-item follow m, so m runs
+     * through one row (k = 1 too), a block of m rows (6, 11), just over one 12-row block (13: two of 7), two of 8
+     * (16), a full pair (24), just past it (25) and a tall odd m (67); n straddles the 16-lane vector.
+     */
+    private static final int[][] MATMUL_SHAPES = {
+            {1, 1, 1}, {1, 5, 17}, {3, 1, 16}, {6, 9, 33}, {11, 130, 15}, {13, 7, 31}, {16, 64, 45}, {24, 3, 48},
+            {25, 300, 17}, {67, 130, 45}};
+
     @Test
     void matmulCoversTileEdgesTransposesAndBroadcastBatches() {
-        checkMatmulCases(backendOrSkip());
+        OpenClBackend be = backendOrSkip();
+        for (int[] s : MATMUL_SHAPES) checkMatmulCases(be, s[0], s[1], s[2]);
     }
 
     /** The local-memory kernel that GPUs get, run here on whatever device there is by calling it a GPU. */
     @Test
     void gpuMatmulKernelCoversTheSameCases() {
-        checkMatmulCases(asGpu(backendOrSkip()));
+        OpenClBackend be = asGpu(backendOrSkip());
+        for (int[] s : MATMUL_SHAPES) checkMatmulCases(be, s[0], s[1], s[2]);
     }
 
     /**
-     * Ragged edges for every block size, a batch of a's against one b read transposed and broadcast with stride 0
-     * (so the CPU kernel packs it), and a transposed a written into a transposed out.
+     * A batch of a's against one b read transposed and broadcast with stride 0 (so the CPU kernel packs it), and a
+     * transposed a written into a transposed out.
      */
-    private static void checkMatmulCases(OpenClBackend be) {
-        int batch = 3, m = 67, k = 130, n = 45;
+    private static void checkMatmulCases(OpenClBackend be, int m, int k, int n) {
+        int batch = 3;
         double[] a = data(batch * m * k, 1, 1), b = data(k * n, 1, 2);
         for (DType t : be.description().contains("fp64") ? new DType[] {DType.FLOAT32, DType.FLOAT64} : new DType[] {DType.FLOAT32}) {
             double tol = t == DType.FLOAT32 ? 1e-4 : 1e-12;
@@ -47,7 +58,7 @@ class LinearAlgebraTest {
                         for (int p = 0; p < k; p++) s += round(t, a[(z * m + i) * k + p]) * round(t, b[p * n + j]);
                         expected[(z * m + i) * n + j] = s;
                     }
-            assertClose(expected, download(be, out), tol, "matmul " + t);
+            assertClose(expected, download(be, out), tol, "matmul " + t + " " + m + "x" + k + "x" + n);
 
             // a[0] read transposed as (k, m) times b' (m, k) dense, written to a (k, k) view stored column-major.
             View aT = va.withShape(new int[] {k, m}, new long[] {1, k}, 0);
@@ -61,7 +72,7 @@ class LinearAlgebraTest {
                     for (int p = 0; p < m; p++) s += round(t, a[p * k + i]) * round(t, a[p * k + j]);
                     expectedT[j * k + i] = s;
                 }
-            assertClose(expectedT, download(be, outT), tol, "transposed matmul " + t);
+            assertClose(expectedT, download(be, outT), tol, "transposed matmul " + t + " " + m + "x" + k + "x" + n);
         }
     }
 
