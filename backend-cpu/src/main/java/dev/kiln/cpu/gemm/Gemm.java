@@ -32,6 +32,11 @@ public final class Gemm {
     private static final int MB = 2304;
     /** Multiply-adds below which one thread does the whole product: waking a worker costs ~50 us. */
     private static final long PARALLEL_MACS = 1L << 21;
+    /**
+     * Rows of A up to which a row-major B (unit column stride) is read in place rather than packed: packing costs
+     * a pass over B, which only pays off when enough row panels of A reuse it.
+     */
+    static final int IN_PLACE_MAX_M = 48;
     /** Tasks per thread, so a thread slowed by something else on the machine does not hold everyone up. */
     private static final int TASKS_PER_THREAD = 3;
 
@@ -149,8 +154,12 @@ public final class Gemm {
             W pa = ws.a;
             MemorySegment pb = ws.b;
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
+            boolean inPlace = bcs == 1 && m <= IN_PLACE_MAX_M;
             for (int jc = 0; jc < n; jc += ncSize) {
                 int nc = Math.min(ncSize, n - jc), colPanels = Math.ceilDiv(nc, nr);
+                // Read in place, whole column panels only: a ragged last one is still packed (zero-padded), as
+                // the kernel loads whole vectors, which could run past B's end.
+                int firstPacked = inPlace ? nc / nr : 0, packedPanels = colPanels - firstPacked;
                 for (int pc = 0; pc == 0 || pc < k; pc += kcSize) {
                     int kc = Math.min(kcSize, k - pc);
                     boolean accumulate = pc > 0;
@@ -158,7 +167,7 @@ public final class Gemm {
                     for (int ic = 0; ic < m; ic += mbSize) {
                         int mb = Math.min(mbSize, m - ic), rowPanels = Math.ceilDiv(mb, mr);
                         long aBlock = aOff + ic * ars + pc * acs;
-                        boolean packB = ic == 0;
+                        boolean packB = ic == 0 && packedPanels > 0;
                         // Tiles: row panels split first, and then each task packs its own rows of A just before
                         // using them from L1 across the whole B block; columns are split too when there are too
                         // few row panels to go round, and A's panels are then packed with B's, ahead of the tiles.
@@ -166,11 +175,11 @@ public final class Gemm {
                         int colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
                         boolean packAFirst = colParts > 1;
                         if (packB || packAFirst) {
-                            int packParts = Math.min(parts, packB ? colPanels : rowPanels);
+                            int packParts = Math.min(parts, packB ? packedPanels : rowPanels);
                             tasks.run(packParts, t -> {
                                 if (packB) {
-                                    packB(b, bBlock, brs, bcs, kc, nc, pb,
-                                            colPanels * t / packParts, colPanels * (t + 1) / packParts);
+                                    packB(b, bBlock, brs, bcs, kc, nc, pb, firstPacked + packedPanels * t / packParts,
+                                            firstPacked + packedPanels * (t + 1) / packParts);
                                 }
                                 if (packAFirst) {
                                     packA(a, aBlock, ars, acs, mb, kc, pa,
@@ -189,8 +198,14 @@ public final class Gemm {
                                 int ir = ip * mr, rows = Math.min(mr, mb - ir);
                                 for (int jp = c0; jp < c1; jp++) {
                                     int jr = jp * nr, cols = Math.min(nr, nc - jr);
-                                    kernel.tile(kc, pa, ir * kc, pb, (long) jr * kc, c, cBlock + ir * crs + jr * ccs, crs, ccs,
-                                            rows, cols, accumulate, scratch);
+                                    long cTile = cBlock + ir * crs + jr * ccs;
+                                    if (jp < firstPacked) {
+                                        kernel.tile(kc, pa, ir * kc, b, bBlock + jr, brs, c, cTile, crs, ccs, rows, cols,
+                                                accumulate, scratch);
+                                    } else {
+                                        kernel.tile(kc, pa, ir * kc, pb, (long) jr * kc, nr, c, cTile, crs, ccs, rows, cols,
+                                                accumulate, scratch);
+                                    }
                                 }
                             }
                         });
