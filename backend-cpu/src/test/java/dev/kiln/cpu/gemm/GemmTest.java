@@ -40,8 +40,8 @@ class GemmTest {
                 Arguments.of(5, 9, 0), Arguments.of(200, 190, 160), Arguments.of(20, 2000, 100), Arguments.of(7, 3, 1),
                 // More rows than one packed block of A, split over threads by rows.
                 Arguments.of(2400, 40, 30),
-                // Few rows, several column and depth blocks: split over threads by columns.
-                Arguments.of(30, 1700, 800));
+                // Few rows, several column and depth blocks, enough work per hand-off: split over threads by columns.
+                Arguments.of(30, 1536, 760));
     }
 
     @ParameterizedTest(name = "{0}x{1}x{2}")
@@ -108,7 +108,7 @@ class GemmTest {
     void batchesMatchWhetherSplitPerMatrixOrWithinEach(DType t, int batch) {
         // Each product is large enough to be split, so a few matrices run in turn, each split over the
         // threads, and many run one matrix per task.
-        int m = 131, n = 140, k = 129;
+        int m = 230, n = 200, k = 190;
         Random rnd = new Random(batch);
         try (Arena arena = Arena.ofShared()) {
             Mat[] as = new Mat[batch], bs = new Mat[batch], cs = new Mat[batch];
