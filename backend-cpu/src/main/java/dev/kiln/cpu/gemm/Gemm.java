@@ -20,7 +20,7 @@ import java.util.function.IntConsumer;
  * are too few rows to go round are columns split too, and A is then packed with B, ahead of the tiles.
  * With few rows of A, a row-major B is not packed: the micro-kernel reads its whole column panels in place.
  * A batch of at least a few matrices per thread runs one matrix per task instead, each on its thread's own
- * workspace, and small products (counting the multiply-adds per hand-off) stay on the calling thread. Segments must therefore be readable from any thread
+ * workspace, and small products stay on the calling thread. Segments must therefore be readable from any thread
  * (global, automatic or shared arenas, not confined ones).
  */
 public final class Gemm {
@@ -33,12 +33,6 @@ public final class Gemm {
     private static final int MB = 2304;
     /** Multiply-adds below which one thread does the whole product: waking a worker costs ~50 us. */
     private static final long PARALLEL_MACS = 1L << 21;
-    /**
-     * Multiply-adds per hand-off below which one product is not split over the threads: every packing step and
-     * every block of tiles is a hand-off (a wake, ~50 us), while 4M multiply-adds take one thread ~170 us.
-     * Splitting smaller products (M = 32: 32x256x1024 in 3 depth blocks) measured slower than one thread.
-     */
-    private static final long SPLIT_MACS_PER_HAND_OFF = 1L << 22;
     /**
      * Rows of A up to which a row-major B (unit column stride) is read in place rather than packed: packing costs
      * a pass over B, which only pays off when enough row panels of A reuse it.
@@ -131,11 +125,10 @@ public final class Gemm {
             WorkerPool pool = WorkerPool.shared();
             int threads = pool.parallelism();
             long macs = (long) m * n * Math.max(k, 1);
-            boolean splitEach = macs >= SPLIT_MACS_PER_HAND_OFF * handOffs(m, n, k, bcs);
-            if (threads == 1 || macs * batch < PARALLEL_MACS || batch == 1 && !splitEach) {
+            if (threads == 1 || macs * batch < PARALLEL_MACS) {
                 for (int i = 0; i < batch; i++)
                     product(m, n, k, a, aOffsets[i], ars, acs, b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, Tasks.INLINE, 1);
-            } else if (batch >= 2 * threads || !splitEach) {
+            } else if (batch >= 2 * threads || macs < PARALLEL_MACS) {
                 // Whole matrices per task: no hand-offs inside a product, and each thread packs into its own workspace.
                 pool.run(batch, i -> product(m, n, k, a, aOffsets[i], ars, acs, b, bOffsets[i], brs, bcs,
                         c, cOffsets[i], crs, ccs, Tasks.INLINE, 1));
@@ -143,16 +136,6 @@ public final class Gemm {
                 for (int i = 0; i < batch; i++)
                     product(m, n, k, a, aOffsets[i], ars, acs, b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, pool::run, threads);
             }
-        }
-
-        /**
-         * About the hand-offs {@link #product} makes when split: per block, one for the tiles and one to pack B
-         * (unless B is read in place, where only a ragged last column panel is packed).
-         */
-        private int handOffs(int m, int n, int k, long bcs) {
-            int kBlocks = Math.max(1, Math.ceilDiv(k, kcMax)), nBlocks = Math.ceilDiv(n, NC);
-            boolean packsB = !readsBInPlace(m, bcs) || n % nr != 0;
-            return kBlocks * nBlocks * (packsB ? 2 : 1);
         }
 
         /**

@@ -40,7 +40,7 @@ class GemmTest {
                 Arguments.of(5, 9, 0), Arguments.of(200, 190, 160), Arguments.of(20, 2000, 100), Arguments.of(7, 3, 1),
                 // More rows than one packed block of A, split over threads by rows.
                 Arguments.of(2400, 40, 30),
-                // Few rows, several column and depth blocks, enough work per hand-off: split over threads by columns.
+                // Few rows, several column and depth blocks: split over threads by columns.
                 Arguments.of(30, 1536, 760));
     }
 
