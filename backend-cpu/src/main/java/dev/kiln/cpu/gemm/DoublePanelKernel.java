@@ -85,8 +85,8 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
     }
 
     @Override
-    public void tile(int kc, double[] pa, int aIndex, MemorySegment pb, long bIndex, MemorySegment c, long cOffset, long cRowStride,
-                     long cColStride, int rows, int cols, boolean accumulate, double[] scratch) {
+    public void tile(int kc, double[] pa, int aIndex, MemorySegment pb, long bIndex, long bStep, MemorySegment c, long cOffset,
+                     long cRowStride, long cColStride, int rows, int cols, boolean accumulate, double[] scratch) {
         DoubleVector zero = DoubleVector.zero(S);
         DoubleVector c00 = zero, c01 = zero;
         DoubleVector c10 = zero, c11 = zero;
@@ -100,11 +100,11 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
         DoubleVector c90 = zero, c91 = zero;
         DoubleVector c100 = zero, c101 = zero;
         DoubleVector c110 = zero, c111 = zero;
-        long bStart = bIndex * E.byteSize();
+        long bStart = bIndex * E.byteSize(), bStepBytes = bStep * E.byteSize();
         for (int p = 0; p < kc; p++) {
             // Indices linear in p, so C2 can hoist the array bounds checks out of the loop.
             int ai = aIndex + p * MR;
-            long bi = bStart + (long) p * NR * E.byteSize();
+            long bi = bStart + p * bStepBytes;
             DoubleVector b0 = DoubleVector.fromMemorySegment(S, pb, bi, ORDER);
             DoubleVector b1 = DoubleVector.fromMemorySegment(S, pb, bi + L * E.byteSize(), ORDER);
             DoubleVector a;

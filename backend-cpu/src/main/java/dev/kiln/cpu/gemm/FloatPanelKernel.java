@@ -85,8 +85,8 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
     }
 
     @Override
-    public void tile(int kc, float[] pa, int aIndex, MemorySegment pb, long bIndex, MemorySegment c, long cOffset, long cRowStride,
-                     long cColStride, int rows, int cols, boolean accumulate, float[] scratch) {
+    public void tile(int kc, float[] pa, int aIndex, MemorySegment pb, long bIndex, long bStep, MemorySegment c, long cOffset,
+                     long cRowStride, long cColStride, int rows, int cols, boolean accumulate, float[] scratch) {
         FloatVector zero = FloatVector.zero(S);
         FloatVector c00 = zero, c01 = zero;
         FloatVector c10 = zero, c11 = zero;
@@ -100,11 +100,11 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
         FloatVector c90 = zero, c91 = zero;
         FloatVector c100 = zero, c101 = zero;
         FloatVector c110 = zero, c111 = zero;
-        long bStart = bIndex * E.byteSize();
+        long bStart = bIndex * E.byteSize(), bStepBytes = bStep * E.byteSize();
         for (int p = 0; p < kc; p++) {
             // Indices linear in p, so C2 can hoist the array bounds checks out of the loop.
             int ai = aIndex + p * MR;
-            long bi = bStart + (long) p * NR * E.byteSize();
+            long bi = bStart + p * bStepBytes;
             FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bi, ORDER);
             FloatVector b1 = FloatVector.fromMemorySegment(S, pb, bi + L * E.byteSize(), ORDER);
             FloatVector a;

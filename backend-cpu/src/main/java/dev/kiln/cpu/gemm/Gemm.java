@@ -18,6 +18,7 @@ import java.util.function.IntConsumer;
  * (NC, KC) block, B is packed once and shared by all threads (a hand-off), then the tiles are split over the pool
  * by rows of A (up to MB at a time), each task packing its own rows of A just before it uses them; only when there
  * are too few rows to go round are columns split too, and A is then packed with B, ahead of the tiles.
+ * With few rows of A, a row-major B is not packed: the micro-kernel reads its whole column panels in place.
  * A batch of at least a few matrices per thread runs one matrix per task instead, each on its thread's own
  * workspace, and small products stay on the calling thread. Segments must therefore be readable from any thread
  * (global, automatic or shared arenas, not confined ones).
@@ -32,6 +33,11 @@ public final class Gemm {
     private static final int MB = 2304;
     /** Multiply-adds below which one thread does the whole product: waking a worker costs ~50 us. */
     private static final long PARALLEL_MACS = 1L << 21;
+    /**
+     * Rows of A up to which a row-major B (unit column stride) is read in place rather than packed: packing costs
+     * a pass over B, which only pays off when enough row panels of A reuse it.
+     */
+    static final int IN_PLACE_MAX_M = 48;
     /** Tasks per thread, so a thread slowed by something else on the machine does not hold everyone up. */
     private static final int TASKS_PER_THREAD = 3;
 
@@ -149,8 +155,12 @@ public final class Gemm {
             W pa = ws.a;
             MemorySegment pb = ws.b;
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
+            boolean inPlace = readsBInPlace(m, bcs);
             for (int jc = 0; jc < n; jc += ncSize) {
                 int nc = Math.min(ncSize, n - jc), colPanels = Math.ceilDiv(nc, nr);
+                // Read in place, whole column panels only: a ragged last one is still packed (zero-padded), as
+                // the kernel loads whole vectors, which could run past B's end.
+                int firstPacked = inPlace ? nc / nr : 0, packedPanels = colPanels - firstPacked;
                 for (int pc = 0; pc == 0 || pc < k; pc += kcSize) {
                     int kc = Math.min(kcSize, k - pc);
                     boolean accumulate = pc > 0;
@@ -158,7 +168,7 @@ public final class Gemm {
                     for (int ic = 0; ic < m; ic += mbSize) {
                         int mb = Math.min(mbSize, m - ic), rowPanels = Math.ceilDiv(mb, mr);
                         long aBlock = aOff + ic * ars + pc * acs;
-                        boolean packB = ic == 0;
+                        boolean packB = ic == 0 && packedPanels > 0;
                         // Tiles: row panels split first, and then each task packs its own rows of A just before
                         // using them from L1 across the whole B block; columns are split too when there are too
                         // few row panels to go round, and A's panels are then packed with B's, ahead of the tiles.
@@ -166,11 +176,12 @@ public final class Gemm {
                         int colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
                         boolean packAFirst = colParts > 1;
                         if (packB || packAFirst) {
-                            int packParts = Math.min(parts, packB ? colPanels : rowPanels);
-                            tasks.run(packParts, t -> {
+                            // A alone (fewer rows than tasks) is a few thousand elements: not worth a hand-off.
+                            int packParts = packB ? Math.min(parts, packedPanels) : 1;
+                            (packB ? tasks : Tasks.INLINE).run(packParts, t -> {
                                 if (packB) {
-                                    packB(b, bBlock, brs, bcs, kc, nc, pb,
-                                            colPanels * t / packParts, colPanels * (t + 1) / packParts);
+                                    packB(b, bBlock, brs, bcs, kc, nc, pb, firstPacked + packedPanels * t / packParts,
+                                            firstPacked + packedPanels * (t + 1) / packParts);
                                 }
                                 if (packAFirst) {
                                     packA(a, aBlock, ars, acs, mb, kc, pa,
@@ -189,8 +200,14 @@ public final class Gemm {
                                 int ir = ip * mr, rows = Math.min(mr, mb - ir);
                                 for (int jp = c0; jp < c1; jp++) {
                                     int jr = jp * nr, cols = Math.min(nr, nc - jr);
-                                    kernel.tile(kc, pa, ir * kc, pb, (long) jr * kc, c, cBlock + ir * crs + jr * ccs, crs, ccs,
-                                            rows, cols, accumulate, scratch);
+                                    long cTile = cBlock + ir * crs + jr * ccs;
+                                    if (jp < firstPacked) {
+                                        kernel.tile(kc, pa, ir * kc, b, bBlock + jr, brs, c, cTile, crs, ccs, rows, cols,
+                                                accumulate, scratch);
+                                    } else {
+                                        kernel.tile(kc, pa, ir * kc, pb, (long) jr * kc, nr, c, cTile, crs, ccs, rows, cols,
+                                                accumulate, scratch);
+                                    }
                                 }
                             }
                         });
@@ -198,6 +215,8 @@ public final class Gemm {
                 }
             }
         }
+
+        private static boolean readsBInPlace(int m, long bColStride) { return bColStride == 1 && m <= IN_PLACE_MAX_M; }
 
         /** Packs row panels [from, to) of the mb x kc block of A at element {@code block}, each to its place in pa. */
         private void packA(MemorySegment a, long block, long ars, long acs, int mb, int kc, W pa, int from, int to) {

@@ -36,9 +36,11 @@ interface PanelKernel<W> {
     void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, MemorySegment dst, long at);
 
     /**
-     * C tile (rows x cols, at most mr x nr) = (accumulate ? C : 0) + packedA panel * packedB panel over kc.
-     * {@code scratch} holds at least mr * nr elements, for tiles the kernel cannot store with whole vectors.
+     * C tile (rows x cols, at most mr x nr) = (accumulate ? C : 0) + packedA panel * B panel over kc. The B panel
+     * is nr contiguous elements per k step, from element {@code bIndex} of {@code b}, steps {@code bStep} elements
+     * apart: a packed panel ({@code bStep} = nr), or nr whole columns of a row-major B read in place (its row
+     * stride). {@code scratch} holds at least mr * nr elements, for tiles the kernel cannot store with whole vectors.
      */
-    void tile(int kc, W packedA, int aIndex, MemorySegment packedB, long bIndex, MemorySegment c, long cOffset, long cRowStride,
-              long cColStride, int rows, int cols, boolean accumulate, W scratch);
+    void tile(int kc, W packedA, int aIndex, MemorySegment b, long bIndex, long bStep, MemorySegment c, long cOffset,
+              long cRowStride, long cColStride, int rows, int cols, boolean accumulate, W scratch);
 }

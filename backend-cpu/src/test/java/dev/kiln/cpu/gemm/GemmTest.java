@@ -41,7 +41,7 @@ class GemmTest {
                 // More rows than one packed block of A, split over threads by rows.
                 Arguments.of(2400, 40, 30),
                 // Few rows, several column and depth blocks: split over threads by columns.
-                Arguments.of(30, 1700, 800));
+                Arguments.of(30, 1536, 760));
     }
 
     @ParameterizedTest(name = "{0}x{1}x{2}")
@@ -108,7 +108,7 @@ class GemmTest {
     void batchesMatchWhetherSplitPerMatrixOrWithinEach(DType t, int batch) {
         // Each product is large enough to be split, so a few matrices run in turn, each split over the
         // threads, and many run one matrix per task.
-        int m = 131, n = 140, k = 129;
+        int m = 230, n = 200, k = 190;
         Random rnd = new Random(batch);
         try (Arena arena = Arena.ofShared()) {
             Mat[] as = new Mat[batch], bs = new Mat[batch], cs = new Mat[batch];
@@ -130,6 +130,51 @@ class GemmTest {
 
     static Stream<Arguments> batches() {
         return Stream.of(DType.FLOAT32, DType.FLOAT64).flatMap(t -> Stream.of(Arguments.of(t, 2), Arguments.of(t, 9)));
+    }
+
+    static Stream<Arguments> rowCountsAroundInPlaceLimit() {
+        int limit = Gemm.IN_PLACE_MAX_M;
+        return Stream.of(DType.FLOAT32, DType.FLOAT64)
+                .flatMap(t -> Stream.of(1, limit - 1, limit, limit + 1).map(m -> Arguments.of(t, m)));
+    }
+
+    @ParameterizedTest(name = "{0} m={1}")
+    @MethodSource("rowCountsAroundInPlaceLimit")
+    void rowMajorBSliceOfWiderMatrixMatchesAroundInPlaceLimit(DType t, int m) {
+        // B is the right-hand k x n part of a k x ldb matrix that ends where its segment does, so a vector load
+        // past B's last column would fail; n is no multiple of the vector length, and k spans two depth blocks.
+        int n = 75, k = 400, ldb = n + 6;
+        Random rnd = new Random(m);
+        try (Arena arena = Arena.ofShared()) {
+            Mat a = Mat.create(arena, t, m, k, false, 0, rnd);
+            Mat b = new Mat(filled(arena, t, (long) k * ldb, rnd), t, ldb - n, ldb, 1, k, n);
+            Mat c = Mat.create(arena, t, m, n, false, 0, null);
+            Gemm.multiply(t, m, n, k, a.data, new long[] {a.offset}, a.rowStride, a.colStride,
+                    b.data, new long[] {b.offset}, b.rowStride, b.colStride, c.data, new long[] {c.offset}, c.rowStride, c.colStride);
+            assertProduct(a, b, c, "ldb " + ldb);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dtypes")
+    void manySmallProductsSharingOneBMatch(DType t) {
+        // One matrix per task, each reading the same row-major B in place.
+        int batch = 9, m = 32, n = 75, k = 300;
+        Random rnd = new Random(5);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment a = filled(arena, t, (long) batch * m * k, rnd), b = filled(arena, t, (long) k * n, rnd);
+            MemorySegment c = arena.allocate((long) batch * m * n * t.byteSize());
+            long[] ao = new long[batch], bo = new long[batch], co = new long[batch];
+            for (int i = 0; i < batch; i++) {
+                ao[i] = (long) i * m * k;
+                co[i] = (long) i * m * n;
+            }
+            Gemm.multiply(t, m, n, k, a, ao, k, 1, b, bo, n, 1, c, co, n, 1);
+            for (int i = 0; i < batch; i++) {
+                assertProduct(new Mat(a, t, ao[i], k, 1, m, k), new Mat(b, t, 0, n, 1, k, n),
+                        new Mat(c, t, co[i], n, 1, m, n), "batch " + i + " of " + batch);
+            }
+        }
     }
 
     @org.junit.jupiter.api.Test
