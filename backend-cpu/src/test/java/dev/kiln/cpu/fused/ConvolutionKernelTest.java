@@ -47,9 +47,11 @@ class ConvolutionKernelTest {
                 new Case("1x1 stride 2 padded", 2, 6, 7, 7, 4, 1, 1, Conv2dSpec.of(2, 1)),
                 new Case("depthwise", 4, 12, 10, 10, 12, 3, 3, new Conv2dSpec(1, 1, 1, 1, 1, 1, 12)),
                 new Case("kernel wider than input plus padding", 2, 2, 3, 3, 3, 3, 5, new Conv2dSpec(1, 1, 0, 1, 1, 1, 1)),
-                // Stride 1: the input gradient runs as a convolution with the flipped weight...
-                new Case("groups and dilation at stride 1", 3, 8, 12, 11, 6, 3, 2, new Conv2dSpec(1, 1, 2, 1, 2, 3, 2)),
-                // ...unless the padding is wider than the dilated kernel, when it goes through columns.
+                // Stride 1 with at least 12 input channels per group: the input gradient runs as a convolution with
+                // the flipped weight...
+                new Case("groups and dilation at stride 1", 3, 24, 12, 11, 6, 3, 2, new Conv2dSpec(1, 1, 2, 1, 2, 3, 2)),
+                // ...unless there are fewer channels (as "5x5 valid" above) or the padding is wider than the dilated
+                // kernel, when it goes through columns.
                 new Case("1x1 stride 1 padded", 2, 6, 5, 5, 4, 1, 1, Conv2dSpec.of(1, 1)));
         List<Arguments> args = new ArrayList<>();
         for (Case k : shapes)
