@@ -242,20 +242,11 @@ public final class Recurrent {
                 // Gates i, o, f, c; peepholes i, o, f look at the previous cell (i, f) and the new one (o).
                 Tensor g = withBias(gx.add(h.matmul(w.rT)), w.rb);
                 Tensor p = w.peephole;
-                // The activations run on dense copies of the gate blocks: a column slice of g is strided, and the
-                // CPU backend's vector kernels take dense inputs only (strided ones went element by element).
-                Tensor gc = a.get(1).apply(clip(g.narrow(1, 3 * hidden, hidden).contiguous(), o));
-                if (p == null && !o.inputForget()) {
-                    // i, o and f share an activation and are adjacent: one dense block.
-                    Tensor iof = a.get(0).apply(clip(g.narrow(1, 0, 3 * hidden).contiguous(), o));
-                    Tensor cNew = iof.narrow(1, 2 * hidden, hidden).mul(c).add(iof.narrow(1, 0, hidden).mul(gc));
-                    yield new Tensor[] {iof.narrow(1, hidden, hidden).mul(a.get(2).apply(cNew)), cNew};
-                }
-                Tensor gi = g.narrow(1, 0, hidden), go = g.narrow(1, hidden, hidden), gf = g.narrow(1, 2 * hidden, hidden);
-                Tensor i = a.get(0).apply(clip(p == null ? gi.contiguous() : gi.add(p.narrow(0, 0, hidden).mul(c)), o));
-                Tensor f = o.inputForget() ? i.rsub(1) : a.get(0).apply(clip(p == null ? gf.contiguous() : gf.add(p.narrow(0, 2 * hidden, hidden).mul(c)), o));
-                Tensor cNew = f.mul(c).add(i.mul(gc));
-                Tensor out = a.get(0).apply(clip(p == null ? go.contiguous() : go.add(p.narrow(0, hidden, hidden).mul(cNew)), o));
+                Tensor gi = g.narrow(1, 0, hidden), go = g.narrow(1, hidden, hidden), gf = g.narrow(1, 2 * hidden, hidden), gc = g.narrow(1, 3 * hidden, hidden);
+                Tensor i = a.get(0).apply(clip(p == null ? gi : gi.add(p.narrow(0, 0, hidden).mul(c)), o));
+                Tensor f = o.inputForget() ? i.rsub(1) : a.get(0).apply(clip(p == null ? gf : gf.add(p.narrow(0, 2 * hidden, hidden).mul(c)), o));
+                Tensor cNew = f.mul(c).add(i.mul(a.get(1).apply(clip(gc, o))));
+                Tensor out = a.get(0).apply(clip(p == null ? go : go.add(p.narrow(0, hidden, hidden).mul(cNew)), o));
                 yield new Tensor[] {out.mul(a.get(2).apply(cNew)), cNew};
             }
         };
@@ -288,11 +279,10 @@ public final class Recurrent {
                 Tensor g = biased.select(0, t).add(h.matmul(w.rT));
                 prevH[t] = h;
                 prevC[t] = c;
-                // Dense copies of the gate blocks (i, o, f, c): the CPU backend's vector kernels take dense inputs only.
-                in[t] = g.narrow(1, 0, hidden).contiguous().sigmoid();
-                out[t] = g.narrow(1, hidden, hidden).contiguous().sigmoid();
-                forget[t] = g.narrow(1, 2 * hidden, hidden).contiguous().sigmoid();
-                cand[t] = g.narrow(1, 3 * hidden, hidden).contiguous().tanh();
+                in[t] = g.narrow(1, 0, hidden).sigmoid();
+                out[t] = g.narrow(1, hidden, hidden).sigmoid();
+                forget[t] = g.narrow(1, 2 * hidden, hidden).sigmoid();
+                cand[t] = g.narrow(1, 3 * hidden, hidden).tanh();
                 c = forget[t].mul(c).add(in[t].mul(cand[t]));
                 cells[t] = c;
                 tanhCells[t] = c.tanh();
