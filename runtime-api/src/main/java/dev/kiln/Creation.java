@@ -2,6 +2,7 @@ package dev.kiln;
 
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.Distribution;
+import dev.kiln.backend.HostValues;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -21,21 +22,26 @@ final class Creation {
         return t;
     }
 
+    /** Built on the device ({@link Backend#arange}): nothing is computed on the host or uploaded. */
     static Tensor arange(double start, double end, double step, DType dtype, Device device) {
         if (step == 0 || Double.isNaN(start + end + step))
             throw new IllegalArgumentException("arange: step must be non-zero and bounds finite, got start=" + start + " end=" + end + " step=" + step);
         long n = Math.max(0, (long) Math.ceil((end - start) / step));
-        double[] v = new double[Math.toIntExact(n)];
-        for (int i = 0; i < v.length; i++) v[i] = start + i * step;
-        return fromDoubles(v, dtype, device, v.length);
+        return sequence(start, step, dtype, Kiln.backend(device), Math.toIntExact(n));
     }
 
     static Tensor linspace(double start, double end, int steps, DType dtype, Device device) {
         if (steps < 0) throw new IllegalArgumentException("linspace: steps must be non-negative, got " + steps);
-        double[] v = new double[steps];
-        double step = steps > 1 ? (end - start) / (steps - 1) : 0;
-        for (int i = 0; i < steps; i++) v[i] = i == steps - 1 && steps > 1 ? end : start + i * step;
-        return fromDoubles(v, dtype, device, steps);
+        Tensor t = sequence(start, steps > 1 ? (end - start) / (steps - 1) : 0, dtype, Kiln.backend(device), steps);
+        // The last point is end exactly, not start plus a rounded multiple of the step.
+        if (steps > 1) t.backend().fill(t.view.withShape(new int[] {1}, new long[] {1}, steps - 1), end);
+        return t;
+    }
+
+    private static Tensor sequence(double start, double step, DType dtype, Backend backend, int n) {
+        Tensor t = Tensor.allocate(backend, dtype, new int[] {n});
+        if (n > 0) backend.arange(start, step, t.view);
+        return t;
     }
 
     static Tensor eye(int n, DType dtype, Device device) {
@@ -64,11 +70,14 @@ final class Creation {
         return fromHost(MemorySegment.ofArray(bytes), DType.BOOL, data.length, shape, device);
     }
 
+    /** Converted on the host, so the device receives {@code dtype} and never needs float64. */
     static Tensor fromDoubles(double[] data, DType dtype, Device device, int... shape) {
-        Tensor f64 = fromHost(MemorySegment.ofArray(data), DType.FLOAT64, data.length, shape, device);
-        if (dtype == DType.FLOAT64) return f64;
-        try (f64) {
-            return Elementwise.cast(f64, dtype);
+        MemorySegment doubles = MemorySegment.ofArray(data);
+        if (dtype == DType.FLOAT64) return fromHost(doubles, dtype, data.length, shape, device);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment converted = arena.allocate(Math.max(1, (long) data.length * dtype.byteSize()), 8);
+            HostValues.convert(doubles, DType.FLOAT64, converted, dtype, data.length);
+            return fromHost(converted.asSlice(0, (long) data.length * dtype.byteSize()), dtype, data.length, shape, device);
         }
     }
 

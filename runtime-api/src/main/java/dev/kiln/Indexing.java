@@ -1,6 +1,10 @@
 package dev.kiln;
 
-/** Gather, scatter and index selection, with bounds checked before any kernel runs. */
+/**
+ * Gather, scatter and index selection. Index bounds are checked by the backend ({@link dev.kiln.backend.Backend#checkIndex})
+ * before the indexing kernel is issued: on the CPU at once, on a device at the latest at its next synchronisation
+ * point, so a training step never waits for the check.
+ */
 final class Indexing {
     private Indexing() {}
 
@@ -8,16 +12,7 @@ final class Indexing {
         if (index.dtype() != DType.INT64 && index.dtype() != DType.INT32)
             throw new IllegalArgumentException(op + ": index must be int64 or int32, got " + Elementwise.describe(index));
         Elementwise.sameDevice(op, x, index);
-        if (index.numel() == 0) return;
-        // One host round trip; out-of-range indices would otherwise read or write outside the tensor.
-        long lo, hi;
-        try (Tensor min = index.min(); Tensor max = index.max()) {
-            lo = (long) min.item();
-            hi = (long) max.item();
-        }
-        if (lo < 0 || hi >= bound)
-            throw new IndexOutOfBoundsException(op + ": index values span [" + lo + ", " + hi + "] but the indexed dimension of "
-                    + Elementwise.describe(x) + " has size " + bound);
+        if (index.numel() > 0) x.backend().checkIndex(op, index.view, bound);
     }
 
     static Tensor gather(Tensor x, int dim, Tensor index) {
@@ -29,14 +24,7 @@ final class Indexing {
                 throw new IllegalArgumentException("gather: index " + Shapes.str(index.shape()) + " is larger than input " + Shapes.str(x.shape())
                         + " in dimension " + i);
         checkIndex("gather", index, x.dim() == 0 ? 1 : x.shape()[d], x);
-        Tensor out = Tensor.allocate(x.backend(), x.dtype(), index.shape());
-        if (out.numel() > 0) x.backend().gather(x.view, d, index.view, out.view);
-        int[] inShape = x.shape();
-        return Autograd.record("gather", out, new Tensor[] {x, index}, g -> {
-            Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
-            g.backend().scatterAdd(gx.view, d, index.view, g.view);
-            return new Tensor[] {gx, null};
-        });
+        return gatherChecked(x, d, index);
     }
 
     static Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) {
@@ -55,7 +43,19 @@ final class Indexing {
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
         if (index.numel() > 0) x.backend().scatterAdd(out.view, d, index.view, src.view);
         return Autograd.record("scatter_add", out, new Tensor[] {x, index, src},
-                g -> new Tensor[] {g, null, gather(g, d, index).contiguous()});
+                g -> new Tensor[] {g, null, gatherChecked(g, d, index)});
+    }
+
+    /** Gather with an index already checked against x's dimension d; scatter_add's backward reuses its check. */
+    private static Tensor gatherChecked(Tensor x, int d, Tensor index) {
+        Tensor out = Tensor.allocate(x.backend(), x.dtype(), index.shape());
+        if (out.numel() > 0) x.backend().gather(x.view, d, index.view, out.view);
+        int[] inShape = x.shape();
+        return Autograd.record("gather", out, new Tensor[] {x, index}, g -> {
+            Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
+            g.backend().scatterAdd(gx.view, d, index.view, g.view);
+            return new Tensor[] {gx, null};
+        });
     }
 
     static Tensor indexSelect(Tensor x, int dim, Tensor index) {

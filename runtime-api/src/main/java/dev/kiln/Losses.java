@@ -36,12 +36,8 @@ final class Losses {
         Tensor ignored = target.eq(ignoreIndex);
         Tensor safe = Tensor.where(ignored, Tensor.zerosLike(target), target);
         int classes = input.size(1);
-        if (safe.numel() > 0) {
-            long lo = (long) safe.min().item(), hi = (long) safe.max().item();
-            if (lo < 0 || hi >= classes)
-                throw new IllegalArgumentException(op + ": target values span [" + lo + ", " + hi + "] (ignore_index " + ignoreIndex
-                        + ") but input " + Elementwise.describe(input) + " has " + classes + " classes");
-        }
+        // Targets equal to ignore_index became 0 in safe, so the check sees only the targets that count.
+        if (safe.numel() > 0) safe.backend().checkIndex(op + " target", safe.view, classes);
         Tensor valid = ignored.logicalNot().to(input.dtype());
         Tensor w = weight == null ? valid : weight.indexSelect(0, safe.reshape(-1)).reshape(target.shape()).mul(valid);
         Tensor picked = input.gather(1, safe.unsqueeze(1)).squeeze(1);
@@ -178,14 +174,13 @@ final class Losses {
         checkSameShape("binary_cross_entropy", input, target);
         checkBroadcastsTo("binary_cross_entropy", "weight", weight, input);
         if (input.numel() > 0) {
-            double lo, hi;
-            try (GradMode ignored = GradMode.noGrad(); Tensor min = input.min(); Tensor max = input.max()) {
-                lo = min.item();
-                hi = max.item();
+            // On the device, as PyTorch's device-side assert: 1 marks a value outside [0, 1] (NaN included, as
+            // clamping keeps it and NaN equals nothing), and 1 is out of bounds for a check against 1.
+            try (GradMode ignored = GradMode.noGrad(); Tensor clamped = input.clamp(0, 1); Tensor outside = input.ne(clamped);
+                 Tensor flags = outside.to(DType.INT32)) {
+                input.backend().checkIndex("binary_cross_entropy: input values must lie in [0, 1] (for logits use "
+                        + "binary_cross_entropy_with_logits); the flag of a value outside", flags.view, 1);
             }
-            if (!(lo >= 0 && hi <= 1))
-                throw new IllegalArgumentException("binary_cross_entropy: input values must lie in [0, 1], got [" + lo + ", " + hi
-                        + "] in " + Elementwise.describe(input) + "; for logits use binary_cross_entropy_with_logits");
         }
         try (Scope scope = Scope.open()) {
             Tensor loss;

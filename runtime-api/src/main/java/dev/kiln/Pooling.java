@@ -57,12 +57,16 @@ final class Pooling {
             Tensor padded = Padding.pad2d(x, spec.padW(), spec.padRight(w), spec.padH(), spec.padBelow(h), 0);
             Tensor ones = Tensor.ones(x.dtype(), x.device(), c, 1, spec.kernelH(), spec.kernelW());
             Tensor sums = Convolution.conv2d(padded, ones, null, new Conv2dSpec(spec.strideH(), spec.strideW(), 0, 0, spec.dilationH(), spec.dilationW(), c));
-            double[] rows = windowCounts(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), spec.dilationH(), countIncludePad);
-            double[] cols = windowCounts(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), spec.dilationW(), countIncludePad);
-            double[] inverse = new double[oh * ow];
-            for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++) inverse[i * ow + j] = 1 / (rows[i] * cols[j]);
-            return scope.keep(sums.mul(Tensor.of(inverse, x.dtype(), x.device(), oh, ow)));
+            Tensor inverse = Constants.get("avg_pool2d divisors", x.dtype(), x.backend(), () -> {
+                double[] rows = windowCounts(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), spec.dilationH(), countIncludePad);
+                double[] cols = windowCounts(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), spec.dilationW(), countIncludePad);
+                double[] m = new double[oh * ow];
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++) m[i * ow + j] = 1 / (rows[i] * cols[j]);
+                return Tensor.of(m, x.dtype(), x.device(), oh, ow);
+            }, h, w, spec.kernelH(), spec.kernelW(), spec.strideH(), spec.strideW(), spec.padH(), spec.padW(), spec.padBelow(h),
+                    spec.padRight(w), spec.dilationH(), spec.dilationW(), countIncludePad ? 1 : 0);
+            return scope.keep(sums.mul(inverse));
         }
     }
 
@@ -119,12 +123,14 @@ final class Pooling {
 
     /** (out, in) matrix averaging the adaptive window {@code [floor(i*in/out), ceil((i+1)*in/out))} into row i. */
     private static Tensor averagingMatrix(int in, int out, Tensor like) {
-        double[] m = new double[out * in];
-        for (int i = 0; i < out; i++) {
-            int start = (int) ((long) i * in / out);
-            int end = (int) (((long) (i + 1) * in + out - 1) / out);
-            for (int j = start; j < end; j++) m[i * in + j] = 1.0 / (end - start);
-        }
-        return Tensor.of(m, like.dtype(), like.device(), out, in);
+        return Constants.get("adaptive_avg_pool2d matrix", like.dtype(), like.backend(), () -> {
+            double[] m = new double[out * in];
+            for (int i = 0; i < out; i++) {
+                int start = (int) ((long) i * in / out);
+                int end = (int) (((long) (i + 1) * in + out - 1) / out);
+                for (int j = start; j < end; j++) m[i * in + j] = 1.0 / (end - start);
+            }
+            return Tensor.of(m, like.dtype(), like.device(), out, in);
+        }, in, out);
     }
 }

@@ -213,14 +213,23 @@ public final class Tensor implements AutoCloseable {
         return toDoubleArray()[0];
     }
 
+    /**
+     * Reads this tensor's own dtype back (made dense on the device first if it is strided) and converts on the
+     * host, so reading a float32 tensor as doubles never runs a float64 kernel.
+     */
     private void readInto(DType as, MemorySegment dst) {
         checkOpen("read");
-        if (numel() == 0) return;
-        // Without grad: a recorded cast would keep this tensor alive in a node that no backward pass frees.
+        long n = numel();
+        if (n == 0) return;
+        DType own = dtype();
+        // Without grad: a recorded copy would keep this tensor alive in a node that no backward pass frees.
         try (dev.kiln.autograd.GradMode ignored = dev.kiln.autograd.GradMode.noGrad();
-             Tensor dense = dtype() == as && view.isContiguous() ? null : this.to(as).contiguous()) {
+             Tensor dense = view.isContiguous() ? null : contiguous();
+             java.lang.foreign.Arena arena = own == as ? null : java.lang.foreign.Arena.ofConfined()) {
             Tensor src = dense == null ? this : dense;
-            storage.backend.copyToHost(src.storage.buffer, src.view.offset() * as.byteSize(), dst);
+            MemorySegment raw = arena == null ? dst : arena.allocate(n * own.byteSize(), 8);
+            storage.backend.copyToHost(src.storage.buffer, src.view.offset() * own.byteSize(), raw);
+            if (arena != null) dev.kiln.backend.HostValues.convert(raw, own, dst, as, n);
         }
     }
 

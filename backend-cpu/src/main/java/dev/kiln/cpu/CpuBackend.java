@@ -405,6 +405,35 @@ public final class CpuBackend implements Backend {
         Indexing.scatterAdd(dst, axis, Indexing.alongAxis(index, axis, src.shape()), src);
     }
 
+    /** Immediate: kernels here run on the calling thread, so the scan is as early as the check can be. */
+    @Override
+    public void checkIndex(String op, View index, long bound) {
+        MemorySegment s = seg(index);
+        DType t = index.dtype();
+        long si = innerStride(index);
+        Strided.rows(index.shape(), index, null, null, (o0, o1, o2, n) -> {
+            for (int i = 0; i < n; i++) {
+                long v = getL(s, t, o0 + i * si);
+                if (v < 0 || v >= bound) throw Backend.indexOutOfBounds(op, v, bound);
+            }
+        });
+    }
+
+    @Override
+    public void arange(double start, double step, View out) {
+        MemorySegment os = seg(out);
+        DType t = out.dtype();
+        long so = innerStride(out);
+        Strided.rows(out.shape(), out, null, null, new Strided.RowVisitor() {
+            long i;
+
+            @Override
+            public void row(long o0, long o1, long o2, int n) {
+                for (int k = 0; k < n; k++) setD(os, t, o0 + k * so, start + (i++) * step);
+            }
+        });
+    }
+
     // ---- random --------------------------------------------------------------------------------------------
 
     @Override

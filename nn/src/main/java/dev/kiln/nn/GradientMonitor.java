@@ -49,7 +49,9 @@ public final class GradientMonitor {
                 }
                 double norm;
                 try (Scope s = Scope.open()) {
-                    norm = Math.sqrt(grad.to(DType.FLOAT64).square().sum().item());
+                    // In the gradient's own dtype (float32 for the half types): no float64 on the device.
+                    Tensor x = grad.dtype().isComputeType() ? grad : grad.to(DType.FLOAT32);
+                    norm = Math.sqrt(x.square().sum().item());
                 }
                 boolean finite = Double.isFinite(norm);
                 entries.put(name, new Entry(name, norm, finite, true));

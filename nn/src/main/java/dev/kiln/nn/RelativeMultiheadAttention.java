@@ -2,8 +2,12 @@ package dev.kiln.nn;
 
 import dev.kiln.Attention;
 import dev.kiln.DType;
+import dev.kiln.Device;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Transformer-XL attention (Dai et al., 2019): causal multi-head attention over the current segment (B, L, E)
@@ -33,20 +37,25 @@ public final class RelativeMultiheadAttention extends Module {
         registerParameter("v_bias", Tensor.zeros(heads, headDim));
     }
 
-    /** Sinusoidal encodings of distances 0..n-1, (n, dim): sin on the first half of the features, cos on the second. */
-    public static Tensor sinusoid(int n, int dim, DType dtype) {
-        double[] r = new double[n * dim];
+    /**
+     * Sinusoidal encodings of distances 0..n-1, (n, dim), on {@code device} (null for the default): sin on the first
+     * half of the features, cos on the second (a last, odd feature is 0). Built on the device from {@code arange}, in
+     * {@code dtype} (float32 for the storage-only half types), with frequencies {@code 10000^(-2k/dim)}.
+     */
+    public static Tensor sinusoid(int n, int dim, DType dtype, Device device) {
         int half = dim / 2;
-        for (int d = 0; d < n; d++)
-            for (int k = 0; k < half; k++) {
-                double freq = Math.pow(10000, -2.0 * k / dim);
-                r[d * dim + k] = Math.sin(d * freq);
-                r[d * dim + half + k] = Math.cos(d * freq);
-            }
-        try (Tensor t = Tensor.of(r, n, dim)) {
-            return t.to(dtype);
+        DType compute = dtype.isComputeType() ? dtype : DType.FLOAT32;
+        try (Scope s = Scope.open()) {
+            Tensor distance = Tensor.arange(0, n, 1, compute, device).unsqueeze(1);
+            Tensor frequency = Tensor.arange(0, half, 1, compute, device).mul(-2.0 * Math.log(10000) / dim).exp().unsqueeze(0);
+            Tensor angle = distance.mul(frequency);
+            List<Tensor> parts = new ArrayList<>(List.of(angle.sin(), angle.cos()));
+            if (dim % 2 == 1) parts.add(Tensor.zeros(compute, device, n, 1));
+            return s.keep(Tensor.cat(parts, 1).to(dtype));
         }
     }
+
+    public static Tensor sinusoid(int n, int dim, DType dtype) { return sinusoid(n, dim, dtype, null); }
 
     @Override
     public Tensor forward(Tensor x) { return forward(x, null); }
@@ -62,15 +71,15 @@ public final class RelativeMultiheadAttention extends Module {
             Tensor q = Attention.splitHeads(children().get("q_proj").forward(x), heads);
             Tensor k = Attention.splitHeads(children().get("k_proj").forward(context), heads);
             Tensor v = Attention.splitHeads(children().get("v_proj").forward(context), heads);
-            Tensor r = children().get("r_proj").forward(sinusoid(keys, embedDim, x.dtype())).reshape(keys, heads, headDim).transpose(0, 1);
+            Tensor r = children().get("r_proj").forward(sinusoid(keys, embedDim, x.dtype(), x.device())).reshape(keys, heads, headDim).transpose(0, 1);
             // The position term (q_i + v) . W_r R(d), per distance d, gathered to each (i, j) and scaled as the
             // content term will be, enters the attention as an additive mask. Distances below 0 (future keys) are
             // masked by causality, so any index does for them.
             Tensor byDistance = q.add(param("v_bias").unsqueeze(1)).matmul(r.mT());
-            long[] distance = new long[len * keys];
-            for (int i = 0; i < len; i++)
-                for (int j = 0; j < keys; j++) distance[i * keys + j] = Math.max(mem + i - j, 0);
-            Tensor index = Tensor.of(distance, len, keys).to(x.device()).expand(b, heads, len, keys);
+            // distance(i, j) = max(mem + i - j, 0), built on the device.
+            Tensor query = Tensor.arange(mem, mem + len, 1, DType.INT64, x.device()).unsqueeze(1);
+            Tensor key = Tensor.arange(0, keys, 1, DType.INT64, x.device()).unsqueeze(0);
+            Tensor index = query.sub(key).clamp(0, Double.NaN).expand(b, heads, len, keys);
             Tensor position = byDistance.gather(3, index).div(Math.sqrt(headDim));
             // The memory goes in as the cache, so causality offsets each query by the memory length.
             Tensor out = Attention.attention(q.add(param("u_bias").unsqueeze(1)), k.narrow(2, mem, len), v.narrow(2, mem, len), position,

@@ -16,8 +16,13 @@ import java.lang.foreign.MemorySegment;
  *       {@link Buffer}. Inputs may be any strided views (transposed, sliced, broadcast with stride 0); outputs
  *       never overlap themselves. Broadcasting is resolved above the SPI: the inputs of an elementwise kernel
  *       arrive with the output's shape.</li>
- *   <li>Kernels may run asynchronously. {@link #copyToHost} and {@link #synchronize} are the points where the
- *       host waits. Kernels on one backend run in the order they were issued.</li>
+ *   <li>Kernels may run asynchronously. {@link #copyToHost} and {@link #synchronize} are the synchronisation
+ *       points: the only places where the host waits. Kernels on one backend run in the order they were issued.
+ *       An error detected in asynchronous work (such as a {@link #checkIndex} violation) surfaces at the latest
+ *       at the next synchronisation point, as an exception that names the op.</li>
+ *   <li>Nothing in a training step reads back: bounds checks ({@link #checkIndex}) and constants ({@link #arange})
+ *       stay on the device, so a step issues kernels without draining the pipeline. The kit holds every backend
+ *       to this by counting {@link #copyToHost} calls during training steps.</li>
  *   <li>Arguments have been validated by the tensor layer (shapes, dtypes, devices); a backend may assume
  *       them consistent, and throws {@link IllegalStateException} only for its own failures (out of memory,
  *       a kernel that does not build).</li>
@@ -109,6 +114,34 @@ public interface Backend {
 
     /** The adjoint of indexSelect: {@code dst.select(axis, index[i]) += src.select(axis, i)}. */
     void indexAdd(View dst, int axis, View index, View src);
+
+    /**
+     * Checks that every value of the integer view {@code index} (int32 or int64, any strides) lies in
+     * {@code [0, bound)}. It may run asynchronously: a violation must surface at the latest at this backend's next
+     * synchronisation point ({@link #copyToHost}, {@link #synchronize}) as an {@link IndexOutOfBoundsException}
+     * made by {@link #indexOutOfBounds}, naming {@code op}, the first offending value found and the bound. Work
+     * issued between the check and that point may have run with the bad index; its results are not used, because
+     * the exception reaches the caller first. The default is immediate and correct on any backend: a min and a
+     * max reduction and one read back of the two values. Backends override it with a scan that does not wait.
+     */
+    default void checkIndex(String op, View index, long bound) {
+        IndexDefaults.checkIndex(this, op, index, bound);
+    }
+
+    /** The exception of a failed {@link #checkIndex}, worded the same by every backend. */
+    static IndexOutOfBoundsException indexOutOfBounds(String op, long value, long bound) {
+        return new IndexOutOfBoundsException(op + ": index " + value + " is out of bounds for size " + bound);
+    }
+
+    /**
+     * Writes {@code start + i * step} into element i (row-major) of {@code out}, converted to its dtype: the
+     * sequence behind {@code arange}, {@code linspace} and the masks and position tables built from them. The
+     * default fills an int64 index sequence in log2(n) doubling steps of {@link #binaryScalar} and scales it in
+     * out's dtype (or in int64 when start and step are integers); a backend overrides it with one kernel.
+     */
+    default void arange(double start, double step, View out) {
+        IndexDefaults.arange(this, start, step, out);
+    }
 
     // ---- random --------------------------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@ package dev.kiln.backend;
 
 import dev.kiln.DType;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,7 +9,7 @@ import java.util.List;
  * The default max-pooling kernel, written only with a backend's primitives: the input is copied into a border of
  * -inf, every window is gathered by one strided copy into a dense (N, C, OH, OW, KH*KW) block, and a max and an
  * arg-max along its last axis give the values and the winning taps. The taps become flat input indices with a
- * few elementwise ops in float64 (exact for any plane below 2^53 elements).
+ * few elementwise ops in int64, from window starts that {@link Backend#arange} writes on the device.
  */
 final class PoolingDefaults {
     private PoolingDefaults() {}
@@ -38,20 +37,19 @@ final class PoolingDefaults {
 
             // tap = r * kw + q  ->  row = start_i + r * dilationH, col = start_j + q * dilationW, clamped into the
             // input: a window of -inf ties with its border, and clamping lands on its first in-bounds element.
-            View t = temp(be, temps, DType.FLOAT64, n, c, oh, ow);
-            View row = temp(be, temps, DType.FLOAT64, n, c, oh, ow);
-            View col = temp(be, temps, DType.FLOAT64, n, c, oh, ow);
-            be.copy(tap.withShape(t.shape(), View.contiguousStrides(t.shape()), 0), t);
+            int[] outShape = {n, c, oh, ow};
+            View t = tap.withShape(outShape, View.contiguousStrides(outShape), 0);
+            View row = temp(be, temps, DType.INT64, outShape);
+            View col = temp(be, temps, DType.INT64, outShape);
             be.binaryScalar(BinaryOp.DIV, t, kw, false, row);
-            be.unary(UnaryOp.FLOOR, 0, row, row);
-            be.binaryScalar(BinaryOp.MUL, row, kw, false, col);
-            be.binary(BinaryOp.SUB, t, col, col);
-            View starts = windowStarts(be, temps, oh, spec.strideH(), spec.padH(), ow, spec.strideW(), spec.padW());
-            placeAndClamp(be, row, spec.dilationH(), starts.withShape(row.shape(), new long[] {0, 0, 1, 0}, 0), h);
-            placeAndClamp(be, col, spec.dilationW(), starts.withShape(col.shape(), new long[] {0, 0, 0, 1}, oh), w);
+            be.binaryScalar(BinaryOp.REMAINDER, t, kw, false, col);
+            View starts = temp(be, temps, DType.INT64, oh + ow);
+            be.arange(-spec.padH(), spec.strideH(), starts.withShape(new int[] {oh}, new long[] {1}, 0));
+            be.arange(-spec.padW(), spec.strideW(), starts.withShape(new int[] {ow}, new long[] {1}, oh));
+            placeAndClamp(be, row, spec.dilationH(), starts.withShape(outShape, new long[] {0, 0, 1, 0}, 0), h);
+            placeAndClamp(be, col, spec.dilationW(), starts.withShape(outShape, new long[] {0, 0, 0, 1}, oh), w);
             be.binaryScalar(BinaryOp.MUL, row, w, false, row);
-            be.binary(BinaryOp.ADD, row, col, row);
-            be.copy(row, indices);
+            be.binary(BinaryOp.ADD, row, col, indices);
         } finally {
             for (View v : temps) be.release(v.buffer());
         }
@@ -60,16 +58,6 @@ final class PoolingDefaults {
     private static View temp(Backend be, List<View> temps, DType dtype, int... shape) {
         View v = be.allocateView(dtype, shape);
         temps.add(v);
-        return v;
-    }
-
-    /** {@code i * stride - pad} for the oh rows, then the same for the ow columns, as one float64 vector. */
-    private static View windowStarts(Backend be, List<View> temps, int oh, int strideH, int padH, int ow, int strideW, int padW) {
-        double[] starts = new double[oh + ow];
-        for (int i = 0; i < oh; i++) starts[i] = (double) i * strideH - padH;
-        for (int j = 0; j < ow; j++) starts[oh + j] = (double) j * strideW - padW;
-        View v = temp(be, temps, DType.FLOAT64, oh + ow);
-        be.copyFromHost(MemorySegment.ofArray(starts), v.buffer(), 0);
         return v;
     }
 

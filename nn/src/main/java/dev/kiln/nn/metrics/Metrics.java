@@ -30,7 +30,7 @@ public final class Metrics {
         if (scores.size(0) == 0) return Double.NaN;
         try (GradMode g = GradMode.noGrad(); Scope s = Scope.open()) {
             Tensor above = strictlyAbove(scores, targets);
-            return above.lt(k).to(DType.FLOAT64).mean().item();
+            return above.lt(k).to(DType.FLOAT32).mean().item();
         }
     }
 
@@ -43,9 +43,9 @@ public final class Metrics {
         }
     }
 
-    /** Per row, how many scores exceed the target's, as float64. */
+    /** Per row, how many scores exceed the target's, as int64 (exact, and no float64 on the device). */
     private static Tensor strictlyAbove(Tensor scores, Tensor targets) {
         Tensor targetScore = scores.gather(1, targets.to(DType.INT64).unsqueeze(1));
-        return scores.gt(targetScore).to(DType.FLOAT64).sum(1);
+        return scores.gt(targetScore).to(DType.INT64).sum(1);
     }
 }

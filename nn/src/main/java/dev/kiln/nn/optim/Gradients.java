@@ -1,5 +1,6 @@
 package dev.kiln.nn.optim;
 
+import dev.kiln.DType;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.autograd.GradMode;
@@ -13,31 +14,37 @@ public final class Gradients {
 
     /**
      * Scales all gradients together so their joint norm is at most {@code maxNorm}; returns the norm before
-     * clipping. {@code normType} is p of the p-norm, or infinity for the max norm. Parameters without a gradient
-     * are ignored.
+     * clipping as a 0-D tensor on the gradients' device (read it with {@code item()} when you want the number: that
+     * read waits for the device, the clipping itself never does). {@code normType} is p of the p-norm, or infinity
+     * for the max norm. Parameters without a gradient are ignored; with none, the norm is 0.
+     *
+     * <p>As PyTorch's {@code clip_grad_norm_}: the norm is computed in the first gradient's dtype (float32 for the
+     * half types) and the factor {@code min(1, maxNorm / (norm + 1e-6))} is multiplied in on the device, so the
+     * gradients are rewritten even when the factor is 1.
      */
-    public static double clipNorm(List<Tensor> params, double maxNorm, double normType) {
+    public static Tensor clipNorm(List<Tensor> params, double maxNorm, double normType) {
         if (!(maxNorm >= 0)) throw new IllegalArgumentException("clipNorm: maxNorm must be non-negative, got " + maxNorm);
         if (!(normType > 0)) throw new IllegalArgumentException("clipNorm: normType must be positive, got " + normType);
         List<Tensor> grads = new ArrayList<>();
         for (Tensor p : params) if (p.grad() != null) grads.add(p.grad());
-        if (grads.isEmpty()) return 0;
-        double total;
+        if (grads.isEmpty()) return Tensor.scalar(0, DType.FLOAT32, null);
+        DType dtype = grads.getFirst().dtype().isComputeType() ? grads.getFirst().dtype() : DType.FLOAT32;
+        boolean max = Double.isInfinite(normType);
         try (GradMode ng = GradMode.noGrad(); Scope s = Scope.open()) {
             List<Tensor> parts = new ArrayList<>();
             for (Tensor g : grads) {
-                Tensor a = g.abs().to(dev.kiln.DType.FLOAT64);
-                parts.add(Double.isInfinite(normType) ? a.max().reshape(1) : a.pow(normType).sum().reshape(1));
+                Tensor a = g.abs().to(dtype);
+                parts.add((max ? a.max() : a.pow(normType).sum()).reshape(1));
             }
             Tensor all = Tensor.cat(parts, 0);
-            total = Double.isInfinite(normType) ? all.max().item() : Math.pow(all.sum().item(), 1 / normType);
-            double coef = maxNorm / (total + 1e-6);
-            if (coef < 1) for (Tensor g : grads) g.mul_(coef);
+            Tensor total = max ? all.max() : all.sum().pow(1 / normType);
+            Tensor factor = total.add(1e-6).reciprocal().mul(maxNorm).clamp(Double.NaN, 1);
+            for (Tensor g : grads) g.mul_(g.dtype() == dtype ? factor : factor.to(g.dtype()));
+            return s.keep(total);
         }
-        return total;
     }
 
-    public static double clipNorm(List<Tensor> params, double maxNorm) { return clipNorm(params, maxNorm, 2); }
+    public static Tensor clipNorm(List<Tensor> params, double maxNorm) { return clipNorm(params, maxNorm, 2); }
 
     /** Clamps every gradient element into [-clip, clip]. */
     public static void clipValue(List<Tensor> params, double clip) {

@@ -99,11 +99,11 @@ class ScheduleTest {
         Tensor a = Tensor.zeros(2).requiresGrad(true), b = Tensor.zeros(1).requiresGrad(true);
         a.setGrad(Tensor.of(new float[] {3, 0}, 2));
         b.setGrad(Tensor.of(new float[] {4}, 1));
-        double norm = Gradients.clipNorm(List.of(a, b), 1.0);
+        double norm = Gradients.clipNorm(List.of(a, b), 1.0).item();
         close(5, norm, 1e-6, "total norm before clipping");
         close(new double[] {0.6, 0}, a.grad().toDoubleArray(), 1e-6, "scaled");
         close(new double[] {0.8}, b.grad().toDoubleArray(), 1e-6, "scaled");
-        close(0.8, Gradients.clipNorm(List.of(a, b), 10, Double.POSITIVE_INFINITY), 1e-6, "max norm, no clipping needed");
+        close(0.8, Gradients.clipNorm(List.of(a, b), 10, Double.POSITIVE_INFINITY).item(), 1e-6, "max norm, no clipping needed");
         close(new double[] {0.8}, b.grad().toDoubleArray(), 1e-6, "unchanged below the limit");
         Gradients.clipValue(List.of(a, b), 0.7);
         close(new double[] {0.6, 0}, a.grad().toDoubleArray(), 1e-6, "within the value limit");
