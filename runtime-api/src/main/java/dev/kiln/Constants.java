@@ -39,6 +39,14 @@ final class Constants {
 
     private Constants() {}
 
+    /** Closes every cached constant; the next use builds it again. */
+    static void clear() {
+        synchronized (CACHE) {
+            CACHE.values().forEach(Tensor::close);
+            CACHE.clear();
+        }
+    }
+
     /** The constant named by {@code kind} and {@code params} on {@code backend} in {@code dtype}, built on first use. */
     static Tensor get(String kind, DType dtype, Backend backend, Supplier<Tensor> build, int... params) {
         Key key = new Key(backend, dtype, kind, params.clone());

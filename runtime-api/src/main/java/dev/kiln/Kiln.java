@@ -31,6 +31,13 @@ public final class Kiln {
     /** Reserves {@code n} counters of the Philox stream and returns the first. */
     static long nextOffset(long n) { return OFFSET.getAndAdd(n); }
 
+    /**
+     * Closes the constants Kiln keeps on devices between calls (causal attention biases, pooling divisors, adaptive
+     * pooling matrices: at most a few dozen small tensors); they are built again on next use. For memory accounting:
+     * after this, a device's live bytes are exactly the tensors the program holds.
+     */
+    public static void releaseConstants() { Constants.clear(); }
+
     public static Device defaultDevice() { return defaultBackend().device(); }
 
     public static void setDefaultDevice(Device device) { DeviceProbe.setDefault(device); }

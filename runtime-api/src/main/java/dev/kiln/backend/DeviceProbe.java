@@ -126,6 +126,35 @@ public final class DeviceProbe {
         throw new IllegalArgumentException(why.toString());
     }
 
+    /** Undoes an {@link #interpose}. */
+    public interface Interposition extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Puts {@code wrap} of a device's backend in its place, for instrumentation (the conformance kit counts host
+     * round trips this way): tensors created afterwards on that device, through the default device too when it was
+     * this one, go to the wrapper. Tensors made before keep the backend they were made on, so a caller creates
+     * everything it measures after this call. Closing the result restores the backend.
+     */
+    public static Interposition interpose(Device device, java.util.function.UnaryOperator<Backend> wrap) {
+        BackendProvider.Candidate c = candidates().stream().filter(x -> x.isAvailable() && device.matches(Device.parse(x.device())))
+                .findFirst().orElseThrow(() -> new IllegalArgumentException("interpose: device '" + device + "' is not available:\n" + table()));
+        Backend original = open(c), wrapper = wrap.apply(original);
+        swap(c.device(), original, wrapper);
+        return () -> swap(c.device(), wrapper, original);
+    }
+
+    private static void swap(String key, Backend from, Backend to) {
+        synchronized (OPEN) {
+            OPEN.put(key, to);
+        }
+        synchronized (LOCK) {
+            if (defaultBackend == from) defaultBackend = to;
+        }
+    }
+
     private static Backend open(BackendProvider.Candidate c) {
         synchronized (OPEN) {
             return OPEN.computeIfAbsent(c.device(), k -> c.factory().get());

@@ -30,7 +30,11 @@ public final class Ref {
         return n;
     }
 
-    public static Tensor f64(double[] v, int... shape) { return Tensor.of(v, DType.FLOAT64, null, shape); }
+    /** A float64 tensor on the default device; the calling test is skipped on a device without float64. */
+    public static Tensor f64(double[] v, int... shape) {
+        TestDevice.requireFloat64();
+        return Tensor.of(v, DType.FLOAT64, null, shape);
+    }
 
     public static Tensor f32(double[] v, int... shape) { return Tensor.of(v, DType.FLOAT32, null, shape); }
 
@@ -68,9 +72,11 @@ public final class Ref {
 
     /**
      * A backend's live bytes once garbage that earlier tests dropped without closing has been collected: the
-     * Cleaner frees it asynchronously, and a leak check must not mistake that for its own bytes.
+     * Cleaner frees it asynchronously, and a leak check must not mistake that for its own bytes. Kiln's cached
+     * constants (attention masks, pooling divisors) are released first for the same reason.
      */
     public static long settledLiveBytes(dev.kiln.backend.Backend backend) {
+        dev.kiln.Kiln.releaseConstants();
         long previous = -1, now = backend.memoryStats().liveBytes();
         for (int i = 0; i < 50 && now != previous; i++) {
             System.gc();
