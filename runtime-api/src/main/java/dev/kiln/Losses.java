@@ -178,8 +178,8 @@ final class Losses {
             // clamping keeps it and NaN equals nothing), and 1 is out of bounds for a check against 1.
             try (GradMode ignored = GradMode.noGrad(); Tensor clamped = input.clamp(0, 1); Tensor outside = input.ne(clamped);
                  Tensor flags = outside.to(DType.INT32)) {
-                input.backend().checkIndex("binary_cross_entropy: input values must lie in [0, 1] (for logits use "
-                        + "binary_cross_entropy_with_logits); the flag of a value outside", flags.view, 1);
+                input.backend().checkIndex("binary_cross_entropy: an input value lies outside [0, 1] (flagged 1; for logits use "
+                        + "binary_cross_entropy_with_logits)", flags.view, 1);
             }
         }
         try (Scope scope = Scope.open()) {

@@ -64,6 +64,7 @@ class AttentionModulesTest {
 
     /** Non-zero biases, so the reference checks them too (PyTorch initialises them to zero). */
     private static MultiheadAttention withRandomBiases(MultiheadAttention m, long seed) {
+        dev.kiln.testkit.TestDevice.requireFloat64();
         m.to(DType.FLOAT64);
         Map<String, Tensor> p = m.namedParameters();
         try (GradMode g = GradMode.noGrad()) {

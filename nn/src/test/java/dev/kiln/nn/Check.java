@@ -52,6 +52,7 @@ public final class Check {
      * random layers (dropout) draw the same mask every time.
      */
     public static void moduleGrads(String what, Module module, Tensor input, Function<Tensor, Tensor> f) {
+        dev.kiln.testkit.TestDevice.requireFloat64();
         module.to(DType.FLOAT64);
         Map<String, Tensor> targets = new LinkedHashMap<>(module.namedParameters());
         if (input.requiresGrad()) targets.put("input", input);

@@ -22,6 +22,7 @@ class LayersTest {
         try (Scope s = Scope.open()) {
             Kiln.manualSeed(1);
             Linear lin = new Linear(3, 2);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             lin.to(DType.FLOAT64);
             double[] x = data(1, 4 * 3, -1, 1);
             double[] w = lin.weight().toDoubleArray(), b = lin.bias().toDoubleArray();
@@ -66,6 +67,7 @@ class LayersTest {
         try (Scope s = Scope.open()) {
             Kiln.manualSeed(2);
             Conv2d conv = new Conv2d(2, 3, 3, 2, 1);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             conv.to(DType.FLOAT64);
             double[] x = data(2, 2 * 2 * 5 * 5, -1, 1);
             double[] expected = conv2dRef(x, 2, 2, 5, 5, conv.weight().toDoubleArray(), 3, 3, conv.bias().toDoubleArray(), 2, 1);
@@ -82,6 +84,7 @@ class LayersTest {
             Kiln.manualSeed(3);
             int n = 2, cin = 2, cout = 3, k = 3, h = 3, wd = 2, stride = 2, pad = 1, outPad = 1;
             ConvTranspose2d deconv = new ConvTranspose2d(cin, cout, k, stride, pad, outPad, 1, true, 1);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             deconv.to(DType.FLOAT64);
             Check.assertShape(new int[] {cin, cout, k, k}, deconv.weight());
             double[] x = data(5, n * cin * h * wd, -1, 1), w = deconv.weight().toDoubleArray(), b = deconv.bias().toDoubleArray();
@@ -148,6 +151,7 @@ class LayersTest {
     void batchNormNormalisesUpdatesRunningStatsAndUsesThemInEval() {
         try (Scope s = Scope.open()) {
             BatchNorm1d bn = new BatchNorm1d(2);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             bn.to(DType.FLOAT64);
             double[] x = {1, 10, 2, 20, 3, 30, 4, 40};
             Tensor y = bn.forward(f64(x, 4, 2));
@@ -172,6 +176,7 @@ class LayersTest {
     void layerNormMatchesReferenceAndGradients() {
         try (Scope s = Scope.open()) {
             LayerNorm ln = new LayerNorm(3);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             ln.to(DType.FLOAT64);
             double[] x = data(7, 2 * 3, -2, 2);
             double[] expected = new double[6];
@@ -189,6 +194,7 @@ class LayersTest {
     void dropoutScalesKeptElementsAndIsIdentityInEval() {
         try (Scope s = Scope.open()) {
             Dropout d = new Dropout(0.5);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             Tensor x = Tensor.ones(DType.FLOAT64, null, 10000);
             double[] y = d.forward(x).toDoubleArray();
             int zeros = 0;
@@ -210,6 +216,7 @@ class LayersTest {
         try (Scope s = Scope.open()) {
             Kiln.manualSeed(3);
             Embedding e = new Embedding(5, 3);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             e.to(DType.FLOAT64);
             double[] w = e.weight().toDoubleArray();
             Tensor idx = Tensor.of(new long[] {4, 0, 4}, 3);

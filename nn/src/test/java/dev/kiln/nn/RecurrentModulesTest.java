@@ -113,6 +113,7 @@ class RecurrentModulesTest {
             Kiln.manualSeed(11);
             int steps = 4, batch = 3, in = 3, hid = 2, layers = 2, dirs = 2;
             LSTM lstm = new LSTM(in, hid, RNNBase.Options.defaults().withNumLayers(layers).withBidirectional(true));
+            dev.kiln.testkit.TestDevice.requireFloat64();
             lstm.to(DType.FLOAT64);
             double[] x = data(1, steps * batch * in, -1, 1), h0 = data(2, layers * dirs * batch * hid, -1, 1), c0 = data(3, h0.length, -1, 1);
             int[] lengths = {4, 1, 3};
@@ -139,6 +140,7 @@ class RecurrentModulesTest {
             Kiln.manualSeed(12);
             int steps = 3, batch = 2, in = 2, hid = 3;
             GRU gru = new GRU(in, hid, RNNBase.Options.defaults().withNumLayers(2).withBatchFirst(true).withBidirectional(true));
+            dev.kiln.testkit.TestDevice.requireFloat64();
             gru.to(DType.FLOAT64);
             double[] x = data(4, steps * batch * in, -1, 1), h0 = data(5, 4 * batch * hid, -1, 1);
             int[] lengths = {2, 3};
@@ -149,9 +151,11 @@ class RecurrentModulesTest {
             assertEquals(null, got.cell());
 
             RNN relu = new RNN(in, hid, RNN.Nonlinearity.RELU, RNNBase.Options.defaults().withNumLayers(2).withBias(false));
+            dev.kiln.testkit.TestDevice.requireFloat64();
             relu.to(DType.FLOAT64);
             close(reference("rnn_relu", relu, x, steps, batch, null, null, null)[0], relu.forward(f64(x, steps, batch, in)).toDoubleArray(), 1e-12, "relu rnn");
             RNN tanh = new RNN(in, hid);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             tanh.to(DType.FLOAT64);
             double[] one = java.util.Arrays.copyOfRange(x, 0, steps * in);
             // Unbatched (T, in) input is one sequence of a batch of one.
@@ -168,6 +172,7 @@ class RecurrentModulesTest {
             Kiln.manualSeed(13);
             int steps = 3, batch = 2, in = 2, hid = 2;
             LSTM lstm = new LSTM(in, hid, RNNBase.Options.defaults().withNumLayers(2).withDropout(1.0));
+            dev.kiln.testkit.TestDevice.requireFloat64();
             lstm.to(DType.FLOAT64);
             double[] x = data(6, steps * batch * in, -1, 1);
             lstm.eval();
@@ -194,6 +199,7 @@ class RecurrentModulesTest {
             RNN rnn = new RNN(in, hid);
             Check.moduleGrads("rnn", rnn, f64(data(9, steps * batch * in, -1, 1), steps, batch, in).requiresGrad(true), rnn::forward);
             LSTM one = new LSTM(in, hid);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             one.to(DType.FLOAT64);
             Tensor x = f64(data(10, steps * batch * in, -1, 1), steps, batch, in);
             Check.grads("lstm initial states", t -> {
@@ -212,6 +218,7 @@ class RecurrentModulesTest {
             LSTM lstm = new LSTM(in, hid, RNNBase.Options.defaults().withNumLayers(2).withBidirectional(true));
             Check.moduleGrads("bidirectional 2-layer lstm", lstm, f64(data(16, steps * batch * in, -1, 1), steps, batch, in).requiresGrad(true), lstm::forward);
             LSTM one = new LSTM(in, hid);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             one.to(DType.FLOAT64);
             Tensor x = f64(data(17, steps * batch * in, -1, 1), steps, batch, in);
             Check.grads("lstm initial states, full length", t -> {

@@ -48,6 +48,7 @@ class SequenceAndGraphTest {
             Kiln.manualSeed(7);
             int in = 3, inDim = 2, out = 2, outDim = 2, rounds = 3;
             CapsuleLayer caps = new CapsuleLayer(in, inDim, out, outDim, rounds);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             caps.to(DType.FLOAT64);
             try (var g = dev.kiln.autograd.GradMode.noGrad()) {
                 caps.namedParameters().get("weight").copy_(f64(data(11, in * out * outDim * inDim, -1, 1), in, out, outDim, inDim));
@@ -99,6 +100,7 @@ class SequenceAndGraphTest {
             Kiln.manualSeed(8);
             int e = 4, h = 2, hd = 2, len = 2, mem = 2, keys = mem + len;
             RelativeMultiheadAttention att = new RelativeMultiheadAttention(e, h);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             att.to(DType.FLOAT64);
             try (var g = dev.kiln.autograd.GradMode.noGrad()) {
                 att.namedParameters().get("u_bias").copy_(f64(data(20, h * hd, -1, 1), h, hd));
@@ -112,6 +114,7 @@ class SequenceAndGraphTest {
             double[] q = project(x, len, p.get("q_proj.weight").toDoubleArray(), e);
             double[] k = project(ctx, keys, p.get("k_proj.weight").toDoubleArray(), e);
             double[] v = project(ctx, keys, p.get("v_proj.weight").toDoubleArray(), e);
+            dev.kiln.testkit.TestDevice.requireFloat64();
             double[] r = project(RelativeMultiheadAttention.sinusoid(keys, e, DType.FLOAT64).toDoubleArray(), keys, p.get("r_proj.weight").toDoubleArray(), e);
             double[] u = p.get("u_bias").toDoubleArray(), vb = p.get("v_bias").toDoubleArray();
             double[] attended = new double[len * e];

@@ -45,6 +45,7 @@ class TransformerTest {
                 Kiln.manualSeed(31);
                 int e = 4, t = 3, src = 2, batch = 2;
                 TransformerDecoderLayer layer = new TransformerDecoderLayer(e, 2, TINY.withNormFirst(normFirst));
+                dev.kiln.testkit.TestDevice.requireFloat64();
                 layer.to(DType.FLOAT64);
                 // Non-trivial norms, so a misplaced one shows.
                 for (String n : List.of("norm1", "norm2", "norm3"))
@@ -75,6 +76,7 @@ class TransformerTest {
             Kiln.manualSeed(34);
             int e = 4, len = 4, src = 3, batch = 2;
             TransformerDecoderLayer layer = new TransformerDecoderLayer(e, 2, TINY.withBatchFirst(true));
+            dev.kiln.testkit.TestDevice.requireFloat64();
             layer.to(DType.FLOAT64);
             Tensor tgt = f64(data(35, batch * len * e, -1, 1), batch, len, e), memory = f64(data(36, batch * src * e, -1, 1), batch, src, e);
             double[] full = layer.forward(tgt, memory, MultiheadAttention.Options.none().withCausal(true), null).toDoubleArray();
@@ -89,6 +91,7 @@ class TransformerTest {
             }
             // A stack decodes incrementally with one cache per layer.
             TransformerDecoder stack = new TransformerDecoder(() -> new TransformerDecoderLayer(e, 2, TINY.withBatchFirst(true)), 2, new LayerNorm(e));
+            dev.kiln.testkit.TestDevice.requireFloat64();
             stack.to(DType.FLOAT64);
             MultiheadAttention.Options causal = MultiheadAttention.Options.none().withCausal(true);
             double[] whole = stack.forward(tgt, memory, causal, null).toDoubleArray();

@@ -4,6 +4,7 @@ import dev.kiln.DType;
 import dev.kiln.Kiln;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
+import dev.kiln.backend.Backend;
 import dev.kiln.backend.Distribution;
 import dev.kiln.random.Philox;
 
@@ -30,6 +31,43 @@ class CreationConformanceTest {
             assertShape(Tensor.empty(DType.FLOAT64, null, 3, 0), 3, 0);
             assertArrayEquals(new boolean[] {true, false}, Tensor.of(new boolean[] {true, false}).toBooleanArray());
         }
+    }
+
+    /**
+     * arange is built on the device ({@code Backend.arange}): lengths that are no power of two (the default doubles
+     * its sequence), negative and fractional steps, integer, float and half outputs, and a strided output view
+     * filled in row-major order, against {@code start + i * step} rounded once to the dtype.
+     */
+    @BackendTest
+    void arangeIsWrittenOnTheDevice(TestDevice device) {
+        Backend be = device.activate();
+        try (Scope s = Scope.open()) {
+            for (DType t : new DType[] {DType.FLOAT32, DType.INT64, DType.INT32, DType.FLOAT16}) {
+                for (int n : new int[] {1, 7, 1000}) {
+                    double start = t.isFloatingPoint() ? -2.5 : -3, step = t.isFloatingPoint() ? 0.75 : 2;
+                    Tensor a = Tensor.arange(start, start + n * step, step, t, null);
+                    assertShape(a, n);
+                    double[] want = new double[n];
+                    for (int i = 0; i < n; i++) want[i] = roundTo(t, start + i * step);
+                    // One rounding in the dtype may differ from the exact product by half an ulp of the largest value.
+                    assertClose(want, a, 0, t == DType.FLOAT32 ? 1e-7 * Math.abs(start + n * step) : 0, "arange " + t + " n=" + n);
+                }
+            }
+            assertArrayEquals(new long[] {5, 3, 1}, Tensor.arange(5, 0, -2, DType.INT64, null).toLongArray());
+            Tensor grid = Tensor.zeros(DType.INT64, null, 3, 4);
+            Tensor transposed = grid.t();
+            be.arange(10, 1, transposed.view());
+            assertArrayEquals(new long[] {10, 13, 16, 19, 11, 14, 17, 20, 12, 15, 18, 21}, grid.toLongArray(), "row-major order of a strided view");
+        }
+    }
+
+    private static double roundTo(DType t, double v) {
+        return switch (t) {
+            case FLOAT32 -> (float) v;
+            case FLOAT16 -> Float.float16ToFloat(Float.floatToFloat16((float) v));
+            case INT32, INT64 -> (long) v;
+            default -> v;
+        };
     }
 
     @BackendTest

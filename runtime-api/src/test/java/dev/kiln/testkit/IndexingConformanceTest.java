@@ -4,6 +4,7 @@ import dev.kiln.DType;
 import dev.kiln.Functional;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
+import dev.kiln.backend.Backend;
 
 import static dev.kiln.testkit.ErrorConformanceTest.assertMessage;
 import static dev.kiln.testkit.Ref.assertClose;
@@ -58,5 +59,33 @@ class IndexingConformanceTest {
         }
         GradCheck.check("index_select", t -> t.indexSelect(0, Tensor.of(new long[] {2, 0, 2}, 3)), data(34, 6, -1, 1), 3, 2);
         GradCheck.check("embedding", w -> Functional.embedding(Tensor.of(new long[] {3, 1, 1, 0}, 2, 2), w), data(35, 8, -1, 1), 4, 2);
+    }
+
+    /**
+     * The SPI's bounds check: the op, the offending value and the bound in an IndexOutOfBoundsException at the latest
+     * at the next synchronisation point; int32 and int64, strided and 0-D indices; values in range pass.
+     */
+    @BackendTest
+    void checkIndexReportsTheOpTheValueAndTheBound(TestDevice device) {
+        Backend be = device.activate();
+        try (Scope s = Scope.open()) {
+            Tensor strided = Tensor.of(new long[] {0, 2, 7, 1}, 2, 2).t();
+            assertMessage(IndexOutOfBoundsException.class, () -> {
+                be.checkIndex("probe", strided.view(), 5);
+                be.synchronize();
+            }, "probe", "index 7", "size 5");
+            assertMessage(IndexOutOfBoundsException.class, () -> {
+                be.checkIndex("probe", Tensor.of(new int[] {1, -3, 0}, 3).view(), 4);
+                be.synchronize();
+            }, "probe", "index -3", "size 4");
+            assertMessage(IndexOutOfBoundsException.class, () -> {
+                be.checkIndex("probe", Tensor.scalar(4, DType.INT64, null).view(), 4);
+                be.synchronize();
+            }, "probe", "index 4", "size 4");
+            be.checkIndex("probe", strided.view(), 8);
+            be.checkIndex("probe", Tensor.of(new int[] {0, 3}, 2).view(), 4);
+            be.synchronize();
+            assertArrayEquals(new long[] {0, 7, 2, 1}, strided.contiguous().toLongArray(), "a passing check leaves the index alone");
+        }
     }
 }

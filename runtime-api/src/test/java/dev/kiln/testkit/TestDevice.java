@@ -39,32 +39,29 @@ public record TestDevice(String name, Backend backend, String unavailableReason)
         return new TestDevice(name, null, "no provider for '" + name + "' on the class path");
     }
 
-    private static volatile TestDevice active;
-    private static final java.util.Map<String, Boolean> COMPUTES_FLOAT64 = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final java.util.Map<Device, Boolean> COMPUTES_FLOAT64 = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Skips the calling test, with the probe's reason, when this device is absent; else makes it the default. */
     public Backend activate() {
         Assumptions.assumeTrue(backend != null, () -> name + " is not available: " + unavailableReason);
         Kiln.setDefaultDevice(backend.device());
-        active = this;
         return backend;
     }
 
     /**
-     * Skips the calling test when the device it runs on cannot compute in float64 (an OpenCL device without
-     * cl_khr_fp64, or one run with {@code -Dkiln.opencl.fp64=false}). Only tests that ask for float64 themselves
-     * call this ({@link Ref#f64}, {@link GradCheck}), so Kiln code that used float64 behind the user's back still
-     * fails on such a device instead of being skipped.
+     * Skips the calling test when the default device (the one {@link #activate} chose) cannot compute in float64:
+     * an OpenCL device without cl_khr_fp64, or any with {@code -Dkiln.opencl.fp64=false}. Only tests that ask for
+     * float64 themselves call this ({@link Ref#f64}, {@link GradCheck}, float64 reference modules), so Kiln code
+     * that used float64 behind the user's back still fails on such a device instead of being skipped.
      */
     public static void requireFloat64() {
-        TestDevice d = active;
-        if (d == null || d.backend == null) return;
-        Assumptions.assumeTrue(COMPUTES_FLOAT64.computeIfAbsent(d.name, k -> d.computesFloat64()),
-                () -> d.name + " has no float64 (cl_khr_fp64): this test computes in float64");
+        Device d = Kiln.defaultDevice();
+        Assumptions.assumeTrue(COMPUTES_FLOAT64.computeIfAbsent(d, TestDevice::computesFloat64),
+                () -> d + " has no float64 (cl_khr_fp64): this test computes in float64");
     }
 
-    private boolean computesFloat64() {
-        try (dev.kiln.Tensor x = dev.kiln.Tensor.zeros(dev.kiln.DType.FLOAT64, backend.device(), 1); dev.kiln.Tensor y = x.neg()) {
+    private static boolean computesFloat64(Device d) {
+        try (dev.kiln.Tensor x = dev.kiln.Tensor.zeros(dev.kiln.DType.FLOAT64, d, 1); dev.kiln.Tensor y = x.neg()) {
             return y.numel() == 1;
         } catch (IllegalStateException e) {
             return false;
