@@ -162,7 +162,7 @@ class NormalizationConformanceTest {
                     String what = "layer_norm " + java.util.Arrays.toString(shape) + " over " + java.util.Arrays.toString(normalized)
                             + (withWeight ? " weight" : "") + (withBias ? " bias" : "");
                     try (Scope s = Scope.open()) {
-                        for (DType t : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+                        for (DType t : Ref.floatingTypes()) {
                             double tol = t == DType.FLOAT64 ? 1e-10 : 2e-5;
                             Tensor xt = Tensor.of(x, t, null, shape);
                             Functional.NormalizedWithStatistics r = Functional.layerNormWithStatistics(xt, normalized,
@@ -179,6 +179,7 @@ class NormalizationConformanceTest {
                 }
             }
         }
+        TestDevice.requireFloat64();
     }
 
     @BackendTest
@@ -280,14 +281,14 @@ class NormalizationConformanceTest {
         int n = 20000;
         double p = 0.3;
         try (Scope s = Scope.open()) {
-            Tensor x = Tensor.full(2.0, DType.FLOAT64, null, n).requiresGrad(true);
+            Tensor x = Tensor.full(2.0, DType.FLOAT32, null, n).requiresGrad(true);
             Kiln.manualSeed(7);
             Tensor y = Functional.dropout(x, p, true);
             double[] v = y.toDoubleArray();
             int zeros = 0;
             for (double d : v) {
                 if (d == 0) zeros++;
-                else assertEquals(2.0 / (1 - p), d, 1e-12, "survivors are scaled by 1 / (1 - p)");
+                else assertEquals(2.0 / (1 - p), d, 1e-6, "survivors are scaled by 1 / (1 - p)");
             }
             // Binomial(20000, 0.3): the standard deviation of the fraction is about 0.0032.
             assertEquals(p, zeros / (double) n, 0.02, "fraction dropped");

@@ -103,7 +103,7 @@ class PoolingConformanceTest {
             int h = g[0], w = g[1];
             double[] x = data(21 + h * w, N * C * h * w, -2, 2);
             double[][] expected = refMaxPool(x, h, w, s);
-            for (DType dt : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+            for (DType dt : Ref.floatingTypes()) {
                 try (Scope sc = Scope.open()) {
                     Tensor.ValuesIndices r = Functional.maxPool2dWithIndices(Tensor.of(x, dt, null, N, C, h, w), s);
                     assertShape(r.values(), N, C, s.outH(h), s.outW(w));
@@ -132,7 +132,7 @@ class PoolingConformanceTest {
             Tensor minusInf = Tensor.full(Double.NEGATIVE_INFINITY, 1, 1, 3, 3);
             assertArrayEquals(new long[] {0, 1, 3, 4}, Functional.maxPool2dWithIndices(minusInf, Pool2dSpec.of(2, 2, 1).withCeilMode(true)).indices().toLongArray());
             // The gradient of a tie goes to the reported index only.
-            Tensor leaf = Tensor.ones(DType.FLOAT64, null, 1, 1, 2, 2).requiresGrad(true);
+            Tensor leaf = Tensor.ones(DType.FLOAT32, null, 1, 1, 2, 2).requiresGrad(true);
             Functional.maxPool2d(leaf, 2).sum().backward();
             assertClose(new double[] {1, 0, 0, 0}, leaf.grad(), 0, 0, "tie gradient");
             // A NaN wins its windows, as in PyTorch.
@@ -157,7 +157,7 @@ class PoolingConformanceTest {
             double[] x = data(41 + h * w, N * C * h * w, -2, 2);
             for (boolean include : new boolean[] {true, false}) {
                 String what = "avg_pool2d " + s + " count_include_pad=" + include;
-                for (DType dt : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+                for (DType dt : Ref.floatingTypes()) {
                     try (Scope sc = Scope.open()) {
                         Tensor y = Functional.avgPool2d(Tensor.of(x, dt, null, N, C, h, w), s, include);
                         assertShape(y, N, C, s.outH(h), s.outW(w));

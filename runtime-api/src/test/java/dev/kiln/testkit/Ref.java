@@ -30,6 +30,18 @@ public final class Ref {
         return n;
     }
 
+    /**
+     * The floating types a test compares in: float64 and float32, or float32 alone on a device without float64. A
+     * test that iterates over these ends with {@link TestDevice#requireFloat64}, so its float64 half is reported
+     * skipped, with the reason, after the float32 half passed.
+     */
+    public static DType[] floatingTypes() {
+        return TestDevice.computesFloat64() ? new DType[] {DType.FLOAT64, DType.FLOAT32} : new DType[] {DType.FLOAT32};
+    }
+
+    /** The most precise floating type the default device computes in: for tests of semantics, not of float64. */
+    public static DType widest() { return TestDevice.computesFloat64() ? DType.FLOAT64 : DType.FLOAT32; }
+
     /** A float64 tensor on the default device; the calling test is skipped on a device without float64. */
     public static Tensor f64(double[] v, int... shape) {
         TestDevice.requireFloat64();

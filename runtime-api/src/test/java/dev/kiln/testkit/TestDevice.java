@@ -55,12 +55,13 @@ public record TestDevice(String name, Backend backend, String unavailableReason)
      * that used float64 behind the user's back still fails on such a device instead of being skipped.
      */
     public static void requireFloat64() {
-        Device d = Kiln.defaultDevice();
-        Assumptions.assumeTrue(COMPUTES_FLOAT64.computeIfAbsent(d, TestDevice::computesFloat64),
-                () -> d + " has no float64 (cl_khr_fp64): this test computes in float64");
+        Assumptions.assumeTrue(computesFloat64(), () -> Kiln.defaultDevice() + " has no float64 (cl_khr_fp64): this test computes in float64");
     }
 
-    private static boolean computesFloat64(Device d) {
+    /** Whether the default device computes in float64. */
+    public static boolean computesFloat64() { return COMPUTES_FLOAT64.computeIfAbsent(Kiln.defaultDevice(), TestDevice::probeFloat64); }
+
+    private static boolean probeFloat64(Device d) {
         try (dev.kiln.Tensor x = dev.kiln.Tensor.zeros(dev.kiln.DType.FLOAT64, d, 1); dev.kiln.Tensor y = x.neg()) {
             return y.numel() == 1;
         } catch (IllegalStateException e) {

@@ -179,9 +179,10 @@ final class OnnxNnOps {
         int n = x.size(0), ch = x.size(1), h = x.size(2), w = x.size(3);
         Tensor within = planeIndex;
         if (storageOrder == 1) {
-            Tensor row = planeIndex.to(DType.FLOAT64).div(w).floor();
-            Tensor col = planeIndex.to(DType.FLOAT64).sub(row.mul(w));
-            within = col.mul(h).add(row).to(DType.INT64);
+            // In int64 (the division is exact, as col is taken off first): no float64 on the device.
+            Tensor col = planeIndex.remainder(w);
+            Tensor row = planeIndex.sub(col).div(w).to(DType.INT64);
+            within = col.mul(h).add(row);
         }
         Tensor planeStart = Tensor.arange(0, (double) n * ch, 1, DType.INT64, x.device()).mul(h * w).reshape(n, ch, 1, 1);
         return within.add(planeStart);

@@ -96,7 +96,10 @@ final class OnnxOps {
             case 7 -> DType.INT64;
             case 9 -> DType.BOOL;
             case 10 -> DType.FLOAT16;
-            case 11 -> DType.FLOAT64;
+            case 11 -> {
+                dev.kiln.testkit.TestDevice.requireFloat64();
+                yield DType.FLOAT64;
+            }
             case 16 -> DType.BFLOAT16;
             default -> throw new IllegalArgumentException(op + ": ONNX data type " + onnxType + " has no Kiln dtype");
         };

@@ -80,6 +80,7 @@ record OnnxTensorFile(String name, DType dtype, int[] shape, ByteBuffer payload)
                 yield Tensor.of(a, shape);
             }
             case FLOAT64 -> {
+                dev.kiln.testkit.TestDevice.requireFloat64();
                 double[] a = new double[n];
                 payload.asDoubleBuffer().get(a);
                 yield Tensor.of(a, shape);
