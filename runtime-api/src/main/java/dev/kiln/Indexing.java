@@ -46,8 +46,11 @@ final class Indexing {
                 g -> new Tensor[] {g, null, gatherChecked(g, d, index)});
     }
 
-    /** Gather with an index already checked against x's dimension d; scatter_add's backward reuses its check. */
-    private static Tensor gatherChecked(Tensor x, int d, Tensor index) {
+    /**
+     * Gather with an index already checked against x's dimension d (and of x's rank, no larger elsewhere):
+     * scatter_add's backward and the losses, which checked their targets, reuse that check.
+     */
+    static Tensor gatherChecked(Tensor x, int d, Tensor index) {
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), index.shape());
         if (out.numel() > 0) x.backend().gather(x.view, d, index.view, out.view);
         int[] inShape = x.shape();

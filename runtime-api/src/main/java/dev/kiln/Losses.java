@@ -40,7 +40,7 @@ final class Losses {
         if (safe.numel() > 0) safe.backend().checkIndex(op + " target", safe.view, classes);
         Tensor valid = ignored.logicalNot().to(input.dtype());
         Tensor w = weight == null ? valid : weight.indexSelect(0, safe.reshape(-1)).reshape(target.shape()).mul(valid);
-        Tensor picked = input.gather(1, safe.unsqueeze(1)).squeeze(1);
+        Tensor picked = Indexing.gatherChecked(input, 1, safe.unsqueeze(1)).squeeze(1);
         return new Picked(picked.mul(w).neg(), w);
     }
 

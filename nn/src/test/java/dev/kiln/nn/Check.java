@@ -30,7 +30,11 @@ public final class Check {
         return v;
     }
 
-    public static Tensor f64(double[] v, int... shape) { return Tensor.of(v, shape); }
+    /** A float64 tensor; the calling test is skipped on a device without float64. */
+    public static Tensor f64(double[] v, int... shape) {
+        dev.kiln.testkit.TestDevice.requireFloat64();
+        return Tensor.of(v, shape);
+    }
 
     public static void close(double[] expected, double[] actual, double tol, String what) {
         assertEquals(expected.length, actual.length, what + ": length");

@@ -29,8 +29,9 @@ public final class Metrics {
         if (k < 1) throw new IllegalArgumentException("topK: k must be positive, got " + k);
         if (scores.size(0) == 0) return Double.NaN;
         try (GradMode g = GradMode.noGrad(); Scope s = Scope.open()) {
-            Tensor above = strictlyAbove(scores, targets);
-            return above.lt(k).to(DType.FLOAT32).mean().item();
+            // The count is exact in int64 and the fraction is taken on the host, in double.
+            Tensor hits = strictlyAbove(scores, targets).lt(k).to(DType.INT64).sum();
+            return hits.item() / scores.size(0);
         }
     }
 
@@ -39,7 +40,11 @@ public final class Metrics {
         check("meanReciprocalRank", scores, targets);
         if (scores.size(0) == 0) return Double.NaN;
         try (GradMode g = GradMode.noGrad(); Scope s = Scope.open()) {
-            return strictlyAbove(scores, targets).add(1).reciprocal().mean().item();
+            // One rank per row comes back (an evaluation metric reads anyway); the mean of 1/rank is taken in double.
+            long[] above = strictlyAbove(scores, targets).toLongArray();
+            double sum = 0;
+            for (long a : above) sum += 1.0 / (a + 1);
+            return sum / above.length;
         }
     }
 

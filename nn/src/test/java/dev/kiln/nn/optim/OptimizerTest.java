@@ -17,7 +17,11 @@ class OptimizerTest {
     private static final double[] P0 = {1.0, -2.0, 0.5};
     private static final double[][] GRADS = {{0.1, -0.3, 0.2}, {-0.2, 0.4, 0.0}, {0.3, 0.1, -0.5}};
 
-    private static Tensor param() { return Tensor.of(P0.clone(), 3).requiresGrad(true); }
+    /** A float64 parameter, compared with float64 reference updates: skipped on a device without float64. */
+    private static Tensor param() {
+        dev.kiln.testkit.TestDevice.requireFloat64();
+        return Tensor.of(P0.clone(), 3).requiresGrad(true);
+    }
 
     /** Runs three steps with the fixed gradients and returns the parameter values after each. */
     private static double[][] run(Function<List<Tensor>, Optimizer> make) {
