@@ -44,7 +44,7 @@ final class Elementwise {
 
     static Tensor cast(Tensor x, DType dt) {
         x.checkOpen("to");
-        if (x.dtype() == dt) return x.copy();
+        if (x.dtype() == dt) return x.clone();
         Tensor out = Tensor.allocate(x.backend(), dt, x.view.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
         if (!dt.isFloatingPoint()) return Autograd.nonDifferentiable(out);
@@ -309,7 +309,7 @@ final class Elementwise {
         Tensor lo = Double.isNaN(min) ? null : scalarKernel(BinaryOp.MAXIMUM, x, min, false, x.dtype());
         Tensor out;
         if (Double.isNaN(max)) {
-            out = lo != null ? lo : x.copy();
+            out = lo != null ? lo : x.clone();
         } else {
             out = scalarKernel(BinaryOp.MINIMUM, lo != null ? lo : x, max, false, x.dtype());
             if (lo != null) lo.close();
