@@ -125,6 +125,11 @@ public final class Functional {
     /** Inverted dropout: in training, zeroes elements with probability p and scales the rest by 1/(1-p). */
     public static Tensor dropout(Tensor input, double p, boolean training) { return Normalization.dropout(input, p, training); }
 
+    /** {@link #dropout(Tensor, double, boolean)} with masks from {@code generator} (null: the default generator). */
+    public static Tensor dropout(Tensor input, double p, boolean training, dev.kiln.random.Generator generator) {
+        return Normalization.dropout(input, p, training, generator);
+    }
+
     // ---- losses --------------------------------------------------------------------------------------------
 
     /** PyTorch's default {@code ignore_index}: targets equal to it contribute nothing. */

@@ -10,7 +10,9 @@ import org.junit.jupiter.api.Test;
 import static dev.kiln.nn.Check.close;
 import static dev.kiln.nn.Check.data;
 import static dev.kiln.nn.Check.f64;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -202,6 +204,22 @@ class LayersTest {
             d.train();
             Check.moduleGrads("dropout", d, f64(data(8, 12, -1, 1), 3, 4).requiresGrad(true), d::forward);
             assertThrows(IllegalArgumentException.class, () -> new Dropout(1.5));
+        }
+    }
+
+    @Test
+    void dropoutWithItsOwnGeneratorIgnoresOtherDraws() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.ones(DType.FLOAT64, null, 64);
+            double[] first = new Dropout(0.5, new dev.kiln.random.Generator(4)).forward(x).toDoubleArray();
+            Tensor.rand(100); // draws from the default generator in between
+            double[] again = new Dropout(0.5, new dev.kiln.random.Generator(4)).forward(x).toDoubleArray();
+            assertArrayEquals(first, again, "same generator seed, same mask");
+            dev.kiln.random.Generator g = new dev.kiln.random.Generator(4);
+            Dropout shared = new Dropout(0.5, g);
+            shared.forward(x);
+            assertEquals(64, g.offset(), "the layer's draws advance its generator");
+            assertFalse(java.util.Arrays.equals(first, shared.forward(x).toDoubleArray()), "the next mask differs");
         }
     }
 

@@ -2,11 +2,11 @@ package dev.kiln.nn.data;
 
 import dev.kiln.Device;
 import dev.kiln.Tensor;
+import dev.kiln.random.Generator;
 
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
-import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
@@ -27,8 +27,7 @@ import java.util.concurrent.BlockingQueue;
 public final class DataLoader {
     private final Dataset dataset;
     private final int batchSize;
-    private boolean shuffle;
-    private long seed;
+    private ShuffleOrder shuffle = ShuffleOrder.SEQUENTIAL;
     private boolean dropLast;
     private int prefetch = 2;
     private Device device;
@@ -39,10 +38,15 @@ public final class DataLoader {
         this.batchSize = batchSize;
     }
 
-    /** Shuffles each epoch with a permutation drawn from (seed, epoch). */
-    public DataLoader shuffle(long seed) {
-        this.shuffle = true;
-        this.seed = seed;
+    /** Shuffles each epoch with a permutation drawn from (seed, epoch): {@code shuffle(new Generator(seed))}. */
+    public DataLoader shuffle(long seed) { return shuffle(new Generator(seed)); }
+
+    /**
+     * Shuffles each epoch with the permutation {@code randperm} draws from {@code generator}'s current state and the
+     * epoch (see {@link ShuffleOrder}); the generator is not advanced.
+     */
+    public DataLoader shuffle(Generator generator) {
+        this.shuffle = ShuffleOrder.of(generator);
         return this;
     }
 
@@ -73,21 +77,7 @@ public final class DataLoader {
     }
 
     /** The order in which an epoch visits the examples. */
-    public int[] order(int epoch) {
-        int n = dataset.size();
-        int[] idx = new int[n];
-        for (int i = 0; i < n; i++) idx[i] = i;
-        if (shuffle) {
-            SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch);
-            for (int i = n - 1; i > 0; i--) {
-                int j = r.nextInt(i + 1);
-                int t = idx[i];
-                idx[i] = idx[j];
-                idx[j] = t;
-            }
-        }
-        return idx;
-    }
+    public int[] order(int epoch) { return shuffle.order(epoch, dataset.size()); }
 
     public Iterable<Batch> epoch(int epoch) { return epoch(epoch, 0); }
 
