@@ -406,6 +406,8 @@ public final class Tensor implements AutoCloseable {
     /** GELU with PyTorch's {@code approximate="tanh"} when {@code tanhApproximation}. */
     public Tensor gelu(boolean tanhApproximation) { return Elementwise.gelu(this, tanhApproximation); }
     public Tensor softplus() { return Elementwise.softplus(this); }
+    /** {@code log(1 + exp(beta * x)) / beta}, linear where {@code beta * x > threshold} (PyTorch's defaults: 1, 20). */
+    public Tensor softplus(double beta, double threshold) { return Elementwise.softplus(this, beta, threshold); }
     public Tensor silu() { return Elementwise.silu(this); }
     /** Clamps into [min, max]; pass NaN for a missing bound. When min > max every element becomes max. */
     public Tensor clamp(double min, double max) { return Elementwise.clamp(this, min, max); }

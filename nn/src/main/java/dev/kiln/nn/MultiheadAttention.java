@@ -16,7 +16,7 @@ import dev.kiln.Tensor;
  * (E, vdim) when kdim or vdim differ from E), {@code in_proj_bias} (3E), and {@code out_proj} (a {@link Linear}).
  * Xavier-uniform projections and zero biases, as PyTorch initialises them.
  *
- * <p>Inputs are (L, B, E), or (B, L, E) with batchFirst. Masks follow PyTorch: a boolean mask is true where
+ * <p>Inputs are (L, B, E), or (B, L, E) with batchFirst, or unbatched (L, E) as PyTorch accepts. Masks follow PyTorch: a boolean mask is true where
  * attention is NOT allowed; a floating mask is added to the scores. See {@link Options}.
  */
 public final class MultiheadAttention extends Module {
@@ -123,6 +123,7 @@ public final class MultiheadAttention extends Module {
     public Tensor forward(Tensor query, Tensor key, Tensor value) { return forward(query, key, value, Options.none()).output(); }
 
     public Output forward(Tensor query, Tensor key, Tensor value, Options o) {
+        if (query.dim() == 2 && key.dim() == 2 && value.dim() == 2) return forwardUnbatched(query, key, value, o);
         if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3 || query.size(2) != embedDim || key.size(0) != value.size(0)
                 || key.size(1) != value.size(1) || query.size(batchFirst ? 0 : 1) != key.size(batchFirst ? 0 : 1))
             throw new IllegalArgumentException("MultiheadAttention: expected " + (batchFirst ? "(B, L, E)" : "(L, B, E)") + " inputs with E = " + embedDim
@@ -151,6 +152,23 @@ public final class MultiheadAttention extends Module {
             if (!batchFirst) y = y.transpose(0, 1);
             Tensor w = !o.needWeights() ? null : o.averageWeights() ? weights.mean(new int[] {1}, false) : weights;
             return new Output(s.keep(y), w == null ? null : s.keep(w));
+        }
+    }
+
+    /**
+     * PyTorch's unbatched form: query (L, E), key and value (S, E), keyPaddingMask (S), attnMask (L, S) or
+     * (numHeads, L, S); the output is (L, E) and the weights (L, S) or (numHeads, L, S). Runs as a batch of one.
+     */
+    private Output forwardUnbatched(Tensor query, Tensor key, Tensor value, Options o) {
+        int batchDim = batchFirst ? 0 : 1;
+        try (Scope s = Scope.open()) {
+            Tensor padding = o.keyPaddingMask();
+            if (padding != null && padding.dim() != 1)
+                throw new IllegalArgumentException("MultiheadAttention: with unbatched (2-D) inputs keyPaddingMask must be (S), got " + java.util.Arrays.toString(padding.shape()));
+            Options batched = o.withKeyPaddingMask(padding == null ? null : padding.unsqueeze(0));
+            Output out = forward(query.unsqueeze(batchDim), key.unsqueeze(batchDim), value.unsqueeze(batchDim), batched);
+            Tensor w = out.weights() == null ? null : s.keep(out.weights().squeeze(0));
+            return new Output(s.keep(out.output().squeeze(batchDim)), w);
         }
     }
 
