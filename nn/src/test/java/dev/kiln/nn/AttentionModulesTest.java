@@ -111,6 +111,29 @@ class AttentionModulesTest {
     }
 
     @Test
+    void unbatchedInputsEqualABatchOfOne() {
+        try (Scope s = Scope.open()) {
+            Kiln.manualSeed(23);
+            int e = 4, heads = 2, qLen = 3, kLen = 5;
+            for (boolean batchFirst : new boolean[] {false, true}) {
+                MultiheadAttention mha = withRandomBiases(new MultiheadAttention(e, heads, 0, true, e, e, batchFirst), 32);
+                Tensor q = f64(data(5, qLen * e, -1, 1), qLen, e), k = f64(data(6, kLen * e, -1, 1), kLen, e), v = f64(data(7, kLen * e, -1, 1), kLen, e);
+                Tensor pad = Tensor.of(new boolean[] {false, true, false, false, true});
+                int b = batchFirst ? 0 : 1;
+                MultiheadAttention.Output one = mha.forward(q, k, v, MultiheadAttention.Options.none().withKeyPaddingMask(pad).withWeights(false));
+                MultiheadAttention.Output batched = mha.forward(q.unsqueeze(b), k.unsqueeze(b), v.unsqueeze(b),
+                        MultiheadAttention.Options.none().withKeyPaddingMask(pad.unsqueeze(0)).withWeights(false));
+                Check.assertShape(new int[] {qLen, e}, one.output());
+                Check.assertShape(new int[] {heads, qLen, kLen}, one.weights());
+                close(batched.output().toDoubleArray(), one.output().toDoubleArray(), 0, "output, batchFirst=" + batchFirst);
+                close(batched.weights().toDoubleArray(), one.weights().toDoubleArray(), 0, "per-head weights");
+                Check.assertShape(new int[] {qLen, kLen}, mha.forward(q, k, v, MultiheadAttention.Options.none().withWeights(true)).weights());
+                assertThrows(IllegalArgumentException.class, () -> mha.forward(q, k, v, MultiheadAttention.Options.none().withKeyPaddingMask(pad.unsqueeze(0))));
+            }
+        }
+    }
+
+    @Test
     void separateKeyAndValueSizesUseSeparateProjections() {
         try (Scope s = Scope.open()) {
             Kiln.manualSeed(22);

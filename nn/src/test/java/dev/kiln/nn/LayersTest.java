@@ -208,6 +208,27 @@ class LayersTest {
     }
 
     @Test
+    void convolutionPoolingAndSoftplusOptions() {
+        try (Scope sc = Scope.open()) {
+            Kiln.manualSeed(12);
+            Conv2d same = new Conv2d(2, 3, 4, 1, "same", 1, 1, true);
+            Tensor x = Tensor.randn(DType.FLOAT32, null, 1, 2, 7, 6);
+            assertArrayEquals(new int[] {1, 3, 7, 6}, same.forward(x).shape(), "same keeps the size with an even kernel");
+            assertTrue(same.toString().contains("padding='same'"), same.toString());
+            assertArrayEquals(new int[] {1, 3, 4, 3}, new Conv2d(2, 3, 4, 1, "valid", 1, 1, false).forward(x).shape());
+            assertThrows(IllegalArgumentException.class, () -> new Conv2d(2, 3, 3, 2, "same", 1, 1, true));
+            assertThrows(IllegalArgumentException.class, () -> new Conv2d(2, 3, 3, 1, "circular", 1, 1, true));
+
+            AvgPool2d pool = new AvgPool2d(dev.kiln.backend.Pool2dSpec.of(2, 2, 0), true, 1);
+            Tensor ones = Tensor.ones(1, 1, 4, 4);
+            close(new double[] {4, 4, 4, 4}, pool.forward(ones).toDoubleArray(), 0, "divisor_override=1 gives window sums");
+
+            Tensor v = Tensor.of(new double[] {-1, 0, 3}, DType.FLOAT64, null, 3);
+            close(v.softplus(2, 5).toDoubleArray(), Activation.softplus(2, 5).forward(v).toDoubleArray(), 0, "Softplus(beta, threshold)");
+        }
+    }
+
+    @Test
     void dropoutWithItsOwnGeneratorIgnoresOtherDraws() {
         try (Scope s = Scope.open()) {
             Tensor x = Tensor.ones(DType.FLOAT64, null, 64);
