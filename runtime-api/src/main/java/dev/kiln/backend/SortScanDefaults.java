@@ -34,12 +34,12 @@ final class SortScanDefaults {
         try {
             be.fill(rankOut, 0);
             // Pairs (i, j): a new dimension after axis holds j. xi repeats x[i] along j; xj repeats x[j] along i.
-            int[] pairShape = insert(x.shape(), axis + 1, n);
-            long[] xs = x.strides();
-            View xi = x.withShape(pairShape, insert(xs, axis + 1, 0), x.offset());
-            long[] xjStrides = insert(xs, axis + 1, xs[axis]);
+            View xi = withAxis(x, axis + 1, n, 0);
+            View xj = withAxis(x, axis + 1, n, x.strides()[axis]);
+            long[] xjStrides = xj.strides().clone();
             xjStrides[axis] = 0;
-            View xj = x.withShape(pairShape, xjStrides, x.offset());
+            xj = xj.withShape(xj.shape(), xjStrides, xj.offset());
+            int[] pairShape = xi.shape();
             View ii = along(iota, rank + 1, axis, pairShape), jj = along(iota, rank + 1, axis + 1, pairShape);
 
             long perColumn = Math.max(1, x.numel());
@@ -133,20 +133,17 @@ final class SortScanDefaults {
         return v.withShape(shape, v.strides(), v.offset() + start * v.strides()[dim]);
     }
 
-    private static int[] insert(int[] a, int at, int value) {
-        int[] r = new int[a.length + 1];
-        System.arraycopy(a, 0, r, 0, at);
-        r[at] = value;
-        System.arraycopy(a, at, r, at + 1, a.length - at);
-        return r;
-    }
-
-    private static long[] insert(long[] a, int at, long value) {
-        long[] r = new long[a.length + 1];
-        System.arraycopy(a, 0, r, 0, at);
-        r[at] = value;
-        System.arraycopy(a, at, r, at + 1, a.length - at);
-        return r;
+    /** {@code v} with a new dimension of {@code size} and {@code stride} at position {@code at}. */
+    private static View withAxis(View v, int at, int size, long stride) {
+        int rank = v.rank();
+        int[] shape = new int[rank + 1];
+        long[] strides = new long[rank + 1];
+        for (int d = 0, src = 0; d <= rank; d++) {
+            boolean added = d == at;
+            shape[d] = added ? size : v.shape()[src];
+            strides[d] = added ? stride : v.strides()[src++];
+        }
+        return v.withShape(shape, strides, v.offset());
     }
 
     private static long[] drop(long[] a, int at) {

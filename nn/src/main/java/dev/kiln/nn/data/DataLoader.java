@@ -26,16 +26,13 @@ import java.util.concurrent.BlockingQueue;
  */
 public final class DataLoader {
     private final Dataset dataset;
-    private final int batchSize;
-    private ShuffleOrder shuffle = ShuffleOrder.SEQUENTIAL;
-    private boolean dropLast;
+    private final BatchPlan plan;
     private int prefetch = 2;
     private Device device;
 
     public DataLoader(Dataset dataset, int batchSize) {
-        if (batchSize <= 0) throw new IllegalArgumentException("DataLoader: batchSize must be positive, got " + batchSize);
+        this.plan = new BatchPlan("DataLoader", batchSize);
         this.dataset = dataset;
-        this.batchSize = batchSize;
     }
 
     /** Shuffles each epoch with a permutation drawn from (seed, epoch): {@code shuffle(new Generator(seed))}. */
@@ -43,15 +40,15 @@ public final class DataLoader {
 
     /**
      * Shuffles each epoch with the permutation {@code randperm} draws from {@code generator}'s current state and the
-     * epoch (see {@link ShuffleOrder}); the generator is not advanced.
+     * epoch; the generator is not advanced.
      */
     public DataLoader shuffle(Generator generator) {
-        this.shuffle = ShuffleOrder.of(generator);
+        plan.shuffle(generator);
         return this;
     }
 
     public DataLoader dropLast(boolean dropLast) {
-        this.dropLast = dropLast;
+        plan.dropLast(dropLast);
         return this;
     }
 
@@ -68,16 +65,13 @@ public final class DataLoader {
         return this;
     }
 
-    public int batchSize() { return batchSize; }
+    public int batchSize() { return plan.batchSize(); }
 
     /** Number of batches per epoch. */
-    public int batchCount() {
-        int n = dataset.size();
-        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
-    }
+    public int batchCount() { return plan.batchCount(dataset.size()); }
 
     /** The order in which an epoch visits the examples. */
-    public int[] order(int epoch) { return shuffle.order(epoch, dataset.size()); }
+    public int[] order(int epoch) { return plan.order(epoch, dataset.size()); }
 
     public Iterable<Batch> epoch(int epoch) { return epoch(epoch, 0); }
 
@@ -90,7 +84,7 @@ public final class DataLoader {
     private record HostBatch(float[] inputs, int[] inputShape, float[] targets, int[] targetShape, boolean classTargets) {}
 
     private HostBatch gather(int[] order, int batch, int epoch) {
-        int from = batch * batchSize, to = Math.min(order.length, from + batchSize);
+        int from = batch * plan.batchSize(), to = Math.min(order.length, from + plan.batchSize());
         int b = to - from;
         Example first = dataset.get(order[from], epoch);
         int in = first.input().length, tn = first.target().length;

@@ -25,37 +25,31 @@ import java.util.NoSuchElementException;
  */
 public final class TensorDataLoader {
     private final TensorDataset dataset;
-    private final int batchSize;
-    private ShuffleOrder shuffle = ShuffleOrder.SEQUENTIAL;
-    private boolean dropLast;
+    private final BatchPlan plan;
 
     public TensorDataLoader(TensorDataset dataset, int batchSize) {
-        if (batchSize <= 0) throw new IllegalArgumentException("TensorDataLoader: batchSize must be positive, got " + batchSize);
+        this.plan = new BatchPlan("TensorDataLoader", batchSize);
         this.dataset = dataset;
-        this.batchSize = batchSize;
     }
 
     /** Shuffles each epoch with the permutation drawn from {@code generator}'s current state and the epoch. */
     public TensorDataLoader shuffle(Generator generator) {
-        this.shuffle = ShuffleOrder.of(generator);
+        plan.shuffle(generator);
         return this;
     }
 
     public TensorDataLoader dropLast(boolean dropLast) {
-        this.dropLast = dropLast;
+        plan.dropLast(dropLast);
         return this;
     }
 
-    public int batchSize() { return batchSize; }
+    public int batchSize() { return plan.batchSize(); }
 
     /** Number of batches per epoch. */
-    public int batchCount() {
-        int n = dataset.size();
-        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
-    }
+    public int batchCount() { return plan.batchCount(dataset.size()); }
 
     /** The order in which an epoch visits the examples. */
-    public int[] order(int epoch) { return shuffle.order(epoch, dataset.size()); }
+    public int[] order(int epoch) { return plan.order(epoch, dataset.size()); }
 
     public Iterable<TensorBatch> epoch(int epoch) { return epoch(epoch, 0); }
 
@@ -72,8 +66,8 @@ public final class TensorDataLoader {
             @Override
             public TensorBatch next() {
                 if (!hasNext()) throw new NoSuchElementException("TensorDataLoader: epoch has " + count + " batches");
-                int from = next++ * batchSize;
-                return batch(Arrays.copyOfRange(order, from, Math.min(order.length, from + batchSize)));
+                int from = next++ * plan.batchSize();
+                return batch(Arrays.copyOfRange(order, from, Math.min(order.length, from + plan.batchSize())));
             }
         };
     }
