@@ -34,7 +34,7 @@ final class Indexing {
         int[] inShape = x.shape();
         return Autograd.record("gather", out, new Tensor[] {x, index}, g -> {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
-            Sorting.checkDeterministic("gather backward", g.backend(), "scatterAdd");
+            Determinism.check("gather backward", g.backend(), "scatterAdd");
             g.backend().scatterAdd(gx.view, d, index.view, g.view);
             return new Tensor[] {gx, null};
         });
@@ -54,7 +54,7 @@ final class Indexing {
         checkIndex("scatter_add", index, x.shape()[d], x);
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
-        Sorting.checkDeterministic("scatter_add", x.backend(), "scatterAdd");
+        Determinism.check("scatter_add", x.backend(), "scatterAdd");
         if (index.numel() > 0) x.backend().scatterAdd(out.view, d, index.view, src.view);
         return Autograd.record("scatter_add", out, new Tensor[] {x, index, src},
                 g -> new Tensor[] {g, null, gather(g, d, index).contiguous()});
@@ -73,7 +73,7 @@ final class Indexing {
         int[] inShape = x.shape();
         return Autograd.record("index_select", out, new Tensor[] {x, idx}, g -> {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
-            Sorting.checkDeterministic("index_select backward", g.backend(), "indexAdd");
+            Determinism.check("index_select backward", g.backend(), "indexAdd");
             g.backend().indexAdd(gx.view, d, idx.view, g.view);
             return new Tensor[] {gx, null};
         });

@@ -38,7 +38,7 @@ final class Pooling {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), n, c, h * w);
             if (g.numel() > 0) {
                 try (Tensor flatGrad = g.reshape(n, c, oh * ow); Tensor flatIndex = indices.reshape(n, c, oh * ow)) {
-                    Sorting.checkDeterministic("max_pool2d backward", be, "scatterAdd");
+                    Determinism.check("max_pool2d backward", be, "scatterAdd");
                     be.scatterAdd(gx.view, 2, flatIndex.view, flatGrad.view);
                 }
             }

@@ -76,11 +76,4 @@ final class Sorting {
         }
         return out == x ? x.clone() : out;
     }
-
-    /** Refuses an op the backend cannot run reproducibly while deterministic algorithms are required. */
-    static void checkDeterministic(String op, Backend backend, String entryPoint) {
-        if (Kiln.areDeterministicAlgorithmsEnabled() && !backend.isDeterministic(entryPoint))
-            throw new IllegalStateException(op + ": " + backend.device() + " has no deterministic implementation of " + entryPoint
-                    + " (it accumulates with atomics), and Kiln.useDeterministicAlgorithms(true) is on; run it on another device or turn the switch off");
-    }
 }

@@ -27,13 +27,13 @@ class DeterministicAlgorithmsTest {
         Backend be = atomicScatterBackend();
         try {
             Kiln.useDeterministicAlgorithms(false);
-            assertDoesNotThrow(() -> Sorting.checkDeterministic("scatter_add", be, "scatterAdd"));
+            assertDoesNotThrow(() -> Determinism.check("scatter_add", be, "scatterAdd"));
             Kiln.useDeterministicAlgorithms(true);
             assertTrue(Kiln.areDeterministicAlgorithmsEnabled());
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Sorting.checkDeterministic("scatter_add", be, "scatterAdd"));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Determinism.check("scatter_add", be, "scatterAdd"));
             assertTrue(e.getMessage().contains("scatter_add") && e.getMessage().contains("cuda:0") && e.getMessage().contains("useDeterministicAlgorithms"),
                     e.getMessage());
-            assertDoesNotThrow(() -> Sorting.checkDeterministic("index_select backward", be, "indexAdd"));
+            assertDoesNotThrow(() -> Determinism.check("index_select backward", be, "indexAdd"));
         } finally {
             Kiln.useDeterministicAlgorithms(false);
         }
