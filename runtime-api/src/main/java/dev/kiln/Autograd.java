@@ -163,7 +163,7 @@ final class Autograd {
     private static void accumulateLeaf(Tensor leaf, Tensor g) {
         Tensor gc = g.dtype() == leaf.dtype() ? g : g.to(leaf.dtype());
         if (leaf.grad() == null) {
-            Tensor fresh = gc.copy();
+            Tensor fresh = gc.clone();
             Scope.untrack(fresh);
             leaf.setGrad(fresh);
         } else {

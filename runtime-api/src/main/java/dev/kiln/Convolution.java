@@ -13,6 +13,22 @@ import java.util.function.Function;
 final class Convolution {
     private Convolution() {}
 
+    static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int stride, String padding, int dilation, int groups) {
+        boolean same = "same".equals(padding);
+        if (!same && !"valid".equals(padding))
+            throw new IllegalArgumentException("conv2d: padding must be \"same\" or \"valid\" (or a number), got \"" + padding + "\"");
+        if (same && stride != 1)
+            throw new IllegalArgumentException("conv2d: padding=\"same\" needs stride 1 (as in PyTorch), got stride " + stride);
+        if (!same || weight.dim() != 4) return conv2d(input, weight, bias, new Conv2dSpec(stride, stride, 0, 0, dilation, dilation, groups));
+        int totalH = dilation * (weight.size(2) - 1), totalW = dilation * (weight.size(3) - 1);
+        if (totalH % 2 == 0 && totalW % 2 == 0)
+            return conv2d(input, weight, bias, new Conv2dSpec(1, 1, totalH / 2, totalW / 2, dilation, dilation, groups));
+        // Even kernels: the padding is asymmetric, which Conv2dSpec cannot say; pad explicitly, more at the end.
+        try (Tensor padded = Padding.pad2d(input, totalW / 2, totalW - totalW / 2, totalH / 2, totalH - totalH / 2, 0)) {
+            return conv2d(padded, weight, bias, new Conv2dSpec(1, 1, 0, 0, dilation, dilation, groups));
+        }
+    }
+
     static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, Conv2dSpec spec) {
         if (input.dim() == 3) return unbatched(input, x -> conv2d(x, weight, bias, spec));
         checkOperands("conv2d", input, weight, bias, spec);

@@ -3,6 +3,7 @@ package dev.kiln;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.HostValues;
+import dev.kiln.random.Generator;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -82,15 +83,36 @@ final class Creation {
     }
 
     static Tensor random(Distribution dist, double a, double b, DType dtype, Device device, int... shape) {
+        return random(null, dist, a, b, dtype, device, shape);
+    }
+
+    /** Draws from {@code generator}, or the default generator when it is null. */
+    static Tensor random(Generator generator, Distribution dist, double a, double b, DType dtype, Device device, int... shape) {
         Backend be = Kiln.backend(device);
         Tensor t = Tensor.allocate(be, dtype, shape);
         long n = t.numel();
-        if (n > 0) be.random(dist, a, b, Kiln.seed(), Kiln.nextOffset(n), t.view);
+        if (n > 0) {
+            Generator.State draw = (generator == null ? Generator.defaultGenerator() : generator).reserve(n);
+            be.random(dist, a, b, draw.seed(), draw.offset(), t.view);
+        }
         return t;
     }
 
-    static Tensor bernoulli(Tensor p) {
-        try (Tensor u = random(Distribution.UNIFORM, 0, 1, p.dtype().toFloating(), p.device(), p.shape());
+    /**
+     * A random permutation of 0..n-1 as int64, drawn on the device: n Philox words as keys, stably sorted (ties,
+     * rare among 32-bit keys, keep index order). {@link dev.kiln.random.Philox#permutation} is the host reference.
+     */
+    static Tensor randperm(long n, Generator generator, Device device) {
+        if (n < 0 || n > Integer.MAX_VALUE) throw new IllegalArgumentException("randperm: n must be in [0, 2^31), got " + n);
+        try (Tensor keys = random(generator, Distribution.INTEGER, 0, 0x1p32, DType.INT64, device, (int) n)) {
+            return Sorting.argsort(keys, 0, false);
+        }
+    }
+
+    static Tensor bernoulli(Tensor p) { return bernoulli(p, null); }
+
+    static Tensor bernoulli(Tensor p, Generator generator) {
+        try (Tensor u = random(generator, Distribution.UNIFORM, 0, 1, p.dtype().toFloating(), p.device(), p.shape());
              Tensor mask = u.lt(p)) {
             return mask.to(p.dtype());
         }
@@ -98,7 +120,7 @@ final class Creation {
 
     /** A copy on another backend; between backends the data goes through host memory. */
     static Tensor toDevice(Tensor x, Backend target) {
-        if (target == x.backend()) return x.copy();
+        if (target == x.backend()) return x.clone();
         Tensor out = Tensor.allocate(target, x.dtype(), x.view.shape());
         if (x.numel() > 0) {
             try (Tensor dense = x.isContiguous() ? null : x.contiguous(); Arena arena = Arena.ofConfined()) {

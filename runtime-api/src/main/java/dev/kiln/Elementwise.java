@@ -44,7 +44,7 @@ final class Elementwise {
 
     static Tensor cast(Tensor x, DType dt) {
         x.checkOpen("to");
-        if (x.dtype() == dt) return x.copy();
+        if (x.dtype() == dt) return x.clone();
         Tensor out = Tensor.allocate(x.backend(), dt, x.view.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
         if (!dt.isFloatingPoint()) return Autograd.nonDifferentiable(out);
@@ -290,6 +290,21 @@ final class Elementwise {
         return Autograd.record("gelu", out, x, rule);
     }
 
+    /**
+     * PyTorch's {@code softplus(x, beta, threshold)}: {@code log(1 + exp(beta * x)) / beta}, and x itself where
+     * {@code beta * x > threshold}. Composed around the fused beta = 1 kernel, so it differentiates through it.
+     */
+    static Tensor softplus(Tensor x, double beta, double threshold) {
+        if (!(beta > 0) || Double.isInfinite(beta) || Double.isNaN(threshold))
+            throw new IllegalArgumentException("softplus: beta must be positive and finite and threshold a number, got beta=" + beta + " threshold=" + threshold);
+        if (beta == 1 && threshold == 20) return softplus(x);
+        try (Scope scope = Scope.open()) {
+            Tensor scaled = x.mul(beta);
+            Tensor smooth = softplus(scaled).div(beta);
+            return scope.keep(where(scaled.gt(threshold), x.to(smooth.dtype()), smooth));
+        }
+    }
+
     static Tensor softplus(Tensor x) {
         Tensor out = unaryKernel(UnaryOp.SOFTPLUS, 0, x, x.dtype().toFloating());
         return Autograd.record("softplus", out, x, g -> new Tensor[] {g.mul(x.sigmoid())});
@@ -309,7 +324,7 @@ final class Elementwise {
         Tensor lo = Double.isNaN(min) ? null : scalarKernel(BinaryOp.MAXIMUM, x, min, false, x.dtype());
         Tensor out;
         if (Double.isNaN(max)) {
-            out = lo != null ? lo : x.copy();
+            out = lo != null ? lo : x.clone();
         } else {
             out = scalarKernel(BinaryOp.MINIMUM, lo != null ? lo : x, max, false, x.dtype());
             if (lo != null) lo.close();

@@ -30,6 +30,15 @@ public final class Functional {
         return Convolution.conv2d(input, weight, bias, new Conv2dSpec(stride, stride, padding, padding, dilation, dilation, groups));
     }
 
+    /**
+     * Convolution with PyTorch's string padding: {@code "valid"} (none) or {@code "same"} (output as large as the
+     * input; stride 1 only). When the total padding {@code dilation * (k - 1)} is odd, the extra row and column go
+     * to the bottom and right, as in PyTorch.
+     */
+    public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int stride, String padding, int dilation, int groups) {
+        return Convolution.conv2d(input, weight, bias, stride, padding, dilation, groups);
+    }
+
     /** Convolution with a different stride, padding or dilation per axis. */
     public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, Conv2dSpec spec) { return Convolution.conv2d(input, weight, bias, spec); }
 
@@ -82,6 +91,11 @@ public final class Functional {
     /** Average pooling; {@code countIncludePad} chooses whether padded zeros count in each window's divisor. */
     public static Tensor avgPool2d(Tensor input, Pool2dSpec spec, boolean countIncludePad) { return Pooling.avgPool2d(input, spec, countIncludePad); }
 
+    /** Average pooling dividing every window's sum by {@code divisorOverride} (PyTorch's divisor_override; 0 for none). */
+    public static Tensor avgPool2d(Tensor input, Pool2dSpec spec, boolean countIncludePad, int divisorOverride) {
+        return Pooling.avgPool2d(input, spec, countIncludePad, divisorOverride);
+    }
+
     /** Average pooling to a fixed output size, with PyTorch's window bounds floor(i*H/oh) to ceil((i+1)*H/oh). */
     public static Tensor adaptiveAvgPool2d(Tensor input, int outH, int outW) { return Pooling.adaptiveAvgPool2d(input, outH, outW); }
 
@@ -124,6 +138,11 @@ public final class Functional {
 
     /** Inverted dropout: in training, zeroes elements with probability p and scales the rest by 1/(1-p). */
     public static Tensor dropout(Tensor input, double p, boolean training) { return Normalization.dropout(input, p, training); }
+
+    /** {@link #dropout(Tensor, double, boolean)} with masks from {@code generator} (null: the default generator). */
+    public static Tensor dropout(Tensor input, double p, boolean training, dev.kiln.random.Generator generator) {
+        return Normalization.dropout(input, p, training, generator);
+    }
 
     // ---- losses --------------------------------------------------------------------------------------------
 

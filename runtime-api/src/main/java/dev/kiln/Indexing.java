@@ -41,6 +41,7 @@ final class Indexing {
         checkIndex("scatter_add", index, x.shape()[d], x);
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
+        Determinism.check("scatter_add", x.backend(), "scatterAdd");
         if (index.numel() > 0) x.backend().scatterAdd(out.view, d, index.view, src.view);
         return Autograd.record("scatter_add", out, new Tensor[] {x, index, src},
                 g -> new Tensor[] {g, null, gatherChecked(g, d, index)});
@@ -56,6 +57,7 @@ final class Indexing {
         int[] inShape = x.shape();
         return Autograd.record("gather", out, new Tensor[] {x, index}, g -> {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
+            Determinism.check("gather backward", g.backend(), "scatterAdd");
             g.backend().scatterAdd(gx.view, d, index.view, g.view);
             return new Tensor[] {gx, null};
         });
@@ -74,6 +76,7 @@ final class Indexing {
         int[] inShape = x.shape();
         return Autograd.record("index_select", out, new Tensor[] {x, idx}, g -> {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
+            Determinism.check("index_select backward", g.backend(), "indexAdd");
             g.backend().indexAdd(gx.view, d, idx.view, g.view);
             return new Tensor[] {gx, null};
         });

@@ -3,33 +3,38 @@ package dev.kiln;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.DeviceProbe;
 
-import java.util.concurrent.atomic.AtomicLong;
+import dev.kiln.random.Generator;
 
-/** Process-wide settings: the default device and the global random generator. */
+/** Process-wide settings: the default device, the global random generator, deterministic algorithms. */
 public final class Kiln {
-    private static volatile long seed = 0x4B494C4EL;
-    private static final AtomicLong OFFSET = new AtomicLong();
+    private static volatile boolean deterministicAlgorithms;
 
     private Kiln() {}
 
-    /** Seeds the global Philox generator; the same seed gives the same numbers on every backend. */
-    public static void manualSeed(long newSeed) {
-        seed = newSeed;
-        OFFSET.set(0);
+    /**
+     * Seeds the default Philox generator ({@link Generator#defaultGenerator()}); the same seed gives the same
+     * numbers on every backend.
+     */
+    public static void manualSeed(long newSeed) { Generator.defaultGenerator().manualSeed(newSeed); }
+
+    /** The default generator's state as (seed, offset), for checkpoints. */
+    public static long[] rngState() {
+        Generator.State s = Generator.defaultGenerator().getState();
+        return new long[] {s.seed(), s.offset()};
     }
 
-    /** The generator's state as (seed, offset), for checkpoints. */
-    public static long[] rngState() { return new long[] {seed, OFFSET.get()}; }
+    public static void setRngState(long[] state) { Generator.defaultGenerator().setState(new Generator.State(state[0], state[1])); }
 
-    public static void setRngState(long[] state) {
-        seed = state[0];
-        OFFSET.set(state[1]);
-    }
+    /**
+     * PyTorch's {@code torch.use_deterministic_algorithms}: when on, every op either gives bit-identical results
+     * from run to run (for a fixed seed, device and thread count) or refuses with an error naming the op. Ops whose
+     * results depend on the order in which device threads finish (float atomics: {@code scatterAdd},
+     * {@code indexAdd} and the gradients built on them, on GPU drivers) check this switch; docs/ARCHITECTURE.md
+     * lists them per backend. Off by default, as in PyTorch.
+     */
+    public static void useDeterministicAlgorithms(boolean on) { deterministicAlgorithms = on; }
 
-    static long seed() { return seed; }
-
-    /** Reserves {@code n} counters of the Philox stream and returns the first. */
-    static long nextOffset(long n) { return OFFSET.getAndAdd(n); }
+    public static boolean areDeterministicAlgorithmsEnabled() { return deterministicAlgorithms; }
 
     /**
      * Closes the constants Kiln keeps on devices between calls (causal attention biases, pooling divisors, adaptive

@@ -173,7 +173,10 @@ final class Normalization {
      * Zeroes each element with probability {@code p} and scales the survivors by {@code 1 / (1 - p)}, drawing from
      * the global Philox stream. Outside training, or with p = 0, returns the input itself, as PyTorch does.
      */
-    static Tensor dropout(Tensor x, double p, boolean training) {
+    static Tensor dropout(Tensor x, double p, boolean training) { return dropout(x, p, training, null); }
+
+    /** Masks drawn from {@code generator}, or the default generator when it is null. */
+    static Tensor dropout(Tensor x, double p, boolean training, dev.kiln.random.Generator generator) {
         x.checkOpen("dropout");
         if (!(p >= 0 && p <= 1))
             throw new IllegalArgumentException("dropout: probability must be in [0, 1], got " + p);
@@ -185,7 +188,8 @@ final class Normalization {
                 return x.mul(zero);
             }
         }
-        try (Tensor keep = Tensor.bernoulli(1 - p, x.dtype(), x.device(), x.shape()); Tensor scaled = keep.mul(1 / (1 - p))) {
+        try (Tensor keep = Creation.random(generator, dev.kiln.backend.Distribution.BERNOULLI, 1 - p, 0, x.dtype(), x.device(), x.shape());
+             Tensor scaled = keep.mul(1 / (1 - p))) {
             return x.mul(scaled);
         }
     }

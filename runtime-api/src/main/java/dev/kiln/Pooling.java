@@ -38,6 +38,7 @@ final class Pooling {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), n, c, h * w);
             if (g.numel() > 0) {
                 try (Tensor flatGrad = g.reshape(n, c, oh * ow); Tensor flatIndex = indices.reshape(n, c, oh * ow)) {
+                    Determinism.check("max_pool2d backward", be, "scatterAdd");
                     be.scatterAdd(gx.view, 2, flatIndex.view, flatGrad.view);
                 }
             }
@@ -48,8 +49,12 @@ final class Pooling {
         return new Tensor.ValuesIndices(values, Autograd.nonDifferentiable(indices));
     }
 
-    static Tensor avgPool2d(Tensor x, Pool2dSpec spec, boolean countIncludePad) {
-        if (x.dim() == 3) return Convolution.unbatched(x, b -> avgPool2d(b, spec, countIncludePad));
+    static Tensor avgPool2d(Tensor x, Pool2dSpec spec, boolean countIncludePad) { return avgPool2d(x, spec, countIncludePad, 0); }
+
+    /** With {@code divisorOverride} > 0 every window's sum is divided by it (PyTorch's divisor_override), else by its count. */
+    static Tensor avgPool2d(Tensor x, Pool2dSpec spec, boolean countIncludePad, int divisorOverride) {
+        if (divisorOverride < 0) throw new IllegalArgumentException("avg_pool2d: divisor_override must be positive (or 0 for none), got " + divisorOverride);
+        if (x.dim() == 3) return Convolution.unbatched(x, b -> avgPool2d(b, spec, countIncludePad, divisorOverride));
         int[] s = checkInput("avg_pool2d", x, spec);
         int c = s[1], h = s[2], w = s[3];
         int oh = spec.outH(h), ow = spec.outW(w);
@@ -57,6 +62,7 @@ final class Pooling {
             Tensor padded = Padding.pad2d(x, spec.padW(), spec.padRight(w), spec.padH(), spec.padBelow(h), 0);
             Tensor ones = Tensor.ones(x.dtype(), x.device(), c, 1, spec.kernelH(), spec.kernelW());
             Tensor sums = Convolution.conv2d(padded, ones, null, new Conv2dSpec(spec.strideH(), spec.strideW(), 0, 0, spec.dilationH(), spec.dilationW(), c));
+            if (divisorOverride > 0) return scope.keep(sums.div(divisorOverride));
             Tensor inverse = Constants.get("avg_pool2d divisors", x.dtype(), x.backend(), () -> {
                 double[] rows = windowCounts(h, oh, spec.kernelH(), spec.strideH(), spec.padH(), spec.dilationH(), countIncludePad);
                 double[] cols = windowCounts(w, ow, spec.kernelW(), spec.strideW(), spec.padW(), spec.dilationW(), countIncludePad);

@@ -145,6 +145,34 @@ public final class Tensor implements AutoCloseable {
         return Creation.random(dev.kiln.backend.Distribution.BERNOULLI, p, 0, dtype, device, shape);
     }
 
+    /** Uniform on [0, 1) from {@code generator} (null: the default generator). */
+    public static Tensor rand(dev.kiln.random.Generator generator, DType dtype, Device device, int... shape) {
+        return Creation.random(generator, dev.kiln.backend.Distribution.UNIFORM, 0, 1, dtype, device, shape);
+    }
+
+    /** Standard normal from {@code generator} (null: the default generator). */
+    public static Tensor randn(dev.kiln.random.Generator generator, DType dtype, Device device, int... shape) {
+        return Creation.random(generator, dev.kiln.backend.Distribution.NORMAL, 0, 1, dtype, device, shape);
+    }
+
+    /** Uniform int64 integers in [low, high) from {@code generator} (null: the default generator). */
+    public static Tensor randint(dev.kiln.random.Generator generator, long low, long high, Device device, int... shape) {
+        if (high <= low) throw new IllegalArgumentException("randint: high (" + high + ") must exceed low (" + low + ")");
+        return Creation.random(generator, dev.kiln.backend.Distribution.INTEGER, low, high, DType.INT64, device, shape);
+    }
+
+    /** A random permutation of 0..n-1 (int64) from the default generator, drawn on the default device. */
+    public static Tensor randperm(long n) { return Creation.randperm(n, null, null); }
+
+    /**
+     * A random permutation of 0..n-1 (int64) from {@code generator} (null: the default one) on {@code device}
+     * (null: the default one); the same permutation on every device ({@link dev.kiln.random.Philox#permutation}).
+     */
+    public static Tensor randperm(long n, dev.kiln.random.Generator generator, Device device) { return Creation.randperm(n, generator, device); }
+
+    /** {@link #bernoulli()} drawing from {@code generator}. */
+    public Tensor bernoulli(dev.kiln.random.Generator generator) { return Creation.bernoulli(this, generator); }
+
     // ---- metadata ------------------------------------------------------------------------------------------
 
     public int[] shape() { return view.shape().clone(); }
@@ -329,8 +357,12 @@ public final class Tensor implements AutoCloseable {
     /** This tensor if it is dense row-major, else a dense copy. */
     public Tensor contiguous() { return isContiguous() ? this : ViewOps.copy(this); }
 
-    /** A dense copy that shares nothing with this tensor (PyTorch's {@code clone}). */
-    public Tensor copy() { return ViewOps.copy(this); }
+    /** A dense copy that shares nothing with this tensor; differentiable. */
+    public Tensor clone() { return ViewOps.copy(this); }
+
+    /** The old name of {@link #clone()}. */
+    @Deprecated(since = "0.2")
+    public Tensor copy() { return clone(); }
 
     public List<Tensor> split(int splitSize, int dim) { return ViewOps.split(this, splitSize, dim); }
 
@@ -383,6 +415,8 @@ public final class Tensor implements AutoCloseable {
     /** GELU with PyTorch's {@code approximate="tanh"} when {@code tanhApproximation}. */
     public Tensor gelu(boolean tanhApproximation) { return Elementwise.gelu(this, tanhApproximation); }
     public Tensor softplus() { return Elementwise.softplus(this); }
+    /** {@code log(1 + exp(beta * x)) / beta}, linear where {@code beta * x > threshold} (PyTorch's defaults: 1, 20). */
+    public Tensor softplus(double beta, double threshold) { return Elementwise.softplus(this, beta, threshold); }
     public Tensor silu() { return Elementwise.silu(this); }
     /** Clamps into [min, max]; pass NaN for a missing bound. When min > max every element becomes max. */
     public Tensor clamp(double min, double max) { return Elementwise.clamp(this, min, max); }
@@ -474,6 +508,67 @@ public final class Tensor implements AutoCloseable {
 
     /** One-hot encoding of an integer tensor: a new last dimension of {@code numClasses}, int64. */
     public Tensor oneHot(int numClasses) { return Indexing.oneHot(this, numClasses); }
+
+    // ---- sorting, scans, reordering --------------------------------------------------------------------------
+
+    /** Sorted values along dim and their int64 positions; stable, NaN largest; differentiable in the values. */
+    public ValuesIndices sort(int dim, boolean descending) { return Sorting.sort(this, dim, descending); }
+
+    /** Ascending sort along the last dimension. */
+    public ValuesIndices sort() { return Sorting.sort(this, -1, false); }
+
+    /** The int64 positions that sort this tensor along dim (stable). */
+    public Tensor argsort(int dim, boolean descending) { return Sorting.argsort(this, dim, descending); }
+
+    /** The k largest ({@code largest}) or smallest elements along dim, sorted, with their positions. */
+    public ValuesIndices topk(int k, int dim, boolean largest) { return Sorting.topk(this, k, dim, largest); }
+
+    /** The k largest along the last dimension. */
+    public ValuesIndices topk(int k) { return Sorting.topk(this, k, -1, true); }
+
+    /** Inclusive prefix sums along dim (integers and bools sum as int64); the gradient is the reversed prefix sum. */
+    public Tensor cumsum(int dim) { return Sorting.cumsum(this, dim); }
+
+    /** A copy with the order of the elements reversed along each of dims. */
+    public Tensor flip(int... dims) { return Sorting.flip(this, dims); }
+
+    /** Tiles this tensor {@code repeats[i]} times along dimension i (PyTorch's {@code repeat}, not {@code repeat_interleave}). */
+    public Tensor repeat(int... repeats) { return CompositeOps.repeat(this, repeats); }
+
+    // ---- masks, predicates, norms ------------------------------------------------------------------------
+
+    /** {@code value} where {@code mask} (bool, broadcastable to this shape) is true, else this tensor's elements. */
+    public Tensor maskedFill(Tensor mask, double value) { return CompositeOps.maskedFill(this, mask, value); }
+
+    /** True where the element is neither infinite nor NaN. */
+    public Tensor isfinite() { return CompositeOps.isfinite(this); }
+
+    /** Whether any element is non-zero (a 0-d bool tensor). */
+    public Tensor any() { return CompositeOps.any(this, null, false); }
+
+    public Tensor any(int dim, boolean keepDim) { return CompositeOps.any(this, new int[] {dim}, keepDim); }
+
+    /** Whether every element is non-zero (a 0-d bool tensor). */
+    public Tensor all() { return CompositeOps.all(this, null, false); }
+
+    public Tensor all(int dim, boolean keepDim) { return CompositeOps.all(this, new int[] {dim}, keepDim); }
+
+    /** The 2-norm (Frobenius norm) of all elements. */
+    public Tensor norm() { return CompositeOps.norm(this, 2, null, false); }
+
+    /** The vector p-norm of all elements: p = 2, 1, any p &gt; 0, or +-{@link Double#POSITIVE_INFINITY}. */
+    public Tensor norm(double p) { return CompositeOps.norm(this, p, null, false); }
+
+    /** The vector p-norm over dims; p = 2 over two dims is the Frobenius norm. */
+    public Tensor norm(double p, int[] dims, boolean keepDim) { return CompositeOps.norm(this, p, dims, keepDim); }
+
+    /** {@code |this - other| <= atol + rtol * |other|} elementwise, as a bool tensor. */
+    public Tensor isclose(Tensor other, double rtol, double atol, boolean equalNan) { return CompositeOps.isclose(this, other, rtol, atol, equalNan); }
+
+    /** Whether every element is close to {@code other}'s with PyTorch's defaults rtol 1e-5, atol 1e-8 (reads one value back). */
+    public boolean allclose(Tensor other) { return CompositeOps.allclose(this, other, 1e-5, 1e-8, false); }
+
+    public boolean allclose(Tensor other, double rtol, double atol, boolean equalNan) { return CompositeOps.allclose(this, other, rtol, atol, equalNan); }
 
     // ---- lifetime ----------------------------------------------------------------------------------------
 

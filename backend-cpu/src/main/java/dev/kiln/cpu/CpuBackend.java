@@ -300,6 +300,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void sort(View x, int axis, boolean descending, View values, View indices) {
+        Sorting.sort(x, axis, descending, values, indices);
+    }
+
+    @Override
     public void argReduce(ArgReduceOp op, View x, int axis, View out) {
         MemorySegment xs = seg(x), os = seg(out);
         DType t = x.dtype();

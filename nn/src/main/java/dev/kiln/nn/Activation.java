@@ -35,6 +35,11 @@ public final class Activation extends Module {
 
     public static Activation softplus() { return new Activation("Softplus", Tensor::softplus); }
 
+    /** PyTorch's {@code nn.Softplus(beta, threshold)}. */
+    public static Activation softplus(double beta, double threshold) {
+        return new Activation("Softplus(beta=" + beta + ", threshold=" + threshold + ")", x -> x.softplus(beta, threshold));
+    }
+
     public static Activation softmax(int dim) { return new Activation("Softmax(" + dim + ")", x -> x.softmax(dim)); }
 
     public static Activation logSoftmax(int dim) { return new Activation("LogSoftmax(" + dim + ")", x -> x.logSoftmax(dim)); }

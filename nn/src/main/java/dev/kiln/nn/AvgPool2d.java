@@ -8,19 +8,26 @@ import dev.kiln.Tensor;
 public final class AvgPool2d extends Module {
     private final Pool2dSpec spec;
     private final boolean countIncludePad;
+    private final int divisorOverride;
 
     public AvgPool2d(int kernel) { this(kernel, kernel, 0); }
 
     public AvgPool2d(int kernel, int stride, int padding) { this(Pool2dSpec.of(kernel, stride, padding), true); }
 
-    public AvgPool2d(Pool2dSpec spec, boolean countIncludePad) {
+    public AvgPool2d(Pool2dSpec spec, boolean countIncludePad) { this(spec, countIncludePad, 0); }
+
+    /** {@code divisorOverride} > 0 divides every window's sum by it (PyTorch's divisor_override); 0 for the window's count. */
+    public AvgPool2d(Pool2dSpec spec, boolean countIncludePad, int divisorOverride) {
+        if (divisorOverride < 0) throw new IllegalArgumentException("AvgPool2d: divisorOverride must be positive (or 0 for none), got " + divisorOverride);
         this.spec = spec;
         this.countIncludePad = countIncludePad;
+        this.divisorOverride = divisorOverride;
     }
 
     @Override
-    public Tensor forward(Tensor input) { return Functional.avgPool2d(input, spec, countIncludePad); }
+    public Tensor forward(Tensor input) { return Functional.avgPool2d(input, spec, countIncludePad, divisorOverride); }
 
     @Override
-    protected String describe() { return "AvgPool2d(" + spec.kernelH() + ", stride=" + spec.strideH() + ", padding=" + spec.padH() + ")"; }
+    protected String describe() { return "AvgPool2d(" + spec.kernelH() + ", stride=" + spec.strideH() + ", padding=" + spec.padH()
+            + (divisorOverride > 0 ? ", divisor_override=" + divisorOverride : "") + ")"; }
 }

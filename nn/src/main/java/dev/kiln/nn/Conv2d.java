@@ -10,6 +10,8 @@ public final class Conv2d extends Module {
     private final int outChannels;
     private final int kernel;
     private final Conv2dSpec spec;
+    /** "same" or "valid" when the padding was given by name, else null (the spec's padding applies). */
+    private final String paddingMode;
 
     public Conv2d(int inChannels, int outChannels, int kernel) { this(inChannels, outChannels, kernel, 1, 0, 1, 1, true); }
 
@@ -18,13 +20,32 @@ public final class Conv2d extends Module {
     }
 
     public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding, int dilation, int groups, boolean bias) {
+        this(inChannels, outChannels, kernel, new Conv2dSpec(stride, stride, padding, padding, dilation, dilation, groups), null, bias);
+    }
+
+    /** PyTorch's string padding: {@code "same"} (stride 1; even kernels pad one more at the bottom and right) or {@code "valid"}. */
+    public Conv2d(int inChannels, int outChannels, int kernel, int stride, String padding, int dilation, int groups, boolean bias) {
+        this(inChannels, outChannels, kernel, new Conv2dSpec(stride, stride, 0, 0, dilation, dilation, groups), checkMode(padding, stride), bias);
+    }
+
+    private static String checkMode(String padding, int stride) {
+        if (!"same".equals(padding) && !"valid".equals(padding))
+            throw new IllegalArgumentException("Conv2d: padding must be \"same\" or \"valid\", got \"" + padding + "\"");
+        if ("same".equals(padding) && stride != 1)
+            throw new IllegalArgumentException("Conv2d: padding=\"same\" needs stride 1, got " + stride);
+        return padding;
+    }
+
+    private Conv2d(int inChannels, int outChannels, int kernel, Conv2dSpec spec, String paddingMode, boolean bias) {
+        int groups = spec.groups();
         if (inChannels <= 0 || outChannels <= 0 || kernel <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
             throw new IllegalArgumentException("Conv2d: need positive sizes with channels divisible by groups, got in=" + inChannels + " out="
                     + outChannels + " kernel=" + kernel + " groups=" + groups);
         this.inChannels = inChannels;
         this.outChannels = outChannels;
         this.kernel = kernel;
-        this.spec = new Conv2dSpec(stride, stride, padding, padding, dilation, dilation, groups);
+        this.spec = spec;
+        this.paddingMode = paddingMode;
         int fanIn = inChannels / groups * kernel * kernel;
         registerParameter("weight", Init.fanInUniform(fanIn, outChannels, inChannels / groups, kernel, kernel));
         if (bias) registerParameter("bias", Init.fanInUniform(fanIn, outChannels));
@@ -35,11 +56,14 @@ public final class Conv2d extends Module {
     public Tensor bias() { return optionalParam("bias"); }
 
     @Override
-    public Tensor forward(Tensor input) { return Functional.conv2d(input, weight(), bias(), spec); }
+    public Tensor forward(Tensor input) {
+        if (paddingMode != null) return Functional.conv2d(input, weight(), bias(), spec.strideH(), paddingMode, spec.dilationH(), spec.groups());
+        return Functional.conv2d(input, weight(), bias(), spec);
+    }
 
     @Override
     protected String describe() {
-        return "Conv2d(" + inChannels + ", " + outChannels + ", kernel=" + kernel + ", stride=" + spec.strideH() + ", padding=" + spec.padH()
+        return "Conv2d(" + inChannels + ", " + outChannels + ", kernel=" + kernel + ", stride=" + spec.strideH() + ", padding=" + (paddingMode != null ? "'" + paddingMode + "'" : spec.padH())
                 + (spec.dilationH() != 1 ? ", dilation=" + spec.dilationH() : "") + (spec.groups() != 1 ? ", groups=" + spec.groups() : "") + ")";
     }
 }

@@ -1,25 +1,33 @@
 package dev.kiln.nn;
 
+import dev.kiln.DType;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
+import dev.kiln.random.Generator;
 
 /**
- * Parameter initialisers, drawn from Kiln's global Philox generator so a seed reproduces a model on every
- * backend. Defaults follow PyTorch's layers.
+ * Parameter initialisers, drawn from Kiln's default Philox generator or a {@link Generator} given to them, so a
+ * seed reproduces a model on every backend. Defaults follow PyTorch's layers.
  */
 public final class Init {
     private Init() {}
 
     /** Uniform on [-bound, bound). */
-    public static Tensor uniform(double bound, int... shape) {
+    public static Tensor uniform(double bound, int... shape) { return uniform(null, bound, shape); }
+
+    /** Uniform on [-bound, bound) from {@code generator} (null: the default generator). */
+    public static Tensor uniform(Generator generator, double bound, int... shape) {
         try (Scope s = Scope.open()) {
-            return s.keep(Tensor.rand(shape).mul(2 * bound).sub(bound));
+            return s.keep(Tensor.rand(generator, DType.FLOAT32, null, shape).mul(2 * bound).sub(bound));
         }
     }
 
     /** Normal with mean 0 and the given standard deviation. */
-    public static Tensor normal(double std, int... shape) {
-        try (Tensor n = Tensor.randn(shape)) {
+    public static Tensor normal(double std, int... shape) { return normal(null, std, shape); }
+
+    /** Normal with mean 0 and the given standard deviation, from {@code generator} (null: the default generator). */
+    public static Tensor normal(Generator generator, double std, int... shape) {
+        try (Tensor n = Tensor.randn(generator, DType.FLOAT32, null, shape)) {
             return n.mul(std);
         }
     }
@@ -31,5 +39,11 @@ public final class Init {
     public static Tensor fanInUniform(int fanIn, int... shape) { return uniform(1 / Math.sqrt(Math.max(1, fanIn)), shape); }
 
     /** Glorot/Xavier uniform: bound sqrt(6 / (fanIn + fanOut)). */
-    public static Tensor xavierUniform(int fanIn, int fanOut, int... shape) { return uniform(Math.sqrt(6.0 / (fanIn + fanOut)), shape); }
+    public static Tensor xavierUniform(int fanIn, int fanOut, int... shape) { return xavierUniform(null, fanIn, fanOut, shape); }
+
+    public static Tensor fanInUniform(Generator generator, int fanIn, int... shape) { return uniform(generator, 1 / Math.sqrt(Math.max(1, fanIn)), shape); }
+
+    public static Tensor xavierUniform(Generator generator, int fanIn, int fanOut, int... shape) {
+        return uniform(generator, Math.sqrt(6.0 / (fanIn + fanOut)), shape);
+    }
 }

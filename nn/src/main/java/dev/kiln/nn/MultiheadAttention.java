@@ -16,7 +16,7 @@ import dev.kiln.Tensor;
  * (E, vdim) when kdim or vdim differ from E), {@code in_proj_bias} (3E), and {@code out_proj} (a {@link Linear}).
  * Xavier-uniform projections and zero biases, as PyTorch initialises them.
  *
- * <p>Inputs are (L, B, E), or (B, L, E) with batchFirst. Masks follow PyTorch: a boolean mask is true where
+ * <p>Inputs are (L, B, E), or (B, L, E) with batchFirst, or unbatched (L, E) as PyTorch accepts. Masks follow PyTorch: a boolean mask is true where
  * attention is NOT allowed; a floating mask is added to the scores. See {@link Options}.
  */
 public final class MultiheadAttention extends Module {
@@ -25,6 +25,7 @@ public final class MultiheadAttention extends Module {
     private final double dropout;
     private final boolean batchFirst;
     private final boolean packedProjection;
+    private final boolean addZeroAttn;
 
     /**
      * Per-call masks and extras. {@code keyPaddingMask} (B, S): which keys of each batch entry to ignore.
@@ -83,8 +84,19 @@ public final class MultiheadAttention extends Module {
 
     public MultiheadAttention(int embedDim, int numHeads) { this(embedDim, numHeads, 0, true, embedDim, embedDim, false); }
 
-    /** PyTorch's constructor, less {@code add_bias_kv} and {@code add_zero_attn}. */
+    /** PyTorch's constructor with {@code add_bias_kv} and {@code add_zero_attn} false. */
     public MultiheadAttention(int embedDim, int numHeads, double dropout, boolean bias, int kdim, int vdim, boolean batchFirst) {
+        this(embedDim, numHeads, dropout, bias, false, false, kdim, vdim, batchFirst);
+    }
+
+    /**
+     * PyTorch's full constructor. {@code addBiasKv}: learned {@code bias_k}, {@code bias_v} (1, 1, E) appended to the
+     * projected keys and values as one more key. {@code addZeroAttn}: a key and value of zeros appended after the
+     * head split. Either adds a key the masks do not cover (it is never masked); neither works with a cache or
+     * the causal flag (give an attention mask instead).
+     */
+    public MultiheadAttention(int embedDim, int numHeads, double dropout, boolean bias, boolean addBiasKv, boolean addZeroAttn,
+                              int kdim, int vdim, boolean batchFirst) {
         if (numHeads <= 0 || embedDim <= 0 || embedDim % numHeads != 0 || kdim <= 0 || vdim <= 0)
             throw new IllegalArgumentException("MultiheadAttention: embedDim " + embedDim + " must be divisible by numHeads " + numHeads
                     + " and kdim " + kdim + ", vdim " + vdim + " positive");
@@ -94,6 +106,7 @@ public final class MultiheadAttention extends Module {
         this.dropout = dropout;
         this.batchFirst = batchFirst;
         this.packedProjection = kdim == embedDim && vdim == embedDim;
+        this.addZeroAttn = addZeroAttn;
         if (packedProjection) {
             registerParameter("in_proj_weight", Init.xavierUniform(embedDim, 3 * embedDim, 3 * embedDim, embedDim));
         } else {
@@ -102,6 +115,11 @@ public final class MultiheadAttention extends Module {
             registerParameter("v_proj_weight", Init.xavierUniform(vdim, embedDim, embedDim, vdim));
         }
         if (bias) registerParameter("in_proj_bias", Tensor.zeros(3 * embedDim));
+        if (addBiasKv) {
+            // PyTorch's xavier_normal_ on (1, 1, E): fan in = fan out = E.
+            registerParameter("bias_k", Init.normal(Math.sqrt(1.0 / embedDim), 1, 1, embedDim));
+            registerParameter("bias_v", Init.normal(Math.sqrt(1.0 / embedDim), 1, 1, embedDim));
+        }
         Linear out = registerModule("out_proj", new Linear(embedDim, embedDim, bias));
         if (bias) {
             try (var g = dev.kiln.autograd.GradMode.noGrad()) {
@@ -123,6 +141,7 @@ public final class MultiheadAttention extends Module {
     public Tensor forward(Tensor query, Tensor key, Tensor value) { return forward(query, key, value, Options.none()).output(); }
 
     public Output forward(Tensor query, Tensor key, Tensor value, Options o) {
+        if (query.dim() == 2 && key.dim() == 2 && value.dim() == 2) return forwardUnbatched(query, key, value, o);
         if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3 || query.size(2) != embedDim || key.size(0) != value.size(0)
                 || key.size(1) != value.size(1) || query.size(batchFirst ? 0 : 1) != key.size(batchFirst ? 0 : 1))
             throw new IllegalArgumentException("MultiheadAttention: expected " + (batchFirst ? "(B, L, E)" : "(L, B, E)") + " inputs with E = " + embedDim
@@ -131,12 +150,26 @@ public final class MultiheadAttention extends Module {
         try (Scope s = Scope.open()) {
             Tensor qb = batchFirst ? query : query.transpose(0, 1), kb = batchFirst ? key : key.transpose(0, 1), vb = batchFirst ? value : value.transpose(0, 1);
             int batch = qb.size(0), qLen = qb.size(1);
+            Tensor biasK = optionalParam("bias_k"), biasV = optionalParam("bias_v");
+            int extraKeys = (biasK != null ? 1 : 0) + (addZeroAttn ? 1 : 0);
+            if (extraKeys > 0 && (o.cache() != null || o.causal()))
+                throw new IllegalArgumentException("MultiheadAttention: add_bias_kv / add_zero_attn do not combine with a KVCache or the causal flag; pass an attnMask");
+            Tensor kp = project(1, kb), vp = project(2, vb);
+            if (biasK != null) {
+                kp = Tensor.cat(java.util.List.of(kp, biasK.expand(batch, 1, embedDim)), 1);
+                vp = Tensor.cat(java.util.List.of(vp, biasV.expand(batch, 1, embedDim)), 1);
+            }
             Tensor q = Attention.splitHeads(project(0, qb), numHeads);
-            Tensor k = Attention.splitHeads(project(1, kb), numHeads);
-            Tensor v = Attention.splitHeads(project(2, vb), numHeads);
+            Tensor k = Attention.splitHeads(kp, numHeads);
+            Tensor v = Attention.splitHeads(vp, numHeads);
+            if (addZeroAttn) {
+                Tensor zeros = Tensor.zeros(k.dtype(), k.device(), batch, numHeads, 1, k.size(3));
+                k = Tensor.cat(java.util.List.of(k, zeros), 2);
+                v = Tensor.cat(java.util.List.of(v, zeros), 2);
+            }
             KVCache cache = o.cache();
-            int keys = (cache == null ? 0 : cache.length()) + k.size(2);
-            Tensor mask = mask(o, batch, qLen, keys, q.dtype());
+            int keys = (cache == null ? 0 : cache.length()) + k.size(2) - extraKeys;
+            Tensor mask = withUnmaskedKeys(mask(o, batch, qLen, keys, q.dtype()), extraKeys);
             boolean dropping = isTraining() && dropout > 0;
             Attention.Output a = Attention.attention(q, k, v, mask, cache == null ? null : cache.key(), cache == null ? null : cache.value(),
                     Attention.Options.defaults().withCausal(o.causal()), o.needWeights() || dropping ? Attention.Scores.PROBABILITIES : null);
@@ -151,6 +184,23 @@ public final class MultiheadAttention extends Module {
             if (!batchFirst) y = y.transpose(0, 1);
             Tensor w = !o.needWeights() ? null : o.averageWeights() ? weights.mean(new int[] {1}, false) : weights;
             return new Output(s.keep(y), w == null ? null : s.keep(w));
+        }
+    }
+
+    /**
+     * PyTorch's unbatched form: query (L, E), key and value (S, E), keyPaddingMask (S), attnMask (L, S) or
+     * (numHeads, L, S); the output is (L, E) and the weights (L, S) or (numHeads, L, S). Runs as a batch of one.
+     */
+    private Output forwardUnbatched(Tensor query, Tensor key, Tensor value, Options o) {
+        int batchDim = batchFirst ? 0 : 1;
+        try (Scope s = Scope.open()) {
+            Tensor padding = o.keyPaddingMask();
+            if (padding != null && padding.dim() != 1)
+                throw new IllegalArgumentException("MultiheadAttention: with unbatched (2-D) inputs keyPaddingMask must be (S), got " + java.util.Arrays.toString(padding.shape()));
+            Options batched = o.withKeyPaddingMask(padding == null ? null : padding.unsqueeze(0));
+            Output out = forward(query.unsqueeze(batchDim), key.unsqueeze(batchDim), value.unsqueeze(batchDim), batched);
+            Tensor w = out.weights() == null ? null : s.keep(out.weights().squeeze(0));
+            return new Output(s.keep(out.output().squeeze(batchDim)), w);
         }
     }
 
@@ -186,6 +236,14 @@ public final class MultiheadAttention extends Module {
         return mask;
     }
 
+    /** An additive mask with {@code extra} zero columns after its keys (for the bias and zero keys), or null. */
+    private static Tensor withUnmaskedKeys(Tensor mask, int extra) {
+        if (mask == null || extra == 0) return mask;
+        int[] shape = mask.shape();
+        shape[shape.length - 1] = extra;
+        return Tensor.cat(java.util.List.of(mask, Tensor.zeros(mask.dtype(), mask.device(), shape)), mask.dim() - 1);
+    }
+
     /** PyTorch's mask convention (bool true = masked; floats added) as additive floats. */
     static Tensor additive(Tensor mask, DType dtype) {
         if (mask.dtype() != DType.BOOL) return mask.to(dtype);
@@ -194,6 +252,7 @@ public final class MultiheadAttention extends Module {
 
     @Override
     protected String describe() {
-        return "MultiheadAttention(" + embedDim + ", num_heads=" + numHeads + (dropout != 0 ? ", dropout=" + dropout : "") + (batchFirst ? ", batch_first=true" : "") + ")";
+        return "MultiheadAttention(" + embedDim + ", num_heads=" + numHeads + (dropout != 0 ? ", dropout=" + dropout : "") + (batchFirst ? ", batch_first=true" : "")
+                + (optionalParam("bias_k") != null ? ", add_bias_kv=true" : "") + (addZeroAttn ? ", add_zero_attn=true" : "") + ")";
     }
 }

@@ -25,6 +25,9 @@ import java.util.List;
  * (L*D, hidden) unbatched, layer-major (index layer*D + direction) whatever batchFirst says, as in PyTorch. The
  * output is the last layer's hidden states, directions concatenated: (T, B, D*hidden) or (B, T, D*hidden).
  *
+ * <p>LSTM's {@code projSize} (PyTorch's proj_size) projects h after every step with {@code weight_hr_l{k}} (proj,
+ * hidden): h, the output and {@code weight_hh} then have proj instead of hidden columns; the cell state keeps hidden.
+ *
  * <p>Lengths: a (B) integer tensor makes each sequence end at its own length, as PyTorch's packed sequences do:
  * outputs at and past a sequence's length are 0, the final state is the state after its last valid step, and the
  * reverse direction starts there.
@@ -57,28 +60,38 @@ public abstract sealed class RNNBase extends Module permits RNN, LSTM, GRU {
     protected final int inputSize;
     protected final int hiddenSize;
     protected final Options options;
+    /** LSTM's proj_size: the size of h after its projection, or 0 for none (then h has hiddenSize). */
+    protected final int projSize;
     /** For each ONNX gate block, the PyTorch gate block it is taken from. */
     private final int[] onnxFromTorch;
 
-    RNNBase(int inputSize, int hiddenSize, Options options, int[] onnxFromTorch) {
-        if (inputSize <= 0 || hiddenSize <= 0)
-            throw new IllegalArgumentException(getClass().getSimpleName() + ": sizes must be positive, got input=" + inputSize + " hidden=" + hiddenSize);
+    RNNBase(int inputSize, int hiddenSize, Options options, int[] onnxFromTorch) { this(inputSize, hiddenSize, 0, options, onnxFromTorch); }
+
+    RNNBase(int inputSize, int hiddenSize, int projSize, Options options, int[] onnxFromTorch) {
+        if (inputSize <= 0 || hiddenSize <= 0 || projSize < 0 || projSize >= hiddenSize && projSize != 0)
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": sizes must be positive (and projSize below hiddenSize, 0 for none), got input="
+                    + inputSize + " hidden=" + hiddenSize + " proj=" + projSize);
         this.inputSize = inputSize;
         this.hiddenSize = hiddenSize;
+        this.projSize = projSize;
         this.options = options;
         this.onnxFromTorch = onnxFromTorch.clone();
-        int gh = onnxFromTorch.length * hiddenSize, dirs = directions();
+        int gh = onnxFromTorch.length * hiddenSize, dirs = directions(), out = outputSize();
         for (int layer = 0; layer < options.numLayers(); layer++)
             for (int d = 0; d < dirs; d++) {
                 String sfx = suffix(layer, d);
-                registerParameter("weight_ih" + sfx, Init.fanInUniform(hiddenSize, gh, layer == 0 ? inputSize : dirs * hiddenSize));
-                registerParameter("weight_hh" + sfx, Init.fanInUniform(hiddenSize, gh, hiddenSize));
+                registerParameter("weight_ih" + sfx, Init.fanInUniform(hiddenSize, gh, layer == 0 ? inputSize : dirs * out));
+                registerParameter("weight_hh" + sfx, Init.fanInUniform(hiddenSize, gh, out));
                 if (options.bias()) {
                     registerParameter("bias_ih" + sfx, Init.fanInUniform(hiddenSize, gh));
                     registerParameter("bias_hh" + sfx, Init.fanInUniform(hiddenSize, gh));
                 }
+                if (projSize > 0) registerParameter("weight_hr" + sfx, Init.fanInUniform(hiddenSize, projSize, hiddenSize));
             }
     }
+
+    /** The size of h: projSize when projecting, else hiddenSize. */
+    private int outputSize() { return projSize > 0 ? projSize : hiddenSize; }
 
     private static String suffix(int layer, int direction) { return "_l" + layer + (direction == 1 ? "_reverse" : ""); }
 
@@ -119,8 +132,8 @@ public abstract sealed class RNNBase extends Module permits RNN, LSTM, GRU {
             // Time-major (T, B, I) inside; states (L*D, B, H).
             Tensor x = unbatched ? input.unsqueeze(1) : options.batchFirst() ? input.transpose(0, 1) : input;
             int batch = x.size(1);
-            Tensor h = h0 == null ? null : state(name, "h0", h0, unbatched, layers * dirs, batch);
-            Tensor c = c0 == null ? null : state(name, "c0", c0, unbatched, layers * dirs, batch);
+            Tensor h = h0 == null ? null : state(name, "h0", h0, unbatched, layers * dirs, batch, outputSize());
+            Tensor c = c0 == null ? null : state(name, "c0", c0, unbatched, layers * dirs, batch, hiddenSize);
             if (lengths != null && (lengths.dim() != 1 || lengths.size(0) != batch || lengths.dtype().isFloatingPoint()))
                 throw new IllegalArgumentException(name + ": lengths must be " + batch + " integers, got " + lengths.dtype() + " " + java.util.Arrays.toString(lengths.shape()));
             Recurrent.Options ro = Recurrent.Options.defaults()
@@ -129,17 +142,20 @@ public abstract sealed class RNNBase extends Module permits RNN, LSTM, GRU {
             List<Tensor> hiddens = new ArrayList<>(), cells = new ArrayList<>();
             for (int layer = 0; layer < layers; layer++) {
                 if (layer > 0 && options.dropout() > 0) x = Functional.dropout(x, options.dropout(), isTraining());
-                List<Tensor> w = new ArrayList<>(), r = new ArrayList<>(), b = new ArrayList<>();
+                List<Tensor> w = new ArrayList<>(), r = new ArrayList<>(), b = new ArrayList<>(), p = new ArrayList<>();
                 for (int d = 0; d < dirs; d++) {
                     String sfx = suffix(layer, d);
                     w.add(toOnnx(param("weight_ih" + sfx)));
                     r.add(toOnnx(param("weight_hh" + sfx)));
                     if (options.bias()) b.add(Tensor.cat(List.of(toOnnx(param("bias_ih" + sfx)), toOnnx(param("bias_hh" + sfx))), 0));
+                    if (projSize > 0) p.add(param("weight_hr" + sfx));
                 }
                 Tensor hl = h == null ? null : h.narrow(0, layer * dirs, dirs), cl = c == null ? null : c.narrow(0, layer * dirs, dirs);
-                Recurrent.Output out = run(x, Tensor.stack(w, 0), Tensor.stack(r, 0), b.isEmpty() ? null : Tensor.stack(b, 0), hl, cl, lengths, ro);
+                Tensor bias = b.isEmpty() ? null : Tensor.stack(b, 0);
+                Recurrent.Output out = p.isEmpty() ? run(x, Tensor.stack(w, 0), Tensor.stack(r, 0), bias, hl, cl, lengths, ro)
+                        : ((LSTM) this).runProjected(x, Tensor.stack(w, 0), Tensor.stack(r, 0), bias, Tensor.stack(p, 0), hl, cl, lengths);
                 // (T, D, B, H) to (T, B, D*H): the next layer's input.
-                x = out.output().transpose(1, 2).reshape(x.size(0), batch, dirs * hiddenSize);
+                x = out.output().transpose(1, 2).reshape(x.size(0), batch, dirs * outputSize());
                 hiddens.add(out.hidden());
                 if (lstm) cells.add(out.cell());
             }
@@ -154,11 +170,11 @@ public abstract sealed class RNNBase extends Module permits RNN, LSTM, GRU {
     }
 
     /** An initial state as (L*D, B, H), checked. */
-    private Tensor state(String name, String what, Tensor t, boolean unbatched, int layersTimesDirs, int batch) {
-        int[] expected = unbatched ? new int[] {layersTimesDirs, hiddenSize} : new int[] {layersTimesDirs, batch, hiddenSize};
+    private Tensor state(String name, String what, Tensor t, boolean unbatched, int layersTimesDirs, int batch, int size) {
+        int[] expected = unbatched ? new int[] {layersTimesDirs, size} : new int[] {layersTimesDirs, batch, size};
         if (!java.util.Arrays.equals(t.shape(), expected))
             throw new IllegalArgumentException(name + ": " + what + " must have shape " + java.util.Arrays.toString(expected)
-                    + " (layers*directions, batch, hidden), got " + java.util.Arrays.toString(t.shape()));
+                    + " (layers*directions, batch, " + (size == hiddenSize ? "hidden" : "proj") + "), got " + java.util.Arrays.toString(t.shape()));
         return unbatched ? t.unsqueeze(1) : t;
     }
 
@@ -180,7 +196,8 @@ public abstract sealed class RNNBase extends Module permits RNN, LSTM, GRU {
     protected String describe() {
         return getClass().getSimpleName() + "(" + inputSize + ", " + hiddenSize + (options.numLayers() != 1 ? ", num_layers=" + options.numLayers() : "")
                 + (options.bias() ? "" : ", bias=false") + (options.batchFirst() ? ", batch_first=true" : "")
-                + (options.dropout() != 0 ? ", dropout=" + options.dropout() : "") + (options.bidirectional() ? ", bidirectional=true" : "") + extraDescription() + ")";
+                + (options.dropout() != 0 ? ", dropout=" + options.dropout() : "") + (options.bidirectional() ? ", bidirectional=true" : "")
+                + (projSize > 0 ? ", proj_size=" + projSize : "") + extraDescription() + ")";
     }
 
     String extraDescription() { return ""; }

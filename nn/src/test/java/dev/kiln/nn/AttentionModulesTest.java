@@ -37,10 +37,30 @@ class AttentionModulesTest {
      */
     private static double[] reference(MultiheadAttention m, double[] query, double[] key, double[] value, int qLen, int kLen, int batch,
                                       boolean[] keyPadding, double[] attnMask, boolean causal) {
+        return reference(m, query, key, value, qLen, kLen, batch, keyPadding, attnMask, causal, false);
+    }
+
+    /**
+     * With {@code bias_k}/{@code bias_v} parameters, they are one more key and value row after the projections;
+     * with {@code zeroAttn}, a row of zeros after that. Neither extra key is masked.
+     */
+    private static double[] reference(MultiheadAttention m, double[] query, double[] key, double[] value, int qLen, int userKeys, int batch,
+                                      boolean[] keyPadding, double[] attnMask, boolean causal, boolean zeroAttn) {
         int e = m.embedDim(), heads = m.numHeads(), hd = e / heads;
         Map<String, Tensor> p = m.namedParameters();
         double[] w = p.get("in_proj_weight").toDoubleArray(), b = p.get("in_proj_bias").toDoubleArray();
-        double[] q = linear(query, qLen * batch, e, w, b, e, 0), k = linear(key, kLen * batch, e, w, b, e, e), v = linear(value, kLen * batch, e, w, b, e, 2 * e);
+        double[] q = linear(query, qLen * batch, e, w, b, e, 0);
+        double[] k = linear(key, userKeys * batch, e, w, b, e, e), v = linear(value, userKeys * batch, e, w, b, e, 2 * e);
+        int kLen = userKeys + (p.containsKey("bias_k") ? 1 : 0) + (zeroAttn ? 1 : 0);
+        k = java.util.Arrays.copyOf(k, kLen * batch * e);
+        v = java.util.Arrays.copyOf(v, kLen * batch * e);
+        if (p.containsKey("bias_k")) {
+            double[] bk = p.get("bias_k").toDoubleArray(), bv = p.get("bias_v").toDoubleArray();
+            for (int bi = 0; bi < batch; bi++) {
+                System.arraycopy(bk, 0, k, (userKeys * batch + bi) * e, e);
+                System.arraycopy(bv, 0, v, (userKeys * batch + bi) * e, e);
+            }
+        }
         double[] ctx = new double[qLen * batch * e];
         for (int bi = 0; bi < batch; bi++)
             for (int h = 0; h < heads; h++)
@@ -50,8 +70,9 @@ class AttentionModulesTest {
                     for (int j = 0; j < kLen; j++) {
                         double dot = 0;
                         for (int d = 0; d < hd; d++) dot += q[(i * batch + bi) * e + h * hd + d] * k[(j * batch + bi) * e + h * hd + d];
-                        s[j] = dot / Math.sqrt(hd) + (attnMask == null ? 0 : attnMask[i * kLen + j]);
-                        if (keyPadding != null && keyPadding[bi * kLen + j] || causal && j > i) s[j] = Double.NEGATIVE_INFINITY;
+                        boolean user = j < userKeys;
+                        s[j] = dot / Math.sqrt(hd) + (attnMask == null || !user ? 0 : attnMask[i * userKeys + j]);
+                        if (user && (keyPadding != null && keyPadding[bi * userKeys + j] || causal && j > i)) s[j] = Double.NEGATIVE_INFINITY;
                         max = Math.max(max, s[j]);
                     }
                     double z = 0;
@@ -108,6 +129,56 @@ class AttentionModulesTest {
             close(causalRef, mha.forward(x, x, x, MultiheadAttention.Options.none().withAttnMask(Transformer.generateSquareSubsequentMask(qLen))).output()
                     .toDoubleArray(), 1e-12, "generateSquareSubsequentMask");
             assertThrows(IllegalArgumentException.class, () -> mha.forward(x, x, x, MultiheadAttention.Options.none().withAttnMask(Tensor.zeros(2, 2))));
+        }
+    }
+
+    @Test
+    void biasKeysAndZeroAttentionAreExtraUnmaskedKeys() {
+        try (Scope s = Scope.open()) {
+            Kiln.manualSeed(24);
+            int e = 4, heads = 2, qLen = 3, kLen = 4, batch = 2;
+            double[] q = data(1, qLen * batch * e, -1, 1), k = data(2, kLen * batch * e, -1, 1), v = data(3, kLen * batch * e, -1, 1);
+            boolean[] pad = {false, false, false, true, false, true, false, false};
+            double[] add = data(4, qLen * kLen, -1, 1);
+            for (boolean[] flags : new boolean[][] {{true, false}, {false, true}, {true, true}}) {
+                MultiheadAttention mha = withRandomBiases(new MultiheadAttention(e, heads, 0, true, flags[0], flags[1], e, e, false), 33);
+                if (flags[0]) {
+                    assertEquals(List.of("in_proj_weight", "in_proj_bias", "bias_k", "bias_v", "out_proj.weight", "out_proj.bias"),
+                            List.copyOf(mha.namedParameters().keySet()));
+                    Check.assertShape(new int[] {1, 1, e}, mha.namedParameters().get("bias_k"));
+                }
+                MultiheadAttention.Options masks = MultiheadAttention.Options.none().withKeyPaddingMask(Tensor.of(pad, batch, kLen)).withAttnMask(f64(add, qLen, kLen));
+                Tensor got = mha.forward(f64(q, qLen, batch, e), f64(k, kLen, batch, e), f64(v, kLen, batch, e), masks).output();
+                close(reference(mha, q, k, v, qLen, kLen, batch, pad, add, false, flags[1]), got.toDoubleArray(), 1e-12,
+                        "add_bias_kv=" + flags[0] + " add_zero_attn=" + flags[1]);
+                Tensor x = f64(q, qLen, batch, e);
+                assertThrows(IllegalArgumentException.class, () -> mha.forward(x, x, x, MultiheadAttention.Options.none().withCausal(true)));
+            }
+            MultiheadAttention both = new MultiheadAttention(e, heads, 0, true, true, true, e, e, false);
+            Check.moduleGrads("add_bias_kv + add_zero_attn", both, f64(q, qLen, batch, e).requiresGrad(true), t -> both.forward(t, t, t));
+        }
+    }
+
+    @Test
+    void unbatchedInputsEqualABatchOfOne() {
+        try (Scope s = Scope.open()) {
+            Kiln.manualSeed(23);
+            int e = 4, heads = 2, qLen = 3, kLen = 5;
+            for (boolean batchFirst : new boolean[] {false, true}) {
+                MultiheadAttention mha = withRandomBiases(new MultiheadAttention(e, heads, 0, true, e, e, batchFirst), 32);
+                Tensor q = f64(data(5, qLen * e, -1, 1), qLen, e), k = f64(data(6, kLen * e, -1, 1), kLen, e), v = f64(data(7, kLen * e, -1, 1), kLen, e);
+                Tensor pad = Tensor.of(new boolean[] {false, true, false, false, true});
+                int b = batchFirst ? 0 : 1;
+                MultiheadAttention.Output one = mha.forward(q, k, v, MultiheadAttention.Options.none().withKeyPaddingMask(pad).withWeights(false));
+                MultiheadAttention.Output batched = mha.forward(q.unsqueeze(b), k.unsqueeze(b), v.unsqueeze(b),
+                        MultiheadAttention.Options.none().withKeyPaddingMask(pad.unsqueeze(0)).withWeights(false));
+                Check.assertShape(new int[] {qLen, e}, one.output());
+                Check.assertShape(new int[] {heads, qLen, kLen}, one.weights());
+                close(batched.output().toDoubleArray(), one.output().toDoubleArray(), 0, "output, batchFirst=" + batchFirst);
+                close(batched.weights().toDoubleArray(), one.weights().toDoubleArray(), 0, "per-head weights");
+                Check.assertShape(new int[] {qLen, kLen}, mha.forward(q, k, v, MultiheadAttention.Options.none().withWeights(true)).weights());
+                assertThrows(IllegalArgumentException.class, () -> mha.forward(q, k, v, MultiheadAttention.Options.none().withKeyPaddingMask(pad.unsqueeze(0))));
+            }
         }
     }
 

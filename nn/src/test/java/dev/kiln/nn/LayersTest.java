@@ -10,7 +10,9 @@ import org.junit.jupiter.api.Test;
 import static dev.kiln.nn.Check.close;
 import static dev.kiln.nn.Check.data;
 import static dev.kiln.nn.Check.f64;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -208,6 +210,43 @@ class LayersTest {
             d.train();
             Check.moduleGrads("dropout", d, f64(data(8, 12, -1, 1), 3, 4).requiresGrad(true), d::forward);
             assertThrows(IllegalArgumentException.class, () -> new Dropout(1.5));
+        }
+    }
+
+    @Test
+    void convolutionPoolingAndSoftplusOptions() {
+        try (Scope sc = Scope.open()) {
+            Kiln.manualSeed(12);
+            Conv2d same = new Conv2d(2, 3, 4, 1, "same", 1, 1, true);
+            Tensor x = Tensor.randn(DType.FLOAT32, null, 1, 2, 7, 6);
+            assertArrayEquals(new int[] {1, 3, 7, 6}, same.forward(x).shape(), "same keeps the size with an even kernel");
+            assertTrue(same.toString().contains("padding='same'"), same.toString());
+            assertArrayEquals(new int[] {1, 3, 4, 3}, new Conv2d(2, 3, 4, 1, "valid", 1, 1, false).forward(x).shape());
+            assertThrows(IllegalArgumentException.class, () -> new Conv2d(2, 3, 3, 2, "same", 1, 1, true));
+            assertThrows(IllegalArgumentException.class, () -> new Conv2d(2, 3, 3, 1, "circular", 1, 1, true));
+
+            AvgPool2d pool = new AvgPool2d(dev.kiln.backend.Pool2dSpec.of(2, 2, 0), true, 1);
+            Tensor ones = Tensor.ones(1, 1, 4, 4);
+            close(new double[] {4, 4, 4, 4}, pool.forward(ones).toDoubleArray(), 0, "divisor_override=1 gives window sums");
+
+            Tensor v = Tensor.of(new double[] {-1, 0, 3}, DType.FLOAT64, null, 3);
+            close(v.softplus(2, 5).toDoubleArray(), Activation.softplus(2, 5).forward(v).toDoubleArray(), 0, "Softplus(beta, threshold)");
+        }
+    }
+
+    @Test
+    void dropoutWithItsOwnGeneratorIgnoresOtherDraws() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.ones(DType.FLOAT64, null, 64);
+            double[] first = new Dropout(0.5, new dev.kiln.random.Generator(4)).forward(x).toDoubleArray();
+            Tensor.rand(100); // draws from the default generator in between
+            double[] again = new Dropout(0.5, new dev.kiln.random.Generator(4)).forward(x).toDoubleArray();
+            assertArrayEquals(first, again, "same generator seed, same mask");
+            dev.kiln.random.Generator g = new dev.kiln.random.Generator(4);
+            Dropout shared = new Dropout(0.5, g);
+            shared.forward(x);
+            assertEquals(64, g.offset(), "the layer's draws advance its generator");
+            assertFalse(java.util.Arrays.equals(first, shared.forward(x).toDoubleArray()), "the next mask differs");
         }
     }
 

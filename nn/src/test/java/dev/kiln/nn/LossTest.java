@@ -106,4 +106,16 @@ class LossTest {
             Check.grads("kl", t -> Loss.klDiv(Reduction.SUM, false, false).forward(t[0], f64(q, 2, 3)), f64(logp, 2, 3).requiresGrad(true));
         }
     }
+
+    @Test
+    void unbatchedClassScoresGiveTheLossOfABatchOfOne() {
+        try (Scope s = Scope.open()) {
+            Tensor scores = f64(data(3, 5, -2, 2), 5);
+            Tensor label = Tensor.of(new long[] {3}).reshape();
+            double batched = Loss.crossEntropy().forward(scores.unsqueeze(0), label.unsqueeze(0)).item();
+            close(batched, Loss.crossEntropy().forward(scores, label).item(), 0, "cross entropy of (C) scores and a 0-d target");
+            double nll = Loss.nll().forward(scores.logSoftmax(0).unsqueeze(0), label.unsqueeze(0)).item();
+            close(nll, Loss.nll().forward(scores.logSoftmax(0), label).item(), 0, "nll of (C) log-probabilities");
+        }
+    }
 }

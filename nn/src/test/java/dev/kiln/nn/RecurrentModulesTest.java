@@ -36,9 +36,12 @@ class RecurrentModulesTest {
         double[] wih = p.get("weight_ih" + sfx).toDoubleArray(), whh = p.get("weight_hh" + sfx).toDoubleArray();
         double[] bih = p.containsKey("bias_ih" + sfx) ? p.get("bias_ih" + sfx).toDoubleArray() : new double[g * hid];
         double[] bhh = p.containsKey("bias_hh" + sfx) ? p.get("bias_hh" + sfx).toDoubleArray() : new double[g * hid];
-        double[] out = new double[steps * batch * hid], hN = new double[batch * hid], cN = new double[batch * hid];
+        // LSTM with proj_size: h = weight_hr (P, H) @ (o * tanh(c)), of size P.
+        double[] whr = p.containsKey("weight_hr" + sfx) ? p.get("weight_hr" + sfx).toDoubleArray() : null;
+        int hs = whr == null ? hid : whr.length / hid;
+        double[] out = new double[steps * batch * hs], hN = new double[batch * hs], cN = new double[batch * hid];
         for (int b = 0; b < batch; b++) {
-            double[] h = java.util.Arrays.copyOfRange(h0, b * hid, (b + 1) * hid), c = java.util.Arrays.copyOfRange(c0, b * hid, (b + 1) * hid);
+            double[] h = java.util.Arrays.copyOfRange(h0, b * hs, (b + 1) * hs), c = java.util.Arrays.copyOfRange(c0, b * hid, (b + 1) * hid);
             int len = lengths == null ? steps : lengths[b];
             for (int k = 0; k < len; k++) {
                 int t = reverse ? len - 1 - k : k;
@@ -47,7 +50,7 @@ class RecurrentModulesTest {
                     gi[r] = bih[r];
                     gh[r] = bhh[r];
                     for (int i = 0; i < in; i++) gi[r] += wih[r * in + i] * x[(t * batch + b) * in + i];
-                    for (int i = 0; i < hid; i++) gh[r] += whh[r * hid + i] * h[i];
+                    for (int i = 0; i < hs; i++) gh[r] += whh[r * hs + i] * h[i];
                 }
                 double[] nh = new double[hid];
                 for (int j = 0; j < hid; j++) {
@@ -67,10 +70,15 @@ class RecurrentModulesTest {
                         default -> nh[j] = Math.max(0, gi[j] + gh[j]);
                     }
                 }
+                if (whr != null) {
+                    double[] projected = new double[hs];
+                    for (int q = 0; q < hs; q++) for (int j = 0; j < hid; j++) projected[q] += whr[q * hid + j] * nh[j];
+                    nh = projected;
+                }
                 h = nh;
-                System.arraycopy(h, 0, out, (t * batch + b) * hid, hid);
+                System.arraycopy(h, 0, out, (t * batch + b) * hs, hs);
             }
-            System.arraycopy(h, 0, hN, b * hid, hid);
+            System.arraycopy(h, 0, hN, b * hs, hs);
             System.arraycopy(c, 0, cN, b * hid, hid);
         }
         return new Layer(out, hN, cN);
@@ -80,21 +88,22 @@ class RecurrentModulesTest {
     private static double[][] reference(String kind, RNNBase m, double[] x, int steps, int batch, int[] lengths, double[] h0, double[] c0) {
         int hid = m.hiddenSize(), dirs = m.options().bidirectional() ? 2 : 1, layers = m.options().numLayers();
         Map<String, Tensor> p = m.namedParameters();
-        double[] hN = new double[layers * dirs * batch * hid], cN = new double[hN.length];
+        int out = p.containsKey("weight_hr_l0") ? p.get("weight_hr_l0").size(0) : hid;
+        double[] hN = new double[layers * dirs * batch * out], cN = new double[layers * dirs * batch * hid];
         int in = m.inputSize();
         for (int layer = 0; layer < layers; layer++) {
-            double[] next = new double[steps * batch * dirs * hid];
+            double[] next = new double[steps * batch * dirs * out];
             for (int d = 0; d < dirs; d++) {
-                int slot = (layer * dirs + d) * batch * hid;
-                double[] hs = h0 == null ? new double[batch * hid] : java.util.Arrays.copyOfRange(h0, slot, slot + batch * hid);
-                double[] cs = c0 == null ? new double[batch * hid] : java.util.Arrays.copyOfRange(c0, slot, slot + batch * hid);
+                int slot = (layer * dirs + d) * batch * out, cslot = (layer * dirs + d) * batch * hid;
+                double[] hs = h0 == null ? new double[batch * out] : java.util.Arrays.copyOfRange(h0, slot, slot + batch * out);
+                double[] cs = c0 == null ? new double[batch * hid] : java.util.Arrays.copyOfRange(c0, cslot, cslot + batch * hid);
                 Layer r = referenceLayer(kind, x, steps, batch, in, hid, p, "_l" + layer + (d == 1 ? "_reverse" : ""), d == 1, lengths, hs, cs);
-                for (int tb = 0; tb < steps * batch; tb++) System.arraycopy(r.out(), tb * hid, next, (tb * dirs + d) * hid, hid);
-                System.arraycopy(r.h(), 0, hN, slot, batch * hid);
-                System.arraycopy(r.c(), 0, cN, slot, batch * hid);
+                for (int tb = 0; tb < steps * batch; tb++) System.arraycopy(r.out(), tb * out, next, (tb * dirs + d) * out, out);
+                System.arraycopy(r.h(), 0, hN, slot, batch * out);
+                System.arraycopy(r.c(), 0, cN, cslot, batch * hid);
             }
             x = next;
-            in = dirs * hid;
+            in = dirs * out;
         }
         return new double[][] {x, hN, cN};
     }
@@ -131,6 +140,33 @@ class RecurrentModulesTest {
                     "bias_ih_l0_reverse", "bias_hh_l0_reverse", "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1", "weight_ih_l1_reverse",
                     "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse"), List.copyOf(lstm.namedParameters().keySet()));
             Check.assertShape(new int[] {4 * hid, dirs * hid}, lstm.namedParameters().get("weight_ih_l1_reverse"));
+        }
+    }
+
+    @Test
+    void lstmWithProjectionMatchesPyTorchEquations() {
+        try (Scope s = Scope.open()) {
+            Kiln.manualSeed(15);
+            int steps = 4, batch = 3, in = 3, hid = 4, proj = 2, layers = 2, dirs = 2;
+            LSTM lstm = new LSTM(in, hid, proj, RNNBase.Options.defaults().withNumLayers(layers).withBidirectional(true));
+            lstm.to(DType.FLOAT64);
+            Check.assertShape(new int[] {4 * hid, proj}, lstm.namedParameters().get("weight_hh_l0"));
+            Check.assertShape(new int[] {proj, hid}, lstm.namedParameters().get("weight_hr_l1_reverse"));
+            Check.assertShape(new int[] {4 * hid, dirs * proj}, lstm.namedParameters().get("weight_ih_l1"));
+            double[] x = data(1, steps * batch * in, -1, 1), h0 = data(2, layers * dirs * batch * proj, -1, 1), c0 = data(3, layers * dirs * batch * hid, -1, 1);
+            double[][] want = reference("lstm", lstm, x, steps, batch, new int[] {4, 1, 3}, h0, c0);
+            RNNBase.Output got = lstm.forward(f64(x, steps, batch, in), f64(h0, layers * dirs, batch, proj), f64(c0, layers * dirs, batch, hid),
+                    Tensor.of(new long[] {4, 1, 3}, 3));
+            Check.assertShape(new int[] {steps, batch, dirs * proj}, got.output());
+            Check.assertShape(new int[] {layers * dirs, batch, hid}, got.cell());
+            close(want[0], got.output().toDoubleArray(), 1e-12, "projected lstm output");
+            close(want[1], got.hidden().toDoubleArray(), 1e-12, "projected lstm final hidden");
+            close(want[2], got.cell().toDoubleArray(), 1e-12, "projected lstm final cell");
+            close(reference("lstm", lstm, x, steps, batch, null, null, null)[0], lstm.forward(f64(x, steps, batch, in)).toDoubleArray(), 1e-12,
+                    "projected lstm without lengths or states");
+            LSTM small = new LSTM(2, 3, 2, RNNBase.Options.defaults());
+            Check.moduleGrads("projected lstm", small, f64(data(4, 3 * 2 * 2, -1, 1), 3, 2, 2).requiresGrad(true), small::forward);
+            assertThrows(IllegalArgumentException.class, () -> new LSTM(2, 3, 3, RNNBase.Options.defaults()));
         }
     }
 

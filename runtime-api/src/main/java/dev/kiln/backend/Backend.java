@@ -220,6 +220,31 @@ public interface Backend {
         NormalizationDefaults.layerNormBackward(this, gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
     }
 
+    // ---- sorting and scans: defaults compose the primitives, on the device --------------------------------------
+
+    /**
+     * Sorts {@code x} along {@code axis}: {@code values} (x's dtype) and int64 {@code indices} (positions in x),
+     * both dense and of x's shape. Stable (equal keys keep their order), NaN above every number (last ascending,
+     * first descending), as PyTorch's {@code sort(stable=True)}. The default counts ranks with broadcast compares
+     * ({@link SortScanDefaults}); backends override it where rows are long.
+     */
+    default void sort(View x, int axis, boolean descending, View values, View indices) {
+        SortScanDefaults.sort(this, x, axis, descending, values, indices);
+    }
+
+    /** Inclusive prefix sum of {@code x} along {@code axis} into {@code out} (same shape and dtype, dense). */
+    default void cumsum(View x, int axis, View out) {
+        SortScanDefaults.cumsum(this, x, axis, out);
+    }
+
+    /**
+     * Whether {@code entryPoint} (a method name of this interface) gives bit-identical results from run to run on
+     * this backend, for the same inputs, device and settings. False for kernels that accumulate with atomics in
+     * whatever order threads finish; with {@code Kiln.useDeterministicAlgorithms(true)} the tensor layer refuses
+     * those. Every entry point of the CPU and OpenCL backends is deterministic.
+     */
+    default boolean isDeterministic(String entryPoint) { return true; }
+
     // ---- helpers for implementations -----------------------------------------------------------------------
 
     /** A fresh dense view of a new buffer; callers release it with {@link #release}. */

@@ -65,4 +65,19 @@ public final class Philox {
             }
         };
     }
+
+    /**
+     * The permutation {@code randperm(n)} draws from counters [offset, offset + n) under {@code seed}: the indices
+     * ordered by their first Philox word (unsigned), ties in index order. Data loaders shuffle with it on the host,
+     * so their order is the one {@code Tensor.randperm} gives on any device from the same generator state.
+     */
+    public static int[] permutation(long seed, long offset, int n) {
+        long[] keyed = new long[n];
+        // Key in the high 32 bits, index in the low: one primitive sort is the stable sort by key.
+        for (int i = 0; i < n; i++) keyed[i] = ((word(seed, offset + i, 0) & 0xFFFFFFFFL) << 31) | i;
+        java.util.Arrays.sort(keyed);
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) out[i] = (int) (keyed[i] & 0x7FFFFFFFL);
+        return out;
+    }
 }

@@ -3,10 +3,10 @@ package dev.kiln.cpu.fused;
 import dev.kiln.DType;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.Lanes;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -165,7 +165,7 @@ public final class LayerNorm {
                 accG = accG.add(g);
                 accGXhat = loadF(x.segment, xb, i).sub(vmu).mul(vinv).fma(g, accGXhat);
             }
-            float sumG = accG.reduceLanes(VectorOperators.ADD), sumGXhat = accGXhat.reduceLanes(VectorOperators.ADD);
+            float sumG = Lanes.sum(accG), sumGXhat = Lanes.sum(accGXhat);
             for (int i = bound; i < n; i++) {
                 long at = (long) i * Float.BYTES;
                 float g = dy.segment.get(F32, dyb + at) * (w.present() ? w.segment.get(F32, wb + at) : 1);
@@ -212,7 +212,7 @@ public final class LayerNorm {
             a3 = a3.add(loadF(s, rowByte, i + 3 * step));
         }
         for (; i < bound; i += step) a0 = a0.add(loadF(s, rowByte, i));
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(a0.add(a1).add(a2.add(a3)));
     }
 
     /** The sum of {@code (x - mean)^2} over the first {@code bound} elements. */
@@ -231,7 +231,7 @@ public final class LayerNorm {
             FloatVector d = loadF(s, rowByte, i).sub(m);
             a0 = d.fma(d, a0);
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(a0.add(a1).add(a2.add(a3)));
     }
 
     private static FloatVector loadF(MemorySegment s, long rowByte, int i) {
@@ -289,7 +289,7 @@ public final class LayerNorm {
                 accG = accG.add(g);
                 accGXhat = loadD(x.segment, xb, i).sub(vmu).mul(vinv).fma(g, accGXhat);
             }
-            double sumG = accG.reduceLanes(VectorOperators.ADD), sumGXhat = accGXhat.reduceLanes(VectorOperators.ADD);
+            double sumG = Lanes.sum(accG), sumGXhat = Lanes.sum(accGXhat);
             for (int i = bound; i < n; i++) {
                 long at = (long) i * Double.BYTES;
                 double g = dy.segment.get(F64, dyb + at) * (w.present() ? w.segment.get(F64, wb + at) : 1);
@@ -333,7 +333,7 @@ public final class LayerNorm {
             a3 = a3.add(loadD(s, rowByte, i + 3 * step));
         }
         for (; i < bound; i += step) a0 = a0.add(loadD(s, rowByte, i));
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(a0.add(a1).add(a2.add(a3)));
     }
 
     private static double squaredDeviationsF64(MemorySegment s, long rowByte, int bound, double mean) {
@@ -351,7 +351,7 @@ public final class LayerNorm {
             DoubleVector d = loadD(s, rowByte, i).sub(m);
             a0 = d.fma(d, a0);
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(a0.add(a1).add(a2.add(a3)));
     }
 
     private static DoubleVector loadD(MemorySegment s, long rowByte, int i) {

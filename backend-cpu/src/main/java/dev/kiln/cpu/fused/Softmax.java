@@ -2,6 +2,7 @@ package dev.kiln.cpu.fused;
 
 import dev.kiln.DType;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.Lanes;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -65,7 +66,7 @@ public final class Softmax {
             if (!log) e.intoMemorySegment(y, yb + (long) i * Float.BYTES, ORDER);
             vsum = vsum.add(e);
         }
-        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(vsum);
         for (int i = bound; i < len; i++) {
             float e = (float) Math.exp(x.getAtIndex(F32, xo + i) - max);
             if (!log) y.setAtIndex(F32, yo + i, e);

@@ -318,13 +318,13 @@ final class DoubleLoops {
             r1 = r1.add(ld(x, off, i + L));
         }
         if (i < full) r0 = r0.add(ld(x, off, i));
-        return r0.add(r1).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(r0.add(r1));
     }
 
     private static double prod(MemorySegment x, long off, long full) {
         DoubleVector r = ONE;
         for (long i = 0; i < full; i += L) r = r.mul(ld(x, off, i));
-        return r.reduceLanes(VectorOperators.MUL);
+        return Lanes.product(r);
     }
 
     private static double max(MemorySegment x, long off, long full) {

@@ -420,13 +420,13 @@ final class FloatLoops {
             r1 = r1.add(ld(x, off, i + L));
         }
         if (i < full) r0 = r0.add(ld(x, off, i));
-        return r0.add(r1).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(r0.add(r1));
     }
 
     private static float prod(MemorySegment x, long off, long full) {
         FloatVector r = ONE;
         for (long i = 0; i < full; i += L) r = r.mul(ld(x, off, i));
-        return r.reduceLanes(VectorOperators.MUL);
+        return Lanes.product(r);
     }
 
     private static float max(MemorySegment x, long off, long full) {

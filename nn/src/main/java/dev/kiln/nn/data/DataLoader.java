@@ -2,11 +2,11 @@ package dev.kiln.nn.data;
 
 import dev.kiln.Device;
 import dev.kiln.Tensor;
+import dev.kiln.random.Generator;
 
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
-import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
@@ -26,28 +26,29 @@ import java.util.concurrent.BlockingQueue;
  */
 public final class DataLoader {
     private final Dataset dataset;
-    private final int batchSize;
-    private boolean shuffle;
-    private long seed;
-    private boolean dropLast;
+    private final BatchPlan plan;
     private int prefetch = 2;
     private Device device;
 
     public DataLoader(Dataset dataset, int batchSize) {
-        if (batchSize <= 0) throw new IllegalArgumentException("DataLoader: batchSize must be positive, got " + batchSize);
+        this.plan = new BatchPlan("DataLoader", batchSize);
         this.dataset = dataset;
-        this.batchSize = batchSize;
     }
 
-    /** Shuffles each epoch with a permutation drawn from (seed, epoch). */
-    public DataLoader shuffle(long seed) {
-        this.shuffle = true;
-        this.seed = seed;
+    /** Shuffles each epoch with a permutation drawn from (seed, epoch): {@code shuffle(new Generator(seed))}. */
+    public DataLoader shuffle(long seed) { return shuffle(new Generator(seed)); }
+
+    /**
+     * Shuffles each epoch with the permutation {@code randperm} draws from {@code generator}'s current state and the
+     * epoch; the generator is not advanced.
+     */
+    public DataLoader shuffle(Generator generator) {
+        plan.shuffle(generator);
         return this;
     }
 
     public DataLoader dropLast(boolean dropLast) {
-        this.dropLast = dropLast;
+        plan.dropLast(dropLast);
         return this;
     }
 
@@ -64,30 +65,13 @@ public final class DataLoader {
         return this;
     }
 
-    public int batchSize() { return batchSize; }
+    public int batchSize() { return plan.batchSize(); }
 
     /** Number of batches per epoch. */
-    public int batchCount() {
-        int n = dataset.size();
-        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
-    }
+    public int batchCount() { return plan.batchCount(dataset.size()); }
 
     /** The order in which an epoch visits the examples. */
-    public int[] order(int epoch) {
-        int n = dataset.size();
-        int[] idx = new int[n];
-        for (int i = 0; i < n; i++) idx[i] = i;
-        if (shuffle) {
-            SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch);
-            for (int i = n - 1; i > 0; i--) {
-                int j = r.nextInt(i + 1);
-                int t = idx[i];
-                idx[i] = idx[j];
-                idx[j] = t;
-            }
-        }
-        return idx;
-    }
+    public int[] order(int epoch) { return plan.order(epoch, dataset.size()); }
 
     public Iterable<Batch> epoch(int epoch) { return epoch(epoch, 0); }
 
@@ -100,7 +84,7 @@ public final class DataLoader {
     private record HostBatch(float[] inputs, int[] inputShape, float[] targets, int[] targetShape, boolean classTargets) {}
 
     private HostBatch gather(int[] order, int batch, int epoch) {
-        int from = batch * batchSize, to = Math.min(order.length, from + batchSize);
+        int from = batch * plan.batchSize(), to = Math.min(order.length, from + plan.batchSize());
         int b = to - from;
         Example first = dataset.get(order[from], epoch);
         int in = first.input().length, tn = first.target().length;

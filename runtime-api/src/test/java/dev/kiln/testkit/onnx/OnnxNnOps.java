@@ -209,7 +209,7 @@ final class OnnxNnOps {
         if (!training) return new Tensor[] {Functional.batchNorm(x, mean, var, scale, bias, false, 0, eps)};
         // ONNX's momentum weighs the old running value (PyTorch's the new), its running variance is the biased
         // batch variance, and the running tensors are outputs rather than updated in place.
-        Tensor runningMean = mean.copy(), runningVar = var.copy();
+        Tensor runningMean = mean.clone(), runningVar = var.clone();
         Tensor y = Functional.batchNorm(x, runningMean, runningVar, scale, bias, true, 1 - momentum, eps, false);
         return new Tensor[] {y, runningMean, runningVar};
     }

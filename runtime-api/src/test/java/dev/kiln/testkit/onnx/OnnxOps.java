@@ -199,7 +199,7 @@ final class OnnxOps {
         boolean keep = c.boolAttr("keepdims", true);
         boolean noopWhenEmpty = c.opset() >= axesInputSince && c.boolAttr("noop_with_empty_axes", false);
         if (axes.length == 0) {
-            if (noopWhenEmpty) return one(x.copy());
+            if (noopWhenEmpty) return one(x.clone());
             axes = new long[x.dim()];
             for (int i = 0; i < axes.length; i++) axes[i] = i;
         }
