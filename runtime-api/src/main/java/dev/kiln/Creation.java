@@ -22,20 +22,39 @@ final class Creation {
     }
 
     static Tensor arange(double start, double end, double step, DType dtype, Device device) {
-        if (step == 0 || Double.isNaN(start + end + step))
+        if (step == 0 || !Double.isFinite(start) || !Double.isFinite(end) || !Double.isFinite(step))
             throw new IllegalArgumentException("arange: step must be non-zero and bounds finite, got start=" + start + " end=" + end + " step=" + step);
-        long n = Math.max(0, (long) Math.ceil((end - start) / step));
-        double[] v = new double[Math.toIntExact(n)];
-        for (int i = 0; i < v.length; i++) v[i] = start + i * step;
-        return fromDoubles(v, dtype, device, v.length);
+        double count = Math.ceil((end - start) / step);
+        int n = Shapes.dimension("arange", "a range from " + start + " to " + end + " by " + step, count > Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, (long) count));
+        return generate(n, i -> start + i * step, dtype, device);
     }
 
     static Tensor linspace(double start, double end, int steps, DType dtype, Device device) {
         if (steps < 0) throw new IllegalArgumentException("linspace: steps must be non-negative, got " + steps);
-        double[] v = new double[steps];
         double step = steps > 1 ? (end - start) / (steps - 1) : 0;
-        for (int i = 0; i < steps; i++) v[i] = i == steps - 1 && steps > 1 ? end : start + i * step;
-        return fromDoubles(v, dtype, device, steps);
+        return generate(steps, i -> i == steps - 1 && steps > 1 ? end : start + i * step, dtype, device);
+    }
+
+    /** Host values are made and sent this many at a time, so no host array as large as the tensor ever exists. */
+    private static final int GENERATE_CHUNK = 1 << 16;
+
+    /** A 1-D tensor whose element i is {@code value(i)}, computed in double and converted on the device. */
+    private static Tensor generate(int n, java.util.function.IntToDoubleFunction value, DType dtype, Device device) {
+        Tensor out = Tensor.allocate(Kiln.backend(device), dtype, n);
+        try {
+            for (int at = 0; at < n; at += GENERATE_CHUNK) {
+                int len = Math.min(GENERATE_CHUNK, n - at);
+                double[] chunk = new double[len];
+                for (int i = 0; i < len; i++) chunk[i] = value.applyAsDouble(at + i);
+                try (Tensor part = fromHost(MemorySegment.ofArray(chunk), DType.FLOAT64, len, new int[] {len}, device)) {
+                    out.backend().copy(part.view, out.view.withShape(new int[] {len}, new long[] {1}, at));
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+        return out;
     }
 
     static Tensor eye(int n, DType dtype, Device device) {

@@ -90,6 +90,19 @@ final class Reductions {
         }
     }
 
+    /**
+     * The largest (or smallest) element. Unlike {@code amax} over named dimensions, which gives the identity
+     * (-inf / +inf) over an empty set as ONNX does, an empty tensor has no largest element: refused, as PyTorch does.
+     */
+    static Tensor maxOfAll(Tensor x, boolean max) {
+        String name = max ? "max" : "min";
+        x.checkOpen(name);
+        if (x.numel() == 0)
+            throw new IllegalArgumentException(name + ": tensor of shape " + Shapes.str(x.view.shape()) + " (" + x.dtype() + " on " + x.device()
+                    + ") is empty and has no " + (max ? "largest" : "smallest") + " element; use amax/amin over a dimension for the identity");
+        return max ? amax(x, null, false) : amin(x, null, false);
+    }
+
     static Tensor amax(Tensor x, int[] dims, boolean keepDim) { return extremum("amax", ReduceOp.MAX, x, dims, keepDim); }
 
     static Tensor amin(Tensor x, int[] dims, boolean keepDim) { return extremum("amin", ReduceOp.MIN, x, dims, keepDim); }

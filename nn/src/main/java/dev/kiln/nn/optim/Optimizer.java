@@ -50,12 +50,21 @@ public abstract class Optimizer implements AutoCloseable {
     protected Optimizer(String name, List<Tensor> params, Map<String, Double> defaults) {
         this.name = name;
         this.defaults = new LinkedHashMap<>(defaults);
+        defaults.forEach((option, value) -> Hyperparameters.check(name, option, value));
+        if (params.isEmpty()) throw new IllegalArgumentException(name + ": got an empty parameter list");
         addParamGroup(params, Map.of());
     }
 
-    /** Adds a group of parameters with its own option overrides (e.g. no weight decay for biases). */
+    /**
+     * Adds a group of parameters with its own option overrides (e.g. no weight decay for biases). A parameter
+     * listed twice (or reached twice through a module shared between two parents) is kept once, so each step
+     * updates it once.
+     */
     public final ParamGroup addParamGroup(List<Tensor> params, Map<String, Double> overrides) {
-        for (Tensor p : params) {
+        Map<Tensor, Boolean> distinct = new IdentityHashMap<>();
+        List<Tensor> unique = new ArrayList<>();
+        for (Tensor p : params) if (distinct.put(p, Boolean.TRUE) == null) unique.add(p);
+        for (Tensor p : unique) {
             if (!p.requiresGrad() || !p.isLeaf())
                 throw new IllegalArgumentException(name + ": parameters must be leaf tensors that require grad; got one of shape "
                         + Arrays.toString(p.shape()) + (p.isLeaf() ? " without requiresGrad" : " produced by " + p.gradFn().op()));
@@ -63,7 +72,7 @@ public abstract class Optimizer implements AutoCloseable {
                 for (Tensor q : g.params())
                     if (q == p) throw new IllegalArgumentException(name + ": a parameter appears in two parameter groups");
         }
-        ParamGroup g = new ParamGroup(params, overrides, defaults);
+        ParamGroup g = new ParamGroup(name, unique, overrides, defaults);
         groups.add(g);
         return g;
     }
@@ -79,6 +88,7 @@ public abstract class Optimizer implements AutoCloseable {
     /** Sets a default option for every group that does not override it. */
     protected final void setDefault(String option, double value) {
         if (!defaults.containsKey(option)) throw new IllegalArgumentException(name + ": no option '" + option + "'");
+        Hyperparameters.check(name, option, value);
         defaults.put(option, value);
     }
 
