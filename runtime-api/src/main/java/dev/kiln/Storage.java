@@ -49,6 +49,22 @@ final class Storage {
     }
 
     /**
+     * Runs a full collection and waits (a bounded time) until the Cleaner has run what it found: a sentinel made
+     * unreachable now is found by the same collection as every storage dropped before, so its action runs after
+     * most of theirs have been queued.
+     */
+    static void collectDropped() {
+        java.util.concurrent.CountDownLatch cleaned = new java.util.concurrent.CountDownLatch(1);
+        CLEANER.register(new Object(), cleaned::countDown);
+        System.gc();
+        try {
+            cleaned.await(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
      * Registers the safety net, once: called for every handle that no scope owns. Not locked: a rare second
      * registration by a racing thread, or one after the last release, is harmless because the releaser runs once.
      */

@@ -44,7 +44,16 @@ public final class Tensor implements AutoCloseable {
     /** A new dense tensor with undefined contents. */
     static Tensor allocate(Backend backend, DType dtype, int... shape) {
         long bytes = Shapes.checkedBytes("allocate", shape, dtype);
-        Buffer buffer = backend.allocate(bytes);
+        Buffer buffer;
+        try {
+            buffer = backend.allocate(bytes);
+        } catch (dev.kiln.backend.OutOfDeviceMemoryException full) {
+            // Tensors dropped without close() may hold most of the memory: collect them, wait for the Cleaner to
+            // hand their buffers back, and try once more before failing.
+            Storage.collectDropped();
+            backend.emptyCache();
+            buffer = backend.allocate(bytes);
+        }
         return new Tensor(new Storage(backend, buffer), View.contiguous(buffer, dtype, shape.clone()));
     }
 

@@ -35,9 +35,9 @@ public final class CrashProbes {
             }
         }
         // Tensors dropped without close() under memory pressure: the allocator must reclaim them, not abort.
-        for (int i = 0; i < 24; i++) {
-            Tensor dropped = Tensor.ones(DType.FLOAT32, device, 32 << 20);
-            if (dropped.numel() != 32 << 20) failures++;
+        for (int i = 0; i < 16; i++) {
+            Tensor dropped = Tensor.ones(DType.FLOAT32, device, 16 << 20);
+            if (dropped.numel() != 16 << 20) failures++;
         }
         System.out.println(failures == 0 ? "probes passed" : failures + " probes failed");
         System.exit(failures == 0 ? 0 : 1);
