@@ -42,6 +42,17 @@ final class Elementwise {
         if (temp != original) temp.close();
     }
 
+    /**
+     * Half types (float16, bfloat16) are storage types: an op on them computes in float32 and rounds its result
+     * once, above the SPI, so every backend runs the same code whether or not its device has half arithmetic.
+     * The casts are recorded, so gradients flow back in the half type too.
+     */
+    static Tensor inFloat32(DType storage, java.util.function.Supplier<Tensor> compute) {
+        try (Scope s = Scope.open()) {
+            return s.keep(compute.get().to(storage));
+        }
+    }
+
     static Tensor cast(Tensor x, DType dt) {
         x.checkOpen("to");
         if (x.dtype() == dt) return x.copy();

@@ -219,6 +219,7 @@ final class Reductions {
             }
         }
         int d = Shapes.axis(name, dim, x.dim());
+        if (!x.dtype().isComputeType()) return Elementwise.inFloat32(x.dtype(), () -> softmax(x.to(DType.FLOAT32), d, log));
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
         if (out.numel() > 0) x.backend().softmax(x.view, d, log, out.view);
         int[] axis = {d};

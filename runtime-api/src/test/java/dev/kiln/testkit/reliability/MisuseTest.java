@@ -71,30 +71,39 @@ class MisuseTest {
     @BackendTest
     void concurrentInferenceOnSharedWeightsIsBitwiseEqualToSerial(TestDevice device) throws Exception {
         var backend = device.activate();
-        dev.kiln.Kiln.manualSeed(14);
-        Tensor w1 = Scope.escape(Tensor.randn(DType.FLOAT32, null, 256, 384)), w2 = Scope.escape(Tensor.randn(DType.FLOAT32, null, 384, 64));
-        List<Tensor> inputs = new ArrayList<>();
-        for (int i = 0; i < 4; i++) inputs.add(Scope.escape(Tensor.randn(DType.FLOAT32, null, 96, 256)));
-        java.util.function.Function<Tensor, float[]> infer = x -> {
-            dev.kiln.Kiln.setDefaultDevice(backend.device());
-            try (Scope s = Scope.open(); var ng = dev.kiln.autograd.GradMode.noGrad()) {
-                return x.matmul(w1).relu().matmul(w2).softmax(1).sum(new int[] {0}, false).toFloatArray();
+        for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            dev.kiln.Kiln.manualSeed(14);
+            Tensor w1 = Scope.escape(Tensor.randn(dt, null, 256, 384)), w2 = Scope.escape(Tensor.randn(dt, null, 384, 64));
+            Tensor conv = Scope.escape(Tensor.randn(dt, null, 8, 3, 3, 3));
+            List<Tensor> inputs = new ArrayList<>();
+            for (int i = 0; i < 4; i++) inputs.add(Scope.escape(Tensor.randn(dt, null, 96, 256)));
+            java.util.function.Function<Tensor, double[]> infer = x -> {
+                dev.kiln.Kiln.setDefaultDevice(backend.device());
+                try (Scope s = Scope.open(); var ng = dev.kiln.autograd.GradMode.noGrad()) {
+                    Tensor h = x.matmul(w1).relu().matmul(w2);
+                    Tensor normed = dev.kiln.Functional.layerNorm(h, new int[] {64}, null, null, 1e-5);
+                    Tensor image = normed.reshape(6, 16, 8, 8).narrow(1, 0, 3);
+                    Tensor features = dev.kiln.Functional.conv2d(image, conv, null, 1, 1);
+                    return Tensor.cat(List.of(normed.softmax(1).sum(new int[] {0}, false), features.mean(new int[] {0, 2, 3}, false)), 0).toDoubleArray();
+                }
+            };
+            List<double[]> serial = new ArrayList<>();
+            for (Tensor x : inputs) serial.add(infer.apply(x));
+            ExecutorService pool = Executors.newFixedThreadPool(inputs.size());
+            try {
+                for (int round = 0; round < 3; round++) {
+                    List<Future<double[]>> results = new ArrayList<>();
+                    for (Tensor x : inputs) results.add(pool.submit(() -> infer.apply(x)));
+                    for (int i = 0; i < inputs.size(); i++)
+                        assertArrayEquals(serial.get(i), results.get(i).get(), dt + " input " + i + ", round " + round);
+                }
+            } finally {
+                pool.shutdown();
+                w1.close();
+                w2.close();
+                conv.close();
+                inputs.forEach(Tensor::close);
             }
-        };
-        List<float[]> serial = new ArrayList<>();
-        for (Tensor x : inputs) serial.add(infer.apply(x));
-        ExecutorService pool = Executors.newFixedThreadPool(inputs.size());
-        try {
-            for (int round = 0; round < 3; round++) {
-                List<Future<float[]>> results = new ArrayList<>();
-                for (Tensor x : inputs) results.add(pool.submit(() -> infer.apply(x)));
-                for (int i = 0; i < inputs.size(); i++) assertArrayEquals(serial.get(i), results.get(i).get(), "input " + i + ", round " + round);
-            }
-        } finally {
-            pool.shutdown();
-            w1.close();
-            w2.close();
-            inputs.forEach(Tensor::close);
         }
     }
 }
