@@ -1,9 +1,8 @@
-package dev.kiln.nn.reliability;
+package dev.kiln.nn.io;
 
 import dev.kiln.DType;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
-import dev.kiln.nn.io.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
@@ -12,7 +11,6 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -25,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The safetensors reader given malformed input: every file either loads or fails with an IOException that says
+ * The safetensors reader given malformed input (the reliability suite of issue 14, beside the reader's own tests): every file either loads or fails with an IOException that says
  * why, never another exception, a stack overflow or a wrong tensor (issue 14, findings 5, 12).
  */
 class SafetensorsFuzzTest {
@@ -34,13 +32,6 @@ class SafetensorsFuzzTest {
 
     @TempDir
     Path dir;
-
-    private static byte[] file(String headerJson, int dataBytes) {
-        byte[] header = headerJson.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(8 + header.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(header.length).put(header);
-        return b.array();
-    }
 
     private void assertUnreadable(byte[] bytes, String... fragments) throws IOException {
         Path p = dir.resolve("bad.safetensors");
@@ -51,12 +42,12 @@ class SafetensorsFuzzTest {
 
     @Test
     void deepNestingAndOverflowingShapesAreIoExceptions() throws IOException {
-        assertUnreadable(file("{\"a\":" + "[".repeat(50_000) + "]".repeat(50_000) + "}", 0), "nested deeper");
-        assertUnreadable(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[65536,65536,65536,65536],\"data_offsets\":[0,0]}}", 0), "elements");
-        assertUnreadable(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647],\"data_offsets\":[0,0]}}", 0), "bytes");
+        assertUnreadable(SafetensorsTest.file("{\"a\":" + "[".repeat(50_000) + "]".repeat(50_000) + "}", 0), "nested deeper");
+        assertUnreadable(SafetensorsTest.file("{\"a\":{\"dtype\":\"F32\",\"shape\":[65536,65536,65536,65536],\"data_offsets\":[0,0]}}", 0), "elements");
+        assertUnreadable(SafetensorsTest.file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647],\"data_offsets\":[0,0]}}", 0), "bytes");
         // A 3 GiB tensor whose data is not there: the offsets are checked in long arithmetic, without an int overflow.
-        assertUnreadable(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[805306368],\"data_offsets\":[0,3221225472]}}", 16), "truncated");
-        byte[] badBool = file("{\"a\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2);
+        assertUnreadable(SafetensorsTest.file("{\"a\":{\"dtype\":\"F32\",\"shape\":[805306368],\"data_offsets\":[0,3221225472]}}", 16), "truncated");
+        byte[] badBool = SafetensorsTest.file("{\"a\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2);
         badBool[badBool.length - 1] = 2;
         assertUnreadable(badBool, "bool", "byte 2");
     }
@@ -119,7 +110,7 @@ class SafetensorsFuzzTest {
         long elements = (5L << 30) / 8; // 2.5 GiB of float32 zeros
         String header = "{\"z\":{\"dtype\":\"F32\",\"shape\":[" + elements + "],\"data_offsets\":[0," + elements * 4 + "]}}";
         Path p = dir.resolve("large.safetensors");
-        Files.write(p, file(header, 0));
+        Files.write(p, SafetensorsTest.file(header, 0));
         try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
             f.setLength(f.length() + elements * 4);
         }
