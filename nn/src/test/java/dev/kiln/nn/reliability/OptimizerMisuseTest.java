@@ -58,4 +58,20 @@ class OptimizerMisuseTest {
             }
         }
     }
+
+    /** Finding 4: a step between a forward pass and its backward changes weights the graph saved; backward refuses. */
+    @Test
+    void aStepBeforeTheBackwardOfAGraphThatSavedTheWeightsIsRefused() {
+        try (Scope s = Scope.open()) {
+            Tensor w = Tensor.of(new float[] {1, 2}).requiresGrad(true);
+            Tensor x = Tensor.of(new float[] {3, 4});
+            try (SGD sgd = new SGD(List.of(w), 0.1)) {
+                w.mul(x).sum().backward();
+                Tensor pending = w.mul(x).sum();
+                sgd.step();
+                IllegalStateException e = assertThrows(IllegalStateException.class, pending::backward);
+                assertTrue(e.getMessage().contains("mul") && e.getMessage().contains("modified by an inplace operation"), e.getMessage());
+            }
+        }
+    }
 }
