@@ -25,10 +25,11 @@ final class Creation {
 
     /** Built on the device ({@link Backend#arange}): nothing is computed on the host or uploaded. */
     static Tensor arange(double start, double end, double step, DType dtype, Device device) {
-        if (step == 0 || Double.isNaN(start + end + step))
+        if (step == 0 || !Double.isFinite(start) || !Double.isFinite(end) || !Double.isFinite(step))
             throw new IllegalArgumentException("arange: step must be non-zero and bounds finite, got start=" + start + " end=" + end + " step=" + step);
-        long n = Math.max(0, (long) Math.ceil((end - start) / step));
-        return sequence(start, step, dtype, Kiln.backend(device), Math.toIntExact(n));
+        double count = Math.ceil((end - start) / step);
+        int n = Shapes.dimension("arange", "a range from " + start + " to " + end + " by " + step, count > Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, (long) count));
+        return sequence(start, step, dtype, Kiln.backend(device), n);
     }
 
     static Tensor linspace(double start, double end, int steps, DType dtype, Device device) {

@@ -30,5 +30,5 @@ public record Device(String type, int index) {
     }
 
     @Override
-    public String toString() { return index < 0 || type.equals("cpu") ? type : type + ":" + index; }
+    public String toString() { return index < 0 || (type.equals("cpu") && index == 0) ? type : type + ":" + index; }
 }

@@ -42,6 +42,17 @@ final class Elementwise {
         if (temp != original) temp.close();
     }
 
+    /**
+     * Half types (float16, bfloat16) are storage types: an op on them computes in float32 and rounds its result
+     * once, above the SPI, so every backend runs the same code whether or not its device has half arithmetic.
+     * The casts are recorded, so gradients flow back in the half type too.
+     */
+    static Tensor inFloat32(DType storage, java.util.function.Supplier<Tensor> compute) {
+        try (Scope s = Scope.open()) {
+            return s.keep(compute.get().to(storage));
+        }
+    }
+
     static Tensor cast(Tensor x, DType dt) {
         x.checkOpen("to");
         if (x.dtype() == dt) return x.clone();
@@ -396,17 +407,18 @@ final class Elementwise {
             throw new IllegalArgumentException(name + ": result of shape " + Shapes.str(shape) + " does not fit the destination " + describe(self));
         Tensor oc = as(other, self.dtype());
         try {
+            if (oc == other) checkNoPartialOverlap(name, self, other, shape);
             if (self.numel() > 0) self.backend().binary(op, self.view, expanded(oc, shape), self.view);
         } finally {
             closeIfTemp(oc, other);
         }
-        return self;
+        return written(self);
     }
 
     static Tensor inPlaceScalar(String name, BinaryOp op, Tensor self, double s) {
         checkInPlace(name, self);
         if (self.numel() > 0) self.backend().binaryScalar(op, self.view, s, false, self.view);
-        return self;
+        return written(self);
     }
 
     static Tensor addScaled_(Tensor self, Tensor other, double alpha) {
@@ -428,20 +440,41 @@ final class Elementwise {
         int[] shape = Shapes.broadcast("copy_", self.view.shape(), src.view.shape());
         if (!java.util.Arrays.equals(shape, self.view.shape()))
             throw new IllegalArgumentException("copy_: source " + describe(src) + " does not broadcast to destination " + describe(self));
-        if (self.numel() == 0) return self;
+        if (self.numel() == 0) return written(self);
         if (src.backend() != self.backend()) {
             try (Tensor moved = src.to(self.device())) {
                 self.backend().copy(expanded(moved, shape), self.view);
             }
         } else {
+            checkNoPartialOverlap("copy_", self, src, shape);
             self.backend().copy(expanded(src, shape), self.view);
         }
-        return self;
+        return written(self);
     }
 
     static Tensor fill_(Tensor self, double value) {
         checkInPlace("fill_", self);
         if (self.numel() > 0) self.backend().fill(self.view, value);
+        return written(self);
+    }
+
+    /**
+     * Refuses a source on the destination's storage that is not exactly the destination's view yet may share
+     * elements with it (see {@link Overlap}); the exact same view is safe for elementwise ops, as PyTorch allows.
+     */
+    private static void checkNoPartialOverlap(String op, Tensor self, Tensor src, int[] shape) {
+        if (src.storage != self.storage) return;
+        dev.kiln.backend.View from = expanded(src, shape);
+        if (from.equals(self.view) || !Overlap.mayShare(self.view, from)) return;
+        throw new IllegalArgumentException(op + ": the source " + describe(src) + " (strides " + java.util.Arrays.toString(src.view.strides())
+                + ", offset " + src.view.offset() + ") partly overlaps the destination " + describe(self) + " (strides "
+                + java.util.Arrays.toString(self.view.strides()) + ", offset " + self.view.offset()
+                + ") in memory: some elements would be read after being overwritten. Pass a copy of the source (src.copy())");
+    }
+
+    /** Every in-place op ends here: the storage's version moves, so autograd sees that saved values changed. */
+    private static Tensor written(Tensor self) {
+        self.storage.bumpVersion();
         return self;
     }
 }

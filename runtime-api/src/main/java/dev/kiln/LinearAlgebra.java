@@ -12,6 +12,7 @@ final class LinearAlgebra {
             throw new IllegalArgumentException("matmul: both arguments need at least one dimension, got " + Elementwise.describe(a) + " and " + Elementwise.describe(b));
         if (!a.dtype().isFloatingPoint() || a.dtype() != b.dtype())
             throw new IllegalArgumentException("matmul: expected two tensors of one floating dtype, got " + Elementwise.describe(a) + " and " + Elementwise.describe(b));
+        if (!a.dtype().isComputeType()) return Elementwise.inFloat32(a.dtype(), () -> matmul(a.to(DType.FLOAT32), b.to(DType.FLOAT32)));
         boolean vecA = a.dim() == 1, vecB = b.dim() == 1;
         if (!vecA && !vecB) return batched(a, b);
         try (Scope s = Scope.open()) {

@@ -10,15 +10,60 @@ final class Reductions {
     /** Runs a reduction kernel; the reduced axes stay as size 1 when {@code keepDim}, else they go. */
     private static Tensor reduce(String name, ReduceOp op, Tensor x, int[] axes, boolean keepDim, DType dt) {
         x.checkOpen(name);
-        Tensor xc = x.dtype() == dt ? x : x.to(dt);
-        try {
-            int[] kept = Shapes.keepDimShape(x.view.shape(), axes);
-            Tensor out = reducedOutput(x, dt, kept, axes, keepDim);
-            if (out.numel() > 0) x.backend().reduce(op, xc.view, axes, keptView(out, kept));
-            return out;
-        } finally {
-            if (xc != x) xc.close();
+        int[] kept = Shapes.keepDimShape(x.view.shape(), axes);
+        Tensor out = reducedOutput(x, dt, kept, axes, keepDim);
+        if (out.numel() > 0) {
+            try (dev.kiln.autograd.GradMode ng = dev.kiln.autograd.GradMode.noGrad()) {
+                reduceInto(op, x, axes, dt, keptView(out, kept), false, 0);
+            } catch (RuntimeException | Error e) {
+                out.close();
+                throw e;
+            }
         }
+        return out;
+    }
+
+    /** Inputs that must be converted first (bool or int32 summed in int64) are converted this many elements at a time. */
+    private static final long CAST_CHUNK = 1 << 22;
+
+    /**
+     * Reduces {@code x} into {@code out} (x's rank, reduced axes of size 1), or combines its result with what
+     * {@code out} holds when {@code accumulate}. An input that needs converting to {@code dt} is split along
+     * dimension {@code dim} (and the next ones, while one slice is still too large) so that no converted copy of
+     * the whole input exists: summing 2e9 booleans must not take a 16 GB int64 copy.
+     */
+    private static void reduceInto(ReduceOp op, Tensor x, int[] axes, DType dt, dev.kiln.backend.View out, boolean accumulate, int dim) {
+        if (x.dtype() == dt || x.numel() <= CAST_CHUNK || dim >= x.dim()) {
+            try (Tensor converted = x.dtype() == dt ? null : x.to(dt)) {
+                dev.kiln.backend.View in = converted == null ? x.view : converted.view;
+                if (!accumulate) {
+                    x.backend().reduce(op, in, axes, out);
+                    return;
+                }
+                try (Tensor part = Tensor.allocate(x.backend(), dt, out.shape())) {
+                    x.backend().reduce(op, in, axes, part.view);
+                    x.backend().binary(op == ReduceOp.PROD ? dev.kiln.backend.BinaryOp.MUL : dev.kiln.backend.BinaryOp.ADD, out, part.view, out);
+                }
+            }
+            return;
+        }
+        int n = x.view.shape()[dim];
+        long perIndex = x.numel() / n;
+        int step = (int) Math.max(1, CAST_CHUNK / perIndex);
+        boolean reduced = java.util.Arrays.binarySearch(axes, dim) >= 0;
+        for (int at = 0; at < n; at += step) {
+            int len = Math.min(step, n - at);
+            try (Tensor piece = x.narrow(dim, at, len)) {
+                dev.kiln.backend.View target = reduced ? out : narrowed(out, dim, at, len);
+                reduceInto(op, piece, axes, dt, target, reduced ? accumulate || at > 0 : accumulate, dim + 1);
+            }
+        }
+    }
+
+    private static dev.kiln.backend.View narrowed(dev.kiln.backend.View v, int dim, int at, int len) {
+        int[] shape = v.shape().clone();
+        shape[dim] = len;
+        return v.withShape(shape, v.strides(), v.offset() + at * v.strides()[dim]);
     }
 
     /** A dense result of the kept-dims shape, with the reduced axes dropped unless keepDim. */
@@ -88,6 +133,19 @@ final class Reductions {
             Tensor ss = sum(centered.square(), axes, keepDim);
             return s.keep(ss.div(Math.max(0, n - correction)));
         }
+    }
+
+    /**
+     * The largest (or smallest) element. Unlike {@code amax} over named dimensions, which gives the identity
+     * (-inf / +inf) over an empty set as ONNX does, an empty tensor has no largest element: refused, as PyTorch does.
+     */
+    static Tensor maxOfAll(Tensor x, boolean max) {
+        String name = max ? "max" : "min";
+        x.checkOpen(name);
+        if (x.numel() == 0)
+            throw new IllegalArgumentException(name + ": tensor of shape " + Shapes.str(x.view.shape()) + " (" + x.dtype() + " on " + x.device()
+                    + ") is empty and has no " + (max ? "largest" : "smallest") + " element; use amax/amin over a dimension for the identity");
+        return max ? amax(x, null, false) : amin(x, null, false);
     }
 
     static Tensor amax(Tensor x, int[] dims, boolean keepDim) { return extremum("amax", ReduceOp.MAX, x, dims, keepDim); }
@@ -161,6 +219,7 @@ final class Reductions {
             }
         }
         int d = Shapes.axis(name, dim, x.dim());
+        if (!x.dtype().isComputeType()) return Elementwise.inFloat32(x.dtype(), () -> softmax(x.to(DType.FLOAT32), d, log));
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
         if (out.numel() > 0) x.backend().softmax(x.view, d, log, out.view);
         int[] axis = {d};

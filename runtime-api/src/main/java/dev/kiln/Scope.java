@@ -53,6 +53,7 @@ public final class Scope implements AutoCloseable {
     }
 
     private final Scope parent;
+    private final Thread thread = Thread.currentThread();
     private final ArrayList<Tensor> registered = new ArrayList<>();
     private int owned;
     private boolean closed;
@@ -121,12 +122,34 @@ public final class Scope implements AutoCloseable {
     /** Number of tensors this scope will close. */
     public int size() { return owned; }
 
+    /**
+     * Closes this scope's tensors. Closing it from another thread than the one that opened it is refused and
+     * changes nothing (that thread may still close it). Closing it while scopes opened inside it are still open
+     * closes those first, so the thread is never left inside a closed scope, then reports the misuse.
+     */
     @Override
     public void close() {
         if (closed) return;
-        closed = true;
+        if (Thread.currentThread() != thread)
+            throw new IllegalStateException("a scope must be closed by the thread that opened it (" + thread.getName() + "), not "
+                    + Thread.currentThread().getName() + "; it is still open");
         Innermost innermost = CURRENT.get().innermost;
-        if (innermost.scope != this) throw new IllegalStateException("scopes must close in the reverse order they opened");
+        int unclosedInner = 0;
+        for (Scope s = innermost.scope; s != this; s = s.parent) {
+            if (s == null) throw new IllegalStateException("scope is not open on this thread");
+            unclosedInner++;
+        }
+        while (innermost.scope != this) {
+            innermost.scope.closeOwned(innermost);
+        }
+        closeOwned(innermost);
+        if (unclosedInner > 0)
+            throw new IllegalStateException("scopes must close in the reverse order they opened: " + unclosedInner
+                    + " scope(s) opened inside this one were still open and were closed with it");
+    }
+
+    private void closeOwned(Innermost innermost) {
+        closed = true;
         innermost.scope = parent;
         for (Tensor t : registered) {
             if (t.owner != this) continue;

@@ -67,15 +67,51 @@ final class Shapes {
         return out;
     }
 
+    /** Product of the dimensions of a shape already validated by {@link #checkedNumel}. */
     static long numel(int[] shape) {
         long n = 1;
         for (int d : shape) n *= d;
         return n;
     }
 
+    /**
+     * The element count of a shape that a tensor or view is about to take: every dimension non-negative and the
+     * product within a long. The one place where shapes from users are validated, so that no kernel ever sees an
+     * element or byte count that wrapped around (a wrapped count once allocated a few bytes for a huge tensor).
+     */
+    static long checkedNumel(String op, int[] shape) {
+        checkShape(op, shape);
+        long n = 1;
+        for (int d : shape) {
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException(op + ": shape " + str(shape) + " has more than " + Long.MAX_VALUE + " elements");
+            }
+        }
+        return n;
+    }
+
+    /** Bytes a dense tensor of {@code shape} occupies (at least 1, so empty tensors still own a buffer). */
+    static long checkedBytes(String op, int[] shape, DType dtype) {
+        long n = checkedNumel(op, shape);
+        try {
+            return Math.multiplyExact(Math.max(1, n), (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(op + ": shape " + str(shape) + " of " + dtype + " needs more than " + Long.MAX_VALUE + " bytes");
+        }
+    }
+
     static void checkShape(String op, int[] shape) {
         for (int d : shape)
             if (d < 0) throw new IllegalArgumentException(op + ": negative dimension in shape " + str(shape));
+    }
+
+    /** A dimension computed from user input (a sum of sizes, a count of steps) that must fit a tensor's int dimension. */
+    static int dimension(String op, String what, long size) {
+        if (size < 0 || size > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(op + ": " + what + " of " + size + " elements does not fit a dimension (at most " + Integer.MAX_VALUE + ")");
+        return (int) size;
     }
 
     /** Resolves one -1 in a requested shape against a number of elements. */
@@ -90,7 +126,11 @@ final class Shapes {
             } else if (s[i] < 0) {
                 throw new IllegalArgumentException(op + ": invalid dimension " + s[i] + " in " + str(requested));
             } else {
-                known *= s[i];
+                try {
+                    known = Math.multiplyExact(known, s[i]);
+                } catch (ArithmeticException e) {
+                    throw new IllegalArgumentException(op + ": shape " + str(requested) + " has more than " + Long.MAX_VALUE + " elements");
+                }
             }
         }
         if (unknown >= 0) {

@@ -35,11 +35,33 @@ final class Storage {
     @SuppressWarnings("unused") // updated through REFS
     private volatile int refs = 1;
     private volatile Cleaner.Cleanable cleanable;
+    /**
+     * Bumped by every in-place write through any handle on this storage (views and {@code detach()} aliases
+     * included), so a backward pass can tell that a tensor it saved has changed since (PyTorch's version counter).
+     * Racing writers may lose an increment; the counter still moves, which is all a comparison needs.
+     */
+    private volatile int version;
 
     Storage(Backend backend, Buffer buffer) {
         this.backend = backend;
         this.buffer = buffer;
         this.releaser = new Releaser(backend, buffer);
+    }
+
+    /**
+     * Runs a full collection and waits (a bounded time) until the Cleaner has run what it found: a sentinel made
+     * unreachable now is found by the same collection as every storage dropped before, so its action runs after
+     * most of theirs have been queued.
+     */
+    static void collectDropped() {
+        java.util.concurrent.CountDownLatch cleaned = new java.util.concurrent.CountDownLatch(1);
+        CLEANER.register(new Object(), cleaned::countDown);
+        System.gc();
+        try {
+            cleaned.await(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -63,6 +85,11 @@ final class Storage {
     }
 
     boolean isFreed() { return refs <= 0; }
+
+    int version() { return version; }
+
+    @SuppressWarnings("NonAtomicOperationOnVolatileField") // see the field
+    void bumpVersion() { version++; }
 
     /** Hands the buffer back at most once, whoever asks first. Holds no reference to the Storage, as the Cleaner requires. */
     private static final class Releaser implements Runnable {

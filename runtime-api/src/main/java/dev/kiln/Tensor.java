@@ -43,9 +43,17 @@ public final class Tensor implements AutoCloseable {
 
     /** A new dense tensor with undefined contents. */
     static Tensor allocate(Backend backend, DType dtype, int... shape) {
-        Shapes.checkShape("empty", shape);
-        long bytes = Math.max(1, Shapes.numel(shape)) * dtype.byteSize();
-        Buffer buffer = backend.allocate(bytes);
+        long bytes = Shapes.checkedBytes("allocate", shape, dtype);
+        Buffer buffer;
+        try {
+            buffer = backend.allocate(bytes);
+        } catch (dev.kiln.backend.OutOfDeviceMemoryException full) {
+            // Tensors dropped without close() may hold most of the memory: collect them, wait for the Cleaner to
+            // hand their buffers back, and try once more before failing.
+            Storage.collectDropped();
+            backend.emptyCache();
+            buffer = backend.allocate(bytes);
+        }
         return new Tensor(new Storage(backend, buffer), View.contiguous(buffer, dtype, shape.clone()));
     }
 
@@ -194,6 +202,12 @@ public final class Tensor implements AutoCloseable {
     public long offset() { return view.offset(); }
 
     public boolean isContiguous() { return view.isContiguous(); }
+
+    /**
+     * How many in-place writes its storage has seen (PyTorch's {@code _version}): shared by every view and alias
+     * of the same storage. Autograd records it when it saves a tensor and refuses to backpropagate if it moved.
+     */
+    public int version() { return storage.version(); }
 
     /** The kernel-level view of this tensor: for backends, tests and benchmarks. */
     public View view() {
@@ -474,8 +488,8 @@ public final class Tensor implements AutoCloseable {
     public Tensor std(int[] dims, boolean keepDim) { return Reductions.var(this, dims, 1, keepDim).sqrt(); }
     public Tensor std(int[] dims, int correction, boolean keepDim) { return Reductions.var(this, dims, correction, keepDim).sqrt(); }
     /** Largest element (a 0-d tensor). */
-    public Tensor max() { return Reductions.amax(this, null, false); }
-    public Tensor min() { return Reductions.amin(this, null, false); }
+    public Tensor max() { return Reductions.maxOfAll(this, true); }
+    public Tensor min() { return Reductions.maxOfAll(this, false); }
     /** Largest values over dims; the gradient is shared evenly between ties. */
     public Tensor amax(int[] dims, boolean keepDim) { return Reductions.amax(this, dims, keepDim); }
     public Tensor amin(int[] dims, boolean keepDim) { return Reductions.amin(this, dims, keepDim); }

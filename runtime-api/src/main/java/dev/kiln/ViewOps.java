@@ -112,7 +112,7 @@ final class ViewOps {
         if (step <= 0) throw new IllegalArgumentException("slice: step must be positive, got " + step);
         int s = start < 0 ? Math.max(0, start + n) : Math.min(start, n);
         int e = end < 0 ? Math.max(0, end + n) : Math.min(end, n);
-        int len = Math.max(0, (e - s + step - 1) / step);
+        int len = (int) Math.max(0, ((long) e - s + step - 1) / step); // long: a huge step must not wrap to an empty slice
         int[] shape = x.shape();
         long[] strides = x.strides();
         shape[d] = len;
@@ -135,7 +135,7 @@ final class ViewOps {
         int d = Shapes.axis("narrow", dim, x.dim());
         int n = x.shape()[d];
         int s = start < 0 ? start + n : start;
-        if (s < 0 || length < 0 || s + length > n)
+        if (s < 0 || length < 0 || (long) s + length > n)
             throw new IllegalArgumentException("narrow: start " + start + " and length " + length + " out of range for dimension " + d
                     + " of size " + n + " (shape " + Shapes.str(x.shape()) + ")");
         return slice(x, d, s, s + length, 1);
@@ -178,6 +178,7 @@ final class ViewOps {
                         + " (dimension " + i + " is " + in[j] + ", not 1)");
             }
         }
+        Shapes.checkedNumel("expand", ns);
         if (Arrays.equals(ns, in)) return viewWithGrad("expand", x, ns, nst, x.offset());
         Tensor out = x.share(ns, nst, x.offset());
         return Autograd.record("expand", out, x, g -> new Tensor[] {sumTo(g, in)});
@@ -280,7 +281,7 @@ final class ViewOps {
         int d = Shapes.axis("cat", dim, r);
         int[] outShape = first.shape();
         DType dt = first.dtype();
-        int total = 0;
+        long total = 0;
         for (Tensor t : tensors) {
             t.checkOpen("cat");
             if (t.dim() != r || !t.device().equals(first.device()))
@@ -291,7 +292,7 @@ final class ViewOps {
             total += t.shape()[d];
             dt = DType.promote(dt, t.dtype());
         }
-        outShape[d] = total;
+        outShape[d] = Shapes.dimension("cat", "a total size along dimension " + d, total);
         Tensor out = Tensor.allocate(first.backend(), dt, outShape);
         int at = 0;
         int[] sizes = new int[tensors.size()];

@@ -87,10 +87,10 @@ final class ScalarMath {
             case ADD -> a + b;
             case SUB -> a - b;
             case MUL -> a * b;
-            case DIV -> {
-                if (b == 0) throw new ArithmeticException("integer division by zero");
-                yield Math.floorDiv(a, b);
-            }
+            // Integer division and remainder are total, with the same answers on every backend (a device cannot
+            // raise per element without a round trip to the host): floor division, x / 0 = 0 and x % 0 = x, so
+            // x == (x / y) * y + x % y always holds; MIN / -1 wraps to MIN and MIN % -1 = 0, as in Java.
+            case DIV -> b == 0 ? 0 : Math.floorDiv(a, b);
             case POW -> {
                 if (b < 0) yield a == 1 ? 1 : (a == -1 ? ((b & 1) == 0 ? 1 : -1) : 0);
                 long r = 1;
@@ -99,10 +99,7 @@ final class ScalarMath {
             }
             case MAXIMUM -> Math.max(a, b);
             case MINIMUM -> Math.min(a, b);
-            case REMAINDER -> {
-                if (b == 0) throw new ArithmeticException("integer remainder by zero");
-                yield Math.floorMod(a, b);
-            }
+            case REMAINDER -> b == 0 ? a : Math.floorMod(a, b);
             case EQ -> a == b ? 1 : 0;
             case NE -> a != b ? 1 : 0;
             case LT -> a < b ? 1 : 0;

@@ -1,6 +1,7 @@
 package dev.kiln.opencl;
 
 import dev.kiln.backend.MemoryStats;
+import dev.kiln.backend.OutOfDeviceMemoryException;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.cl_context;
@@ -14,7 +15,9 @@ import java.util.Map;
  * A caching allocator for one device. Released buffers are kept per size class and handed out again, because
  * creating OpenCL buffers is slow and training loops allocate the same sizes every step. Reuse is safe without
  * waiting: the queue is in order, so a kernel that writes a recycled buffer runs after every kernel that read it.
- * When the device is full the cache is freed and the allocation tried once more before failing clearly.
+ * When the device is full the cache is freed and the allocation tried once more before failing with
+ * {@link OutOfDeviceMemoryException}, on which the tensor layer collects tensors dropped without close() and
+ * tries again (PoCL aborted the process when it was left to fail itself).
  */
 final class MemoryPool {
     private static final long MIN_CLASS = 256;
@@ -46,9 +49,10 @@ final class MemoryPool {
     }
 
     synchronized ClBuffer allocate(long bytes) {
-        long size = sizeClass(bytes);
+        // Compared before rounding: a request near 2^63 bytes would wrap negative in its size class.
+        long size = bytes > maxAllocBytes ? bytes : sizeClass(bytes);
         if (size > maxAllocBytes)
-            throw new IllegalStateException("OpenCL device " + deviceName + " cannot allocate " + bytes
+            throw new OutOfDeviceMemoryException("OpenCL device " + deviceName + " cannot allocate " + bytes
                     + " bytes in one buffer: its largest allocation is " + maxAllocBytes + " bytes");
         ArrayDeque<cl_mem> cached = free.get(size);
         cl_mem mem;
@@ -64,7 +68,7 @@ final class MemoryPool {
             }
             if (mem == null || liveBytes + size > globalMemBytes) {
                 if (mem != null) CL.clReleaseMemObject(mem);
-                throw new IllegalStateException("OpenCL device " + deviceName + " is out of memory: allocating " + bytes
+                throw new OutOfDeviceMemoryException("OpenCL device " + deviceName + " is out of memory: allocating " + bytes
                         + " bytes with " + liveBytes + " bytes live of " + globalMemBytes + " (cache already freed)");
             }
         }

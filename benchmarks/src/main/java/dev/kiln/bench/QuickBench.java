@@ -53,6 +53,8 @@ public final class QuickBench {
                         ref == null ? "-" : String.format(Locale.ROOT, "%.3f", speedup)));
             }
         }
+        if (lines.isEmpty() && !filter.isEmpty())
+            throw new IllegalArgumentException("--filter '" + filter + "' matches no benchmark row");
         lines.forEach(System.out::println);
     }
 

@@ -48,6 +48,9 @@ final class TrainingRun {
         public Iterator<String> iterator() { return new java.util.TreeSet<>(MODELS.keySet()).iterator(); }
     }
 
+    /** The one-cycle schedule (warm-up over a quarter of the steps, PyTorch-style, from step 0) needs a warm-up past its first step. */
+    private static final int MIN_STEPS = 5;
+
     record Config(String model, int epochs, int batchSize, double lr, long seed, Path out, int trainSize, int testSize, int shift, boolean progress) {}
 
     record Result(String metric, double value) {}
@@ -67,6 +70,9 @@ final class TrainingRun {
             throw new IllegalArgumentException("--train-size and --test-size must be positive and together at most " + all.size());
         Dataset train = new RandomShift(all.subset(0, config.trainSize()), config.shift(), config.seed());
         Dataset heldOut = all.subset(all.size() - config.testSize(), all.size());
+        if (config.batchSize() > config.trainSize())
+            throw new IllegalArgumentException("--batch-size " + config.batchSize() + " is larger than the " + config.trainSize()
+                    + " training digits (--train-size): no full batch to train on");
         Files.createDirectories(config.out());
 
         Kiln.manualSeed(config.seed());
@@ -75,6 +81,9 @@ final class TrainingRun {
         DataLoader evalLoader = new DataLoader(heldOut, 500);
         Optimizer optimizer = new Adam(model.parameters(), config.lr());
         long totalSteps = (long) loader.batchCount() * config.epochs();
+        if (totalSteps < MIN_STEPS)
+            throw new IllegalArgumentException("--epochs " + config.epochs() + " of " + loader.batchCount() + " batches (--batch-size " + config.batchSize()
+                    + " over " + config.trainSize() + " training digits) is " + totalSteps + " steps; the one-cycle schedule needs at least " + MIN_STEPS);
         LRScheduler scheduler = new LRScheduler(optimizer, LrSchedule.oneCycle(totalSteps, 0.25, 10, 100));
         Loss criterion = Loss.crossEntropy();
         out.printf(Locale.ROOT, "training %s (%,d parameters) on %s: %d training / %d held-out digits, %d epochs of %d steps%n",
@@ -102,6 +111,9 @@ final class TrainingRun {
                             }
                             loss = l.item();
                         }
+                        if (!Double.isFinite(loss))
+                            throw new IllegalStateException("training diverged: the loss is " + loss + " at step " + (step + 1) + " (epoch " + (epoch + 1)
+                                    + ", learning rate " + lr + "); no checkpoint written. Try a lower --lr");
                         scheduler.step();
                         step++;
                         stepLosses.add(new double[] {step, loss});

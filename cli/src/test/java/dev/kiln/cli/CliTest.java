@@ -66,7 +66,34 @@ class CliTest {
         Outcome device = run("train", "mnist-mlp", "--device", "cuda:7", "--out", dir.resolve("y").toString(), "--no-progress");
         assertEquals(1, device.code);
         assertTrue(device.err.contains("cuda:7"), device.err);
+        assertTrue(device.err.contains("was requested but is not available"), device.err);
+        Outcome cpu7 = run("train", "mnist-mlp", "--device", "cpu:7", "--out", dir.resolve("z").toString(), "--no-progress");
+        assertEquals(1, cpu7.code);
+        assertTrue(cpu7.err.contains("'cpu:7'") && cpu7.err.contains("available cpu devices: cpu"), cpu7.err);
         Outcome bench = run("bench", "--quick");
         assertTrue(bench.code == 0 || bench.err.contains("benchmarks module is not on the class path"), bench.err);
+    }
+
+    /** Issue 14, finding 17: each of these ended with exit 0, a bare path or an internal message. */
+    @Test
+    void hostileTrainingOptionsFailWithTheReasonAndANonZeroExit() throws Exception {
+        Path file = Files.writeString(dir.resolve("a-file"), "not a folder");
+        Outcome unwritable = run("train", "mnist-mlp", "--epochs", "1", "--out", file.resolve("run").toString(), "--no-progress");
+        assertEquals(1, unwritable.code);
+        assertTrue(unwritable.err.contains(file.toString()) && unwritable.err.contains("cannot write"), unwritable.err);
+        Outcome infinite = run("train", "mnist-mlp", "--epochs", "1", "--lr", "Infinity", "--out", dir.resolve("inf").toString(), "--no-progress");
+        assertEquals(1, infinite.code);
+        assertTrue(infinite.err.contains("lr") && infinite.err.contains("Infinity"), infinite.err);
+        Outcome diverged = run("train", "mnist-mlp", "--epochs", "1", "--batch-size", "32", "--train-size", "160", "--test-size", "50",
+                "--lr", "1e30", "--out", dir.resolve("nan").toString(), "--no-progress");
+        assertEquals(1, diverged.code, diverged.out);
+        assertTrue(diverged.err.contains("training diverged") && diverged.err.contains("lower --lr"), diverged.err);
+        assertTrue(!Files.exists(dir.resolve("nan").resolve("checkpoint.safetensors")), "no checkpoint of a diverged run");
+        Outcome bigBatch = run("train", "mnist-mlp", "--batch-size", "5000", "--train-size", "256", "--out", dir.resolve("b").toString(), "--no-progress");
+        assertEquals(1, bigBatch.code);
+        assertTrue(bigBatch.err.contains("--batch-size 5000") && bigBatch.err.contains("256"), bigBatch.err);
+        Outcome fewSteps = run("train", "mnist-mlp", "--epochs", "1", "--batch-size", "100", "--train-size", "256", "--out", dir.resolve("c").toString(), "--no-progress");
+        assertEquals(1, fewSteps.code);
+        assertTrue(fewSteps.err.contains("2 steps") && fewSteps.err.contains("at least 5"), fewSteps.err);
     }
 }

@@ -218,7 +218,7 @@ public abstract class Module implements AutoCloseable {
 
     /**
      * Copies values into this module's parameters and buffers. With {@code strict}, the names must match
-     * exactly; shapes must always match.
+     * exactly; shapes must always match. All of it is checked before anything is copied.
      */
     public final void loadStateDict(Map<String, Tensor> state, boolean strict) {
         Map<String, Tensor> own = stateDict();
@@ -231,15 +231,17 @@ public abstract class Module implements AutoCloseable {
                 throw new IllegalArgumentException("loadStateDict: " + getClass().getSimpleName() + " state does not match; missing "
                         + missing + ", unexpected " + unexpected);
         }
+        // Every shape is checked before anything is copied, so a mismatch leaves the module as it was.
+        for (Map.Entry<String, Tensor> e : own.entrySet()) {
+            Tensor src = state.get(e.getKey());
+            if (src != null && !Arrays.equals(src.shape(), e.getValue().shape()))
+                throw new IllegalArgumentException("loadStateDict: '" + e.getKey() + "' has shape " + Arrays.toString(src.shape())
+                        + " in the state but " + Arrays.toString(e.getValue().shape()) + " in the module");
+        }
         try (GradMode g = GradMode.noGrad()) {
             for (Map.Entry<String, Tensor> e : own.entrySet()) {
                 Tensor src = state.get(e.getKey());
-                if (src == null) continue;
-                Tensor dst = e.getValue();
-                if (!Arrays.equals(src.shape(), dst.shape()))
-                    throw new IllegalArgumentException("loadStateDict: '" + e.getKey() + "' has shape " + Arrays.toString(src.shape())
-                            + " in the state but " + Arrays.toString(dst.shape()) + " in the module");
-                dst.copy_(src);
+                if (src != null) e.getValue().copy_(src);
             }
         }
     }

@@ -12,13 +12,18 @@ public final class Node {
     private final String op;
     private final Tensor[] inputs;
     private final Tensor[] retained;
+    /** The version of each retained tensor when it was saved (see {@link Tensor#version()}). */
+    private final int[] savedVersions;
     private BackwardFn fn;
 
+    /** {@code retained} holds the non-null inputs, in order, then the other tensors the rule reads. */
     public Node(String op, Tensor[] inputs, BackwardFn fn, Tensor[] retained) {
         this.op = op;
         this.inputs = inputs;
         this.fn = fn;
         this.retained = retained;
+        this.savedVersions = new int[retained.length];
+        for (int i = 0; i < retained.length; i++) savedVersions[i] = retained[i].version();
     }
 
     public String op() { return op; }
@@ -31,7 +36,39 @@ public final class Node {
         if (fn == null)
             throw new IllegalStateException(op + ": the graph through this op was already freed; call backward(grad, true) "
                     + "to retain it for a second backward pass, and keep the op's output open until then");
+        checkVersions();
         return fn.apply(grad);
+    }
+
+    /**
+     * Refuses to run the rule when a tensor it saved was written in place since: the rule would read the new
+     * values and return a wrong gradient without a sign. Every saved tensor counts, inputs included, since a
+     * rule may read any of them.
+     */
+    private void checkVersions() {
+        for (int i = 0; i < retained.length; i++) {
+            int now = retained[i].version();
+            if (now != savedVersions[i])
+                throw new IllegalStateException(op + ": one of the variables needed for gradient computation has been modified by an inplace operation: "
+                        + describeRetained(i) + " is at version " + now + "; expected version " + savedVersions[i]
+                        + " instead. Write in place only after backward, or into a copy");
+        }
+    }
+
+    private String describeRetained(int i) {
+        Tensor t = retained[i];
+        String what = "tensor of shape " + java.util.Arrays.toString(t.shape()) + ", " + t.dtype() + " on " + t.device();
+        int input = -1;
+        for (int k = 0, seen = 0; k < inputs.length; k++) {
+            if (inputs[k] == null) continue;
+            if (seen++ == i) {
+                input = k;
+                break;
+            }
+        }
+        String role = input >= 0 ? "input " + input + " of " + op : "a tensor saved by " + op;
+        Node producer = input >= 0 ? inputs[input].gradFn() : null;
+        return role + " (" + what + (producer != null ? ", output of " + producer.op() : "") + ")";
     }
 
     /** Releases what the node kept alive; idempotent. */

@@ -8,12 +8,23 @@ public record Conv2dSpec(int strideH, int strideW, int padH, int padW, int dilat
 
     public Conv2dSpec {
         if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || groups < 1 || padH < 0 || padW < 0)
-            throw new IllegalArgumentException("conv2d: stride, dilation and groups must be positive and padding non-negative, got " + this);
+            // The fields are not assigned yet inside a compact constructor, so the message names the parameters.
+            throw new IllegalArgumentException("conv2d: stride, dilation and groups must be positive and padding non-negative, got stride=("
+                    + strideH + ", " + strideW + ") padding=(" + padH + ", " + padW + ") dilation=(" + dilationH + ", " + dilationW + ") groups=" + groups);
     }
 
     public static Conv2dSpec of(int stride, int padding) { return new Conv2dSpec(stride, stride, padding, padding, 1, 1, 1); }
 
-    public int outH(int h, int kh) { return (h + 2 * padH - dilationH * (kh - 1) - 1) / strideH + 1; }
+    public int outH(int h, int kh) { return outSize("height", h, kh, padH, dilationH, strideH); }
 
-    public int outW(int w, int kw) { return (w + 2 * padW - dilationW * (kw - 1) - 1) / strideW + 1; }
+    public int outW(int w, int kw) { return outSize("width", w, kw, padW, dilationW, strideW); }
+
+    /** In long arithmetic: a huge padding or dilation must not wrap into a plausible size. */
+    private static int outSize(String axis, int in, int k, int pad, int dilation, int stride) {
+        long out = Math.floorDiv(in + 2L * pad - (long) dilation * (k - 1) - 1, stride) + 1;
+        if (out > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("conv2d: output " + axis + " " + out + " (input " + in + ", kernel " + k + ", padding " + pad
+                    + ", dilation " + dilation + ", stride " + stride + ") does not fit a dimension");
+        return (int) out;
+    }
 }

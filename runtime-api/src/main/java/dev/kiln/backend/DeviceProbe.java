@@ -121,7 +121,10 @@ public final class DeviceProbe {
         for (BackendProvider.Candidate c : candidates()) {
             if (c.isAvailable() && device.matches(Device.parse(c.device()))) return open(c);
         }
-        StringBuilder why = new StringBuilder("device '" + device + "' was requested but is not available. Probe results:\n");
+        List<String> sameType = candidates().stream().filter(BackendProvider.Candidate::isAvailable).map(BackendProvider.Candidate::device)
+                .filter(d -> Device.parse(d).type().equals(device.type())).toList();
+        StringBuilder why = new StringBuilder("device '" + device + "' was requested but is not available"
+                + (sameType.isEmpty() ? "" : " (available " + device.type() + " devices: " + String.join(", ", sameType) + ")") + ". Probe results:\n");
         why.append(table());
         throw new IllegalArgumentException(why.toString());
     }

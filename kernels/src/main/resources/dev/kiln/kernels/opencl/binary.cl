@@ -26,10 +26,12 @@ inline T binary_arith(int op, T a, T b) {
         case BINARY_ADD: return a + b;
         case BINARY_SUB: return a - b;
         case BINARY_MUL: return a * b;
-        // Floor division, as the CPU backend's Math.floorDiv. Division by zero, an error there, cannot be
-        // raised from a kernel and traps on some devices (PoCL on x86): it yields 0.
+        // Floor division and remainder with the CPU backend's (ScalarMath) total semantics: x / 0 = 0 and
+        // x % 0 = x (a kernel cannot raise, and division by zero traps on some devices, PoCL on x86 among them);
+        // MIN / -1 wraps to MIN and MIN % -1 = 0, computed without the signed overflow C leaves undefined.
         case BINARY_DIV: {
             if (b == 0) return 0;
+            if (b == -1) return (T) (-(ulong) a);
             T q = a / b;
             return (a % b != 0) && ((a < 0) != (b < 0)) ? q - 1 : q;
         }
@@ -45,7 +47,8 @@ inline T binary_arith(int op, T a, T b) {
         case BINARY_MAXIMUM: return max(a, b);
         case BINARY_MINIMUM: return min(a, b);
         case BINARY_REMAINDER: {
-            if (b == 0) return 0;
+            if (b == 0) return a;
+            if (b == -1) return 0;
             T r = a % b;
             return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
         }

@@ -8,6 +8,7 @@ import dev.kiln.nn.optim.Scheduler;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,8 @@ import java.util.Map;
 public final class Checkpoint {
     public static final String FORMAT = "kiln-checkpoint-1";
     private static final String OPTIMIZER_PREFIX = "optimizer/";
+    /** Metadata keys the checkpoint itself writes; a caller's extras may not replace them. */
+    private static final java.util.Set<String> RESERVED = java.util.Set.of("format", "optimizer", "scheduler", "rng");
 
     private Checkpoint() {}
 
@@ -29,7 +32,13 @@ public final class Checkpoint {
         Map<String, Tensor> tensors = new LinkedHashMap<>(model.stateDict());
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
-        if (extra != null) meta.putAll(extra);
+        if (extra != null) {
+            for (String key : extra.keySet())
+                if (RESERVED.contains(key))
+                    throw new IllegalArgumentException("Checkpoint.save: extra metadata key '" + key + "' is reserved (" + RESERVED
+                            + "); it would make the file unloadable");
+            meta.putAll(extra);
+        }
         if (optimizer != null) {
             optimizer.stateTensors().forEach((k, t) -> tensors.put(OPTIMIZER_PREFIX + k, t));
             meta.put("optimizer", optimizer.stateJson());
@@ -42,7 +51,9 @@ public final class Checkpoint {
 
     /**
      * Restores the model (strictly: names and shapes must match), the optimizer and scheduler when given and
-     * saved, and the random generator; returns the metadata, including the caller's extras.
+     * saved, and the random generator; returns the metadata, including the caller's extras. Atomic: everything is
+     * read and validated first, so a file that cannot be loaded leaves the model, optimizer, scheduler and random
+     * generator as they were, and the failure is an IOException that says why.
      */
     public static Map<String, String> load(Path file, Module model, Optimizer optimizer, Scheduler scheduler) throws IOException {
         try (Safetensors.Contents c = Safetensors.read(file)) {
@@ -55,23 +66,30 @@ public final class Checkpoint {
                 if (k.startsWith(OPTIMIZER_PREFIX)) optimizerState.put(k.substring(OPTIMIZER_PREFIX.length()), t);
                 else modelState.put(k, t);
             });
-            model.loadStateDict(modelState, true);
-            if (optimizer != null) {
-                String json = meta.get("optimizer");
-                if (json == null) throw new IOException(file + ": checkpoint has no optimizer state");
-                optimizer.loadState(json, optimizerState);
+            List<Runnable> apply = new ArrayList<>();
+            try {
+                if (optimizer != null) apply.add(optimizer.prepareLoadState(required(meta, "optimizer", file), optimizerState));
+                if (scheduler != null) apply.add(scheduler.prepareLoadState(required(meta, "scheduler", file)));
+                String rng = meta.get("rng");
+                if (rng != null) {
+                    if (!(Json.parse(rng) instanceof List<?> r) || r.size() != 2)
+                        throw new IllegalArgumentException("rng must be a list of two integers, got " + rng);
+                    long[] state = {Json.asLong(r.get(0)), Json.asLong(r.get(1))};
+                    apply.add(() -> Kiln.setRngState(state));
+                }
+                // Checks every name and shape before copying anything; the prepared actions only assign.
+                model.loadStateDict(modelState, true);
+            } catch (RuntimeException invalid) {
+                throw new IOException(file + ": cannot load checkpoint: " + invalid.getMessage(), invalid);
             }
-            if (scheduler != null) {
-                String json = meta.get("scheduler");
-                if (json == null) throw new IOException(file + ": checkpoint has no scheduler state");
-                scheduler.loadState(json);
-            }
-            String rng = meta.get("rng");
-            if (rng != null) {
-                List<?> r = (List<?>) Json.parse(rng);
-                Kiln.setRngState(new long[] {Json.asLong(r.get(0)), Json.asLong(r.get(1))});
-            }
+            apply.forEach(Runnable::run);
             return meta;
         }
+    }
+
+    private static String required(Map<String, String> meta, String key, Path file) throws IOException {
+        String json = meta.get(key);
+        if (json == null) throw new IOException(file + ": checkpoint has no " + key + " state");
+        return json;
     }
 }

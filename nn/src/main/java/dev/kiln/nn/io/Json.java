@@ -11,8 +11,12 @@ import java.util.Map;
  * null. Parse errors name the offset.
  */
 public final class Json {
+    /** Deeper nesting is refused: the parser recurses, and a hostile file must not overflow the stack. */
+    static final int MAX_DEPTH = 512;
+
     private final String text;
     private int pos;
+    private int depth;
 
     private Json(String text) { this.text = text; }
 
@@ -54,8 +58,12 @@ public final class Json {
     private Object value() {
         char c = peek();
         switch (c) {
-            case '{': return object();
-            case '[': return array();
+            case '{', '[': {
+                if (++depth > MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH + " levels");
+                Object nested = c == '{' ? object() : array();
+                depth--;
+                return nested;
+            }
             case '"': return string();
             case 't': return literal("true", Boolean.TRUE);
             case 'f': return literal("false", Boolean.FALSE);

@@ -4,6 +4,10 @@ import dev.kiln.DType;
 import dev.kiln.Tensor;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -67,21 +71,19 @@ public final class Safetensors {
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) header.put(METADATA, new LinkedHashMap<>(metadata));
-        List<byte[]> blobs = new ArrayList<>();
         long offset = 0;
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             if (e.getKey().equals(METADATA)) throw new IllegalArgumentException("safetensors: '" + METADATA + "' is not a valid tensor name");
             Tensor t = e.getValue();
-            byte[] data = bytes(t);
+            long length = t.numel() * t.dtype().byteSize();
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("dtype", code(t.dtype()));
             List<Object> shape = new ArrayList<>();
             for (int d : t.shape()) shape.add((long) d);
             entry.put("shape", shape);
-            entry.put("data_offsets", List.of(offset, offset + data.length));
+            entry.put("data_offsets", List.of(offset, offset + length));
             header.put(e.getKey(), entry);
-            blobs.add(data);
-            offset += data.length;
+            offset += length;
         }
         byte[] json = Json.write(header).getBytes(StandardCharsets.UTF_8);
         int padded = (json.length + 7) / 8 * 8;
@@ -92,7 +94,11 @@ public final class Safetensors {
 
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        // The temporary file's name carries this process's id, so a later save can tell a temporary file left by
+        // a process that was killed mid-write (deleted) from one another live process is writing (kept).
+        String prefix = file.getFileName() + ".";
+        sweepStaleTemporaries(dir, prefix);
+        Path tmp = Files.createTempFile(dir, prefix + ProcessHandle.current().pid() + ".", TEMP_SUFFIX);
         try {
             // Temporary files are private; the checkpoint itself gets ordinary permissions.
             try {
@@ -102,7 +108,7 @@ public final class Safetensors {
             }
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(ch, head);
-                for (byte[] b : blobs) writeFully(ch, ByteBuffer.wrap(b));
+                for (Tensor t : tensors.values()) writeData(ch, t);
                 ch.force(true);
             }
             try {
@@ -115,8 +121,47 @@ public final class Safetensors {
         }
     }
 
+    private static final String TEMP_SUFFIX = ".tmp";
+    /** Elements written per host copy: a tensor of any size is saved without an array as large as itself. */
+    private static final int WRITE_CHUNK = 1 << 24;
+
+    /** Deletes {@code <prefix><pid>.<random>.tmp} files in {@code dir} whose process is no longer running. */
+    static void sweepStaleTemporaries(Path dir, String prefix) {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String name = p.getFileName().toString();
+                if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue;
+                int dot = name.indexOf('.', prefix.length());
+                if (dot < 0) continue;
+                long pid;
+                try {
+                    pid = Long.parseLong(name.substring(prefix.length(), dot));
+                } catch (NumberFormatException notOurs) {
+                    continue;
+                }
+                if (ProcessHandle.of(pid).isEmpty()) Files.deleteIfExists(p);
+            }
+        } catch (IOException | UncheckedIOException sweepFailed) {
+            // Best effort: a file that cannot be listed or deleted now may be next time; the save goes on.
+        }
+    }
+
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) ch.write(b);
+    }
+
+    private static void writeData(FileChannel ch, Tensor t) throws IOException {
+        if (t.numel() <= WRITE_CHUNK) {
+            writeFully(ch, ByteBuffer.wrap(bytes(t)));
+            return;
+        }
+        try (dev.kiln.autograd.GradMode ng = dev.kiln.autograd.GradMode.noGrad(); Tensor flat = t.reshape(-1)) {
+            for (long at = 0; at < flat.numel(); at += WRITE_CHUNK) {
+                try (Tensor part = flat.narrow(0, (int) at, (int) Math.min(WRITE_CHUNK, flat.numel() - at))) {
+                    writeFully(ch, ByteBuffer.wrap(bytes(part)));
+                }
+            }
+        }
     }
 
     /** The tensor's elements, row-major, little-endian, in its own dtype. */
@@ -178,12 +223,7 @@ public final class Safetensors {
             checkCoverage(entries, dataLen, f);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             try {
-                for (Entry e : entries) {
-                    ByteBuffer data = ByteBuffer.allocate(Math.toIntExact(e.end - e.begin)).order(ByteOrder.LITTLE_ENDIAN);
-                    ch.position(8 + headerLen + e.begin);
-                    readFully(ch, data, f);
-                    tensors.put(e.name, scalarAware(e.dtype, e.shape, data.flip()));
-                }
+                for (Entry e : entries) tensors.put(e.name, load(ch, 8 + headerLen + e.begin, e, f));
             } catch (IOException | RuntimeException ex) {
                 tensors.values().forEach(Tensor::close);
                 throw ex;
@@ -207,12 +247,18 @@ public final class Safetensors {
                 if (!(shapeList.get(i) instanceof Long d) || d < 0 || d > Integer.MAX_VALUE)
                     throw new IOException(f + ": tensor '" + name + "' has a bad shape " + shapeList);
                 shape[i] = (int) (long) d;
-                numel *= d;
+                try {
+                    numel = Math.multiplyExact(numel, d);
+                } catch (ArithmeticException overflow) {
+                    throw new IOException(f + ": tensor '" + name + "' has shape " + shapeList + ", more than " + Long.MAX_VALUE + " elements");
+                }
             }
             if (!(offsets.get(0) instanceof Long begin) || !(offsets.get(1) instanceof Long end) || begin < 0 || end < begin)
                 throw new IOException(f + ": tensor '" + name + "' has bad data_offsets " + offsets);
             if (end > dataLen)
                 throw new IOException(f + ": tensor '" + name + "' ends at byte " + end + " of a data section of " + dataLen + " bytes (file truncated?)");
+            if (numel > Long.MAX_VALUE / dtype.byteSize())
+                throw new IOException(f + ": tensor '" + name + "' of shape " + shapeList + " " + code + " needs more than " + Long.MAX_VALUE + " bytes");
             if (end - begin != numel * dtype.byteSize())
                 throw new IOException(f + ": tensor '" + name + "' of shape " + shapeList + " " + code + " needs " + numel * dtype.byteSize()
                         + " bytes but its offsets span " + (end - begin));
@@ -239,52 +285,31 @@ public final class Safetensors {
         }
     }
 
-    /** Tensor.of reads an empty shape as "1-D", so 0-d tensors are made 1-D and reshaped. */
-    private static Tensor scalarAware(DType dtype, int[] shape, ByteBuffer b) {
-        if (shape.length > 0) return tensor(dtype, shape, b);
-        try (Tensor one = tensor(dtype, new int[] {1}, b)) {
-            return one.reshape();
+    /**
+     * Maps the tensor's bytes and copies them to the device as they are (safetensors stores every dtype
+     * little-endian, as Kiln's tensors are), so a tensor of any size loads without a host copy or an array limit.
+     */
+    private static Tensor load(FileChannel ch, long at, Entry e, String f) throws IOException {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) throw new IOException(f + ": reading safetensors needs a little-endian host");
+        Tensor t = Tensor.empty(e.dtype, null, e.shape);
+        try (Arena arena = Arena.ofConfined()) {
+            long bytes = e.end - e.begin;
+            if (bytes > 0) {
+                MemorySegment data = ch.map(FileChannel.MapMode.READ_ONLY, at, bytes, arena);
+                if (e.dtype == DType.BOOL) checkBooleans(data, f, e.name);
+                t.backend().copyFromHost(data, t.view().buffer(), 0);
+            }
+            return t;
+        } catch (IOException | RuntimeException ex) {
+            t.close();
+            throw ex;
         }
     }
 
-    private static Tensor tensor(DType dtype, int[] shape, ByteBuffer b) {
-        int n = b.remaining() / dtype.byteSize();
-        switch (dtype) {
-            case FLOAT32 -> {
-                float[] a = new float[n];
-                b.asFloatBuffer().get(a);
-                return Tensor.of(a, shape);
-            }
-            case FLOAT64 -> {
-                double[] a = new double[n];
-                b.asDoubleBuffer().get(a);
-                return Tensor.of(a, shape);
-            }
-            case INT32 -> {
-                int[] a = new int[n];
-                b.asIntBuffer().get(a);
-                return Tensor.of(a, shape);
-            }
-            case INT64 -> {
-                long[] a = new long[n];
-                b.asLongBuffer().get(a);
-                return Tensor.of(a, shape);
-            }
-            case BOOL -> {
-                boolean[] a = new boolean[n];
-                for (int i = 0; i < n; i++) a[i] = b.get() != 0;
-                return Tensor.of(a, shape);
-            }
-            default -> {
-                float[] a = new float[n];
-                for (int i = 0; i < n; i++) {
-                    short s = b.getShort();
-                    a[i] = dtype == DType.FLOAT16 ? Float.float16ToFloat(s) : Float.intBitsToFloat((s & 0xFFFF) << 16);
-                }
-                try (Tensor wide = Tensor.of(a, shape)) {
-                    return wide.to(dtype);
-                }
-            }
+    private static void checkBooleans(MemorySegment data, String f, String name) throws IOException {
+        for (long i = 0; i < data.byteSize(); i++) {
+            byte v = data.get(ValueLayout.JAVA_BYTE, i);
+            if (v != 0 && v != 1) throw new IOException(f + ": bool tensor '" + name + "' holds byte " + v + " at element " + i + " (only 0 and 1 are booleans)");
         }
     }
 }

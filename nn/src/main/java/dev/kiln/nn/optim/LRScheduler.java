@@ -47,14 +47,24 @@ public final class LRScheduler implements Scheduler {
     }
 
     @Override
-    @SuppressWarnings("unchecked")
-    public void loadState(String json) {
+    public Runnable prepareLoadState(String json) {
         Map<String, Object> m = Json.parseObject(json);
-        List<Object> bases = (List<Object>) m.get("base_lrs");
+        if (!(m.get("base_lrs") instanceof List<?> bases))
+            throw new IllegalArgumentException("LRScheduler.loadState: base_lrs must be a list, got " + m.get("base_lrs"));
         if (bases.size() != baseLrs.size())
             throw new IllegalArgumentException("LRScheduler.loadState: " + bases.size() + " base rates saved for " + baseLrs.size() + " groups");
-        for (int i = 0; i < bases.size(); i++) baseLrs.set(i, Json.asDouble(bases.get(i)));
-        step = Json.asLong(m.get("step"));
-        apply();
+        List<Double> newBases = new ArrayList<>();
+        for (Object b : bases) {
+            double lr = Json.asDouble(b);
+            Hyperparameters.check("LRScheduler", "lr", lr);
+            newBases.add(lr);
+        }
+        long newStep = Json.asLong(m.get("step"));
+        if (newStep < 0) throw new IllegalArgumentException("LRScheduler.loadState: negative step " + newStep);
+        return () -> {
+            for (int i = 0; i < newBases.size(); i++) baseLrs.set(i, newBases.get(i));
+            step = newStep;
+            apply();
+        };
     }
 }

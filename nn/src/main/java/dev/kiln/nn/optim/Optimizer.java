@@ -50,12 +50,21 @@ public abstract class Optimizer implements AutoCloseable {
     protected Optimizer(String name, List<Tensor> params, Map<String, Double> defaults) {
         this.name = name;
         this.defaults = new LinkedHashMap<>(defaults);
+        defaults.forEach((option, value) -> Hyperparameters.check(name, option, value));
+        if (params.isEmpty()) throw new IllegalArgumentException(name + ": got an empty parameter list");
         addParamGroup(params, Map.of());
     }
 
-    /** Adds a group of parameters with its own option overrides (e.g. no weight decay for biases). */
+    /**
+     * Adds a group of parameters with its own option overrides (e.g. no weight decay for biases). A parameter
+     * listed twice (or reached twice through a module shared between two parents) is kept once, so each step
+     * updates it once.
+     */
     public final ParamGroup addParamGroup(List<Tensor> params, Map<String, Double> overrides) {
-        for (Tensor p : params) {
+        Map<Tensor, Boolean> distinct = new IdentityHashMap<>();
+        List<Tensor> unique = new ArrayList<>();
+        for (Tensor p : params) if (distinct.put(p, Boolean.TRUE) == null) unique.add(p);
+        for (Tensor p : unique) {
             if (!p.requiresGrad() || !p.isLeaf())
                 throw new IllegalArgumentException(name + ": parameters must be leaf tensors that require grad; got one of shape "
                         + Arrays.toString(p.shape()) + (p.isLeaf() ? " without requiresGrad" : " produced by " + p.gradFn().op()));
@@ -63,7 +72,7 @@ public abstract class Optimizer implements AutoCloseable {
                 for (Tensor q : g.params())
                     if (q == p) throw new IllegalArgumentException(name + ": a parameter appears in two parameter groups");
         }
-        ParamGroup g = new ParamGroup(params, overrides, defaults);
+        ParamGroup g = new ParamGroup(name, unique, overrides, defaults);
         groups.add(g);
         return g;
     }
@@ -79,6 +88,7 @@ public abstract class Optimizer implements AutoCloseable {
     /** Sets a default option for every group that does not override it. */
     protected final void setDefault(String option, double value) {
         if (!defaults.containsKey(option)) throw new IllegalArgumentException(name + ": no option '" + option + "'");
+        Hyperparameters.check(name, option, value);
         defaults.put(option, value);
     }
 
@@ -150,46 +160,97 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     /** Restores what {@link #stateJson} and {@link #stateTensors} saved into an optimizer over the same parameters. */
-    @SuppressWarnings("unchecked")
-    public final void loadState(String json, Map<String, Tensor> tensors) {
+    public final void loadState(String json, Map<String, Tensor> tensors) { prepareLoadState(json, tensors).run(); }
+
+    /**
+     * Validates saved state against this optimizer (names, group sizes, option names and ranges, step counts,
+     * and each state tensor's parameter and shape) and returns the action that applies it. Nothing changes until
+     * the action runs, so a checkpoint that fails validation leaves the optimizer as it was; a moment of the wrong
+     * shape fails here rather than at the next step.
+     */
+    public final Runnable prepareLoadState(String json, Map<String, Tensor> tensors) {
         Map<String, Object> root = Json.parseObject(json);
         if (!name.equals(root.get("optimizer")))
             throw new IllegalArgumentException("loadState: state of a " + root.get("optimizer") + " optimizer cannot load into " + name);
-        List<Object> gs = (List<Object>) root.get("groups");
+        if (!(root.get("groups") instanceof List<?> gs) || !(root.get("defaults") instanceof Map<?, ?> savedDefaults)
+                || !(root.get("steps") instanceof Map<?, ?> steps))
+            throw new IllegalArgumentException("loadState: " + name + " state needs groups (a list), defaults and steps (objects)");
         if (gs.size() != groups.size())
             throw new IllegalArgumentException("loadState: " + gs.size() + " parameter groups saved, " + groups.size() + " in this optimizer");
+        Map<String, Double> newDefaults = options(savedDefaults, "defaults");
+        List<Map<String, Double>> newOverrides = new ArrayList<>();
         for (int i = 0; i < gs.size(); i++) {
-            Map<String, Object> m = (Map<String, Object>) gs.get(i);
+            if (!(gs.get(i) instanceof Map<?, ?> m))
+                throw new IllegalArgumentException("loadState: group " + i + " is not an object");
             if (Json.asLong(m.get("params")) != groups.get(i).params().size())
                 throw new IllegalArgumentException("loadState: group " + i + " had " + m.get("params") + " parameters, now " + groups.get(i).params().size());
+            Map<Object, Object> withoutCount = new LinkedHashMap<>(m);
+            withoutCount.remove("params");
+            newOverrides.add(options(withoutCount, "group " + i));
         }
-        ((Map<String, Object>) root.get("defaults")).forEach((k, v) -> setDefault(k, Json.asDouble(v)));
-        for (int i = 0; i < gs.size(); i++) {
-            ParamGroup g = groups.get(i);
-            g.overrides().clear();
-            ((Map<String, Object>) gs.get(i)).forEach((k, v) -> {
-                if (!k.equals("params")) g.set(k, Json.asDouble(v));
-            });
-        }
-        clearState();
         List<Tensor> all = allParams();
-        ((Map<String, Object>) root.get("steps")).forEach((k, v) -> {
-            int index = Integer.parseInt(k);
-            if (index >= all.size()) throw new IllegalArgumentException("loadState: state for parameter " + index + " of " + all.size());
-            state.computeIfAbsent(all.get(index), p -> new ParamState()).step = Json.asLong(v);
-        });
-        try (GradMode ng = GradMode.noGrad()) {
-            for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-                String key = e.getKey();
-                int dot = key.indexOf('.');
-                int index = Integer.parseInt(key.substring(0, dot));
-                Tensor p = all.get(index);
-                ParamState s = state.get(p);
-                if (s == null) throw new IllegalArgumentException("loadState: tensor '" + key + "' for a parameter with no saved step");
-                Tensor copy = Scope.escape(e.getValue().to(p.device()));
-                s.tensors.put(key.substring(dot + 1), copy);
-            }
+        Map<Integer, Long> newSteps = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : steps.entrySet()) {
+            int index = paramIndex(String.valueOf(e.getKey()), all.size());
+            long step = Json.asLong(e.getValue());
+            if (step < 0) throw new IllegalArgumentException("loadState: parameter " + index + " has a negative step count " + step);
+            newSteps.put(index, step);
         }
+        Map<Integer, Map<String, Tensor>> newTensors = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            String key = e.getKey();
+            int dot = key.indexOf('.');
+            if (dot <= 0 || dot == key.length() - 1)
+                throw new IllegalArgumentException("loadState: state tensor '" + key + "' is not named <parameter>.<key>");
+            int index = paramIndex(key.substring(0, dot), all.size());
+            if (!newSteps.containsKey(index))
+                throw new IllegalArgumentException("loadState: tensor '" + key + "' for a parameter with no saved step");
+            Tensor p = all.get(index);
+            if (!Arrays.equals(e.getValue().shape(), p.shape()))
+                throw new IllegalArgumentException("loadState: state tensor '" + key + "' has shape " + Arrays.toString(e.getValue().shape())
+                        + " but parameter " + index + " has shape " + Arrays.toString(p.shape()));
+            newTensors.computeIfAbsent(index, k -> new LinkedHashMap<>()).put(key.substring(dot + 1), e.getValue());
+        }
+        return () -> {
+            defaults.putAll(newDefaults);
+            for (int i = 0; i < groups.size(); i++) {
+                groups.get(i).overrides().clear();
+                newOverrides.get(i).forEach(groups.get(i)::set);
+            }
+            clearState();
+            newSteps.forEach((index, step) -> state.computeIfAbsent(all.get(index), p -> new ParamState()).step = step);
+            try (GradMode ng = GradMode.noGrad()) {
+                newTensors.forEach((index, named) -> {
+                    Tensor p = all.get(index);
+                    named.forEach((k, t) -> state.get(p).tensors.put(k, Scope.escape(t.to(p.device()))));
+                });
+            }
+        };
+    }
+
+    /** Saved options checked against this optimizer's names and each option's range. */
+    private Map<String, Double> options(Map<?, ?> saved, String where) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : saved.entrySet()) {
+            String option = String.valueOf(e.getKey());
+            if (!defaults.containsKey(option))
+                throw new IllegalArgumentException("loadState: " + where + " has option '" + option + "', which " + name + " does not have");
+            double value = Json.asDouble(e.getValue());
+            Hyperparameters.check(name, option, value);
+            out.put(option, value);
+        }
+        return out;
+    }
+
+    private static int paramIndex(String text, int count) {
+        int index;
+        try {
+            index = Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("loadState: '" + text + "' is not a parameter number");
+        }
+        if (index < 0 || index >= count) throw new IllegalArgumentException("loadState: state for parameter " + index + " of " + count);
+        return index;
     }
 
     private List<Tensor> allParams() {

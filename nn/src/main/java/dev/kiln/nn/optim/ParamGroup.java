@@ -15,8 +15,10 @@ public final class ParamGroup {
     private final List<Tensor> params;
     private final Map<String, Double> overrides = new LinkedHashMap<>();
     private final Map<String, Double> defaults;
+    private final String optimizer;
 
-    ParamGroup(List<Tensor> params, Map<String, Double> overrides, Map<String, Double> defaults) {
+    ParamGroup(String optimizer, List<Tensor> params, Map<String, Double> overrides, Map<String, Double> defaults) {
+        this.optimizer = optimizer;
         this.params = List.copyOf(params);
         this.defaults = defaults;
         overrides.forEach(this::set);
@@ -34,6 +36,7 @@ public final class ParamGroup {
     public ParamGroup set(String option, double value) {
         if (!defaults.containsKey(option))
             throw new IllegalArgumentException("optimizer has no option '" + option + "'; known: " + defaults.keySet());
+        Hyperparameters.check(optimizer, option, value);
         overrides.put(option, value);
         return this;
     }

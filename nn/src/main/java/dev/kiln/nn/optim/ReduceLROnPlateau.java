@@ -78,10 +78,15 @@ public final class ReduceLROnPlateau implements Scheduler {
     }
 
     @Override
-    public void loadState(String json) {
+    public Runnable prepareLoadState(String json) {
         Map<String, Object> m = Json.parseObject(json);
-        best = Json.asDouble(m.get("best"));
-        badChecks = (int) Json.asLong(m.get("bad_checks"));
-        cooldownLeft = (int) Json.asLong(m.get("cooldown_left"));
+        double newBest = Json.asDouble(m.get("best"));
+        int newBadChecks = Math.toIntExact(Json.asLong(m.get("bad_checks")));
+        int newCooldownLeft = Math.toIntExact(Json.asLong(m.get("cooldown_left")));
+        return () -> {
+            best = newBest;
+            badChecks = newBadChecks;
+            cooldownLeft = newCooldownLeft;
+        };
     }
 }

@@ -8,5 +8,9 @@ public interface Scheduler {
 
     String stateJson();
 
-    void loadState(String json);
+    /** Restores what {@link #stateJson} saved; invalid state changes nothing. */
+    default void loadState(String json) { prepareLoadState(json).run(); }
+
+    /** Validates saved state and returns the action that applies it: nothing changes until that runs. */
+    Runnable prepareLoadState(String json);
 }

@@ -87,7 +87,8 @@ class SafetensorsTest {
         return p;
     }
 
-    private static byte[] file(String header, int dataBytes) {
+    /** A file with this header and {@code dataBytes} zero bytes of data (the fuzz test builds on it too). */
+    static byte[] file(String header, int dataBytes) {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(h.length).put(h);
