@@ -89,6 +89,14 @@ final class KernelCompiler {
         return k;
     }
 
+    /** Frees every kernel and program built so far (the backend is closing). */
+    synchronized void release() {
+        for (Kernel k : kernels.values()) CL.clReleaseKernel(k.handle());
+        for (cl_program p : programs.values()) CL.clReleaseProgram(p);
+        kernels.clear();
+        programs.clear();
+    }
+
     private cl_program build(String family, String options) {
         String source = source(family);
         Path cached = cacheDir.resolve(cacheKey(source, options) + ".bin");

@@ -2,9 +2,11 @@ package dev.kiln.opencl;
 
 import dev.kiln.DType;
 import org.jocl.CL;
+import org.jocl.CLException;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_command_queue;
+import org.jocl.cl_event;
 
 /**
  * Sets a kernel's arguments in order and enqueues it. OpenCL copies argument values at enqueue time, so one
@@ -13,11 +15,13 @@ import org.jocl.cl_command_queue;
 final class Launch {
     private final KernelCompiler.Kernel kernel;
     private final boolean fp64;
+    private final LaunchLog log;
     private int index;
 
-    Launch(KernelCompiler.Kernel kernel, boolean fp64) {
+    Launch(KernelCompiler.Kernel kernel, boolean fp64, LaunchLog log) {
         this.kernel = kernel;
         this.fp64 = fp64;
+        this.log = log;
     }
 
     long maxWorkGroupSize() { return kernel.maxWorkGroupSize(); }
@@ -87,6 +91,12 @@ final class Launch {
     }
 
     void run(cl_command_queue queue, long[] global, long[] local) {
-        CL.clEnqueueNDRangeKernel(queue, kernel.handle(), global.length, null, global, local, 0, null, null);
+        cl_event event = log.launchEvent(kernel.name());
+        try {
+            CL.clEnqueueNDRangeKernel(queue, kernel.handle(), global.length, null, global, local, 0, null, event);
+        } catch (CLException e) {
+            log.enqueueFailed(event);
+            throw new IllegalStateException("OpenCL kernel " + kernel.name() + " could not be enqueued: " + e.getMessage(), e);
+        }
     }
 }

@@ -12,8 +12,13 @@ import java.util.Map;
 
 /**
  * A caching allocator for one device. Released buffers are kept per size class and handed out again, because
- * creating OpenCL buffers is slow and training loops allocate the same sizes every step. Reuse is safe without
- * waiting: the queue is in order, so a kernel that writes a recycled buffer runs after every kernel that read it.
+ * creating OpenCL buffers is slow and training loops allocate the same sizes every step.
+ *
+ * <p>The reuse rule: a released buffer may go to the next allocation at once, without waiting for the kernels
+ * that still read or write it, because every command goes to the backend's one in-order queue and releases are
+ * ordered with enqueues by the backend's lock, so whatever the new owner enqueues runs after them. A backend with
+ * several queues or streams could not reuse so freely: a buffer released on one would wait for an event recorded
+ * at release (or stay in that stream's own free lists) before another could have it.
  * When the device is full the cache is freed and the allocation tried once more before failing clearly.
  */
 final class MemoryPool {

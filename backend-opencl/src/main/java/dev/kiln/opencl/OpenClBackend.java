@@ -19,6 +19,7 @@ import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_context_properties;
 import org.jocl.cl_device_id;
+import org.jocl.cl_event;
 import org.jocl.cl_mem;
 
 import java.lang.foreign.MemorySegment;
@@ -28,7 +29,8 @@ import java.util.Arrays;
 /**
  * The Kiln backend on one OpenCL device. Every entry point runs on the device: kernels from the kernels module,
  * one program per family and dtype, launched on an in-order queue without waiting; the host waits only in
- * {@link #copyToHost} and {@link #synchronize}. Launches are serialised by this object's monitor.
+ * {@link #copyToHost} and {@link #synchronize}, which also check that the work before them ran ({@link LaunchLog}).
+ * Launches and releases are serialised by this object's monitor.
  */
 public final class OpenClBackend implements Backend {
     private static final int GEMM_THREADS = 256;
@@ -39,8 +41,13 @@ public final class OpenClBackend implements Backend {
     private final cl_command_queue queue;
     private final MemoryPool pool;
     private final KernelCompiler compiler;
+    private final LaunchLog log;
+    private boolean closed;
 
-    OpenClBackend(ClDevice info) {
+    OpenClBackend(ClDevice info) { this(info, LaunchLog.DEBUG_PROPERTY); }
+
+    /** With {@code debug}, as under {@code -Dkiln.opencl.debug=true} (see {@link LaunchLog}). */
+    OpenClBackend(ClDevice info, boolean debug) {
         this.info = info;
         this.device = new Device("opencl", info.index());
         cl_context_properties props = new cl_context_properties();
@@ -51,6 +58,7 @@ public final class OpenClBackend implements Backend {
         this.queue = q;
         this.pool = new MemoryPool(context, info.name(), info.globalMemBytes(), info.maxAllocBytes());
         this.compiler = new KernelCompiler(info, context);
+        this.log = new LaunchLog(device.toString(), debug);
     }
 
     @Override
@@ -75,8 +83,24 @@ public final class OpenClBackend implements Backend {
     @Override
     public Buffer allocate(long bytes) { return pool.allocate(bytes); }
 
+    /**
+     * Takes the backend's lock, so that a release from another thread (the tensors' Cleaner) is ordered with the
+     * launches: it cannot fall between a launch's buffer checks and its enqueue, and the pool then hands the
+     * memory only to work enqueued after every kernel that may still read it (the in-order queue's reuse rule,
+     * see {@link MemoryPool}). Debugging, the memory is filled with NaN first, so that a kernel that never ran
+     * leaves NaN in its output instead of the previous owner's numbers.
+     */
     @Override
-    public void release(Buffer buffer) { pool.release(buf(buffer)); }
+    public synchronized void release(Buffer buffer) {
+        if (!(buffer instanceof ClBuffer c) || c.owner != pool)
+            throw new IllegalArgumentException(buffer + " is not a buffer of " + device + " (" + info.name() + ")");
+        if (log.debugging() && !c.isReleased())
+            CL.clEnqueueFillBuffer(queue, c.mem, Pointer.to(new int[] {POISON}), Integer.BYTES, 0, c.capacity, 0, null, null);
+        pool.release(c);
+    }
+
+    /** The float32 quiet NaN; as pairs it is a float64 NaN too, and integer tensors show 2143289344. */
+    private static final int POISON = 0x7FC00000;
 
     @Override
     public MemoryStats memoryStats() { return pool.stats(); }
@@ -104,13 +128,15 @@ public final class OpenClBackend implements Backend {
         checkRange("copyToHost", s, srcByteOffset, dst.byteSize());
         for (long pos = 0; pos < dst.byteSize(); pos += CHUNK) {
             MemorySegment part = dst.asSlice(pos, Math.min(CHUNK, dst.byteSize() - pos));
+            cl_event read = new cl_event();
             if (part.isNative()) {
-                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, part.byteSize(), Pointer.to(part.asByteBuffer()), 0, null, null);
+                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, part.byteSize(), Pointer.to(part.asByteBuffer()), 0, null, read);
             } else {
                 byte[] staging = new byte[(int) part.byteSize()];
-                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, staging.length, Pointer.to(staging), 0, null, null);
+                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, staging.length, Pointer.to(staging), 0, null, read);
                 MemorySegment.copy(MemorySegment.ofArray(staging), 0, part, 0, staging.length);
             }
+            log.check("copyToHost", read);
         }
     }
 
@@ -705,13 +731,31 @@ public final class OpenClBackend implements Backend {
                 .i32(g.rank()).long8(g.shape()).i64(n).operand(buf(out.buffer()), g.strides(0), out.offset()).run1d(queue, n);
     }
 
+    /** Waits for the queue, frees the pool's cached buffers, the kernels, the queue and the context. */
     @Override
-    public synchronized void synchronize() { CL.clFinish(queue); }
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        CL.clFinish(queue);
+        pool.emptyCache();
+        compiler.release();
+        CL.clReleaseCommandQueue(queue);
+        CL.clReleaseContext(context);
+    }
+
+    @Override
+    public synchronized void synchronize() {
+        cl_event marker = new cl_event();
+        CL.clEnqueueMarkerWithWaitList(queue, 0, null, marker);
+        CL.clFinish(queue);
+        log.check("synchronize", marker);
+    }
 
     // ---- helpers -------------------------------------------------------------------------------------------
 
     private Launch launch(String family, String defines, String kernel) {
-        return new Launch(compiler.kernel(family, defines, kernel), info.fp64());
+        if (closed) throw new IllegalStateException(device + " (" + info.name() + ") was closed; " + kernel + " cannot run");
+        return new Launch(compiler.kernel(family, defines, kernel), info.fp64(), log);
     }
 
     private ClBuffer buf(Buffer b) {
