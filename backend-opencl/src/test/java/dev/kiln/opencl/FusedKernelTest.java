@@ -7,6 +7,7 @@ import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -20,9 +21,12 @@ import static dev.kiln.opencl.Devices.*;
  */
 class FusedKernelTest {
 
+    @AfterAll
+    static void closeVariant() { closeVariants(); }
+
     private static OpenClBackend[] both() {
         OpenClBackend be = backendOrSkip();
-        return new OpenClBackend[] {be, asGpu(be)};
+        return new OpenClBackend[] {be, variant(Devices.Variant.AS_GPU)};
     }
 
     /** A (d0, d1, d2, d3) tensor stored as (d0, d1, d3, d2) and seen through swapped strides: not contiguous. */

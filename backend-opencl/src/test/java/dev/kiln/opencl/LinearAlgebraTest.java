@@ -3,6 +3,7 @@ package dev.kiln.opencl;
 import dev.kiln.DType;
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.View;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -11,6 +12,9 @@ import static dev.kiln.opencl.Devices.*;
 
 /** matmul (both kernels: edges, batches, transposes) and conv2d through the default im2col path. */
 class LinearAlgebraTest {
+    @AfterAll
+    static void closeVariant() { closeVariants(); }
+
 
     /**
      * (m, k, n): ragged edges for every block size; on CPU devices the rows per work-item follow m, so m runs
@@ -30,7 +34,7 @@ class LinearAlgebraTest {
     /** The local-memory kernel that GPUs get, run here on whatever device there is by calling it a GPU. */
     @Test
     void gpuMatmulKernelCoversTheSameCases() {
-        OpenClBackend be = asGpu(backendOrSkip());
+        OpenClBackend be = variant(Devices.Variant.AS_GPU);
         for (int[] s : MATMUL_SHAPES) checkMatmulCases(be, s[0], s[1], s[2]);
     }
 

@@ -6,6 +6,7 @@ import dev.kiln.backend.Distribution;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
 import dev.kiln.random.Philox;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import static dev.kiln.opencl.Devices.*;
@@ -17,13 +18,10 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class WithoutFp64Test {
 
-    private static OpenClBackend withoutFp64() {
-        OpenClBackend real = backendOrSkip();
-        ClDevice d = ClDevice.discover().get(real.device().index());
-        return new OpenClBackend(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
-                d.deviceVersion(), d.platformName(), d.platformVersion(), d.type(), d.computeUnits(), d.globalMemBytes(),
-                d.maxAllocBytes(), d.maxWorkGroupSize(), false, d.available(), d.compilerAvailable()));
-    }
+    private static OpenClBackend withoutFp64() { return variant(Devices.Variant.WITHOUT_FP64); }
+
+    @AfterAll
+    static void closeVariant() { closeVariants(); }
 
     @Test
     void float32AndIntegerKernelsBuildAndComputeWithoutFp64() {
