@@ -42,6 +42,7 @@ public final class OpenClBackend implements Backend {
     private final MemoryPool pool;
     private final KernelCompiler compiler;
     private final LaunchLog log;
+    private final IndexErrorWord indexErrors;
     private boolean closed;
 
     OpenClBackend(ClDevice info) { this(info, LaunchLog.DEBUG_PROPERTY); }
@@ -59,6 +60,7 @@ public final class OpenClBackend implements Backend {
         this.pool = new MemoryPool(context, info.name(), info.globalMemBytes(), info.maxAllocBytes());
         this.compiler = new KernelCompiler(info, context);
         this.log = new LaunchLog(device.toString(), debug);
+        this.indexErrors = new IndexErrorWord(device.toString());
     }
 
     @Override
@@ -138,6 +140,7 @@ public final class OpenClBackend implements Backend {
             }
             log.check("copyToHost", read);
         }
+        indexErrors.examine(queue);
     }
 
     @Override
@@ -737,6 +740,7 @@ public final class OpenClBackend implements Backend {
         if (closed) return;
         closed = true;
         CL.clFinish(queue);
+        indexErrors.release(pool);
         pool.emptyCache();
         compiler.release();
         CL.clReleaseCommandQueue(queue);
@@ -749,6 +753,25 @@ public final class OpenClBackend implements Backend {
         CL.clEnqueueMarkerWithWaitList(queue, 0, null, marker);
         CL.clFinish(queue);
         log.check("synchronize", marker);
+        indexErrors.examine(queue);
+    }
+
+    /**
+     * On the device, without waiting: a violation is recorded in the backend's error word and thrown at the next
+     * {@link #copyToHost} or {@link #synchronize} ({@link IndexErrorWord}).
+     */
+    @Override
+    public synchronized void checkIndex(String op, View index, long bound) {
+        long n = index.numel();
+        if (n == 0) return;
+        DType t = index.dtype();
+        if (t != DType.INT32 && t != DType.INT64)
+            throw new IllegalArgumentException(op + ": index must be int64 or int32, got " + t + " on " + device);
+        int id = indexErrors.issue(op, bound, pool, queue);
+        Strided g = Strided.coalesce("checkIndex", index);
+        launch("index", ClTypes.defines("T", t) + ClTypes.indexDefines(t), "check_index_" + t)
+                .i32(g.rank()).long8(g.shape()).i64(n).operand(buf(index.buffer()), g.strides(0), index.offset())
+                .i64(bound).i32(id).mem(indexErrors.word()).run1d(queue, n);
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------
