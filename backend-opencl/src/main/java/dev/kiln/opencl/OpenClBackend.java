@@ -119,7 +119,8 @@ public final class OpenClBackend implements Backend {
         checkRange("copyFromHost", d, dstByteOffset, src.byteSize());
         for (long pos = 0; pos < src.byteSize(); pos += CHUNK) {
             MemorySegment part = src.asSlice(pos, Math.min(CHUNK, src.byteSize() - pos));
-            Pointer p = part.isNative() ? Pointer.to(part.asByteBuffer()) : Pointer.to(part.toArray(ValueLayout.JAVA_BYTE));
+            Pointer p = hostPointer(part);
+            if (p == null) p = Pointer.to(part.toArray(ValueLayout.JAVA_BYTE)); // read-only heap memory hides its array
             CL.clEnqueueWriteBuffer(queue, d.mem, CL.CL_TRUE, dstByteOffset + pos, part.byteSize(), p, 0, null, null);
         }
     }
@@ -128,19 +129,36 @@ public final class OpenClBackend implements Backend {
     public synchronized void copyToHost(Buffer src, long srcByteOffset, MemorySegment dst) {
         ClBuffer s = buf(src);
         checkRange("copyToHost", s, srcByteOffset, dst.byteSize());
+        if (dst.isReadOnly()) throw new IllegalArgumentException("copyToHost: the destination host memory is read-only");
         for (long pos = 0; pos < dst.byteSize(); pos += CHUNK) {
             MemorySegment part = dst.asSlice(pos, Math.min(CHUNK, dst.byteSize() - pos));
             cl_event read = new cl_event();
-            if (part.isNative()) {
-                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, part.byteSize(), Pointer.to(part.asByteBuffer()), 0, null, read);
-            } else {
-                byte[] staging = new byte[(int) part.byteSize()];
-                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, staging.length, Pointer.to(staging), 0, null, read);
-                MemorySegment.copy(MemorySegment.ofArray(staging), 0, part, 0, staging.length);
-            }
+            CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, part.byteSize(), hostPointer(part), 0, null, read);
             log.check("copyToHost", read);
         }
         indexErrors.examine(queue);
+    }
+
+    /**
+     * Host memory as JOCL sees it, without a copy: a native segment as a direct buffer, a heap segment as its own
+     * Java array at the segment's byte offset (the transfers are blocking, so the array is used only during the
+     * call). Null for read-only heap memory, whose array is not exposed.
+     */
+    private static Pointer hostPointer(MemorySegment part) {
+        if (part.isNative()) return Pointer.to(part.asByteBuffer());
+        Object array = part.heapBase().orElse(null);
+        Pointer p = switch (array) {
+            case null -> null;
+            case byte[] a -> Pointer.to(a);
+            case short[] a -> Pointer.to(a);
+            case char[] a -> Pointer.to(a);
+            case int[] a -> Pointer.to(a);
+            case long[] a -> Pointer.to(a);
+            case float[] a -> Pointer.to(a);
+            case double[] a -> Pointer.to(a);
+            default -> throw new IllegalArgumentException("host memory backed by " + array.getClass().getSimpleName() + " cannot be transferred");
+        };
+        return p == null ? null : p.withByteOffset(part.address());
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.kiln.backend.MemoryStats;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -113,5 +114,26 @@ class DeviceTest {
             if (old == null) System.clearProperty("kiln.opencl.cache");
             else System.setProperty("kiln.opencl.cache", old);
         }
+    }
+
+    @Test
+    void transfersUseHeapArraysOfEveryKindInPlaceAtTheirOffsets() {
+        OpenClBackend be = backendOrSkip();
+        Buffer b = be.allocate(16);
+        float[] floats = {9, 1.5f, -2, 3.25f, 4, 9};
+        be.copyFromHost(MemorySegment.ofArray(floats).asSlice(4, 16), b, 0);
+        long[] longs = new long[3];
+        be.copyToHost(b, 0, MemorySegment.ofArray(longs).asSlice(8, 16));
+        assertEquals(0, longs[0]);
+        assertEquals(Float.floatToIntBits(1.5f) | (long) Float.floatToIntBits(-2) << 32, longs[1]);
+        double[] doubles = new double[2];
+        be.copyToHost(b, 8, MemorySegment.ofArray(doubles).asSlice(0, 8));
+        assertEquals(Double.longBitsToDouble(Float.floatToIntBits(3.25f) & 0xFFFFFFFFL | (long) Float.floatToIntBits(4) << 32), doubles[0]);
+        byte[] readOnlySource = {1, 2, 3, 4};
+        be.copyFromHost(MemorySegment.ofArray(readOnlySource).asReadOnly(), b, 12);
+        int[] last = new int[1];
+        be.copyToHost(b, 12, MemorySegment.ofArray(last));
+        assertEquals(0x04030201, last[0]);
+        be.release(b);
     }
 }
