@@ -7,6 +7,7 @@ import dev.kiln.random.Generator;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 
 /** Factories: constants, ranges, host data, random numbers, and moves between devices. */
 final class Creation {
@@ -52,6 +53,7 @@ final class Creation {
         if (n > 0) {
             // The diagonal is a strided view with stride n + 1.
             t.backend().fill(t.view.withShape(new int[] {n}, new long[] {n + 1L}, 0), 1);
+            Reference.reachabilityFence(t);
         }
         return t;
     }
@@ -96,6 +98,7 @@ final class Creation {
             Generator.State draw = (generator == null ? Generator.defaultGenerator() : generator).reserve(n);
             be.random(dist, a, b, draw.seed(), draw.offset(), t.view);
         }
+        Reference.reachabilityFence(t);
         return t;
     }
 

@@ -4,6 +4,7 @@ import dev.kiln.autograd.BackwardFn;
 import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import java.lang.ref.Reference;
 
 /**
  * Elementwise ops: type promotion, broadcasting, the kernel call, and each op's gradient beside it.
@@ -58,6 +59,7 @@ final class Elementwise {
         if (x.dtype() == dt) return x.clone();
         Tensor out = Tensor.allocate(x.backend(), dt, x.view.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
+        Reference.reachabilityFence(new Object[] {x, out});
         if (!dt.isFloatingPoint()) return Autograd.nonDifferentiable(out);
         DType from = x.dtype();
         return Autograd.record("to", out, x, g -> new Tensor[] {g.to(from)});
@@ -70,6 +72,7 @@ final class Elementwise {
         try {
             Tensor out = Tensor.allocate(a.backend(), op.writesBool() ? DType.BOOL : compute, shape);
             if (out.numel() > 0) a.backend().binary(op, expanded(ac, shape), expanded(bc, shape), out.view);
+            Reference.reachabilityFence(new Object[] {out, ac, bc});
             return out;
         } finally {
             closeIfTemp(ac, a);
@@ -83,6 +86,7 @@ final class Elementwise {
         try {
             Tensor out = Tensor.allocate(a.backend(), op.writesBool() ? DType.BOOL : compute, a.view.shape());
             if (out.numel() > 0) a.backend().binaryScalar(op, ac.view, s, scalarFirst, out.view);
+            Reference.reachabilityFence(new Object[] {ac, out});
             return out;
         } finally {
             closeIfTemp(ac, a);
@@ -95,6 +99,7 @@ final class Elementwise {
         try {
             Tensor out = Tensor.allocate(x.backend(), op == UnaryOp.IS_NAN ? DType.BOOL : dt, x.view.shape());
             if (out.numel() > 0) x.backend().unary(op, alpha, xc.view, out.view);
+            Reference.reachabilityFence(new Object[] {xc, out});
             return out;
         } finally {
             closeIfTemp(xc, x);
@@ -375,6 +380,7 @@ final class Elementwise {
         Tensor out = Tensor.allocate(a.backend(), dt, shape);
         try {
             if (out.numel() > 0) a.backend().where(expanded(cond, shape), expanded(ac, shape), expanded(bc, shape), out.view);
+            Reference.reachabilityFence(new Object[] {out, cond, ac, bc});
         } finally {
             closeIfTemp(ac, a);
             closeIfTemp(bc, b);
@@ -409,6 +415,7 @@ final class Elementwise {
         try {
             if (oc == other) checkNoPartialOverlap(name, self, other, shape);
             if (self.numel() > 0) self.backend().binary(op, self.view, expanded(oc, shape), self.view);
+            Reference.reachabilityFence(new Object[] {self, oc});
         } finally {
             closeIfTemp(oc, other);
         }
@@ -418,6 +425,7 @@ final class Elementwise {
     static Tensor inPlaceScalar(String name, BinaryOp op, Tensor self, double s) {
         checkInPlace(name, self);
         if (self.numel() > 0) self.backend().binaryScalar(op, self.view, s, false, self.view);
+        Reference.reachabilityFence(self);
         return written(self);
     }
 
@@ -444,10 +452,12 @@ final class Elementwise {
         if (src.backend() != self.backend()) {
             try (Tensor moved = src.to(self.device())) {
                 self.backend().copy(expanded(moved, shape), self.view);
+                Reference.reachabilityFence(new Object[] {self, moved});
             }
         } else {
             checkNoPartialOverlap("copy_", self, src, shape);
             self.backend().copy(expanded(src, shape), self.view);
+            Reference.reachabilityFence(new Object[] {self, src});
         }
         return written(self);
     }
@@ -455,6 +465,7 @@ final class Elementwise {
     static Tensor fill_(Tensor self, double value) {
         checkInPlace("fill_", self);
         if (self.numel() > 0) self.backend().fill(self.view, value);
+        Reference.reachabilityFence(self);
         return written(self);
     }
 

@@ -1,5 +1,7 @@
 package dev.kiln;
 
+import java.lang.ref.Reference;
+
 /**
  * Gather, scatter and index selection. Index bounds are checked by the backend ({@link dev.kiln.backend.Backend#checkIndex})
  * before the indexing kernel is issued: on the CPU at once, on a device at the latest at its next synchronisation
@@ -42,7 +44,9 @@ final class Indexing {
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
         Determinism.check("scatter_add", x.backend(), "scatterAdd");
+        Reference.reachabilityFence(new Object[] {x, out});
         if (index.numel() > 0) x.backend().scatterAdd(out.view, d, index.view, src.view);
+        Reference.reachabilityFence(new Object[] {out, index, src});
         return Autograd.record("scatter_add", out, new Tensor[] {x, index, src},
                 g -> new Tensor[] {g, null, gatherChecked(g, d, index)});
     }
@@ -54,11 +58,13 @@ final class Indexing {
     static Tensor gatherChecked(Tensor x, int d, Tensor index) {
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), index.shape());
         if (out.numel() > 0) x.backend().gather(x.view, d, index.view, out.view);
+        Reference.reachabilityFence(new Object[] {x, index, out});
         int[] inShape = x.shape();
         return Autograd.record("gather", out, new Tensor[] {x, index}, g -> {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
             Determinism.check("gather backward", g.backend(), "scatterAdd");
             g.backend().scatterAdd(gx.view, d, index.view, g.view);
+            Reference.reachabilityFence(new Object[] {gx, index, g});
             return new Tensor[] {gx, null};
         });
     }
@@ -73,11 +79,13 @@ final class Indexing {
         Tensor idx = index.dim() == 0 ? index.reshape(1) : index;
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), shape);
         if (out.numel() > 0) x.backend().indexSelect(x.view, d, idx.view, out.view);
+        Reference.reachabilityFence(new Object[] {x, idx, out});
         int[] inShape = x.shape();
         return Autograd.record("index_select", out, new Tensor[] {x, idx}, g -> {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
             Determinism.check("index_select backward", g.backend(), "indexAdd");
             g.backend().indexAdd(gx.view, d, idx.view, g.view);
+            Reference.reachabilityFence(new Object[] {gx, idx, g});
             return new Tensor[] {gx, null};
         });
     }

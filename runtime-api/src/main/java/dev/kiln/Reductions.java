@@ -2,6 +2,7 @@ package dev.kiln;
 
 import dev.kiln.backend.ArgReduceOp;
 import dev.kiln.backend.ReduceOp;
+import java.lang.ref.Reference;
 
 /** Reductions over sets of axes, and softmax, with their gradients. */
 final class Reductions {
@@ -44,6 +45,8 @@ final class Reductions {
                     x.backend().reduce(op, in, axes, part.view);
                     x.backend().binary(op == ReduceOp.PROD ? dev.kiln.backend.BinaryOp.MUL : dev.kiln.backend.BinaryOp.ADD, out, part.view, out);
                 }
+            } finally {
+                Reference.reachabilityFence(x);
             }
             return;
         }
@@ -179,6 +182,7 @@ final class Reductions {
         int[] kept = Shapes.keepDimShape(x.view.shape(), axis);
         Tensor out = reducedOutput(x, DType.INT64, kept, axis, keepDim);
         if (out.numel() > 0) x.backend().argReduce(max ? ArgReduceOp.ARGMAX : ArgReduceOp.ARGMIN, x.view, d, keptView(out, kept));
+        Reference.reachabilityFence(x);
         return out;
     }
 
@@ -222,6 +226,7 @@ final class Reductions {
         if (!x.dtype().isComputeType()) return Elementwise.inFloat32(x.dtype(), () -> softmax(x.to(DType.FLOAT32), d, log));
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
         if (out.numel() > 0) x.backend().softmax(x.view, d, log, out.view);
+        Reference.reachabilityFence(new Object[] {x, out});
         int[] axis = {d};
         if (log) {
             return Autograd.record(name, out, x, g -> new Tensor[] {g.sub(out.exp().mul(sum(g, axis, true)))}, out);

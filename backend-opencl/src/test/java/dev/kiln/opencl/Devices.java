@@ -1,16 +1,22 @@
 package dev.kiln.opencl;
 
 import dev.kiln.DType;
+import dev.kiln.Device;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.BackendProvider;
+import dev.kiln.backend.DeviceProbe;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
+import org.jocl.cl_mem;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -19,20 +25,49 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 final class Devices {
     private Devices() {}
 
-    private static OpenClBackend backend;
-
-    /** The first available OpenCL device; the calling test is skipped, with the reason, where there is none. */
-    static synchronized OpenClBackend backendOrSkip() {
-        if (backend != null) return backend;
-        List<BackendProvider.Candidate> candidates = new OpenClProvider().probe();
+    /**
+     * The first available OpenCL device: the probe's own backend, the one the conformance kit runs on, so that
+     * the module's tests and the kit share one context and queue. The calling test is skipped, with the probe's
+     * reason, where there is none.
+     */
+    static KernelBackend<cl_mem> backendOrSkip() {
+        List<BackendProvider.Candidate> candidates = DeviceProbe.candidates().stream().filter(c -> c.device().startsWith("opencl")).toList();
         BackendProvider.Candidate first = candidates.stream().filter(BackendProvider.Candidate::isAvailable).findFirst().orElse(null);
         assumeTrue(first != null, () -> "no OpenCL device: " + candidates.stream().map(c -> c.device() + ": " + c.unavailableReason()).toList());
-        backend = (OpenClBackend) first.factory().get();
-        return backend;
+        return OpenClRuntime.backendOf(DeviceProbe.backend(Device.parse(first.device())));
     }
 
+    /** What a variant backend pretends the device to be. */
+    enum Variant { AS_GPU, WITHOUT_FP64 }
+
+    private static final Map<Variant, KernelBackend<cl_mem>> variants = new EnumMap<>(Variant.class);
+
+    /**
+     * The probe's device opened once more as {@code variant}: one backend per variant, made at first use and
+     * freed by {@link #closeVariants} (each test class that uses one calls it when done).
+     */
+    static synchronized KernelBackend<cl_mem> variant(Variant variant) {
+        KernelBackend<cl_mem> real = backendOrSkip();
+        return variants.computeIfAbsent(variant, v -> {
+            ClDevice d = ClDevice.discover().get(real.device().index());
+            long type = v == Variant.AS_GPU ? org.jocl.CL.CL_DEVICE_TYPE_GPU : d.type();
+            boolean fp64 = v != Variant.WITHOUT_FP64 && d.fp64();
+            return new KernelBackend<>(new OpenClRuntime(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
+                    d.deviceVersion(), d.platformName(), d.platformVersion(), type, d.computeUnits(), d.globalMemBytes(),
+                    d.maxAllocBytes(), d.maxWorkGroupSize(), fp64, d.available(), d.compilerAvailable())));
+        });
+    }
+
+    static synchronized void closeVariants() {
+        variants.values().forEach(KernelBackend::close);
+        variants.clear();
+    }
+
+    /** The OpenCL runtime under a backend, for tests that reach its queue, context or compiler. */
+    static OpenClRuntime runtime(KernelBackend<cl_mem> be) { return (OpenClRuntime) be.runtime(); }
+
     /** A dense view of {@code data} converted to {@code dtype} on the host (truncating, bool as != 0). */
-    static View upload(OpenClBackend be, DType dtype, double[] data, int... shape) {
+    static View upload(KernelBackend<cl_mem> be, DType dtype, double[] data, int... shape) {
         View v = be.allocateView(dtype, shape);
         MemorySegment host = MemorySegment.ofArray(new byte[(int) Math.max(1, data.length) * dtype.byteSize()]);
         for (int i = 0; i < data.length; i++) put(host, dtype, i, data[i]);
@@ -41,7 +76,7 @@ final class Devices {
     }
 
     /** The view's elements in row-major order, read through its strides. */
-    static double[] download(OpenClBackend be, View v) {
+    static double[] download(KernelBackend<cl_mem> be, View v) {
         long bytes = v.buffer().byteSize();
         MemorySegment host = MemorySegment.ofArray(new byte[(int) bytes]);
         be.copyToHost(v.buffer(), 0, host);
@@ -64,7 +99,7 @@ final class Devices {
             case INT32 -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i, (int) v);
             case INT64 -> s.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, (long) v);
             case BOOL -> s.set(ValueLayout.JAVA_BYTE, i, (byte) (v != 0 ? 1 : 0));
-            case FLOAT16, BFLOAT16 -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) OpenClBackend.bitsOf(t, v));
+            case FLOAT16, BFLOAT16 -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) KernelBackend.bitsOf(t, v));
         }
     }
 
@@ -100,20 +135,12 @@ final class Devices {
         }
     }
 
-    /** The same device as a backend that takes it for a GPU, so that the GPU kernels and launch shapes run here. */
-    static OpenClBackend asGpu(OpenClBackend real) {
-        ClDevice d = ClDevice.discover().get(real.device().index());
-        return new OpenClBackend(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
-                d.deviceVersion(), d.platformName(), d.platformVersion(), org.jocl.CL.CL_DEVICE_TYPE_GPU, d.computeUnits(),
-                d.globalMemBytes(), d.maxAllocBytes(), d.maxWorkGroupSize(), d.fp64(), d.available(), d.compilerAvailable()));
-    }
-
     /**
      * The backend with its fused entry points (softmax, conv2d and its gradients, layer norm and its gradient)
      * replaced by the SPI's composed defaults running on its own primitives: the reference the fused kernels are
      * tested and measured against.
      */
-    static Backend composed(OpenClBackend be) {
+    static Backend composed(KernelBackend<cl_mem> be) {
         InvocationHandler h = (proxy, method, args) -> {
             try {
                 return FUSED.contains(method.getName()) && method.isDefault()
