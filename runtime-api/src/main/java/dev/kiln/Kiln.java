@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Kiln {
     private static volatile long seed = 0x4B494C4EL;
     private static final AtomicLong OFFSET = new AtomicLong();
+    private static volatile MatmulPrecision float32MatmulPrecision = MatmulPrecision.HIGHEST;
 
     private Kiln() {}
 
@@ -38,4 +39,13 @@ public final class Kiln {
     static Backend defaultBackend() { return DeviceProbe.defaultBackend(); }
 
     static Backend backend(Device device) { return device == null ? defaultBackend() : DeviceProbe.backend(device); }
+
+    /**
+     * Lets float32 matrix products use TF32 ({@code "high"}) or bfloat16 ({@code "medium"}) tensor cores where a
+     * backend has them, as {@code torch.set_float32_matmul_precision}; {@code "highest"} (the default) keeps them
+     * exact float32. Process-wide.
+     */
+    public static void setFloat32MatmulPrecision(String precision) { float32MatmulPrecision = MatmulPrecision.parse(precision); }
+
+    public static MatmulPrecision float32MatmulPrecision() { return float32MatmulPrecision; }
 }
