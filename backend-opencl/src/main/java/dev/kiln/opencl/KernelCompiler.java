@@ -1,54 +1,38 @@
 package dev.kiln.opencl;
 
-import dev.kiln.backend.ArgReduceOp;
-import dev.kiln.backend.BinaryOp;
-import dev.kiln.backend.Distribution;
-import dev.kiln.backend.ReduceOp;
-import dev.kiln.backend.UnaryOp;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_context;
 import org.jocl.cl_device_id;
-import org.jocl.cl_kernel;
 import org.jocl.cl_program;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HashMap;
 import java.util.HexFormat;
-import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Builds the kernels module's OpenCL sources at first use and caches them: in memory per (family, build options),
- * and on disk as device binaries keyed by the compiler (platform, device, driver), the options and the source text,
- * so a second run skips compilation and a driver or source change rebuilds. The cache lives in the directory named
- * by {@code -Dkiln.opencl.cache}, else {@code $XDG_CACHE_HOME/kiln/opencl}, else {@code ~/.cache/kiln/opencl}.
+ * Builds OpenCL programs from the kernel sources, caching the device binaries on disk keyed by the compiler
+ * (platform, device, driver), the options and the source text, so a second run skips compilation and a driver or
+ * source change rebuilds. The cache lives in the directory named by {@code -Dkiln.opencl.cache}, else
+ * {@code $XDG_CACHE_HOME/kiln/opencl}, else {@code ~/.cache/kiln/opencl}. (Programs are cached in memory by
+ * {@link dev.kiln.kernel.KernelBackend}.)
  */
 final class KernelCompiler {
     private static final Logger LOG = Logger.getLogger(KernelCompiler.class.getName());
-    private static final String SOURCE_ROOT = "dev/kiln/kernels/opencl/";
-
-    /** A built kernel and the largest work-group it can be launched with on this device. */
-    record Kernel(cl_kernel handle, String name, long maxWorkGroupSize) {}
 
     private final ClDevice device;
     private final cl_context context;
     private final Path cacheDir;
     private final String baseOptions;
-    private final Map<String, cl_program> programs = new HashMap<>();
-    private final Map<String, Kernel> kernels = new HashMap<>();
-    private final Map<String, String> sources = new HashMap<>();
 
     KernelCompiler(ClDevice device, cl_context context) {
         this.device = device;
@@ -66,31 +50,9 @@ final class KernelCompiler {
         return base.resolve("kiln").resolve("opencl");
     }
 
-    /** Entry point {@code name} of {@code family}.cl built with {@code options} (the slot defines). */
-    synchronized Kernel kernel(String family, String options, String name) {
-        String programKey = family + options;
-        Kernel k = kernels.get(programKey + "#" + name);
-        if (k != null) return k;
-        cl_program program = programs.get(programKey);
-        if (program == null) {
-            program = build(family, baseOptions + options);
-            programs.put(programKey, program);
-        }
-        cl_kernel handle;
-        try {
-            handle = CL.clCreateKernel(program, name, null);
-        } catch (CLException e) {
-            throw new IllegalStateException("OpenCL kernel " + name + " not found in " + family + ".cl built with '" + options + "'", e);
-        }
-        long[] wg = new long[1];
-        CL.clGetKernelWorkGroupInfo(handle, device.id(), CL.CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(wg), null);
-        k = new Kernel(handle, name, wg[0]);
-        kernels.put(programKey + "#" + name, k);
-        return k;
-    }
-
-    private cl_program build(String family, String options) {
-        String source = source(family);
+    /** The family's compilation unit {@code source} built with {@code options} (the slot defines). */
+    cl_program build(String family, String source, String defines) {
+        String options = baseOptions + defines;
         Path cached = cacheDir.resolve(cacheKey(source, options) + ".bin");
         if (Files.isRegularFile(cached)) {
             try {
@@ -165,36 +127,6 @@ final class KernelCompiler {
             return HexFormat.of().formatHex(sha.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-    }
-
-    /** The op-code constants, the prelude and the family's source, as one compilation unit. */
-    private String source(String family) {
-        return sources.computeIfAbsent(family, f -> opCodes() + resource("prelude") + "\n#line 1\n" + resource(f));
-    }
-
-    /** Op codes are the Java enums' ordinals, written out here so the kernels can never drift from them. */
-    static String opCodes() {
-        StringBuilder sb = new StringBuilder();
-        for (UnaryOp op : UnaryOp.values()) define(sb, "UNARY_", op);
-        for (BinaryOp op : BinaryOp.values()) define(sb, "BINARY_", op);
-        for (ReduceOp op : ReduceOp.values()) define(sb, "REDUCE_", op);
-        for (ArgReduceOp op : ArgReduceOp.values()) define(sb, "ARG_", op);
-        for (Distribution d : Distribution.values()) define(sb, "DIST_", d);
-        return sb.toString();
-    }
-
-    private static void define(StringBuilder sb, String prefix, Enum<?> e) {
-        sb.append("#define ").append(prefix).append(e.name()).append(' ').append(e.ordinal()).append('\n');
-    }
-
-    private static String resource(String family) {
-        String path = SOURCE_ROOT + family + ".cl";
-        try (InputStream in = KernelCompiler.class.getClassLoader().getResourceAsStream(path)) {
-            if (in == null) throw new IllegalStateException("OpenCL kernel source " + path + " is not on the class path (kiln-kernels missing?)");
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading " + path, e);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.kiln.opencl;
 
 import dev.kiln.backend.BackendProvider;
+import dev.kiln.kernel.KernelBackend;
 import org.jocl.CL;
 import org.jocl.CLException;
 
@@ -50,7 +51,7 @@ public final class OpenClProvider implements BackendProvider {
             String name = "opencl:" + d.index();
             String unusable = d.unusableReason();
             if (unusable != null) out.add(Candidate.unavailable(name, unusable));
-            else out.add(Candidate.available(name, d.describe(), d.isGpu() ? GPU_PRIORITY : CPU_DEVICE_PRIORITY, () -> new OpenClBackend(d)));
+            else out.add(Candidate.available(name, d.describe(), d.isGpu() ? GPU_PRIORITY : CPU_DEVICE_PRIORITY, () -> new KernelBackend<>(new OpenClRuntime(d))));
         }
         return out;
     }

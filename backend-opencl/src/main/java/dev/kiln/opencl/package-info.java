@@ -1,2 +1,5 @@
-/** The OpenCL backend (JOCL): compiles the kernels module's .cl sources at run time. */
+/**
+ * The OpenCL runtime (JOCL) under {@link dev.kiln.kernel.KernelBackend}: device discovery, context and queue,
+ * buffers, program builds with an on-disk binary cache, and launches.
+ */
 package dev.kiln.opencl;

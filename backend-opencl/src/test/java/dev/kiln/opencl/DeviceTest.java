@@ -7,6 +7,12 @@ import dev.kiln.backend.BackendProvider;
 import dev.kiln.backend.Buffer;
 import dev.kiln.backend.DeviceProbe;
 import dev.kiln.backend.MemoryStats;
+import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
+import dev.kiln.kernel.KernelSources;
+import org.jocl.CL;
+import org.jocl.cl_context;
+import org.jocl.cl_mem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,8 +23,10 @@ import java.util.List;
 import static dev.kiln.opencl.Devices.backendOrSkip;
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The probe, the caching allocator and the kernel compiler. */
+/** The probe, the caching allocator on OpenCL, the kernel compiler and closing. */
 class DeviceTest {
+    /** Slot T bound as KernelBackend binds it for float32 kernels and for 32-bit raw moves. */
+    private static final String FLOAT32_SLOT = " -DT=float -DT_KIND=1 -DTN=float32", INT32_BITS_SLOT = " -DT=uint -DT_KIND=2 -DTN=bits32";
 
     @Test
     void probeNeverThrowsAndNamesDevicesOpenclN() {
@@ -41,16 +49,17 @@ class DeviceTest {
 
     @Test
     void releasedBuffersAreReusedAndCounted() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         be.emptyCache();
         MemoryStats before = be.memoryStats();
         Buffer a = be.allocate(1000);
+        cl_mem memoryOfA = be.memory(a);
         assertEquals(before.liveBytes() + 1024, be.memoryStats().liveBytes());
         be.release(a);
         assertEquals(before.liveBytes(), be.memoryStats().liveBytes());
         assertEquals(1024, be.memoryStats().cachedBytes());
         Buffer b = be.allocate(900);
-        assertSame(((ClBuffer) a).mem, ((ClBuffer) b).mem, "same size class reuses the cached buffer");
+        assertSame(memoryOfA, be.memory(b), "same size class reuses the cached buffer");
         assertEquals(0, be.memoryStats().cachedBytes());
         be.release(b);
         assertThrows(IllegalStateException.class, () -> be.release(b));
@@ -59,59 +68,50 @@ class DeviceTest {
     }
 
     @Test
-    void sizeClassesWasteAtMostAQuarterAboveOneMebibyte() {
-        assertEquals(256, MemoryPool.sizeClass(0));
-        assertEquals(512, MemoryPool.sizeClass(257));
-        assertEquals(1 << 20, MemoryPool.sizeClass(1 << 20));
-        assertEquals((1 << 21) + (1 << 19), MemoryPool.sizeClass((1 << 21) + 1));
-        for (long n = 1; n < 1L << 34; n = n * 3 + 1) assertTrue(MemoryPool.sizeClass(n) >= n && MemoryPool.sizeClass(n) <= Math.max(256, n * 2));
-    }
-
-    @Test
-    void aFullDeviceFreesTheCacheBeforeFailingClearly() {
-        OpenClBackend be = backendOrSkip();
-        // A pool that believes the device holds 4 KiB.
-        MemoryPool pool = new MemoryPool(be.context(), "test device", 4096, 4096);
-        ClBuffer small = pool.allocate(2048);
-        pool.release(small);
-        assertEquals(2048, pool.stats().cachedBytes());
-        ClBuffer whole = pool.allocate(4096);
-        assertEquals(0, pool.stats().cachedBytes(), "the cache was freed to make room");
-        assertEquals(4096, pool.stats().liveBytes());
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.allocate(256));
-        assertTrue(e.getMessage().contains("out of memory") && e.getMessage().contains("test device"), e.getMessage());
-        pool.release(whole);
-        pool.emptyCache();
-        assertEquals(new MemoryStats(0, 0, 4096), pool.stats());
-    }
-
-    @Test
     void anAllocationLargerThanTheDeviceAllowsFailsClearly() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> be.allocate(Long.MAX_VALUE / 4));
         assertTrue(e.getMessage().contains("cannot allocate"), e.getMessage());
     }
 
     @Test
     void aKernelThatDoesNotBuildReportsItsBuildLog(@TempDir Path cache) throws Exception {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         String old = System.getProperty("kiln.opencl.cache");
         System.setProperty("kiln.opencl.cache", cache.toString());
         try {
             ClDevice dev = ClDevice.discover().get(be.device().index());
-            KernelCompiler compiler = new KernelCompiler(dev, be.context());
+            cl_context context = Devices.runtime(be).context();
+            KernelCompiler compiler = new KernelCompiler(dev, context);
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> compiler.kernel("gemm", ClTypes.defines("T", DType.FLOAT32) + " -DTILE_M=not_a_number", "gemm_float32"));
+                    () -> compiler.build("gemm", KernelSources.unit("gemm"), FLOAT32_SLOT + " -DTILE_M=not_a_number"));
             assertTrue(e.getMessage().contains("Build log") && e.getMessage().contains("not_a_number"), e.getMessage());
-            compiler.kernel("copy", ClTypes.bitsDefines(DType.INT32), "fill_bits32");
+            CL.clReleaseProgram(compiler.build("copy", KernelSources.unit("copy"), INT32_BITS_SLOT));
             try (var files = Files.list(cache)) {
                 assertEquals(1, files.filter(f -> f.toString().endsWith(".bin")).count(), "the built program is cached on disk");
             }
             // A second compiler loads the cached binary.
-            new KernelCompiler(dev, be.context()).kernel("copy", ClTypes.bitsDefines(DType.INT32), "fill_bits32");
+            CL.clReleaseProgram(new KernelCompiler(dev, context).build("copy", KernelSources.unit("copy"), INT32_BITS_SLOT));
         } finally {
             if (old == null) System.clearProperty("kiln.opencl.cache");
             else System.setProperty("kiln.opencl.cache", old);
         }
+    }
+
+    @Test
+    void aClosedBackendFailsNamingItsDeviceAndClosesOnce() {
+        KernelBackend<cl_mem> shared = backendOrSkip();
+        ClDevice d = ClDevice.discover().get(shared.device().index());
+        KernelBackend<cl_mem> be = new KernelBackend<>(new OpenClRuntime(d));
+        View v = be.allocateView(DType.FLOAT32, 4);
+        be.fill(v, 1);
+        be.close();
+        be.close();
+        for (Runnable use : List.<Runnable>of(() -> be.allocate(16), () -> be.fill(v, 2), be::synchronize,
+                () -> be.copyToHost(v.buffer(), 0, java.lang.foreign.MemorySegment.ofArray(new byte[16])))) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, use::run);
+            assertTrue(e.getMessage().contains(be.device().toString()) && e.getMessage().contains("closed"), e.getMessage());
+        }
+        be.release(v.buffer());  // the memory went with the context: nothing to do, nothing to throw
     }
 }

@@ -4,6 +4,8 @@ import dev.kiln.DType;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.BackendProvider;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
+import org.jocl.cl_mem;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -19,20 +21,23 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 final class Devices {
     private Devices() {}
 
-    private static OpenClBackend backend;
+    private static KernelBackend<cl_mem> backend;
 
     /** The first available OpenCL device; the calling test is skipped, with the reason, where there is none. */
-    static synchronized OpenClBackend backendOrSkip() {
+    static synchronized KernelBackend<cl_mem> backendOrSkip() {
         if (backend != null) return backend;
         List<BackendProvider.Candidate> candidates = new OpenClProvider().probe();
         BackendProvider.Candidate first = candidates.stream().filter(BackendProvider.Candidate::isAvailable).findFirst().orElse(null);
         assumeTrue(first != null, () -> "no OpenCL device: " + candidates.stream().map(c -> c.device() + ": " + c.unavailableReason()).toList());
-        backend = (OpenClBackend) first.factory().get();
+        backend = OpenClRuntime.backendOf(first.factory().get());
         return backend;
     }
 
+    /** The OpenCL runtime under a backend, for tests that reach its queue, context or compiler. */
+    static OpenClRuntime runtime(KernelBackend<cl_mem> be) { return (OpenClRuntime) be.runtime(); }
+
     /** A dense view of {@code data} converted to {@code dtype} on the host (truncating, bool as != 0). */
-    static View upload(OpenClBackend be, DType dtype, double[] data, int... shape) {
+    static View upload(KernelBackend<cl_mem> be, DType dtype, double[] data, int... shape) {
         View v = be.allocateView(dtype, shape);
         MemorySegment host = MemorySegment.ofArray(new byte[(int) Math.max(1, data.length) * dtype.byteSize()]);
         for (int i = 0; i < data.length; i++) put(host, dtype, i, data[i]);
@@ -41,7 +46,7 @@ final class Devices {
     }
 
     /** The view's elements in row-major order, read through its strides. */
-    static double[] download(OpenClBackend be, View v) {
+    static double[] download(KernelBackend<cl_mem> be, View v) {
         long bytes = v.buffer().byteSize();
         MemorySegment host = MemorySegment.ofArray(new byte[(int) bytes]);
         be.copyToHost(v.buffer(), 0, host);
@@ -64,7 +69,7 @@ final class Devices {
             case INT32 -> s.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i, (int) v);
             case INT64 -> s.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, (long) v);
             case BOOL -> s.set(ValueLayout.JAVA_BYTE, i, (byte) (v != 0 ? 1 : 0));
-            case FLOAT16, BFLOAT16 -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) OpenClBackend.bitsOf(t, v));
+            case FLOAT16, BFLOAT16 -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) KernelBackend.bitsOf(t, v));
         }
     }
 
@@ -101,11 +106,11 @@ final class Devices {
     }
 
     /** The same device as a backend that takes it for a GPU, so that the GPU kernels and launch shapes run here. */
-    static OpenClBackend asGpu(OpenClBackend real) {
+    static KernelBackend<cl_mem> asGpu(KernelBackend<cl_mem> real) {
         ClDevice d = ClDevice.discover().get(real.device().index());
-        return new OpenClBackend(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
+        return new KernelBackend<>(new OpenClRuntime(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
                 d.deviceVersion(), d.platformName(), d.platformVersion(), org.jocl.CL.CL_DEVICE_TYPE_GPU, d.computeUnits(),
-                d.globalMemBytes(), d.maxAllocBytes(), d.maxWorkGroupSize(), d.fp64(), d.available(), d.compilerAvailable()));
+                d.globalMemBytes(), d.maxAllocBytes(), d.maxWorkGroupSize(), d.fp64(), d.available(), d.compilerAvailable())));
     }
 
     /**
@@ -113,7 +118,7 @@ final class Devices {
      * replaced by the SPI's composed defaults running on its own primitives: the reference the fused kernels are
      * tested and measured against.
      */
-    static Backend composed(OpenClBackend be) {
+    static Backend composed(KernelBackend<cl_mem> be) {
         InvocationHandler h = (proxy, method, args) -> {
             try {
                 return FUSED.contains(method.getName()) && method.isDefault()

@@ -4,6 +4,8 @@ import dev.kiln.DType;
 import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
+import org.jocl.cl_mem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -21,7 +23,7 @@ class ElementwiseTest {
     @ParameterizedTest
     @EnumSource(DType.class)
     void roundTripAndStridedCopyKeepValues(DType t) {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         double[] src = {0, 1, 2, 3, 4, 5};
         View a = upload(be, t, src, 2, 3);
         assertClose(expectedAs(t, src), download(be, a), 0, t + " round trip");
@@ -39,7 +41,7 @@ class ElementwiseTest {
 
     @Test
     void castsTruncateSaturateAndTestNonZero() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         double[] src = {-2.7, -0.5, 0, 0.5, 2.7, Double.NaN, 1e20, -1e20};
         View f = upload(be, DType.FLOAT64, src, src.length);
         View i32 = be.allocateView(DType.INT32, src.length);
@@ -72,7 +74,7 @@ class ElementwiseTest {
 
     @Test
     void int64CastsAreExact() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         double[] src = {-(1L << 40) - 3, 1L << 40};
         View l = upload(be, DType.INT64, src, 2);
         View i = be.allocateView(DType.INT32, 2);
@@ -83,7 +85,7 @@ class ElementwiseTest {
     @ParameterizedTest
     @EnumSource(DType.class)
     void fillWritesAStridedWindowOnly(DType t) {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         View a = upload(be, t, new double[12], 3, 4);
         be.fill(a.withShape(new int[] {3, 2}, new long[] {4, 2}, 1), 1);
         assertClose(new double[] {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1}, download(be, a), 0, t + " fill");
@@ -135,7 +137,7 @@ class ElementwiseTest {
     @ParameterizedTest
     @EnumSource(UnaryOp.class)
     void unaryOpsMatchTheHostOnFloat32AndFloat64(UnaryOp op) {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         double[] x = data(100, 3, op.ordinal());
         x[0] = 0;
         x[1] = 2.5;
@@ -160,7 +162,7 @@ class ElementwiseTest {
 
     @Test
     void integerUnaryOpsAreExact() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         double[] x = {-5, -1, 0, 3, 7};
         for (DType t : new DType[] {DType.INT32, DType.INT64}) {
             View in = upload(be, t, x, 5), out = be.allocateView(t, 5);
@@ -206,7 +208,7 @@ class ElementwiseTest {
     @ParameterizedTest
     @EnumSource(BinaryOp.class)
     void binaryOpsBroadcastThroughStrides(BinaryOp op) {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         double[] a = data(12, 4, 1), b = data(4, 4, 2);
         a[0] = 0;
         b[1] = 0;
@@ -248,7 +250,7 @@ class ElementwiseTest {
 
     @Test
     void whereSelectsByCondition() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         View c = upload(be, DType.BOOL, new double[] {1, 0, 0, 1}, 4);
         View a = upload(be, DType.INT64, new double[] {1, 2, 3, 4}, 4);
         View b = upload(be, DType.INT64, new double[] {9}, 1);

@@ -7,6 +7,8 @@ import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
+import org.jocl.cl_mem;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -20,13 +22,13 @@ import static dev.kiln.opencl.Devices.*;
  */
 class FusedKernelTest {
 
-    private static OpenClBackend[] both() {
-        OpenClBackend be = backendOrSkip();
-        return new OpenClBackend[] {be, asGpu(be)};
+    private static java.util.List<KernelBackend<cl_mem>> both() {
+        KernelBackend<cl_mem> be = backendOrSkip();
+        return java.util.List.of(be, asGpu(be));
     }
 
     /** A (d0, d1, d2, d3) tensor stored as (d0, d1, d3, d2) and seen through swapped strides: not contiguous. */
-    private static View transposedPlanes(OpenClBackend be, double[] data, int... shape) {
+    private static View transposedPlanes(KernelBackend<cl_mem> be, double[] data, int... shape) {
         View stored = upload(be, DType.FLOAT64, data, shape[0], shape[1], shape[3], shape[2]);
         long[] s = stored.strides();
         return stored.withShape(shape, new long[] {s[0], s[1], s[3], s[2]}, 0);
@@ -37,7 +39,7 @@ class FusedKernelTest {
         int n = 2, c = 6, h = 9, w = 7, cout = 9, kh = 3, kw = 2, groups = 3;
         Conv2dSpec spec = new Conv2dSpec(2, 1, 2, 1, 1, 2, groups);
         int oh = spec.outH(h, kh), ow = spec.outW(w, kw);
-        for (OpenClBackend be : both()) {
+        for (KernelBackend<cl_mem> be : both()) {
             Backend ref = composed(be);
             View x = transposedPlanes(be, data(n * c * h * w, 1, 1), n, c, h, w);
             View wt = upload(be, DType.FLOAT64, data(cout * (c / groups) * kh * kw, 1, 2), cout, c / groups, kh, kw);
@@ -63,7 +65,7 @@ class FusedKernelTest {
 
     @Test
     void softmaxOnAMiddleAxisAndOnRowsLongerThanAWorkGroup() {
-        for (OpenClBackend be : both()) {
+        for (KernelBackend<cl_mem> be : both()) {
             Backend ref = composed(be);
             for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
                 double tol = t == DType.FLOAT32 ? 1e-5 : 1e-12;
@@ -85,7 +87,7 @@ class FusedKernelTest {
     @Test
     void layerNormAndItsGradientsWithAndWithoutAffineParameters() {
         int rows = 5, d1 = 3, d2 = 37;  // rows of 111: six 16-lane vectors and a tail of 15
-        for (OpenClBackend be : both()) {
+        for (KernelBackend<cl_mem> be : both()) {
             Backend ref = composed(be);
             View x = upload(be, DType.FLOAT64, data(rows * d1 * d2, 3, 5), rows, d1, d2);
             View weight = upload(be, DType.FLOAT64, data(d1 * d2, 2, 6), d1, d2), bias = upload(be, DType.FLOAT64, data(d1 * d2, 2, 7), d1, d2);
@@ -108,7 +110,7 @@ class FusedKernelTest {
     }
 
     /** out, mean and invStd of layer norm over the last two axes, computed by {@code by}. */
-    private static View[] layerNorm(OpenClBackend be, Backend by, View x, View weight, View bias) {
+    private static View[] layerNorm(KernelBackend<cl_mem> be, Backend by, View x, View weight, View bias) {
         int[] s = x.shape();
         View out = be.allocateView(DType.FLOAT64, s), mean = be.allocateView(DType.FLOAT64, s[0], 1, 1), invStd = be.allocateView(DType.FLOAT64, s[0], 1, 1);
         by.layerNorm(x, 2, weight, bias, 1e-5, out, mean, invStd);
@@ -116,7 +118,7 @@ class FusedKernelTest {
     }
 
     /** gradInput (unless not wanted: then x's shape of zeros), gradWeight and gradBias, computed by {@code by}. */
-    private static View[] gradients(OpenClBackend be, Backend by, View gradOut, View x, View weight, View mean, View invStd, boolean wantInput) {
+    private static View[] gradients(KernelBackend<cl_mem> be, Backend by, View gradOut, View x, View weight, View mean, View invStd, boolean wantInput) {
         int[] s = x.shape();
         View gi = be.allocateView(DType.FLOAT64, s), gw = be.allocateView(DType.FLOAT64, s[1], s[2]), gb = be.allocateView(DType.FLOAT64, s[1], s[2]);
         be.fill(gi, 0);
@@ -126,7 +128,7 @@ class FusedKernelTest {
 
     @Test
     void rowAndColumnReductionsInVectorsMatchTheHostAndKeepNaN() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         int rows = 3, cols = 37;  // two 16-lane vectors and a tail of 5, both ways
         double[] x = data(rows * cols, 2, 9);
         x[cols + 4] = Double.NaN;  // inside the first vector of row 1, and in column 4
@@ -161,7 +163,7 @@ class FusedKernelTest {
 
     @Test
     void vectorUnaryAndBinaryKernelsMatchTheStridedOnes() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         int n = 37;  // two 16-lane vectors and a tail of 5
         double[] x = data(2 * n, 3, 10);
         x[2 * 3] = Double.NaN;

@@ -7,6 +7,8 @@ import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.DeviceProbe;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
+import org.jocl.cl_mem;
 
 import java.util.List;
 import java.util.function.Consumer;
@@ -21,7 +23,7 @@ public final class FusedVersusDefault {
     private FusedVersusDefault() {}
 
     public static void main(String[] args) {
-        OpenClBackend be = (OpenClBackend) DeviceProbe.backend(Device.parse(args.length > 0 ? args[0] : "opencl:0"));
+        KernelBackend<cl_mem> be = OpenClRuntime.backendOf(DeviceProbe.backend(Device.parse(args.length > 0 ? args[0] : "opencl:0")));
         String filter = args.length > 1 ? args[1] : "";
         Backend composed = Devices.composed(be);
         System.out.println(be.device() + ": " + be.description());

@@ -6,10 +6,12 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.DeviceProbe;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
 import org.jocl.CL;
 import org.jocl.blast.CLBlast;
 import org.jocl.blast.CLBlastLayout;
 import org.jocl.blast.CLBlastTranspose;
+import org.jocl.cl_mem;
 
 import java.util.Arrays;
 
@@ -27,7 +29,7 @@ public final class GemmVersusClBlast {
     private GemmVersusClBlast() {}
 
     public static void main(String[] args) {
-        OpenClBackend be = (OpenClBackend) DeviceProbe.backend(Device.parse(args.length > 0 ? args[0] : "opencl:0"));
+        KernelBackend<cl_mem> be = OpenClRuntime.backendOf(DeviceProbe.backend(Device.parse(args.length > 0 ? args[0] : "opencl:0")));
         System.out.println(be.device() + ": " + be.description());
         System.out.println("GFLOP per wall second and per process CPU second (all driver threads together)");
         System.out.println("     n     ours  ours/cpu    CLBlast  CLB/cpu   max |ours - CLBlast|");
@@ -35,7 +37,7 @@ public final class GemmVersusClBlast {
         bandwidth(be, 1 << 24);
     }
 
-    private static void gemm(OpenClBackend be, int n) {
+    private static void gemm(KernelBackend<cl_mem> be, int n) {
         View a = be.allocateView(DType.FLOAT32, n, n), b = be.allocateView(DType.FLOAT32, n, n);
         View ours = be.allocateView(DType.FLOAT32, n, n), theirs = be.allocateView(DType.FLOAT32, n, n);
         be.random(Distribution.UNIFORM, -1, 1, 1, 0, a);
@@ -43,26 +45,26 @@ public final class GemmVersusClBlast {
         double flop = 2.0 * n * n * n;
         double[][] s = medians(be, () -> be.matmul(a, b, ours), () -> CLBlast.CLBlastSgemm(CLBlastLayout.CLBlastLayoutRowMajor,
                 CLBlastTranspose.CLBlastTransposeNo, CLBlastTranspose.CLBlastTransposeNo, n, n, n,
-                1f, OpenClBackend.mem(a.buffer()), 0, n, OpenClBackend.mem(b.buffer()), 0, n,
-                0f, OpenClBackend.mem(theirs.buffer()), 0, n, be.queue(), null));
+                1f, be.memory(a.buffer()), 0, n, be.memory(b.buffer()), 0, n,
+                0f, be.memory(theirs.buffer()), 0, n, Devices.runtime(be).queue(), null));
         System.out.printf("%6d %8.1f %8.1f %10.1f %8.1f %14.2e%n", n, flop / s[0][0] / 1e9, flop / s[0][1] / 1e9,
                 flop / s[1][0] / 1e9, flop / s[1][1] / 1e9, maxDifference(be, ours, theirs));
         for (View v : new View[] {a, b, ours, theirs}) be.release(v.buffer());
     }
 
     /** Add moves 12 bytes per element (two reads, one write), a copy 8 (one read, one write). */
-    private static void bandwidth(OpenClBackend be, int n) {
+    private static void bandwidth(KernelBackend<cl_mem> be, int n) {
         View a = be.allocateView(DType.FLOAT32, n), b = be.allocateView(DType.FLOAT32, n), c = be.allocateView(DType.FLOAT32, n);
         be.fill(a, 1);
         be.fill(b, 2);
-        double[][] s = medians(be, () -> be.binary(BinaryOp.ADD, a, b, c), () -> CL.clEnqueueCopyBuffer(be.queue(),
-                OpenClBackend.mem(a.buffer()), OpenClBackend.mem(c.buffer()), 0, 0, 4L * n, 0, null, null));
+        double[][] s = medians(be, () -> be.binary(BinaryOp.ADD, a, b, c), () -> CL.clEnqueueCopyBuffer(Devices.runtime(be).queue(),
+                be.memory(a.buffer()), be.memory(c.buffer()), 0, 0, 4L * n, 0, null, null));
         System.out.printf("add n=%d: %.1f GB/s (%.1f per CPU second); clEnqueueCopyBuffer: %.1f GB/s (%.1f per CPU second)%n",
                 n, 12.0 * n / s[0][0] / 1e9, 12.0 * n / s[0][1] / 1e9, 8.0 * n / s[1][0] / 1e9, 8.0 * n / s[1][1] / 1e9);
         for (View v : new View[] {a, b, c}) be.release(v.buffer());
     }
 
-    private static double maxDifference(OpenClBackend be, View x, View y) {
+    private static double maxDifference(KernelBackend<cl_mem> be, View x, View y) {
         View d = be.allocateView(DType.FLOAT32, x.shape());
         be.binary(BinaryOp.SUB, x, y, d);
         float[] host = new float[(int) d.numel()];
@@ -79,7 +81,7 @@ public final class GemmVersusClBlast {
      * than the wall seconds. The JVM reads process CPU time in 10 ms ticks, so each sample repeats a workload
      * until it lasts about 0.3 s.
      */
-    static double[][] medians(OpenClBackend be, Runnable first, Runnable second) {
+    static double[][] medians(KernelBackend<cl_mem> be, Runnable first, Runnable second) {
         Runnable[] work = {first, second};
         int[] repeats = new int[2];
         for (int w = 0; w < 2; w++) {

@@ -3,7 +3,9 @@ package dev.kiln.opencl;
 import dev.kiln.DType;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
 import dev.kiln.random.Philox;
+import org.jocl.cl_mem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -17,7 +19,7 @@ class IndexingAndRandomTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"INT32", "INT64"})
     void gatherAndScatterAddAlongEachAxis(DType indexType) {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         View src = upload(be, DType.FLOAT32, new double[] {1, 2, 3, 4, 5, 6}, 2, 3);
         View idx = upload(be, indexType, new double[] {2, 0, 1, 1}, 2, 2);
         View out = be.allocateView(DType.FLOAT32, 2, 2);
@@ -37,7 +39,7 @@ class IndexingAndRandomTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"INT32", "INT64"})
     void indexSelectAndIndexAddWithRepeats(DType indexType) {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         View src = upload(be, DType.FLOAT64, new double[] {1, 2, 3, 4, 5, 6}, 3, 2);
         View idx = upload(be, indexType, new double[] {2, 0, 2, 1}, 4);
         View out = be.allocateView(DType.FLOAT64, 4, 2);
@@ -55,7 +57,7 @@ class IndexingAndRandomTest {
     @ParameterizedTest
     @EnumSource(Distribution.class)
     void randomReproducesTheHostPhilox(Distribution dist) {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         double a = dist == Distribution.BERNOULLI ? 0.3 : dist == Distribution.INTEGER ? -5 : 0.5;
         double b = dist == Distribution.INTEGER ? 17 : 2;
         long seed = 0x1234_5678_9ABCL, offset = (1L << 32) - 100;

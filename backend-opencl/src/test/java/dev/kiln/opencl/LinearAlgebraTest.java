@@ -3,6 +3,8 @@ package dev.kiln.opencl;
 import dev.kiln.DType;
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
+import org.jocl.cl_mem;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -23,14 +25,14 @@ class LinearAlgebraTest {
 
     @Test
     void matmulCoversTileEdgesTransposesAndBroadcastBatches() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         for (int[] s : MATMUL_SHAPES) checkMatmulCases(be, s[0], s[1], s[2]);
     }
 
     /** The local-memory kernel that GPUs get, run here on whatever device there is by calling it a GPU. */
     @Test
     void gpuMatmulKernelCoversTheSameCases() {
-        OpenClBackend be = asGpu(backendOrSkip());
+        KernelBackend<cl_mem> be = asGpu(backendOrSkip());
         for (int[] s : MATMUL_SHAPES) checkMatmulCases(be, s[0], s[1], s[2]);
     }
 
@@ -38,7 +40,7 @@ class LinearAlgebraTest {
      * A batch of a's against one b read transposed and broadcast with stride 0 (so the CPU kernel packs it), and a
      * transposed a written into a transposed out.
      */
-    private static void checkMatmulCases(OpenClBackend be, int m, int k, int n) {
+    private static void checkMatmulCases(KernelBackend<cl_mem> be, int m, int k, int n) {
         int batch = 3;
         double[] a = data(batch * m * k, 1, 1), b = data(k * n, 1, 2);
         for (DType t : be.description().contains("fp64") ? new DType[] {DType.FLOAT32, DType.FLOAT64} : new DType[] {DType.FLOAT32}) {
@@ -78,7 +80,7 @@ class LinearAlgebraTest {
 
     @Test
     void matmulWithEmptyInnerDimensionWritesZeros() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         View a = be.allocateView(DType.FLOAT32, 2, 0), b = be.allocateView(DType.FLOAT32, 0, 3);
         View out = upload(be, DType.FLOAT32, new double[] {1, 1, 1, 1, 1, 1}, 2, 3);
         be.matmul(a, b, out);
@@ -89,7 +91,7 @@ class LinearAlgebraTest {
 
     @Test
     void conv2dMatchesADirectLoop() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         int n = 2, c = 4, h = 7, w = 6, cout = 6, kh = 3, kw = 2, groups = 2;
         Conv2dSpec spec = new Conv2dSpec(2, 1, 1, 1, 1, 2, groups);
         int oh = spec.outH(h, kh), ow = spec.outW(w, kw);

@@ -4,6 +4,8 @@ import dev.kiln.DType;
 import dev.kiln.backend.ArgReduceOp;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
+import org.jocl.cl_mem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -45,7 +47,7 @@ class ReductionTest {
     @ParameterizedTest
     @EnumSource(ReduceOp.class)
     void reducesEverySubsetOfAxes(ReduceOp op) {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         // The last dimension is long enough (300) to take the work-group path when it is reduced.
         int[] shape = {3, 5, 300};
         double[] x = data(3 * 5 * 300, 1, 7);
@@ -71,7 +73,7 @@ class ReductionTest {
 
     @Test
     void reducesATransposedIntegerView() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         View x = upload(be, DType.INT64, new double[] {1, 2, 3, 4, 5, 6}, 2, 3);
         View xt = x.withShape(new int[] {3, 2}, new long[] {1, 3}, 0);
         View out = be.allocateView(DType.INT64, 3, 1);
@@ -83,7 +85,7 @@ class ReductionTest {
 
     @Test
     void maxPropagatesNaNAndEmptySumIsZero() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         View x = upload(be, DType.FLOAT32, new double[] {1, Double.NaN, 3}, 3);
         View out = be.allocateView(DType.FLOAT32, 1);
         be.reduce(ReduceOp.MAX, x, new int[] {0}, out);
@@ -98,7 +100,7 @@ class ReductionTest {
 
     @Test
     void argReduceTakesTheFirstExtremeAndNaNWins() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         View x = upload(be, DType.FLOAT32, new double[] {1, 5, 5, 0, 2, 0, Double.NaN, 9}, 2, 4);
         View out = be.allocateView(DType.INT64, 2, 1);
         be.argReduce(ArgReduceOp.ARGMAX, x, 1, out);
@@ -116,7 +118,7 @@ class ReductionTest {
 
     @Test
     void softmaxAndLogSoftmaxAlongEitherAxis() {
-        OpenClBackend be = backendOrSkip();
+        KernelBackend<cl_mem> be = backendOrSkip();
         int rows = 4, cols = 1000;
         double[] x = data(rows * cols, 20, 3);
         for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {

@@ -5,7 +5,9 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import dev.kiln.kernel.KernelBackend;
 import dev.kiln.random.Philox;
+import org.jocl.cl_mem;
 import org.junit.jupiter.api.Test;
 
 import static dev.kiln.opencl.Devices.*;
@@ -17,17 +19,17 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class WithoutFp64Test {
 
-    private static OpenClBackend withoutFp64() {
-        OpenClBackend real = backendOrSkip();
+    private static KernelBackend<cl_mem> withoutFp64() {
+        KernelBackend<cl_mem> real = backendOrSkip();
         ClDevice d = ClDevice.discover().get(real.device().index());
-        return new OpenClBackend(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
+        return new KernelBackend<>(new OpenClRuntime(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
                 d.deviceVersion(), d.platformName(), d.platformVersion(), d.type(), d.computeUnits(), d.globalMemBytes(),
-                d.maxAllocBytes(), d.maxWorkGroupSize(), false, d.available(), d.compilerAvailable()));
+                d.maxAllocBytes(), d.maxWorkGroupSize(), false, d.available(), d.compilerAvailable())));
     }
 
     @Test
     void float32AndIntegerKernelsBuildAndComputeWithoutFp64() {
-        OpenClBackend be = withoutFp64();
+        KernelBackend<cl_mem> be = withoutFp64();
         View x = upload(be, DType.FLOAT32, new double[] {-1, 0.5, 2}, 3);
         View y = be.allocateView(DType.FLOAT32, 3);
         be.unary(UnaryOp.GELU, 0, x, y);

@@ -93,7 +93,8 @@ record Rows(String id, Supplier<Workload> ours, String refName, Supplier<Workloa
     /** A GEMM row: its reference is CLBlast on the same device and queue for an OpenCL device, else OpenBLAS. */
     private static void gemm(List<Rows> rows, String device, Backend be, String name, int batch, int m, int n, int k) {
         Supplier<Workload> ours = () -> Kernels.gemm(be, batch, m, n, k);
-        if (be instanceof dev.kiln.opencl.OpenClBackend cl)
+        var cl = dev.kiln.opencl.OpenClRuntime.backendOf(be);
+        if (cl != null)
             rows.add(new Rows(device + "." + name, ours, "clblast", () -> ClBlastReference.sgemm(cl, batch, m, n, k)));
         else rows.add(new Rows(device + "." + name, ours, "openblas", () -> OpenBlasReference.sgemm(batch, m, n, k)));
     }

@@ -22,12 +22,22 @@ import java.lang.foreign.MemorySegment;
  *       them consistent, and throws {@link IllegalStateException} only for its own failures (out of memory,
  *       a kernel that does not build).</li>
  *   <li>Backends know nothing of autograd; gradients are composed from these same entry points above.</li>
+ *   <li>{@link #close} frees the device's resources; {@link DeviceProbe} closes the backends it opened when the
+ *       JVM exits.</li>
  * </ul>
  */
-public interface Backend {
+public interface Backend extends AutoCloseable {
 
     /** The concrete device, with its index. */
     Device device();
+
+    /**
+     * Frees what the backend holds on its device (cached memory, compiled kernels, queues, contexts). Idempotent;
+     * afterwards every entry point except {@link #release} throws {@link IllegalStateException} naming the device
+     * (a release of a buffer of a closed backend does nothing). The default holds nothing to free.
+     */
+    @Override
+    default void close() {}
 
     /** One line for {@code kiln devices}: what this is, e.g. "pure Java, 2 threads, 512-bit vectors". */
     String description();

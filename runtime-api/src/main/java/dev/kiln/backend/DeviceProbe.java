@@ -14,13 +14,14 @@ import java.util.logging.Logger;
  * Finds the backends on the class path, ranks their devices and opens the one the user asked for (system
  * property {@code kiln.device} or environment variable {@code KILN_DEVICE}) or, failing that, the best one.
  * An explicit request that cannot be met is an error, never a silent fallback; the automatic choice and every
- * rejected candidate are logged once.
+ * rejected candidate are logged once. The backends it opens are closed when the JVM exits (or by {@link #closeAll}).
  */
 public final class DeviceProbe {
     private static final Logger LOG = Logger.getLogger(DeviceProbe.class.getName());
     private static final Object LOCK = new Object();
     private static volatile List<BackendProvider.Candidate> candidates;
     private static final Map<String, Backend> OPEN = new LinkedHashMap<>();
+    private static boolean shutdownHookAdded;
     private static volatile Backend defaultBackend;
 
     private DeviceProbe() {}
@@ -128,7 +129,34 @@ public final class DeviceProbe {
 
     private static Backend open(BackendProvider.Candidate c) {
         synchronized (OPEN) {
+            if (!shutdownHookAdded) {
+                Runtime.getRuntime().addShutdownHook(new Thread(DeviceProbe::closeAll, "kiln-close-backends"));
+                shutdownHookAdded = true;
+            }
             return OPEN.computeIfAbsent(c.device(), k -> c.factory().get());
+        }
+    }
+
+    /**
+     * Closes every backend this probe opened and forgets them, so a later request opens a fresh one; tensors on a
+     * closed backend can no longer be used. Runs by itself when the JVM exits. A backend that fails to close is
+     * logged and the others are still closed.
+     */
+    public static void closeAll() {
+        List<Backend> open;
+        synchronized (OPEN) {
+            open = new ArrayList<>(OPEN.values());
+            OPEN.clear();
+        }
+        synchronized (LOCK) {
+            defaultBackend = null;
+        }
+        for (Backend b : open) {
+            try {
+                b.close();
+            } catch (RuntimeException e) {
+                LOG.warning(() -> "closing " + b.device() + " failed: " + e);
+            }
         }
     }
 }

@@ -1,11 +1,11 @@
-package dev.kiln.opencl;
+package dev.kiln.kernel;
 
 import dev.kiln.backend.View;
 
 import java.util.Arrays;
 
 /**
- * The geometry kernels receive: a shape and, per operand, strides, packed into OpenCL {@code long8} arguments
+ * The geometry kernels receive: a shape and, per operand, strides, packed into {@code long8} kernel arguments
  * (so at most {@link #MAX_RANK} dimensions). Elementwise launches first coalesce dimensions that every operand
  * walks contiguously and drop size-1 dimensions, which keeps the per-element index arithmetic short (a dense
  * tensor becomes one dimension) and lets views of any rank through as long as they coalesce to eight.
@@ -60,7 +60,7 @@ record Strided(int rank, long[] shape, long[][] strides, long numel) {
 
     private static Strided pack(String op, int rank, long[] shape, long[][] strides, long numel) {
         if (rank > MAX_RANK)
-            throw new IllegalStateException(op + ": OpenCL kernels address at most " + MAX_RANK + " dimensions, got shape "
+            throw new IllegalStateException(op + ": kernels address at most " + MAX_RANK + " dimensions, got shape "
                     + Arrays.toString(Arrays.copyOf(shape, rank)) + " that does not coalesce further");
         long[] s8 = Arrays.copyOf(shape, MAX_RANK);
         long[][] st8 = new long[strides.length][];

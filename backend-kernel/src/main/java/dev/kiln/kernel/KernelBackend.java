@@ -1,4 +1,4 @@
-package dev.kiln.opencl;
+package dev.kiln.kernel;
 
 import dev.kiln.DType;
 import dev.kiln.Device;
@@ -13,104 +13,118 @@ import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.ReduceOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
-import org.jocl.CL;
-import org.jocl.Pointer;
-import org.jocl.cl_command_queue;
-import org.jocl.cl_context;
-import org.jocl.cl_context_properties;
-import org.jocl.cl_device_id;
-import org.jocl.cl_mem;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
- * The Kiln backend on one OpenCL device. Every entry point runs on the device: kernels from the kernels module,
- * one program per family and dtype, launched on an in-order queue without waiting; the host waits only in
- * {@link #copyToHost} and {@link #synchronize}. Launches are serialised by this object's monitor.
+ * The Kiln backend on one device that runs the kernels module's sources, whatever its API: this class chooses the
+ * kernel, its build defines and its launch shape for every entry point, coalesces strides, checks arguments and
+ * pools memory; a {@link KernelRuntime} (OpenCL, CUDA) allocates, copies, compiles and launches. Kernels go to the
+ * runtime's in-order stream without waiting; the host waits only in {@link #copyToHost} and {@link #synchronize}.
+ * Calls are serialised by this object's monitor.
+ *
+ * @param <M> the runtime's raw allocation handle
  */
-public final class OpenClBackend implements Backend {
+public final class KernelBackend<M> implements Backend {
     private static final int GEMM_THREADS = 256;
 
-    private final ClDevice info;
+    private final KernelRuntime<M> runtime;
+    private final DeviceInfo info;
     private final Device device;
-    private final cl_context context;
-    private final cl_command_queue queue;
-    private final MemoryPool pool;
-    private final KernelCompiler compiler;
+    private final MemoryPool<M> pool;
+    /** Kernels by family, defines and entry point: one map lookup per launch once built. */
+    private final Map<String, KernelRuntime.Kernel<M>> kernels = new HashMap<>();
+    private final Map<String, KernelRuntime.Program<M>> programs = new HashMap<>();
+    private boolean closed;
 
-    OpenClBackend(ClDevice info) {
-        this.info = info;
-        this.device = new Device("opencl", info.index());
-        cl_context_properties props = new cl_context_properties();
-        props.addProperty(CL.CL_CONTEXT_PLATFORM, info.platform());
-        this.context = CL.clCreateContext(props, 1, new cl_device_id[] {info.id()}, null, null, null);
-        @SuppressWarnings("deprecation") // clCreateCommandQueueWithProperties needs OpenCL 2.0; many devices are 1.2
-        cl_command_queue q = CL.clCreateCommandQueue(context, info.id(), 0, null);
-        this.queue = q;
-        this.pool = new MemoryPool(context, info.name(), info.globalMemBytes(), info.maxAllocBytes());
-        this.compiler = new KernelCompiler(info, context);
+    public KernelBackend(KernelRuntime<M> runtime) {
+        this.runtime = runtime;
+        this.info = runtime.device();
+        this.device = info.device();
+        this.pool = new MemoryPool<>(runtime);
     }
 
     @Override
     public Device device() { return device; }
 
-    cl_context context() { return context; }
-
     /**
-     * The in-order queue every launch goes to. Public for measurements that enqueue reference work (CLBlast, the
-     * driver's buffer copy) beside Kiln's on one queue; work enqueued here must not touch buffers Kiln still uses.
+     * The runtime under this backend. Public for measurements that issue reference work (CLBlast, the driver's
+     * buffer copy) beside Kiln's on the same stream; such work must not touch buffers Kiln still uses.
      */
-    public cl_command_queue queue() { return queue; }
+    public KernelRuntime<M> runtime() { return runtime; }
 
-    /** The cl_mem behind a buffer of this backend, for the same measurements. */
-    public static cl_mem mem(Buffer b) { return ((ClBuffer) b).mem; }
-
-    @Override
-    public String description() { return info.describe(); }
-
-    // ---- memory and transfers ------------------------------------------------------------------------------
+    /** The raw allocation behind a buffer of this backend (for the same measurements). */
+    public synchronized M memory(Buffer b) { return buf(b).memory; }
 
     @Override
-    public Buffer allocate(long bytes) { return pool.allocate(bytes); }
+    public String description() { return info.description(); }
+
+    // ---- memory, transfers and lifetime ---------------------------------------------------------------------
 
     @Override
-    public void release(Buffer buffer) { pool.release(buf(buffer)); }
+    public synchronized Buffer allocate(long bytes) {
+        checkOpen();
+        return pool.allocate(bytes);
+    }
+
+    /** A release after {@link #close} does nothing: the device memory went with the backend. */
+    @Override
+    public synchronized void release(Buffer buffer) {
+        if (closed) return;
+        pool.release(buf(buffer));
+    }
 
     @Override
-    public MemoryStats memoryStats() { return pool.stats(); }
+    public synchronized MemoryStats memoryStats() {
+        checkOpen();
+        return pool.stats();
+    }
 
     @Override
-    public void emptyCache() { pool.emptyCache(); }
-
-    /** Transfers go in chunks because a ByteBuffer over native memory holds at most 2 GiB. */
-    private static final long CHUNK = 1L << 30;
+    public synchronized void emptyCache() {
+        checkOpen();
+        pool.emptyCache();
+    }
 
     @Override
     public synchronized void copyFromHost(MemorySegment src, Buffer dst, long dstByteOffset) {
-        ClBuffer d = buf(dst);
+        DeviceBuffer<M> d = buf(dst);
         checkRange("copyFromHost", d, dstByteOffset, src.byteSize());
-        for (long pos = 0; pos < src.byteSize(); pos += CHUNK) {
-            MemorySegment part = src.asSlice(pos, Math.min(CHUNK, src.byteSize() - pos));
-            Pointer p = part.isNative() ? Pointer.to(part.asByteBuffer()) : Pointer.to(part.toArray(ValueLayout.JAVA_BYTE));
-            CL.clEnqueueWriteBuffer(queue, d.mem, CL.CL_TRUE, dstByteOffset + pos, part.byteSize(), p, 0, null, null);
-        }
+        runtime.copyFromHost(src, d.memory, dstByteOffset);
     }
 
     @Override
     public synchronized void copyToHost(Buffer src, long srcByteOffset, MemorySegment dst) {
-        ClBuffer s = buf(src);
+        DeviceBuffer<M> s = buf(src);
         checkRange("copyToHost", s, srcByteOffset, dst.byteSize());
-        for (long pos = 0; pos < dst.byteSize(); pos += CHUNK) {
-            MemorySegment part = dst.asSlice(pos, Math.min(CHUNK, dst.byteSize() - pos));
-            if (part.isNative()) {
-                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, part.byteSize(), Pointer.to(part.asByteBuffer()), 0, null, null);
-            } else {
-                byte[] staging = new byte[(int) part.byteSize()];
-                CL.clEnqueueReadBuffer(queue, s.mem, CL.CL_TRUE, srcByteOffset + pos, staging.length, Pointer.to(staging), 0, null, null);
-                MemorySegment.copy(MemorySegment.ofArray(staging), 0, part, 0, staging.length);
-            }
+        runtime.copyToHost(s.memory, srcByteOffset, dst);
+    }
+
+    @Override
+    public synchronized void synchronize() {
+        checkOpen();
+        runtime.synchronize();
+    }
+
+    /**
+     * Frees the pool's cache and closes the runtime (its programs, stream and context); buffers still live go with
+     * the context. Idempotent; afterwards every entry point but {@link #release} throws
+     * {@link IllegalStateException}.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            runtime.synchronize();
+            pool.emptyCache();
+        } finally {
+            kernels.clear();
+            programs.clear();
+            runtime.close();
         }
     }
 
@@ -120,25 +134,25 @@ public final class OpenClBackend implements Backend {
         if (n == 0) return;
         DType from = src.dtype(), to = dst.dtype();
         if (from == to) {
-            ClBuffer s = buf(src.buffer()), d = buf(dst.buffer());
+            DeviceBuffer<M> s = buf(src.buffer()), d = buf(dst.buffer());
             long es = from.byteSize();
             if (src.isContiguous() && dst.isContiguous() && s != d) {
-                CL.clEnqueueCopyBuffer(queue, s.mem, d.mem, src.offset() * es, dst.offset() * es, n * es, 0, null, null);
+                runtime.copy(s.memory, src.offset() * es, d.memory, dst.offset() * es, n * es);
                 return;
             }
             Strided g = Strided.coalesce("copy", src, dst);
-            launch("copy", ClTypes.bitsDefines(from), "copy_bits" + 8 * es)
-                    .i32(g.rank()).long8(g.shape()).i64(n)
-                    .operand(s, g.strides(0), src.offset()).operand(d, g.strides(1), dst.offset()).run1d(queue, n);
+            launch("copy", KernelTypes.bitsDefines(from), "copy_bits" + 8 * es)
+                    .i32(g.rank()).longs(g.shape()).i64(n)
+                    .operand(s, g.strides(0), src.offset()).operand(d, g.strides(1), dst.offset()).run1d(n);
             return;
         }
         if ((from == DType.FLOAT64 || to == DType.FLOAT64) && !info.fp64())
             throw noFp64("copy " + from + " to " + to);
         Strided g = Strided.coalesce("copy", src, dst);
-        launch("copy", ClTypes.defines("S", from) + ClTypes.defines("D", to), "cast_" + from + "_" + to)
-                .i32(g.rank()).long8(g.shape()).i64(n)
+        launch("copy", KernelTypes.defines("S", from) + KernelTypes.defines("D", to), "cast_" + from + "_" + to)
+                .i32(g.rank()).longs(g.shape()).i64(n)
                 .operand(buf(src.buffer()), g.strides(0), src.offset()).operand(buf(dst.buffer()), g.strides(1), dst.offset())
-                .run1d(queue, n);
+                .run1d(n);
     }
 
     @Override
@@ -147,13 +161,13 @@ public final class OpenClBackend implements Backend {
         if (n == 0) return;
         int es = dst.dtype().byteSize();
         Strided g = Strided.coalesce("fill", dst);
-        launch("copy", ClTypes.bitsDefines(dst.dtype()), "fill_bits" + 8 * es)
-                .i32(g.rank()).long8(g.shape()).i64(n).bits(es, bitsOf(dst.dtype(), value))
-                .operand(buf(dst.buffer()), g.strides(0), dst.offset()).run1d(queue, n);
+        launch("copy", KernelTypes.bitsDefines(dst.dtype()), "fill_bits" + 8 * es)
+                .i32(g.rank()).longs(g.shape()).i64(n).bits(es, bitsOf(dst.dtype(), value))
+                .operand(buf(dst.buffer()), g.strides(0), dst.offset()).run1d(n);
     }
 
     /** The bit pattern {@code value} has in {@code dtype}, converted as {@link #copy} converts. */
-    static long bitsOf(DType dtype, double value) {
+    public static long bitsOf(DType dtype, double value) {
         return switch (dtype) {
             case FLOAT32 -> Float.floatToRawIntBits((float) value);
             case FLOAT64 -> Double.doubleToRawLongBits(value);
@@ -174,7 +188,7 @@ public final class OpenClBackend implements Backend {
     private static final java.util.Set<UnaryOp> EXACT_ON_INTEGERS = java.util.EnumSet.of(UnaryOp.NEG, UnaryOp.ABS, UnaryOp.SIGN,
             UnaryOp.SQUARE, UnaryOp.FLOOR, UnaryOp.CEIL, UnaryOp.ROUND, UnaryOp.RELU, UnaryOp.NOT, UnaryOp.IS_NAN);
 
-    /** Unary ops that are one OpenCL builtin, which CPU devices apply to 16-lane vectors of dense operands. */
+    /** Unary ops that are one builtin of the kernel dialect, which CPU devices apply to 16-lane vectors of dense operands. */
     private static final java.util.Map<UnaryOp, String> VECTOR_BUILTINS = java.util.Map.ofEntries(
             java.util.Map.entry(UnaryOp.EXP, "exp"), java.util.Map.entry(UnaryOp.EXPM1, "expm1"), java.util.Map.entry(UnaryOp.LOG, "log"),
             java.util.Map.entry(UnaryOp.LOG1P, "log1p"), java.util.Map.entry(UnaryOp.SQRT, "sqrt"), java.util.Map.entry(UnaryOp.SIN, "sin"),
@@ -191,17 +205,17 @@ public final class OpenClBackend implements Backend {
             throw new IllegalArgumentException("unary " + op + " is not defined on integers: got " + t + " on " + device);
         Strided g = Strided.coalesce("unary", x, out);
         String builtin = VECTOR_BUILTINS.get(op);
-        if (builtin != null && g.isDense() && t.isFloatingPoint() && !info.isGpu()) {
+        if (builtin != null && g.isDense() && t.isFloatingPoint() && !info.gpuLike()) {
             String entry = op.name().toLowerCase(java.util.Locale.ROOT) + "_" + t;
-            launch("unary", ClTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry + " -DOUT_T=" + ClTypes.clType(t)
+            launch("unary", KernelTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry + " -DOUT_T=" + KernelTypes.clType(t)
                     + " -DVEC_FN=" + builtin, entry).floatingOf(t, alpha).i64(n)
-                    .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset()).run1d(queue, (n + 15) / 16);
+                    .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset()).run1d((n + 15) / 16);
             return;
         }
         DType outType = op == UnaryOp.IS_NAN ? DType.BOOL : t;
-        opLaunch("unary", op, t, outType, g).floatingOf(t, alpha).i32(g.rank()).long8(g.shape()).i64(n)
+        opLaunch("unary", op, t, outType, g).floatingOf(t, alpha).i32(g.rank()).longs(g.shape()).i64(n)
                 .operand(buf(x.buffer()), g.strides(0), x.offset()).operand(buf(out.buffer()), g.strides(1), out.offset())
-                .run1d(queue, n);
+                .run1d(n);
     }
 
     /** Binary ops that are one C operator, which CPU devices apply to 16-lane vectors of dense floating operands. */
@@ -225,18 +239,18 @@ public final class OpenClBackend implements Backend {
         DType t = computeType("binary " + op, a.dtype());
         Strided g = Strided.coalesce("binary", a, b, out);
         String operator = VECTOR_OPERATORS.get(op);
-        if (operator != null && g.isDense() && t.isFloatingPoint() && !info.isGpu()) {
+        if (operator != null && g.isDense() && t.isFloatingPoint() && !info.gpuLike()) {
             String entry = op.name().toLowerCase(java.util.Locale.ROOT) + "_" + t;
-            launch("binary", ClTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry + " -DOUT_T=" + ClTypes.clType(t)
+            launch("binary", KernelTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry + " -DOUT_T=" + KernelTypes.clType(t)
                     + " -DVEC_OP=" + operator, entry).i32(scalarMode).scalar(t, scalar).i64(n)
                     .mem(buf(a.buffer())).i64(a.offset()).mem(buf(b.buffer())).i64(b.offset())
-                    .mem(buf(out.buffer())).i64(out.offset()).run1d(queue, (n + 15) / 16);
+                    .mem(buf(out.buffer())).i64(out.offset()).run1d((n + 15) / 16);
             return;
         }
         opLaunch("binary", op, t, op.writesBool() ? DType.BOOL : t, g)
-                .i32(scalarMode).scalar(t, scalar).i32(g.rank()).long8(g.shape()).i64(n)
+                .i32(scalarMode).scalar(t, scalar).i32(g.rank()).longs(g.shape()).i64(n)
                 .operand(buf(a.buffer()), g.strides(0), a.offset()).operand(buf(b.buffer()), g.strides(1), b.offset())
-                .operand(buf(out.buffer()), g.strides(2), out.offset()).run1d(queue, n);
+                .operand(buf(out.buffer()), g.strides(2), out.offset()).run1d(n);
     }
 
     /**
@@ -244,10 +258,10 @@ public final class OpenClBackend implements Backend {
      * on PoCL a unary op runs three times faster that way than selecting the op at run time. Operands that are
      * all contiguous get a program built with DENSE, which skips the strided index arithmetic.
      */
-    private Launch opLaunch(String family, Enum<?> op, DType t, DType outType, Strided g) {
+    private Launch<M> opLaunch(String family, Enum<?> op, DType t, DType outType, Strided g) {
         String entry = op.name().toLowerCase(java.util.Locale.ROOT) + "_" + t;
-        return launch(family, ClTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry
-                + " -DOUT_T=" + ClTypes.clType(outType) + (g.isDense() ? " -DDENSE" : ""), entry);
+        return launch(family, KernelTypes.defines("T", t) + " -DOP=" + op.ordinal() + " -DENTRY=" + entry
+                + " -DOUT_T=" + KernelTypes.clType(outType) + (g.isDense() ? " -DDENSE" : ""), entry);
     }
 
     @Override
@@ -256,10 +270,10 @@ public final class OpenClBackend implements Backend {
         if (n == 0) return;
         DType t = computeType("where", a.dtype());
         Strided g = Strided.coalesce("where", cond, a, b, out);
-        launch("binary", ClTypes.defines("T", t), "where_" + t).i32(g.rank()).long8(g.shape()).i64(n)
+        launch("binary", KernelTypes.defines("T", t), "where_" + t).i32(g.rank()).longs(g.shape()).i64(n)
                 .operand(buf(cond.buffer()), g.strides(0), cond.offset()).operand(buf(a.buffer()), g.strides(1), a.offset())
                 .operand(buf(b.buffer()), g.strides(2), b.offset()).operand(buf(out.buffer()), g.strides(3), out.offset())
-                .run1d(queue, n);
+                .run1d(n);
     }
 
     // ---- reductions ----------------------------------------------------------------------------------------
@@ -278,33 +292,33 @@ public final class OpenClBackend implements Backend {
         DType t = computeType("reduce " + op, x.dtype());
         Axes split = Axes.split(x, out, axes);
         Strided kept = split.kept("reduce"), red = split.reduced("reduce");
-        if (!info.isGpu() && t.isFloatingPoint() && red.rank() == 1 && red.strides(0)[0] == 1) {
+        if (!info.gpuLike() && t.isFloatingPoint() && red.rank() == 1 && red.strides(0)[0] == 1) {
             // Contiguous floating rows on a CPU device: one work-item per row, in 16-lane vectors.
-            Launch l = rowLaunch(t, true, "reduce_rows_" + t).i32(op.ordinal()).i64(red.numel())
-                    .i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1)).i64(1)
+            Launch<M> l = rowLaunch(t, true, "reduce_rows_" + t).i32(op.ordinal()).i64(red.numel())
+                    .i32(kept.rank()).longs(kept.shape()).longs(kept.strides(0)).longs(kept.strides(1)).i64(1)
                     .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
             runRows(l, t, nOut, red.numel());
             return;
         }
-        if (!info.isGpu() && t.isFloatingPoint() && kept.rank() == 1 && kept.strides(0)[0] == 1 && kept.strides(1)[0] == 1) {
+        if (!info.gpuLike() && t.isFloatingPoint() && kept.rank() == 1 && kept.strides(0)[0] == 1 && kept.strides(1)[0] == 1) {
             // Contiguous floating columns on a CPU device: each work-item reduces 16 neighbouring outputs as a vector.
             rowLaunch(t, true, "reduce_cols_" + t).i32(op.ordinal()).i64(nOut)
-                    .i32(red.rank()).long8(red.shape()).long8(red.strides(0)).i64(red.numel())
+                    .i32(red.rank()).longs(red.shape()).longs(red.strides(0)).i64(red.numel())
                     .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset())
-                    .run1d(queue, (nOut + ROW_LANES - 1) / ROW_LANES);
+                    .run1d((nOut + ROW_LANES - 1) / ROW_LANES);
             return;
         }
-        boolean group = info.isGpu() && red.numel() >= GROUP_REDUCE_THRESHOLD;
-        Launch l = launch("reduce", ClTypes.defines("T", t), (group ? "reduce_group_" : "reduce_serial_") + t);
-        l.i32(op.ordinal()).i64(nOut).i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1))
-                .i32(red.rank()).long8(red.shape()).long8(red.strides(0)).i64(red.numel())
+        boolean group = info.gpuLike() && red.numel() >= GROUP_REDUCE_THRESHOLD;
+        Launch<M> l = launch("reduce", KernelTypes.defines("T", t), (group ? "reduce_group_" : "reduce_serial_") + t);
+        l.i32(op.ordinal()).i64(nOut).i32(kept.rank()).longs(kept.shape()).longs(kept.strides(0)).longs(kept.strides(1))
+                .i32(red.rank()).longs(red.shape()).longs(red.strides(0)).i64(red.numel())
                 .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
         if (!group) {
-            l.run1d(queue, nOut);
+            l.run1d(nOut);
             return;
         }
         int wg = groupSize(l, red.numel());
-        l.local((long) wg * t.byteSize()).run(queue, new long[] {nOut * wg}, new long[] {wg});
+        l.local((long) wg * t.byteSize()).run(new long[] {nOut * wg}, new long[] {wg});
     }
 
     @Override
@@ -315,10 +329,10 @@ public final class OpenClBackend implements Backend {
         View x1 = atLeast1d(x), o1 = atLeast1d(out);
         Axes split = Axes.split(x1, o1, new int[] {axis});
         Strided kept = split.kept("argReduce");
-        launch("reduce", ClTypes.defines("T", t), "arg_reduce_" + t)
-                .i32(op.ordinal()).i64(nOut).i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1))
+        launch("reduce", KernelTypes.defines("T", t), "arg_reduce_" + t)
+                .i32(op.ordinal()).i64(nOut).i32(kept.rank()).longs(kept.shape()).longs(kept.strides(0)).longs(kept.strides(1))
                 .i64(x1.shape()[axis]).i64(x1.strides()[axis])
-                .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset()).run1d(queue, nOut);
+                .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset()).run1d(nOut);
     }
 
     // ---- row-wise fused kernels (rows.cl): softmax and layer norm ---------------------------------------------
@@ -332,14 +346,14 @@ public final class OpenClBackend implements Backend {
         Strided kept = Axes.split(x1, o1, new int[] {axis}).kept("softmax");
         long rowLen = x1.shape()[axis], xs = x1.strides()[axis], os = o1.strides()[axis];
         boolean contiguousRows = rowLen == 1 || (xs == 1 && os == 1);
-        if (!contiguousRows && !info.isGpu()) {
+        if (!contiguousRows && !info.gpuLike()) {
             // Strided rows on a CPU device: one scalar work-item per row lost to the composed default, whose column
             // reductions and elementwise kernels run on vectors (4096x768 along axis 0: 175 ms against 111).
             Backend.super.softmax(x, axis, log, out);
             return;
         }
-        Launch l = rowLaunch(t, contiguousRows, "softmax_" + t)
-                .i32(log ? 1 : 0).i64(rowLen).i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1))
+        Launch<M> l = rowLaunch(t, contiguousRows, "softmax_" + t)
+                .i32(log ? 1 : 0).i64(rowLen).i32(kept.rank()).longs(kept.shape()).longs(kept.strides(0)).longs(kept.strides(1))
                 .i64(xs).i64(os).mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
         runRows(l, t, kept.numel(), rowLen);
     }
@@ -354,9 +368,9 @@ public final class OpenClBackend implements Backend {
             return;
         }
         Strided kept = keptGeometry(x, lead, x, out, mean, invStd);
-        Launch l = rowLaunch(t, row.isDense(), "layer_norm_" + t).i64(row.numel()).scalar(t, eps)
+        Launch<M> l = rowLaunch(t, row.isDense(), "layer_norm_" + t).i64(row.numel()).scalar(t, eps)
                 .i32(weight != null ? 1 : 0).i32(bias != null ? 1 : 0)
-                .i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1)).long8(kept.strides(2)).long8(kept.strides(3))
+                .i32(kept.rank()).longs(kept.shape()).longs(kept.strides(0)).longs(kept.strides(1)).longs(kept.strides(2)).longs(kept.strides(3))
                 .i64(row.strides(0)[0]).i64(row.strides(1)[0]).i64(row.strides(2)[0]).i64(row.strides(3)[0])
                 .mem(buf(x.buffer())).i64(x.offset()).mem(buf(out.buffer())).i64(out.offset());
         optional(optional(l, weight, x), bias, x)
@@ -378,9 +392,9 @@ public final class OpenClBackend implements Backend {
         Strided kept = keptGeometry(x, lead, gradOut, x, gi, mean, invStd);
         long n = row.numel();
         if (gradInput != null) {
-            Launch l = rowLaunch(t, row.isDense(), "layer_norm_backward_" + t).i64(n).i32(weight != null ? 1 : 0)
-                    .i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1)).long8(kept.strides(2))
-                    .long8(kept.strides(3)).long8(kept.strides(4))
+            Launch<M> l = rowLaunch(t, row.isDense(), "layer_norm_backward_" + t).i64(n).i32(weight != null ? 1 : 0)
+                    .i32(kept.rank()).longs(kept.shape()).longs(kept.strides(0)).longs(kept.strides(1)).longs(kept.strides(2))
+                    .longs(kept.strides(3)).longs(kept.strides(4))
                     .i64(row.strides(0)[0]).i64(row.strides(1)[0]).i64(row.strides(2)[0]).i64(row.strides(3)[0])
                     .mem(buf(gradOut.buffer())).i64(gradOut.offset()).mem(buf(x.buffer())).i64(x.offset())
                     .mem(buf(gradInput.buffer())).i64(gradInput.offset());
@@ -388,19 +402,19 @@ public final class OpenClBackend implements Backend {
             runRows(l, t, kept.numel(), n);
         }
         if (gradWeight == null && gradBias == null) return;
-        Launch l = rowLaunch(t, row.isDense(), "layer_norm_param_grads_" + t).i64(n).i64(kept.numel())
+        Launch<M> l = rowLaunch(t, row.isDense(), "layer_norm_param_grads_" + t).i64(n).i64(kept.numel())
                 .i32(gradWeight != null ? 1 : 0).i32(gradBias != null ? 1 : 0)
-                .i32(kept.rank()).long8(kept.shape()).long8(kept.strides(0)).long8(kept.strides(1)).long8(kept.strides(3)).long8(kept.strides(4))
+                .i32(kept.rank()).longs(kept.shape()).longs(kept.strides(0)).longs(kept.strides(1)).longs(kept.strides(3)).longs(kept.strides(4))
                 .i64(row.strides(0)[0]).i64(row.strides(1)[0])
                 .mem(buf(gradOut.buffer())).i64(gradOut.offset()).mem(buf(x.buffer())).i64(x.offset())
                 .mem(buf(mean.buffer())).i64(mean.offset()).mem(buf(invStd.buffer())).i64(invStd.offset());
         View gw = gradWeight != null ? gradWeight : x, gb = gradBias != null ? gradBias : x;
         l.mem(buf(gw.buffer())).i64(row.strides(4)[0]).i64(gw.offset()).mem(buf(gb.buffer())).i64(row.strides(5)[0]).i64(gb.offset())
-                .run1d(queue, (n + rowLanes(row.isDense()) - 1) / rowLanes(row.isDense()));
+                .run1d((n + rowLanes(row.isDense()) - 1) / rowLanes(row.isDense()));
     }
 
     /** A buffer argument and its offset, or (absent) the stand-in's, which the kernel then does not read. */
-    private Launch optional(Launch l, View v, View standIn) {
+    private Launch<M> optional(Launch<M> l, View v, View standIn) {
         View u = v != null ? v : standIn;
         return l.mem(buf(u.buffer())).i64(u.offset());
     }
@@ -433,19 +447,19 @@ public final class OpenClBackend implements Backend {
     /** Vector lanes per work-item of the row kernels, for CPU drivers when every operand's rows are contiguous. */
     private static final int ROW_LANES = 16;
 
-    private int rowLanes(boolean contiguousRows) { return contiguousRows && !info.isGpu() ? ROW_LANES : 1; }
+    private int rowLanes(boolean contiguousRows) { return contiguousRows && !info.gpuLike() ? ROW_LANES : 1; }
 
-    private Launch rowLaunch(DType t, boolean contiguousRows, String kernel) {
-        return launch("rows", ClTypes.defines("T", t) + " -DROW_VW=" + rowLanes(contiguousRows), kernel);
+    private Launch<M> rowLaunch(DType t, boolean contiguousRows, String kernel) {
+        return launch("rows", KernelTypes.defines("T", t) + " -DROW_VW=" + rowLanes(contiguousRows), kernel);
     }
 
     /**
      * One work-group per row: GPUs spread a row over up to 256 work-items; CPU drivers, which run a group as a
      * loop over its items, get one item per row (the rows are the parallelism there).
      */
-    private void runRows(Launch l, DType t, long rows, long rowLen) {
-        int wg = info.isGpu() ? groupSize(l, rowLen) : 1;
-        l.local((long) wg * t.byteSize()).run(queue, new long[] {rows * wg}, new long[] {wg});
+    private void runRows(Launch<M> l, DType t, long rows, long rowLen) {
+        int wg = info.gpuLike() ? groupSize(l, rowLen) : 1;
+        l.local((long) wg * t.byteSize()).run(new long[] {rows * wg}, new long[] {wg});
     }
 
     @Override
@@ -454,18 +468,18 @@ public final class OpenClBackend implements Backend {
         if (n == 0) return;
         DType t = computeType("maxPool2d", input.dtype());
         int[] s = input.shape();
-        launch("pool", ClTypes.defines("T", t), "max_pool2d_" + t)
+        launch("pool", KernelTypes.defines("T", t), "max_pool2d_" + t)
                 .i64(n).i32(s[1]).i32(s[2]).i32(s[3]).i32(out.shape()[2]).i32(out.shape()[3])
                 .i32(spec.kernelH()).i32(spec.kernelW()).i32(spec.strideH()).i32(spec.strideW())
                 .i32(spec.padH()).i32(spec.padW()).i32(spec.dilationH()).i32(spec.dilationW())
-                .mem(buf(input.buffer())).long4(input.strides()).i64(input.offset())
-                .mem(buf(out.buffer())).long4(out.strides()).i64(out.offset())
-                .mem(buf(indices.buffer())).long4(indices.strides()).i64(indices.offset())
-                .run1d(queue, n);
+                .mem(buf(input.buffer())).longs(input.strides()).i64(input.offset())
+                .mem(buf(out.buffer())).longs(out.strides()).i64(out.offset())
+                .mem(buf(indices.buffer())).longs(indices.strides()).i64(indices.offset())
+                .run1d(n);
     }
 
     /** A power-of-two work-group size for the tree reductions: at most 256, the kernel's limit and the work. */
-    private static int groupSize(Launch l, long work) {
+    private static int groupSize(Launch<?> l, long work) {
         long limit = Math.min(256, l.maxWorkGroupSize());
         int wg = 1;
         while (wg * 2L <= limit && wg < work) wg *= 2;
@@ -478,7 +492,7 @@ public final class OpenClBackend implements Backend {
     public synchronized void matmul(View a, View b, View out) {
         if (out.numel() == 0) return;
         DType t = floatingType("matmul", out.dtype());
-        if (info.isGpu()) tiledGemm(t, a, b, out);
+        if (info.gpuLike()) tiledGemm(t, a, b, out);
         else blockedGemm(t, a, b, out);
     }
 
@@ -489,13 +503,13 @@ public final class OpenClBackend implements Backend {
         boolean small = info.maxWorkGroupSize() < GEMM_THREADS;
         String tiles = small ? " -DTILE_M=32 -DTILE_N=32 -DTILE_K=16 -DWG_X=8 -DWG_Y=8" : "";
         int tileM = small ? 32 : 64, tileN = tileM, wgX = small ? 8 : 16, wgY = wgX;
-        launch("gemm", ClTypes.defines("T", t) + tiles, "gemm_" + t)
-                .i32(m).i32(n).i32(k).i32(batch.rank()).long8(batch.shape())
-                .long8(batch.strides(0)).long8(batch.strides(1)).long8(batch.strides(2))
+        launch("gemm", KernelTypes.defines("T", t) + tiles, "gemm_" + t)
+                .i32(m).i32(n).i32(k).i32(batch.rank()).longs(batch.shape())
+                .longs(batch.strides(0)).longs(batch.strides(1)).longs(batch.strides(2))
                 .i64(a.strides()[r - 2]).i64(a.strides()[r - 1]).i64(b.strides()[r - 2]).i64(b.strides()[r - 1])
                 .i64(out.strides()[r - 2]).i64(out.strides()[r - 1])
                 .mem(buf(a.buffer())).i64(a.offset()).mem(buf(b.buffer())).i64(b.offset()).mem(buf(out.buffer())).i64(out.offset())
-                .run(queue, new long[] {(long) ceilDiv(n, tileN) * wgX, (long) ceilDiv(m, tileM) * wgY, batch.numel()},
+                .run(new long[] {(long) ceilDiv(n, tileN) * wgX, (long) ceilDiv(m, tileM) * wgY, batch.numel()},
                         new long[] {wgX, wgY, 1});
     }
 
@@ -520,13 +534,13 @@ public final class OpenClBackend implements Backend {
         int rowBlocks = ceilDiv(m, BLOCK_ROWS), rows = ceilDiv(m, rowBlocks);
         int groupY = Math.min(GROUP_Y, rowBlocks), groupX = GROUP_X * GROUP_Y / groupY;
         String tiles = " -DRM=" + rows + " -DVN=" + BLOCK_LANES + " -DGX=" + groupX + " -DGY=" + groupY + " -DKC=" + K_CHUNK;
-        launch("gemm", ClTypes.defines("T", t) + tiles, "gemm_blocked_" + t)
-                .i32(m).i32(n).i32(k).i32(batch.rank()).long8(batch.shape())
-                .long8(batch.strides(0)).long8(batch.strides(1)).long8(batch.strides(2))
+        launch("gemm", KernelTypes.defines("T", t) + tiles, "gemm_blocked_" + t)
+                .i32(m).i32(n).i32(k).i32(batch.rank()).longs(batch.shape())
+                .longs(batch.strides(0)).longs(batch.strides(1)).longs(batch.strides(2))
                 .i64(a.strides()[r - 2]).i64(a.strides()[r - 1]).i64(bb.strides()[r - 2])
                 .i64(out.strides()[r - 2]).i64(out.strides()[r - 1])
                 .mem(buf(a.buffer())).i64(a.offset()).mem(buf(bb.buffer())).i64(bb.offset()).mem(buf(out.buffer())).i64(out.offset())
-                .run(queue, new long[] {(long) ceilDiv(ceilDiv(n, BLOCK_LANES), groupX) * groupX,
+                .run(new long[] {(long) ceilDiv(ceilDiv(n, BLOCK_LANES), groupX) * groupX,
                         (long) ceilDiv(rowBlocks, groupY) * groupY, batch.numel()}, new long[] {groupX, groupY, 1});
         // Later work on the in-order queue runs after this launch, so the buffer can go back to the pool now.
         if (packed != null) release(packed.buffer());
@@ -572,10 +586,10 @@ public final class OpenClBackend implements Backend {
             long[] ws = w.strides();
             matmul(w.withShape(new int[] {g.n(), g.groups(), g.k(), g.coutG()}, new long[] {0, ws[1], ws[3], ws[2]}, w.offset()),
                     ConvGeometry.planes(go, g.groups()), cols);
-            g.args(launch("conv", ClTypes.defines("T", t), "col2im_" + t))
-                    .mem(buf(cols.buffer())).long4(cols.strides()).i64(cols.offset())
-                    .mem(buf(gradInput.buffer())).long4(gradInput.strides()).i64(gradInput.offset())
-                    .run(queue, new long[] {g.w(), g.h(), (long) g.n() * g.c()}, null);
+            g.args(launch("conv", KernelTypes.defines("T", t), "col2im_" + t))
+                    .mem(buf(cols.buffer())).longs(cols.strides()).i64(cols.offset())
+                    .mem(buf(gradInput.buffer())).longs(gradInput.strides()).i64(gradInput.offset())
+                    .run(new long[] {g.w(), g.h(), (long) g.n() * g.c()}, null);
         } finally {
             releaseAll(cols, w.buffer() != weight.buffer() ? w : null, go != gradOut ? go : null);
         }
@@ -612,10 +626,10 @@ public final class OpenClBackend implements Backend {
     private void im2col(DType t, View input, ConvGeometry g, View cols, boolean pInner) {
         long[] cs = cols.strides();
         long[] nGkp = pInner ? cs : new long[] {cs[0], cs[1], cs[3], cs[2]};
-        g.args(launch("conv", ClTypes.defines("T", t), "im2col_" + t))
-                .mem(buf(input.buffer())).long4(input.strides()).i64(input.offset())
-                .mem(buf(cols.buffer())).long4(nGkp).i64(cols.offset())
-                .run(queue, new long[] {g.ow(), g.oh(), (long) g.n() * g.groups() * g.k()}, null);
+        g.args(launch("conv", KernelTypes.defines("T", t), "im2col_" + t))
+                .mem(buf(input.buffer())).longs(input.strides()).i64(input.offset())
+                .mem(buf(cols.buffer())).longs(nGkp).i64(cols.offset())
+                .run(new long[] {g.ow(), g.oh(), (long) g.n() * g.groups() * g.k()}, null);
     }
 
     /** The weight as (images, G, Cout/G, K) matrices, through a dense copy when its taps do not merge. */
@@ -650,7 +664,7 @@ public final class OpenClBackend implements Backend {
         Strided g = Strided.exact("gather", o.shape(), s.strides(), ix.strides(), o.strides());
         indexLaunch("gather", src.dtype(), index.dtype(), g, axis)
                 .operand(buf(src.buffer()), g.strides(0), src.offset()).operand(buf(index.buffer()), g.strides(1), index.offset())
-                .operand(buf(out.buffer()), g.strides(2), out.offset()).run1d(queue, n);
+                .operand(buf(out.buffer()), g.strides(2), out.offset()).run1d(n);
     }
 
     @Override
@@ -662,7 +676,7 @@ public final class OpenClBackend implements Backend {
         Strided g = Strided.exact("scatterAdd", columns, d.strides(), ix.strides(), s.strides());
         indexLaunch("scatter_add", dst.dtype(), index.dtype(), g, axis).i64(ix.shape()[axis])
                 .operand(buf(dst.buffer()), g.strides(0), dst.offset()).operand(buf(index.buffer()), g.strides(1), index.offset())
-                .operand(buf(src.buffer()), g.strides(2), src.offset()).run1d(queue, g.numel());
+                .operand(buf(src.buffer()), g.strides(2), src.offset()).run1d(g.numel());
     }
 
     // index_select and index_add are gather and scatter-add with the 1-D index repeated (stride 0) over every
@@ -685,10 +699,10 @@ public final class OpenClBackend implements Backend {
         return index.withShape(shape, strides, index.offset());
     }
 
-    private Launch indexLaunch(String kernel, DType t, DType indexType, Strided g, int axis) {
+    private Launch<M> indexLaunch(String kernel, DType t, DType indexType, Strided g, int axis) {
         DType ct = computeType(kernel, t);
-        return launch("index", ClTypes.defines("T", ct) + ClTypes.indexDefines(indexType), kernel + "_" + ct)
-                .i32(g.rank()).i32(axis).long8(g.shape()).i64(g.numel());
+        return launch("index", KernelTypes.defines("T", ct) + KernelTypes.indexDefines(indexType), kernel + "_" + ct)
+                .i32(g.rank()).i32(axis).longs(g.shape()).i64(g.numel());
     }
 
     // ---- random --------------------------------------------------------------------------------------------
@@ -700,28 +714,40 @@ public final class OpenClBackend implements Backend {
         DType t = out.dtype();
         if (t == DType.FLOAT64 && !info.fp64()) throw noFp64("random");
         Strided g = Strided.coalesce("random", out);
-        launch("random", ClTypes.defines("D", t), "random_" + t)
+        launch("random", KernelTypes.defines("D", t), "random_" + t)
                 .i32(dist.ordinal()).wide(a).wide(b).i64((long) a).i64((long) (b - a)).i64(seed).i64(offset)
-                .i32(g.rank()).long8(g.shape()).i64(n).operand(buf(out.buffer()), g.strides(0), out.offset()).run1d(queue, n);
+                .i32(g.rank()).longs(g.shape()).i64(n).operand(buf(out.buffer()), g.strides(0), out.offset()).run1d(n);
     }
-
-    @Override
-    public synchronized void synchronize() { CL.clFinish(queue); }
 
     // ---- helpers -------------------------------------------------------------------------------------------
 
-    private Launch launch(String family, String defines, String kernel) {
-        return new Launch(compiler.kernel(family, defines, kernel), info.fp64());
+    private Launch<M> launch(String family, String defines, String kernel) {
+        checkOpen();
+        String programKey = family + defines;
+        String key = programKey + "#" + kernel;
+        KernelRuntime.Kernel<M> k = kernels.get(key);
+        if (k == null) {
+            KernelRuntime.Program<M> program = programs.computeIfAbsent(programKey, x -> runtime.compile(family, KernelSources.unit(family), defines));
+            k = program.kernel(kernel);
+            kernels.put(key, k);
+        }
+        return new Launch<>(k, info.fp64());
     }
 
-    private ClBuffer buf(Buffer b) {
-        if (!(b instanceof ClBuffer c) || c.owner != pool)
+    @SuppressWarnings("unchecked")
+    private DeviceBuffer<M> buf(Buffer b) {
+        checkOpen();
+        if (!(b instanceof DeviceBuffer<?> d) || d.owner != pool)
             throw new IllegalArgumentException(b + " is not a buffer of " + device + " (" + info.name() + ")");
-        if (c.isReleased()) throw new IllegalStateException(b + " on " + device + " is used after release");
-        return c;
+        if (d.isReleased()) throw new IllegalStateException(b + " on " + device + " is used after release");
+        return (DeviceBuffer<M>) d;
     }
 
-    private void checkRange(String op, ClBuffer b, long byteOffset, long bytes) {
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException(device + " (" + info.name() + ") is closed");
+    }
+
+    private void checkRange(String op, DeviceBuffer<M> b, long byteOffset, long bytes) {
         if (byteOffset < 0 || byteOffset + bytes > b.byteSize())
             throw new IndexOutOfBoundsException(op + ": bytes [" + byteOffset + ", " + (byteOffset + bytes) + ") outside " + b + " on " + device);
     }
@@ -740,7 +766,7 @@ public final class OpenClBackend implements Backend {
     }
 
     private IllegalStateException noFp64(String op) {
-        return new IllegalStateException(op + ": float64 needs the cl_khr_fp64 extension, which " + info.name() + " (" + device + ") lacks");
+        return new IllegalStateException(op + ": float64 needs " + info.fp64Requirement() + ", which " + info.name() + " (" + device + ") lacks");
     }
 
     private static View atLeast1d(View v) {
@@ -748,5 +774,5 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public String toString() { return "OpenClBackend[" + device + ": " + info.name() + "]"; }
+    public String toString() { return "KernelBackend[" + device + ": " + info.name() + "]"; }
 }

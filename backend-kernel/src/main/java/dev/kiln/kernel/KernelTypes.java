@@ -1,14 +1,14 @@
-package dev.kiln.opencl;
+package dev.kiln.kernel;
 
 import dev.kiln.DType;
 
 /**
- * How each Kiln dtype appears in the kernel sources: its OpenCL storage type, its kind (the prelude's KIND_
+ * How each Kiln dtype appears in the kernel sources: its C storage type (OpenCL C names; the prelude maps them in CUDA), its kind (the prelude's KIND_
  * constants) and the name its entry points carry. A program is compiled per family and per type assignment of
  * its slots (T, S, D, IDX); {@link #defines} writes those assignments as build options.
  */
-final class ClTypes {
-    private ClTypes() {}
+final class KernelTypes {
+    private KernelTypes() {}
 
     static final int KIND_FLOAT = 1, KIND_INT = 2, KIND_BOOL = 3, KIND_HALF = 4, KIND_BF16 = 5;
 

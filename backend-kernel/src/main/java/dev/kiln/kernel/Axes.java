@@ -1,4 +1,4 @@
-package dev.kiln.opencl;
+package dev.kiln.kernel;
 
 import dev.kiln.backend.View;
 

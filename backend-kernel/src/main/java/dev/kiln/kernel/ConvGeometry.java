@@ -1,4 +1,4 @@
-package dev.kiln.opencl;
+package dev.kiln.kernel;
 
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.View;
@@ -24,7 +24,7 @@ record ConvGeometry(int n, int c, int h, int w, int cout, int kh, int kw, int oh
     int p() { return oh * ow; }
 
     /** The CONV_GEOMETRY arguments of conv.cl, in order. */
-    Launch args(Launch l) {
+    <M> Launch<M> args(Launch<M> l) {
         return l.i32(groups()).i32(cg()).i32(h).i32(w).i32(kh).i32(kw).i32(oh).i32(ow)
                 .i32(spec.strideH()).i32(spec.strideW()).i32(spec.padH()).i32(spec.padW())
                 .i32(spec.dilationH()).i32(spec.dilationW());

@@ -1,23 +1,22 @@
-package dev.kiln.opencl;
+package dev.kiln.kernel;
 
 import dev.kiln.backend.Buffer;
-import org.jocl.cl_mem;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A device buffer of {@code byteSize} usable bytes inside an allocation of {@code capacity} bytes (its size
+ * A device buffer of {@code byteSize} usable bytes inside a raw allocation of {@code capacity} bytes (its size
  * class), owned by one {@link MemoryPool}.
  */
-final class ClBuffer implements Buffer {
-    final cl_mem mem;
+final class DeviceBuffer<M> implements Buffer {
+    final M memory;
     final long capacity;
-    final MemoryPool owner;
+    final MemoryPool<M> owner;
     private final long byteSize;
     private final AtomicBoolean released = new AtomicBoolean();
 
-    ClBuffer(cl_mem mem, long byteSize, long capacity, MemoryPool owner) {
-        this.mem = mem;
+    DeviceBuffer(M memory, long byteSize, long capacity, MemoryPool<M> owner) {
+        this.memory = memory;
         this.byteSize = byteSize;
         this.capacity = capacity;
         this.owner = owner;
@@ -32,5 +31,5 @@ final class ClBuffer implements Buffer {
     boolean isReleased() { return released.get(); }
 
     @Override
-    public String toString() { return "ClBuffer[" + byteSize + " bytes]"; }
+    public String toString() { return "DeviceBuffer[" + byteSize + " bytes]"; }
 }
