@@ -266,7 +266,8 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
      */
     @Override
     public boolean vendorGemm(DType t, long batch, GemmOperand<Memory> a, GemmOperand<Memory> b, GemmOperand<Memory> out) {
-        if (cublas == null || Cublas.dataType(t) < 0 || batch > Integer.MAX_VALUE) return false;
+        // k = 0 is left to the kernels, which write the zeros without relying on cuBLAS's beta handling.
+        if (cublas == null || Cublas.dataType(t) < 0 || batch > Integer.MAX_VALUE || a.cols() == 0) return false;
         GemmMapping g = GemmMapping.of((int) batch, operand(a), operand(b), operand(out));
         if (g == null) return false;
         makeCurrent();
