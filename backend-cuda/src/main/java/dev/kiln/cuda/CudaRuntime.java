@@ -218,7 +218,7 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
     /**
      * A launch's parameters, each a pointer to its value as cuLaunchKernel takes them; the values are copied by the
      * driver at launch. A local (shared) array is carved from the launch's dynamic shared memory; the kernel receives
-     * its byte offset there (see the kernels' CUDA dialect).
+     * its byte offset there (see the kernels module's dialect.cl).
      */
     private static final class CudaArgs implements Args<Memory> {
         private static final int SHARED_ALIGN = 16;
@@ -249,11 +249,12 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
 
         @Override public Args<Memory> memory(Memory m) { return add(Pointer.to(m)); }
 
+        /** The kernels' dialect (LOCAL_ARG / BIND_LOCAL) takes the array's offset as a 32-bit unsigned value. */
         @Override
         public Args<Memory> local(long bytes) {
             long offset = (sharedBytes + SHARED_ALIGN - 1) / SHARED_ALIGN * SHARED_ALIGN;
             sharedBytes = offset + bytes;
-            return i64(offset);
+            return i32((int) offset);
         }
 
         @Override

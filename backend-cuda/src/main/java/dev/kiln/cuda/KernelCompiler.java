@@ -58,10 +58,14 @@ final class KernelCompiler {
         return below < 0 ? null : new Target(below, false);
     }
 
-    /** NVRTC's options: the target, float64 (every CUDA device has it), then the backend's defines split at spaces. */
+    /**
+     * NVRTC's options: the target, C++17 (the dialect's language, as the build's nvcc check compiles it), float64
+     * (every CUDA device has it), then the backend's defines split at spaces.
+     */
     static List<String> options(Target target, String defines) {
         List<String> out = new ArrayList<>();
         out.add(target.option());
+        out.add("--std=c++17");
         out.add("-DKILN_FP64");
         for (String d : defines.trim().split("\\s+")) if (!d.isEmpty()) out.add(d);
         return out;

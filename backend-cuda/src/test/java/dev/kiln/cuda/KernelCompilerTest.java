@@ -33,9 +33,9 @@ class KernelCompilerTest {
 
     @Test
     void optionsAreTheTargetFloat64AndTheBackendsDefines() {
-        assertEquals(List.of("--gpu-architecture=sm_86", "-DKILN_FP64", "-DT=float", "-DTN=float32", "-DDENSE"),
+        assertEquals(List.of("--gpu-architecture=sm_86", "--std=c++17", "-DKILN_FP64", "-DT=float", "-DTN=float32", "-DDENSE"),
                 KernelCompiler.options(new KernelCompiler.Target(86, true), " -DT=float  -DTN=float32\t-DDENSE "));
-        assertEquals(List.of("--gpu-architecture=compute_90", "-DKILN_FP64"),
+        assertEquals(List.of("--gpu-architecture=compute_90", "--std=c++17", "-DKILN_FP64"),
                 KernelCompiler.options(new KernelCompiler.Target(90, false), ""));
     }
 }
