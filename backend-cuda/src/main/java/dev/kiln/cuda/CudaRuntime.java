@@ -20,6 +20,7 @@ import jcuda.driver.JCudaDriver;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.logging.Logger;
 
 import static dev.kiln.cuda.CudaDriver.check;
 
@@ -37,6 +38,7 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
     private static final int CU_STREAM_NON_BLOCKING = 1;
     /** The context last made current on each thread; the driver's current context is per thread. */
     private static final ThreadLocal<CUcontext> CURRENT = new ThreadLocal<>();
+    private static final Logger LOG = Logger.getLogger(CudaRuntime.class.getName());
 
     /** A device allocation: JCuda's pointer, and its address for the libraries bound with java.lang.foreign. */
     public static final class Memory extends CUdeviceptr {
@@ -70,8 +72,17 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
         check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
         makeCurrent();
         check(JCudaDriver.cuStreamCreate(stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-        this.cublas = cublas;
-        this.cublasHandle = cublas == null ? null : cublas.createHandle(stream.handle());
+        MemorySegment handle = null;
+        if (cublas != null) {
+            try {
+                handle = cublas.createHandle(stream.handle());
+            } catch (RuntimeException e) {
+                LOG.warning(() -> info.device() + ": cuBLAS " + cublas.version + " could not be set up (" + e.getMessage()
+                        + "); matmul runs on Kiln's GEMM kernels");
+            }
+        }
+        this.cublas = handle == null ? null : cublas;
+        this.cublasHandle = handle;
     }
 
     private void makeCurrent() {
@@ -111,11 +122,10 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
         makeCurrent();
         for (long pos = 0; pos < src.byteSize(); pos += PinnedStaging.SLOT_BYTES) {
             long n = Math.min(PinnedStaging.SLOT_BYTES, src.byteSize() - pos);
-            PinnedStaging.Slot slot = staging.take();
-            PinnedStaging.awaitIdle(slot);
-            MemorySegment.copy(src, pos, slot.segment(), 0, n);
-            checkOn(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(dstByteOffset + pos), slot.host(), n, stream), "cuMemcpyHtoDAsync");
-            PinnedStaging.used(slot, stream);
+            PinnedStaging.Region region = staging.reserve(n);
+            MemorySegment.copy(src, pos, region.segment(n), 0, n);
+            checkOn(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(dstByteOffset + pos), region.host(), n, stream), "cuMemcpyHtoDAsync");
+            PinnedStaging.used(region.slot(), stream);
         }
     }
 
@@ -133,7 +143,7 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
             int r = i % PinnedStaging.SLOTS;
             if (i >= PinnedStaging.SLOTS) drain(ring[r], i - PinnedStaging.SLOTS, size, dst);
             long pos = i * PinnedStaging.SLOT_BYTES, n = Math.min(PinnedStaging.SLOT_BYTES, size - pos);
-            ring[r] = staging.take();
+            ring[r] = staging.whole();
             checkOn(JCudaDriver.cuMemcpyDtoHAsync(ring[r].host(), src.withByteOffset(srcByteOffset + pos), n, stream), "cuMemcpyDtoHAsync");
             PinnedStaging.used(ring[r], stream);
         }
