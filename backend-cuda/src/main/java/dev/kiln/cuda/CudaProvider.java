@@ -30,18 +30,19 @@ public final class CudaProvider implements BackendProvider {
 
     private static Candidate candidate(CudaDriver.Probe driver, CudaDriver.DeviceProps d, VendorLibraries vendor) {
         String name = "cuda:" + d.ordinal();
-        if (vendor.nvrtc() == null)
-            return Candidate.unavailable(name, d.name() + ": no way to compile Kiln's kernels (Kiln ships no prebuilt ones): " + vendor.nvrtcReason());
-        KernelCompiler.Target target = KernelCompiler.target(d.computeCapability(), vendor.nvrtc().supportedArchs);
+        Nvrtc nvrtc = vendor.nvrtc().library();
+        if (nvrtc == null)
+            return Candidate.unavailable(name, d.name() + ": no way to compile Kiln's kernels (Kiln ships no prebuilt ones): " + vendor.nvrtc().reason());
+        KernelCompiler.Target target = KernelCompiler.target(d.computeCapability(), nvrtc.supportedArchs);
         if (target == null)
             return Candidate.unavailable(name, d.name() + ": compute capability " + d.computeCapability() / 10 + "." + d.computeCapability() % 10
-                    + " is older than NVRTC " + vendor.nvrtc().version() + " supports (sm_" + vendor.nvrtc().supportedArchs[0] + " and newer)");
-        String tooOld = CudaDriver.tooOldFor(driver.version(), vendor.nvrtc(), target.cubin());
+                    + " is older than NVRTC " + nvrtc.version() + " supports (sm_" + nvrtc.supportedArchs[0] + " and newer)");
+        String tooOld = CudaDriver.tooOldFor(driver.version(), nvrtc, target.cubin());
         if (tooOld != null) return Candidate.unavailable(name, d.name() + ": " + tooOld);
-        KernelCompiler compiler = new KernelCompiler(vendor.nvrtc(), target);
+        KernelCompiler compiler = new KernelCompiler(nvrtc, target);
         String description = d.describe() + "; driver CUDA " + driver.describeVersion() + "; kernels: " + compiler.describe()
                 + "; " + vendor.describeAccelerators();
         return Candidate.available(name, description, PRIORITY,
-                () -> new KernelBackend<>(new CudaRuntime(d, description, compiler, vendor.cublas())));
+                () -> new KernelBackend<>(new CudaRuntime(d, description, compiler, vendor.cublas().library())));
     }
 }

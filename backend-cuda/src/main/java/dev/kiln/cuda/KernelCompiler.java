@@ -1,16 +1,10 @@
 package dev.kiln.cuda;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.kiln.kernel.BinaryCache;
+
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -37,12 +31,11 @@ final class KernelCompiler {
 
     private final Nvrtc nvrtc;
     private final Target target;
-    private final Path cacheDir;
+    private final BinaryCache cache = new BinaryCache("cuda");
 
     KernelCompiler(Nvrtc nvrtc, Target target) {
         this.nvrtc = nvrtc;
         this.target = target;
-        this.cacheDir = cacheDirectory();
     }
 
     /**
@@ -71,14 +64,6 @@ final class KernelCompiler {
         return out;
     }
 
-    static Path cacheDirectory() {
-        String configured = System.getProperty("kiln.cuda.cache");
-        if (configured != null && !configured.isBlank()) return Path.of(configured);
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
-        return base.resolve("kiln").resolve("cuda");
-    }
-
     Target target() { return target; }
 
     /** "NVRTC 13.0 from ... (Python environment), cubin for sm_90". */
@@ -87,42 +72,13 @@ final class KernelCompiler {
     /** The module image (cubin, or NUL-terminated PTX) of {@code family}'s source built with {@code defines}. */
     byte[] compile(String family, String source, String defines) {
         List<String> options = options(target, defines);
-        Path cached = cacheDir.resolve(cacheKey(source, options) + (target.cubin() ? ".cubin" : ".ptx"));
-        if (Files.isRegularFile(cached)) {
-            try {
-                return Files.readAllBytes(cached);
-            } catch (IOException e) {
-                LOG.log(Level.FINE, "cannot read cached kernel image " + cached + "; compiling", e);
-            }
-        }
+        Path cached = cache.file(target.cubin() ? ".cubin" : ".ptx", "nvrtc " + nvrtc.version(), target.toString(),
+                String.join(" ", options), source);
+        byte[] image = cache.read(cached);
+        if (image != null) return image;
         Nvrtc.Output out = nvrtc.compile(source, family + ".cu", options, target.cubin());
         if (!out.log().isEmpty()) LOG.fine(() -> "NVRTC log for " + family + " " + options + ":\n" + out.log());
-        store(cached, out.image());
+        cache.store(cached, out.image());
         return out.image();
-    }
-
-    private String cacheKey(String source, List<String> options) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (String part : List.of("nvrtc " + nvrtc.version(), target.toString(), String.join(" ", options), source)) {
-                sha.update(part.getBytes(StandardCharsets.UTF_8));
-                sha.update((byte) 0);
-            }
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-    }
-
-    /** Temp file then rename, so a concurrent reader never loads half an image; a read-only cache is only logged. */
-    private static void store(Path file, byte[] image) {
-        try {
-            Files.createDirectories(file.getParent());
-            Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
-            Files.write(tmp, image);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | UnsupportedOperationException e) {
-            LOG.log(Level.FINE, "cannot cache a kernel image in " + file.getParent(), e);
-        }
     }
 }
