@@ -5,7 +5,8 @@
 # time limit and the whole stays under 8 minutes. Writes report.md and the logs under $OUT (default gpu-check/out).
 #
 # Steps: the device probe (stops here, exit 2, when CUDA is unavailable, with the probe's reason); the conformance
-# kit with the ONNX node suite and backend-cuda's tests on `cuda`; the nn tests with `cuda` as the default device;
+# kit with the ONNX node suite and backend-cuda's tests on `cuda` (in kiln.cuda.debug mode, so a failing kernel is
+# named); the nn tests with `cuda` as the default device;
 # the CUDA benchmark rows (GpuCheckBench) and PyTorch's figures for the same rows on the same GPU.
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -40,7 +41,7 @@ step() { # name, seconds, command...: runs with a time limit, logs to $OUT/<name
   return $rc
 }
 
-step probe 60 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench cuda --probe
+step probe 45 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench cuda --probe
 probe_rc=$?
 { echo; echo '## Device probe'; echo; echo '```'; cat "$OUT/probe.log"; echo '```'; } >> "$REPORT"
 if [ $probe_rc -ne 0 ]; then
@@ -54,10 +55,10 @@ summary() { # the JUnit console's counts from a log, as one line
   grep -E '\[ +[0-9]+ (tests (found|successful|failed|skipped|aborted))' "$OUT/$1.log" | sed -E 's/^.*\[ +([0-9]+) (tests [a-z]+) +\].*$/\1 \2/' | paste -sd, -
 }
 
-step kit 200 "$JAVA" "${FLAGS[@]}" -Dkiln.test.devices=cuda -jar "$DIR/junit-console.jar" execute --disable-banner \
+step kit 190 "$JAVA" "${FLAGS[@]}" -Dkiln.test.devices=cuda -Dkiln.cuda.debug=true -jar "$DIR/junit-console.jar" execute --disable-banner \
     --details=summary --class-path "$CP$TESTS" --select-package dev.kiln.testkit --select-package dev.kiln.cuda \
     --reports-dir "$OUT/kit-reports"
-step nn 80 "$JAVA" "${FLAGS[@]}" -Dkiln.device=cuda -jar "$DIR/junit-console.jar" execute --disable-banner \
+step nn 75 "$JAVA" "${FLAGS[@]}" -Dkiln.device=cuda -jar "$DIR/junit-console.jar" execute --disable-banner \
     --details=summary --class-path "$CP$TESTS" --select-package dev.kiln.nn --reports-dir "$OUT/nn-reports"
 {
   echo; echo '## Tests on cuda'; echo
@@ -66,8 +67,8 @@ step nn 80 "$JAVA" "${FLAGS[@]}" -Dkiln.device=cuda -jar "$DIR/junit-console.jar
   echo "- failures: see kit.log / nn.log and the XML reports"
 } >> "$REPORT"
 
-step bench-kiln 90 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench cuda
-if [ -n "$PY" ]; then step bench-torch 60 "$PY" "$DIR/torch_reference.py"; else echo "no python3" > "$OUT/bench-torch.log"; fi
+step bench-kiln 85 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench cuda
+if [ -n "$PY" ]; then step bench-torch 55 "$PY" "$DIR/torch_reference.py"; else echo "no python3" > "$OUT/bench-torch.log"; fi
 {
   echo; echo '## Benchmarks (median ms; ratio = PyTorch ms / Kiln ms, above 1 means Kiln is faster)'; echo
   grep -h '^#' "$OUT/bench-kiln.log" "$OUT/bench-torch.log" | sed 's/^# /- /'

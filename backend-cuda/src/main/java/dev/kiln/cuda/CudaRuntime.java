@@ -39,6 +39,11 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
     /** The context last made current on each thread; the driver's current context is per thread. */
     private static final ThreadLocal<CUcontext> CURRENT = new ThreadLocal<>();
     private static final Logger LOG = Logger.getLogger(CudaRuntime.class.getName());
+    /**
+     * {@code -Dkiln.cuda.debug=true}: wait for every launch, so a kernel that fails is named (without it an
+     * asynchronous failure surfaces at the next synchronisation point, without the kernel's name). Slow.
+     */
+    private static final boolean DEBUG = Boolean.getBoolean("kiln.cuda.debug");
 
     /** A device allocation: JCuda's pointer, and its address for the libraries bound with java.lang.foreign. */
     public static final class Memory extends CUdeviceptr {
@@ -220,8 +225,10 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
             int result = JCudaDriver.cuLaunchKernel(function, (int) grid[0], (int) grid[1], (int) grid[2],
                     (int) block[0], (int) block[1], (int) block[2], (int) sharedBytes, stream,
                     Pointer.to(params.toArray(NativePointerObject[]::new)), null);
-            checkOn(result, "launching " + name + " (grid " + grid[0] + "x" + grid[1] + "x" + grid[2] + ", block "
-                    + block[0] + "x" + block[1] + "x" + block[2] + ", shared " + sharedBytes + " bytes)");
+            String launch = name + " (grid " + grid[0] + "x" + grid[1] + "x" + grid[2] + ", block "
+                    + block[0] + "x" + block[1] + "x" + block[2] + ", shared " + sharedBytes + " bytes)";
+            checkOn(result, "launching " + launch);
+            if (DEBUG) checkOn(JCudaDriver.cuStreamSynchronize(stream), "running " + launch + " (kiln.cuda.debug)");
         }
     }
 
