@@ -21,6 +21,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class Cublas {
     static final List<String> SONAMES = List.of("libcublas.so.13", "libcublas.so.12");
+    /** cuBLAS links cuBLASLt by soname; opened first from cuBLAS's folder for folders without an RPATH. */
+    static final List<String> COMPANIONS = List.of("libcublasLt.so");
 
     // cudaDataType (library_types.h) and cublasComputeType_t (cublas_api.h).
     static final int CUDA_R_32F = 0, CUDA_R_64F = 1, CUDA_R_16F = 2, CUDA_R_16BF = 14;

@@ -78,10 +78,18 @@ final class LibraryLocator {
      * Loads the first of {@code sonames} (newest first, e.g. libnvrtc.so.13 then .12) that opens.
      * {@code withPython} adds the Python environment's folders (not for the driver, which pip never ships).
      */
-    synchronized Result find(String what, List<String> sonames, boolean withPython) {
+    Result find(String what, List<String> sonames, boolean withPython) { return find(what, sonames, withPython, List.of()); }
+
+    /**
+     * As {@link #find(String, List, boolean)}, first opening, from the folder a library is found in, the files whose
+     * names start with one of {@code companions}: libraries it needs or loads by soname that the system loader would
+     * not find there (libcublasLt next to libcublas, libnvrtc-builtins next to libnvrtc, when the folder has no
+     * RPATH of its own). Once open, the loader matches them by soname. A companion that fails to open is skipped.
+     */
+    synchronized Result find(String what, List<String> sonames, boolean withPython, List<String> companions) {
         List<String> failures = new ArrayList<>();
         for (String soname : sonames) {
-            NativeLibrary lib = tryFolders(soname, configuredFolders, "-D" + LIBRARY_PATH_PROPERTY, failures);
+            NativeLibrary lib = tryFolders(soname, configuredFolders, "-D" + LIBRARY_PATH_PROPERTY, companions, failures);
             if (lib != null) return new Result(lib, null);
             try {
                 SymbolLookup lookup = opener.open(soname);
@@ -92,7 +100,7 @@ final class LibraryLocator {
         }
         if (withPython) {
             for (String soname : sonames) {
-                NativeLibrary lib = tryFolders(soname, pythonLibraryFolders(), "Python environment", failures);
+                NativeLibrary lib = tryFolders(soname, pythonLibraryFolders(), "Python environment", companions, failures);
                 if (lib != null) return new Result(lib, null);
             }
         }
@@ -104,10 +112,11 @@ final class LibraryLocator {
         return new Result(null, why.toString());
     }
 
-    private NativeLibrary tryFolders(String soname, List<Path> folders, String foundBy, List<String> failures) {
+    private NativeLibrary tryFolders(String soname, List<Path> folders, String foundBy, List<String> companions, List<String> failures) {
         for (Path folder : folders) {
             Path file = folder.resolve(soname);
             if (!Files.exists(file)) continue;
+            openCompanions(folder, companions);
             try {
                 return new NativeLibrary(soname, file.toString(), foundBy, opener.open(file.toString()));
             } catch (RuntimeException e) {
@@ -115,6 +124,24 @@ final class LibraryLocator {
             }
         }
         return null;
+    }
+
+    private void openCompanions(Path folder, List<String> prefixes) {
+        if (prefixes.isEmpty()) return;
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> all = Files.newDirectoryStream(folder)) {
+            for (Path p : all) if (prefixes.stream().anyMatch(p.getFileName().toString()::startsWith)) files.add(p);
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "cannot list " + folder, e);
+        }
+        files.sort(null);
+        for (Path p : files) {
+            try {
+                opener.open(p.toString());
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "companion library " + p + " did not open", e);
+            }
+        }
     }
 
     /** The {@code nvidia/<package>/lib} folders under the Python environment's site-packages, sorted; computed once. */

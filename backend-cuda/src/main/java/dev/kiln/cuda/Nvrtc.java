@@ -19,6 +19,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class Nvrtc {
     static final List<String> SONAMES = List.of("libnvrtc.so.13", "libnvrtc.so.12");
+    /** NVRTC loads its builtins library by soname at compile time; opened first from NVRTC's own folder. */
+    static final List<String> COMPANIONS = List.of("libnvrtc-builtins.so");
 
     /** What one compilation produced: the image (cubin or PTX, NUL-terminated) and the compiler's log. */
     record Output(byte[] image, String log) {}

@@ -13,11 +13,13 @@ record VendorLibraries(Bound<Nvrtc> nvrtc, Bound<Cublas> cublas) {
     record Bound<T>(T library, String reason) {}
 
     static VendorLibraries load(LibraryLocator locator) {
-        return new VendorLibraries(bind(locator, "NVRTC", Nvrtc.SONAMES, Nvrtc::new), bind(locator, "cuBLAS", Cublas.SONAMES, Cublas::new));
+        return new VendorLibraries(bind(locator, "NVRTC", Nvrtc.SONAMES, Nvrtc.COMPANIONS, Nvrtc::new),
+                bind(locator, "cuBLAS", Cublas.SONAMES, Cublas.COMPANIONS, Cublas::new));
     }
 
-    private static <T> Bound<T> bind(LibraryLocator locator, String what, List<String> sonames, Function<NativeLibrary, T> binding) {
-        LibraryLocator.Result found = locator.find(what, sonames, true);
+    private static <T> Bound<T> bind(LibraryLocator locator, String what, List<String> sonames, List<String> companions,
+                                     Function<NativeLibrary, T> binding) {
+        LibraryLocator.Result found = locator.find(what, sonames, true, companions);
         if (!found.found()) return new Bound<>(null, found.reason());
         try {
             return new Bound<>(binding.apply(found.library()), null);

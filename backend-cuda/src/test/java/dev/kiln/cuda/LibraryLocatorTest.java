@@ -118,4 +118,18 @@ class LibraryLocatorTest {
         assertEquals(List.of(Path.of("/a"), Path.of("/b c")), LibraryLocator.folders("/a: :/b c"));
         assertEquals(List.of(), LibraryLocator.folders(null));
     }
+
+    @Test
+    void companionsInTheLibrarysFolderAreOpenedFirst() throws IOException {
+        Path lib = tmp.resolve("site/nvidia/cublas/lib");
+        fakeLibrary(lib, "libcublas.so.13");
+        fakeLibrary(lib, "libcublasLt.so.13");
+        fakeLibrary(lib, "libnvblas.so.13");
+        List<String> asked = new ArrayList<>();
+        LibraryLocator locator = new LibraryLocator(List.of(), () -> List.of(tmp.resolve("site")), filesOnly(asked));
+
+        assertTrue(locator.find("cuBLAS", List.of("libcublas.so.13"), true, List.of("libcublasLt.so")).found());
+
+        assertEquals(List.of("libcublas.so.13", lib.resolve("libcublasLt.so.13").toString(), lib.resolve("libcublas.so.13").toString()), asked);
+    }
 }
