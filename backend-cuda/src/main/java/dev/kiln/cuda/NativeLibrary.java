@@ -19,9 +19,8 @@ record NativeLibrary(String soname, String path, String foundBy, SymbolLookup lo
                 () -> new UnsatisfiedLinkError(soname + " (" + path + ") has no function " + symbol)), descriptor);
     }
 
-    /** "libnvrtc.so.13 from /venv/.../nvidia/cuda_nvrtc/lib (Python environment)". */
+    /** "libnvrtc.so.13 from /venv/.../nvidia/cuda_nvrtc/lib (Python environment)", or "libnvrtc.so.13 (system loader)". */
     String describe() {
-        String folder = path.contains("/") ? Path.of(path).getParent().toString() : path;
-        return soname + " from " + folder + " (" + foundBy + ")";
+        return path.contains("/") ? soname + " from " + Path.of(path).getParent() + " (" + foundBy + ")" : soname + " (" + foundBy + ")";
     }
 }
