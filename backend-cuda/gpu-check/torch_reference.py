@@ -56,6 +56,12 @@ def streaming_rows(dev):
     a, b, c = torch.rand(n, device=dev), torch.rand(n, device=dev), torch.empty(n, device=dev)
     timed("add_64M", lambda: torch.add(a, b, out=c), 3.0 * n * 4, "GB/s")
     timed("exp_64M", lambda: torch.exp(a, out=c), 2.0 * n * 4, "GB/s")
+    x, y, z = torch.rand(1, device=dev), torch.rand(1, device=dev), torch.empty(1, device=dev)
+
+    def eager_adds():
+        for _ in range(1000):
+            torch.add(x, y, out=z)
+    timed("eager_add_1_x1000", eager_adds)
     for name, moved in (("copy_as_add_64M", 3 * n * 4), ("copy_as_exp_64M", 2 * n * 4)):
         half = moved // 2 // 4
         src, dst = torch.empty(half, device=dev), torch.empty(half, device=dev)

@@ -17,7 +17,9 @@ import java.util.function.Supplier;
  * and printed one per line as {@code bench name=<row> ms=<median> rate=<rate>} for the script to set beside
  * PyTorch's figures for the same rows on the same GPU (its {@code torch_reference.py} prints the same names):
  * SGEMM 4096 at each float32 matmul precision, add and exp on 64M floats with a device copy moving the same bytes,
- * and training steps (LeNet-5 batch 256, nanoGPT-small batch 64). ResNet-18 has no Kiln model yet.
+ * training steps (LeNet-5 batch 256, nanoGPT-small batch 64), and the host's cost of an eager op (1000 adds of one
+ * element, then one synchronisation: milliseconds per 1000 ops are microseconds per op). ResNet-18 has no Kiln
+ * model yet.
  *
  * <p>Arguments: the device (default {@code cuda}), then optionally {@code --filter a,b}, or {@code --probe} to print
  * the device probe's table and exit with status 0 when the device is available, 2 (and the reason) when not.
@@ -49,6 +51,7 @@ public final class GpuCheckBench {
         row(filter, "copy_as_add_64M", () -> CopyCeiling.moving(d, 3L * STREAM_N * 4));
         row(filter, "exp_64M", () -> Kernels.unary(be, UnaryOp.EXP, STREAM_N));
         row(filter, "copy_as_exp_64M", () -> CopyCeiling.moving(d, 2L * STREAM_N * 4));
+        row(filter, "eager_add_1_x1000", () -> Kernels.repeated(be, 1000, BinaryOp.ADD, 1));
         row(filter, "step_lenet5_sgd_b256", () -> Networks.lenet5Step(be, d, 256));
         // nanoGPT's Shakespeare character model: 6 layers, 6 heads, 384 wide, context 256 (no dropout here).
         row(filter, "step_gpt_small_adamw_b64", () -> Networks.gptStep(be, d, new Gpt.Config(65, 256, 6, 6, 384, false), 64));
