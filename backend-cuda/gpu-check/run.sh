@@ -79,7 +79,10 @@ def rows(path):
     out = {}
     for line in open(path, errors="replace"):
         m = re.match(r"bench name=(\S+) (.*)", line.strip())
-        if m: out[m.group(1)] = dict(kv.split("=", 1) for kv in m.group(2).split(" ") if "=" in kv)
+        if not m: continue
+        rest = m.group(2)
+        out[m.group(1)] = ({"failed": "failed: " + rest.split("failed=", 1)[1].replace("|", "/")} if rest.startswith("failed=")
+                           else dict(kv.split("=", 1) for kv in rest.split(" ") if "=" in kv))
     return out
 kiln, torch = rows(sys.argv[1]), rows(sys.argv[2])
 for name in list(kiln) + [n for n in torch if n not in kiln]:
