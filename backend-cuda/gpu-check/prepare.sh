@@ -21,8 +21,8 @@ mkdir -p "$DEST/lib" "$DEST/tests"
 mvn -B -q -DskipTests package dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$DEST/lib" \
     -DexcludeGroupIds=org.bytedeco,org.jocl,org.openjdk.jmh,net.sf.jopt-simple,org.apache.commons \
     -DexcludeArtifactIds=kiln-backend-opencl -pl backend-cuda,nn,backend-cpu,benchmarks -am
-# No listed module depends on backend-cuda, so its own jar is copied by hand.
-cp backend-cuda/target/kiln-backend-cuda-*[0-9T].jar "$DEST/lib/"
+# No listed module depends on backend-cuda or benchmarks, so their own jars are copied by hand.
+cp backend-cuda/target/kiln-backend-cuda-*[0-9T].jar benchmarks/target/kiln-benchmarks-*[0-9T].jar "$DEST/lib/"
 mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT_CONSOLE_VERSION" \
     -DoutputDirectory="$DEST"
 mv "$DEST/junit-platform-console-standalone-$JUNIT_CONSOLE_VERSION.jar" "$DEST/junit-console.jar"

@@ -8,7 +8,10 @@
 # kit with the ONNX node suite and backend-cuda's tests on `cuda` (in kiln.cuda.debug mode, so a failing kernel is
 # named); the nn tests with `cuda` as the default device;
 # the CUDA benchmark rows (GpuCheckBench) and PyTorch's figures for the same rows on the same GPU.
+#
+# KILN_GPU_CHECK_DEVICE (default cuda) runs the same steps on another device, to try the script where there is no GPU.
 set -uo pipefail
+DEVICE="${KILN_GPU_CHECK_DEVICE:-cuda}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 if [ -x "$HERE/jre/bin/java" ]; then DIR="$HERE"; else DIR="$(cd "$HERE/../.." && pwd)/gpu-check"; fi
 JAVA="$DIR/jre/bin/java"
@@ -41,33 +44,37 @@ step() { # name, seconds, command...: runs with a time limit, logs to $OUT/<name
   return $rc
 }
 
-step probe 45 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench cuda --probe
+step probe 45 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench "$DEVICE" --probe
 probe_rc=$?
 { echo; echo '## Device probe'; echo; echo '```'; cat "$OUT/probe.log"; echo '```'; } >> "$REPORT"
-if [ $probe_rc -ne 0 ]; then
+if [ $probe_rc -eq 2 ]; then
   reason=$(grep -E '^cuda' "$OUT/probe.log" | head -1 | sed -E 's/^cuda[^ ]* +rejected +- +//')
   { echo; echo "CUDA is unavailable here, nothing was run on a GPU: ${reason:-see the probe above}"; } >> "$REPORT"
   echo "gpu-check: CUDA unavailable: ${reason:-see $OUT/probe.log}"
   exit 2
+elif [ $probe_rc -ne 0 ]; then
+  { echo; echo "The probe itself failed (exit $probe_rc); see probe.log."; } >> "$REPORT"
+  echo "gpu-check: the probe failed (exit $probe_rc), see $OUT/probe.log" >&2
+  exit 1
 fi
 
 summary() { # the JUnit console's counts from a log, as one line
   grep -E '\[ +[0-9]+ (tests (found|successful|failed|skipped|aborted))' "$OUT/$1.log" | sed -E 's/^.*\[ +([0-9]+) (tests [a-z]+) +\].*$/\1 \2/' | paste -sd, -
 }
 
-step kit 190 "$JAVA" "${FLAGS[@]}" -Dkiln.test.devices=cuda -Dkiln.cuda.debug=true -jar "$DIR/junit-console.jar" execute --disable-banner \
+step kit 190 "$JAVA" "${FLAGS[@]}" -Dkiln.test.devices="$DEVICE" -Dkiln.cuda.debug=true -jar "$DIR/junit-console.jar" execute --disable-banner \
     --details=summary --class-path "$CP$TESTS" --select-package dev.kiln.testkit --select-package dev.kiln.cuda \
     --reports-dir "$OUT/kit-reports"
-step nn 75 "$JAVA" "${FLAGS[@]}" -Dkiln.device=cuda -jar "$DIR/junit-console.jar" execute --disable-banner \
+step nn 75 "$JAVA" "${FLAGS[@]}" -Dkiln.device="$DEVICE" -jar "$DIR/junit-console.jar" execute --disable-banner \
     --details=summary --class-path "$CP$TESTS" --select-package dev.kiln.nn --reports-dir "$OUT/nn-reports"
 {
-  echo; echo '## Tests on cuda'; echo
+  echo; echo "## Tests on $DEVICE"; echo
   echo "- conformance kit + ONNX node suite + backend-cuda tests: $(summary kit)"
-  echo "- nn tests (default device cuda): $(summary nn)"
+  echo "- nn tests (default device $DEVICE): $(summary nn)"
   echo "- failures: see kit.log / nn.log and the XML reports"
 } >> "$REPORT"
 
-step bench-kiln 85 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench cuda
+step bench-kiln 85 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench "$DEVICE"
 if [ -n "$PY" ]; then step bench-torch 55 "$PY" "$DIR/torch_reference.py"; else echo "no python3" > "$OUT/bench-torch.log"; fi
 {
   echo; echo '## Benchmarks (median ms; ratio = PyTorch ms / Kiln ms, above 1 means Kiln is faster)'; echo
