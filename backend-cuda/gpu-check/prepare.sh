@@ -42,10 +42,10 @@ done
 
 echo "== Java runtime (jlink)"
 # jdeps names what the jars need; the fixed list adds what is loaded by service or reflection (jdk.zipfs: the JUnit
-# launcher scans packages inside jars through the zip file system).
+# launcher scans packages inside jars through the zip file system; java.xml: it writes its XML reports with StAX).
 needed=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 25 \
     --class-path "$DEST/lib/*:$DEST/tests/*" "$DEST"/lib/kiln-*.jar "$DEST"/tests/*.jar 2>/dev/null || true)
-modules=$(echo "java.base,jdk.incubator.vector,java.logging,java.management,jdk.unsupported,jdk.zipfs,$needed" | tr , "\n" | grep -v "^$" | sort -u | paste -sd, -)
+modules=$(echo "java.base,jdk.incubator.vector,java.logging,java.management,jdk.unsupported,jdk.zipfs,java.xml,$needed" | tr , "\n" | grep -v "^$" | sort -u | paste -sd, -)
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-9 \
     --output "$DEST/jre"
 echo "modules: $modules"
