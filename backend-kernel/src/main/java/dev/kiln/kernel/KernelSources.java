@@ -13,13 +13,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The kernels module's sources as compilation units: op codes, the prelude, then one family. The same text goes
- * to every runtime; each compiles it in its own dialect (see the prelude).
+ * The kernels module's sources as compilation units: op codes, the dialect header, the prelude, then one family.
+ * The same text goes to every runtime: it is OpenCL C, and {@code dialect.cl} makes it compile as CUDA C++ too.
  */
 public final class KernelSources {
     private KernelSources() {}
 
-    static final String ROOT = "dev/kiln/kernels/opencl/";
+    static final String ROOT = "dev/kiln/kernels/";
 
     /** The kernel families, one source each; the prelude is not one (it is part of every unit). */
     public static final java.util.List<String> FAMILIES =
@@ -27,9 +27,9 @@ public final class KernelSources {
 
     private static final ConcurrentHashMap<String, String> UNITS = new ConcurrentHashMap<>();
 
-    /** The op-code constants, the prelude and the family's source, as one compilation unit. */
+    /** The op-code constants, the dialect, the prelude and the family's source, as one compilation unit. */
     public static String unit(String family) {
-        return UNITS.computeIfAbsent(family, f -> opCodes() + resource("prelude") + "\n#line 1\n" + resource(f));
+        return UNITS.computeIfAbsent(family, f -> opCodes() + resource("dialect") + resource("prelude") + "\n#line 1\n" + resource(f));
     }
 
     /** Op codes are the Java enums' ordinals, written out here so the kernels can never drift from them. */

@@ -2,7 +2,7 @@
 // the same numbers on every backend. Element i of the output (row-major) uses counter offset + i under key
 // seed; the output slot is D (any dtype), distributions are DIST_* from dev.kiln.backend.Distribution.
 
-inline uint2 philox_words01(ulong seed, ulong counter) {
+INLINE uint2 philox_words01(ulong seed, ulong counter) {
     uint c0 = (uint) counter, c1 = (uint) (counter >> 32), c2 = 0, c3 = 0;
     uint k0 = (uint) seed, k1 = (uint) (seed >> 32);
     for (int round = 0; round < 10; round++) {
@@ -16,11 +16,11 @@ inline uint2 philox_words01(ulong seed, ulong counter) {
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
-    return (uint2) (c0, c1);
+    return MAKE_UINT2(c0, c1);
 }
 
 // (w >> 8) * 2^-24: a uniform on [0, 1) with 24 random bits, exact in float and double.
-inline wide_float unit_interval(uint w) { return (wide_float) (w >> 8) * (wide_float) (1.0f / 16777216.0f); }
+INLINE wide_float unit_interval(uint w) { return (wide_float) (w >> 8) * (wide_float) (1.0f / 16777216.0f); }
 
 __kernel void CAT2(random, DN)(int dist, wide_float a, wide_float b, long int_low, long int_span,
                                ulong seed, ulong offset, int rank, long8 shape, long n,

@@ -5,7 +5,7 @@
 // scalar replaces b, with 2 it replaces a (scalar op tensor); the unused pointer is then any valid buffer.
 
 #ifdef OP
-inline T binary_arith(int op, T a, T b) {
+INLINE T binary_arith(int op, T a, T b) {
 #if T_KIND == KIND_FLOAT
     switch (op) {
         case BINARY_ADD: return a + b;
@@ -62,7 +62,7 @@ inline T binary_arith(int op, T a, T b) {
 #endif
 }
 
-inline uchar binary_predicate(int op, T a, T b) {
+INLINE uchar binary_predicate(int op, T a, T b) {
     switch (op) {
         case BINARY_EQ: return a == b;
         case BINARY_NE: return a != b;
@@ -78,7 +78,7 @@ inline uchar binary_predicate(int op, T a, T b) {
 }
 
 // The op's result as OUT_T: arithmetic for T outputs, predicates for bool ones.
-inline OUT_T binary_op(T a, T b) {
+INLINE OUT_T binary_op(T a, T b) {
     switch (OP) {
         case BINARY_EQ: case BINARY_NE: case BINARY_LT: case BINARY_LE: case BINARY_GT: case BINARY_GE:
         case BINARY_AND: case BINARY_OR: case BINARY_XOR:

@@ -7,9 +7,9 @@
 #if T_KIND == KIND_FLOAT
 typedef T F;
 
-inline T sigmoid(T x) { return x >= 0 ? (T) 1 / ((T) 1 + exp(-x)) : exp(x) / ((T) 1 + exp(x)); }
+INLINE T sigmoid(T x) { return x >= 0 ? (T) 1 / ((T) 1 + exp(-x)) : exp(x) / ((T) 1 + exp(x)); }
 
-inline T unary_op(int op, T x, T alpha) {
+INLINE T unary_op(int op, T x, T alpha) {
     switch (op) {
         case UNARY_NEG: return -x;
         case UNARY_ABS: return fabs(x);
@@ -48,7 +48,7 @@ inline T unary_op(int op, T x, T alpha) {
 #else
 typedef wide_float F;
 
-inline T unary_op(int op, T x, F alpha) {
+INLINE T unary_op(int op, T x, F alpha) {
     long v = x, r;
     switch (op) {
         case UNARY_NEG: r = -v; break;

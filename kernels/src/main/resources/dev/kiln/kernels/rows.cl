@@ -30,8 +30,8 @@
 #define T8 GLUE(T, 8)
 #define T4 GLUE(T, 4)
 #define T2 GLUE(T, 2)
-inline T hsum(TR v) { T8 a = v.lo + v.hi; T4 b = a.lo + a.hi; T2 c = b.lo + b.hi; return c.x + c.y; }
-inline T hmax(TR v) { T8 a = max(v.lo, v.hi); T4 b = max(a.lo, a.hi); T2 c = max(b.lo, b.hi); return max(c.x, c.y); }
+INLINE T hsum(TR v) { T8 a = v.lo + v.hi; T4 b = a.lo + a.hi; T2 c = b.lo + b.hi; return c.x + c.y; }
+INLINE T hmax(TR v) { T8 a = max(v.lo, v.hi); T4 b = max(a.lo, a.hi); T2 c = max(b.lo, b.hi); return max(c.x, c.y); }
 #endif
 
 // This work-item's share of a row of n: whole vectors first, then the ragged tail element by element.
@@ -44,7 +44,8 @@ inline T hmax(TR v) { T8 a = max(v.lo, v.hi); T4 b = max(a.lo, a.hi); T2 c = max
 // element), then e / sum or x - max - log(sum). Max drops NaN, but a NaN still reaches every output via the sum.
 __kernel void KERNEL(softmax)(int log_softmax, long n, int kept_rank, long8 kept_shape, long8 x_kept, long8 out_kept,
                               long x_stride, long out_stride,
-                              __global const T* x, long x_offset, __global T* out, long out_offset, __local T* scratch) {
+                              __global const T* x, long x_offset, __global T* out, long out_offset, LOCAL_ARG(T, scratch)) {
+    BIND_LOCAL(T, scratch);
     __global const T* in = ROW_START(x, x_offset, x_kept);
     __global T* dst = ROW_START(out, out_offset, out_kept);
     TR mv = (TR) (-INFINITY);
@@ -80,7 +81,7 @@ __kernel void KERNEL(softmax)(int log_softmax, long n, int kept_rank, long8 kept
 
 // A reduction (op: a REDUCE_* code) of each row into one output element. Lanes combine as reduce_combine does,
 // max and min keeping a NaN (x + y is NaN when either is).
-inline TR reduce_lanes(int op, TR acc, TR v) {
+INLINE TR reduce_lanes(int op, TR acc, TR v) {
 #if ROW_VW == 1
     return reduce_combine(op, acc, v);
 #else
@@ -94,7 +95,8 @@ inline TR reduce_lanes(int op, TR acc, TR v) {
 }
 
 __kernel void KERNEL(reduce_rows)(int op, long n, int kept_rank, long8 kept_shape, long8 x_kept, long8 out_kept, long x_stride,
-                                  __global const T* x, long x_offset, __global T* out, long out_offset, __local T* scratch) {
+                                  __global const T* x, long x_offset, __global T* out, long out_offset, LOCAL_ARG(T, scratch)) {
+    BIND_LOCAL(T, scratch);
     __global const T* in = ROW_START(x, x_offset, x_kept);
     TR acc = (TR) reduce_identity(op);
     ROW_CHUNKS(j, n) acc = reduce_lanes(op, acc, ROW_LOAD(in, j, x_stride));
@@ -135,7 +137,8 @@ __kernel void KERNEL(layer_norm)(long n, T eps, int has_weight, int has_bias,
                                  long x_stride, long out_stride, long w_stride, long b_stride,
                                  __global const T* x, long x_offset, __global T* out, long out_offset,
                                  __global const T* weight, long w_offset, __global const T* bias, long b_offset,
-                                 __global T* mean, long mean_offset, __global T* inv_std, long inv_offset, __local T* scratch) {
+                                 __global T* mean, long mean_offset, __global T* inv_std, long inv_offset, LOCAL_ARG(T, scratch)) {
+    BIND_LOCAL(T, scratch);
     __global const T* in = ROW_START(x, x_offset, x_kept);
     __global T* dst = ROW_START(out, out_offset, out_kept);
     weight += w_offset;
@@ -184,7 +187,8 @@ __kernel void KERNEL(layer_norm_backward)(long n, int has_weight,
                                           __global const T* grad_out, long go_offset, __global const T* x, long x_offset,
                                           __global T* grad_in, long gi_offset, __global const T* weight, long w_offset,
                                           __global const T* mean, long mean_offset, __global const T* inv_std, long inv_offset,
-                                          __local T* scratch) {
+                                          LOCAL_ARG(T, scratch)) {
+    BIND_LOCAL(T, scratch);
     __global const T* go = ROW_START(grad_out, go_offset, go_kept);
     __global const T* in = ROW_START(x, x_offset, x_kept);
     __global T* gi = ROW_START(grad_in, gi_offset, gi_kept);

@@ -18,7 +18,8 @@ __kernel void KERNEL(reduce_serial)(REDUCE_ARGS) {
 }
 
 // One work-group per output element: for long reductions.
-__kernel void KERNEL(reduce_group)(REDUCE_ARGS, __local T* scratch) {
+__kernel void KERNEL(reduce_group)(REDUCE_ARGS, LOCAL_ARG(T, scratch)) {
+    BIND_LOCAL(T, scratch);
     long o = get_group_id(0);
     __global const T* base = x + x_offset + strided_offset(o, kept_rank, kept_shape, kept_strides);
     T acc = reduce_identity(op);

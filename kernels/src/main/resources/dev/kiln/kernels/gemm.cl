@@ -15,7 +15,7 @@
 #define WPT_N (TILE_N / WG_X)
 #define THREADS (WG_X * WG_Y)
 
-__kernel __attribute__((reqd_work_group_size(WG_X, WG_Y, 1)))
+__kernel REQD_WORK_GROUP_SIZE(WG_X, WG_Y, 1)
 void KERNEL(gemm)(int m, int n, int k, int batch_rank, long8 batch_shape,
                   long8 a_batch_strides, long8 b_batch_strides, long8 out_batch_strides,
                   long a_row_stride, long a_col_stride, long b_row_stride, long b_col_stride,
@@ -67,6 +67,7 @@ void KERNEL(gemm)(int m, int n, int k, int batch_rank, long8 batch_shape,
     }
 }
 
+#if KILN_WIDE_VECTORS  // OpenCL's 16-lane vector types; CUDA devices take the tiled kernel above
 // ---- register-blocked kernel, for CPU devices ----------------------------------------------------------------
 // PoCL (and CPU drivers like it) run a work-group as a loop over its work-items, so what pays there is work inside
 // one work-item: each computes RM rows x VN columns of out as RM vectors of VN lanes, loading b a vector at a time
@@ -88,7 +89,7 @@ void KERNEL(gemm)(int m, int n, int k, int batch_rank, long8 batch_shape,
 #define VLOAD GLUE(vload, VN)
 #define VSTORE GLUE(vstore, VN)
 
-__kernel __attribute__((reqd_work_group_size(GX, GY, 1)))
+__kernel REQD_WORK_GROUP_SIZE(GX, GY, 1)
 void KERNEL(gemm_blocked)(int m, int n, int k, int batch_rank, long8 batch_shape,
                           long8 a_batch_strides, long8 b_batch_strides, long8 out_batch_strides,
                           long a_row_stride, long a_col_stride, long b_row_stride,
@@ -136,3 +137,4 @@ void KERNEL(gemm_blocked)(int m, int n, int k, int batch_rank, long8 batch_shape
         }
     }
 }
+#endif

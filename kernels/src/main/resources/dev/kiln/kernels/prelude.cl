@@ -1,12 +1,14 @@
-// Prelude prepended to every OpenCL family source. The host compiles one program per family and dtype
+// Prelude prepended to every family source (after dialect.cl). The host compiles one program per family and dtype
 // combination, defining for each type slot X (T, S, D) the macros:
-//   X      the OpenCL storage type (float, double, int, long, uchar, half, ushort)
+//   X      the storage type, in OpenCL C's names (float, double, int, long, uchar, half, ushort)
 //   X_KIND one of the KIND_ constants below
 //   XN     the dtype's Kiln name (float32, int64, ...), used to name entry points <op>_<dtype>
 // plus KILN_FP64 when the device has cl_khr_fp64, and the op-code constants generated from the Java enums.
 
 #ifdef KILN_FP64
+#ifdef KILN_OPENCL
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
 typedef double wide_float;
 #else
 typedef float wide_float;
@@ -31,7 +33,7 @@ typedef float wide_float;
 #define FOR_EACH_INDEX(i, n) for (long i = get_global_id(0); i < (n); i += get_global_size(0))
 
 // Component d of a long8 (a switch, not an array: private arrays keep PoCL from vectorising).
-inline long lane(long8 v, int d) {
+INLINE long lane(long8 v, int d) {
     switch (d) {
         case 0: return v.s0;
         case 1: return v.s1;
@@ -45,7 +47,7 @@ inline long lane(long8 v, int d) {
 }
 
 // Element offset of the linear (row-major) index i of a view with this shape and these strides.
-inline long strided_offset(long i, int rank, long8 shape, long8 strides) {
+INLINE long strided_offset(long i, int rank, long8 shape, long8 strides) {
     if (rank == 1) return i * strides.s0;
     long off = 0;
     for (int d = rank - 1; d >= 0; d--) {
@@ -57,12 +59,12 @@ inline long strided_offset(long i, int rank, long8 shape, long8 strides) {
 }
 
 // Offsets of the linear index i in up to four views of one shape, sharing the index arithmetic.
-inline long4 strided_offsets4(long i, int rank, long8 shape, long8 s0, long8 s1, long8 s2, long8 s3) {
-    if (rank == 1) return i * (long4) (s0.s0, s1.s0, s2.s0, s3.s0);
-    long4 off = 0;
+INLINE long4 strided_offsets4(long i, int rank, long8 shape, long8 s0, long8 s1, long8 s2, long8 s3) {
+    if (rank == 1) return i * MAKE_LONG4(s0.s0, s1.s0, s2.s0, s3.s0);
+    long4 off = MAKE_LONG4(0, 0, 0, 0);
     for (int d = rank - 1; d >= 0; d--) {
         long size = lane(shape, d), q = i / size;
-        off += (i - q * size) * (long4) (lane(s0, d), lane(s1, d), lane(s2, d), lane(s3, d));
+        off += (i - q * size) * MAKE_LONG4(lane(s0, d), lane(s1, d), lane(s2, d), lane(s3, d));
         i = q;
     }
     return off;
@@ -72,13 +74,13 @@ inline long4 strided_offsets4(long i, int rank, long8 shape, long8 s0, long8 s1,
 // host's promise that every operand is contiguous (coalesced to one dimension of stride 1): the offset is the
 // index itself, so loads and stores are contiguous across work-items, which CPU drivers vectorise.
 #ifdef DENSE
-#define ELEMENT_OFFSETS4(i, rank, shape, s0, s1, s2, s3) ((long4) (i))
+#define ELEMENT_OFFSETS4(i, rank, shape, s0, s1, s2, s3) MAKE_LONG4(i, i, i, i)
 #else
 #define ELEMENT_OFFSETS4(i, rank, shape, s0, s1, s2, s3) strided_offsets4(i, rank, shape, s0, s1, s2, s3)
 #endif
 
 // Coordinates of the linear index i, innermost last.
-inline void coords_of(long i, int rank, long8 shape, long* c) {
+INLINE void coords_of(long i, int rank, long8 shape, long* c) {
     for (int d = rank - 1; d >= 0; d--) {
         long size = lane(shape, d), q = i / size;
         c[d] = i - q * size;
@@ -86,7 +88,7 @@ inline void coords_of(long i, int rank, long8 shape, long* c) {
     }
 }
 
-inline long dot_strides(const long* c, int rank, long8 strides) {
+INLINE long dot_strides(const long* c, int rank, long8 strides) {
     long off = 0;
     for (int d = 0; d < rank; d++) off += c[d] * lane(strides, d);
     return off;
@@ -96,9 +98,9 @@ inline long dot_strides(const long* c, int rank, long8 strides) {
 // Floating to integer truncates toward zero and saturates (NaN becomes 0); integer to integer wraps; anything to
 // bool is "not zero"; to floating rounds to nearest.
 
-inline float bf16_to_float(ushort bits) { return as_float(((uint) bits) << 16); }
+INLINE float bf16_to_float(ushort bits) { return as_float(((uint) bits) << 16); }
 
-inline ushort float_to_bf16(float f) {
+INLINE ushort float_to_bf16(float f) {
     uint u = as_uint(f);
     if (isnan(f)) return (ushort) ((u >> 16) | 0x40);
     return (ushort) ((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
@@ -142,7 +144,7 @@ inline ushort float_to_bf16(float f) {
 #define IS_NAN(v) false
 #else
 #define LOWEST (((T) 1) << (sizeof(T) * 8 - 1))
-#define HIGHEST (~LOWEST)
+#define HIGHEST ((T) ~LOWEST)
 #define IS_NAN(v) false
 #endif
 #endif
@@ -150,7 +152,7 @@ inline ushort float_to_bf16(float f) {
 // ---- reductions shared by the reduce and rows families (op codes REDUCE_*) -----------------------------------
 
 #ifdef T
-inline T reduce_identity(int op) {
+INLINE T reduce_identity(int op) {
     switch (op) {
         case REDUCE_SUM: return 0;
         case REDUCE_PROD: return 1;
@@ -160,7 +162,7 @@ inline T reduce_identity(int op) {
 }
 
 // Max and min propagate NaN, as PyTorch does.
-inline T reduce_combine(int op, T acc, T v) {
+INLINE T reduce_combine(int op, T acc, T v) {
     switch (op) {
         case REDUCE_SUM: return acc + v;
         case REDUCE_PROD: return acc * v;
@@ -170,7 +172,7 @@ inline T reduce_combine(int op, T acc, T v) {
 }
 
 // Tree reduction of one value per work-item in local memory; the group size is a power of two.
-inline T group_reduce(int op, T v, __local T* scratch) {
+INLINE T group_reduce(int op, T v, LOCAL_PTR(T) scratch) {
     int lid = get_local_id(0);
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
