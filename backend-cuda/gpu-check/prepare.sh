@@ -42,10 +42,11 @@ done
 
 echo "== Java runtime (jlink)"
 # jdeps names what the jars need; the fixed list adds what is loaded by service or reflection (jdk.zipfs: the JUnit
-# launcher scans packages inside jars through the zip file system; java.xml: it writes its XML reports with StAX).
+# launcher scans packages inside jars through the zip file system). java.xml (4 MB, for the launcher's XML reports)
+# is left out: the carry limit counts the repository's own files too, and the console log names every failure.
 needed=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 25 \
     --class-path "$DEST/lib/*:$DEST/tests/*" "$DEST"/lib/kiln-*.jar "$DEST"/tests/*.jar 2>/dev/null || true)
-modules=$(echo "java.base,jdk.incubator.vector,java.logging,java.management,jdk.unsupported,jdk.zipfs,java.xml,$needed" | tr , "\n" | grep -v "^$" | sort -u | paste -sd, -)
+modules=$(echo "java.base,jdk.incubator.vector,java.logging,java.management,jdk.unsupported,jdk.zipfs,$needed" | tr , "\n" | grep -v "^$" | sort -u | paste -sd, -)
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-9 \
     --output "$DEST/jre"
 echo "modules: $modules"
@@ -55,6 +56,8 @@ git rev-parse HEAD > "$DEST/COMMIT"
 
 echo "== contents"
 du -sh "$DEST/jre" "$DEST/lib" "$DEST/tests" "$DEST/junit-console.jar"
+# What travels to the GPU machine is this folder plus the repository's tracked and untracked, unignored files.
 bytes=$(du -sb "$DEST" | cut -f1)
-echo "gpu-check/: $bytes bytes ($((bytes / 1024 / 1024)) MiB) of the 64 MiB carry limit"
-if [ "$bytes" -gt "$LIMIT_BYTES" ]; then echo "too large for the GPU machine's 64 MiB carry" >&2; exit 1; fi
+tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+echo "gpu-check/: $bytes bytes ($((bytes / 1024 / 1024)) MiB); with the working tree's $tree bytes: $(((bytes + tree) / 1024 / 1024)) MiB of the 64 MiB carry limit"
+if [ $((bytes + tree)) -gt "$LIMIT_BYTES" ]; then echo "too large for the GPU machine's 64 MiB carry" >&2; exit 1; fi
