@@ -4,6 +4,7 @@ import dev.kiln.backend.Backend;
 import dev.kiln.backend.Conv2dSpec;
 
 import java.util.function.Function;
+import java.lang.ref.Reference;
 
 /**
  * 2-D convolution and its adjoint, transposed convolution, over NCHW tensors. Both run on the backend's three
@@ -31,16 +32,19 @@ final class Convolution {
         if (out.numel() > 0) {
             if (weight.numel() == 0) be.fill(out.view, 0);
             else be.conv2d(input.view, weight.view, spec, out.view);
+            Reference.reachabilityFence(new Object[] {input, weight, out});
         }
         out = Autograd.record("conv2d", out, new Tensor[] {input, weight}, g -> {
             Tensor gi = null, gw = null;
             if (input.requiresGrad()) {
                 gi = Tensor.zeros(g.dtype(), g.device(), in);
                 if (g.numel() > 0 && weight.numel() > 0) be.conv2dBackwardInput(g.view, weight.view, spec, gi.view);
+                Reference.reachabilityFence(new Object[] {g, weight, gi});
             }
             if (weight.requiresGrad()) {
                 gw = Tensor.zeros(g.dtype(), g.device(), w);
                 if (g.numel() > 0 && weight.numel() > 0) be.conv2dBackwardWeight(input.view, g.view, spec, gw.view);
+                Reference.reachabilityFence(new Object[] {input, g, gw});
             }
             return new Tensor[] {gi, gw};
         });
@@ -89,16 +93,19 @@ final class Convolution {
         if (out.numel() > 0) {
             if (weight.numel() == 0 || input.numel() == 0) be.fill(out.view, 0);
             else be.conv2dBackwardInput(input.view, weight.view, spec, out.view);
+            Reference.reachabilityFence(new Object[] {input, weight, out});
         }
         return Autograd.record("conv_transpose2d", out, new Tensor[] {input, weight}, g -> {
             Tensor gi = null, gw = null;
             if (input.requiresGrad()) {
                 gi = Tensor.zeros(g.dtype(), g.device(), in);
                 if (gi.numel() > 0 && weight.numel() > 0) be.conv2d(g.view, weight.view, spec, gi.view);
+                Reference.reachabilityFence(new Object[] {g, weight, gi});
             }
             if (weight.requiresGrad()) {
                 gw = Tensor.zeros(g.dtype(), g.device(), w);
                 if (input.numel() > 0 && weight.numel() > 0) be.conv2dBackwardWeight(g.view, input.view, spec, gw.view);
+                Reference.reachabilityFence(new Object[] {g, input, gw});
             }
             return new Tensor[] {gi, gw};
         });

@@ -5,6 +5,7 @@ import dev.kiln.backend.Distribution;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 
 /** Factories: constants, ranges, host data, random numbers, and moves between devices. */
 final class Creation {
@@ -44,6 +45,7 @@ final class Creation {
         if (n > 0) {
             // The diagonal is a strided view with stride n + 1.
             t.backend().fill(t.view.withShape(new int[] {n}, new long[] {n + 1L}, 0), 1);
+            Reference.reachabilityFence(t);
         }
         return t;
     }
@@ -77,6 +79,7 @@ final class Creation {
         Tensor t = Tensor.allocate(be, dtype, shape);
         long n = t.numel();
         if (n > 0) be.random(dist, a, b, Kiln.seed(), Kiln.nextOffset(n), t.view);
+        Reference.reachabilityFence(t);
         return t;
     }
 

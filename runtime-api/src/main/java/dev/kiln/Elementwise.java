@@ -4,6 +4,7 @@ import dev.kiln.autograd.BackwardFn;
 import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import java.lang.ref.Reference;
 
 /**
  * Elementwise ops: type promotion, broadcasting, the kernel call, and each op's gradient beside it.
@@ -47,6 +48,7 @@ final class Elementwise {
         if (x.dtype() == dt) return x.copy();
         Tensor out = Tensor.allocate(x.backend(), dt, x.view.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
+        Reference.reachabilityFence(new Object[] {x, out});
         if (!dt.isFloatingPoint()) return Autograd.nonDifferentiable(out);
         DType from = x.dtype();
         return Autograd.record("to", out, x, g -> new Tensor[] {g.to(from)});
@@ -59,6 +61,7 @@ final class Elementwise {
         try {
             Tensor out = Tensor.allocate(a.backend(), op.writesBool() ? DType.BOOL : compute, shape);
             if (out.numel() > 0) a.backend().binary(op, expanded(ac, shape), expanded(bc, shape), out.view);
+            Reference.reachabilityFence(new Object[] {out, ac, bc});
             return out;
         } finally {
             closeIfTemp(ac, a);
@@ -72,6 +75,7 @@ final class Elementwise {
         try {
             Tensor out = Tensor.allocate(a.backend(), op.writesBool() ? DType.BOOL : compute, a.view.shape());
             if (out.numel() > 0) a.backend().binaryScalar(op, ac.view, s, scalarFirst, out.view);
+            Reference.reachabilityFence(new Object[] {ac, out});
             return out;
         } finally {
             closeIfTemp(ac, a);
@@ -84,6 +88,7 @@ final class Elementwise {
         try {
             Tensor out = Tensor.allocate(x.backend(), op == UnaryOp.IS_NAN ? DType.BOOL : dt, x.view.shape());
             if (out.numel() > 0) x.backend().unary(op, alpha, xc.view, out.view);
+            Reference.reachabilityFence(new Object[] {xc, out});
             return out;
         } finally {
             closeIfTemp(xc, x);
@@ -349,6 +354,7 @@ final class Elementwise {
         Tensor out = Tensor.allocate(a.backend(), dt, shape);
         try {
             if (out.numel() > 0) a.backend().where(expanded(cond, shape), expanded(ac, shape), expanded(bc, shape), out.view);
+            Reference.reachabilityFence(new Object[] {out, cond, ac, bc});
         } finally {
             closeIfTemp(ac, a);
             closeIfTemp(bc, b);
@@ -382,6 +388,7 @@ final class Elementwise {
         Tensor oc = as(other, self.dtype());
         try {
             if (self.numel() > 0) self.backend().binary(op, self.view, expanded(oc, shape), self.view);
+            Reference.reachabilityFence(new Object[] {self, oc});
         } finally {
             closeIfTemp(oc, other);
         }
@@ -391,6 +398,7 @@ final class Elementwise {
     static Tensor inPlaceScalar(String name, BinaryOp op, Tensor self, double s) {
         checkInPlace(name, self);
         if (self.numel() > 0) self.backend().binaryScalar(op, self.view, s, false, self.view);
+        Reference.reachabilityFence(self);
         return self;
     }
 
@@ -417,9 +425,11 @@ final class Elementwise {
         if (src.backend() != self.backend()) {
             try (Tensor moved = src.to(self.device())) {
                 self.backend().copy(expanded(moved, shape), self.view);
+                Reference.reachabilityFence(new Object[] {self, moved});
             }
         } else {
             self.backend().copy(expanded(src, shape), self.view);
+            Reference.reachabilityFence(new Object[] {self, src});
         }
         return self;
     }
@@ -427,6 +437,7 @@ final class Elementwise {
     static Tensor fill_(Tensor self, double value) {
         checkInPlace("fill_", self);
         if (self.numel() > 0) self.backend().fill(self.view, value);
+        Reference.reachabilityFence(self);
         return self;
     }
 }

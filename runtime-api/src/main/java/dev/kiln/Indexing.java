@@ -1,5 +1,7 @@
 package dev.kiln;
 
+import java.lang.ref.Reference;
+
 /** Gather, scatter and index selection, with bounds checked before any kernel runs. */
 final class Indexing {
     private Indexing() {}
@@ -31,10 +33,12 @@ final class Indexing {
         checkIndex("gather", index, x.dim() == 0 ? 1 : x.shape()[d], x);
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), index.shape());
         if (out.numel() > 0) x.backend().gather(x.view, d, index.view, out.view);
+        Reference.reachabilityFence(new Object[] {x, index, out});
         int[] inShape = x.shape();
         return Autograd.record("gather", out, new Tensor[] {x, index}, g -> {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
             g.backend().scatterAdd(gx.view, d, index.view, g.view);
+            Reference.reachabilityFence(new Object[] {gx, index, g});
             return new Tensor[] {gx, null};
         });
     }
@@ -53,7 +57,9 @@ final class Indexing {
         checkIndex("scatter_add", index, x.shape()[d], x);
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
+        Reference.reachabilityFence(new Object[] {x, out});
         if (index.numel() > 0) x.backend().scatterAdd(out.view, d, index.view, src.view);
+        Reference.reachabilityFence(new Object[] {out, index, src});
         return Autograd.record("scatter_add", out, new Tensor[] {x, index, src},
                 g -> new Tensor[] {g, null, gather(g, d, index).contiguous()});
     }
@@ -68,10 +74,12 @@ final class Indexing {
         Tensor idx = index.dim() == 0 ? index.reshape(1) : index;
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), shape);
         if (out.numel() > 0) x.backend().indexSelect(x.view, d, idx.view, out.view);
+        Reference.reachabilityFence(new Object[] {x, idx, out});
         int[] inShape = x.shape();
         return Autograd.record("index_select", out, new Tensor[] {x, idx}, g -> {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), inShape);
             g.backend().indexAdd(gx.view, d, idx.view, g.view);
+            Reference.reachabilityFence(new Object[] {gx, idx, g});
             return new Tensor[] {gx, null};
         });
     }

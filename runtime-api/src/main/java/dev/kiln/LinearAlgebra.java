@@ -1,6 +1,7 @@
 package dev.kiln;
 
 import java.util.Arrays;
+import java.lang.ref.Reference;
 
 /** Matrix products with PyTorch's broadcasting rules, and their gradients. */
 final class LinearAlgebra {
@@ -36,8 +37,10 @@ final class LinearAlgebra {
         if (out.numel() > 0) {
             if (k == 0) {
                 a.backend().fill(out.view, 0);
+                Reference.reachabilityFence(out);
             } else {
                 a.backend().matmul(Elementwise.expanded(a, withLast(batch, m, k)), Elementwise.expanded(b, withLast(batch, k, n)), out.view);
+                Reference.reachabilityFence(new Object[] {out, a, b});
             }
         }
         return Autograd.record("matmul", out, new Tensor[] {a, b}, g -> new Tensor[] {

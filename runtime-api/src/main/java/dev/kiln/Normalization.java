@@ -5,6 +5,7 @@ import dev.kiln.backend.Backend;
 import dev.kiln.backend.View;
 
 import java.util.Arrays;
+import java.lang.ref.Reference;
 
 /** Batch normalisation and dropout, composed from differentiable ops; layer normalisation, a fused backend kernel with its fused gradient. */
 final class Normalization {
@@ -112,7 +113,9 @@ final class Normalization {
             if (x.numel() > 0) be.layerNorm(xc.view, k, view(wc), view(bc), eps, out.view, mean.view, invStd.view);
             else if (mean.numel() > 0) {
                 be.fill(mean.view, Double.NaN);
+                Reference.reachabilityFence(mean);
                 be.fill(invStd.view, Double.NaN);
+                Reference.reachabilityFence(invStd);
             }
             Autograd.record("layer_norm", out, new Tensor[] {xc, wc, bc}, g -> {
                 Tensor gi = needsGrad(xc) ? Tensor.allocate(be, compute, xc.shape()) : null;
@@ -121,6 +124,7 @@ final class Normalization {
                 if (x.numel() > 0) {
                     Tensor gc = as(g, compute);
                     be.layerNormBackward(gc.view, xc.view, k, view(wc), mean.view, invStd.view, view(gi), view(gw), view(gb));
+                    Reference.reachabilityFence(new Object[] {gc, xc, mean, invStd, wc, gi, gw, gb});
                 } else {
                     for (Tensor t : new Tensor[] {gw, gb}) if (t != null && t.numel() > 0) be.fill(t.view, 0);
                 }

@@ -1,5 +1,7 @@
 package dev.kiln;
 
+import java.lang.ref.Reference;
+
 /** Constant padding of the last two dimensions, the border that convolution and pooling need. */
 final class Padding {
     private Padding() {}
@@ -20,8 +22,10 @@ final class Padding {
         shape[r - 1] = w + left + right;
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), shape);
         if (out.numel() > 0) x.backend().fill(out.view, value);
+        Reference.reachabilityFence(out);
         try (Tensor interior = out.share(x.shape(), out.view.strides(), interiorOffset(out, top, left))) {
             if (x.numel() > 0) x.backend().copy(x.view, interior.view);
+            Reference.reachabilityFence(new Object[] {x, interior});
         }
         return Autograd.record("pad", out, x, g -> {
             try (Tensor rows = g.narrow(r - 2, top, h)) {

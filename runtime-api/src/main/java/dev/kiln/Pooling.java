@@ -3,6 +3,7 @@ package dev.kiln;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.Pool2dSpec;
+import java.lang.ref.Reference;
 
 /**
  * Pooling over the last two dimensions of (N, C, H, W) or (C, H, W) tensors, with gradients:
@@ -34,11 +35,13 @@ final class Pooling {
         Tensor values = Tensor.allocate(be, x.dtype(), n, c, oh, ow);
         Tensor indices = Tensor.allocate(be, DType.INT64, n, c, oh, ow);
         if (values.numel() > 0) be.maxPool2d(x.view, spec, values.view, indices.view);
+        Reference.reachabilityFence(new Object[] {x, values, indices});
         values = Autograd.record("max_pool2d", values, x, g -> {
             Tensor gx = Tensor.zeros(g.dtype(), g.device(), n, c, h * w);
             if (g.numel() > 0) {
                 try (Tensor flatGrad = g.reshape(n, c, oh * ow); Tensor flatIndex = indices.reshape(n, c, oh * ow)) {
                     be.scatterAdd(gx.view, 2, flatIndex.view, flatGrad.view);
+                    Reference.reachabilityFence(new Object[] {gx, flatIndex, flatGrad});
                 }
             }
             try (gx) {

@@ -2,6 +2,7 @@ package dev.kiln;
 
 import dev.kiln.backend.ArgReduceOp;
 import dev.kiln.backend.ReduceOp;
+import java.lang.ref.Reference;
 
 /** Reductions over sets of axes, and softmax, with their gradients. */
 final class Reductions {
@@ -15,6 +16,7 @@ final class Reductions {
             int[] kept = Shapes.keepDimShape(x.view.shape(), axes);
             Tensor out = reducedOutput(x, dt, kept, axes, keepDim);
             if (out.numel() > 0) x.backend().reduce(op, xc.view, axes, keptView(out, kept));
+            Reference.reachabilityFence(xc);
             return out;
         } finally {
             if (xc != x) xc.close();
@@ -121,6 +123,7 @@ final class Reductions {
         int[] kept = Shapes.keepDimShape(x.view.shape(), axis);
         Tensor out = reducedOutput(x, DType.INT64, kept, axis, keepDim);
         if (out.numel() > 0) x.backend().argReduce(max ? ArgReduceOp.ARGMAX : ArgReduceOp.ARGMIN, x.view, d, keptView(out, kept));
+        Reference.reachabilityFence(x);
         return out;
     }
 
@@ -163,6 +166,7 @@ final class Reductions {
         int d = Shapes.axis(name, dim, x.dim());
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
         if (out.numel() > 0) x.backend().softmax(x.view, d, log, out.view);
+        Reference.reachabilityFence(new Object[] {x, out});
         int[] axis = {d};
         if (log) {
             return Autograd.record(name, out, x, g -> new Tensor[] {g.sub(out.exp().mul(sum(g, axis, true)))}, out);

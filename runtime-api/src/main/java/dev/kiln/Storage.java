@@ -16,6 +16,11 @@ import java.lang.ref.Cleaner;
  * storage exists that no {@link Scope} will close ({@link #guard}): a scope is reachable from its thread until it
  * closes what it owns, so storage whose handles all belong to scopes cannot be dropped unclosed. Scopes still
  * open when their thread ends guard what they own then (see {@link Scope}).
+ *
+ * <p>The backend sees only views of the buffer, not this object, so an op could drop its last reference to a
+ * temporary tensor while the backend call it passed the view to still runs, and the Cleaner could release the
+ * buffer mid-call. Every op therefore fences the tensors whose views it passes on
+ * ({@link java.lang.ref.Reference#reachabilityFence} after the backend call).
  */
 final class Storage {
     static final Cleaner CLEANER = Cleaner.create();

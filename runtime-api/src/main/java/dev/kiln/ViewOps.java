@@ -3,6 +3,7 @@ package dev.kiln;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.lang.ref.Reference;
 
 /** Ops that re-describe storage without copying it (plus copy, cat and stack), with their gradients. */
 final class ViewOps {
@@ -12,6 +13,7 @@ final class ViewOps {
         x.checkOpen("copy");
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.view.shape());
         if (out.numel() > 0) x.backend().copy(x.view, out.view);
+        Reference.reachabilityFence(new Object[] {x, out});
         return Autograd.record("copy", out, x, g -> new Tensor[] {g});
     }
 
@@ -303,6 +305,7 @@ final class ViewOps {
                 int[] ws = out.shape();
                 ws[d] = sizes[k];
                 first.backend().copy(t.view, out.view.withShape(ws, st, (long) at * st[d]));
+                Reference.reachabilityFence(new Object[] {t, out});
             }
             at += sizes[k];
         }

@@ -305,6 +305,10 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
         checkOn(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel or copy failed)");
     }
 
+    /** {@code -Dkiln.cuda.debug=true}: every launch is waited for (and the backend fills released buffers with NaN). */
+    @Override
+    public boolean debugging() { return DEBUG; }
+
     /** Waits for the stream, then releases cuBLAS, modules, staging, the stream and the primary context; idempotent. */
     @Override
     public void close() {

@@ -23,8 +23,9 @@ import java.util.Map;
  * The Kiln backend on one device that runs the kernels module's sources, whatever its API: this class chooses the
  * kernel, its build defines and its launch shape for every entry point, coalesces strides, checks arguments and
  * pools memory; a {@link KernelRuntime} (OpenCL, CUDA) allocates, copies, compiles and launches. Kernels go to the
- * runtime's in-order stream without waiting; the host waits only in {@link #copyToHost} and {@link #synchronize}.
- * Calls are serialised by this object's monitor.
+ * runtime's in-order stream without waiting; the host waits only in {@link #copyToHost} and {@link #synchronize},
+ * which also check that the work before them ran (the runtime's execution status, the device-side index checks).
+ * Calls, releases included, are serialised by this object's monitor.
  *
  * @param <M> the runtime's raw allocation handle
  */
@@ -38,6 +39,7 @@ public final class KernelBackend<M> implements Backend {
     /** Kernels by family, defines and entry point: one map lookup per launch once built. */
     private final Map<String, KernelRuntime.Kernel<M>> kernels = new HashMap<>();
     private final Map<String, KernelRuntime.Program<M>> programs = new HashMap<>();
+    private final IndexErrorWord indexErrors;
     private boolean closed;
 
     public KernelBackend(KernelRuntime<M> runtime) {
@@ -45,6 +47,7 @@ public final class KernelBackend<M> implements Backend {
         this.info = runtime.device();
         this.device = info.device();
         this.pool = new MemoryPool<>(runtime);
+        this.indexErrors = new IndexErrorWord(device.toString());
     }
 
     @Override
@@ -70,12 +73,25 @@ public final class KernelBackend<M> implements Backend {
         return pool.allocate(bytes);
     }
 
-    /** A release after {@link #close} does nothing: the device memory went with the backend. */
+    /**
+     * Takes the backend's lock, so that a release from another thread (the tensors' Cleaner) is ordered with the
+     * launches: it cannot fall between a launch's buffer checks and its enqueue, and the pool then hands the memory
+     * only to work issued after every kernel that may still read it (the in-order stream's reuse rule, see
+     * {@link MemoryPool}). When the runtime is debugging, the memory is filled with NaN first, so that a kernel that
+     * never ran leaves NaN in its output instead of the previous owner's numbers. A release after {@link #close}
+     * does nothing: the device memory went with the backend.
+     */
     @Override
     public synchronized void release(Buffer buffer) {
         if (closed) return;
-        pool.release(buf(buffer));
+        DeviceBuffer<M> b = owned(buffer);
+        if (runtime.debugging() && !b.isReleased())
+            fill(View.contiguous(b, DType.INT32, (int) (b.capacity / 256), 64), POISON);
+        pool.release(b);
     }
+
+    /** The float32 quiet NaN; as pairs it is a float64 NaN too, and integer tensors show 2143289344. */
+    private static final int POISON = 0x7FC00000;
 
     @Override
     public synchronized MemoryStats memoryStats() {
@@ -100,19 +116,40 @@ public final class KernelBackend<M> implements Backend {
     public synchronized void copyToHost(Buffer src, long srcByteOffset, MemorySegment dst) {
         DeviceBuffer<M> s = buf(src);
         checkRange("copyToHost", s, srcByteOffset, dst.byteSize());
+        if (dst.isReadOnly()) throw new IllegalArgumentException("copyToHost: the destination host memory is read-only");
         runtime.copyToHost(s.memory, srcByteOffset, dst);
+        indexErrors.examine(this);
     }
 
     @Override
     public synchronized void synchronize() {
         checkOpen();
         runtime.synchronize();
+        indexErrors.examine(this);
     }
 
     /**
-     * Frees the pool's cache and closes the runtime (its programs, stream and context); buffers still live go with
-     * the context. Idempotent; afterwards every entry point but {@link #release} throws
-     * {@link IllegalStateException}.
+     * On the device, without waiting: a violation is recorded in the backend's error word and thrown at the next
+     * {@link #copyToHost} or {@link #synchronize} ({@link IndexErrorWord}).
+     */
+    @Override
+    public synchronized void checkIndex(String op, View index, long bound) {
+        long n = index.numel();
+        if (n == 0) return;
+        DType t = index.dtype();
+        if (t != DType.INT32 && t != DType.INT64)
+            throw new IllegalArgumentException(op + ": index must be int64 or int32, got " + t + " on " + device);
+        int id = indexErrors.issue(op, bound, this);
+        Strided g = Strided.coalesce("checkIndex", index);
+        launch("index", KernelTypes.defines("T", t) + KernelTypes.indexDefines(t), "check_index_" + t)
+                .i32(g.rank()).longs(g.shape()).i64(n).operand(buf(index.buffer()), g.strides(0), index.offset())
+                .i64(bound).i32(id).mem(buf(indexErrors.word().buffer())).run1d(n);
+    }
+
+    /**
+     * Waits for the issued work (a failure of it throws here, after the backend is closed all the same), frees the
+     * pool's cache and closes the runtime (its programs, stream and context); buffers still live go with the
+     * context. Idempotent; afterwards every entry point but {@link #release} throws {@link IllegalStateException}.
      */
     @Override
     public synchronized void close() {
@@ -120,11 +157,14 @@ public final class KernelBackend<M> implements Backend {
         closed = true;
         try {
             runtime.synchronize();
-            pool.emptyCache();
         } finally {
-            kernels.clear();
-            programs.clear();
-            runtime.close();
+            try {
+                pool.emptyCache();
+            } finally {
+                kernels.clear();
+                programs.clear();
+                runtime.close();
+            }
         }
     }
 
@@ -749,12 +789,17 @@ public final class KernelBackend<M> implements Backend {
         return new Launch<>(k, info.fp64());
     }
 
-    @SuppressWarnings("unchecked")
     private DeviceBuffer<M> buf(Buffer b) {
         checkOpen();
+        DeviceBuffer<M> d = owned(b);
+        if (d.isReleased()) throw new IllegalStateException(b + " on " + device + " is used after release");
+        return d;
+    }
+
+    @SuppressWarnings("unchecked")
+    private DeviceBuffer<M> owned(Buffer b) {
         if (!(b instanceof DeviceBuffer<?> d) || d.owner != pool)
             throw new IllegalArgumentException(b + " is not a buffer of " + device + " (" + info.name() + ")");
-        if (d.isReleased()) throw new IllegalStateException(b + " on " + device + " is used after release");
         return (DeviceBuffer<M>) d;
     }
 

@@ -30,7 +30,10 @@ public interface KernelRuntime<M> {
     /** Copies all of {@code src} into {@code dst} at a byte offset; {@code src} may be reused when this returns. */
     void copyFromHost(MemorySegment src, M dst, long dstByteOffset);
 
-    /** Copies {@code dst.byteSize()} bytes at a byte offset of {@code src} into {@code dst}, waiting for them. */
+    /**
+     * Copies {@code dst.byteSize()} bytes at a byte offset of {@code src} into {@code dst}, waiting for them. A
+     * synchronisation point: when issued work failed, throws {@link IllegalStateException} (see {@link #synchronize}).
+     */
     void copyToHost(M src, long srcByteOffset, MemorySegment dst);
 
     /** A device-to-device copy, issued in order without waiting. */
@@ -58,8 +61,17 @@ public interface KernelRuntime<M> {
         return false;
     }
 
-    /** Waits until all issued work has run. */
+    /**
+     * Waits until all issued work has run and checks that it did: a launch or copy that failed on the device
+     * throws {@link IllegalStateException} here, naming the kernel where the runtime knows it (when debugging).
+     */
     void synchronize();
+
+    /**
+     * Whether the runtime follows every launch (OpenCL: {@code -Dkiln.opencl.debug=true}); {@link KernelBackend}
+     * then also fills released buffers with NaN, so that output of a kernel that never ran shows.
+     */
+    boolean debugging();
 
     /** Releases programs, the stream and the context; memory not yet freed goes with the context. */
     void close();

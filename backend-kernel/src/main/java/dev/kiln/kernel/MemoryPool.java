@@ -9,9 +9,14 @@ import java.util.Map;
 /**
  * A caching allocator for one device over its runtime's raw allocations. Released buffers are kept per size class
  * and handed out again, because device allocations are slow and training loops allocate the same sizes every
- * step. Reuse is safe without waiting: the runtime's stream is in order, so a kernel that writes a recycled buffer
- * runs after every kernel that read it. When the device is full the cache is freed and the allocation tried once
- * more before failing clearly.
+ * step.
+ *
+ * <p>The reuse rule: a released buffer may go to the next allocation at once, without waiting for the kernels
+ * that still read or write it, because every command goes to the runtime's one in-order stream and releases are
+ * ordered with launches by the backend's lock, so whatever the new owner issues runs after them. A runtime with
+ * several queues or streams could not reuse so freely: a buffer released on one would wait for an event recorded
+ * at release (or stay in that stream's own free lists) before another could have it.
+ * When the device is full the cache is freed and the allocation tried once more before failing clearly.
  */
 final class MemoryPool<M> {
     private static final long MIN_CLASS = 256;

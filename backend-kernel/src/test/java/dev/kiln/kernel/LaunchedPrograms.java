@@ -87,6 +87,7 @@ public final class LaunchedPrograms {
                 be.scatterAdd(out, 1, ix, a);
                 be.indexSelect(a, 1, ix1, be.allocateView(t, 4, 3));
                 be.indexAdd(out, 1, ix1, be.allocateView(t, 4, 3));
+                if (t == index) be.checkIndex("gather", ix, 6);
             }
             if (t != DType.BOOL) {
                 View x = be.allocateView(t, 1, 2, 5, 5);
@@ -158,6 +159,8 @@ public final class LaunchedPrograms {
         }
 
         @Override public void synchronize() {}
+
+        @Override public boolean debugging() { return false; }
 
         @Override public void close() {}
     }

@@ -42,6 +42,8 @@ class MemoryPoolTest {
 
         @Override public void synchronize() {}
 
+        @Override public boolean debugging() { return false; }
+
         @Override public void close() {}
     }
 

@@ -13,6 +13,7 @@ import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_context_properties;
 import org.jocl.cl_device_id;
+import org.jocl.cl_event;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.jocl.cl_program;
@@ -24,7 +25,8 @@ import java.util.List;
 
 /**
  * One OpenCL device through JOCL: a context, one in-order command queue, buffers, program builds (with the
- * on-disk binary cache of {@link KernelCompiler}) and kernel launches. Everything device-neutral is in
+ * on-disk binary cache of {@link KernelCompiler}) and kernel launches. Synchronisation points check execution
+ * status, not only enqueue status ({@link LaunchLog}). Everything device-neutral is in
  * {@link KernelBackend}, which drives this.
  */
 public final class OpenClRuntime implements KernelRuntime<cl_mem> {
@@ -33,11 +35,15 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
     private final cl_context context;
     private final cl_command_queue queue;
     private final KernelCompiler compiler;
+    private final LaunchLog log;
     private final List<cl_program> programs = new ArrayList<>();
     private final List<cl_kernel> kernels = new ArrayList<>();
     private boolean closed;
 
-    OpenClRuntime(ClDevice cl) {
+    OpenClRuntime(ClDevice cl) { this(cl, LaunchLog.DEBUG_PROPERTY); }
+
+    /** With {@code debug}, as under {@code -Dkiln.opencl.debug=true} (see {@link LaunchLog}). */
+    OpenClRuntime(ClDevice cl, boolean debug) {
         this.cl = cl;
         this.info = new DeviceInfo(new Device("opencl", cl.index()), cl.name(), cl.describe(), cl.isGpu(), cl.fp64(),
                 "the cl_khr_fp64 extension", cl.maxWorkGroupSize(), cl.globalMemBytes(), cl.maxAllocBytes());
@@ -48,6 +54,7 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
         cl_command_queue q = CL.clCreateCommandQueue(context, cl.id(), 0, null);
         this.queue = q;
         this.compiler = new KernelCompiler(cl, context);
+        this.log = new LaunchLog(info.device().toString(), debug);
     }
 
     /** The backend as one on OpenCL, or null when it runs elsewhere (for measurements that need cl_mem and the queue). */
@@ -88,23 +95,43 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
     public void copyFromHost(MemorySegment src, cl_mem dst, long dstByteOffset) {
         for (long pos = 0; pos < src.byteSize(); pos += CHUNK) {
             MemorySegment part = src.asSlice(pos, Math.min(CHUNK, src.byteSize() - pos));
-            Pointer p = part.isNative() ? Pointer.to(part.asByteBuffer()) : Pointer.to(part.toArray(ValueLayout.JAVA_BYTE));
+            Pointer p = hostPointer(part);
+            if (p == null) p = Pointer.to(part.toArray(ValueLayout.JAVA_BYTE)); // read-only heap memory hides its array
             CL.clEnqueueWriteBuffer(queue, dst, CL.CL_TRUE, dstByteOffset + pos, part.byteSize(), p, 0, null, null);
         }
     }
 
+    /** A blocking read per chunk; its event's status tells whether the work before it ran ({@link LaunchLog}). */
     @Override
     public void copyToHost(cl_mem src, long srcByteOffset, MemorySegment dst) {
         for (long pos = 0; pos < dst.byteSize(); pos += CHUNK) {
             MemorySegment part = dst.asSlice(pos, Math.min(CHUNK, dst.byteSize() - pos));
-            if (part.isNative()) {
-                CL.clEnqueueReadBuffer(queue, src, CL.CL_TRUE, srcByteOffset + pos, part.byteSize(), Pointer.to(part.asByteBuffer()), 0, null, null);
-            } else {
-                byte[] staging = new byte[(int) part.byteSize()];
-                CL.clEnqueueReadBuffer(queue, src, CL.CL_TRUE, srcByteOffset + pos, staging.length, Pointer.to(staging), 0, null, null);
-                MemorySegment.copy(MemorySegment.ofArray(staging), 0, part, 0, staging.length);
-            }
+            cl_event read = new cl_event();
+            CL.clEnqueueReadBuffer(queue, src, CL.CL_TRUE, srcByteOffset + pos, part.byteSize(), hostPointer(part), 0, null, read);
+            log.check("copyToHost", read);
         }
+    }
+
+    /**
+     * Host memory as JOCL sees it, without a copy: a native segment as a direct buffer, a heap segment as its own
+     * Java array at the segment's byte offset (the transfers are blocking, so the array is used only during the
+     * call). Null for read-only heap memory, whose array is not exposed.
+     */
+    private static Pointer hostPointer(MemorySegment part) {
+        if (part.isNative()) return Pointer.to(part.asByteBuffer());
+        Object array = part.heapBase().orElse(null);
+        Pointer p = switch (array) {
+            case null -> null;
+            case byte[] a -> Pointer.to(a);
+            case short[] a -> Pointer.to(a);
+            case char[] a -> Pointer.to(a);
+            case int[] a -> Pointer.to(a);
+            case long[] a -> Pointer.to(a);
+            case float[] a -> Pointer.to(a);
+            case double[] a -> Pointer.to(a);
+            default -> throw new IllegalArgumentException("host memory backed by " + array.getClass().getSimpleName() + " cannot be transferred");
+        };
+        return p == null ? null : p.withByteOffset(part.address());
     }
 
     @Override
@@ -135,12 +162,21 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
 
             @Override public long maxWorkGroupSize() { return maxWorkGroupSize; }
 
-            @Override public Args<cl_mem> args() { return new ClArgs(handle); }
+            @Override public Args<cl_mem> args() { return new ClArgs(handle, name); }
         };
     }
 
+    /** A marker after the issued work: once the queue is finished, its status tells whether that work ran. */
     @Override
-    public void synchronize() { CL.clFinish(queue); }
+    public void synchronize() {
+        cl_event marker = new cl_event();
+        CL.clEnqueueMarkerWithWaitList(queue, 0, null, marker);
+        CL.clFinish(queue);
+        log.check("synchronize", marker);
+    }
+
+    @Override
+    public boolean debugging() { return log.debugging(); }
 
     /** Releases kernels, programs, the queue and the context; idempotent. */
     @Override
@@ -161,9 +197,13 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
      */
     private final class ClArgs implements Args<cl_mem> {
         private final cl_kernel kernel;
+        private final String name;
         private int index;
 
-        ClArgs(cl_kernel kernel) { this.kernel = kernel; }
+        ClArgs(cl_kernel kernel, String name) {
+            this.kernel = kernel;
+            this.name = name;
+        }
 
         @Override public Args<cl_mem> i8(byte v) { return set(1, Pointer.to(new byte[] {v})); }
 
@@ -190,7 +230,13 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
 
         @Override
         public void run(long[] global, long[] local) {
-            CL.clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, null);
+            cl_event event = log.launchEvent(name);
+            try {
+                CL.clEnqueueNDRangeKernel(queue, kernel, global.length, null, global, local, 0, null, event);
+            } catch (CLException e) {
+                log.enqueueFailed(event);
+                throw new IllegalStateException("OpenCL kernel " + name + " could not be enqueued on " + info.device() + ": " + e.getMessage(), e);
+            }
         }
     }
 

@@ -16,6 +16,7 @@ import org.jocl.cl_mem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -108,10 +109,31 @@ class DeviceTest {
         be.close();
         be.close();
         for (Runnable use : List.<Runnable>of(() -> be.allocate(16), () -> be.fill(v, 2), be::synchronize,
-                () -> be.copyToHost(v.buffer(), 0, java.lang.foreign.MemorySegment.ofArray(new byte[16])))) {
+                () -> be.copyToHost(v.buffer(), 0, MemorySegment.ofArray(new byte[16])))) {
             IllegalStateException e = assertThrows(IllegalStateException.class, use::run);
             assertTrue(e.getMessage().contains(be.device().toString()) && e.getMessage().contains("closed"), e.getMessage());
         }
         be.release(v.buffer());  // the memory went with the context: nothing to do, nothing to throw
+    }
+
+    @Test
+    void transfersUseHeapArraysOfEveryKindInPlaceAtTheirOffsets() {
+        KernelBackend<cl_mem> be = backendOrSkip();
+        Buffer b = be.allocate(16);
+        float[] floats = {9, 1.5f, -2, 3.25f, 4, 9};
+        be.copyFromHost(MemorySegment.ofArray(floats).asSlice(4, 16), b, 0);
+        long[] longs = new long[3];
+        be.copyToHost(b, 0, MemorySegment.ofArray(longs).asSlice(8, 16));
+        assertEquals(0, longs[0]);
+        assertEquals(Float.floatToIntBits(1.5f) | (long) Float.floatToIntBits(-2) << 32, longs[1]);
+        double[] doubles = new double[2];
+        be.copyToHost(b, 8, MemorySegment.ofArray(doubles).asSlice(0, 8));
+        assertEquals(Double.longBitsToDouble(Float.floatToIntBits(3.25f) & 0xFFFFFFFFL | (long) Float.floatToIntBits(4) << 32), doubles[0]);
+        byte[] readOnlySource = {1, 2, 3, 4};
+        be.copyFromHost(MemorySegment.ofArray(readOnlySource).asReadOnly(), b, 12);
+        int[] last = new int[1];
+        be.copyToHost(b, 12, MemorySegment.ofArray(last));
+        assertEquals(0x04030201, last[0]);
+        be.release(b);
     }
 }

@@ -1,8 +1,10 @@
 package dev.kiln.opencl;
 
 import dev.kiln.DType;
+import dev.kiln.Device;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.BackendProvider;
+import dev.kiln.backend.DeviceProbe;
 import dev.kiln.backend.View;
 import dev.kiln.kernel.KernelBackend;
 import org.jocl.cl_mem;
@@ -12,7 +14,9 @@ import java.lang.foreign.ValueLayout;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -21,16 +25,42 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 final class Devices {
     private Devices() {}
 
-    private static KernelBackend<cl_mem> backend;
-
-    /** The first available OpenCL device; the calling test is skipped, with the reason, where there is none. */
-    static synchronized KernelBackend<cl_mem> backendOrSkip() {
-        if (backend != null) return backend;
-        List<BackendProvider.Candidate> candidates = new OpenClProvider().probe();
+    /**
+     * The first available OpenCL device: the probe's own backend, the one the conformance kit runs on, so that
+     * the module's tests and the kit share one context and queue. The calling test is skipped, with the probe's
+     * reason, where there is none.
+     */
+    static KernelBackend<cl_mem> backendOrSkip() {
+        List<BackendProvider.Candidate> candidates = DeviceProbe.candidates().stream().filter(c -> c.device().startsWith("opencl")).toList();
         BackendProvider.Candidate first = candidates.stream().filter(BackendProvider.Candidate::isAvailable).findFirst().orElse(null);
         assumeTrue(first != null, () -> "no OpenCL device: " + candidates.stream().map(c -> c.device() + ": " + c.unavailableReason()).toList());
-        backend = OpenClRuntime.backendOf(first.factory().get());
-        return backend;
+        return OpenClRuntime.backendOf(DeviceProbe.backend(Device.parse(first.device())));
+    }
+
+    /** What a variant backend pretends the device to be. */
+    enum Variant { AS_GPU, WITHOUT_FP64 }
+
+    private static final Map<Variant, KernelBackend<cl_mem>> variants = new EnumMap<>(Variant.class);
+
+    /**
+     * The probe's device opened once more as {@code variant}: one backend per variant, made at first use and
+     * freed by {@link #closeVariants} (each test class that uses one calls it when done).
+     */
+    static synchronized KernelBackend<cl_mem> variant(Variant variant) {
+        KernelBackend<cl_mem> real = backendOrSkip();
+        return variants.computeIfAbsent(variant, v -> {
+            ClDevice d = ClDevice.discover().get(real.device().index());
+            long type = v == Variant.AS_GPU ? org.jocl.CL.CL_DEVICE_TYPE_GPU : d.type();
+            boolean fp64 = v != Variant.WITHOUT_FP64 && d.fp64();
+            return new KernelBackend<>(new OpenClRuntime(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
+                    d.deviceVersion(), d.platformName(), d.platformVersion(), type, d.computeUnits(), d.globalMemBytes(),
+                    d.maxAllocBytes(), d.maxWorkGroupSize(), fp64, d.available(), d.compilerAvailable())));
+        });
+    }
+
+    static synchronized void closeVariants() {
+        variants.values().forEach(KernelBackend::close);
+        variants.clear();
     }
 
     /** The OpenCL runtime under a backend, for tests that reach its queue, context or compiler. */
@@ -103,14 +133,6 @@ final class Devices {
             if (!(err <= tol))
                 org.junit.jupiter.api.Assertions.fail(what + ": element " + i + " expected " + e + " got " + a);
         }
-    }
-
-    /** The same device as a backend that takes it for a GPU, so that the GPU kernels and launch shapes run here. */
-    static KernelBackend<cl_mem> asGpu(KernelBackend<cl_mem> real) {
-        ClDevice d = ClDevice.discover().get(real.device().index());
-        return new KernelBackend<>(new OpenClRuntime(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
-                d.deviceVersion(), d.platformName(), d.platformVersion(), org.jocl.CL.CL_DEVICE_TYPE_GPU, d.computeUnits(),
-                d.globalMemBytes(), d.maxAllocBytes(), d.maxWorkGroupSize(), d.fp64(), d.available(), d.compilerAvailable())));
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
 import dev.kiln.kernel.KernelBackend;
 import org.jocl.cl_mem;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -22,9 +23,12 @@ import static dev.kiln.opencl.Devices.*;
  */
 class FusedKernelTest {
 
+    @AfterAll
+    static void closeVariant() { closeVariants(); }
+
     private static java.util.List<KernelBackend<cl_mem>> both() {
         KernelBackend<cl_mem> be = backendOrSkip();
-        return java.util.List.of(be, asGpu(be));
+        return java.util.List.of(be, variant(Devices.Variant.AS_GPU));
     }
 
     /** A (d0, d1, d2, d3) tensor stored as (d0, d1, d3, d2) and seen through swapped strides: not contiguous. */

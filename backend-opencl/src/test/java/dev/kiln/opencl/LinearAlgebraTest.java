@@ -5,6 +5,7 @@ import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.View;
 import dev.kiln.kernel.KernelBackend;
 import org.jocl.cl_mem;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -13,6 +14,9 @@ import static dev.kiln.opencl.Devices.*;
 
 /** matmul (both kernels: edges, batches, transposes) and conv2d through the default im2col path. */
 class LinearAlgebraTest {
+    @AfterAll
+    static void closeVariant() { closeVariants(); }
+
 
     /**
      * (m, k, n): ragged edges for every block size; on CPU devices the rows per work-item follow m, so m runs
@@ -32,7 +36,7 @@ class LinearAlgebraTest {
     /** The local-memory kernel that GPUs get, run here on whatever device there is by calling it a GPU. */
     @Test
     void gpuMatmulKernelCoversTheSameCases() {
-        KernelBackend<cl_mem> be = asGpu(backendOrSkip());
+        KernelBackend<cl_mem> be = variant(Devices.Variant.AS_GPU);
         for (int[] s : MATMUL_SHAPES) checkMatmulCases(be, s[0], s[1], s[2]);
     }
 

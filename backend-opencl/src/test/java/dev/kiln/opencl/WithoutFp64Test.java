@@ -8,6 +8,7 @@ import dev.kiln.backend.View;
 import dev.kiln.kernel.KernelBackend;
 import dev.kiln.random.Philox;
 import org.jocl.cl_mem;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import static dev.kiln.opencl.Devices.*;
@@ -19,13 +20,10 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class WithoutFp64Test {
 
-    private static KernelBackend<cl_mem> withoutFp64() {
-        KernelBackend<cl_mem> real = backendOrSkip();
-        ClDevice d = ClDevice.discover().get(real.device().index());
-        return new KernelBackend<>(new OpenClRuntime(new ClDevice(d.index(), d.platform(), d.id(), d.name(), d.vendor(), d.driverVersion(),
-                d.deviceVersion(), d.platformName(), d.platformVersion(), d.type(), d.computeUnits(), d.globalMemBytes(),
-                d.maxAllocBytes(), d.maxWorkGroupSize(), false, d.available(), d.compilerAvailable())));
-    }
+    private static KernelBackend<cl_mem> withoutFp64() { return variant(Devices.Variant.WITHOUT_FP64); }
+
+    @AfterAll
+    static void closeVariant() { closeVariants(); }
 
     @Test
     void float32AndIntegerKernelsBuildAndComputeWithoutFp64() {

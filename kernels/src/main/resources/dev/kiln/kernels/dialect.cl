@@ -12,6 +12,8 @@
 //   MAKE_LONG4(a, b, c, d)        a long4 value (OpenCL's (long4) (a, b, c, d) is a comma expression in C++)
 //   MAKE_UINT2(a, b)              a uint2 value
 //
+// Atomics: atomic_cmpxchg on a __global int* (CUDA: atomicCAS); add others here as kernels need them.
+//
 // In CUDA, __kernel is extern "C" __global__ (unmangled entry points <op>_<dtype>), __global is nothing, the
 // work-item functions come from blockIdx, blockDim, threadIdx and gridDim, barrier() is __syncthreads(), long4
 // and long8 are structs with OpenCL's component names (.s0 ...) and the arithmetic the kernels use, half is
@@ -83,6 +85,7 @@ INLINE long4& operator+=(long4& a, long4 b) { a = a + b; return a; }
 #define M_PI 3.14159265358979323846
 #endif
 
+#define atomic_cmpxchg(p, cmp, val) atomicCAS((p), (cmp), (val))
 #define mad(a, b, c) fma((a), (b), (c))
 #define mul_hi(a, b) __umulhi((a), (b))
 #define as_float(u) __uint_as_float(u)

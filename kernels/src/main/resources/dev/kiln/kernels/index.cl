@@ -34,3 +34,20 @@ __kernel void KERNEL(scatter_add)(INDEX_ARGS, long axis_len,
         for (long j = 0; j < axis_len; j++) d[ix[j * ix_step] * d_step] += s[j * s_step];
     }
 }
+
+// A bounds check that never stops the host: the first work-item to find a value of index outside [0, bound)
+// claims the error word {claimed, check id, value as two ints} and records itself there; the host reads the word
+// at its next synchronisation point. Built with T = IDX, the index's own type.
+__kernel void KERNEL(check_index)(int rank, long8 shape, long n,
+                                  __global const IDX* index, long8 index_strides, long index_offset,
+                                  long bound, int check_id, __global int* error) {
+    FOR_EACH_INDEX(i, n) {
+        long c[MAX_RANK];
+        coords_of(i, rank, shape, c);
+        long v = index[index_offset + dot_strides(c, rank, index_strides)];
+        if ((v < 0 || v >= bound) && atomic_cmpxchg(error, 0, 1) == 0) {
+            error[1] = check_id;
+            *(__global long*)(error + 2) = v;
+        }
+    }
+}

@@ -17,13 +17,36 @@ import java.lang.foreign.MemorySegment;
  *       never overlap themselves. Broadcasting is resolved above the SPI: the inputs of an elementwise kernel
  *       arrive with the output's shape.</li>
  *   <li>Kernels may run asynchronously. {@link #copyToHost} and {@link #synchronize} are the points where the
- *       host waits. Kernels on one backend run in the order they were issued.</li>
+ *       host waits (the synchronisation points). Kernels on one backend run in the order they were issued.</li>
  *   <li>Arguments have been validated by the tensor layer (shapes, dtypes, devices); a backend may assume
  *       them consistent, and throws {@link IllegalStateException} only for its own failures (out of memory,
  *       a kernel that does not build).</li>
  *   <li>Backends know nothing of autograd; gradients are composed from these same entry points above.</li>
  *   <li>{@link #close} frees the device's resources; {@link DeviceProbe} closes the backends it opened when the
  *       JVM exits.</li>
+ * </ul>
+ *
+ * <h2>Asynchronous errors and buffer lifetimes: what every backend must do</h2>
+ * <ul>
+ *   <li><b>Errors surface, named.</b> An entry point that only issues work may return before the work ran. A
+ *       failure found while issuing it throws at once; a failure of the work itself (a kernel that did not run or
+ *       did not finish, a device-side check such as {@link #checkIndex}) must surface at the latest at this
+ *       backend's next synchronisation point, as an exception naming the op that failed. Results of failed work
+ *       are never returned as if they were valid: a read that follows a failed kernel throws instead.</li>
+ *   <li><b>Released is not yet free.</b> {@link #release} may be called (by {@link dev.kiln.Tensor#close()}, a
+ *       scope, or the tensors' {@code Cleaner} on its own thread) while work already issued still reads or writes
+ *       the buffer. The backend must not hand that memory to a later {@link #allocate} in a way that lets new work
+ *       touch it before the issued work has finished with it. On a single in-order queue this holds by
+ *       construction (new work runs after the old), provided {@code release} and issuing are ordered: a release
+ *       from another thread must not slip between a launch's argument checks and its enqueue (OpenCL takes the
+ *       backend's lock for both). A backend with several queues or streams keeps a buffer released on one of them
+ *       out of the others' reach until that stream's work before the release has run (an event recorded at
+ *       release, or the stream as part of the cache key).</li>
+ *   <li><b>The caller keeps buffers alive during the call.</b> The tensor layer keeps a view's owner reachable
+ *       until the entry point returned ({@link java.lang.ref.Reference#reachabilityFence}), so a buffer is never
+ *       released by the {@code Cleaner} in the middle of a call that was passed it.</li>
+ *   <li><b>Closing.</b> {@link #close} waits for the issued work, then frees the device resources; the backend
+ *       must not be used afterwards.</li>
  * </ul>
  */
 public interface Backend extends AutoCloseable {
@@ -32,9 +55,10 @@ public interface Backend extends AutoCloseable {
     Device device();
 
     /**
-     * Frees what the backend holds on its device (cached memory, compiled kernels, queues, contexts). Idempotent;
-     * afterwards every entry point except {@link #release} throws {@link IllegalStateException} naming the device
-     * (a release of a buffer of a closed backend does nothing). The default holds nothing to free.
+     * Waits for the issued work, then frees what the backend holds on its device (cached memory, compiled kernels,
+     * queues, contexts). Idempotent; afterwards every entry point except {@link #release} throws
+     * {@link IllegalStateException} naming the device (a release of a buffer of a closed backend does nothing).
+     * The default holds nothing to free.
      */
     @Override
     default void close() {}
@@ -128,8 +152,35 @@ public interface Backend extends AutoCloseable {
      */
     void random(Distribution dist, double a, double b, long seed, long offset, View out);
 
-    /** Waits for every kernel issued so far. */
+    /**
+     * Waits for every kernel issued so far; a failure of that work throws here, naming the op (see the class
+     * documentation).
+     */
     default void synchronize() {}
+
+    /**
+     * Checks that every value of the integer view {@code index} lies in [0, {@code bound}). May run
+     * asynchronously: a violation surfaces at the latest at this backend's next synchronisation point
+     * ({@link #copyToHost}, {@link #synchronize}) as an {@link IndexOutOfBoundsException} naming {@code op}, the
+     * first offending value found and the bound. This default checks at once, through a host copy.
+     */
+    default void checkIndex(String op, View index, long bound) {
+        long n = index.numel();
+        if (n == 0) return;
+        View dense = allocateView(DType.INT64, index.shape());
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            copy(index, dense);
+            MemorySegment host = arena.allocate(n * Long.BYTES, Long.BYTES);
+            copyToHost(dense.buffer(), 0, host);
+            for (long i = 0; i < n; i++) {
+                long v = host.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i);
+                if (v < 0 || v >= bound)
+                    throw new IndexOutOfBoundsException(op + ": index value " + v + " is out of range [0, " + bound + ") on " + device());
+            }
+        } finally {
+            release(dense.buffer());
+        }
+    }
 
     // ---- fused kernels: defaults compose the primitives above -----------------------------------------------
 

@@ -4,8 +4,14 @@ import dev.kiln.DType;
 import dev.kiln.Device;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
+import dev.kiln.backend.Backend;
 import dev.kiln.backend.DeviceProbe;
+import dev.kiln.backend.View;
 import org.junit.jupiter.api.function.Executable;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,6 +23,30 @@ class ErrorConformanceTest {
         Throwable e = assertThrows(type, call);
         for (String f : fragments)
             assertTrue(e.getMessage() != null && e.getMessage().contains(f), () -> "message '" + e.getMessage() + "' should mention " + f);
+    }
+
+    /**
+     * The SPI's checkIndex may report at once or at the next synchronisation point; either way the exception
+     * names the op, the offending value and the bound, and a clean check afterwards passes.
+     */
+    @BackendTest
+    void checkIndexReportsByTheNextSynchronisationPoint(TestDevice device) {
+        Backend be = device.activate();
+        View index = be.allocateView(DType.INT64, 4);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(4 * Long.BYTES, Long.BYTES);
+            long[] values = {0, 2, 11, 1};
+            for (int i = 0; i < values.length; i++) host.setAtIndex(ValueLayout.JAVA_LONG, i, values[i]);
+            be.copyFromHost(host, index.buffer(), 0);
+            assertMessage(IndexOutOfBoundsException.class, () -> {
+                be.checkIndex("index_select", index, 3);
+                be.synchronize();
+            }, "index_select", "11", "[0, 3)");
+            be.checkIndex("index_select", index, 12);
+            be.synchronize();
+        } finally {
+            be.release(index.buffer());
+        }
     }
 
     @BackendTest
