@@ -8,6 +8,7 @@ import dev.kiln.random.Generator;
 /** Process-wide settings: the default device, the global random generator, deterministic algorithms. */
 public final class Kiln {
     private static volatile boolean deterministicAlgorithms;
+    private static volatile MatmulPrecision float32MatmulPrecision = MatmulPrecision.HIGHEST;
 
     private Kiln() {}
 
@@ -50,4 +51,13 @@ public final class Kiln {
     static Backend defaultBackend() { return DeviceProbe.defaultBackend(); }
 
     static Backend backend(Device device) { return device == null ? defaultBackend() : DeviceProbe.backend(device); }
+
+    /**
+     * Lets float32 matrix products use TF32 ({@code "high"}) or bfloat16 ({@code "medium"}) tensor cores where a
+     * backend has them, as {@code torch.set_float32_matmul_precision}; {@code "highest"} (the default) keeps them
+     * exact float32. Process-wide.
+     */
+    public static void setFloat32MatmulPrecision(String precision) { float32MatmulPrecision = MatmulPrecision.parse(precision); }
+
+    public static MatmulPrecision float32MatmulPrecision() { return float32MatmulPrecision; }
 }

@@ -1,2 +1,6 @@
-/** The CUDA backend: JCuda's driver API, kernels from the kernels module, cuBLAS/cuDNN where they load. Not implemented yet: its provider is absent, so the probe never lists CUDA. */
+/**
+ * The CUDA backend: {@link dev.kiln.kernel.KernelBackend} over a JCuda driver-API runtime ({@link dev.kiln.cuda.CudaRuntime}),
+ * the kernels module's sources compiled by NVRTC at run time, cuBLAS for matrix products where it loads. NVRTC and
+ * cuBLAS are bound with java.lang.foreign. See the module's README for what has and has not run on a GPU.
+ */
 package dev.kiln.cuda;

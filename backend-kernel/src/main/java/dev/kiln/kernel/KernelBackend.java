@@ -532,6 +532,7 @@ public final class KernelBackend<M> implements Backend {
     public synchronized void matmul(View a, View b, View out) {
         if (out.numel() == 0) return;
         DType t = floatingType("matmul", out.dtype());
+        if (vendorGemm(t, a, b, out)) return;
         if (info.gpuLike()) tiledGemm(t, a, b, out);
         else blockedGemm(t, a, b, out);
     }
@@ -584,6 +585,20 @@ public final class KernelBackend<M> implements Backend {
                         (long) ceilDiv(rowBlocks, groupY) * groupY, batch.numel()}, new long[] {groupX, groupY, 1});
         // Later work on the in-order queue runs after this launch, so the buffer can go back to the pool now.
         if (packed != null) release(packed.buffer());
+    }
+
+    /** The runtime's vendor GEMM, when it has one for this dtype and the batch coalesces to one dimension. */
+    private boolean vendorGemm(DType t, View a, View b, View out) {
+        Strided batch = gemmBatch(a, b, out);
+        if (batch.rank() > 1) return false;
+        return runtime.vendorGemm(t, batch.numel(), gemmOperand(a, batch.strides(0)[0]), gemmOperand(b, batch.strides(1)[0]),
+                gemmOperand(out, batch.strides(2)[0]));
+    }
+
+    private KernelRuntime.GemmOperand<M> gemmOperand(View v, long batchStride) {
+        int r = v.rank();
+        return new KernelRuntime.GemmOperand<>(buf(v.buffer()).memory, v.offset(), v.shape()[r - 2], v.shape()[r - 1],
+                v.strides()[r - 2], v.strides()[r - 1], batchStride);
     }
 
     private static Strided gemmBatch(View a, View b, View out) {

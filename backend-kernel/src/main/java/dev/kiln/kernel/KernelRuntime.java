@@ -1,5 +1,7 @@
 package dev.kiln.kernel;
 
+import dev.kiln.DType;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -43,6 +45,21 @@ public interface KernelRuntime<M> {
      * A source that does not build throws {@link IllegalStateException} with the compiler's log.
      */
     Program<M> compile(String family, String source, String defines);
+
+    /**
+     * One operand of {@link #vendorGemm}: a row-major {@code rows x cols} matrix per batch item, at element
+     * {@code offset} of {@code memory}, with element strides (the batch stride may be 0 for a broadcast operand).
+     */
+    record GemmOperand<M>(M memory, long offset, long rows, long cols, long rowStride, long colStride, long batchStride) {}
+
+    /**
+     * Issues {@code out[i] = a[i] · b[i]} for {@code batch} items through a vendor library (CUDA: cuBLAS) on the
+     * stream, without waiting, and returns true; or returns false, having issued nothing, when the runtime has no
+     * such library for this dtype and layout, and the backend's own GEMM kernels run. The default has none.
+     */
+    default boolean vendorGemm(DType dtype, long batch, GemmOperand<M> a, GemmOperand<M> b, GemmOperand<M> out) {
+        return false;
+    }
 
     /**
      * Waits until all issued work has run and checks that it did: a launch or copy that failed on the device

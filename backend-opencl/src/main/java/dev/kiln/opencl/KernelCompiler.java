@@ -1,5 +1,6 @@
 package dev.kiln.opencl;
 
+import dev.kiln.kernel.BinaryCache;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -8,14 +9,8 @@ import org.jocl.cl_context;
 import org.jocl.cl_device_id;
 import org.jocl.cl_program;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -31,33 +26,25 @@ final class KernelCompiler {
 
     private final ClDevice device;
     private final cl_context context;
-    private final Path cacheDir;
+    private final BinaryCache cache = new BinaryCache("opencl");
     private final String baseOptions;
 
     KernelCompiler(ClDevice device, cl_context context) {
         this.device = device;
         this.context = context;
-        this.cacheDir = cacheDirectory();
         // Without fp64 an unsuffixed literal such as 0.5 would be a double the device cannot hold.
         this.baseOptions = device.fp64() ? "-DKILN_FP64" : "-cl-single-precision-constant";
-    }
-
-    static Path cacheDirectory() {
-        String configured = System.getProperty("kiln.opencl.cache");
-        if (configured != null && !configured.isBlank()) return Path.of(configured);
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
-        return base.resolve("kiln").resolve("opencl");
     }
 
     /** The family's compilation unit {@code source} built with {@code options} (the slot defines). */
     cl_program build(String family, String source, String defines) {
         String options = baseOptions + defines;
-        Path cached = cacheDir.resolve(cacheKey(source, options) + ".bin");
-        if (Files.isRegularFile(cached)) {
+        Path cached = cache.file(".bin", device.compilerIdentity(), options, source);
+        byte[] binary = cache.read(cached);
+        if (binary != null) {
             try {
-                return buildFromBinary(Files.readAllBytes(cached), options);
-            } catch (IOException | CLException e) {
+                return buildFromBinary(binary, options);
+            } catch (CLException e) {
                 LOG.log(Level.FINE, "discarding unusable cached OpenCL binary " + cached, e);
             }
         }
@@ -70,7 +57,7 @@ final class KernelCompiler {
             throw new IllegalStateException("OpenCL kernels " + family + ".cl failed to build on " + device.name()
                     + " with options '" + options + "' (" + e.getMessage() + "). Build log:\n" + log, e);
         }
-        store(cached, binaryOf(program));
+        cache.store(cached, binaryOf(program));
         return program;
     }
 
@@ -101,32 +88,5 @@ final class KernelCompiler {
         byte[] binary = new byte[(int) size[0]];
         CL.clGetProgramInfo(program, CL.CL_PROGRAM_BINARIES, Sizeof.POINTER, Pointer.to(Pointer.to(binary)), null);
         return binary;
-    }
-
-    /** Writes atomically (temp file, then rename) so a concurrent reader never sees half a binary. */
-    private static void store(Path file, byte[] binary) {
-        if (binary.length == 0) return;
-        try {
-            Files.createDirectories(file.getParent());
-            Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
-            Files.write(tmp, binary);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | UnsupportedOperationException e) {
-            LOG.log(Level.FINE, "cannot cache OpenCL binary in " + file.getParent(), e);
-        }
-    }
-
-    private String cacheKey(String source, String options) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(device.compilerIdentity().getBytes(StandardCharsets.UTF_8));
-            sha.update((byte) 0);
-            sha.update(options.getBytes(StandardCharsets.UTF_8));
-            sha.update((byte) 0);
-            sha.update(source.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
     }
 }

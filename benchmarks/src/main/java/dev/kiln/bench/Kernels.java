@@ -42,6 +42,15 @@ final class Kernels {
         return bufs.workload(3.0 * n * 4, "GB/s", () -> be.binary(op, a, b, out));
     }
 
+    /** {@code times} launches of a binary op on {@code n} elements, then one synchronisation: the per-op host cost. */
+    static Workload repeated(Backend be, int times, BinaryOp op, int n) {
+        Buffers bufs = new Buffers(be);
+        View a = bufs.random(n), b = bufs.random(n), out = bufs.empty(n);
+        return bufs.workload(0, "", () -> {
+            for (int i = 0; i < times; i++) be.binary(op, a, b, out);
+        });
+    }
+
     static Workload unary(Backend be, UnaryOp op, int n) {
         Buffers bufs = new Buffers(be);
         View x = bufs.random(n), out = bufs.empty(n);

@@ -75,7 +75,7 @@ public final class QuickBench {
         }
     }
 
-    private record Result(double ms, double work, String unit) {
+    record Result(double ms, double work, String unit) {
         String rate() {
             if (work <= 0) return "-";
             return String.format(Locale.ROOT, "%.1f %s", work / (ms * 1e-3) / 1e9, unit);
@@ -83,7 +83,7 @@ public final class QuickBench {
     }
 
     /** Warm-up, then the median of runs until the time budget or the run cap is reached. */
-    private static Result time(Workload w) {
+    static Result time(Workload w) {
         try (w) {
             // Warm up for a minimum time, then on until a run is within 25% of the best so far (the JIT
             // compiles the big kernels slowly on a loaded machine), up to a cap.
