@@ -19,6 +19,7 @@ import dev.kiln.nn.optim.Adam;
 import dev.kiln.nn.optim.LRScheduler;
 import dev.kiln.nn.optim.LrSchedule;
 import dev.kiln.nn.optim.Optimizer;
+import dev.kiln.nn.zoo.Zoo;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -42,10 +43,14 @@ import java.util.function.Supplier;
 final class TrainingRun {
     static final Map<String, Supplier<Module>> MODELS = Map.of("mnist-cnn", MnistNets::cnn, "mnist-lenet", MnistNets::lenet, "mnist-mlp", MnistNets::mlp);
 
-    /** Model names for picocli's help. */
+    /** Model names for picocli's help: the MNIST models this class trains, then the zoo's. */
     static final class ModelNames implements Iterable<String> {
         @Override
-        public Iterator<String> iterator() { return new java.util.TreeSet<>(MODELS.keySet()).iterator(); }
+        public Iterator<String> iterator() {
+            List<String> names = new ArrayList<>(new java.util.TreeSet<>(MODELS.keySet()));
+            names.addAll(Zoo.names());
+            return names.iterator();
+        }
     }
 
     record Config(String model, int epochs, int batchSize, double lr, long seed, Path out, int trainSize, int testSize, int shift, boolean progress) {}
@@ -61,7 +66,7 @@ final class TrainingRun {
 
     Result run() throws IOException {
         Supplier<Module> factory = MODELS.get(config.model());
-        if (factory == null) throw new IllegalArgumentException("unknown model '" + config.model() + "'; choose one of " + new java.util.TreeSet<>(MODELS.keySet()));
+        if (factory == null) throw new IllegalArgumentException("unknown model '" + config.model() + "'; choose one of " + String.join(", ", new ModelNames()));
         ArrayDataset all = Mnist.sample();
         if (config.trainSize() <= 0 || config.testSize() <= 0 || config.trainSize() + config.testSize() > all.size())
             throw new IllegalArgumentException("--train-size and --test-size must be positive and together at most " + all.size());
