@@ -20,7 +20,9 @@ public final class Zoo {
             CharLanguageModel.recurrent("rnn"),
             CharLanguageModel.gpt(),
             new GcnCora(),
-            new DenoisingAutoencoder());
+            new DenoisingAutoencoder(),
+            new Multitask(),
+            new GradientHealth());
 
     private Zoo() {}
 

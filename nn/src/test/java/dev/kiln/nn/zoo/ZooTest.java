@@ -16,7 +16,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Every zoo model's quick mode: the loss falls, a checkpoint is written and evaluates back to the reported metric. */
 class ZooTest {
 
-    static List<String> models() { return Zoo.names(); }
+    static List<String> models() {
+        String only = System.getProperty("kiln.zoo.only");
+        return only == null ? Zoo.names() : List.of(only.split(","));
+    }
 
     @ParameterizedTest
     @MethodSource("models")
