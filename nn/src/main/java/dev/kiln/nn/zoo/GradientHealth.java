@@ -60,7 +60,9 @@ final class GradientHealth extends ZooModel {
         Sequential net = new Sequential();
         for (int i = 0; i < DEPTH; i++) {
             boolean last = i == DEPTH - 1;
-            net.add(new Linear(i == 0 ? INPUTS : WIDTH, last ? CLASSES : WIDTH));
+            // A bias before batch norm is cancelled by its mean subtraction (its gradient is zero, which the monitor
+            // rightly flags as vanishing), so those layers have none, as in PyTorch practice.
+            net.add(new Linear(i == 0 ? INPUTS : WIDTH, last ? CLASSES : WIDTH, last || !batchNorm));
             if (last) break;
             if (batchNorm) net.add(new BatchNorm1d(WIDTH));
             net.add(activation.get());
