@@ -56,7 +56,7 @@ public final class MnistNets {
     /**
      * A small ResNet for digits: a 3x3 stem of 16 channels with batch norm at 28x28, then two basic residual
      * blocks that halve the resolution and double the channels (32 at 14x14, 64 at 7x7, projection shortcuts),
-     * global average pooling and a linear classifier; 78k parameters, about 11 MFLOP per image forward.
+     * global average pooling and a linear classifier; 73,082 parameters, about 11 MFLOP per image forward.
      */
     public static Sequential resnet() {
         return new Sequential(
