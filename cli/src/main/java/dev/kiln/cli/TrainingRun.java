@@ -1,6 +1,5 @@
 package dev.kiln.cli;
 
-import dev.kiln.DType;
 import dev.kiln.Kiln;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
@@ -14,6 +13,7 @@ import dev.kiln.nn.data.Mnist;
 import dev.kiln.nn.data.RandomShift;
 import dev.kiln.nn.io.Checkpoint;
 import dev.kiln.nn.loss.Loss;
+import dev.kiln.nn.metrics.Metrics;
 import dev.kiln.nn.models.MnistNets;
 import dev.kiln.nn.optim.Adam;
 import dev.kiln.nn.optim.LRScheduler;
@@ -150,19 +150,5 @@ final class TrainingRun {
     }
 
     /** Fraction of held-out digits whose arg-max logit is the label. */
-    static double evaluate(Module model, DataLoader loader) {
-        model.eval();
-        long correct = 0, total = 0;
-        try (GradMode ng = GradMode.noGrad()) {
-            for (Batch batch : loader.epoch(0)) {
-                try (Scope s = Scope.open(); batch) {
-                    Tensor predicted = model.forward(batch.inputs()).argmax(1, false);
-                    correct += (long) predicted.eq(batch.targets()).to(DType.INT64).sum().item();
-                    total += batch.size();
-                }
-            }
-        }
-        model.train();
-        return (double) correct / total;
-    }
+    static double evaluate(Module model, DataLoader loader) { return Metrics.accuracy(model, loader.epoch(0)); }
 }

@@ -9,6 +9,7 @@ import dev.kiln.nn.data.Dataset;
 import dev.kiln.nn.data.Mnist;
 import dev.kiln.nn.data.RandomShift;
 import dev.kiln.nn.loss.Loss;
+import dev.kiln.nn.metrics.Metrics;
 import dev.kiln.nn.optim.Adam;
 import dev.kiln.nn.optim.LRScheduler;
 import dev.kiln.nn.optim.LrSchedule;
@@ -79,7 +80,7 @@ final class MnistClassifier extends ZooModel {
     }
 
     private static double heldOutAccuracy(Module model, ArrayDataset all, ZooOptions options) {
-        return Training.accuracy(model, new DataLoader(all.subset(all.size() - options.pick(2000, 250), all.size()), 500).prefetch(0).epoch(0));
+        return Metrics.accuracy(model, new DataLoader(all.subset(all.size() - options.pick(2000, 250), all.size()), 500).prefetch(0).epoch(0));
     }
 
     private ZooResult result(double accuracy, double firstLoss, double lastLoss) {

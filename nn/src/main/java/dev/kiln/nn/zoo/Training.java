@@ -1,11 +1,9 @@
 package dev.kiln.nn.zoo;
 
-import dev.kiln.DType;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.autograd.GradMode;
 import dev.kiln.nn.Module;
-import dev.kiln.nn.data.Batch;
 import dev.kiln.nn.io.Checkpoint;
 import dev.kiln.nn.optim.AdamW;
 import dev.kiln.nn.optim.Gradients;
@@ -21,7 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
 
-/** The pieces every zoo recipe shares: one optimisation step, the loss record, accuracy, checkpoints. */
+/** The pieces every zoo recipe shares: one optimisation step, AdamW's parameter groups, the loss record, checkpoints. */
 final class Training {
     private Training() {}
 
@@ -50,23 +48,6 @@ final class Training {
         optimizer.weightDecay(weightDecay).betas(0.9, beta2);
         if (!noDecay.isEmpty()) optimizer.addParamGroup(noDecay, Map.of("weight_decay", 0.0));
         return optimizer;
-    }
-
-    /** Fraction of examples whose arg-max output is the label, in evaluation mode and without gradients. */
-    static double accuracy(Module model, Iterable<Batch> batches) {
-        model.eval();
-        long correct = 0, total = 0;
-        try (GradMode ng = GradMode.noGrad()) {
-            for (Batch batch : batches) {
-                try (Scope s = Scope.open(); batch) {
-                    Tensor predicted = model.forward(batch.inputs()).argmax(1, false);
-                    correct += (long) predicted.eq(batch.targets()).to(DType.INT64).sum().item();
-                    total += batch.size();
-                }
-            }
-        }
-        model.train();
-        return (double) correct / total;
     }
 
     /** Writes {@code model}'s weights to the output folder's checkpoint, tagged with the zoo model's name and {@code extra}. */
