@@ -13,7 +13,10 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Every zoo model's quick mode: the loss falls, a checkpoint is written and evaluates back to the reported metric. */
+/**
+ * Every zoo model's quick mode: the loss falls, a checkpoint is written and evaluates back to the reported metric.
+ * {@code -Dkiln.zoo.only=name,name} runs only the models named (while working on one).
+ */
 class ZooTest {
 
     static List<String> models() {
