@@ -2,6 +2,7 @@ package dev.kiln.cli;
 
 import dev.kiln.Device;
 import dev.kiln.Kiln;
+import dev.kiln.nn.zoo.Zoo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -13,9 +14,16 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 
-/** {@code kiln train [model]}: trains a model on the bundled MNIST sample and reports held-out accuracy. */
-@Command(name = "train", mixinStandardHelpOptions = true, description = "Train a model on the bundled MNIST sample (8,000 training digits, 2,000 held out).")
+/**
+ * {@code kiln train [model]}: trains a model on the bundled MNIST sample and reports held-out accuracy, or runs
+ * a model of the zoo ({@link ZooRun}) with its own recipe.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, description = {"Train a model on the bundled MNIST sample (8,000 training digits, 2,000 held out),",
+        "or a model of the zoo with its own recipe and data (docs/models.md; only --device, --seed, --out and --quick apply)."})
 final class TrainCommand implements Callable<Integer> {
+    /** Options of the MNIST training run that a zoo model's fixed recipe does not take. */
+    private static final String[] MNIST_ONLY = {"--epochs", "--batch-size", "--lr", "--train-size", "--test-size", "--shift", "--no-progress"};
+
     @Spec
     CommandSpec spec;
 
@@ -53,18 +61,25 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "Do not draw a progress bar.")
     boolean noProgress;
 
+    @Option(names = "--quick", description = "Zoo models: a run of seconds on a slice of the data that checks the training loss falls.")
+    boolean quick;
+
     @Override
     public Integer call() throws Exception {
         long start = System.nanoTime();
         if (epochs <= 0 || batchSize <= 0 || !(lr > 0)) throw new IllegalArgumentException("--epochs, --batch-size and --lr must be positive");
         if (device != null) Kiln.setDefaultDevice(Device.parse(device));
         Path dir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        if (Zoo.find(model).isPresent()) {
+            for (String option : MNIST_ONLY)
+                if (spec.commandLine().getParseResult().hasMatchedOption(option))
+                    throw new IllegalArgumentException(option + " applies to the MNIST models only; zoo model '" + model + "' runs its own recipe (docs/models.md)");
+            return ZooRun.train(Zoo.get(model), quick, seed, dir, spec.commandLine().getOut());
+        }
+        if (quick) throw new IllegalArgumentException("--quick applies to zoo models only (" + String.join(", ", Zoo.names()) + ")");
         TrainingRun.Config config = new TrainingRun.Config(model, epochs, batchSize, lr, seed, dir, trainSize, testSize, shift, !noProgress);
         TrainingRun.Result r = new TrainingRun(config, spec.commandLine().getOut()).run();
-        double seconds = (System.nanoTime() - start) / 1e9;
-        spec.commandLine().getOut().printf(java.util.Locale.ROOT, "result model=%s device=%s metric=%s value=%.4f seconds=%.1f%n",
-                model, Kiln.defaultDevice(), r.metric(), r.value(), seconds);
-        spec.commandLine().getOut().flush();
+        ZooRun.printResult(spec.commandLine().getOut(), model, r.metric(), r.value(), start);
         return 0;
     }
 }

@@ -1,6 +1,5 @@
 package dev.kiln.cli;
 
-import dev.kiln.DType;
 import dev.kiln.Kiln;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
@@ -14,11 +13,13 @@ import dev.kiln.nn.data.Mnist;
 import dev.kiln.nn.data.RandomShift;
 import dev.kiln.nn.io.Checkpoint;
 import dev.kiln.nn.loss.Loss;
+import dev.kiln.nn.metrics.Metrics;
 import dev.kiln.nn.models.MnistNets;
 import dev.kiln.nn.optim.Adam;
 import dev.kiln.nn.optim.LRScheduler;
 import dev.kiln.nn.optim.LrSchedule;
 import dev.kiln.nn.optim.Optimizer;
+import dev.kiln.nn.zoo.Zoo;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -42,10 +43,14 @@ import java.util.function.Supplier;
 final class TrainingRun {
     static final Map<String, Supplier<Module>> MODELS = Map.of("mnist-cnn", MnistNets::cnn, "mnist-lenet", MnistNets::lenet, "mnist-mlp", MnistNets::mlp);
 
-    /** Model names for picocli's help. */
+    /** Model names for picocli's help: the MNIST models this class trains, then the zoo's. */
     static final class ModelNames implements Iterable<String> {
         @Override
-        public Iterator<String> iterator() { return new java.util.TreeSet<>(MODELS.keySet()).iterator(); }
+        public Iterator<String> iterator() {
+            List<String> names = new ArrayList<>(new java.util.TreeSet<>(MODELS.keySet()));
+            names.addAll(Zoo.names());
+            return names.iterator();
+        }
     }
 
     /** The one-cycle schedule (warm-up over a quarter of the steps, PyTorch-style, from step 0) needs a warm-up past its first step. */
@@ -64,7 +69,7 @@ final class TrainingRun {
 
     Result run() throws IOException {
         Supplier<Module> factory = MODELS.get(config.model());
-        if (factory == null) throw new IllegalArgumentException("unknown model '" + config.model() + "'; choose one of " + new java.util.TreeSet<>(MODELS.keySet()));
+        if (factory == null) throw new IllegalArgumentException("unknown model '" + config.model() + "'; choose one of " + String.join(", ", new ModelNames()));
         ArrayDataset all = Mnist.sample();
         if (config.trainSize() <= 0 || config.testSize() <= 0 || config.trainSize() + config.testSize() > all.size())
             throw new IllegalArgumentException("--train-size and --test-size must be positive and together at most " + all.size());
@@ -157,19 +162,5 @@ final class TrainingRun {
     }
 
     /** Fraction of held-out digits whose arg-max logit is the label. */
-    static double evaluate(Module model, DataLoader loader) {
-        model.eval();
-        long correct = 0, total = 0;
-        try (GradMode ng = GradMode.noGrad()) {
-            for (Batch batch : loader.epoch(0)) {
-                try (Scope s = Scope.open(); batch) {
-                    Tensor predicted = model.forward(batch.inputs()).argmax(1, false);
-                    correct += (long) predicted.eq(batch.targets()).to(DType.INT64).sum().item();
-                    total += batch.size();
-                }
-            }
-        }
-        model.train();
-        return (double) correct / total;
-    }
+    static double evaluate(Module model, DataLoader loader) { return Metrics.accuracy(model, loader.epoch(0)); }
 }

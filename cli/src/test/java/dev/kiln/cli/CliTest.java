@@ -52,6 +52,35 @@ class CliTest {
     }
 
     @Test
+    void zooModelTrainsInQuickModeAndItsCheckpointEvaluatesToTheSameFigure() {
+        Path out = dir.resolve("gpt");
+        Outcome trained = run("train", "char-gpt", "--quick", "--seed", "2", "--out", out.toString());
+        assertEquals(0, trained.code, trained.err + trained.out);
+        String last = trained.out.lines().toList().getLast();
+        assertTrue(last.matches("result model=char-gpt device=\\S+ metric=held_out_loss value=\\d\\.\\d{4} seconds=\\d+\\.\\d"), last);
+        Outcome evaluated = run("eval", "char-gpt", "--checkpoint", out.resolve("checkpoint.safetensors").toString(), "--quick");
+        assertEquals(0, evaluated.code, evaluated.err);
+        String evalLast = evaluated.out.lines().toList().getLast();
+        assertEquals(last.replaceAll(".*(value=\\S+).*", "$1"), evalLast.replaceAll(".*(value=\\S+).*", "$1"), evalLast);
+    }
+
+    @Test
+    void zooModelsRejectTheMnistRunsOptionsAndEvalNeedsACheckpoint() {
+        Outcome epochs = run("train", "lenet", "--epochs", "2", "--out", dir.resolve("z").toString());
+        assertEquals(1, epochs.code);
+        assertTrue(epochs.err.contains("--epochs applies to the MNIST models only"), epochs.err);
+        Outcome quick = run("train", "mnist-mlp", "--quick", "--out", dir.resolve("q").toString());
+        assertEquals(1, quick.code);
+        assertTrue(quick.err.contains("--quick applies to zoo models only"), quick.err);
+        Outcome missing = run("eval", "lenet", "--checkpoint", dir.resolve("none.safetensors").toString());
+        assertEquals(1, missing.code);
+        assertTrue(missing.err.contains("no such file"), missing.err);
+        Outcome wrongModel = run("eval", "no-such-model", "--checkpoint", dir.toString());
+        assertEquals(1, wrongModel.code);
+        assertTrue(wrongModel.err.contains("no model 'no-such-model'"), wrongModel.err);
+    }
+
+    @Test
     void devicesPrintsTheProbeTable() {
         Outcome o = run("devices");
         assertEquals(0, o.code);

@@ -4,6 +4,8 @@ import dev.kiln.DType;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.autograd.GradMode;
+import dev.kiln.nn.Module;
+import dev.kiln.nn.data.Batch;
 
 import java.util.Arrays;
 
@@ -15,6 +17,26 @@ public final class Metrics {
         if (scores.dim() != 2 || targets.dim() != 1 || targets.size(0) != scores.size(0) || targets.dtype().isFloatingPoint())
             throw new IllegalArgumentException(op + ": expected scores (N, C) and integer targets (N), got " + Arrays.toString(scores.shape()) + " "
                     + scores.dtype() + " and " + Arrays.toString(targets.shape()) + " " + targets.dtype());
+    }
+
+    /**
+     * Fraction of the examples in {@code batches} whose arg-max output of {@code model} is their label; the model
+     * runs in evaluation mode without gradients and is left in training mode. Closes the batches.
+     */
+    public static double accuracy(Module model, Iterable<Batch> batches) {
+        model.eval();
+        long correct = 0, total = 0;
+        try (GradMode ng = GradMode.noGrad()) {
+            for (Batch batch : batches) {
+                try (Scope s = Scope.open(); batch) {
+                    Tensor predicted = model.forward(batch.inputs()).argmax(1, false);
+                    correct += (long) predicted.eq(batch.targets()).to(DType.INT64).sum().item();
+                    total += batch.size();
+                }
+            }
+        }
+        model.train();
+        return (double) correct / total;
     }
 
     /** Fraction of rows whose highest score is at the target. */

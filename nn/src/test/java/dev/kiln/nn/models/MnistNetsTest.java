@@ -19,4 +19,14 @@ class MnistNetsTest {
             assertArrayEquals(new int[] {2, 10}, net.forward(Tensor.randn(2, 1, 28, 28)).shape());
         }
     }
+
+    @Test
+    void resnetHalvesTheResolutionTwiceAndClassifies() {
+        try (Scope s = Scope.open(); Sequential net = MnistNets.resnet()) {
+            // stem 144 + 32 (norm); block 16->32: 4,608 + 9,216 + 512 (shortcut) + 3 norms of 64; block 32->64:
+            // 18,432 + 36,864 + 2,048 + 3 norms of 128; classifier 650.
+            assertEquals(73_082, net.parameterCount());
+            assertArrayEquals(new int[] {3, 10}, net.forward(Tensor.randn(3, 1, 28, 28)).shape());
+        }
+    }
 }

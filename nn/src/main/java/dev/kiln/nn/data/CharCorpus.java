@@ -1,0 +1,77 @@
+package dev.kiln.nn.data;
+
+import dev.kiln.Tensor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * A character-level corpus as nanoGPT's {@code shakespeare_char} preparation makes it: the vocabulary is the
+ * sorted set of distinct characters, the first 90% of the text is for training and the last 10% is held out.
+ * {@link #batch} draws (batch, context) windows at random offsets and their next-character targets.
+ */
+public final class CharCorpus {
+    /** Resource name of tiny Shakespeare bundled with kiln-nn (see the provenance note in the same folder). */
+    public static final String TINY_SHAKESPEARE = "/dev/kiln/nn/data/shakespeare/input.txt.gz";
+
+    private final char[] vocabulary;
+    private final int[] train;
+    private final int[] heldOut;
+
+    public CharCorpus(String text, double trainFraction) {
+        if (!(trainFraction > 0 && trainFraction < 1)) throw new IllegalArgumentException("CharCorpus: trainFraction must be in (0, 1), got " + trainFraction);
+        TreeSet<Character> chars = new TreeSet<>();
+        for (int i = 0; i < text.length(); i++) chars.add(text.charAt(i));
+        vocabulary = new char[chars.size()];
+        int k = 0;
+        for (char c : chars) vocabulary[k++] = c;
+        int[] ids = new int[text.length()];
+        for (int i = 0; i < ids.length; i++) ids[i] = java.util.Arrays.binarySearch(vocabulary, text.charAt(i));
+        int split = (int) (ids.length * trainFraction);
+        train = java.util.Arrays.copyOfRange(ids, 0, split);
+        heldOut = java.util.Arrays.copyOfRange(ids, split, ids.length);
+    }
+
+    /** Tiny Shakespeare with the last 10% held out. */
+    public static CharCorpus tinyShakespeare() throws IOException {
+        try (InputStream in = CharCorpus.class.getResourceAsStream(TINY_SHAKESPEARE)) {
+            if (in == null) throw new IOException("tiny Shakespeare resource " + TINY_SHAKESPEARE + " is missing from the class path");
+            return new CharCorpus(new String(new GZIPInputStream(in).readAllBytes(), StandardCharsets.UTF_8), 0.9);
+        }
+    }
+
+    public int vocabularySize() { return vocabulary.length; }
+
+    public int trainLength() { return train.length; }
+
+    public int heldOutLength() { return heldOut.length; }
+
+    /** Inputs and next-character targets, each (batch, context) INT64 on the default device. */
+    public record Windows(Tensor inputs, Tensor targets) implements AutoCloseable {
+        @Override
+        public void close() {
+            inputs.close();
+            targets.close();
+        }
+    }
+
+    /** {@code batch} windows of {@code context} characters at offsets drawn from {@code random}, from the training or held-out text. */
+    public Windows batch(boolean heldOutText, int batch, int context, SplittableRandom random) {
+        int[] ids = heldOutText ? heldOut : train;
+        if (batch <= 0 || context <= 0 || context >= ids.length)
+            throw new IllegalArgumentException("CharCorpus.batch: need batch > 0 and 0 < context < " + ids.length + ", got " + batch + ", " + context);
+        long[] x = new long[batch * context], y = new long[batch * context];
+        for (int b = 0; b < batch; b++) {
+            int start = random.nextInt(ids.length - context);
+            for (int t = 0; t < context; t++) {
+                x[b * context + t] = ids[start + t];
+                y[b * context + t] = ids[start + t + 1];
+            }
+        }
+        return new Windows(Tensor.of(x, batch, context), Tensor.of(y, batch, context));
+    }
+}

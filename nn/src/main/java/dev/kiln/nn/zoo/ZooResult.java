@@ -1,0 +1,20 @@
+package dev.kiln.nn.zoo;
+
+import java.util.Map;
+
+/**
+ * What a zoo run measured: the headline {@code metric} and its {@code value}, the {@code target} for it (met
+ * when the value is at least the target, or at most it when {@code lowerIsBetter}), the mean training loss at
+ * the start and at the end of the run, and further figures by name.
+ */
+public record ZooResult(String metric, double value, double target, boolean lowerIsBetter, double firstLoss, double lastLoss, Map<String, Double> details) {
+    public ZooResult {
+        details = Map.copyOf(details);
+    }
+
+    public boolean targetMet() { return lowerIsBetter ? value <= target : value >= target; }
+
+    /** Whether training lowered the loss: finite at the end and below where it started. */
+    public boolean lossFell() { return Double.isFinite(lastLoss) && lastLoss < firstLoss; }
+
+}
