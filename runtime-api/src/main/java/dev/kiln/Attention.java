@@ -24,7 +24,7 @@ public final class Attention {
     public enum Scores { SCALED, SOFTCAPPED, MASKED, PROBABILITIES }
 
     /**
-     * {@code scale}: the factor on q @ k^T, NaN for 1/sqrt(D). {@code causal}: query i sees keys j <= i + P, P the
+     * {@code scale}: the factor on q @ k^T, NaN for 1/sqrt(D). {@code causal}: query i sees keys {@code j <= i + P}, P the
      * past key length (0 without a cache); this adds to any mask. {@code softcap}: 0 for none.
      */
     public record Options(double scale, boolean causal, double softcap) {

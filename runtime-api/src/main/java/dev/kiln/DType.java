@@ -29,7 +29,7 @@ public enum DType {
     public boolean isComputeType() { return this != FLOAT16 && this != BFLOAT16; }
 
     /**
-     * The type of {@code a op b}, following PyTorch's promotion lattice: bool < int32 < int64 < float32 < float64.
+     * The type of {@code a op b}, following PyTorch's promotion lattice: {@code bool < int32 < int64 < float32 < float64}.
      * Half types promote to float32.
      */
     public static DType promote(DType a, DType b) {
