@@ -23,6 +23,9 @@ public final class DeviceProbe {
     private static final Map<String, Backend> OPEN = new LinkedHashMap<>();
     private static volatile Backend defaultBackend;
 
+    /** What a program with no backend module on its class path is told. */
+    static final String NO_BACKEND = "no Kiln backend is available: add dev.kiln:kiln-backend-cpu (or -opencl / -cuda) to your dependencies";
+
     private DeviceProbe() {}
 
     /** Every candidate found, available ones first by priority, then the rejected ones with their reasons. */
@@ -100,8 +103,10 @@ public final class DeviceProbe {
             return b;
         }
         List<BackendProvider.Candidate> all = candidates();
+        if (all.isEmpty()) throw new IllegalStateException(NO_BACKEND);
         BackendProvider.Candidate best = all.stream().filter(BackendProvider.Candidate::isAvailable).findFirst()
-                .orElseThrow(() -> new IllegalStateException("no Kiln backend is available:\n" + table()));
+                .orElseThrow(() -> new IllegalStateException("no Kiln backend is available: every backend found was rejected "
+                        + "(the reasons say what to change):\n" + table()));
         Backend b = open(best);
         StringBuilder msg = new StringBuilder("Kiln device " + best.device() + " (automatic): " + best.description());
         for (BackendProvider.Candidate c : all) {
@@ -121,8 +126,8 @@ public final class DeviceProbe {
         for (BackendProvider.Candidate c : candidates()) {
             if (c.isAvailable() && device.matches(Device.parse(c.device()))) return open(c);
         }
-        StringBuilder why = new StringBuilder("device '" + device + "' was requested but is not available. Probe results:\n");
-        why.append(table());
+        StringBuilder why = new StringBuilder("device '" + device + "' was requested but is not available. ");
+        why.append(candidates().isEmpty() ? NO_BACKEND : "Probe results:\n" + table());
         throw new IllegalArgumentException(why.toString());
     }
 
