@@ -12,6 +12,13 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Sets {@code kiln.verbose} before any command touches the device probe, which reads it once. */
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Print Kiln's log: the device chosen and the candidates rejected (as -Dkiln.verbose=true).")
+    void verbose(boolean on) {
+        if (on) System.setProperty("kiln.verbose", "true");
+    }
+
     @Override
     public void run() { spec.commandLine().usage(System.out); }
 

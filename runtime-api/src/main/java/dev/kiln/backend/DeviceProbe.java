@@ -8,16 +8,32 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * Finds the backends on the class path, ranks their devices and opens the one the user asked for (system
  * property {@code kiln.device} or environment variable {@code KILN_DEVICE}) or, failing that, the best one.
- * An explicit request that cannot be met is an error, never a silent fallback; the automatic choice and every
- * rejected candidate are logged once.
+ * An explicit request that cannot be met is an error, never a silent fallback. The choice and every rejected
+ * candidate are logged once at {@code CONFIG}, which the JDK's default logging configuration does not print:
+ * {@link #table()} (as {@code kiln devices} prints it) shows them, and {@code -Dkiln.verbose=true} (the
+ * command's {@code --verbose}) prints Kiln's log from {@code CONFIG} up.
  */
 public final class DeviceProbe {
+    /** The parent of every Kiln logger; held so that the level set on it is not lost to garbage collection. */
+    private static final Logger KILN_LOG = Logger.getLogger("dev.kiln");
     private static final Logger LOG = Logger.getLogger(DeviceProbe.class.getName());
+
+    static {
+        if (Boolean.getBoolean("kiln.verbose")) {
+            ConsoleHandler handler = new ConsoleHandler();
+            handler.setLevel(Level.CONFIG);
+            KILN_LOG.addHandler(handler);
+            KILN_LOG.setLevel(Level.CONFIG);
+            KILN_LOG.setUseParentHandlers(false);
+        }
+    }
     private static final Object LOCK = new Object();
     private static volatile List<BackendProvider.Candidate> candidates;
     private static final Map<String, Backend> OPEN = new LinkedHashMap<>();
@@ -64,6 +80,10 @@ public final class DeviceProbe {
             else sb.append(String.format("%-10s %-9s %-8s %s%n", c.device(), "rejected", "-", c.unavailableReason()));
         }
         sb.append("requested: ").append(requested == null ? "(none: automatic choice)" : requested).append('\n');
+        String chosen = requested != null ? requested + " (requested)"
+                : candidates().stream().filter(BackendProvider.Candidate::isAvailable).findFirst()
+                        .map(c -> c.device() + " (automatic: the available device of highest priority)").orElse("(none available)");
+        sb.append("default device: ").append(chosen).append('\n');
         return sb.toString();
     }
 
@@ -99,7 +119,7 @@ public final class DeviceProbe {
         String requested = requestedDevice();
         if (requested != null) {
             Backend b = backend(Device.parse(requested));
-            LOG.info(() -> "Kiln device " + b.device() + " (requested): " + b.description());
+            LOG.config(() -> "Kiln device " + b.device() + " (requested): " + b.description());
             return b;
         }
         List<BackendProvider.Candidate> all = candidates();
@@ -113,7 +133,7 @@ public final class DeviceProbe {
             if (!c.isAvailable()) msg.append("\n  rejected ").append(c.device()).append(": ").append(c.unavailableReason());
             else if (c != best) msg.append("\n  also available ").append(c.device()).append(" (priority ").append(c.priority()).append(')');
         }
-        LOG.info(msg::toString);
+        LOG.config(msg::toString);
         return b;
     }
 
