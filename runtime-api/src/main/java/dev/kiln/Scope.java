@@ -11,6 +11,7 @@ import java.util.ArrayList;
  * for (var batch : loader) {
  *     try (Scope step = Scope.open()) {
  *         Tensor loss = model.forward(batch.x()).crossEntropy(batch.y());
+ *         optimizer.zeroGrad();
  *         loss.backward();
  *         optimizer.step();
  *     }
