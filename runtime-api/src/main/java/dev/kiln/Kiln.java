@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Kiln {
     private static volatile long seed = 0x4B494C4EL;
     private static final AtomicLong OFFSET = new AtomicLong();
+    private static volatile PrintOptions printOptions = PrintOptions.DEFAULT;
 
     private Kiln() {}
 
@@ -34,6 +35,16 @@ public final class Kiln {
     public static Device defaultDevice() { return defaultBackend().device(); }
 
     public static void setDefaultDevice(Device device) { DeviceProbe.setDefault(device); }
+
+    /**
+     * Sets how tensors print from now on, in every thread (PyTorch's {@code torch.set_printoptions}).
+     *
+     * @param options the new options; {@link PrintOptions#DEFAULT} restores PyTorch's defaults
+     */
+    public static void setPrintOptions(PrintOptions options) { printOptions = java.util.Objects.requireNonNull(options, "options"); }
+
+    /** {@return how tensors print now} */
+    public static PrintOptions printOptions() { return printOptions; }
 
     static Backend defaultBackend() { return DeviceProbe.defaultBackend(); }
 

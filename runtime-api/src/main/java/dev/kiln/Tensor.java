@@ -488,6 +488,10 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalStateException(String.valueOf(op).toLowerCase(java.util.Locale.ROOT) + ": tensor of shape " + Shapes.str(view.shape()) + " on " + device() + " was closed");
     }
 
+    /**
+     * {@return the values as PyTorch prints them} A row per line, summarised with {@code ...} above
+     * {@link PrintOptions#threshold()} elements; see {@link Kiln#setPrintOptions}. Reads the values back to the host.
+     */
     @Override
     public String toString() { return Printer.format(this); }
 }
