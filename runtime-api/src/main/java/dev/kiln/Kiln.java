@@ -2,6 +2,7 @@ package dev.kiln;
 
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.DeviceProbe;
+import dev.kiln.backend.MemoryStats;
 
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -35,6 +36,14 @@ public final class Kiln {
     public static Device defaultDevice() { return defaultBackend().device(); }
 
     public static void setDefaultDevice(Device device) { DeviceProbe.setDefault(device); }
+
+    /**
+     * {@return the memory the device's backend holds: live, cached and peak live bytes} As PyTorch's
+     * {@code torch.cuda.memory_allocated}, {@code memory_reserved} and {@code max_memory_allocated} together.
+     *
+     * @param device the device, or null for the default device
+     */
+    public static MemoryStats memoryStats(Device device) { return backend(device).memoryStats(); }
 
     /**
      * Sets how tensors print from now on, in every thread (PyTorch's {@code torch.set_printoptions}).

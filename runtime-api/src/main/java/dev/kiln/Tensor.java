@@ -29,6 +29,8 @@ public final class Tensor implements AutoCloseable {
     private boolean closed;
     /** The scope that will close this tensor, or null; maintained by {@link Scope}. */
     Scope owner;
+    /** The scope that closed this tensor, for the message a later use raises; null while open or closed otherwise. */
+    Scope closedBy;
 
     /** A new handle on {@code storage}, owned by this thread's innermost scope if one is open. */
     Tensor(Storage storage, View view) {
@@ -485,7 +487,8 @@ public final class Tensor implements AutoCloseable {
     /** {@code op} names the operation in the message (an enum's name is lower-cased only when it fails). */
     void checkOpen(Object op) {
         if (storage.isFreed())
-            throw new IllegalStateException(String.valueOf(op).toLowerCase(java.util.Locale.ROOT) + ": tensor of shape " + Shapes.str(view.shape()) + " on " + device() + " was closed");
+            throw new IllegalStateException(String.valueOf(op).toLowerCase(java.util.Locale.ROOT) + ": tensor of shape " + Shapes.str(view.shape()) + " on " + device() + " was closed"
+                    + (closedBy == null ? "" : " " + closedBy.closedTensorAdvice()));
     }
 
     /**

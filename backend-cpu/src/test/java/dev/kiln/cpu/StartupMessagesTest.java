@@ -1,5 +1,6 @@
 package dev.kiln.cpu;
 
+import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.backend.DeviceProbe;
 import org.junit.jupiter.api.Test;
@@ -17,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * What a program using Kiln prints by itself, and what it is told when its JVM lacks a flag: each test starts a
- * JVM with the flags under test on this module's class path and runs {@link Program} in it.
+ * What a program using Kiln prints by itself, and what it is told when its JVM lacks a flag or has a debugging one:
+ * each test starts a JVM with the flags under test on this module's class path and runs {@link Program} in it.
  */
 class StartupMessagesTest {
     private static final String FLAGS_FIX = "add the JVM flag --add-modules jdk.incubator.vector";
@@ -54,11 +55,18 @@ class StartupMessagesTest {
         assertTrue(out.stderr.contains("Kiln device cpu:0 (automatic)"), out.stderr);
     }
 
-    private Output runProgram(List<String> jvmFlags) throws IOException, InterruptedException {
+    @Test
+    void debugScopesNamesWhereTheClosingScopeWasOpened() throws Exception {
+        Output out = runProgram(List.of("--add-modules", "jdk.incubator.vector", "-Dkiln.debugScopes=true"), "scope");
+        assertTrue(out.stdout.contains("(opened at " + Program.class.getName() + ".main(StartupMessagesTest.java:"), out.stdout);
+    }
+
+    private Output runProgram(List<String> jvmFlags, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmFlags);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), Program.class.getName()));
+        command.addAll(List.of(args));
         Path stderr = dir.resolve("stderr.txt");
         Process p = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
         String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -68,9 +76,24 @@ class StartupMessagesTest {
         return out;
     }
 
-    /** The child JVM's program: the probe table, then a tensor (or what creating one throws). */
+    /**
+     * The child JVM's program: the probe table, then a tensor (or what creating one throws); with the argument
+     * {@code scope}, what using a tensor after its scope closed throws.
+     */
     static final class Program {
         public static void main(String[] args) {
+            if (args.length > 0 && args[0].equals("scope")) {
+                Tensor t;
+                try (Scope s = Scope.open()) {
+                    t = Tensor.zeros(1);
+                }
+                try {
+                    t.add(1);
+                } catch (IllegalStateException e) {
+                    System.out.println("exception: " + e.getMessage());
+                }
+                return;
+            }
             System.out.print(DeviceProbe.table());
             try {
                 Tensor.zeros(1);

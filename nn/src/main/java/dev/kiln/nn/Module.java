@@ -146,6 +146,23 @@ public abstract class Module implements AutoCloseable {
         return n;
     }
 
+    /**
+     * {@return each layer's output shape and parameter count for a float32 input of {@code inputShape}} As
+     * torchinfo's {@code summary}: see {@link ModuleSummary} for how the shapes are found.
+     *
+     * @param inputShape the input's shape, batch dimension included
+     */
+    public final ModuleSummary summary(int... inputShape) { return ModuleSummary.of(this, DType.FLOAT32, inputShape); }
+
+    /**
+     * {@return each layer's output shape and parameter count for an input of {@code dtype} and {@code inputShape}}
+     * For models that take indices (an {@code Embedding} first): {@code summary(DType.INT64, batch, length)}.
+     *
+     * @param dtype the input's element type
+     * @param inputShape the input's shape, batch dimension included
+     */
+    public final ModuleSummary summary(DType dtype, int... inputShape) { return ModuleSummary.of(this, dtype, inputShape); }
+
     // ---- modes and devices -----------------------------------------------------------------------------
 
     public final boolean isTraining() { return training; }
