@@ -8,6 +8,8 @@ import picocli.CommandLine.Command;
         description = "Kiln: tensors, autograd and neural networks for the JVM.",
         subcommands = {DevicesCommand.class, TrainCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+    /** The top-level command; picocli fills in the options and runs a subcommand. */
+    public Main() {}
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -22,11 +24,16 @@ public final class Main implements Runnable {
     @Override
     public void run() { spec.commandLine().usage(System.out); }
 
+    /**
+     * Runs the command line and exits with its status.
+     *
+     * @param args the command line, as {@code kiln} passes it
+     */
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
     }
 
-    /** The configured command line, for tests that run commands in process. */
+    /** {@return the configured command line, for tests that run commands in process} */
     public static CommandLine commandLine() {
         return new CommandLine(new Main()).setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("kiln " + cmd.getCommandName() + ": " + ex.getMessage());

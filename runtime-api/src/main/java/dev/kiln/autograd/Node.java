@@ -14,6 +14,14 @@ public final class Node {
     private final Tensor[] retained;
     private BackwardFn fn;
 
+    /**
+     * Records one op.
+     *
+     * @param op the op's name, as messages and {@code grad_fn} show it
+     * @param inputs the op's inputs, in the order {@code fn} returns their gradients
+     * @param fn the backward rule
+     * @param retained the tensors (aliases of inputs and saved values) this node keeps alive and closes when freed
+     */
     public Node(String op, Tensor[] inputs, BackwardFn fn, Tensor[] retained) {
         this.op = op;
         this.inputs = inputs;
@@ -21,12 +29,22 @@ public final class Node {
         this.retained = retained;
     }
 
+    /** {@return the op's name} */
     public String op() { return op; }
 
+    /** {@return the op's inputs, in recording order (the array itself)} */
     public Tensor[] inputs() { return inputs; }
 
+    /** {@return whether the graph through this node was freed, so that its rule can no longer run} */
     public boolean isFreed() { return fn == null; }
 
+    /**
+     * Runs the backward rule.
+     *
+     * @param grad the gradient of the op's output
+     * @return the gradients of its inputs, in recording order
+     * @throws IllegalStateException if the graph through this node was already freed
+     */
     public Tensor[] apply(Tensor grad) {
         if (fn == null)
             throw new IllegalStateException(op + ": the graph through this op was already freed; call backward(grad, true) "
@@ -41,6 +59,7 @@ public final class Node {
         for (Tensor t : retained) t.close();
     }
 
+    /** {@return the op's name followed by {@code Backward}, as PyTorch names {@code grad_fn}} */
     @Override
     public String toString() { return op + "Backward"; }
 }

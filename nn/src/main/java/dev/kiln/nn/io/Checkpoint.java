@@ -19,12 +19,24 @@ import java.util.Map;
  * and whatever the caller adds (epoch, batch, ...). Everything needed for a run to continue bit-identically.
  */
 public final class Checkpoint {
+    /**
+     * The value of the {@code format} metadata entry that marks a Kiln checkpoint.
+     */
     public static final String FORMAT = "kiln-checkpoint-1";
     private static final String OPTIMIZER_PREFIX = "optimizer/";
 
     private Checkpoint() {}
 
-    /** Saves atomically; {@code optimizer}, {@code scheduler} and {@code extra} may be null. */
+    /**
+     * Saves atomically; {@code optimizer}, {@code scheduler} and {@code extra} may be null.
+     *
+     * @param file the file to write (replaced atomically)
+     * @param model the model, whose state dict is saved under its own names
+     * @param optimizer the optimizer whose state is saved, or null
+     * @param scheduler the learning-rate scheduler whose state is saved, or null
+     * @param extra metadata of the caller's own (epoch, batch, ...), or null
+     * @throws IOException if the file cannot be written
+     */
     public static void save(Path file, Module model, Optimizer optimizer, Scheduler scheduler, Map<String, String> extra) throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>(model.stateDict());
         Map<String, String> meta = new LinkedHashMap<>();
@@ -43,6 +55,13 @@ public final class Checkpoint {
     /**
      * Restores the model (strictly: names and shapes must match), the optimizer and scheduler when given and
      * saved, and the random generator; returns the metadata, including the caller's extras.
+     *
+     * @param file the checkpoint
+     * @param model the model to load into (names and shapes must match)
+     * @param optimizer the optimizer to restore, or null to leave it
+     * @param scheduler the scheduler to restore, or null to leave it
+     * @return every metadata entry, the caller's extras included
+     * @throws IOException if the file cannot be read, is not a Kiln checkpoint, or lacks the optimizer or scheduler state asked for
      */
     public static Map<String, String> load(Path file, Module model, Optimizer optimizer, Scheduler scheduler) throws IOException {
         try (Safetensors.Contents c = Safetensors.read(file)) {
