@@ -124,9 +124,9 @@ class PrintingConformanceTest {
             Kiln.setPrintOptions(PrintOptions.DEFAULT.withThreshold(5).withEdgeItems(1));
             assertPrints(device, "tensor([0,  ..., 9]%s)", Tensor.arange(10));
             Kiln.setPrintOptions(PrintOptions.DEFAULT.withLineWidth(20));
-            assertPrints(device, """
-                    tensor([0, 1, 2, 3,
-                            4, 5]%s)""", Tensor.arange(6));
+            // A suffix that would pass the line width goes on a line of its own, indented under the values.
+            String device20 = device.device().type().equals("cpu") ? "" : ",\n       device='" + device.device() + "'";
+            assertEquals("tensor([0, 1, 2, 3,\n        4, 5]" + device20 + ")", Tensor.arange(6).toString());
         } finally {
             Kiln.setPrintOptions(PrintOptions.DEFAULT);
         }

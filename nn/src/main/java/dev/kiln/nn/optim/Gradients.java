@@ -15,6 +15,12 @@ public final class Gradients {
      * Scales all gradients together so their joint norm is at most {@code maxNorm}; returns the norm before
      * clipping. {@code normType} is p of the p-norm, or infinity for the max norm. Parameters without a gradient
      * are ignored.
+     *
+     * @param params the parameters whose gradients are scaled
+     * @param maxNorm the largest norm allowed, non-negative
+     * @param normType p, positive, or {@code Double.POSITIVE_INFINITY}
+     * @return the joint norm before clipping (0 when no parameter has a gradient)
+     * @throws IllegalArgumentException if maxNorm is negative or normType not positive
      */
     public static double clipNorm(List<Tensor> params, double maxNorm, double normType) {
         if (!(maxNorm >= 0)) throw new IllegalArgumentException("clipNorm: maxNorm must be non-negative, got " + maxNorm);
@@ -37,9 +43,22 @@ public final class Gradients {
         return total;
     }
 
+    /**
+     * Scales all gradients together so their joint 2-norm is at most {@code maxNorm}.
+     *
+     * @param params the parameters whose gradients are scaled
+     * @param maxNorm the largest norm allowed, non-negative
+     * @return the joint norm before clipping
+     */
     public static double clipNorm(List<Tensor> params, double maxNorm) { return clipNorm(params, maxNorm, 2); }
 
-    /** Clamps every gradient element into [-clip, clip]. */
+    /**
+     * Clamps every gradient element into [-clip, clip].
+     *
+     * @param params the parameters whose gradients are clamped
+     * @param clip the bound, non-negative
+     * @throws IllegalArgumentException if clip is negative
+     */
     public static void clipValue(List<Tensor> params, double clip) {
         if (!(clip >= 0)) throw new IllegalArgumentException("clipValue: clip must be non-negative, got " + clip);
         try (GradMode ng = GradMode.noGrad()) {

@@ -53,7 +53,14 @@ public abstract class Optimizer implements AutoCloseable {
         addParamGroup(params, Map.of());
     }
 
-    /** Adds a group of parameters with its own option overrides (e.g. no weight decay for biases). */
+    /**
+     * Adds a group of parameters with its own option overrides (e.g. no weight decay for biases).
+     *
+     * @param params the group's parameters (leaf tensors that require grad, in no other group)
+     * @param overrides option values for this group only, by name (e.g. {@code "weight_decay"})
+     * @return the new group
+     * @throws IllegalArgumentException if a tensor is not a trainable leaf or is already in a group
+     */
     public final ParamGroup addParamGroup(List<Tensor> params, Map<String, Double> overrides) {
         for (Tensor p : params) {
             if (!p.requiresGrad() || !p.isLeaf())
@@ -68,12 +75,23 @@ public abstract class Optimizer implements AutoCloseable {
         return g;
     }
 
+    /**
+     * {@return the parameter groups, in the order they were added}
+     */
     public final List<ParamGroup> paramGroups() { return List.copyOf(groups); }
 
-    /** The first group's learning rate (the usual single-group case). */
+    /**
+     * The first group's learning rate (the usual single-group case).
+     *
+     * @return the learning rate
+     */
     public final double lr() { return groups.getFirst().lr(); }
 
-    /** Sets the learning rate of every group. */
+    /**
+     * Sets the learning rate of every group.
+     *
+     * @param lr the new learning rate
+     */
     public final void setLr(double lr) { groups.forEach(g -> g.setLr(lr)); }
 
     /** Sets a default option for every group that does not override it. */
@@ -112,7 +130,11 @@ public abstract class Optimizer implements AutoCloseable {
 
     // ---- state dict -------------------------------------------------------------------------------------
 
-    /** State tensors by "paramIndex.key", parameters numbered across groups in order; the tensors themselves. */
+    /**
+     * State tensors by "paramIndex.key", parameters numbered across groups in order; the tensors themselves.
+     *
+     * @return the state tensors by key
+     */
     public final Map<String, Tensor> stateTensors() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         int i = 0;
@@ -127,7 +149,11 @@ public abstract class Optimizer implements AutoCloseable {
         return out;
     }
 
-    /** Everything but the tensors, as JSON: the optimizer's name, each group's options, each parameter's step. */
+    /**
+     * Everything but the tensors, as JSON: the optimizer's name, each group's options, each parameter's step.
+     *
+     * @return the JSON text
+     */
     public final String stateJson() {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("optimizer", name);
@@ -149,7 +175,13 @@ public abstract class Optimizer implements AutoCloseable {
         return Json.write(root);
     }
 
-    /** Restores what {@link #stateJson} and {@link #stateTensors} saved into an optimizer over the same parameters. */
+    /**
+     * Restores what {@link #stateJson} and {@link #stateTensors} saved into an optimizer over the same parameters.
+     *
+     * @param json what {@link #stateJson} returned
+     * @param tensors what {@link #stateTensors} returned (copies are fine)
+     * @throws IllegalArgumentException if the state is for another optimizer or other parameters
+     */
     @SuppressWarnings("unchecked")
     public final void loadState(String json, Map<String, Tensor> tensors) {
         Map<String, Object> root = Json.parseObject(json);

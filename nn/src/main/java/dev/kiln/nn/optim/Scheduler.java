@@ -6,7 +6,15 @@ public interface Scheduler {
     /** Advances one step (or epoch) without a metric. */
     void step();
 
+    /**
+     * {@return the scheduler's state as JSON, for checkpoints}
+     */
     String stateJson();
 
+    /**
+     * Restores the state {@link #stateJson} saved.
+     *
+     * @param json what {@link #stateJson} returned
+     */
     void loadState(String json);
 }
