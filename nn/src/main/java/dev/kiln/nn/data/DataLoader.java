@@ -33,46 +33,87 @@ public final class DataLoader {
     private int prefetch = 2;
     private Device device;
 
+    /**
+     * A loader over {@code dataset} in its own order, keeping a last partial batch, preparing two batches ahead.
+     *
+     * @param dataset the examples
+     * @param batchSize examples per batch, positive
+     * @throws IllegalArgumentException if batchSize is not positive
+     */
     public DataLoader(Dataset dataset, int batchSize) {
         if (batchSize <= 0) throw new IllegalArgumentException("DataLoader: batchSize must be positive, got " + batchSize);
         this.dataset = dataset;
         this.batchSize = batchSize;
     }
 
-    /** Shuffles each epoch with a permutation drawn from (seed, epoch). */
+    /**
+     * Shuffles each epoch with a permutation drawn from (seed, epoch).
+     *
+     * @param seed the seed the permutations are drawn from
+     * @return this loader, for chaining
+     */
     public DataLoader shuffle(long seed) {
         this.shuffle = true;
         this.seed = seed;
         return this;
     }
 
+    /**
+     * Whether each epoch drops its last batch when it is smaller than the others.
+     *
+     * @param dropLast whether to drop a last batch smaller than the batch size
+     * @return this loader, for chaining
+     */
     public DataLoader dropLast(boolean dropLast) {
         this.dropLast = dropLast;
         return this;
     }
 
-    /** How many batches the background thread may prepare ahead; 0 prepares them on the caller's thread. */
+    /**
+     * How many batches the background thread may prepare ahead; 0 prepares them on the caller's thread.
+     *
+     * @param batches the batches prepared ahead, non-negative
+     * @return this loader, for chaining
+     * @throws IllegalArgumentException if batches is negative
+     */
     public DataLoader prefetch(int batches) {
         if (batches < 0) throw new IllegalArgumentException("DataLoader: prefetch must be non-negative, got " + batches);
         this.prefetch = batches;
         return this;
     }
 
-    /** The device batches are made on; by default Kiln's default device. */
+    /**
+     * The device batches are made on; by default Kiln's default device.
+     *
+     * @param device the device, or null for the default
+     * @return this loader, for chaining
+     */
     public DataLoader device(Device device) {
         this.device = device;
         return this;
     }
 
+    /**
+     * {@return the number of examples per batch (the last batch may have fewer)}
+     */
     public int batchSize() { return batchSize; }
 
-    /** Number of batches per epoch. */
+    /**
+     * Number of batches per epoch.
+     *
+     * @return the count
+     */
     public int batchCount() {
         int n = dataset.size();
         return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
     }
 
-    /** The order in which an epoch visits the examples. */
+    /**
+     * The order in which an epoch visits the examples.
+     *
+     * @param epoch the epoch, from 0
+     * @return the example indices in visiting order
+     */
     public int[] order(int epoch) {
         int n = dataset.size();
         int[] idx = new int[n];
@@ -89,9 +130,21 @@ public final class DataLoader {
         return idx;
     }
 
+    /**
+     * The batches of {@code epoch}, from the first.
+     *
+     * @param epoch the epoch, from 0 (it picks the shuffle and augmentations)
+     * @return the batches; close each one, or let the step's scope do it
+     */
     public Iterable<Batch> epoch(int epoch) { return epoch(epoch, 0); }
 
-    /** The batches of {@code epoch} from batch {@code firstBatch} on (to resume mid-epoch). */
+    /**
+     * The batches of {@code epoch} from batch {@code firstBatch} on (to resume mid-epoch).
+     *
+     * @param epoch the epoch, from 0
+     * @param firstBatch the index of the first batch to produce
+     * @return the batches; close each one, or let the step's scope do it
+     */
     public Iterable<Batch> epoch(int epoch, int firstBatch) {
         return () -> new BatchIterator(order(epoch), epoch, firstBatch);
     }
