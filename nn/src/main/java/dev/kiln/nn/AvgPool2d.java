@@ -9,10 +9,28 @@ public final class AvgPool2d extends Module {
     private final Pool2dSpec spec;
     private final boolean countIncludePad;
 
+    /**
+     * Square average pooling with stride equal to the kernel, no padding.
+     *
+     * @param kernel the window's side
+     */
     public AvgPool2d(int kernel) { this(kernel, kernel, 0); }
 
+    /**
+     * Square average pooling; padding counts in the average.
+     *
+     * @param kernel the window's side
+     * @param stride the step between windows
+     * @param padding zeros added on each side
+     */
     public AvgPool2d(int kernel, int stride, int padding) { this(Pool2dSpec.of(kernel, stride, padding), true); }
 
+    /**
+     * Average pooling of any geometry.
+     *
+     * @param spec the window, strides, padding and ceil mode
+     * @param countIncludePad whether padded zeros count in the average
+     */
     public AvgPool2d(Pool2dSpec spec, boolean countIncludePad) {
         this.spec = spec;
         this.countIncludePad = countIncludePad;

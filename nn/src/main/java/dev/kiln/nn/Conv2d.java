@@ -11,12 +11,41 @@ public final class Conv2d extends Module {
     private final int kernel;
     private final Conv2dSpec spec;
 
+    /**
+     * A square convolution with stride 1, no padding, and a bias.
+     *
+     * @param inChannels the input channels
+     * @param outChannels the output channels
+     * @param kernel the kernel's side
+     */
     public Conv2d(int inChannels, int outChannels, int kernel) { this(inChannels, outChannels, kernel, 1, 0, 1, 1, true); }
 
+    /**
+     * A square convolution with a bias.
+     *
+     * @param inChannels the input channels
+     * @param outChannels the output channels
+     * @param kernel the kernel's side
+     * @param stride the step
+     * @param padding zeros added on each side
+     */
     public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding) {
         this(inChannels, outChannels, kernel, stride, padding, 1, 1, true);
     }
 
+    /**
+     * A square convolution with every option.
+     *
+     * @param inChannels the input channels
+     * @param outChannels the output channels
+     * @param kernel the kernel's side
+     * @param stride the step
+     * @param padding zeros added on each side
+     * @param dilation the spacing between kernel taps
+     * @param groups the channel groups, dividing both channel counts
+     * @param bias whether to learn a bias
+     * @throws IllegalArgumentException if a size is not positive or a channel count is not divisible by groups
+     */
     public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding, int dilation, int groups, boolean bias) {
         if (inChannels <= 0 || outChannels <= 0 || kernel <= 0 || groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
             throw new IllegalArgumentException("Conv2d: need positive sizes with channels divisible by groups, got in=" + inChannels + " out="
@@ -30,8 +59,14 @@ public final class Conv2d extends Module {
         if (bias) registerParameter("bias", Init.fanInUniform(fanIn, outChannels));
     }
 
+    /**
+     * {@return the weight (out, in / groups, kernel, kernel)}
+     */
     public Tensor weight() { return param("weight"); }
 
+    /**
+     * {@return the bias (out), or null}
+     */
     public Tensor bias() { return optionalParam("bias"); }
 
     @Override
