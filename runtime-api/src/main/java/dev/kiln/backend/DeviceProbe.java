@@ -44,7 +44,11 @@ public final class DeviceProbe {
 
     private DeviceProbe() {}
 
-    /** Every candidate found, available ones first by priority, then the rejected ones with their reasons. */
+    /**
+     * Every candidate found, available ones first by priority, then the rejected ones with their reasons.
+     *
+     * @return the candidates, probed once per JVM
+     */
     public static List<BackendProvider.Candidate> candidates() {
         List<BackendProvider.Candidate> c = candidates;
         if (c == null) {
@@ -70,7 +74,11 @@ public final class DeviceProbe {
         return List.copyOf(found);
     }
 
-    /** The probe's table as text, as {@code kiln devices} prints it. */
+    /**
+     * The probe's table as text, as {@code kiln devices} prints it.
+     *
+     * @return the table, one row per candidate, then the requested and default devices
+     */
     public static String table() {
         StringBuilder sb = new StringBuilder();
         String requested = requestedDevice();
@@ -87,7 +95,11 @@ public final class DeviceProbe {
         return sb.toString();
     }
 
-    /** The device named by {@code -Dkiln.device} or {@code KILN_DEVICE}, or null. */
+    /**
+     * The device named by {@code -Dkiln.device} or {@code KILN_DEVICE}, or null.
+     *
+     * @return the requested device's name
+     */
     public static String requestedDevice() {
         String p = System.getProperty("kiln.device");
         if (p != null && !p.isBlank()) return p.trim();
@@ -95,7 +107,13 @@ public final class DeviceProbe {
         return e == null || e.isBlank() ? null : e.trim();
     }
 
-    /** The backend new tensors go to when no device is named: the requested one, else the best available. */
+    /**
+     * The backend new tensors go to when no device is named: the requested one, else the best available.
+     *
+     * @return the backend
+     * @throws IllegalStateException if no backend is available, saying what to add
+     * @throws IllegalArgumentException if the requested device is not available
+     */
     public static Backend defaultBackend() {
         Backend b = defaultBackend;
         if (b == null) {
@@ -107,7 +125,12 @@ public final class DeviceProbe {
         return b;
     }
 
-    /** Makes {@code device} the default for tensors created without one (for this JVM). */
+    /**
+     * Makes {@code device} the default for tensors created without one (for this JVM).
+     *
+     * @param device the device
+     * @throws IllegalArgumentException if it is not available
+     */
     public static void setDefault(Device device) {
         Backend b = backend(device);
         synchronized (LOCK) {
@@ -141,6 +164,9 @@ public final class DeviceProbe {
      * The backend for a device, opened once and shared. {@code cuda} without an index means the best CUDA device.
      *
      * @throws IllegalArgumentException naming the request and what was found, when no such device is available
+     *
+     * @param device the device, with or without an index
+     * @return the backend
      */
     public static Backend backend(Device device) {
         for (BackendProvider.Candidate c : candidates()) {
