@@ -33,8 +33,17 @@ public final class Kiln {
     /** Reserves {@code n} counters of the Philox stream and returns the first. */
     static long nextOffset(long n) { return OFFSET.getAndAdd(n); }
 
+    /**
+     * {@return the device tensors go to when none is named (choosing it, the first time, as the probe does)}
+     */
     public static Device defaultDevice() { return defaultBackend().device(); }
 
+    /**
+     * Makes {@code device} the default for tensors created without one.
+     *
+     * @param device the device
+     * @throws IllegalArgumentException if it is not available
+     */
     public static void setDefaultDevice(Device device) { DeviceProbe.setDefault(device); }
 
     /**

@@ -130,13 +130,21 @@ public final class Scope implements AutoCloseable {
     /**
      * Removes {@code t} from every scope open on this thread, so it outlives them all and its caller owns it:
      * for long-lived state created mid-step (optimizer moments, replaced module buffers).
+     *
+     * @param t the tensor
+     * @return t
      */
     public static Tensor escape(Tensor t) {
         untrack(t);
         return t;
     }
 
-    /** Keeps {@code t} open past this scope: it belongs to the enclosing scope, if any. */
+    /**
+     * Keeps {@code t} open past this scope: it belongs to the enclosing scope, if any.
+     *
+     * @param t a tensor (one this scope does not own is returned unchanged)
+     * @return t
+     */
     public Tensor keep(Tensor t) {
         if (t.owner != this) return t;
         disown(t);
@@ -145,7 +153,11 @@ public final class Scope implements AutoCloseable {
         return t;
     }
 
-    /** Number of tensors this scope will close. */
+    /**
+     * Number of tensors this scope will close.
+     *
+     * @return the count
+     */
     public int size() { return owned; }
 
     @Override
