@@ -211,9 +211,12 @@ public abstract class Module implements AutoCloseable {
      * @return this module
      */
     public final Module train(boolean on) {
-        apply(m -> m.training = on);
+        apply(m -> m.setTraining(on));
         return this;
     }
+
+    /** Sets this module's own flag only (not its descendants'). */
+    final void setTraining(boolean on) { training = on; }
 
     /**
      * Training mode for this module and its descendants.

@@ -8,8 +8,10 @@ import dev.kiln.autograd.GradMode;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * A model's layers with their output shapes and parameter counts, as torchinfo's {@code summary} shows them; made
@@ -38,13 +40,15 @@ public record ModuleSummary(List<Row> rows, long totalParameters) {
 
     static ModuleSummary of(Module model, DType dtype, int... inputShape) {
         List<Row> rows = new ArrayList<>();
-        boolean training = model.isTraining();
+        // Each module's own flag, restored one by one: a model may hold submodules in another mode (a frozen part).
+        Map<Module, Boolean> training = new IdentityHashMap<>();
+        model.apply(m -> training.put(m, m.isTraining()));
         Device device = model.parameters().stream().findFirst().map(Tensor::device).orElse(null);
         try (GradMode g = GradMode.noGrad(); Scope s = Scope.open()) {
             model.eval();
             run(model, "", 0, Tensor.zeros(dtype, device, inputShape), rows);
         } finally {
-            model.train(training);
+            training.forEach((m, on) -> m.setTraining(on));
         }
         return new ModuleSummary(List.copyOf(rows), model.parameterCount());
     }

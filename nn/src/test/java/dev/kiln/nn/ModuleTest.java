@@ -136,6 +136,10 @@ class ModuleTest {
         assertEquals(List.of(27L, 10L, 0L, 17L, 8L, 6L, 9L), summary.rows().stream().map(ModuleSummary.Row::parameters).toList());
         assertEquals(27, summary.totalParameters());
         assertTrue(net.isTraining(), "the summary's eval-mode pass leaves the training flag as it was");
+        net.get(2).eval();
+        net.summary(1, 4);
+        assertTrue(net.isTraining() && !net.get(2).isTraining() && !((Sequential) net.get(2)).get(0).isTraining(),
+                "each module's own mode is restored, a frozen part included");
         String table = summary.toString();
         assertTrue(table.contains("  0: Linear(4, 2)") && table.contains("[5, 2]") && table.endsWith("Total params: 27" + System.lineSeparator()), table);
     }
