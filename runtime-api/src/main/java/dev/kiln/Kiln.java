@@ -14,15 +14,28 @@ public final class Kiln {
 
     private Kiln() {}
 
-    /** Seeds the global Philox generator; the same seed gives the same numbers on every backend. */
+    /**
+     * Seeds the global Philox generator; the same seed gives the same numbers on every backend.
+     *
+     * @param newSeed the seed
+     */
     public static void manualSeed(long newSeed) {
         seed = newSeed;
         OFFSET.set(0);
     }
 
-    /** The generator's state as (seed, offset), for checkpoints. */
+    /**
+     * The generator's state as (seed, offset), for checkpoints.
+     *
+     * @return a new array {seed, offset}
+     */
     public static long[] rngState() { return new long[] {seed, OFFSET.get()}; }
 
+    /**
+     * Restores the generator's state from a checkpoint.
+     *
+     * @param state what {@link #rngState} returned
+     */
     public static void setRngState(long[] state) {
         seed = state[0];
         OFFSET.set(state[1]);
