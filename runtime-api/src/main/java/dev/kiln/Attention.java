@@ -21,32 +21,85 @@ public final class Attention {
     private Attention() {}
 
     /** The stage of the scores that {@link #attention} returns beside the output. */
-    public enum Scores { SCALED, SOFTCAPPED, MASKED, PROBABILITIES }
+    public enum Scores {
+        /** {@code (q @ k^T) * scale}. */
+        SCALED,
+        /** After soft-capping. */
+        SOFTCAPPED,
+        /** After the mask and causal bias. */
+        MASKED,
+        /** After the softmax over keys. */
+        PROBABILITIES
+    }
 
     /**
-     * {@code scale}: the factor on q @ k^T, NaN for 1/sqrt(D). {@code causal}: query i sees keys j <= i + P, P the
+     * {@code scale}: the factor on q @ k^T, NaN for 1/sqrt(D). {@code causal}: query i sees keys {@code j <= i + P}, P the
      * past key length (0 without a cache); this adds to any mask. {@code softcap}: 0 for none.
+     *
+     * @param scale the factor on the scores, NaN for 1/sqrt(head size)
+     * @param causal whether each query ignores later keys
+     * @param softcap the soft-capping bound, 0 for none
      */
     public record Options(double scale, boolean causal, double softcap) {
+        /**
+         * Checks the settings.
+         *
+         * @throws IllegalArgumentException if softcap is negative
+         */
         public Options {
             if (softcap < 0) throw new IllegalArgumentException("attention: softcap must be >= 0 (0 for none), got " + softcap);
         }
 
+        /**
+         * {@return the usual attention: 1/sqrt(head size), not causal, no soft-capping}
+         */
         public static Options defaults() { return new Options(Double.NaN, false, 0); }
 
+        /**
+         * With another scale.
+         *
+         * @param s the factor, NaN for 1/sqrt(head size)
+         * @return these options with that change
+         */
         public Options withScale(double s) { return new Options(s, causal, softcap); }
 
+        /**
+         * Causal or not.
+         *
+         * @param c whether each query ignores later keys
+         * @return these options with that change
+         */
         public Options withCausal(boolean c) { return new Options(scale, c, softcap); }
 
+        /**
+         * With soft-capping.
+         *
+         * @param c the bound, 0 for none
+         * @return these options with that change
+         */
         public Options withSoftcap(double c) { return new Options(scale, causal, c); }
     }
 
-    /** The attention output, the keys and values after the cache (the "present" cache), and the requested scores. */
+    /**
+     * The attention output, the keys and values after the cache (the "present" cache), and the requested scores.
+     *
+     * @param output the attention output (B, Hq, Sq, Dv)
+     * @param key the keys after the cache
+     * @param value the values after the cache
+     * @param scores the requested stage of the scores, or null
+     */
     public record Output(Tensor output, Tensor key, Tensor value, Tensor scores) {}
 
     /**
      * Attention of query over key/value. {@code mask}: null, bool (true = may attend) or additive floating values,
      * broadcastable to (B, Hq, Sq, total keys); a mask shorter than the keys is extended with masked positions.
+     *
+     * @param query the queries (B, Hq, Sq, D)
+     * @param key the keys (B, Hkv, Sk, D)
+     * @param value the values (B, Hkv, Sk, Dv)
+     * @param mask the mask, or null
+     * @param options scale, causality and soft-capping
+     * @return the output (B, Hq, Sq, Dv)
      */
     public static Tensor scaledDotProduct(Tensor query, Tensor key, Tensor value, Tensor mask, Options options) {
         Output out = attention(query, key, value, mask, null, null, options, null);
@@ -56,6 +109,17 @@ public final class Attention {
     /**
      * Attention with a key/value cache: {@code pastKey} (B, Hkv, P, D) and {@code pastValue} (B, Hkv, P, Dv), both null
      * or both present, are prepended to key and value. {@code scores} names the stage of scores to return (or null).
+     *
+     * @param query the queries (B, Hq, Sq, D)
+     * @param key the new keys (B, Hkv, Sk, D)
+     * @param value the new values (B, Hkv, Sk, Dv)
+     * @param mask the mask, or null
+     * @param pastKey cached keys, or null
+     * @param pastValue cached values, or null
+     * @param options scale, causality and soft-capping
+     * @param scores the stage of the scores to return, or null
+     * @return the output, the keys and values after the cache, and the scores asked for
+     * @throws IllegalArgumentException if the shapes do not fit
      */
     public static Output attention(Tensor query, Tensor key, Tensor value, Tensor mask, Tensor pastKey, Tensor pastValue,
                                    Options options, Scores scores) {
@@ -106,14 +170,27 @@ public final class Attention {
         }
     }
 
-    /** (B, S, H*D) to (B, H, S, D). */
+    /**
+     * (B, S, H*D) to (B, H, S, D).
+     *
+     * @param x the sequence (B, S, H*D)
+     * @param heads the number of heads H
+     * @return a view (B, H, S, D)
+     * @throws IllegalArgumentException if x is not 3-D or its width is not a multiple of heads
+     */
     public static Tensor splitHeads(Tensor x, int heads) {
         if (x.dim() != 3 || heads <= 0 || x.size(2) % heads != 0)
             throw new IllegalArgumentException("splitHeads: expected (batch, sequence, heads*head size) divisible by " + heads + " heads, got " + Elementwise.describe(x));
         return x.reshape(x.size(0), x.size(1), heads, x.size(2) / heads).transpose(1, 2);
     }
 
-    /** (B, H, S, D) to (B, S, H*D). */
+    /**
+     * (B, H, S, D) to (B, S, H*D).
+     *
+     * @param x the heads (B, H, S, D)
+     * @return the sequence (B, S, H*D)
+     * @throws IllegalArgumentException if x is not 4-D
+     */
     public static Tensor mergeHeads(Tensor x) {
         if (x.dim() != 4) throw new IllegalArgumentException("mergeHeads: expected (batch, heads, sequence, head size), got " + Elementwise.describe(x));
         return x.transpose(1, 2).reshape(x.size(0), x.size(2), x.size(1) * x.size(3));

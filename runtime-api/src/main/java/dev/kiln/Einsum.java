@@ -22,6 +22,14 @@ public final class Einsum {
     /** An operand with one label per dimension. */
     private record Term(Tensor t, String labels) {}
 
+    /**
+     * Einstein summation, as PyTorch's {@code torch.einsum}.
+     *
+     * @param equation the subscripts, e.g. {@code "bij,bjk->bik"}; {@code ...} stands for broadcast dimensions
+     * @param operands one tensor per input term
+     * @return the result, differentiable
+     * @throws IllegalArgumentException if the equation is malformed or does not fit the operands' shapes
+     */
     public static Tensor einsum(String equation, Tensor... operands) {
         if (equation == null) throw new IllegalArgumentException("einsum: equation is null");
         String eq = equation.replace(" ", "");

@@ -2,6 +2,7 @@ package dev.kiln;
 
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.DeviceProbe;
+import dev.kiln.backend.MemoryStats;
 
 import dev.kiln.random.Generator;
 
@@ -9,6 +10,7 @@ import dev.kiln.random.Generator;
 public final class Kiln {
     private static volatile boolean deterministicAlgorithms;
     private static volatile MatmulPrecision float32MatmulPrecision = MatmulPrecision.HIGHEST;
+    private static volatile PrintOptions printOptions = PrintOptions.DEFAULT;
 
     private Kiln() {}
 
@@ -44,9 +46,36 @@ public final class Kiln {
      */
     public static void releaseConstants() { Constants.clear(); }
 
+    /**
+     * {@return the device tensors go to when none is named (choosing it, the first time, as the probe does)}
+     */
     public static Device defaultDevice() { return defaultBackend().device(); }
 
+    /**
+     * Makes {@code device} the default for tensors created without one.
+     *
+     * @param device the device
+     * @throws IllegalArgumentException if it is not available
+     */
     public static void setDefaultDevice(Device device) { DeviceProbe.setDefault(device); }
+
+    /**
+     * {@return the memory the device's backend holds: live, cached and peak live bytes} As PyTorch's
+     * {@code torch.cuda.memory_allocated}, {@code memory_reserved} and {@code max_memory_allocated} together.
+     *
+     * @param device the device, or null for the default device
+     */
+    public static MemoryStats memoryStats(Device device) { return backend(device).memoryStats(); }
+
+    /**
+     * Sets how tensors print from now on, in every thread (PyTorch's {@code torch.set_printoptions}).
+     *
+     * @param options the new options; {@link PrintOptions#DEFAULT} restores PyTorch's defaults
+     */
+    public static void setPrintOptions(PrintOptions options) { printOptions = java.util.Objects.requireNonNull(options, "options"); }
+
+    /** {@return how tensors print now} */
+    public static PrintOptions printOptions() { return printOptions; }
 
     static Backend defaultBackend() { return DeviceProbe.defaultBackend(); }
 

@@ -29,23 +29,68 @@ import java.util.List;
 public final class Recurrent {
     private Recurrent() {}
 
+    /** Which way the sequences run. */
     public enum Direction {
-        FORWARD, REVERSE, BIDIRECTIONAL;
+        /** First step to last. */
+        FORWARD,
+        /** Last step to first. */
+        REVERSE,
+        /** Both, outputs concatenated (forward first). */
+        BIDIRECTIONAL;
 
         int count() { return this == BIDIRECTIONAL ? 2 : 1; }
     }
 
-    /** A gate or cell activation with its parameters (alpha, beta), as ONNX's recurrent ops name them. */
+    /**
+     * A gate or cell activation with its parameters (alpha, beta), as ONNX's recurrent ops name them.
+     *
+     * @param kind the function
+     * @param alpha its first parameter, where it takes one
+     * @param beta its second parameter, where it takes one
+     */
     public record Activation(Kind kind, double alpha, double beta) {
+        /** The functions ONNX's recurrent ops name. */
         public enum Kind {
-            RELU, TANH, SIGMOID, AFFINE, LEAKY_RELU, THRESHOLDED_RELU, SCALED_TANH, HARD_SIGMOID, ELU, SOFTSIGN, SOFTPLUS;
+            /** {@code max(0, x)}. */
+            RELU,
+            /** {@code tanh(x)}. */
+            TANH,
+            /** {@code 1 / (1 + e^-x)}. */
+            SIGMOID,
+            /** {@code alpha * x + beta}. */
+            AFFINE,
+            /** {@code x} where positive, else {@code alpha * x}. */
+            LEAKY_RELU,
+            /** {@code x} where above alpha, else 0. */
+            THRESHOLDED_RELU,
+            /** {@code alpha * tanh(beta * x)}. */
+            SCALED_TANH,
+            /** {@code clamp(alpha * x + beta, 0, 1)}. */
+            HARD_SIGMOID,
+            /** {@code x} where positive, else {@code alpha * (e^x - 1)}. */
+            ELU,
+            /** {@code x / (1 + |x|)}. */
+            SOFTSIGN,
+            /** {@code log(1 + e^x)}. */
+            SOFTPLUS;
 
-            /** Whether the activation reads alpha / beta (the others ignore them). */
+            /**
+             * Whether the activation reads alpha / beta (the others ignore them).
+             *
+             * @return whether alpha is read
+             */
             public boolean usesAlpha() { return this == AFFINE || this == LEAKY_RELU || this == THRESHOLDED_RELU || this == SCALED_TANH || this == HARD_SIGMOID || this == ELU; }
 
+            /**
+             * {@return whether the activation reads beta}
+             */
             public boolean usesBeta() { return this == AFFINE || this == SCALED_TANH || this == HARD_SIGMOID; }
 
-            /** ONNX's defaults for alpha and beta. */
+            /**
+             * ONNX's defaults for alpha and beta.
+             *
+             * @return the default alpha
+             */
             public double defaultAlpha() {
                 return switch (this) {
                     case LEAKY_RELU -> 0.01;
@@ -54,16 +99,39 @@ public final class Recurrent {
                 };
             }
 
+            /**
+             * {@return ONNX's default beta}
+             */
             public double defaultBeta() { return this == HARD_SIGMOID ? 0.5 : this == SCALED_TANH ? 1.0 : 0.0; }
         }
 
+        /**
+         * {@code tanh}.
+         */
         public static final Activation TANH = of(Kind.TANH);
+        /**
+         * The logistic sigmoid.
+         */
         public static final Activation SIGMOID = of(Kind.SIGMOID);
+        /**
+         * {@code max(0, x)}.
+         */
         public static final Activation RELU = of(Kind.RELU);
 
-        /** The activation with ONNX's default parameters. */
+        /**
+         * The activation with ONNX's default parameters.
+         *
+         * @param kind the function
+         * @return the activation
+         */
         public static Activation of(Kind kind) { return new Activation(kind, kind.defaultAlpha(), kind.defaultBeta()); }
 
+        /**
+         * Applies the activation elementwise.
+         *
+         * @param x the pre-activation
+         * @return the activation, differentiable
+         */
         public Tensor apply(Tensor x) {
             return switch (kind) {
                 case RELU -> x.relu();
@@ -87,40 +155,138 @@ public final class Recurrent {
      * {@code clip}: pre-activations are clamped to [-clip, clip]; infinity for none. {@code linearBeforeReset}
      * (GRU): apply the reset gate after the recurrence matmul. {@code inputForget} (LSTM): couple the forget gate
      * to the input gate, f = 1 - i.
+     *
+     * @param direction forward, reverse or both
+     * @param batchFirst whether tensors are batch-first
+     * @param activations the activations, or empty for the defaults
+     * @param clip the clamp on pre-activations, infinity for none
+     * @param linearBeforeReset (GRU) whether the reset gate applies after the recurrence matmul
+     * @param inputForget (LSTM) whether the forget gate is {@code 1 - i}
      */
     public record Options(Direction direction, boolean batchFirst, List<Activation> activations, double clip,
                           boolean linearBeforeReset, boolean inputForget) {
+        /**
+         * Copies the activations and checks the clip.
+         *
+         * @throws IllegalArgumentException if clip is not positive
+         */
         public Options {
             activations = List.copyOf(activations);
             if (!(clip > 0)) throw new IllegalArgumentException("recurrent: clip must be positive (infinity for none), got " + clip);
         }
 
+        /**
+         * {@return forward, time-major, default activations, no clip, no variants}
+         */
         public static Options defaults() { return new Options(Direction.FORWARD, false, List.of(), Double.POSITIVE_INFINITY, false, false); }
 
+        /**
+         * With another direction.
+         *
+         * @param d the direction
+         * @return these options with that change
+         */
         public Options withDirection(Direction d) { return new Options(d, batchFirst, activations, clip, linearBeforeReset, inputForget); }
 
+        /**
+         * Batch-first or time-major.
+         *
+         * @param b whether tensors are batch-first
+         * @return these options with that change
+         */
         public Options withBatchFirst(boolean b) { return new Options(direction, b, activations, clip, linearBeforeReset, inputForget); }
 
+        /**
+         * With other activations.
+         *
+         * @param a the activations
+         * @return these options with that change
+         */
         public Options withActivations(List<Activation> a) { return new Options(direction, batchFirst, a, clip, linearBeforeReset, inputForget); }
 
+        /**
+         * With another clip.
+         *
+         * @param c the clamp, infinity for none
+         * @return these options with that change
+         */
         public Options withClip(double c) { return new Options(direction, batchFirst, activations, c, linearBeforeReset, inputForget); }
 
+        /**
+         * With or without GRU's linear-before-reset.
+         *
+         * @param b whether the reset gate applies after the matmul
+         * @return these options with that change
+         */
         public Options withLinearBeforeReset(boolean b) { return new Options(direction, batchFirst, activations, clip, b, inputForget); }
 
+        /**
+         * With or without LSTM's coupled input and forget gates.
+         *
+         * @param b whether the forget gate is coupled
+         * @return these options with that change
+         */
         public Options withInputForget(boolean b) { return new Options(direction, batchFirst, activations, clip, linearBeforeReset, b); }
     }
 
-    /** All steps' hidden states, and the final hidden and (LSTM only, else null) cell states. */
+    /**
+     * All steps' hidden states, and the final hidden and (LSTM only, else null) cell states.
+     *
+     * @param output every step's hidden state
+     * @param hidden the final hidden state
+     * @param cell the final cell state (LSTM), else null
+     */
     public record Output(Tensor output, Tensor hidden, Tensor cell) {}
 
+    /**
+     * An Elman RNN over the sequences (ONNX's RNN).
+     *
+     * @param input the sequences (T, B, I), or (B, T, I) with batchFirst
+     * @param w the input weights (D, H, I)
+     * @param r the recurrence weights (D, H, H)
+     * @param bias the biases (D, 2*H), or null
+     * @param h0 the initial hidden state, or null
+     * @param sequenceLengths each sequence's length (B), or null
+     * @param options direction, layout, activations, clip and variants
+     * @return the outputs and final states
+     * @throws IllegalArgumentException if the shapes do not fit
+     */
     public static Output rnn(Tensor input, Tensor w, Tensor r, Tensor bias, Tensor h0, Tensor sequenceLengths, Options options) {
         return run(Cell.RNN, input, w, r, bias, null, h0, null, sequenceLengths, options);
     }
 
+    /**
+     * A GRU over the sequences (ONNX's GRU).
+     *
+     * @param input the sequences (T, B, I), or (B, T, I) with batchFirst
+     * @param w the input weights (D, 3*H, I)
+     * @param r the recurrence weights (D, 3*H, H)
+     * @param bias the biases (D, 6*H), or null
+     * @param h0 the initial hidden state, or null
+     * @param sequenceLengths each sequence's length (B), or null
+     * @param options direction, layout, activations, clip and variants
+     * @return the outputs and final states
+     * @throws IllegalArgumentException if the shapes do not fit
+     */
     public static Output gru(Tensor input, Tensor w, Tensor r, Tensor bias, Tensor h0, Tensor sequenceLengths, Options options) {
         return run(Cell.GRU, input, w, r, bias, null, h0, null, sequenceLengths, options);
     }
 
+    /**
+     * An LSTM over the sequences (ONNX's LSTM).
+     *
+     * @param input the sequences (T, B, I), or (B, T, I) with batchFirst
+     * @param w the input weights (D, 4*H, I)
+     * @param r the recurrence weights (D, 4*H, H)
+     * @param bias the biases (D, 8*H), or null
+     * @param peephole the peephole weights (D, 3*H), or null
+     * @param h0 the initial hidden state, or null
+     * @param c0 the initial cell state, or null
+     * @param sequenceLengths each sequence's length (B), or null
+     * @param options direction, layout, activations, clip and variants
+     * @return the outputs and final states
+     * @throws IllegalArgumentException if the shapes do not fit
+     */
     public static Output lstm(Tensor input, Tensor w, Tensor r, Tensor bias, Tensor peephole, Tensor h0, Tensor c0,
                               Tensor sequenceLengths, Options options) {
         return run(Cell.LSTM, input, w, r, bias, peephole, h0, c0, sequenceLengths, options);

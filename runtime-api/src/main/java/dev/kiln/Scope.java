@@ -11,6 +11,7 @@ import java.util.ArrayList;
  * for (var batch : loader) {
  *     try (Scope step = Scope.open()) {
  *         Tensor loss = model.forward(batch.x()).crossEntropy(batch.y());
+ *         optimizer.zeroGrad();
  *         loss.backward();
  *         optimizer.step();
  *     }
@@ -40,6 +41,8 @@ public final class Scope implements AutoCloseable {
      */
     private static final class ThreadScopes {
         final Innermost innermost = new Innermost();
+        /** Scopes this thread has opened: the next one's number, for messages. */
+        long opened;
 
         ThreadScopes() {
             Innermost box = innermost;
@@ -52,21 +55,45 @@ public final class Scope implements AutoCloseable {
             for (Tensor t : s.registered) if (t.owner == s) t.storage.guard();
     }
 
+    /**
+     * {@code -Dkiln.debugScopes=true}: each scope records the code that opened it, for the message a use of a tensor
+     * it closed raises. Off by default: finding the caller costs microseconds, and the optimizer alone opens a scope
+     * per parameter per step.
+     */
+    private static final boolean RECORD_OPENING_SITE = Boolean.getBoolean("kiln.debugScopes");
+    private static final StackWalker WALKER = StackWalker.getInstance();
+
     private final Scope parent;
     private final Thread thread = Thread.currentThread();
+    private final long number;
+    private final StackWalker.StackFrame openedAt;
     private final ArrayList<Tensor> registered = new ArrayList<>();
     private int owned;
     private boolean closed;
 
-    private Scope(Scope parent) {
+    private Scope(Scope parent, long number, StackWalker.StackFrame openedAt) {
         this.parent = parent;
+        this.number = number;
+        this.openedAt = openedAt;
     }
 
+    /**
+     * {@return a new scope, now this thread's innermost} Close it with try-with-resources.
+     */
     public static Scope open() {
-        Innermost innermost = CURRENT.get().innermost;
-        Scope s = new Scope(innermost.scope);
+        ThreadScopes scopes = CURRENT.get();
+        Innermost innermost = scopes.innermost;
+        StackWalker.StackFrame site = RECORD_OPENING_SITE ? WALKER.walk(frames -> frames.skip(1).findFirst().orElse(null)) : null;
+        Scope s = new Scope(innermost.scope, ++scopes.opened, site);
         innermost.scope = s;
         return s;
+    }
+
+    /** Why a tensor this scope closed can no longer be used, and what to do instead. */
+    String closedTensorAdvice() {
+        return "when scope #" + number + " ("
+                + (openedAt != null ? "opened at " + openedAt.toStackTraceElement() : "run with -Dkiln.debugScopes=true to see where it was opened")
+                + ") closed; call scope.keep(t) or create it outside the scope";
     }
 
     /** Hands a new tensor to this thread's innermost scope; false when no scope is open. */
@@ -104,13 +131,21 @@ public final class Scope implements AutoCloseable {
     /**
      * Removes {@code t} from every scope open on this thread, so it outlives them all and its caller owns it:
      * for long-lived state created mid-step (optimizer moments, replaced module buffers).
+     *
+     * @param t the tensor
+     * @return t
      */
     public static Tensor escape(Tensor t) {
         untrack(t);
         return t;
     }
 
-    /** Keeps {@code t} open past this scope: it belongs to the enclosing scope, if any. */
+    /**
+     * Keeps {@code t} open past this scope: it belongs to the enclosing scope, if any.
+     *
+     * @param t a tensor (one this scope does not own is returned unchanged)
+     * @return t
+     */
     public Tensor keep(Tensor t) {
         if (t.owner != this) return t;
         disown(t);
@@ -119,7 +154,11 @@ public final class Scope implements AutoCloseable {
         return t;
     }
 
-    /** Number of tensors this scope will close. */
+    /**
+     * Number of tensors this scope will close.
+     *
+     * @return the count
+     */
     public int size() { return owned; }
 
     /**
@@ -154,6 +193,7 @@ public final class Scope implements AutoCloseable {
         for (Tensor t : registered) {
             if (t.owner != this) continue;
             t.owner = null;
+            t.closedBy = this;
             t.close();
         }
         registered.clear();

@@ -42,6 +42,9 @@ public final class CpuBackend implements Backend {
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
     private final SegmentCache memory = new SegmentCache();
 
+    /** A backend with an empty allocator cache; the device probe makes one per process through {@link CpuProvider}. */
+    public CpuBackend() {}
+
     static String describeMachine() {
         return "pure Java, " + Runtime.getRuntime().availableProcessors() + " cores, "
                 + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors";

@@ -8,13 +8,27 @@ import picocli.CommandLine.Command;
         description = "Kiln: tensors, autograd and neural networks for the JVM.",
         subcommands = {DevicesCommand.class, TrainCommand.class, EvalCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+    /** The top-level command; picocli fills in the options and runs a subcommand. */
+    public Main() {}
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Sets {@code kiln.verbose} before any command touches the device probe, which reads it once. */
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Print Kiln's log: the device chosen and the candidates rejected (as -Dkiln.verbose=true).")
+    void verbose(boolean on) {
+        if (on) System.setProperty("kiln.verbose", "true");
+    }
+
     @Override
     public void run() { spec.commandLine().usage(System.out); }
 
+    /**
+     * Runs the command line and exits with its status.
+     *
+     * @param args the command line, as {@code kiln} passes it
+     */
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
     }
@@ -35,7 +49,7 @@ public final class Main implements Runnable {
         return "cannot write " + fse.getFile() + (fse.getOtherFile() != null ? " -> " + fse.getOtherFile() : "") + ": " + reason;
     }
 
-    /** The configured command line, for tests that run commands in process. */
+    /** {@return the configured command line, for tests that run commands in process} */
     public static CommandLine commandLine() {
         return new CommandLine(new Main()).setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("kiln " + cmd.getCommandName() + ": " + describe(ex));

@@ -8,6 +8,13 @@ public final class AdaptiveAvgPool2d extends Module {
     private final int outH;
     private final int outW;
 
+    /**
+     * Pooling to an output of {@code outH} by {@code outW}.
+     *
+     * @param outH the output height
+     * @param outW the output width
+     * @throws IllegalArgumentException if a size is not positive
+     */
     public AdaptiveAvgPool2d(int outH, int outW) {
         if (outH <= 0 || outW <= 0) throw new IllegalArgumentException("AdaptiveAvgPool2d: output size must be positive, got " + outH + "x" + outW);
         this.outH = outH;

@@ -10,8 +10,20 @@ public final class AvgPool2d extends Module {
     private final boolean countIncludePad;
     private final int divisorOverride;
 
+    /**
+     * Square average pooling with stride equal to the kernel, no padding.
+     *
+     * @param kernel the window's side
+     */
     public AvgPool2d(int kernel) { this(kernel, kernel, 0); }
 
+    /**
+     * Square average pooling; padding counts in the average.
+     *
+     * @param kernel the window's side
+     * @param stride the step between windows
+     * @param padding zeros added on each side
+     */
     public AvgPool2d(int kernel, int stride, int padding) { this(Pool2dSpec.of(kernel, stride, padding), true); }
 
     public AvgPool2d(Pool2dSpec spec, boolean countIncludePad) { this(spec, countIncludePad, 0); }

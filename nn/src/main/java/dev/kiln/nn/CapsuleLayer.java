@@ -17,6 +17,16 @@ public final class CapsuleLayer extends Module {
     private final int outDim;
     private final int iterations;
 
+    /**
+     * A layer from {@code inCaps} capsules of {@code inDim} to {@code outCaps} of {@code outDim}.
+     *
+     * @param inCaps the input capsules
+     * @param inDim the size of each input capsule
+     * @param outCaps the output capsules
+     * @param outDim the size of each output capsule
+     * @param iterations the rounds of routing
+     * @throws IllegalArgumentException if a size or the iteration count is not positive
+     */
     public CapsuleLayer(int inCaps, int inDim, int outCaps, int outDim, int iterations) {
         if (inCaps <= 0 || inDim <= 0 || outCaps <= 0 || outDim <= 0 || iterations <= 0)
             throw new IllegalArgumentException("CapsuleLayer: sizes and iterations must be positive");
@@ -28,7 +38,12 @@ public final class CapsuleLayer extends Module {
         registerParameter("weight", Init.normal(0.01, inCaps, outCaps, outDim, inDim));
     }
 
-    /** {@code |s|^2 / (1 + |s|^2) * s / |s|} along the last dimension: short vectors shrink to 0, long ones to length 1. */
+    /**
+     * {@code |s|^2 / (1 + |s|^2) * s / |s|} along the last dimension: short vectors shrink to 0, long ones to length 1.
+     *
+     * @param s the vectors, along the last dimension
+     * @return the squashed vectors, of the same shape
+     */
     public static Tensor squash(Tensor s) {
         try (Scope scope = Scope.open()) {
             Tensor n2 = s.square().sum(new int[] {-1}, true);

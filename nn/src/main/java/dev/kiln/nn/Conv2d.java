@@ -13,12 +13,41 @@ public final class Conv2d extends Module {
     /** "same" or "valid" when the padding was given by name, else null (the spec's padding applies). */
     private final String paddingMode;
 
+    /**
+     * A square convolution with stride 1, no padding, and a bias.
+     *
+     * @param inChannels the input channels
+     * @param outChannels the output channels
+     * @param kernel the kernel's side
+     */
     public Conv2d(int inChannels, int outChannels, int kernel) { this(inChannels, outChannels, kernel, 1, 0, 1, 1, true); }
 
+    /**
+     * A square convolution with a bias.
+     *
+     * @param inChannels the input channels
+     * @param outChannels the output channels
+     * @param kernel the kernel's side
+     * @param stride the step
+     * @param padding zeros added on each side
+     */
     public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding) {
         this(inChannels, outChannels, kernel, stride, padding, 1, 1, true);
     }
 
+    /**
+     * A square convolution with every option.
+     *
+     * @param inChannels the input channels
+     * @param outChannels the output channels
+     * @param kernel the kernel's side
+     * @param stride the step
+     * @param padding zeros added on each side
+     * @param dilation the spacing between kernel taps
+     * @param groups the channel groups, dividing both channel counts
+     * @param bias whether to learn a bias
+     * @throws IllegalArgumentException if a size is not positive or a channel count is not divisible by groups
+     */
     public Conv2d(int inChannels, int outChannels, int kernel, int stride, int padding, int dilation, int groups, boolean bias) {
         this(inChannels, outChannels, kernel, new Conv2dSpec(stride, stride, padding, padding, dilation, dilation, groups), null, bias);
     }
@@ -51,8 +80,14 @@ public final class Conv2d extends Module {
         if (bias) registerParameter("bias", Init.fanInUniform(fanIn, outChannels));
     }
 
+    /**
+     * {@return the weight (out, in / groups, kernel, kernel)}
+     */
     public Tensor weight() { return param("weight"); }
 
+    /**
+     * {@return the bias (out), or null}
+     */
     public Tensor bias() { return optionalParam("bias"); }
 
     @Override

@@ -8,6 +8,12 @@ public final class Embedding extends Module {
     private final int numEmbeddings;
     private final int dim;
 
+    /**
+     * A table of {@code numEmbeddings} vectors of size {@code dim}, drawn from N(0, 1).
+     *
+     * @param numEmbeddings the number of rows (the largest index plus one)
+     * @param dim the size of each vector
+     */
     public Embedding(int numEmbeddings, int dim) {
         if (numEmbeddings <= 0 || dim <= 0)
             throw new IllegalArgumentException("Embedding: sizes must be positive, got numEmbeddings=" + numEmbeddings + " dim=" + dim);
@@ -16,6 +22,9 @@ public final class Embedding extends Module {
         registerParameter("weight", Tensor.randn(numEmbeddings, dim));
     }
 
+    /**
+     * {@return the table (numEmbeddings, dim)}
+     */
     public Tensor weight() { return param("weight"); }
 
     @Override

@@ -7,8 +7,17 @@ public final class Flatten extends Module {
     private final int startDim;
     private final int endDim;
 
+    /**
+     * Flattens every dimension after the batch one, as PyTorch's default.
+     */
     public Flatten() { this(1, -1); }
 
+    /**
+     * Flattens dimensions {@code startDim} to {@code endDim} (inclusive, negative from the end) into one.
+     *
+     * @param startDim the first dimension flattened
+     * @param endDim the last dimension flattened
+     */
     public Flatten(int startDim, int endDim) {
         this.startDim = startDim;
         this.endDim = endDim;

@@ -13,8 +13,21 @@ public final class GRU extends RNNBase {
     /** ONNX's gate order z, r, h taken from PyTorch's r, z, n. */
     private static final int[] ONNX_FROM_TORCH = {1, 0, 2};
 
+    /**
+     * A one-layer, unidirectional GRU with biases, time-major.
+     *
+     * @param inputSize the features of each input step
+     * @param hiddenSize the features of the hidden state
+     */
     public GRU(int inputSize, int hiddenSize) { this(inputSize, hiddenSize, Options.defaults()); }
 
+    /**
+     * A GRU with the given layers, direction, biases and layout.
+     *
+     * @param inputSize the features of each input step
+     * @param hiddenSize the features of the hidden state
+     * @param options layers, bias, batchFirst, dropout, bidirectional
+     */
     public GRU(int inputSize, int hiddenSize, Options options) { super(inputSize, hiddenSize, options, ONNX_FROM_TORCH); }
 
     @Override

@@ -18,22 +18,52 @@ public final class GradientMonitor {
     private final double vanishing;
     private final double exploding;
 
-    /** Norms below {@code vanishing} or above {@code exploding} are reported. */
+    /**
+     * Norms below {@code vanishing} or above {@code exploding} are reported.
+     *
+     * @param vanishing the norm below which a gradient is reported as vanishing
+     * @param exploding the norm above which it is reported as exploding
+     */
     public GradientMonitor(double vanishing, double exploding) {
         this.vanishing = vanishing;
         this.exploding = exploding;
     }
 
+    /**
+     * A monitor that reports norms below 1e-8 or above 1e3.
+     */
     public GradientMonitor() { this(1e-8, 1e3); }
 
-    /** One parameter's gradient: its L2 norm (NaN when absent) and whether every element is finite. */
+    /**
+     * One parameter's gradient: its L2 norm (NaN when absent) and whether every element is finite.
+     *
+     * @param name the parameter's dotted name
+     * @param norm the gradient's L2 norm, NaN when absent
+     * @param finite whether every element is finite
+     * @param present whether the parameter has a gradient
+     */
     public record Entry(String name, double norm, boolean finite, boolean present) {}
 
-    /** The state of every parameter's gradient, with the problems found. */
+    /**
+     * The state of every parameter's gradient, with the problems found.
+     *
+     * @param entries each parameter's entry, by dotted name
+     * @param totalNorm the L2 norm of all gradients together
+     * @param problems one line per problem found
+     */
     public record Report(Map<String, Entry> entries, double totalNorm, List<String> problems) {
+        /**
+         * {@return whether no problem was found}
+         */
         public boolean healthy() { return problems.isEmpty(); }
     }
 
+    /**
+     * Checks every parameter's gradient.
+     *
+     * @param model the model, after {@code backward()}
+     * @return each parameter's gradient state and the problems
+     */
     public Report check(Module model) {
         Map<String, Entry> entries = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();

@@ -12,6 +12,12 @@ public final class GraphConv extends Module {
     private final int inFeatures;
     private final int outFeatures;
 
+    /**
+     * A layer from {@code inFeatures} to {@code outFeatures} per node, Xavier-initialised, zero bias.
+     *
+     * @param inFeatures the features of each input node
+     * @param outFeatures the features of each output node
+     */
     public GraphConv(int inFeatures, int outFeatures) {
         this.inFeatures = inFeatures;
         this.outFeatures = outFeatures;
@@ -19,7 +25,13 @@ public final class GraphConv extends Module {
         registerParameter("bias", Tensor.zeros(outFeatures));
     }
 
-    /** {@code D^-1/2 (A + I) D^-1/2} of a dense (N, N) adjacency matrix with 0/1 (or weighted) entries. */
+    /**
+     * {@code D^-1/2 (A + I) D^-1/2} of a dense (N, N) adjacency matrix with 0/1 (or weighted) entries.
+     *
+     * @param adjacency the (N, N) adjacency matrix
+     * @return the normalised (N, N) matrix
+     * @throws IllegalArgumentException if the matrix is not square
+     */
     public static Tensor normalizedAdjacency(Tensor adjacency) {
         if (adjacency.dim() != 2 || adjacency.size(0) != adjacency.size(1))
             throw new IllegalArgumentException("normalizedAdjacency: expected a square (N, N) matrix, got " + java.util.Arrays.toString(adjacency.shape()));
@@ -30,7 +42,13 @@ public final class GraphConv extends Module {
         }
     }
 
-    /** {@code x} (N, in) node features and the normalised adjacency (N, N) to (N, out). */
+    /**
+     * {@code x} (N, in) node features and the normalised adjacency (N, N) to (N, out).
+     *
+     * @param x node features (N, in)
+     * @param normalizedAdjacency what {@link #normalizedAdjacency} returned, (N, N)
+     * @return the new node features (N, out)
+     */
     public Tensor forward(Tensor x, Tensor normalizedAdjacency) {
         try (Scope s = Scope.open()) {
             return s.keep(normalizedAdjacency.matmul(Functional.linear(x, param("weight"), null)).add(param("bias")));

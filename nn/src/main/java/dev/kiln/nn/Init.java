@@ -35,6 +35,10 @@ public final class Init {
     /**
      * PyTorch's default for Linear and Conv weights (Kaiming uniform with a = sqrt(5)), which reduces to
      * uniform on +-1/sqrt(fanIn); biases use the same bound.
+     *
+     * @param fanIn the inputs each output sees
+     * @param shape the tensor's shape
+     * @return a new float32 tensor on the default device
      */
     public static Tensor fanInUniform(int fanIn, int... shape) { return uniform(1 / Math.sqrt(Math.max(1, fanIn)), shape); }
 

@@ -16,8 +16,21 @@ public final class LSTM extends RNNBase {
     /** ONNX's gate order i, o, f, c taken from PyTorch's i, f, g, o. */
     private static final int[] ONNX_FROM_TORCH = {0, 3, 1, 2};
 
+    /**
+     * A one-layer, unidirectional LSTM with biases, time-major.
+     *
+     * @param inputSize the features of each input step
+     * @param hiddenSize the features of the hidden state
+     */
     public LSTM(int inputSize, int hiddenSize) { this(inputSize, hiddenSize, Options.defaults()); }
 
+    /**
+     * An LSTM with the given layers, direction, biases and layout.
+     *
+     * @param inputSize the features of each input step
+     * @param hiddenSize the features of the hidden state
+     * @param options layers, bias, batchFirst, dropout, bidirectional
+     */
     public LSTM(int inputSize, int hiddenSize, Options options) { super(inputSize, hiddenSize, options, ONNX_FROM_TORCH); }
 
     /** With PyTorch's {@code proj_size}: h is projected to {@code projSize} (0 &lt; projSize &lt; hiddenSize) after every step. */

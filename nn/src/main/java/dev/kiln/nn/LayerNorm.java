@@ -8,11 +8,30 @@ public final class LayerNorm extends Module {
     private final int[] normalizedShape;
     private final double eps;
 
+    /**
+     * Normalisation over the last dimensions, eps 1e-5, with a learned scale and bias.
+     *
+     * @param normalizedShape the sizes of the last dimensions normalised over
+     */
     public LayerNorm(int... normalizedShape) { this(normalizedShape, 1e-5, true); }
 
+    /**
+     * Normalisation with the given epsilon, with or without a learned scale and bias.
+     *
+     * @param normalizedShape the sizes of the last dimensions normalised over
+     * @param eps added to the variance
+     * @param elementwiseAffine whether to learn a scale and bias
+     */
     public LayerNorm(int[] normalizedShape, double eps, boolean elementwiseAffine) { this(normalizedShape, eps, elementwiseAffine, true); }
 
-    /** {@code bias}: whether the affine part has a shift (PyTorch's {@code bias}); it has none without elementwiseAffine. */
+    /**
+     * {@code bias}: whether the affine part has a shift (PyTorch's {@code bias}); it has none without elementwiseAffine.
+     *
+     * @param normalizedShape the sizes of the last dimensions normalised over
+     * @param eps added to the variance
+     * @param elementwiseAffine whether to learn a scale
+     * @param bias whether to learn a bias too (with elementwiseAffine)
+     */
     public LayerNorm(int[] normalizedShape, double eps, boolean elementwiseAffine, boolean bias) {
         this.normalizedShape = normalizedShape.clone();
         this.eps = eps;

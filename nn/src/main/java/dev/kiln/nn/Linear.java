@@ -8,8 +8,21 @@ public final class Linear extends Module {
     private final int inFeatures;
     private final int outFeatures;
 
+    /**
+     * {@code y = x W^T + b}, initialised as PyTorch does.
+     *
+     * @param inFeatures the input features
+     * @param outFeatures the output features
+     */
     public Linear(int inFeatures, int outFeatures) { this(inFeatures, outFeatures, true); }
 
+    /**
+     * {@code y = x W^T (+ b)}, initialised as PyTorch does.
+     *
+     * @param inFeatures the input features
+     * @param outFeatures the output features
+     * @param bias whether to learn a bias
+     */
     public Linear(int inFeatures, int outFeatures, boolean bias) {
         if (inFeatures <= 0 || outFeatures <= 0)
             throw new IllegalArgumentException("Linear: feature counts must be positive, got in=" + inFeatures + " out=" + outFeatures);
@@ -19,9 +32,16 @@ public final class Linear extends Module {
         if (bias) registerParameter("bias", Init.fanInUniform(inFeatures, outFeatures));
     }
 
+    /**
+     * {@return the weight (out, in)}
+     */
     public Tensor weight() { return param("weight"); }
 
-    /** The bias, or null when built without one. */
+    /**
+     * The bias, or null when built without one.
+     *
+     * @return the bias (out), or null
+     */
     public Tensor bias() { return optionalParam("bias"); }
 
     @Override

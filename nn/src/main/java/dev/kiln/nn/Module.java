@@ -24,6 +24,7 @@ import java.util.function.Consumer;
  * holding stale references. Names nest with dots: {@code features.0.weight}.
  *
  * <p>A module owns its tensors; {@link #close()} releases them.
+ *
  */
 public abstract class Module implements AutoCloseable {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
@@ -31,9 +32,16 @@ public abstract class Module implements AutoCloseable {
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
 
+    /** A module with nothing registered yet, in training mode; subclasses register what they own. */
+    protected Module() {}
+
     /**
      * The module applied to one input. Modules that take several inputs (losses, attention) define their own
      * {@code forward} overloads and refuse this one.
+     *
+     * @param input the input
+     * @return the output
+     * @throws UnsupportedOperationException if the module takes several inputs
      */
     public Tensor forward(Tensor input) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " does not take a single input; use its own forward overload");
@@ -102,25 +110,43 @@ public abstract class Module implements AutoCloseable {
 
     // ---- traversal -----------------------------------------------------------------------------------------
 
-    /** Every parameter of this module and its descendants, by dotted name, in registration order. */
+    /**
+     * Every parameter of this module and its descendants, by dotted name, in registration order.
+     *
+     * @return the parameters by name
+     */
     public final Map<String, Tensor> namedParameters() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         walk("", (prefix, m) -> m.parameters.forEach((n, t) -> out.put(prefix + n, t)));
         return out;
     }
 
+    /**
+     * {@return every parameter, in {@link #namedParameters} order: what an optimizer takes}
+     */
     public final List<Tensor> parameters() { return new ArrayList<>(namedParameters().values()); }
 
+    /**
+     * {@return every buffer of this module and its descendants, by dotted name, in registration order}
+     */
     public final Map<String, Tensor> namedBuffers() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         walk("", (prefix, m) -> m.buffers.forEach((n, t) -> out.put(prefix + n, t)));
         return out;
     }
 
-    /** Direct submodules by name. */
+    /**
+     * Direct submodules by name.
+     *
+     * @return the children by name, read-only
+     */
     public final Map<String, Module> children() { return Collections.unmodifiableMap(children); }
 
-    /** This module and every descendant by dotted name; this module's name is "". */
+    /**
+     * This module and every descendant by dotted name; this module's name is "".
+     *
+     * @return the modules by name
+     */
     public final Map<String, Module> namedModules() {
         Map<String, Module> out = new LinkedHashMap<>();
         walk("", (prefix, m) -> out.put(prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1), m));
@@ -136,33 +162,82 @@ public abstract class Module implements AutoCloseable {
         children.forEach((n, c) -> c.walk(prefix + n + ".", v));
     }
 
-    /** Applies {@code fn} to this module and every descendant. */
+    /**
+     * Applies {@code fn} to this module and every descendant.
+     *
+     * @param fn what to do with each module
+     */
     public final void apply(Consumer<Module> fn) { walk("", (p, m) -> fn.accept(m)); }
 
-    /** Total number of parameter elements. */
+    /**
+     * Total number of parameter elements.
+     *
+     * @return the count
+     */
     public final long parameterCount() {
         long n = 0;
         for (Tensor t : namedParameters().values()) n += t.numel();
         return n;
     }
 
+    /**
+     * {@return each layer's output shape and parameter count for a float32 input of {@code inputShape}} As
+     * torchinfo's {@code summary}: see {@link ModuleSummary} for how the shapes are found.
+     *
+     * @param inputShape the input's shape, batch dimension included
+     */
+    public final ModuleSummary summary(int... inputShape) { return ModuleSummary.of(this, DType.FLOAT32, inputShape); }
+
+    /**
+     * {@return each layer's output shape and parameter count for an input of {@code dtype} and {@code inputShape}}
+     * For models that take indices (an {@code Embedding} first): {@code summary(DType.INT64, batch, length)}.
+     *
+     * @param dtype the input's element type
+     * @param inputShape the input's shape, batch dimension included
+     */
+    public final ModuleSummary summary(DType dtype, int... inputShape) { return ModuleSummary.of(this, dtype, inputShape); }
+
     // ---- modes and devices -----------------------------------------------------------------------------
 
+    /**
+     * {@return whether this module is in training mode}
+     */
     public final boolean isTraining() { return training; }
 
-    /** Training mode (dropout active, batch norm on batch statistics) for this module and its descendants. */
+    /**
+     * Training mode (dropout active, batch norm on batch statistics) for this module and its descendants.
+     *
+     * @param on true for training mode, false for evaluation
+     * @return this module
+     */
     public final Module train(boolean on) {
-        apply(m -> m.training = on);
+        apply(m -> m.setTraining(on));
         return this;
     }
 
+    /** Sets this module's own flag only (not its descendants'). */
+    final void setTraining(boolean on) { training = on; }
+
+    /**
+     * Training mode for this module and its descendants.
+     *
+     * @return this module
+     */
     public final Module train() { return train(true); }
 
+    /**
+     * Evaluation mode (dropout off, batch norm on running statistics) for this module and its descendants.
+     *
+     * @return this module
+     */
     public final Module eval() { return train(false); }
 
     /**
      * Moves every parameter and buffer to {@code device}. Parameters are replaced by new leaf tensors, so build
      * optimizers after moving the model.
+     *
+     * @param device the device
+     * @return this module
      */
     public final Module to(Device device) {
         apply(m -> {
@@ -172,7 +247,13 @@ public abstract class Module implements AutoCloseable {
         return this;
     }
 
-    /** Converts floating-point parameters and buffers to {@code dtype}. */
+    /**
+     * Converts floating-point parameters and buffers to {@code dtype}.
+     *
+     * @param dtype a floating-point type
+     * @return this module
+     * @throws IllegalArgumentException if dtype is not floating point
+     */
     public final Module to(DType dtype) {
         if (!dtype.isFloatingPoint()) throw new IllegalArgumentException("Module.to: parameters must stay floating point, got " + dtype);
         apply(m -> {
@@ -206,7 +287,11 @@ public abstract class Module implements AutoCloseable {
 
     // ---- state dict ------------------------------------------------------------------------------------
 
-    /** Parameters then buffers, by dotted name: the tensors themselves, not copies. */
+    /**
+     * Parameters then buffers, by dotted name: the tensors themselves, not copies.
+     *
+     * @return the state by name
+     */
     public final Map<String, Tensor> stateDict() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         walk("", (prefix, m) -> {
@@ -246,6 +331,12 @@ public abstract class Module implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies values into this module's parameters and buffers; the names must match exactly.
+     *
+     * @param state tensors by dotted name, as {@link #stateDict} gives them
+     * @throws IllegalArgumentException if the names or shapes do not match
+     */
     public final void loadStateDict(Map<String, Tensor> state) { loadStateDict(state, true); }
 
     /** Releases every parameter, gradient and buffer of this module and its descendants. */

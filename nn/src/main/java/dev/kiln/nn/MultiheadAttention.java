@@ -33,39 +33,97 @@ public final class MultiheadAttention extends Module {
      * i + P with a cache of P steps). {@code needWeights}: return the attention weights, averaged over heads when
      * {@code averageWeights}. {@code cache}: past keys and values to attend to, extended with this call's. With a
      * cache, S counts the cached keys too.
+     *
+     * @param keyPaddingMask bool (B, S), true where a key is ignored; or null
+     * @param attnMask bool (true = masked) or additive, (L, S) or (B*numHeads, L, S); or null
+     * @param causal whether each query ignores later keys
+     * @param needWeights whether to return the attention weights
+     * @param averageWeights whether the weights are averaged over heads
+     * @param cache past keys and values, extended by this call; or null
      */
     public record Options(Tensor keyPaddingMask, Tensor attnMask, boolean causal, boolean needWeights, boolean averageWeights, KVCache cache) {
+        /**
+         * {@return no masks, no weights, no cache}
+         */
         public static Options none() { return new Options(null, null, false, false, true, null); }
 
+        /**
+         * With a key padding mask.
+         *
+         * @param m bool (B, S), true where a key is ignored
+         * @return these options with that change
+         */
         public Options withKeyPaddingMask(Tensor m) { return new Options(m, attnMask, causal, needWeights, averageWeights, cache); }
 
+        /**
+         * With an attention mask.
+         *
+         * @param m bool or additive, (L, S) or (B*numHeads, L, S)
+         * @return these options with that change
+         */
         public Options withAttnMask(Tensor m) { return new Options(keyPaddingMask, m, causal, needWeights, averageWeights, cache); }
 
+        /**
+         * Causal or not.
+         *
+         * @param c whether each query ignores later keys
+         * @return these options with that change
+         */
         public Options withCausal(boolean c) { return new Options(keyPaddingMask, attnMask, c, needWeights, averageWeights, cache); }
 
-        /** Asks for the attention weights, (B, L, S) averaged over heads or (B, numHeads, L, S). */
+        /**
+         * Asks for the attention weights, (B, L, S) averaged over heads or (B, numHeads, L, S).
+         *
+         * @param average whether to average the weights over heads
+         * @return these options with that change
+         */
         public Options withWeights(boolean average) { return new Options(keyPaddingMask, attnMask, causal, true, average, cache); }
 
+        /**
+         * With a key/value cache for incremental decoding.
+         *
+         * @param c the cache
+         * @return these options with that change
+         */
         public Options withCache(KVCache c) { return new Options(keyPaddingMask, attnMask, causal, needWeights, averageWeights, c); }
     }
 
-    /** The attention output, in the input's layout, and the attention weights when asked for (else null). */
+    /**
+     * The attention output, in the input's layout, and the attention weights when asked for (else null).
+     *
+     * @param output the attention output
+     * @param weights the attention weights, or null
+     */
     public record Output(Tensor output, Tensor weights) {}
 
     /**
      * Keys and values of earlier steps, (B, numHeads, P, head size), for incremental decoding: each forward call
      * that carries the cache attends to them and appends its own keys and values. The cache owns its tensors;
      * {@link #close()} releases them.
+     *
      */
     public static final class KVCache implements AutoCloseable {
         private Tensor key;
         private Tensor value;
 
-        /** Cached steps so far. */
+        /** An empty cache; the first forward call that carries it fills it. */
+        public KVCache() {}
+
+        /**
+         * Cached steps so far.
+         *
+         * @return the number of cached steps P
+         */
         public int length() { return key == null ? 0 : key.size(2); }
 
+        /**
+         * {@return the cached keys (B, numHeads, P, head size), or null when empty}
+         */
         public Tensor key() { return key; }
 
+        /**
+         * {@return the cached values (B, numHeads, P, head size), or null when empty}
+         */
         public Tensor value() { return value; }
 
         void update(Tensor newKey, Tensor newValue) {
@@ -82,6 +140,12 @@ public final class MultiheadAttention extends Module {
         }
     }
 
+    /**
+     * Self-attention of width {@code embedDim} over {@code numHeads} heads, with biases, no dropout, time-major.
+     *
+     * @param embedDim the model width, a multiple of numHeads
+     * @param numHeads the attention heads
+     */
     public MultiheadAttention(int embedDim, int numHeads) { this(embedDim, numHeads, 0, true, embedDim, embedDim, false); }
 
     /** PyTorch's constructor with {@code add_bias_kv} and {@code add_zero_attn} false. */
@@ -128,18 +192,45 @@ public final class MultiheadAttention extends Module {
         }
     }
 
+    /**
+     * {@return the model width}
+     */
     public int embedDim() { return embedDim; }
 
+    /**
+     * {@return the number of heads}
+     */
     public int numHeads() { return numHeads; }
 
+    /**
+     * {@return whether inputs are batch-first}
+     */
     public boolean batchFirst() { return batchFirst; }
 
     /** Self-attention without masks: query, key and value are all {@code x}. */
     @Override
     public Tensor forward(Tensor x) { return forward(x, x, x); }
 
+    /**
+     * Attention without masks.
+     *
+     * @param query the queries
+     * @param key the keys
+     * @param value the values
+     * @return the attention output, in the input's layout
+     */
     public Tensor forward(Tensor query, Tensor key, Tensor value) { return forward(query, key, value, Options.none()).output(); }
 
+    /**
+     * Attention with masks, weights or a cache.
+     *
+     * @param query the queries (L, B, E) or (B, L, E)
+     * @param key the keys (S, B, kdim) or (B, S, kdim)
+     * @param value the values (S, B, vdim) or (B, S, vdim)
+     * @param o masks, weights and cache
+     * @return the output, and the weights when asked for
+     * @throws IllegalArgumentException if the shapes or masks do not fit
+     */
     public Output forward(Tensor query, Tensor key, Tensor value, Options o) {
         if (query.dim() == 2 && key.dim() == 2 && value.dim() == 2) return forwardUnbatched(query, key, value, o);
         if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3 || query.size(2) != embedDim || key.size(0) != value.size(0)

@@ -10,15 +10,44 @@ import java.util.List;
  * (the default) or ReLU. See {@link RNNBase} for layers, directions, states and lengths.
  */
 public final class RNN extends RNNBase {
-    /** PyTorch's {@code nonlinearity}. */
-    public enum Nonlinearity { TANH, RELU }
+    /**
+     * PyTorch's {@code nonlinearity}.
+     *
+     */
+    public enum Nonlinearity {
+        /** {@code tanh}, the default. */
+        TANH,
+        /** {@code max(0, x)}. */
+        RELU
+    }
 
     private final Nonlinearity nonlinearity;
 
+    /**
+     * A one-layer, unidirectional tanh RNN with biases, time-major.
+     *
+     * @param inputSize the features of each input step
+     * @param hiddenSize the features of the hidden state
+     */
     public RNN(int inputSize, int hiddenSize) { this(inputSize, hiddenSize, Nonlinearity.TANH, Options.defaults()); }
 
+    /**
+     * A tanh RNN with the given layers, direction, biases and layout.
+     *
+     * @param inputSize the features of each input step
+     * @param hiddenSize the features of the hidden state
+     * @param options layers, bias, batchFirst, dropout, bidirectional
+     */
     public RNN(int inputSize, int hiddenSize, Options options) { this(inputSize, hiddenSize, Nonlinearity.TANH, options); }
 
+    /**
+     * An RNN with the given activation, layers, direction, biases and layout.
+     *
+     * @param inputSize the features of each input step
+     * @param hiddenSize the features of the hidden state
+     * @param nonlinearity tanh or ReLU
+     * @param options layers, bias, batchFirst, dropout, bidirectional
+     */
     public RNN(int inputSize, int hiddenSize, Nonlinearity nonlinearity, Options options) {
         super(inputSize, hiddenSize, options, new int[] {0});
         this.nonlinearity = nonlinearity;

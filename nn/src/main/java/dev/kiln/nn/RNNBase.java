@@ -33,28 +33,79 @@ import java.util.List;
  * reverse direction starts there.
  */
 public abstract sealed class RNNBase extends Module permits RNN, LSTM, GRU {
-    /** PyTorch's constructor settings beyond the sizes (defaults: 1 layer, biases, time-major, no dropout, one direction). */
+    /**
+     * PyTorch's constructor settings beyond the sizes (defaults: 1 layer, biases, time-major, no dropout, one direction).
+     *
+     * @param numLayers stacked layers, positive
+     * @param bias whether the layers have biases
+     * @param batchFirst whether inputs are (B, T, F) rather than (T, B, F)
+     * @param dropout dropout between layers, in [0, 1]
+     * @param bidirectional whether each layer also runs backwards
+     */
     public record Options(int numLayers, boolean bias, boolean batchFirst, double dropout, boolean bidirectional) {
+        /**
+         * Checks the settings.
+         *
+         * @throws IllegalArgumentException if numLayers is not positive or dropout is not in [0, 1]
+         */
         public Options {
             if (numLayers <= 0) throw new IllegalArgumentException("recurrent layer: numLayers must be positive, got " + numLayers);
             if (!(dropout >= 0 && dropout <= 1)) throw new IllegalArgumentException("recurrent layer: dropout must be in [0, 1], got " + dropout);
         }
 
+        /**
+         * {@return PyTorch's defaults}
+         */
         public static Options defaults() { return new Options(1, true, false, 0, false); }
 
+        /**
+         * Another number of stacked layers.
+         *
+         * @param n the number of layers
+         * @return these options with that change
+         */
         public Options withNumLayers(int n) { return new Options(n, bias, batchFirst, dropout, bidirectional); }
 
+        /**
+         * With or without biases.
+         *
+         * @param b whether to have biases
+         * @return these options with that change
+         */
         public Options withBias(boolean b) { return new Options(numLayers, b, batchFirst, dropout, bidirectional); }
 
+        /**
+         * Batch-first or time-major inputs.
+         *
+         * @param b whether inputs are batch-first
+         * @return these options with that change
+         */
         public Options withBatchFirst(boolean b) { return new Options(numLayers, bias, b, dropout, bidirectional); }
 
-        /** Dropout on each layer's output except the last, in training mode only. */
+        /**
+         * Dropout on each layer's output except the last, in training mode only.
+         *
+         * @param p the dropout probability
+         * @return these options with that change
+         */
         public Options withDropout(double p) { return new Options(numLayers, bias, batchFirst, p, bidirectional); }
 
+        /**
+         * One or two directions.
+         *
+         * @param b whether each layer also runs backwards
+         * @return these options with that change
+         */
         public Options withBidirectional(boolean b) { return new Options(numLayers, bias, batchFirst, dropout, b); }
     }
 
-    /** The output sequence and the final hidden state (L*D, B, hidden); {@code cell} is the final cell state (LSTM only, else null). */
+    /**
+     * The output sequence and the final hidden state (L*D, B, hidden); {@code cell} is the final cell state (LSTM only, else null).
+     *
+     * @param output the last layer's outputs at every step
+     * @param hidden the final hidden state of every layer and direction
+     * @param cell the final cell state (LSTM), else null
+     */
     public record Output(Tensor output, Tensor hidden, Tensor cell) {}
 
     protected final int inputSize;
@@ -97,10 +148,19 @@ public abstract sealed class RNNBase extends Module permits RNN, LSTM, GRU {
 
     private int directions() { return options.bidirectional() ? 2 : 1; }
 
+    /**
+     * {@return the features of each input step}
+     */
     public int inputSize() { return inputSize; }
 
+    /**
+     * {@return the features of the hidden state}
+     */
     public int hiddenSize() { return hiddenSize; }
 
+    /**
+     * {@return the layers, direction, biases and layout}
+     */
     public Options options() { return options; }
 
     /** The output sequence only, from zero initial states. */
@@ -112,12 +172,26 @@ public abstract sealed class RNNBase extends Module permits RNN, LSTM, GRU {
         return o.output();
     }
 
-    /** Runs full-length sequences from the given states (null for zeros); {@code c0} is for LSTM only. */
+    /**
+     * Runs full-length sequences from the given states (null for zeros); {@code c0} is for LSTM only.
+     *
+     * @param input the sequences (T, B, F) or (B, T, F)
+     * @param h0 the initial hidden states (L*D, B, hidden), or null
+     * @param c0 the initial cell states (LSTM), or null
+     * @return the outputs and final states
+     */
     public Output forward(Tensor input, Tensor h0, Tensor c0) { return forward(input, h0, c0, null); }
 
     /**
      * Runs the sequences from the given states (null for zeros; {@code c0} is for LSTM only), each ending at its
      * entry of {@code lengths} (B integers; null when all run the full T steps).
+     *
+     * @param input the sequences (T, B, F) or (B, T, F)
+     * @param h0 the initial hidden states (L*D, B, hidden), or null
+     * @param c0 the initial cell states (LSTM), or null
+     * @param lengths each sequence's length (B), or null
+     * @return the outputs and final states
+     * @throws IllegalArgumentException if the shapes or lengths do not fit
      */
     public Output forward(Tensor input, Tensor h0, Tensor c0, Tensor lengths) {
         String name = getClass().getSimpleName();

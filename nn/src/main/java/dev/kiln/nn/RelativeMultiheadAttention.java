@@ -22,6 +22,12 @@ public final class RelativeMultiheadAttention extends Module {
     private final int heads;
     private final int headDim;
 
+    /**
+     * Attention of width {@code embedDim} split over {@code heads} heads.
+     *
+     * @param embedDim the model width, a multiple of heads
+     * @param heads the attention heads
+     */
     public RelativeMultiheadAttention(int embedDim, int heads) {
         if (heads <= 0 || embedDim % heads != 0)
             throw new IllegalArgumentException("RelativeMultiheadAttention: embedDim " + embedDim + " must be divisible by heads " + heads);
@@ -60,7 +66,13 @@ public final class RelativeMultiheadAttention extends Module {
     @Override
     public Tensor forward(Tensor x) { return forward(x, null); }
 
-    /** {@code x} (B, L, E) attends to {@code memory} (B, M, E; null for none) and to itself causally. */
+    /**
+     * {@code x} (B, L, E) attends to {@code memory} (B, M, E; null for none) and to itself causally.
+     *
+     * @param x the sequence (B, L, E)
+     * @param memory earlier steps (B, M, E), or null
+     * @return the attended sequence (B, L, E)
+     */
     public Tensor forward(Tensor x, Tensor memory) {
         if (x.dim() != 3 || x.size(2) != embedDim || memory != null && (memory.dim() != 3 || memory.size(0) != x.size(0) || memory.size(2) != embedDim))
             throw new IllegalArgumentException("RelativeMultiheadAttention: expected x (B, L, " + embedDim + ") and memory (B, M, " + embedDim + "), got "

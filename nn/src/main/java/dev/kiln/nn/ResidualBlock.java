@@ -11,6 +11,13 @@ public final class ResidualBlock extends Module {
     private final Sequential body;
     private final Sequential shortcut;
 
+    /**
+     * A block from {@code inChannels} to {@code outChannels}, downsampling by {@code stride}.
+     *
+     * @param inChannels the input channels
+     * @param outChannels the output channels
+     * @param stride the first convolution's stride (and the shortcut's)
+     */
     public ResidualBlock(int inChannels, int outChannels, int stride) {
         body = registerModule("body", new Sequential(
                 new Conv2d(inChannels, outChannels, 3, stride, 1, 1, 1, false), new BatchNorm2d(outChannels), Activation.relu(),

@@ -11,19 +11,42 @@ import java.util.List;
 public final class Sequential extends Module {
     private final List<Module> layers = new ArrayList<>();
 
+    /**
+     * A chain of {@code modules}, applied in order.
+     *
+     * @param modules the layers, named "0", "1", ...
+     */
     public Sequential(Module... modules) {
         for (Module m : modules) add(m);
     }
 
+    /**
+     * Appends a layer, named by its position.
+     *
+     * @param m the layer
+     * @return this chain
+     */
     public Sequential add(Module m) {
         layers.add(registerModule(Integer.toString(layers.size()), m));
         return this;
     }
 
+    /**
+     * The layer at {@code index}.
+     *
+     * @param index the position, from 0
+     * @return the layer
+     */
     public Module get(int index) { return layers.get(index); }
 
+    /**
+     * {@return the number of layers}
+     */
     public int size() { return layers.size(); }
 
+    /**
+     * {@return the layers in order, read-only}
+     */
     public List<Module> modules() { return Collections.unmodifiableList(layers); }
 
     /** Intermediate activations are closed when the chain returns (their graph nodes keep what backward needs). */

@@ -17,6 +17,15 @@ public final class Transformer extends Module {
     /** PyTorch's defaults: d_model 512, 8 heads, 6 encoder and 6 decoder layers. */
     public Transformer() { this(512, 8, 6, 6, TransformerOptions.defaults()); }
 
+    /**
+     * An encoder-decoder Transformer with final layer norms on both stacks.
+     *
+     * @param dModel the model width
+     * @param nhead the attention heads
+     * @param numEncoderLayers the encoder layers
+     * @param numDecoderLayers the decoder layers
+     * @param options the settings the layers share
+     */
     public Transformer(int dModel, int nhead, int numEncoderLayers, int numDecoderLayers, TransformerOptions options) {
         encoder = registerModule("encoder", new TransformerEncoder(() -> new TransformerEncoderLayer(dModel, nhead, options), numEncoderLayers,
                 new LayerNorm(new int[] {dModel}, options.layerNormEps(), true)));
@@ -24,16 +33,36 @@ public final class Transformer extends Module {
                 new LayerNorm(new int[] {dModel}, options.layerNormEps(), true)));
     }
 
+    /**
+     * {@return the encoder stack}
+     */
     public TransformerEncoder encoder() { return encoder; }
 
+    /**
+     * {@return the decoder stack}
+     */
     public TransformerDecoder decoder() { return decoder; }
 
+    /**
+     * The decoder's output for {@code tgt} given {@code src}, without masks.
+     *
+     * @param src the source sequence
+     * @param tgt the target sequence
+     * @return the decoder's output
+     */
     public Tensor forward(Tensor src, Tensor tgt) { return forward(src, tgt, null, null, null); }
 
     /**
      * {@code srcMasks}: the encoder's self-attention; {@code tgtMasks}: the decoder's self-attention (typically
      * causal); {@code memoryMasks}: the decoder's attention over the memory (typically the source's key padding
      * mask). Any may be null.
+     *
+     * @param src the source sequence
+     * @param tgt the target sequence
+     * @param srcMasks masks for the encoder's self-attention, or null
+     * @param tgtMasks masks for the decoder's self-attention, or null
+     * @param memoryMasks masks for the decoder's attention over the memory, or null
+     * @return the decoder's output
      */
     public Tensor forward(Tensor src, Tensor tgt, MultiheadAttention.Options srcMasks, MultiheadAttention.Options tgtMasks,
                           MultiheadAttention.Options memoryMasks) {
@@ -43,7 +72,14 @@ public final class Transformer extends Module {
         }
     }
 
-    /** PyTorch's causal mask: (size, size) floats, 0 on and below the diagonal and minus infinity above it. */
+    /**
+     * PyTorch's causal mask: (size, size) floats, 0 on and below the diagonal and minus infinity above it.
+     *
+     * @param size the sequence length
+     * @param dtype a floating-point type
+     * @param device the device, or null for the default
+     * @return the mask (size, size)
+     */
     public static Tensor generateSquareSubsequentMask(int size, DType dtype, Device device) {
         try (Scope s = Scope.open()) {
             Tensor i = Tensor.arange(0, size, 1, DType.INT64, device).unsqueeze(1), j = Tensor.arange(0, size, 1, DType.INT64, device).unsqueeze(0);
@@ -51,5 +87,11 @@ public final class Transformer extends Module {
         }
     }
 
+    /**
+     * The causal mask as float32 on the default device.
+     *
+     * @param size the sequence length
+     * @return the mask (size, size)
+     */
     public static Tensor generateSquareSubsequentMask(int size) { return generateSquareSubsequentMask(size, DType.FLOAT32, null); }
 }

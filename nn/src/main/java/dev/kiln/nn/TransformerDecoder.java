@@ -10,7 +10,14 @@ import java.util.function.Supplier;
 public final class TransformerDecoder extends Module {
     private final ModuleList layers;
 
-    /** {@code layer} makes each of the numLayers layers (Java's stand-in for PyTorch's deep copies); {@code norm} may be null. */
+    /**
+     * {@code layer} makes each of the numLayers layers (Java's stand-in for PyTorch's deep copies); {@code norm} may be null.
+     *
+     * @param layer makes one layer; called numLayers times
+     * @param numLayers the number of layers, positive
+     * @param norm a final layer norm, or null
+     * @throws IllegalArgumentException if numLayers is not positive
+     */
     public TransformerDecoder(Supplier<TransformerDecoderLayer> layer, int numLayers, LayerNorm norm) {
         if (numLayers <= 0) throw new IllegalArgumentException("TransformerDecoder: numLayers must be positive, got " + numLayers);
         layers = registerModule("layers", new ModuleList());
@@ -18,9 +25,24 @@ public final class TransformerDecoder extends Module {
         if (norm != null) registerModule("norm", norm);
     }
 
+    /**
+     * The stack applied without masks.
+     *
+     * @param tgt the target sequence
+     * @param memory the encoder's output
+     * @return the stack's output
+     */
     public Tensor forward(Tensor tgt, Tensor memory) { return forward(tgt, memory, null, null, null); }
 
-    /** {@code tgtMasks} and {@code memoryMasks}: every layer's self-attention and memory-attention masks; may be null. */
+    /**
+     * {@code tgtMasks} and {@code memoryMasks}: every layer's self-attention and memory-attention masks; may be null.
+     *
+     * @param tgt the target sequence
+     * @param memory the encoder's output
+     * @param tgtMasks masks for the self-attention, or null
+     * @param memoryMasks masks for the attention over the memory, or null
+     * @return the stack's output
+     */
     public Tensor forward(Tensor tgt, Tensor memory, MultiheadAttention.Options tgtMasks, MultiheadAttention.Options memoryMasks) {
         return forward(tgt, memory, tgtMasks, memoryMasks, null);
     }
@@ -30,6 +52,14 @@ public final class TransformerDecoder extends Module {
      * cache per layer for incremental decoding (null for none): feed the new target steps with causal tgtMasks and
      * each layer's self-attention attends to its cached steps. A cache inside tgtMasks would be shared by every layer,
      * so it is refused.
+     *
+     * @param tgt the new target steps
+     * @param memory the encoder's output
+     * @param tgtMasks masks for the self-attention (no cache in them), or null
+     * @param memoryMasks masks for the attention over the memory (no cache in them), or null
+     * @param layerCaches one cache per layer, or null
+     * @return the stack's output for the new steps
+     * @throws IllegalArgumentException if a mask option carries a cache
      */
     public Tensor forward(Tensor tgt, Tensor memory, MultiheadAttention.Options tgtMasks, MultiheadAttention.Options memoryMasks,
                           List<MultiheadAttention.KVCache> layerCaches) {
@@ -47,5 +77,8 @@ public final class TransformerDecoder extends Module {
         }
     }
 
+    /**
+     * {@return the number of layers}
+     */
     public int numLayers() { return layers.size(); }
 }

@@ -9,7 +9,14 @@ import java.util.function.Supplier;
 public final class TransformerEncoder extends Module {
     private final ModuleList layers;
 
-    /** {@code layer} makes each of the numLayers layers (Java's stand-in for PyTorch's deep copies); {@code norm} may be null. */
+    /**
+     * {@code layer} makes each of the numLayers layers (Java's stand-in for PyTorch's deep copies); {@code norm} may be null.
+     *
+     * @param layer makes one layer; called numLayers times
+     * @param numLayers the number of layers, positive
+     * @param norm a final layer norm, or null
+     * @throws IllegalArgumentException if numLayers is not positive
+     */
     public TransformerEncoder(Supplier<TransformerEncoderLayer> layer, int numLayers, LayerNorm norm) {
         if (numLayers <= 0) throw new IllegalArgumentException("TransformerEncoder: numLayers must be positive, got " + numLayers);
         layers = registerModule("layers", new ModuleList());
@@ -20,7 +27,13 @@ public final class TransformerEncoder extends Module {
     @Override
     public Tensor forward(Tensor src) { return forward(src, null); }
 
-    /** {@code srcMasks}: every layer's self-attention masks; may be null. */
+    /**
+     * {@code srcMasks}: every layer's self-attention masks; may be null.
+     *
+     * @param src the sequence
+     * @param srcMasks every layer's self-attention masks, or null
+     * @return the stack's output
+     */
     public Tensor forward(Tensor src, MultiheadAttention.Options srcMasks) {
         try (Scope s = Scope.open()) {
             Tensor x = src;

@@ -53,6 +53,9 @@ public abstract sealed class TransformerLayer extends Module permits Transformer
         return children().get("linear2").forward(children().get("dropout").forward(h));
     }
 
+    /**
+     * {@return the options this layer was built with}
+     */
     public TransformerOptions options() { return options; }
 
     @Override

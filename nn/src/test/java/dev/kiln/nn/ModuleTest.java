@@ -124,4 +124,24 @@ class ModuleTest {
         assertThrows(UnsupportedOperationException.class, () -> dict.forward(Tensor.ones(1)));
         assertTrue(new Sequential(new Linear(2, 3), Activation.relu()).toString().contains("Linear(2, 3)"));
     }
+
+    @Test
+    void summaryGivesEachLayersOutputShapeAndParameters() {
+        Sequential net = new Sequential(new Linear(4, 2), Activation.relu(), new Sequential(new Block(), new Linear(2, 3)));
+        ModuleSummary summary = net.summary(5, 4);
+        List<String> names = summary.rows().stream().map(ModuleSummary.Row::name).toList();
+        assertEquals(List.of("", "0", "1", "2", "2.0", "2.0.proj", "2.1"), names);
+        List<String> shapes = summary.rows().stream().map(r -> r.outputShape() == null ? "--" : java.util.Arrays.toString(r.outputShape())).toList();
+        assertEquals(List.of("[5, 3]", "[5, 2]", "[5, 2]", "[5, 3]", "[5, 2]", "--", "[5, 3]"), shapes);
+        // Linear(4, 2): 10; Block: scale 2 + proj 6; Linear(2, 3): 9
+        assertEquals(List.of(27L, 10L, 0L, 17L, 8L, 6L, 9L), summary.rows().stream().map(ModuleSummary.Row::parameters).toList());
+        assertEquals(27, summary.totalParameters());
+        assertTrue(net.isTraining(), "the summary's eval-mode pass leaves the training flag as it was");
+        net.get(2).eval();
+        net.summary(1, 4);
+        assertTrue(net.isTraining() && !net.get(2).isTraining() && !((Sequential) net.get(2)).get(0).isTraining(),
+                "each module's own mode is restored, a frozen part included");
+        String table = summary.toString();
+        assertTrue(table.contains("  0: Linear(4, 2)") && table.contains("[5, 2]") && table.endsWith("Total params: 27" + System.lineSeparator()), table);
+    }
 }

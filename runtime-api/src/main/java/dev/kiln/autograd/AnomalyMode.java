@@ -22,11 +22,19 @@ public final class AnomalyMode implements AutoCloseable {
         state[0] = true;
     }
 
+    /** {@return a handle that turns anomaly detection on for this thread until it is closed} */
     public static AnomalyMode detect() { return new AnomalyMode(); }
 
+    /** {@return whether anomaly detection is on for this thread} */
     public static boolean isEnabled() { return ENABLED.get()[0]; }
 
-    /** Throws if any of the gradients {@code node}'s rule returned holds a NaN or an infinity. */
+    /**
+     * Throws if any of the gradients {@code node}'s rule returned holds a NaN or an infinity.
+     *
+     * @param node the op whose backward rule ran
+     * @param grads the gradients it returned, one per input (null entries are skipped)
+     * @throws IllegalStateException naming the op, the input and how many values are not finite
+     */
     public static void check(Node node, Tensor[] grads) {
         for (int i = 0; i < grads.length; i++) {
             long bad = nonFinite(grads[i]);
@@ -36,7 +44,13 @@ public final class AnomalyMode implements AutoCloseable {
         }
     }
 
-    /** Throws if the forward output of {@code op} holds a NaN or an infinity. */
+    /**
+     * Throws if the forward output of {@code op} holds a NaN or an infinity.
+     *
+     * @param op the op's name
+     * @param out its output
+     * @throws IllegalStateException naming the op and how many values are not finite
+     */
     public static void checkOutput(String op, Tensor out) {
         long bad = nonFinite(out);
         if (bad > 0)
@@ -52,6 +66,7 @@ public final class AnomalyMode implements AutoCloseable {
         }
     }
 
+    /** Restores the mode that was in force when this handle was made. */
     @Override
     public void close() { ENABLED.get()[0] = previous; }
 }

@@ -10,5 +10,10 @@ import dev.kiln.Tensor;
  */
 @FunctionalInterface
 public interface BackwardFn {
+    /**
+     * {@return the gradients of the op's inputs, in recording order, null where an input takes none}
+     *
+     * @param gradOutput the gradient of the op's output
+     */
     Tensor[] apply(Tensor gradOutput);
 }

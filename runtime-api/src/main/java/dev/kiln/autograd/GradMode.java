@@ -14,12 +14,16 @@ public final class GradMode implements AutoCloseable {
         state[0] = enabled;
     }
 
+    /** {@return whether ops record the graph on this thread now} */
     public static boolean isEnabled() { return ENABLED.get()[0]; }
 
+    /** {@return a handle that turns recording off on this thread until it is closed (PyTorch's {@code no_grad})} */
     public static GradMode noGrad() { return new GradMode(false); }
 
+    /** {@return a handle that turns recording on on this thread until it is closed (PyTorch's {@code enable_grad})} */
     public static GradMode enableGrad() { return new GradMode(true); }
 
+    /** Restores the mode that was in force when this handle was made. */
     @Override
     public void close() { ENABLED.get()[0] = previous; }
 }

@@ -26,12 +26,22 @@ public final class Node {
         for (int i = 0; i < retained.length; i++) savedVersions[i] = retained[i].version();
     }
 
+    /** {@return the op's name} */
     public String op() { return op; }
 
+    /** {@return the op's inputs, in recording order (the array itself)} */
     public Tensor[] inputs() { return inputs; }
 
+    /** {@return whether the graph through this node was freed, so that its rule can no longer run} */
     public boolean isFreed() { return fn == null; }
 
+    /**
+     * Runs the backward rule.
+     *
+     * @param grad the gradient of the op's output
+     * @return the gradients of its inputs, in recording order
+     * @throws IllegalStateException if the graph through this node was already freed
+     */
     public Tensor[] apply(Tensor grad) {
         if (fn == null)
             throw new IllegalStateException(op + ": the graph through this op was already freed; call backward(grad, true) "
@@ -78,6 +88,7 @@ public final class Node {
         for (Tensor t : retained) t.close();
     }
 
+    /** {@return the op's name followed by {@code Backward}, as PyTorch names {@code grad_fn}} */
     @Override
     public String toString() { return op + "Backward"; }
 }

@@ -2,5 +2,8 @@ package dev.kiln.backend;
 
 /** Index-producing reductions along one axis; ties resolve to the first index, NaN counts as the extreme. */
 public enum ArgReduceOp {
-    ARGMAX, ARGMIN
+    /** The index of the largest value. */
+    ARGMAX,
+    /** The index of the smallest value. */
+    ARGMIN
 }

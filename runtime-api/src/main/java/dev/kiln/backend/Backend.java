@@ -56,7 +56,11 @@ import java.lang.foreign.MemorySegment;
  */
 public interface Backend extends AutoCloseable {
 
-    /** The concrete device, with its index. */
+    /**
+     * The concrete device, with its index.
+     *
+     * @return the device
+     */
     Device device();
 
     /**
@@ -68,17 +72,34 @@ public interface Backend extends AutoCloseable {
     @Override
     default void close() {}
 
-    /** One line for {@code kiln devices}: what this is, e.g. "pure Java, 2 threads, 512-bit vectors". */
+    /**
+     * One line for {@code kiln devices}: what this is, e.g. "pure Java, 2 threads, 512-bit vectors".
+     *
+     * @return the description
+     */
     String description();
 
     // ---- memory --------------------------------------------------------------------------------------------
 
-    /** A buffer of at least {@code bytes} bytes with undefined contents. */
+    /**
+     * A buffer of at least {@code bytes} bytes with undefined contents.
+     *
+     * @param bytes the size, at least 1
+     * @return the buffer
+     * @throws IllegalStateException if the device is out of memory
+     */
     Buffer allocate(long bytes);
 
-    /** Returns a buffer to the backend (its cache, or the system). The buffer must not be used afterwards. */
+    /**
+     * Returns a buffer to the backend (its cache, or the system). The buffer must not be used afterwards.
+     *
+     * @param buffer a buffer this backend allocated
+     */
     void release(Buffer buffer);
 
+    /**
+     * {@return the bytes this backend holds: live, cached, and the peak of live}
+     */
     MemoryStats memoryStats();
 
     /** Hands cached but unused memory back to the system. */
@@ -86,33 +107,82 @@ public interface Backend extends AutoCloseable {
 
     // ---- transfers -----------------------------------------------------------------------------------------
 
-    /** Copies all of {@code src} (host memory) into {@code dst} at a byte offset. */
+    /**
+     * Copies all of {@code src} (host memory) into {@code dst} at a byte offset.
+     *
+     * @param src host memory
+     * @param dst the buffer written
+     * @param dstByteOffset where in dst the bytes go
+     */
     void copyFromHost(MemorySegment src, Buffer dst, long dstByteOffset);
 
-    /** Copies {@code dst.byteSize()} bytes from {@code src} at a byte offset into host memory; waits for them. */
+    /**
+     * Copies {@code dst.byteSize()} bytes from {@code src} at a byte offset into host memory; waits for them.
+     *
+     * @param src the buffer read
+     * @param srcByteOffset where in src the bytes start
+     * @param dst host memory, filled
+     */
     void copyToHost(Buffer src, long srcByteOffset, MemorySegment dst);
 
     /**
      * Strided copy between two views of the same shape on this device, converting when the dtypes differ
      * (floats to integers truncate toward zero; anything to bool is "not zero").
+     *
+     * @param src the view read
+     * @param dst the view written, of src's shape
      */
     void copy(View src, View dst);
 
-    /** Sets every element of {@code dst} to {@code value}, converted to its dtype. */
+    /**
+     * Sets every element of {@code dst} to {@code value}, converted to its dtype.
+     *
+     * @param dst the view written
+     * @param value the value
+     */
     void fill(View dst, double value);
 
     // ---- elementwise ---------------------------------------------------------------------------------------
 
-    /** {@code out = op(x)}; {@code alpha} is the parameter of the ops that take one (see {@link UnaryOp}). */
+    /**
+     * {@code out = op(x)}; {@code alpha} is the parameter of the ops that take one (see {@link UnaryOp}).
+     *
+     * @param op the function
+     * @param alpha its parameter, where it takes one
+     * @param x the input
+     * @param out the output, of x's shape
+     */
     void unary(UnaryOp op, double alpha, View x, View out);
 
-    /** {@code out = a op b}, with {@code a}, {@code b} and {@code out} of one shape. */
+    /**
+     * {@code out = a op b}, with {@code a}, {@code b} and {@code out} of one shape.
+     *
+     * @param op the function
+     * @param a the left operand
+     * @param b the right operand
+     * @param out the output
+     */
     void binary(BinaryOp op, View a, View b, View out);
 
-    /** {@code out = a op scalar}, or {@code scalar op a} when {@code scalarFirst}. */
+    /**
+     * {@code out = a op scalar}, or {@code scalar op a} when {@code scalarFirst}.
+     *
+     * @param op the function
+     * @param a the tensor operand
+     * @param scalar the scalar operand
+     * @param scalarFirst whether the scalar is the left operand
+     * @param out the output, of a's shape
+     */
     void binaryScalar(BinaryOp op, View a, double scalar, boolean scalarFirst, View out);
 
-    /** {@code out = cond ? a : b}; {@code cond} is bool, all four of one shape. */
+    /**
+     * {@code out = cond ? a : b}; {@code cond} is bool, all four of one shape.
+     *
+     * @param cond the bool condition
+     * @param a the values where it holds
+     * @param b the values where it does not
+     * @param out the output
+     */
     void where(View cond, View a, View b, View out);
 
     // ---- reductions ----------------------------------------------------------------------------------------
@@ -120,10 +190,22 @@ public interface Backend extends AutoCloseable {
     /**
      * Reduces {@code x} over {@code axes} (sorted, distinct). {@code out} has x's rank with those axes of size 1.
      * The sum of an empty set is 0, the product 1; max and min of an empty set are rejected above the SPI.
+     *
+     * @param op the reduction
+     * @param x the input
+     * @param axes the axes reduced, sorted and distinct
+     * @param out the output
      */
     void reduce(ReduceOp op, View x, int[] axes, View out);
 
-    /** Index of the max or min along {@code axis}; {@code out} is int64 with that axis of size 1. */
+    /**
+     * Index of the max or min along {@code axis}; {@code out} is int64 with that axis of size 1.
+     *
+     * @param op argmax or argmin
+     * @param x the input
+     * @param axis the axis searched
+     * @param out the int64 output
+     */
     void argReduce(ArgReduceOp op, View x, int axis, View out);
 
     // ---- linear algebra ------------------------------------------------------------------------------------
@@ -132,21 +214,53 @@ public interface Backend extends AutoCloseable {
      * Batched matrix product {@code out[..., m, n] = sum_k a[..., m, k] * b[..., k, n]}. All three have the
      * same rank (at least 2); the batch dimensions of a and b arrive broadcast to those of out (stride 0 where
      * they repeat), and a transpose is only a swap of the last two strides. One floating dtype throughout.
+     *
+     * @param a the left operand (..., m, k)
+     * @param b the right operand (..., k, n)
+     * @param out the product (..., m, n)
      */
     void matmul(View a, View b, View out);
 
     // ---- indexing ------------------------------------------------------------------------------------------
 
-    /** {@code out[i][j][k] = src[index[i][j][k]][j][k]} for axis 0, and so on (PyTorch's gather). */
+    /**
+     * {@code out[i][j][k] = src[index[i][j][k]][j][k]} for axis 0, and so on (PyTorch's gather).
+     *
+     * @param src the values
+     * @param axis the axis indexed
+     * @param index int64 indices, of out's shape
+     * @param out the output
+     */
     void gather(View src, int axis, View index, View out);
 
-    /** {@code dst[index[i][j][k]][j][k] += src[i][j][k]} for axis 0, and so on (PyTorch's scatter_add_). */
+    /**
+     * {@code dst[index[i][j][k]][j][k] += src[i][j][k]} for axis 0, and so on (PyTorch's scatter_add_).
+     *
+     * @param dst the tensor added into
+     * @param axis the axis indexed
+     * @param index int64 indices, of src's shape
+     * @param src the values added
+     */
     void scatterAdd(View dst, int axis, View index, View src);
 
-    /** Selects whole slices along {@code axis}: {@code out.select(axis, i) = src.select(axis, index[i])}. */
+    /**
+     * Selects whole slices along {@code axis}: {@code out.select(axis, i) = src.select(axis, index[i])}.
+     *
+     * @param src the values
+     * @param axis the axis indexed
+     * @param index int64 indices (1-D)
+     * @param out the output, with index's length along axis
+     */
     void indexSelect(View src, int axis, View index, View out);
 
-    /** The adjoint of indexSelect: {@code dst.select(axis, index[i]) += src.select(axis, i)}. */
+    /**
+     * The adjoint of indexSelect: {@code dst.select(axis, index[i]) += src.select(axis, i)}.
+     *
+     * @param dst the tensor added into
+     * @param axis the axis indexed
+     * @param index int64 indices (1-D)
+     * @param src the slices added, with index's length along axis
+     */
     void indexAdd(View dst, int axis, View index, View src);
 
     /**
@@ -182,6 +296,13 @@ public interface Backend extends AutoCloseable {
     /**
      * Fills {@code out} from {@code dist} with parameters {@code a}, {@code b}. Element i (in row-major order
      * of out) uses Philox counter {@code offset + i} and key {@code seed}: see {@link Distribution}.
+     *
+     * @param dist the distribution
+     * @param a its first parameter
+     * @param b its second parameter
+     * @param seed the Philox key
+     * @param offset the counter of element 0
+     * @param out the output
      */
     void random(Distribution dist, double a, double b, long seed, long offset, View out);
 
@@ -193,22 +314,50 @@ public interface Backend extends AutoCloseable {
 
     // ---- fused kernels: defaults compose the primitives above -----------------------------------------------
 
-    /** Softmax (or log-softmax) of x along {@code axis} into {@code out} of the same shape. */
+    /**
+     * Softmax (or log-softmax) of x along {@code axis} into {@code out} of the same shape.
+     *
+     * @param x the input
+     * @param axis the axis normalised over
+     * @param log whether to write log-softmax
+     * @param out the output
+     */
     default void softmax(View x, int axis, boolean log, View out) {
         FusedDefaults.softmax(this, x, axis, log, out);
     }
 
-    /** conv2d of NCHW {@code input} with {@code weight} (Cout, Cin/groups, KH, KW), no bias, into {@code out}. */
+    /**
+     * conv2d of NCHW {@code input} with {@code weight} (Cout, Cin/groups, KH, KW), no bias, into {@code out}.
+     *
+     * @param input the input (N, Cin, H, W)
+     * @param weight the weight (Cout, Cin/groups, KH, KW)
+     * @param spec strides, padding, dilation and groups
+     * @param out the output (N, Cout, OH, OW)
+     */
     default void conv2d(View input, View weight, Conv2dSpec spec, View out) {
         FusedDefaults.conv2d(this, input, weight, spec, out);
     }
 
-    /** Gradient of conv2d with respect to its input. */
+    /**
+     * Gradient of conv2d with respect to its input.
+     *
+     * @param gradOut the gradient of the output
+     * @param weight the weight
+     * @param spec the forward pass's geometry
+     * @param gradInput the gradient of the input, overwritten
+     */
     default void conv2dBackwardInput(View gradOut, View weight, Conv2dSpec spec, View gradInput) {
         FusedDefaults.conv2dBackwardInput(this, gradOut, weight, spec, gradInput);
     }
 
-    /** Gradient of conv2d with respect to its weight. */
+    /**
+     * Gradient of conv2d with respect to its weight.
+     *
+     * @param input the forward pass's input
+     * @param gradOut the gradient of the output
+     * @param spec the forward pass's geometry
+     * @param gradWeight the gradient of the weight, overwritten
+     */
     default void conv2dBackwardWeight(View input, View gradOut, Conv2dSpec spec, View gradWeight) {
         FusedDefaults.conv2dBackwardWeight(this, input, gradOut, spec, gradWeight);
     }
@@ -218,6 +367,11 @@ public interface Backend extends AutoCloseable {
      * window's maximum (a NaN wins; among ties the first tap in row-major order) and its flat position
      * {@code h * W + w} in the input plane. The padding never wins: a window of -inf reports a position in the input.
      * The gradient needs no entry point of its own: it is a scatter-add at the indices.
+     *
+     * @param input the input (N, C, H, W)
+     * @param spec the window geometry
+     * @param out the maxima
+     * @param indices the maxima's positions, int64
      */
     default void maxPool2d(View input, Pool2dSpec spec, View out, View indices) {
         PoolingDefaults.maxPool2d(this, input, spec, out, indices);
@@ -234,6 +388,15 @@ public interface Backend extends AutoCloseable {
      *   <li>{@code mean}, {@code invStd}: written; x's shape with the trailing k dimensions of size 1.</li>
      * </ul>
      * One floating dtype throughout; N &gt;= 1 and x not empty (the tensor layer handles empty inputs).
+     *
+     * @param x the input
+     * @param normalizedDims the trailing dimensions normalised over
+     * @param weight the scale, or null
+     * @param bias the shift, or null
+     * @param eps added to the variance
+     * @param out the output
+     * @param mean the row means, written
+     * @param invStd the rows' inverse standard deviations, written
      */
     default void layerNorm(View x, int normalizedDims, View weight, View bias, double eps, View out, View mean, View invStd) {
         NormalizationDefaults.layerNorm(this, x, normalizedDims, weight, bias, eps, out, mean, invStd);
@@ -251,6 +414,16 @@ public interface Backend extends AutoCloseable {
      *   <li>{@code gradWeight}, {@code gradBias}: (N1, ..., Nk), overwritten.</li>
      *   <li>Each of gradInput, gradWeight and gradBias may be null when that gradient is not wanted.</li>
      * </ul>
+     *
+     * @param gradOut the gradient of the output
+     * @param x the forward pass's input
+     * @param normalizedDims the trailing dimensions normalised over
+     * @param weight the scale, or null
+     * @param mean the row means the forward pass wrote
+     * @param invStd the inverse standard deviations it wrote
+     * @param gradInput the gradient of x, or null
+     * @param gradWeight the gradient of the weight, or null
+     * @param gradBias the gradient of the bias, or null
      */
     default void layerNormBackward(View gradOut, View x, int normalizedDims, View weight, View mean, View invStd,
                                    View gradInput, View gradWeight, View gradBias) {
@@ -284,7 +457,13 @@ public interface Backend extends AutoCloseable {
 
     // ---- helpers for implementations -----------------------------------------------------------------------
 
-    /** A fresh dense view of a new buffer; callers release it with {@link #release}. */
+    /**
+     * A fresh dense view of a new buffer; callers release it with {@link #release}.
+     *
+     * @param dtype the element type
+     * @param shape the sizes
+     * @return the view
+     */
     default View allocateView(DType dtype, int... shape) {
         return View.contiguous(allocate(Math.max(1, View.numel(shape)) * dtype.byteSize()), dtype, shape);
     }

@@ -5,5 +5,6 @@ package dev.kiln.backend;
  * assume it is host memory; tensors reach its contents only through the backend's copy entry points.
  */
 public interface Buffer {
+    /** {@return the size of the block in bytes} */
     long byteSize();
 }

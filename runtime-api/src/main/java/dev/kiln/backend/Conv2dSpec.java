@@ -3,9 +3,22 @@ package dev.kiln.backend;
 /**
  * The geometry of a 2-D convolution over NCHW inputs and (Cout, Cin/groups, KH, KW) weights.
  * Padding is symmetric per axis.
+ *
+ * @param strideH the vertical step
+ * @param strideW the horizontal step
+ * @param padH the padding above and below
+ * @param padW the padding left and right
+ * @param dilationH the vertical spacing between kernel taps
+ * @param dilationW the horizontal spacing between kernel taps
+ * @param groups the channel groups
  */
 public record Conv2dSpec(int strideH, int strideW, int padH, int padW, int dilationH, int dilationW, int groups) {
 
+    /**
+     * Checks the geometry.
+     *
+     * @throws IllegalArgumentException if a stride, dilation or groups is not positive or padding is negative
+     */
     public Conv2dSpec {
         if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || groups < 1 || padH < 0 || padW < 0)
             // The fields are not assigned yet inside a compact constructor, so the message names the parameters.
@@ -13,6 +26,13 @@ public record Conv2dSpec(int strideH, int strideW, int padH, int padW, int dilat
                     + strideH + ", " + strideW + ") padding=(" + padH + ", " + padW + ") dilation=(" + dilationH + ", " + dilationW + ") groups=" + groups);
     }
 
+    /**
+     * The same stride and padding on both axes.
+     *
+     * @param stride the step on both axes
+     * @param padding the padding on each side
+     * @return the geometry, without dilation or groups
+     */
     public static Conv2dSpec of(int stride, int padding) { return new Conv2dSpec(stride, stride, padding, padding, 1, 1, 1); }
 
     public int outH(int h, int kh) { return outSize("height", h, kh, padH, dilationH, strideH); }

@@ -26,7 +26,13 @@ public final class Philox {
 
     private Philox() {}
 
-    /** Word {@code word} (0 to 3) of the Philox4x32-10 block at {@code counter} under {@code seed}. */
+    /**
+     * {@return word {@code word} of the Philox4x32-10 block at {@code counter} under {@code seed}}
+     *
+     * @param seed the key, as the global generator's seed
+     * @param counter the block's counter
+     * @param word which of the four output words, 0 to 3
+     */
     public static int word(long seed, long counter, int word) {
         return block(seed, counter)[word];
     }
@@ -49,7 +55,15 @@ public final class Philox {
         return new int[] {c0, c1, c2, c3};
     }
 
-    /** The value element {@code counter} takes under {@code dist} with parameters a, b (see the class doc). */
+    /**
+     * {@return the value element {@code counter} takes under {@code dist} with parameters a, b (see the class doc)}
+     *
+     * @param dist the distribution
+     * @param a its first parameter: low bound, mean or probability
+     * @param b its second parameter: high bound or standard deviation (unused for bernoulli)
+     * @param seed the generator's seed
+     * @param counter the element's counter: the tensor's offset in the stream plus the element's index
+     */
     public static double sample(Distribution dist, double a, double b, long seed, long counter) {
         int[] words = block(seed, counter);
         int w0 = words[0];

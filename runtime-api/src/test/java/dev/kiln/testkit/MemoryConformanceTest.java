@@ -2,10 +2,12 @@ package dev.kiln.testkit;
 
 import dev.kiln.DType;
 import dev.kiln.Functional;
+import dev.kiln.Kiln;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.autograd.GradMode;
 import dev.kiln.backend.Backend;
+import dev.kiln.backend.MemoryStats;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,5 +67,17 @@ class MemoryConformanceTest {
         }
         long end = Ref.settledLiveBytes(be);
         assertTrue(end <= start, "everything created in the scope was released: live bytes " + start + " before, " + end + " after");
+    }
+
+    @BackendTest
+    void kilnReportsTheBackendsMemoryStats(TestDevice device) {
+        Backend be = device.activate();
+        try (Scope s = Scope.open()) {
+            Tensor held = Tensor.zeros(1 << 16);
+            MemoryStats stats = Kiln.memoryStats(device.device());
+            assertTrue(stats.liveBytes() >= held.numel() * 4, "live bytes count the tensor: " + stats);
+            assertTrue(stats.peakLiveBytes() >= stats.liveBytes() && stats.cachedBytes() >= 0, stats.toString());
+            assertEquals(be.memoryStats().liveBytes(), Kiln.memoryStats(null).liveBytes(), "null is the default device");
+        }
     }
 }

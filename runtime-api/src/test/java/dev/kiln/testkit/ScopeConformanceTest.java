@@ -9,6 +9,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Scope ownership: what a scope closes, what {@code keep} hands up, and that tensors which left are never closed. */
@@ -90,5 +91,21 @@ class ScopeConformanceTest {
             assertEquals(4, view.sum().item(), "a view keeps the storage alive after its base closed");
         }
         assertTrue(be.memoryStats().liveBytes() <= start, "the scope released the rest");
+    }
+
+    @BackendTest
+    void usingATensorItsScopeClosedNamesTheScopeAndTheFix(TestDevice device) {
+        device.activate();
+        Tensor t;
+        try (Scope s = Scope.open()) {
+            t = Tensor.ones(2, 3);
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, t::toFloatArray);
+        assertTrue(e.getMessage().matches("read: tensor of shape \\[2, 3] on .+ was closed when scope #\\d+ \\(run with -Dkiln.debugScopes=true to see where "
+                + "it was opened\\) closed; call scope.keep\\(t\\) or create it outside the scope"), e.getMessage());
+        Tensor closedByHand = Tensor.ones(2);
+        closedByHand.close();
+        assertEquals("add: tensor of shape [2] on " + device.device() + " was closed",
+                assertThrows(IllegalStateException.class, () -> closedByHand.add(1)).getMessage());
     }
 }

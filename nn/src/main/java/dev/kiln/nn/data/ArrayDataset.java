@@ -7,6 +7,14 @@ public final class ArrayDataset implements Dataset {
     private final int[] labels;
     private final int exampleSize;
 
+    /**
+     * A dataset over the arrays themselves (not copied).
+     *
+     * @param inputs every example's input values, one after another
+     * @param inputShape the shape of one input
+     * @param labels the class index of each example
+     * @throws IllegalArgumentException if the inputs do not hold one input of the shape per label
+     */
     public ArrayDataset(float[] inputs, int[] inputShape, int[] labels) {
         int n = 1;
         for (int d : inputShape) n *= d;
@@ -29,5 +37,11 @@ public final class ArrayDataset implements Dataset {
         return Example.classification(x, inputShape, labels[index]);
     }
 
+    /**
+     * The label of one example, without building the example.
+     *
+     * @param index the example's index
+     * @return its class index
+     */
     public int label(int index) { return labels[index]; }
 }

@@ -30,6 +30,13 @@ public final class DataLoader {
     private int prefetch = 2;
     private Device device;
 
+    /**
+     * A loader over {@code dataset} in its own order, keeping a last partial batch, preparing two batches ahead.
+     *
+     * @param dataset the examples
+     * @param batchSize examples per batch, positive
+     * @throws IllegalArgumentException if batchSize is not positive
+     */
     public DataLoader(Dataset dataset, int batchSize) {
         this.plan = new BatchPlan("DataLoader", batchSize);
         this.dataset = dataset;
@@ -47,19 +54,36 @@ public final class DataLoader {
         return this;
     }
 
+    /**
+     * Whether each epoch drops its last batch when it is smaller than the others.
+     *
+     * @param dropLast whether to drop a last batch smaller than the batch size
+     * @return this loader, for chaining
+     */
     public DataLoader dropLast(boolean dropLast) {
         plan.dropLast(dropLast);
         return this;
     }
 
-    /** How many batches the background thread may prepare ahead; 0 prepares them on the caller's thread. */
+    /**
+     * How many batches the background thread may prepare ahead; 0 prepares them on the caller's thread.
+     *
+     * @param batches the batches prepared ahead, non-negative
+     * @return this loader, for chaining
+     * @throws IllegalArgumentException if batches is negative
+     */
     public DataLoader prefetch(int batches) {
         if (batches < 0) throw new IllegalArgumentException("DataLoader: prefetch must be non-negative, got " + batches);
         this.prefetch = batches;
         return this;
     }
 
-    /** The device batches are made on; by default Kiln's default device. */
+    /**
+     * The device batches are made on; by default Kiln's default device.
+     *
+     * @param device the device, or null for the default
+     * @return this loader, for chaining
+     */
     public DataLoader device(Device device) {
         this.device = device;
         return this;
@@ -73,9 +97,21 @@ public final class DataLoader {
     /** The order in which an epoch visits the examples. */
     public int[] order(int epoch) { return plan.order(epoch, dataset.size()); }
 
+    /**
+     * The batches of {@code epoch}, from the first.
+     *
+     * @param epoch the epoch, from 0 (it picks the shuffle and augmentations)
+     * @return the batches; close each one, or let the step's scope do it
+     */
     public Iterable<Batch> epoch(int epoch) { return epoch(epoch, 0); }
 
-    /** The batches of {@code epoch} from batch {@code firstBatch} on (to resume mid-epoch). */
+    /**
+     * The batches of {@code epoch} from batch {@code firstBatch} on (to resume mid-epoch).
+     *
+     * @param epoch the epoch, from 0
+     * @param firstBatch the index of the first batch to produce
+     * @return the batches; close each one, or let the step's scope do it
+     */
     public Iterable<Batch> epoch(int epoch, int firstBatch) {
         return () -> new BatchIterator(order(epoch), epoch, firstBatch);
     }

@@ -17,19 +17,45 @@ import java.util.zip.GZIPInputStream;
 public final class Idx {
     private Idx() {}
 
-    /** The dimensions and unsigned-byte data of one IDX file. */
+    /**
+     * The dimensions and unsigned-byte data of one IDX file.
+     *
+     * @param shape the dimensions, the example count first
+     * @param data the values, row-major
+     */
     public record Array(int[] shape, byte[] data) {
+        /**
+         * {@return the number of examples (the first dimension)}
+         */
         public int count() { return shape[0]; }
 
+        /**
+         * {@return the number of values per example}
+         */
         public int exampleSize() { return shape.length == 1 ? 1 : data.length / shape[0]; }
     }
 
+    /**
+     * Reads an IDX file.
+     *
+     * @param file the file, gzip-compressed when its name ends in .gz
+     * @return its dimensions and data
+     * @throws IOException if it cannot be read or is not an unsigned-byte IDX file
+     */
     public static Array read(Path file) throws IOException {
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file))) {
             return read(file.getFileName().toString().endsWith(".gz") ? new GZIPInputStream(raw) : raw, file.toString());
         }
     }
 
+    /**
+     * Reads IDX data from a stream.
+     *
+     * @param in the stream, already decompressed
+     * @param name the name to use in messages
+     * @return its dimensions and data
+     * @throws IOException if it cannot be read or is not an unsigned-byte IDX file
+     */
     public static Array read(InputStream in, String name) throws IOException {
         DataInputStream d = new DataInputStream(in);
         try {

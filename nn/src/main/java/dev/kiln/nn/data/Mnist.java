@@ -10,20 +10,42 @@ import java.util.zip.GZIPInputStream;
  * images scaled to [0, 1] and standardised with the usual MNIST mean and deviation (0.1307, 0.3081).
  */
 public final class Mnist {
+    /**
+     * The mean pixel value of the MNIST training set, on the [0, 1] scale.
+     */
     public static final double MEAN = 0.1307;
+    /**
+     * The standard deviation of its pixel values.
+     */
     public static final double STD = 0.3081;
 
-    /** Resource names of the 10,000-digit sample bundled with kiln-nn (see its provenance note in the same folder). */
+    /** The resource name of the images of the 10,000-digit sample bundled with kiln-nn (provenance note in the same folder). */
     public static final String SAMPLE_IMAGES = "/dev/kiln/nn/data/mnist/mnist-10k-images-idx3-ubyte.gz";
+    /**
+     * The resource name of the sample's labels (its images: {@link #SAMPLE_IMAGES}).
+     */
     public static final String SAMPLE_LABELS = "/dev/kiln/nn/data/mnist/mnist-10k-labels-idx1-ubyte.gz";
 
     private Mnist() {}
 
+    /**
+     * Loads digits from a pair of IDX files.
+     *
+     * @param images the IDX file of images (N, 28, 28), .gz allowed
+     * @param labels the IDX file of labels (N)
+     * @return the dataset
+     * @throws IOException if a file cannot be read, is malformed, or the two do not match
+     */
     public static ArrayDataset load(Path images, Path labels) throws IOException {
         return of(Idx.read(images), Idx.read(labels), images + " / " + labels);
     }
 
-    /** The bundled 10,000-digit sample. */
+    /**
+     * The bundled 10,000-digit sample.
+     *
+     * @return the dataset
+     * @throws IOException if the bundled resource cannot be read
+     */
     public static ArrayDataset sample() throws IOException {
         return of(resource(SAMPLE_IMAGES), resource(SAMPLE_LABELS), "bundled MNIST sample");
     }

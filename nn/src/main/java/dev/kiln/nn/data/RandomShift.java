@@ -12,6 +12,14 @@ public final class RandomShift implements Dataset {
     private final int maxShift;
     private final long seed;
 
+    /**
+     * Shifted views of {@code source}'s images.
+     *
+     * @param source the images (C, H, W)
+     * @param maxShift the largest shift in pixels, in each direction
+     * @param seed the seed the shifts are drawn from
+     * @throws IllegalArgumentException if maxShift is negative
+     */
     public RandomShift(Dataset source, int maxShift, long seed) {
         if (maxShift < 0) throw new IllegalArgumentException("RandomShift: maxShift must be non-negative, got " + maxShift);
         this.source = source;

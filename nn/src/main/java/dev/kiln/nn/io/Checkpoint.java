@@ -20,6 +20,9 @@ import java.util.Map;
  * and whatever the caller adds (epoch, batch, ...). Everything needed for a run to continue bit-identically.
  */
 public final class Checkpoint {
+    /**
+     * The value of the {@code format} metadata entry that marks a Kiln checkpoint.
+     */
     public static final String FORMAT = "kiln-checkpoint-1";
     private static final String OPTIMIZER_PREFIX = "optimizer/";
     /** Metadata keys the checkpoint itself writes; a caller's extras may not replace them. */
@@ -27,7 +30,16 @@ public final class Checkpoint {
 
     private Checkpoint() {}
 
-    /** Saves atomically; {@code optimizer}, {@code scheduler} and {@code extra} may be null. */
+    /**
+     * Saves atomically; {@code optimizer}, {@code scheduler} and {@code extra} may be null.
+     *
+     * @param file the file to write (replaced atomically)
+     * @param model the model, whose state dict is saved under its own names
+     * @param optimizer the optimizer whose state is saved, or null
+     * @param scheduler the learning-rate scheduler whose state is saved, or null
+     * @param extra metadata of the caller's own (epoch, batch, ...), or null
+     * @throws IOException if the file cannot be written
+     */
     public static void save(Path file, Module model, Optimizer optimizer, Scheduler scheduler, Map<String, String> extra) throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>(model.stateDict());
         Map<String, String> meta = new LinkedHashMap<>();

@@ -20,6 +20,13 @@ public final class Json {
 
     private Json(String text) { this.text = text; }
 
+    /**
+     * Parses one JSON value.
+     *
+     * @param text the JSON text
+     * @return a {@code Map} (insertion-ordered), {@code List}, {@code String}, {@code Long} or {@code Double}, {@code Boolean} or null
+     * @throws IllegalArgumentException where the text is not JSON, naming the position
+     */
     public static Object parse(String text) {
         Json p = new Json(text);
         p.skipSpace();
@@ -29,7 +36,13 @@ public final class Json {
         return v;
     }
 
-    /** Parses text that must be a JSON object. */
+    /**
+     * Parses text that must be a JSON object.
+     *
+     * @param text the JSON text
+     * @return the object's members in the order they appear
+     * @throws IllegalArgumentException if the text is not JSON or not an object
+     */
     @SuppressWarnings("unchecked")
     public static Map<String, Object> parseObject(String text) {
         Object v = parse(text);
@@ -181,7 +194,12 @@ public final class Json {
 
     // ---- writing ----------------------------------------------------------------------------------------
 
-    /** Compact JSON for maps, lists, strings, numbers, booleans and null. Doubles keep every bit (Java's repr). */
+    /**
+     * Compact JSON for maps, lists, strings, numbers, booleans and null. Doubles keep every bit (Java's repr).
+     *
+     * @param v the value: nested maps and lists of the types listed
+     * @return the JSON text
+     */
     public static String write(Object v) {
         StringBuilder sb = new StringBuilder();
         write(v, sb);
@@ -236,13 +254,26 @@ public final class Json {
         sb.append('"');
     }
 
-    /** A number read back from JSON as a double; non-finite values were written as strings. */
+    /**
+     * A number read back from JSON as a double; non-finite values were written as strings.
+     *
+     * @param v a value {@link #parse} returned
+     * @return its value as a double
+     * @throws IllegalArgumentException if it is not a number
+     */
     public static double asDouble(Object v) {
         if (v instanceof Number n) return n.doubleValue();
         if (v instanceof String s) return Double.parseDouble(s);
         throw new IllegalArgumentException("JSON: expected a number, got " + v);
     }
 
+    /**
+     * A number read back from JSON as a long.
+     *
+     * @param v a value {@link #parse} returned
+     * @return its value as a long
+     * @throws IllegalArgumentException if it is not a number
+     */
     public static long asLong(Object v) {
         if (v instanceof Number n) return n.longValue();
         throw new IllegalArgumentException("JSON: expected an integer, got " + v);

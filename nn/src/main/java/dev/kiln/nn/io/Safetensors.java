@@ -35,7 +35,12 @@ public final class Safetensors {
 
     private Safetensors() {}
 
-    /** Tensors (host copies, on the default device when read) and string metadata of one file. */
+    /**
+     * Tensors (host copies, on the default device when read) and string metadata of one file.
+     *
+     * @param tensors the tensors by name, in the file's order
+     * @param metadata the file's {@code __metadata__} entries
+     */
     public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) implements AutoCloseable {
         @Override
         public void close() { tensors.values().forEach(Tensor::close); }
@@ -68,6 +73,14 @@ public final class Safetensors {
 
     // ---- writing ----------------------------------------------------------------------------------------
 
+    /**
+     * Writes tensors and metadata in the safetensors format.
+     *
+     * @param file the file to write; replaced atomically (a temporary file, then a rename)
+     * @param tensors the tensors by name
+     * @param metadata string metadata, or an empty map
+     * @throws IOException if the file cannot be written
+     */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) header.put(METADATA, new LinkedHashMap<>(metadata));
@@ -189,6 +202,13 @@ public final class Safetensors {
 
     // ---- reading ----------------------------------------------------------------------------------------
 
+    /**
+     * Reads a safetensors file, validating every offset and length.
+     *
+     * @param file the file to read
+     * @return its tensors and metadata; close it to release the tensors
+     * @throws IOException if the file cannot be read or is malformed or truncated, saying what is wrong
+     */
     @SuppressWarnings("unchecked")
     public static Contents read(Path file) throws IOException {
         String f = file.toString();

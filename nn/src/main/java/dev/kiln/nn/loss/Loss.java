@@ -29,6 +29,13 @@ public final class Loss extends Module {
 
     private Loss(String name, Fn fn) { this(name, null, null, fn); }
 
+    /**
+     * The loss of {@code input} against {@code target}.
+     *
+     * @param input the prediction (logits, probabilities or values, as the loss expects)
+     * @param target the target: class indices or values
+     * @return the loss, a scalar unless the reduction is none
+     */
     public Tensor forward(Tensor input, Tensor target) { return fn.apply(this, input, target); }
 
     private Tensor weight() { return optionalBuffer("weight"); }
@@ -38,45 +45,121 @@ public final class Loss extends Module {
 
     // ---- delegating to Functional ---------------------------------------------------------------------------
 
+    /**
+     * Mean squared error, PyTorch's {@code MSELoss}.
+     *
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @return the loss module
+     */
     public static Loss mse(Reduction r) { return new Loss("MSELoss(" + r + ")", (s, x, y) -> Functional.mseLoss(x, y, r)); }
 
+    /**
+     * Mean squared error, averaged.
+     *
+     * @return the loss module
+     */
     public static Loss mse() { return mse(Reduction.MEAN); }
 
+    /**
+     * Absolute error, PyTorch's {@code L1Loss}.
+     *
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @return the loss module
+     */
     public static Loss l1(Reduction r) { return new Loss("L1Loss(" + r + ")", (s, x, y) -> Functional.l1Loss(x, y, r)); }
 
+    /**
+     * Absolute error, averaged.
+     *
+     * @return the loss module
+     */
     public static Loss l1() { return l1(Reduction.MEAN); }
 
-    /** Cross entropy of logits; {@code weight} (per class) may be null. */
+    /**
+     * Cross entropy of logits; {@code weight} (per class) may be null.
+     *
+     * @param weight a weight per class, or null
+     * @param ignoreIndex a target class that contributes nothing ({@link Functional#IGNORE_INDEX} for none)
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @param labelSmoothing the share of the target mass spread evenly over all classes, 0 for none
+     * @return the loss module
+     */
     public static Loss crossEntropy(Tensor weight, int ignoreIndex, Reduction r, double labelSmoothing) {
         return new Loss("CrossEntropyLoss(" + r + (labelSmoothing != 0 ? ", label_smoothing=" + labelSmoothing : "") + ")", weight, null,
                 (s, x, y) -> Functional.crossEntropy(x, y, s.weight(), ignoreIndex, r, labelSmoothing));
     }
 
+    /**
+     * Cross entropy of logits against class indices, averaged, with no weights, ignored class or smoothing.
+     *
+     * @return the loss module
+     */
     public static Loss crossEntropy() { return crossEntropy(null, Functional.IGNORE_INDEX, Reduction.MEAN, 0); }
 
-    /** Negative log-likelihood of log-probabilities; {@code weight} may be null. */
+    /**
+     * Negative log-likelihood of log-probabilities; {@code weight} may be null.
+     *
+     * @param weight a weight per class, or null
+     * @param ignoreIndex a target class that contributes nothing ({@link Functional#IGNORE_INDEX} for none)
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @return the loss module
+     */
     public static Loss nll(Tensor weight, int ignoreIndex, Reduction r) {
         return new Loss("NLLLoss(" + r + ")", weight, null, (s, x, y) -> Functional.nllLoss(x, y, s.weight(), ignoreIndex, r));
     }
 
+    /**
+     * Negative log-likelihood of log-probabilities against class indices, averaged.
+     *
+     * @return the loss module
+     */
     public static Loss nll() { return nll(null, Functional.IGNORE_INDEX, Reduction.MEAN); }
 
-    /** Binary cross entropy of probabilities; {@code weight} may be null. */
+    /**
+     * Binary cross entropy of probabilities; {@code weight} may be null.
+     *
+     * @param weight a weight per element (broadcast), or null
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @return the loss module
+     */
     public static Loss bce(Tensor weight, Reduction r) {
         return new Loss("BCELoss(" + r + ")", weight, null, (s, x, y) -> Functional.binaryCrossEntropy(x, y, s.weight(), r));
     }
 
+    /**
+     * Binary cross entropy of probabilities, averaged.
+     *
+     * @return the loss module
+     */
     public static Loss bce() { return bce(null, Reduction.MEAN); }
 
-    /** Binary cross entropy of logits; {@code weight} and {@code posWeight} may be null. */
+    /**
+     * Binary cross entropy of logits; {@code weight} and {@code posWeight} may be null.
+     *
+     * @param weight a weight per element (broadcast), or null
+     * @param posWeight a weight on the positive term per class, or null
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @return the loss module
+     */
     public static Loss bceWithLogits(Tensor weight, Tensor posWeight, Reduction r) {
         return new Loss("BCEWithLogitsLoss(" + r + ")", weight, posWeight,
                 (s, x, y) -> Functional.binaryCrossEntropyWithLogits(x, y, s.weight(), s.optionalBuffer("pos_weight"), r));
     }
 
+    /**
+     * Binary cross entropy of logits, averaged.
+     *
+     * @return the loss module
+     */
     public static Loss bceWithLogits() { return bceWithLogits(null, null, Reduction.MEAN); }
 
-    /** Hinge embedding loss: x where the target is 1, max(0, margin - x) where it is -1. */
+    /**
+     * Hinge embedding loss: x where the target is 1, max(0, margin - x) where it is -1.
+     *
+     * @param margin the margin for targets of -1
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @return the loss module
+     */
     public static Loss hingeEmbedding(double margin, Reduction r) {
         return new Loss("HingeEmbeddingLoss(margin=" + margin + ", " + r + ")", (s, x, y) -> Functional.hingeEmbeddingLoss(x, y, margin, r));
     }
@@ -85,13 +168,25 @@ public final class Loss extends Module {
 
     /**
      * Smooth L1: {@code 0.5 d^2 / beta} where {@code |d| < beta}, else {@code |d| - 0.5 beta}; beta 0 is L1.
+     *
+     * @param beta where the quadratic part ends; non-negative
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @return the loss module
+     * @throws IllegalArgumentException if beta is negative
      */
     public static Loss smoothL1(double beta, Reduction r) {
         if (beta < 0) throw new IllegalArgumentException("SmoothL1Loss: beta must be non-negative, got " + beta);
         return new Loss("SmoothL1Loss(beta=" + beta + ", " + r + ")", (s, x, y) -> beta == 0 ? Functional.l1Loss(x, y, r) : huberLike(x, y, beta, 1 / beta, r));
     }
 
-    /** Huber: {@code 0.5 d^2} where {@code |d| < delta}, else {@code delta (|d| - 0.5 delta)}; smooth L1 times delta. */
+    /**
+     * Huber: {@code 0.5 d^2} where {@code |d| < delta}, else {@code delta (|d| - 0.5 delta)}; smooth L1 times delta.
+     *
+     * @param delta where the quadratic part ends; positive
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @return the loss module
+     * @throws IllegalArgumentException if delta is not positive
+     */
     public static Loss huber(double delta, Reduction r) {
         if (delta <= 0) throw new IllegalArgumentException("HuberLoss: delta must be positive, got " + delta);
         return new Loss("HuberLoss(delta=" + delta + ", " + r + ")", (s, x, y) -> huberLike(x, y, delta, 1, r));
@@ -111,6 +206,13 @@ public final class Loss extends Module {
     /**
      * Multi-class margin loss over logits (N, C) and class indices (N): for each sample,
      * {@code sum_{j != y} w_y max(0, margin - x_y + x_j)^p / C}, with p 1 or 2 and optional class weights.
+     *
+     * @param p the power of the hinge, 1 or 2
+     * @param margin the margin
+     * @param weight a weight per class, or null
+     * @param r how the per-element losses are combined: mean, sum or none
+     * @return the loss module
+     * @throws IllegalArgumentException if p is not 1 or 2
      */
     public static Loss multiMargin(int p, double margin, Tensor weight, Reduction r) {
         if (p != 1 && p != 2) throw new IllegalArgumentException("MultiMarginLoss: p must be 1 or 2, got " + p);
@@ -135,6 +237,11 @@ public final class Loss extends Module {
      * Kullback-Leibler divergence with {@code input} log-probabilities and {@code target} probabilities (or
      * log-probabilities with {@code logTarget}): pointwise {@code target (log target - input)}, 0 where the
      * target is 0. {@code batchMean} divides the sum by the batch size, the mathematically correct KL.
+     *
+     * @param r how the per-element losses are combined: mean, sum or none (ignored with {@code batchMean})
+     * @param batchMean whether to divide the sum by the batch size
+     * @param logTarget whether the target holds log-probabilities
+     * @return the loss module
      */
     public static Loss klDiv(Reduction r, boolean batchMean, boolean logTarget) {
         return new Loss("KLDivLoss(" + (batchMean ? "batchmean" : r) + (logTarget ? ", log_target" : "") + ")", (s, x, y) -> {

@@ -45,6 +45,11 @@ public final class Metrics {
     /**
      * Fraction of rows whose target is among the k highest scores, counted as the number of scores strictly
      * above the target's being below k (ties go in the target's favour).
+     *
+     * @param scores class scores (N, C)
+     * @param targets class indices (N), any integer type
+     * @param k how many of the highest scores count, at least 1
+     * @return the fraction in [0, 1], NaN for no rows
      */
     public static double topK(Tensor scores, Tensor targets, int k) {
         check("topK", scores, targets);
@@ -57,7 +62,13 @@ public final class Metrics {
         }
     }
 
-    /** Mean of 1/rank of the target, rank 1 being the highest score (ties go in the target's favour). */
+    /**
+     * Mean of 1/rank of the target, rank 1 being the highest score (ties go in the target's favour).
+     *
+     * @param scores class scores (N, C)
+     * @param targets class indices (N), any integer type
+     * @return the mean in (0, 1], NaN for no rows
+     */
     public static double meanReciprocalRank(Tensor scores, Tensor targets) {
         check("meanReciprocalRank", scores, targets);
         if (scores.size(0) == 0) return Double.NaN;

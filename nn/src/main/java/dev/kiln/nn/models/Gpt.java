@@ -29,15 +29,33 @@ import java.util.Map;
  */
 public final class Gpt extends Module {
 
-    /** Sizes as nanoGPT's {@code GPTConfig}; {@code bias}: biases in the linear layers and layer norms. */
+    /**
+     * Sizes as nanoGPT's {@code GPTConfig}; {@code bias}: biases in the linear layers and layer norms.
+     *
+     * @param vocabSize the number of token ids
+     * @param blockSize the context length: the most tokens one forward pass takes
+     * @param layers the number of transformer blocks
+     * @param heads attention heads per block
+     * @param embed the model width, a multiple of {@code heads}
+     * @param bias whether the linear layers and layer norms have biases
+     */
     public record Config(int vocabSize, int blockSize, int layers, int heads, int embed, boolean bias) {
+        /**
+         * Checks the sizes.
+         *
+         * @throws IllegalArgumentException if a size is not positive or {@code embed} is not a multiple of {@code heads}
+         */
         public Config {
             if (vocabSize <= 0 || blockSize <= 0 || layers <= 0 || heads <= 0 || embed <= 0 || embed % heads != 0)
                 throw new IllegalArgumentException("Gpt: sizes must be positive with embed a multiple of heads, got vocab=" + vocabSize
                         + " block=" + blockSize + " layers=" + layers + " heads=" + heads + " embed=" + embed);
         }
 
-        /** nanoGPT's configuration for a CPU (Shakespeare characters): 65 tokens, context 64, 4 layers, 4 heads, width 128, no biases. */
+        /**
+         * nanoGPT's configuration for a CPU (Shakespeare characters): 65 tokens, context 64, 4 layers, 4 heads, width 128, no biases.
+         *
+         * @return that configuration
+         */
         public static Config nanoGptCpu() { return new Config(65, 64, 4, 4, 128, false); }
     }
 
@@ -47,6 +65,11 @@ public final class Gpt extends Module {
     private final ModuleList blocks = new ModuleList();
     private final LayerNorm lnF;
 
+    /**
+     * A model of the given sizes, initialised as nanoGPT initialises its weights.
+     *
+     * @param config the sizes
+     */
     public Gpt(Config config) {
         this.config = config;
         int e = config.embed();
@@ -58,6 +81,9 @@ public final class Gpt extends Module {
         initialise();
     }
 
+    /**
+     * {@return the sizes this model was built with}
+     */
     public Config config() { return config; }
 
     private static LayerNorm norm(Config c) { return new LayerNorm(new int[] {c.embed()}, 1e-5, true, c.bias()); }
@@ -89,7 +115,13 @@ public final class Gpt extends Module {
         }
     }
 
-    /** Mean cross-entropy of the logits for {@code tokens} against {@code targets} (B, T): the next tokens. */
+    /**
+     * Mean cross-entropy of the logits for {@code tokens} against {@code targets} (B, T): the next tokens.
+     *
+     * @param tokens token ids (B, T)
+     * @param targets the next token ids (B, T)
+     * @return the mean loss, a scalar
+     */
     public Tensor loss(Tensor tokens, Tensor targets) {
         try (Scope s = Scope.open()) {
             Tensor logits = forward(tokens);

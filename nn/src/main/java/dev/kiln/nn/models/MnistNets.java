@@ -19,6 +19,8 @@ public final class MnistNets {
      * with ReLU, then a linear classifier; about 1.4 MFLOP per image forward, 29k parameters. Strided
      * convolutions do the downsampling that pooling layers would, in the same matrix products as the
      * convolutions themselves, which is cheaper on every backend than a separate pooling pass.
+     *
+     * @return a new, freshly initialised network
      */
     public static Sequential cnn() {
         return new Sequential(
@@ -28,7 +30,11 @@ public final class MnistNets {
                 new Linear(32 * 7 * 7, 10));
     }
 
-    /** The classic LeNet-5 layout with max pooling (8 and 16 channels, a 64-unit hidden layer). */
+    /**
+     * The classic LeNet-5 layout with max pooling (8 and 16 channels, a 64-unit hidden layer).
+     *
+     * @return a new, freshly initialised network
+     */
     public static Sequential lenet() {
         return new Sequential(
                 new Conv2d(1, 8, 5), Activation.relu(), new MaxPool2d(2),
@@ -42,6 +48,8 @@ public final class MnistNets {
      * LeNet-5 as usually rebuilt today (LeCun et al. 1998 with ReLU and max pooling): 6 then 16 channels of 5x5
      * convolutions, each followed by 2x2 max pooling, then 400-120-84-10 fully connected; 61,706 parameters. The
      * first convolution pads by 2, so a 28x28 digit sees the same 32x32 field as the original.
+     *
+     * @return a new, freshly initialised network
      */
     public static Sequential lenet5() {
         return new Sequential(

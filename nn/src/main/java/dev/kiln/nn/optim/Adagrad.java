@@ -12,6 +12,12 @@ import java.util.Map;
  */
 public final class Adagrad extends Optimizer {
 
+    /**
+     * Adagrad with PyTorch's defaults: no rate decay or weight decay, accumulator starting at 0, eps 1e-10.
+     *
+     * @param params the parameters to update (leaf tensors that require grad)
+     * @param lr the learning rate
+     */
     public Adagrad(List<Tensor> params, double lr) {
         super("Adagrad", params, defaults(lr));
     }
@@ -26,21 +32,45 @@ public final class Adagrad extends Optimizer {
         return d;
     }
 
+    /**
+     * Sets the learning-rate decay.
+     *
+     * @param lrDecay the decay factor
+     * @return this optimizer, for chaining
+     */
     public Adagrad lrDecay(double lrDecay) {
         setDefault("lr_decay", lrDecay);
         return this;
     }
 
+    /**
+     * Sets the weight decay (L2 penalty added to the gradient).
+     *
+     * @param weightDecay the L2 penalty factor
+     * @return this optimizer, for chaining
+     */
     public Adagrad weightDecay(double weightDecay) {
         setDefault("weight_decay", weightDecay);
         return this;
     }
 
+    /**
+     * Sets the starting value of the squared-gradient accumulator.
+     *
+     * @param value the initial value
+     * @return this optimizer, for chaining
+     */
     public Adagrad initialAccumulatorValue(double value) {
         setDefault("initial_accumulator_value", value);
         return this;
     }
 
+    /**
+     * Sets the term that keeps the denominator away from zero.
+     *
+     * @param eps the term added to the denominator
+     * @return this optimizer, for chaining
+     */
     public Adagrad eps(double eps) {
         setDefault("eps", eps);
         return this;

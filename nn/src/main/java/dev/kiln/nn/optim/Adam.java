@@ -14,6 +14,12 @@ import java.util.Map;
  */
 public class Adam extends Optimizer {
 
+    /**
+     * Adam with PyTorch's defaults: betas (0.9, 0.999), eps 1e-8, no weight decay.
+     *
+     * @param params the parameters to update (leaf tensors that require grad)
+     * @param lr the learning rate
+     */
     public Adam(List<Tensor> params, double lr) { this("Adam", params, lr, 0); }
 
     Adam(String name, List<Tensor> params, double lr, double weightDecay) {
@@ -30,17 +36,36 @@ public class Adam extends Optimizer {
         return d;
     }
 
+    /**
+     * Sets the decay rates of the moment estimates.
+     *
+     * @param beta1 the decay of the gradient's running mean
+     * @param beta2 the decay of its running square
+     * @return this optimizer, for chaining
+     */
     public Adam betas(double beta1, double beta2) {
         setDefault("beta1", beta1);
         setDefault("beta2", beta2);
         return this;
     }
 
+    /**
+     * Sets the term that keeps the denominator away from zero.
+     *
+     * @param eps the term added to the denominator
+     * @return this optimizer, for chaining
+     */
     public Adam eps(double eps) {
         setDefault("eps", eps);
         return this;
     }
 
+    /**
+     * Sets the weight decay (L2 in the gradient for Adam, decoupled for AdamW).
+     *
+     * @param weightDecay the decay factor
+     * @return this optimizer, for chaining
+     */
     public Adam weightDecay(double weightDecay) {
         setDefault("weight_decay", weightDecay);
         return this;

@@ -46,7 +46,13 @@ public final class Gradients {
 
     public static Tensor clipNorm(List<Tensor> params, double maxNorm) { return clipNorm(params, maxNorm, 2); }
 
-    /** Clamps every gradient element into [-clip, clip]. */
+    /**
+     * Clamps every gradient element into [-clip, clip].
+     *
+     * @param params the parameters whose gradients are clamped
+     * @param clip the bound, non-negative
+     * @throws IllegalArgumentException if clip is negative
+     */
     public static void clipValue(List<Tensor> params, double clip) {
         if (!(clip >= 0)) throw new IllegalArgumentException("clipValue: clip must be non-negative, got " + clip);
         try (GradMode ng = GradMode.noGrad()) {

@@ -18,6 +18,12 @@ public final class LRScheduler implements Scheduler {
     private final List<Double> baseLrs = new ArrayList<>();
     private long step;
 
+    /**
+     * Applies {@code schedule} to every group, setting the rate for step 0 now.
+     *
+     * @param optimizer the optimizer whose groups' rates it sets; their current rates are the base rates
+     * @param schedule the rate as a function of the base rate and the step
+     */
     public LRScheduler(Optimizer optimizer, LrSchedule schedule) {
         this.optimizer = optimizer;
         this.schedule = schedule;
@@ -36,6 +42,9 @@ public final class LRScheduler implements Scheduler {
         for (int i = 0; i < groups.size(); i++) groups.get(i).setLr(schedule.lr(baseLrs.get(i), step));
     }
 
+    /**
+     * {@return how many times {@link #step()} was called (restored from checkpoints)}
+     */
     public long stepCount() { return step; }
 
     @Override

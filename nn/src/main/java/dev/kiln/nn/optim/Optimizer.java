@@ -77,12 +77,23 @@ public abstract class Optimizer implements AutoCloseable {
         return g;
     }
 
+    /**
+     * {@return the parameter groups, in the order they were added}
+     */
     public final List<ParamGroup> paramGroups() { return List.copyOf(groups); }
 
-    /** The first group's learning rate (the usual single-group case). */
+    /**
+     * The first group's learning rate (the usual single-group case).
+     *
+     * @return the learning rate
+     */
     public final double lr() { return groups.getFirst().lr(); }
 
-    /** Sets the learning rate of every group. */
+    /**
+     * Sets the learning rate of every group.
+     *
+     * @param lr the new learning rate
+     */
     public final void setLr(double lr) { groups.forEach(g -> g.setLr(lr)); }
 
     /** Sets a default option for every group that does not override it. */
@@ -122,7 +133,11 @@ public abstract class Optimizer implements AutoCloseable {
 
     // ---- state dict -------------------------------------------------------------------------------------
 
-    /** State tensors by "paramIndex.key", parameters numbered across groups in order; the tensors themselves. */
+    /**
+     * State tensors by "paramIndex.key", parameters numbered across groups in order; the tensors themselves.
+     *
+     * @return the state tensors by key
+     */
     public final Map<String, Tensor> stateTensors() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         int i = 0;
@@ -137,7 +152,11 @@ public abstract class Optimizer implements AutoCloseable {
         return out;
     }
 
-    /** Everything but the tensors, as JSON: the optimizer's name, each group's options, each parameter's step. */
+    /**
+     * Everything but the tensors, as JSON: the optimizer's name, each group's options, each parameter's step.
+     *
+     * @return the JSON text
+     */
     public final String stateJson() {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("optimizer", name);

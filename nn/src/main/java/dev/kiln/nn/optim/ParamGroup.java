@@ -24,8 +24,18 @@ public final class ParamGroup {
         overrides.forEach(this::set);
     }
 
+    /**
+     * {@return the group's parameters}
+     */
     public List<Tensor> params() { return params; }
 
+    /**
+     * The effective value of an option.
+     *
+     * @param option the option's name, e.g. {@code "lr"}
+     * @return its value: the group's override, else the optimizer's default
+     * @throws IllegalArgumentException if the optimizer has no such option
+     */
     public double get(String option) {
         Double v = overrides.get(option);
         if (v == null) v = defaults.get(option);
@@ -33,6 +43,14 @@ public final class ParamGroup {
         return v;
     }
 
+    /**
+     * Overrides an option for this group.
+     *
+     * @param option the option's name
+     * @param value its value for this group
+     * @return this group
+     * @throws IllegalArgumentException if the optimizer has no such option
+     */
     public ParamGroup set(String option, double value) {
         if (!defaults.containsKey(option))
             throw new IllegalArgumentException("optimizer has no option '" + option + "'; known: " + defaults.keySet());
@@ -41,11 +59,24 @@ public final class ParamGroup {
         return this;
     }
 
+    /**
+     * {@return the group's learning rate}
+     */
     public double lr() { return get("lr"); }
 
+    /**
+     * Sets the group's learning rate.
+     *
+     * @param lr the learning rate
+     * @return this group
+     */
     public ParamGroup setLr(double lr) { return set("lr", lr); }
 
-    /** Every option with its effective value. */
+    /**
+     * Every option with its effective value.
+     *
+     * @return the options by name, read-only
+     */
     public Map<String, Double> options() {
         Map<String, Double> all = new LinkedHashMap<>();
         defaults.keySet().forEach(k -> all.put(k, get(k)));

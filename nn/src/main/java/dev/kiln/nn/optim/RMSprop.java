@@ -13,6 +13,12 @@ import java.util.Map;
  */
 public final class RMSprop extends Optimizer {
 
+    /**
+     * RMSprop with PyTorch's defaults: alpha 0.99, eps 1e-8, no weight decay or momentum, not centered.
+     *
+     * @param params the parameters to update (leaf tensors that require grad)
+     * @param lr the learning rate
+     */
     public RMSprop(List<Tensor> params, double lr) {
         super("RMSprop", params, defaults(lr));
     }
@@ -28,26 +34,56 @@ public final class RMSprop extends Optimizer {
         return d;
     }
 
+    /**
+     * Sets the decay of the squared-gradient average.
+     *
+     * @param alpha the smoothing constant
+     * @return this optimizer, for chaining
+     */
     public RMSprop alpha(double alpha) {
         setDefault("alpha", alpha);
         return this;
     }
 
+    /**
+     * Sets the term that keeps the denominator away from zero.
+     *
+     * @param eps the term added to the denominator
+     * @return this optimizer, for chaining
+     */
     public RMSprop eps(double eps) {
         setDefault("eps", eps);
         return this;
     }
 
+    /**
+     * Sets the weight decay (L2 penalty added to the gradient).
+     *
+     * @param weightDecay the L2 penalty factor
+     * @return this optimizer, for chaining
+     */
     public RMSprop weightDecay(double weightDecay) {
         setDefault("weight_decay", weightDecay);
         return this;
     }
 
+    /**
+     * Sets the momentum.
+     *
+     * @param momentum the momentum factor, 0 for none
+     * @return this optimizer, for chaining
+     */
     public RMSprop momentum(double momentum) {
         setDefault("momentum", momentum);
         return this;
     }
 
+    /**
+     * Turns the centered variant on or off.
+     *
+     * @param centered whether to normalise by the estimated variance rather than the second moment
+     * @return this optimizer, for chaining
+     */
     public RMSprop centered(boolean centered) {
         setDefault("centered", centered ? 1 : 0);
         return this;

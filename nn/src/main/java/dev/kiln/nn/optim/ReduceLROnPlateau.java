@@ -11,7 +11,15 @@ import java.util.Map;
  * {@code cooldown} checks; as PyTorch's ReduceLROnPlateau in "rel" threshold mode.
  */
 public final class ReduceLROnPlateau implements Scheduler {
-    public enum Mode { MIN, MAX }
+    /**
+     * Whether the metric should fall (a loss) or rise (an accuracy).
+     */
+    public enum Mode {
+        /** The metric should fall, as a loss does. */
+        MIN,
+        /** The metric should rise, as an accuracy does. */
+        MAX
+    }
 
     private final Optimizer optimizer;
     private final Mode mode;
@@ -24,6 +32,18 @@ public final class ReduceLROnPlateau implements Scheduler {
     private int badChecks;
     private int cooldownLeft;
 
+    /**
+     * A scheduler with every setting given.
+     *
+     * @param optimizer the optimizer whose rates are reduced
+     * @param mode whether the metric should fall or rise
+     * @param factor the factor the rates are multiplied by, in (0, 1)
+     * @param patience checks without improvement tolerated before a reduction
+     * @param threshold the relative change that counts as an improvement
+     * @param cooldown checks to wait after a reduction before counting again
+     * @param minLr the lowest rate
+     * @throws IllegalArgumentException if the factor is not in (0, 1)
+     */
     public ReduceLROnPlateau(Optimizer optimizer, Mode mode, double factor, int patience, double threshold, int cooldown, double minLr) {
         if (factor >= 1 || factor <= 0) throw new IllegalArgumentException("ReduceLROnPlateau: factor must be in (0, 1), got " + factor);
         this.optimizer = optimizer;
@@ -36,10 +56,19 @@ public final class ReduceLROnPlateau implements Scheduler {
         this.best = mode == Mode.MIN ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
     }
 
-    /** PyTorch's defaults: factor 0.1, patience 10, threshold 1e-4, no cooldown, no floor. */
+    /**
+     * PyTorch's defaults: factor 0.1, patience 10, threshold 1e-4, no cooldown, no floor.
+     *
+     * @param optimizer the optimizer whose rates are reduced
+     * @param mode whether the metric should fall or rise
+     */
     public ReduceLROnPlateau(Optimizer optimizer, Mode mode) { this(optimizer, mode, 0.1, 10, 1e-4, 0, 0); }
 
-    /** Records one value of the metric and reduces the rates if it has stalled. */
+    /**
+     * Records one value of the metric and reduces the rates if it has stalled.
+     *
+     * @param metric the metric's value this check (epoch)
+     */
     public void step(double metric) {
         if (improves(metric)) {
             best = metric;

@@ -13,6 +13,12 @@ import java.util.Map;
  */
 public final class SGD extends Optimizer {
 
+    /**
+     * Plain SGD: no momentum, dampening or weight decay.
+     *
+     * @param params the parameters to update (leaf tensors that require grad)
+     * @param lr the learning rate
+     */
     public SGD(List<Tensor> params, double lr) {
         super("SGD", params, defaults(lr));
     }
@@ -27,21 +33,45 @@ public final class SGD extends Optimizer {
         return d;
     }
 
+    /**
+     * Sets the momentum.
+     *
+     * @param momentum the momentum factor, 0 for none
+     * @return this optimizer, for chaining
+     */
     public SGD momentum(double momentum) {
         setDefault("momentum", momentum);
         return this;
     }
 
+    /**
+     * Sets the dampening of the momentum.
+     *
+     * @param dampening the dampening factor
+     * @return this optimizer, for chaining
+     */
     public SGD dampening(double dampening) {
         setDefault("dampening", dampening);
         return this;
     }
 
+    /**
+     * Sets the weight decay (L2 penalty added to the gradient).
+     *
+     * @param weightDecay the L2 penalty factor
+     * @return this optimizer, for chaining
+     */
     public SGD weightDecay(double weightDecay) {
         setDefault("weight_decay", weightDecay);
         return this;
     }
 
+    /**
+     * Turns Nesterov momentum on or off.
+     *
+     * @param nesterov whether to use Nesterov momentum
+     * @return this optimizer, for chaining
+     */
     public SGD nesterov(boolean nesterov) {
         setDefault("nesterov", nesterov ? 1 : 0);
         return this;

@@ -6,6 +6,9 @@ public interface Scheduler {
     /** Advances one step (or epoch) without a metric. */
     void step();
 
+    /**
+     * {@return the scheduler's state as JSON, for checkpoints}
+     */
     String stateJson();
 
     /** Restores what {@link #stateJson} saved; invalid state changes nothing. */
