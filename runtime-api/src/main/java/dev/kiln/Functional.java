@@ -76,6 +76,16 @@ public final class Functional {
      * Convolution with PyTorch's string padding: {@code "valid"} (none) or {@code "same"} (output as large as the
      * input; stride 1 only). When the total padding {@code dilation * (k - 1)} is odd, the extra row and column go
      * to the bottom and right, as in PyTorch.
+     *
+     * @param input (N, Cin, H, W)
+     * @param weight (Cout, Cin/groups, KH, KW)
+     * @param bias the bias, or null
+     * @param stride the step on both axes
+     * @param padding {@code "valid"} or {@code "same"}
+     * @param dilation the spacing between kernel taps
+     * @param groups the channel groups
+     * @return (N, Cout, OH, OW)
+     * @throws IllegalArgumentException for another padding string, or {@code "same"} with a stride other than 1
      */
     public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int stride, String padding, int dilation, int groups) {
         return Convolution.conv2d(input, weight, bias, stride, padding, dilation, groups);
@@ -230,7 +240,15 @@ public final class Functional {
      */
     public static Tensor avgPool2d(Tensor input, Pool2dSpec spec, boolean countIncludePad) { return Pooling.avgPool2d(input, spec, countIncludePad); }
 
-    /** Average pooling dividing every window's sum by {@code divisorOverride} (PyTorch's divisor_override; 0 for none). */
+    /**
+     * Average pooling dividing every window's sum by {@code divisorOverride} (PyTorch's divisor_override).
+     *
+     * @param input (N, C, H, W)
+     * @param spec the geometry per axis
+     * @param countIncludePad whether padded zeros count in the divisor (when there is no override)
+     * @param divisorOverride the divisor of every window, or 0 for none
+     * @return the result
+     */
     public static Tensor avgPool2d(Tensor input, Pool2dSpec spec, boolean countIncludePad, int divisorOverride) {
         return Pooling.avgPool2d(input, spec, countIncludePad, divisorOverride);
     }
@@ -343,7 +361,16 @@ public final class Functional {
      */
     public static Tensor dropout(Tensor input, double p, boolean training) { return Normalization.dropout(input, p, training); }
 
-    /** {@link #dropout(Tensor, double, boolean)} with masks from {@code generator} (null: the default generator). */
+    /**
+     * {@link #dropout(Tensor, double, boolean)} with masks from {@code generator}.
+     *
+     * @param input the input
+     * @param p the probability of zeroing, in [0, 1]
+     * @param training whether to drop (else the input is returned)
+     * @param generator the generator the masks come from, or null for the default generator
+     * @return the result
+     */
+
     public static Tensor dropout(Tensor input, double p, boolean training, dev.kiln.random.Generator generator) {
         return Normalization.dropout(input, p, training, generator);
     }

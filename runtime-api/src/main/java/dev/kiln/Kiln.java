@@ -16,16 +16,23 @@ public final class Kiln {
 
     /**
      * Seeds the default Philox generator ({@link Generator#defaultGenerator()}); the same seed gives the same
-     * numbers on every backend.
+     * numbers on every backend. PyTorch's {@code torch.manual_seed}.
+     *
+     * @param newSeed the seed
      */
     public static void manualSeed(long newSeed) { Generator.defaultGenerator().manualSeed(newSeed); }
 
-    /** The default generator's state as (seed, offset), for checkpoints. */
+    /** {@return the default generator's state as (seed, offset), for checkpoints} PyTorch's {@code torch.get_rng_state}. */
     public static long[] rngState() {
         Generator.State s = Generator.defaultGenerator().getState();
         return new long[] {s.seed(), s.offset()};
     }
 
+    /**
+     * Restores the default generator's state from {@link #rngState()} (PyTorch's {@code torch.set_rng_state}).
+     *
+     * @param state the (seed, offset) pair
+     */
     public static void setRngState(long[] state) { Generator.defaultGenerator().setState(new Generator.State(state[0], state[1])); }
 
     /**
@@ -34,9 +41,12 @@ public final class Kiln {
      * results depend on the order in which device threads finish (float atomics: {@code scatterAdd},
      * {@code indexAdd} and the gradients built on them, on GPU drivers) check this switch; docs/ARCHITECTURE.md
      * lists them per backend. Off by default, as in PyTorch.
+     *
+     * @param on whether to require deterministic algorithms
      */
     public static void useDeterministicAlgorithms(boolean on) { deterministicAlgorithms = on; }
 
+    /** {@return whether deterministic algorithms are required} PyTorch's {@code torch.are_deterministic_algorithms_enabled}. */
     public static boolean areDeterministicAlgorithmsEnabled() { return deterministicAlgorithms; }
 
     /**
@@ -85,8 +95,13 @@ public final class Kiln {
      * Lets float32 matrix products use TF32 ({@code "high"}) or bfloat16 ({@code "medium"}) tensor cores where a
      * backend has them, as {@code torch.set_float32_matmul_precision}; {@code "highest"} (the default) keeps them
      * exact float32. Process-wide.
+     *
+     * @param precision "highest", "high" or "medium"
+     * @throws IllegalArgumentException for any other name
      */
     public static void setFloat32MatmulPrecision(String precision) { float32MatmulPrecision = MatmulPrecision.parse(precision); }
 
-    public static MatmulPrecision float32MatmulPrecision() { return float32MatmulPrecision; }
+    /** {@return the float32 matmul precision now in force} PyTorch's {@code torch.get_float32_matmul_precision}. */
+    public static MatmulPrecision float32MatmulPrecision() {
+ return float32MatmulPrecision; }
 }

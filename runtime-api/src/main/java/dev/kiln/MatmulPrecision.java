@@ -9,9 +9,21 @@ import java.util.Locale;
  * setting allows.
  */
 public enum MatmulPrecision {
-    HIGHEST, HIGH, MEDIUM;
+    /** Exact float32 ({@code "highest"}). */
+    HIGHEST,
+    /** TF32 inputs, float32 accumulation ({@code "high"}). */
+    HIGH,
+    /** bfloat16 inputs, float32 accumulation ({@code "medium"}). */
+    MEDIUM;
 
-    /** "highest", "high" or "medium", as PyTorch spells them. */
+    /**
+     * Parses PyTorch's spelling.
+     *
+     * @param name "highest", "high" or "medium", as PyTorch spells them
+     * @return the precision named
+     * @throws IllegalArgumentException for any other name
+     */
+
     public static MatmulPrecision parse(String name) {
         for (MatmulPrecision p : values()) if (p.name().toLowerCase(Locale.ROOT).equals(name)) return p;
         throw new IllegalArgumentException("float32 matmul precision must be \"highest\", \"high\" or \"medium\", got \"" + name + "\"");

@@ -381,32 +381,74 @@ public final class Tensor implements AutoCloseable {
         return Creation.random(dev.kiln.backend.Distribution.BERNOULLI, p, 0, dtype, device, shape);
     }
 
-    /** Uniform on [0, 1) from {@code generator} (null: the default generator). */
+    /**
+     * Uniform on [0, 1) from {@code generator} (PyTorch's {@code torch.rand(..., generator=)}).
+     *
+     * @param generator the generator drawn from, or null for the default generator
+     * @param dtype the floating element type
+     * @param device the device, or null for the default
+     * @param shape the sizes
+     * @return a new tensor
+     */
     public static Tensor rand(dev.kiln.random.Generator generator, DType dtype, Device device, int... shape) {
         return Creation.random(generator, dev.kiln.backend.Distribution.UNIFORM, 0, 1, dtype, device, shape);
     }
 
-    /** Standard normal from {@code generator} (null: the default generator). */
+    /**
+     * Standard normal from {@code generator} (PyTorch's {@code torch.randn(..., generator=)}).
+     *
+     * @param generator the generator drawn from, or null for the default generator
+     * @param dtype the floating element type
+     * @param device the device, or null for the default
+     * @param shape the sizes
+     * @return a new tensor
+     */
     public static Tensor randn(dev.kiln.random.Generator generator, DType dtype, Device device, int... shape) {
         return Creation.random(generator, dev.kiln.backend.Distribution.NORMAL, 0, 1, dtype, device, shape);
     }
 
-    /** Uniform int64 integers in [low, high) from {@code generator} (null: the default generator). */
+    /**
+     * Uniform int64 integers in [low, high) from {@code generator} (PyTorch's {@code torch.randint}).
+     *
+     * @param generator the generator drawn from, or null for the default generator
+     * @param low the smallest value drawn
+     * @param high one past the largest value drawn
+     * @param device the device, or null for the default
+     * @param shape the sizes
+     * @return a new int64 tensor
+     * @throws IllegalArgumentException if {@code high <= low}
+     */
     public static Tensor randint(dev.kiln.random.Generator generator, long low, long high, Device device, int... shape) {
         if (high <= low) throw new IllegalArgumentException("randint: high (" + high + ") must exceed low (" + low + ")");
         return Creation.random(generator, dev.kiln.backend.Distribution.INTEGER, low, high, DType.INT64, device, shape);
     }
 
-    /** A random permutation of 0..n-1 (int64) from the default generator, drawn on the default device. */
+    /**
+     * A random permutation of 0..n-1 (int64) from the default generator, drawn on the default device (PyTorch's
+     * {@code torch.randperm}).
+     *
+     * @param n the number of elements
+     * @return a new 1-D int64 tensor of n elements
+     */
     public static Tensor randperm(long n) { return Creation.randperm(n, null, null); }
 
     /**
      * A random permutation of 0..n-1 (int64) from {@code generator} (null: the default one) on {@code device}
      * (null: the default one); the same permutation on every device ({@link dev.kiln.random.Philox#permutation}).
+     *
+     * @param n the number of elements
+     * @param generator the generator drawn from, or null for the default generator
+     * @param device the device, or null for the default
+     * @return a new 1-D int64 tensor of n elements
      */
     public static Tensor randperm(long n, dev.kiln.random.Generator generator, Device device) { return Creation.randperm(n, generator, device); }
 
-    /** {@link #bernoulli()} drawing from {@code generator}. */
+    /**
+     * {@link #bernoulli()} drawing from {@code generator}.
+     *
+     * @param generator the generator drawn from, or null for the default generator
+     * @return a new tensor of 0s and 1s, of this shape and dtype
+     */
     public Tensor bernoulli(dev.kiln.random.Generator generator) { return Creation.bernoulli(this, generator); }
 
     // ---- metadata ------------------------------------------------------------------------------------------
@@ -465,8 +507,8 @@ public final class Tensor implements AutoCloseable {
     public boolean isContiguous() { return view.isContiguous(); }
 
     /**
-     * How many in-place writes its storage has seen (PyTorch's {@code _version}): shared by every view and alias
-     * of the same storage. Autograd records it when it saves a tensor and refuses to backpropagate if it moved.
+     * {@return how many in-place writes its storage has seen} PyTorch's {@code _version}: shared by every view and
+     * alias of the same storage. Autograd records it when it saves a tensor and refuses to backpropagate if it moved.
      */
     public int version() { return storage.version(); }
 
@@ -1562,62 +1604,161 @@ public final class Tensor implements AutoCloseable {
 
     // ---- sorting, scans, reordering --------------------------------------------------------------------------
 
-    /** Sorted values along dim and their int64 positions; stable, NaN largest; differentiable in the values. */
+    /**
+     * Sorted values along dim and their int64 positions; stable, NaN largest; differentiable in the values
+     * (PyTorch's {@code sort}).
+     *
+     * @param dim the dimension (negative counts from the end)
+     * @param descending whether the largest come first
+     * @return the sorted values and their positions in this tensor
+     */
     public ValuesIndices sort(int dim, boolean descending) { return Sorting.sort(this, dim, descending); }
 
-    /** Ascending sort along the last dimension. */
+    /** {@return the values sorted ascending along the last dimension, with their positions} */
     public ValuesIndices sort() { return Sorting.sort(this, -1, false); }
 
-    /** The int64 positions that sort this tensor along dim (stable). */
+    /**
+     * The int64 positions that sort this tensor along dim, stably (PyTorch's {@code argsort}).
+     *
+     * @param dim the dimension (negative counts from the end)
+     * @param descending whether the positions of the largest come first
+     * @return a new int64 tensor of this shape
+     */
     public Tensor argsort(int dim, boolean descending) { return Sorting.argsort(this, dim, descending); }
 
-    /** The k largest ({@code largest}) or smallest elements along dim, sorted, with their positions. */
+    /**
+     * The k largest ({@code largest}) or smallest elements along dim, sorted, with their positions (PyTorch's
+     * {@code topk}).
+     *
+     * @param k how many elements to keep
+     * @param dim the dimension (negative counts from the end)
+     * @param largest whether to keep the largest (else the smallest)
+     * @return the k values along dim and their int64 positions
+     */
     public ValuesIndices topk(int k, int dim, boolean largest) { return Sorting.topk(this, k, dim, largest); }
 
-    /** The k largest along the last dimension. */
+    /**
+     * The k largest along the last dimension, sorted descending.
+     *
+     * @param k how many elements to keep
+     * @return the k values and their int64 positions
+     */
     public ValuesIndices topk(int k) { return Sorting.topk(this, k, -1, true); }
 
-    /** Inclusive prefix sums along dim (integers and bools sum as int64); the gradient is the reversed prefix sum. */
+    /**
+     * Inclusive prefix sums along dim (integers and bools sum as int64); the gradient is the reversed prefix sum
+     * (PyTorch's {@code cumsum}).
+     *
+     * @param dim the dimension (negative counts from the end)
+     * @return a new tensor of this shape
+     */
     public Tensor cumsum(int dim) { return Sorting.cumsum(this, dim); }
 
-    /** A copy with the order of the elements reversed along each of dims. */
+    /**
+     * A copy with the order of the elements reversed along each of dims (PyTorch's {@code flip}).
+     *
+     * @param dims the dimensions reversed (negative counts from the end)
+     * @return a new tensor of this shape
+     */
     public Tensor flip(int... dims) { return Sorting.flip(this, dims); }
 
-    /** Tiles this tensor {@code repeats[i]} times along dimension i (PyTorch's {@code repeat}, not {@code repeat_interleave}). */
+    /**
+     * Tiles this tensor {@code repeats[i]} times along dimension i (PyTorch's {@code repeat}, not
+     * {@code repeat_interleave}).
+     *
+     * @param repeats the number of copies along each dimension; more than this tensor's dimensions add leading ones
+     * @return a new tensor
+     */
     public Tensor repeat(int... repeats) { return CompositeOps.repeat(this, repeats); }
 
     // ---- masks, predicates, norms ------------------------------------------------------------------------
 
-    /** {@code value} where {@code mask} (bool, broadcastable to this shape) is true, else this tensor's elements. */
+    /**
+     * {@code value} where {@code mask} is true, else this tensor's elements (PyTorch's {@code masked_fill}).
+     *
+     * @param mask a bool tensor broadcastable to this shape
+     * @param value the value written where the mask is true
+     * @return a new tensor of this shape and dtype
+     */
     public Tensor maskedFill(Tensor mask, double value) { return CompositeOps.maskedFill(this, mask, value); }
 
-    /** True where the element is neither infinite nor NaN. */
+    /** {@return a bool tensor, true where the element is neither infinite nor NaN} PyTorch's {@code isfinite}. */
     public Tensor isfinite() { return CompositeOps.isfinite(this); }
 
-    /** Whether any element is non-zero (a 0-d bool tensor). */
+    /** {@return whether any element is non-zero, as a 0-d bool tensor} */
     public Tensor any() { return CompositeOps.any(this, null, false); }
 
+    /**
+     * Whether any element along dim is non-zero (PyTorch's {@code any(dim, keepdim)}).
+     *
+     * @param dim the dimension reduced (negative counts from the end)
+     * @param keepDim whether the reduced dimension stays, with size 1
+     * @return a new bool tensor
+     */
     public Tensor any(int dim, boolean keepDim) { return CompositeOps.any(this, new int[] {dim}, keepDim); }
 
-    /** Whether every element is non-zero (a 0-d bool tensor). */
+    /** {@return whether every element is non-zero, as a 0-d bool tensor} */
     public Tensor all() { return CompositeOps.all(this, null, false); }
 
+    /**
+     * Whether every element along dim is non-zero (PyTorch's {@code all(dim, keepdim)}).
+     *
+     * @param dim the dimension reduced (negative counts from the end)
+     * @param keepDim whether the reduced dimension stays, with size 1
+     * @return a new bool tensor
+     */
     public Tensor all(int dim, boolean keepDim) { return CompositeOps.all(this, new int[] {dim}, keepDim); }
 
-    /** The 2-norm (Frobenius norm) of all elements. */
+    /** {@return the 2-norm (Frobenius norm) of all elements, as a 0-d tensor} */
     public Tensor norm() { return CompositeOps.norm(this, 2, null, false); }
 
-    /** The vector p-norm of all elements: p = 2, 1, any p &gt; 0, or +-{@link Double#POSITIVE_INFINITY}. */
+    /**
+     * The vector p-norm of all elements (PyTorch's {@code norm(p)}).
+     *
+     * @param p 2, 1, any p &gt; 0, or +-{@link Double#POSITIVE_INFINITY}
+     * @return a 0-d tensor
+     */
     public Tensor norm(double p) { return CompositeOps.norm(this, p, null, false); }
 
-    /** The vector p-norm over dims; p = 2 over two dims is the Frobenius norm. */
+    /**
+     * The vector p-norm over dims; p = 2 over two dims is the Frobenius norm (PyTorch's {@code norm(p, dim, keepdim)}).
+     *
+     * @param p 2, 1, any p &gt; 0, or +-{@link Double#POSITIVE_INFINITY}
+     * @param dims the dimensions reduced (negative counts from the end)
+     * @param keepDim whether the reduced dimensions stay, with size 1
+     * @return a new tensor
+     */
     public Tensor norm(double p, int[] dims, boolean keepDim) { return CompositeOps.norm(this, p, dims, keepDim); }
 
-    /** {@code |this - other| <= atol + rtol * |other|} elementwise, as a bool tensor. */
+    /**
+     * {@code |this - other| <= atol + rtol * |other|} elementwise, as a bool tensor (PyTorch's {@code isclose}).
+     *
+     * @param other the tensor compared with, broadcastable with this one
+     * @param rtol the relative tolerance
+     * @param atol the absolute tolerance
+     * @param equalNan whether NaN counts as close to NaN
+     * @return a new bool tensor of the broadcast shape
+     */
     public Tensor isclose(Tensor other, double rtol, double atol, boolean equalNan) { return CompositeOps.isclose(this, other, rtol, atol, equalNan); }
 
-    /** Whether every element is close to {@code other}'s with PyTorch's defaults rtol 1e-5, atol 1e-8 (reads one value back). */
+    /**
+     * Whether every element is close to {@code other}'s with PyTorch's defaults rtol 1e-5, atol 1e-8 (reads one
+     * value back).
+     *
+     * @param other the tensor compared with, broadcastable with this one
+     * @return whether {@link #isclose} holds everywhere
+     */
     public boolean allclose(Tensor other) { return CompositeOps.allclose(this, other, 1e-5, 1e-8, false); }
+
+    /**
+     * Whether every element is close to {@code other}'s (PyTorch's {@code allclose}; reads one value back).
+     *
+     * @param other the tensor compared with, broadcastable with this one
+     * @param rtol the relative tolerance
+     * @param atol the absolute tolerance
+     * @param equalNan whether NaN counts as close to NaN
+     * @return whether {@link #isclose} holds everywhere
+     */
 
     public boolean allclose(Tensor other, double rtol, double atol, boolean equalNan) { return CompositeOps.allclose(this, other, rtol, atol, equalNan); }
 

@@ -16,7 +16,15 @@ public final class Node {
     private final int[] savedVersions;
     private BackwardFn fn;
 
-    /** {@code retained} holds the non-null inputs, in order, then the other tensors the rule reads. */
+    /**
+     * Records one op (PyTorch's {@code grad_fn}), saving the version of each retained tensor.
+     *
+     * @param op the op's name, for error messages and graph printing
+     * @param inputs the op's tensor inputs, in order (null where an input is not a tensor)
+     * @param fn the backward rule
+     * @param retained the non-null inputs, in order, then the other tensors the rule reads
+     */
+
     public Node(String op, Tensor[] inputs, BackwardFn fn, Tensor[] retained) {
         this.op = op;
         this.inputs = inputs;

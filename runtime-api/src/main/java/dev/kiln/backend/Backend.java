@@ -271,12 +271,23 @@ public interface Backend extends AutoCloseable {
      * issued between the check and that point may have run with the bad index; its results are not used, because
      * the exception reaches the caller first. The default is immediate and correct on any backend: a min and a
      * max reduction and one read back of the two values. Backends override it with a scan that does not wait.
+     *
+     * @param op the op's name, for the exception
+     * @param index the integer view checked
+     * @param bound one past the largest valid index
      */
     default void checkIndex(String op, View index, long bound) {
         IndexDefaults.checkIndex(this, op, index, bound);
     }
 
-    /** The exception of a failed {@link #checkIndex}, worded the same by every backend. */
+    /**
+     * The exception of a failed {@link #checkIndex}, worded the same by every backend.
+     *
+     * @param op the op's name
+     * @param value the offending index
+     * @param bound one past the largest valid index
+     * @return the exception, to throw
+     */
     static IndexOutOfBoundsException indexOutOfBounds(String op, long value, long bound) {
         return new IndexOutOfBoundsException(op + ": index " + value + " is out of bounds for size " + bound);
     }
@@ -286,6 +297,10 @@ public interface Backend extends AutoCloseable {
      * sequence behind {@code arange}, {@code linspace} and the masks and position tables built from them. The
      * default fills an int64 index sequence in log2(n) doubling steps of {@link #binaryScalar} and scales it in
      * out's dtype (or in int64 when start and step are integers); a backend overrides it with one kernel.
+     *
+     * @param start the first value
+     * @param step the difference between consecutive values
+     * @param out the view written, any dtype
      */
     default void arange(double start, double step, View out) {
         IndexDefaults.arange(this, start, step, out);
@@ -437,12 +452,24 @@ public interface Backend extends AutoCloseable {
      * both dense and of x's shape. Stable (equal keys keep their order), NaN above every number (last ascending,
      * first descending), as PyTorch's {@code sort(stable=True)}. The default counts ranks with broadcast compares
      * ({@link SortScanDefaults}); backends override it where rows are long.
+     *
+     * @param x the view sorted
+     * @param axis the axis sorted along
+     * @param descending whether the largest come first
+     * @param values the sorted values written
+     * @param indices the int64 positions written
      */
     default void sort(View x, int axis, boolean descending, View values, View indices) {
         SortScanDefaults.sort(this, x, axis, descending, values, indices);
     }
 
-    /** Inclusive prefix sum of {@code x} along {@code axis} into {@code out} (same shape and dtype, dense). */
+    /**
+     * Inclusive prefix sum of {@code x} along {@code axis} into {@code out}.
+     *
+     * @param x the view summed
+     * @param axis the axis summed along
+     * @param out the sums written, of x's shape and dtype, dense
+     */
     default void cumsum(View x, int axis, View out) {
         SortScanDefaults.cumsum(this, x, axis, out);
     }
@@ -452,7 +479,11 @@ public interface Backend extends AutoCloseable {
      * this backend, for the same inputs, device and settings. False for kernels that accumulate with atomics in
      * whatever order threads finish; with {@code Kiln.useDeterministicAlgorithms(true)} the tensor layer refuses
      * those. Every entry point of the CPU and OpenCL backends is deterministic.
+     *
+     * @param entryPoint a method name of this interface
+     * @return whether it is deterministic on this backend
      */
+
     default boolean isDeterministic(String entryPoint) { return true; }
 
     // ---- helpers for implementations -----------------------------------------------------------------------

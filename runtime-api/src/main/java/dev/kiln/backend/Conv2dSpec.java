@@ -35,9 +35,26 @@ public record Conv2dSpec(int strideH, int strideW, int padH, int padW, int dilat
      */
     public static Conv2dSpec of(int stride, int padding) { return new Conv2dSpec(stride, stride, padding, padding, 1, 1, 1); }
 
+    /**
+     * The output height.
+     *
+     * @param h the input height
+     * @param kh the kernel height
+     * @return the output height for this geometry
+     * @throws IllegalArgumentException if the padded input is smaller than the dilated kernel
+     */
     public int outH(int h, int kh) { return outSize("height", h, kh, padH, dilationH, strideH); }
 
-    public int outW(int w, int kw) { return outSize("width", w, kw, padW, dilationW, strideW); }
+    /**
+     * The output width.
+     *
+     * @param w the input width
+     * @param kw the kernel width
+     * @return the output width for this geometry
+     * @throws IllegalArgumentException if the padded input is smaller than the dilated kernel
+     */
+    public int outW(int w, int kw) {
+ return outSize("width", w, kw, padW, dilationW, strideW); }
 
     /** In long arithmetic: a huge padding or dilation must not wrap into a plausible size. */
     private static int outSize(String axis, int in, int k, int pad, int dilation, int stride) {

@@ -193,7 +193,13 @@ public final class DeviceProbe {
      * round trips this way): tensors created afterwards on that device, through the default device too when it was
      * this one, go to the wrapper. Tensors made before keep the backend they were made on, so a caller creates
      * everything it measures after this call. Closing the result restores the backend.
+     *
+     * @param device the device whose backend is wrapped
+     * @param wrap makes the wrapper from the backend
+     * @return the handle that restores the backend when closed
+     * @throws IllegalArgumentException if the device is not available
      */
+
     public static Interposition interpose(Device device, java.util.function.UnaryOperator<Backend> wrap) {
         BackendProvider.Candidate c = candidates().stream().filter(x -> x.isAvailable() && device.matches(Device.parse(x.device())))
                 .findFirst().orElseThrow(() -> new IllegalArgumentException("interpose: device '" + device + "' is not available:\n" + table()));

@@ -20,7 +20,14 @@ public final class HostValues {
 
     private HostValues() {}
 
-    /** Element {@code i} of {@code s}, read as {@code t}. */
+    /**
+     * Reads one element from host memory.
+     *
+     * @param s the dense elements
+     * @param t their element type
+     * @param i the element's index
+     * @return element {@code i} of {@code s}, read as {@code t}, widened to double
+     */
     public static double getDouble(MemorySegment s, DType t, long i) {
         return switch (t) {
             case FLOAT32 -> s.getAtIndex(F32, i);
@@ -33,6 +40,14 @@ public final class HostValues {
         };
     }
 
+    /**
+     * Writes one element to host memory, converting as {@link Backend#copy} does (casts to integers truncate).
+     *
+     * @param s the dense elements
+     * @param t their element type
+     * @param i the element's index
+     * @param v the value written
+     */
     public static void setDouble(MemorySegment s, DType t, long i, double v) {
         switch (t) {
             case FLOAT32 -> s.setAtIndex(F32, i, (float) v);
@@ -45,7 +60,14 @@ public final class HostValues {
         }
     }
 
-    /** Element {@code i} as an integer: exact for the integer types, truncated for floats. */
+    /**
+     * Reads one element from host memory as an integer.
+     *
+     * @param s the dense elements
+     * @param t their element type
+     * @param i the element's index
+     * @return element {@code i}: exact for the integer types, truncated for floats
+     */
     public static long getLong(MemorySegment s, DType t, long i) {
         return switch (t) {
             case INT32 -> s.getAtIndex(I32, i);
@@ -55,6 +77,14 @@ public final class HostValues {
         };
     }
 
+    /**
+     * Writes one integer element to host memory: exact for the integer types, rounded for floats.
+     *
+     * @param s the dense elements
+     * @param t their element type
+     * @param i the element's index
+     * @param v the value written
+     */
     public static void setLong(MemorySegment s, DType t, long i, long v) {
         switch (t) {
             case INT32 -> s.setAtIndex(I32, i, (int) v);
@@ -64,13 +94,25 @@ public final class HostValues {
         }
     }
 
-    /** Whether a dtype converts through the integer path (exact 64-bit values, no detour through double). */
+    /**
+     * Whether a dtype converts through the integer path (exact 64-bit values, no detour through double).
+     *
+     * @param t the element type
+     * @return true for int32, int64 and bool
+     */
     public static boolean integral(DType t) { return t == DType.INT32 || t == DType.INT64 || t == DType.BOOL; }
 
     /**
      * Converts {@code n} dense elements of type {@code from} at {@code src} into type {@code to} at {@code dst}, with
      * the conversions of {@link Backend#copy}.
+     *
+     * @param src the source elements
+     * @param from their element type
+     * @param dst where the converted elements go
+     * @param to their element type
+     * @param n the number of elements
      */
+
     public static void convert(MemorySegment src, DType from, MemorySegment dst, DType to, long n) {
         if (from == to) {
             MemorySegment.copy(src, 0, dst, 0, n * from.byteSize());

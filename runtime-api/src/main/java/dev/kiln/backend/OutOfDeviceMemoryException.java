@@ -6,7 +6,19 @@ package dev.kiln.backend;
  * tries once more; a backend throws this only after its own cache was freed.
  */
 public class OutOfDeviceMemoryException extends IllegalStateException {
+    /**
+     * An allocation failure.
+     *
+     * @param message what was asked for and what the device had
+     */
     public OutOfDeviceMemoryException(String message) { super(message); }
 
+    /**
+     * An allocation failure reported by a driver.
+     *
+     * @param message what was asked for and what the device had
+     * @param cause the driver's error
+     */
     public OutOfDeviceMemoryException(String message, Throwable cause) { super(message, cause); }
+
 }

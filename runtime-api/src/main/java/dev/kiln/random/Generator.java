@@ -16,30 +16,52 @@ public final class Generator {
     public static final long DEFAULT_SEED = 0x4B494C4EL;
     private static final Generator DEFAULT = new Generator(DEFAULT_SEED);
 
-    /** A generator's whole state, for checkpoints: restoring it replays the same numbers. */
+    /**
+     * A generator's whole state, for checkpoints: restoring it replays the same numbers.
+     *
+     * @param seed the Philox key
+     * @param offset the next unused counter
+     */
     public record State(long seed, long offset) {}
 
     private final AtomicReference<State> state;
 
+    /**
+     * A generator starting at counter 0 (PyTorch's {@code torch.Generator().manual_seed(seed)}).
+     *
+     * @param seed the Philox key
+     */
     public Generator(long seed) { state = new AtomicReference<>(new State(seed, 0)); }
 
-    /** The generator that ops use when they are given none. */
+    /** {@return the generator that ops use when they are given none} */
     public static Generator defaultGenerator() { return DEFAULT; }
 
-    /** Restarts the stream from counter 0 under {@code seed}; returns this, as PyTorch's does. */
+    /**
+     * Restarts the stream from counter 0 under {@code seed} (PyTorch's {@code manual_seed}).
+     *
+     * @param seed the new Philox key
+     * @return this generator, as PyTorch's does
+     */
     public Generator manualSeed(long seed) {
         state.set(new State(seed, 0));
         return this;
     }
 
-    /** The seed the stream is keyed with. */
+    /** {@return the seed the stream is keyed with} PyTorch's {@code initial_seed}. */
     public long initialSeed() { return state.get().seed(); }
 
-    /** The next counter a draw will use. */
+    /** {@return the next counter a draw will use} */
     public long offset() { return state.get().offset(); }
 
+    /** {@return the whole state, for checkpoints} PyTorch's {@code get_state}. */
     public State getState() { return state.get(); }
 
+    /**
+     * Restores a state from {@link #getState()} (PyTorch's {@code set_state}).
+     *
+     * @param s the state
+     * @throws IllegalArgumentException if its offset is negative
+     */
     public void setState(State s) {
         if (s.offset() < 0) throw new IllegalArgumentException("Generator.setState: offset must be non-negative, got " + s.offset());
         state.set(s);
@@ -48,7 +70,12 @@ public final class Generator {
     /**
      * Reserves {@code n} counters and returns the state to draw them with: its seed, and its offset as the first
      * counter. Atomic, so two threads never share counters.
+     *
+     * @param n the number of counters reserved
+     * @return the state before the reservation: its offset is the first reserved counter
+     * @throws IllegalArgumentException if n is negative
      */
+
     public State reserve(long n) {
         if (n < 0) throw new IllegalArgumentException("Generator.reserve: count must be non-negative, got " + n);
         return state.getAndUpdate(s -> new State(s.seed(), s.offset() + n));

@@ -84,7 +84,13 @@ public final class Philox {
      * The permutation {@code randperm(n)} draws from counters [offset, offset + n) under {@code seed}: the indices
      * ordered by their first Philox word (unsigned), ties in index order. Data loaders shuffle with it on the host,
      * so their order is the one {@code Tensor.randperm} gives on any device from the same generator state.
+     *
+     * @param seed the Philox key
+     * @param offset the first counter
+     * @param n the number of elements
+     * @return a permutation of 0..n-1
      */
+
     public static int[] permutation(long seed, long offset, int n) {
         long[] keyed = new long[n];
         // Key in the high 32 bits, index in the low: one primitive sort is the stable sort by key.
