@@ -82,7 +82,15 @@ public final class Activation extends Module {
      */
     public static Activation softplus() { return new Activation("Softplus", Tensor::softplus); }
 
-    /** PyTorch's {@code nn.Softplus(beta, threshold)}. */
+    /**
+     * PyTorch's {@code nn.Softplus(beta, threshold)}: {@code log(1 + exp(beta * x)) / beta}, and x itself where
+     * {@code beta * x > threshold}.
+     *
+     * @param beta the sharpness
+     * @param threshold above which (in {@code beta * x}) the function is linear
+     * @return the module
+     */
+
     public static Activation softplus(double beta, double threshold) {
         return new Activation("Softplus(beta=" + beta + ", threshold=" + threshold + ")", x -> x.softplus(beta, threshold));
     }

@@ -26,9 +26,22 @@ public final class AvgPool2d extends Module {
      */
     public AvgPool2d(int kernel, int stride, int padding) { this(Pool2dSpec.of(kernel, stride, padding), true); }
 
+    /**
+     * Average pooling of any geometry.
+     *
+     * @param spec the window, stride and padding per axis
+     * @param countIncludePad whether padded zeros count in each window's divisor
+     */
     public AvgPool2d(Pool2dSpec spec, boolean countIncludePad) { this(spec, countIncludePad, 0); }
 
-    /** {@code divisorOverride} > 0 divides every window's sum by it (PyTorch's divisor_override); 0 for the window's count. */
+    /**
+     * Average pooling with PyTorch's {@code divisor_override}.
+     *
+     * @param spec the window, stride and padding per axis
+     * @param countIncludePad whether padded zeros count in each window's divisor (without an override)
+     * @param divisorOverride if positive, the divisor of every window's sum; 0 for the window's count
+     */
+
     public AvgPool2d(Pool2dSpec spec, boolean countIncludePad, int divisorOverride) {
         if (divisorOverride < 0) throw new IllegalArgumentException("AvgPool2d: divisorOverride must be positive (or 0 for none), got " + divisorOverride);
         this.spec = spec;

@@ -52,7 +52,22 @@ public final class Conv2d extends Module {
         this(inChannels, outChannels, kernel, new Conv2dSpec(stride, stride, padding, padding, dilation, dilation, groups), null, bias);
     }
 
-    /** PyTorch's string padding: {@code "same"} (stride 1; even kernels pad one more at the bottom and right) or {@code "valid"}. */
+    /**
+     * With PyTorch's string padding: {@code "same"} (stride 1; even kernels pad one more at the bottom and right)
+     * or {@code "valid"}.
+     *
+     * @param inChannels the input channels
+     * @param outChannels the output channels
+     * @param kernel the kernel's side
+     * @param stride the step
+     * @param padding {@code "same"} or {@code "valid"}
+     * @param dilation the spacing between kernel taps
+     * @param groups the channel groups, dividing both channel counts
+     * @param bias whether to learn a bias
+     * @throws IllegalArgumentException for another padding string, {@code "same"} with a stride other than 1, a size
+     *     that is not positive or a channel count not divisible by groups
+     */
+
     public Conv2d(int inChannels, int outChannels, int kernel, int stride, String padding, int dilation, int groups, boolean bias) {
         this(inChannels, outChannels, kernel, new Conv2dSpec(stride, stride, 0, 0, dilation, dilation, groups), checkMode(padding, stride), bias);
     }

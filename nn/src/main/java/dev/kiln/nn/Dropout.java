@@ -12,9 +12,22 @@ public final class Dropout extends Module {
     private final double p;
     private final Generator generator;
 
+    /**
+     * Dropout drawing from the default generator (PyTorch's {@code nn.Dropout(p)}).
+     *
+     * @param p the probability of zeroing an element, in [0, 1]
+     * @throws IllegalArgumentException if p is not in [0, 1]
+     */
     public Dropout(double p) { this(p, null); }
 
-    /** {@code generator} null: the default generator. */
+    /**
+     * Dropout drawing its masks from a generator of its own.
+     *
+     * @param p the probability of zeroing an element, in [0, 1]
+     * @param generator the generator the masks come from, or null for the default generator
+     * @throws IllegalArgumentException if p is not in [0, 1]
+     */
+
     public Dropout(double p, Generator generator) {
         if (p < 0 || p > 1) throw new IllegalArgumentException("Dropout: p must be in [0, 1], got " + p);
         this.p = p;

@@ -33,7 +33,15 @@ public final class LSTM extends RNNBase {
      */
     public LSTM(int inputSize, int hiddenSize, Options options) { super(inputSize, hiddenSize, options, ONNX_FROM_TORCH); }
 
-    /** With PyTorch's {@code proj_size}: h is projected to {@code projSize} (0 &lt; projSize &lt; hiddenSize) after every step. */
+    /**
+     * With PyTorch's {@code proj_size}: h is projected to {@code projSize} after every step.
+     *
+     * @param inputSize the features of each input step
+     * @param hiddenSize the features of the cell state
+     * @param projSize the features of the projected hidden state, 0 &lt; projSize &lt; hiddenSize
+     * @param options layers, bias, batchFirst, dropout, bidirectional
+     */
+
     public LSTM(int inputSize, int hiddenSize, int projSize, Options options) { super(inputSize, hiddenSize, projSize, options, ONNX_FROM_TORCH); }
 
     @Override

@@ -303,8 +303,14 @@ public abstract class Module implements AutoCloseable {
 
     /**
      * Copies values into this module's parameters and buffers. With {@code strict}, the names must match
-     * exactly; shapes must always match. All of it is checked before anything is copied.
+     * exactly; shapes must always match. All of it is checked before anything is copied. PyTorch's
+     * {@code load_state_dict}.
+     *
+     * @param state the values by dotted name, as {@link #stateDict} gives them
+     * @param strict whether every name must match (else names absent on either side are skipped)
+     * @throws IllegalArgumentException if names (when strict) or shapes do not match
      */
+
     public final void loadStateDict(Map<String, Tensor> state, boolean strict) {
         Map<String, Tensor> own = stateDict();
         if (strict) {

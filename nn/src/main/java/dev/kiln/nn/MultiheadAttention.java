@@ -148,7 +148,18 @@ public final class MultiheadAttention extends Module {
      */
     public MultiheadAttention(int embedDim, int numHeads) { this(embedDim, numHeads, 0, true, embedDim, embedDim, false); }
 
-    /** PyTorch's constructor with {@code add_bias_kv} and {@code add_zero_attn} false. */
+    /**
+     * PyTorch's constructor with {@code add_bias_kv} and {@code add_zero_attn} false.
+     *
+     * @param embedDim the model width (queries and output), a multiple of numHeads
+     * @param numHeads the attention heads
+     * @param dropout the dropout probability on the attention weights, in training
+     * @param bias whether the input and output projections learn biases
+     * @param kdim the width of the keys
+     * @param vdim the width of the values
+     * @param batchFirst whether inputs are (N, L, E) (else (L, N, E))
+     * @throws IllegalArgumentException if embedDim is not a positive multiple of numHeads, or kdim or vdim is not positive
+     */
     public MultiheadAttention(int embedDim, int numHeads, double dropout, boolean bias, int kdim, int vdim, boolean batchFirst) {
         this(embedDim, numHeads, dropout, bias, false, false, kdim, vdim, batchFirst);
     }
@@ -158,7 +169,19 @@ public final class MultiheadAttention extends Module {
      * projected keys and values as one more key. {@code addZeroAttn}: a key and value of zeros appended after the
      * head split. Either adds a key the masks do not cover (it is never masked); neither works with a cache or
      * the causal flag (give an attention mask instead).
+     *
+     * @param embedDim the model width (queries and output), a multiple of numHeads
+     * @param numHeads the attention heads
+     * @param dropout the dropout probability on the attention weights, in training
+     * @param bias whether the input and output projections learn biases
+     * @param addBiasKv whether to append learned key and value biases as one more key
+     * @param addZeroAttn whether to append a zero key and value after the head split
+     * @param kdim the width of the keys
+     * @param vdim the width of the values
+     * @param batchFirst whether inputs are (N, L, E) (else (L, N, E))
+     * @throws IllegalArgumentException if embedDim is not a positive multiple of numHeads, or kdim or vdim is not positive
      */
+
     public MultiheadAttention(int embedDim, int numHeads, double dropout, boolean bias, boolean addBiasKv, boolean addZeroAttn,
                               int kdim, int vdim, boolean batchFirst) {
         if (numHeads <= 0 || embedDim <= 0 || embedDim % numHeads != 0 || kdim <= 0 || vdim <= 0)

@@ -47,6 +47,12 @@ public final class RelativeMultiheadAttention extends Module {
      * Sinusoidal encodings of distances 0..n-1, (n, dim), on {@code device} (null for the default): sin on the first
      * half of the features, cos on the second (a last, odd feature is 0). Built on the device from {@code arange}, in
      * {@code dtype} (float32 for the storage-only half types), with frequencies {@code 10000^(-2k/dim)}.
+     *
+     * @param n the number of distances
+     * @param dim the features per distance
+     * @param dtype the element type of the result
+     * @param device the device, or null for the default
+     * @return a new (n, dim) tensor
      */
     public static Tensor sinusoid(int n, int dim, DType dtype, Device device) {
         int half = dim / 2;
@@ -61,7 +67,16 @@ public final class RelativeMultiheadAttention extends Module {
         }
     }
 
-    public static Tensor sinusoid(int n, int dim, DType dtype) { return sinusoid(n, dim, dtype, null); }
+    /**
+     * {@link #sinusoid(int, int, DType, Device)} on the default device.
+     *
+     * @param n the number of distances
+     * @param dim the features per distance
+     * @param dtype the element type of the result
+     * @return a new (n, dim) tensor
+     */
+    public static Tensor sinusoid(int n, int dim, DType dtype) {
+ return sinusoid(n, dim, dtype, null); }
 
     @Override
     public Tensor forward(Tensor x) { return forward(x, null); }

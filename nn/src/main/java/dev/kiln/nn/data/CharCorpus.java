@@ -22,6 +22,13 @@ public final class CharCorpus {
     private final int[] train;
     private final int[] heldOut;
 
+    /**
+     * A corpus over {@code text}, its first {@code trainFraction} for training and the rest held out.
+     *
+     * @param text the whole text
+     * @param trainFraction the fraction for training, in (0, 1)
+     * @throws IllegalArgumentException if trainFraction is not in (0, 1)
+     */
     public CharCorpus(String text, double trainFraction) {
         if (!(trainFraction > 0 && trainFraction < 1)) throw new IllegalArgumentException("CharCorpus: trainFraction must be in (0, 1), got " + trainFraction);
         TreeSet<Character> chars = new TreeSet<>();
@@ -36,7 +43,12 @@ public final class CharCorpus {
         heldOut = java.util.Arrays.copyOfRange(ids, split, ids.length);
     }
 
-    /** Tiny Shakespeare with the last 10% held out. */
+    /**
+     * Tiny Shakespeare with the last 10% held out.
+     *
+     * @return the corpus
+     * @throws IOException if the bundled resource is missing or unreadable
+     */
     public static CharCorpus tinyShakespeare() throws IOException {
         try (InputStream in = CharCorpus.class.getResourceAsStream(TINY_SHAKESPEARE)) {
             if (in == null) throw new IOException("tiny Shakespeare resource " + TINY_SHAKESPEARE + " is missing from the class path");
@@ -44,13 +56,21 @@ public final class CharCorpus {
         }
     }
 
+    /** {@return the number of distinct characters} */
     public int vocabularySize() { return vocabulary.length; }
 
+    /** {@return the number of characters for training} */
     public int trainLength() { return train.length; }
 
+    /** {@return the number of held-out characters} */
     public int heldOutLength() { return heldOut.length; }
 
-    /** Inputs and next-character targets, each (batch, context) INT64 on the default device. */
+    /**
+     * Inputs and next-character targets, each (batch, context) INT64 on the default device.
+     *
+     * @param inputs the character ids of each window
+     * @param targets the id of the character after each input character
+     */
     public record Windows(Tensor inputs, Tensor targets) implements AutoCloseable {
         @Override
         public void close() {
@@ -59,7 +79,17 @@ public final class CharCorpus {
         }
     }
 
-    /** {@code batch} windows of {@code context} characters at offsets drawn from {@code random}, from the training or held-out text. */
+    /**
+     * {@code batch} windows of {@code context} characters at offsets drawn from {@code random}.
+     *
+     * @param heldOutText whether to draw from the held-out text (else the training text)
+     * @param batch the number of windows
+     * @param context the characters per window
+     * @param random where the offsets come from
+     * @return the windows and their targets
+     * @throws IllegalArgumentException if batch or context is not positive, or context is not shorter than the text
+     */
+
     public Windows batch(boolean heldOutText, int batch, int context, SplittableRandom random) {
         int[] ids = heldOutText ? heldOut : train;
         if (batch <= 0 || context <= 0 || context >= ids.length)

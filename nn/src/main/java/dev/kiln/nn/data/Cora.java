@@ -14,12 +14,25 @@ import java.util.zip.GZIPInputStream;
  * the text files bundled with kiln-nn (see the provenance note in their folder): binary bag-of-words features,
  * class labels and undirected edges.
  *
+ * @param nodes the number of nodes (2,708)
+ * @param featureCount the features per node (1,433)
+ * @param classes the number of classes (7)
  * @param features (nodes x featureCount) 0/1 values, row-major
+ * @param labels the class of each node
  * @param edges    undirected edges as pairs of node ids, each listed once
+ * @param train the training nodes
+ * @param validation the validation nodes
+ * @param test the test nodes
  */
 public record Cora(int nodes, int featureCount, int classes, float[] features, int[] labels, int[][] edges, int[] train, int[] validation, int[] test) {
     private static final String FOLDER = "/dev/kiln/nn/data/cora/";
 
+    /**
+     * Reads the bundled files.
+     *
+     * @return the graph and its split
+     * @throws IOException if a file is missing or malformed
+     */
     public static Cora load() throws IOException {
         List<String[]> featureRows = rows("cora-features.txt.gz");
         int nodes = featureRows.size(), featureCount = 1433;
@@ -50,7 +63,8 @@ public record Cora(int nodes, int featureCount, int classes, float[] features, i
         return new Cora(nodes, featureCount, classes, features, labels, edges, train, validation, test);
     }
 
-    /** The dense symmetric 0/1 adjacency matrix (nodes x nodes), row-major, without self-loops. */
+    /** {@return the dense symmetric 0/1 adjacency matrix (nodes x nodes), row-major, without self-loops} */
+
     public float[] adjacency() {
         float[] a = new float[nodes * nodes];
         for (int[] e : edges) {

@@ -42,12 +42,20 @@ public final class DataLoader {
         this.dataset = dataset;
     }
 
-    /** Shuffles each epoch with a permutation drawn from (seed, epoch): {@code shuffle(new Generator(seed))}. */
+    /**
+     * Shuffles each epoch with a permutation drawn from (seed, epoch): {@code shuffle(new Generator(seed))}.
+     *
+     * @param seed the seed keying the shuffle
+     * @return this loader, for chaining
+     */
     public DataLoader shuffle(long seed) { return shuffle(new Generator(seed)); }
 
     /**
      * Shuffles each epoch with the permutation {@code randperm} draws from {@code generator}'s current state and the
      * epoch; the generator is not advanced.
+     *
+     * @param generator the generator whose state keys the shuffle
+     * @return this loader, for chaining
      */
     public DataLoader shuffle(Generator generator) {
         plan.shuffle(generator);
@@ -89,12 +97,19 @@ public final class DataLoader {
         return this;
     }
 
+    /** {@return the number of examples per batch} */
     public int batchSize() { return plan.batchSize(); }
 
-    /** Number of batches per epoch. */
+    /** {@return the number of batches per epoch} */
     public int batchCount() { return plan.batchCount(dataset.size()); }
 
-    /** The order in which an epoch visits the examples. */
+    /**
+     * The order in which an epoch visits the examples.
+     *
+     * @param epoch the epoch, from 0
+     * @return the example indices in visiting order
+     */
+
     public int[] order(int epoch) { return plan.order(epoch, dataset.size()); }
 
     /**

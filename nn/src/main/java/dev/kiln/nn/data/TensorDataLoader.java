@@ -27,33 +27,71 @@ public final class TensorDataLoader {
     private final TensorDataset dataset;
     private final BatchPlan plan;
 
+    /**
+     * A loader over {@code dataset} in its own order, keeping a last partial batch.
+     *
+     * @param dataset the examples
+     * @param batchSize examples per batch, positive
+     * @throws IllegalArgumentException if batchSize is not positive
+     */
     public TensorDataLoader(TensorDataset dataset, int batchSize) {
         this.plan = new BatchPlan("TensorDataLoader", batchSize);
         this.dataset = dataset;
     }
 
-    /** Shuffles each epoch with the permutation drawn from {@code generator}'s current state and the epoch. */
+    /**
+     * Shuffles each epoch with the permutation drawn from {@code generator}'s current state and the epoch; the
+     * generator is not advanced.
+     *
+     * @param generator the generator whose state keys the shuffle
+     * @return this loader, for chaining
+     */
     public TensorDataLoader shuffle(Generator generator) {
         plan.shuffle(generator);
         return this;
     }
 
+    /**
+     * Whether each epoch drops its last batch when it is smaller than the others.
+     *
+     * @param dropLast whether to drop a last batch smaller than the batch size
+     * @return this loader, for chaining
+     */
     public TensorDataLoader dropLast(boolean dropLast) {
         plan.dropLast(dropLast);
         return this;
     }
 
+    /** {@return the number of examples per batch} */
     public int batchSize() { return plan.batchSize(); }
 
-    /** Number of batches per epoch. */
+    /** {@return the number of batches per epoch} */
     public int batchCount() { return plan.batchCount(dataset.size()); }
 
-    /** The order in which an epoch visits the examples. */
+    /**
+     * The order in which an epoch visits the examples.
+     *
+     * @param epoch the epoch, from 0
+     * @return the example indices in visiting order
+     */
     public int[] order(int epoch) { return plan.order(epoch, dataset.size()); }
 
+    /**
+     * The batches of {@code epoch}, from the first.
+     *
+     * @param epoch the epoch, from 0 (it picks the shuffle)
+     * @return the batches; close each one
+     */
     public Iterable<TensorBatch> epoch(int epoch) { return epoch(epoch, 0); }
 
-    /** The batches of {@code epoch} from batch {@code firstBatch} on (to resume mid-epoch). */
+    /**
+     * The batches of {@code epoch} from batch {@code firstBatch} on (to resume mid-epoch).
+     *
+     * @param epoch the epoch, from 0 (it picks the shuffle)
+     * @param firstBatch the index of the first batch returned
+     * @return the batches; close each one
+     */
+
     public Iterable<TensorBatch> epoch(int epoch, int firstBatch) {
         int[] order = order(epoch);
         int count = batchCount();

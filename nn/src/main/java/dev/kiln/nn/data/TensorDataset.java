@@ -13,8 +13,20 @@ import java.util.List;
 public final class TensorDataset {
     private final List<Tensor> tensors;
 
+    /**
+     * A dataset over the given tensors.
+     *
+     * @param tensors the tensors, at least one, all with the same first dimension and on the same device
+     * @throws IllegalArgumentException if there is none, one is 0-dimensional, or they differ in examples or device
+     */
     public TensorDataset(Tensor... tensors) { this(List.of(tensors)); }
 
+    /**
+     * A dataset over the given tensors.
+     *
+     * @param tensors the tensors, at least one, all with the same first dimension and on the same device
+     * @throws IllegalArgumentException if there is none, one is 0-dimensional, or they differ in examples or device
+     */
     public TensorDataset(List<Tensor> tensors) {
         if (tensors.isEmpty()) throw new IllegalArgumentException("TensorDataset: needs at least one tensor");
         Tensor first = tensors.getFirst();
@@ -31,12 +43,20 @@ public final class TensorDataset {
         this.tensors = List.copyOf(tensors);
     }
 
-    /** Number of examples. */
+    /** {@return the number of examples} */
     public int size() { return tensors.getFirst().size(0); }
 
+    /** {@return the tensors, in the order given} */
     public List<Tensor> tensors() { return tensors; }
 
-    /** Example i: row i of every tensor (views, no copy). */
+    /**
+     * Example i: row i of every tensor (views, no copy).
+     *
+     * @param index the example's index
+     * @return one view per tensor
+     * @throws IndexOutOfBoundsException if index is not in [0, size())
+     */
+
     public List<Tensor> get(int index) {
         if (index < 0 || index >= size()) throw new IndexOutOfBoundsException("TensorDataset: example " + index + " of " + size());
         return tensors.stream().map(t -> t.select(0, index)).toList();

@@ -66,7 +66,15 @@ public final class Checkpoint {
      * saved, and the random generator; returns the metadata, including the caller's extras. Atomic: everything is
      * read and validated first, so a file that cannot be loaded leaves the model, optimizer, scheduler and random
      * generator as they were, and the failure is an IOException that says why.
+     *
+     * @param file the checkpoint
+     * @param model the model restored
+     * @param optimizer the optimizer restored, or null
+     * @param scheduler the scheduler restored, or null
+     * @return the metadata saved with the checkpoint
+     * @throws IOException if the file cannot be read or does not fit the model, optimizer or scheduler
      */
+
     public static Map<String, String> load(Path file, Module model, Optimizer optimizer, Scheduler scheduler) throws IOException {
         try (Safetensors.Contents c = Safetensors.read(file)) {
             Map<String, String> meta = c.metadata();

@@ -21,7 +21,17 @@ public final class ImageGrid {
 
     private ImageGrid() {}
 
-    /** {@code images}: (N, H, W) or (N, 1, H, W), any float dtype, on any device. */
+    /**
+     * Writes the grid.
+     *
+     * @param png the file written
+     * @param images (N, H, W) or (N, 1, H, W), any float dtype, on any device
+     * @param columns images per row, positive
+     * @param scale the pixel enlargement, positive
+     * @throws IllegalArgumentException if the images are not float (N, H, W) or (N, 1, H, W), or columns or scale is not positive
+     * @throws IOException if the file cannot be written
+     */
+
     public static void write(Path png, Tensor images, int columns, int scale) throws IOException {
         int[] shape = images.shape();
         boolean oneChannel = shape.length == 4 && shape[1] == 1;

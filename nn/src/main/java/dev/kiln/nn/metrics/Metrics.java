@@ -22,6 +22,10 @@ public final class Metrics {
     /**
      * Fraction of the examples in {@code batches} whose arg-max output of {@code model} is their label; the model
      * runs in evaluation mode without gradients and is left in training mode. Closes the batches.
+     *
+     * @param model the classifier, mapping a batch's inputs to (N, C) scores
+     * @param batches the labelled examples
+     * @return the fraction correct, in [0, 1]
      */
     public static double accuracy(Module model, Iterable<Batch> batches) {
         model.eval();
@@ -39,7 +43,15 @@ public final class Metrics {
         return (double) correct / total;
     }
 
-    /** Fraction of rows whose highest score is at the target. */
+    /**
+     * Fraction of rows whose highest score is at the target.
+     *
+     * @param scores (N, C) scores
+     * @param targets (N) integer class indices
+     * @return the fraction correct, in [0, 1]
+     * @throws IllegalArgumentException if the shapes or dtypes do not fit
+     */
+
     public static double accuracy(Tensor scores, Tensor targets) { return topK(scores, targets, 1); }
 
     /**

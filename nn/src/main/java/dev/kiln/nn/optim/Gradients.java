@@ -21,6 +21,12 @@ public final class Gradients {
      * <p>As PyTorch's {@code clip_grad_norm_}: the norm is computed in the first gradient's dtype (float32 for the
      * half types) and the factor {@code min(1, maxNorm / (norm + 1e-6))} is multiplied in on the device, so the
      * gradients are rewritten even when the factor is 1.
+     *
+     * @param params the parameters whose gradients are scaled
+     * @param maxNorm the largest norm allowed, non-negative
+     * @param normType p of the p-norm, positive, or {@link Double#POSITIVE_INFINITY} for the max norm
+     * @return the total norm before clipping, a 0-D tensor on the gradients' device
+     * @throws IllegalArgumentException if maxNorm is negative or normType not positive
      */
     public static Tensor clipNorm(List<Tensor> params, double maxNorm, double normType) {
         if (!(maxNorm >= 0)) throw new IllegalArgumentException("clipNorm: maxNorm must be non-negative, got " + maxNorm);
@@ -44,7 +50,15 @@ public final class Gradients {
         }
     }
 
-    public static Tensor clipNorm(List<Tensor> params, double maxNorm) { return clipNorm(params, maxNorm, 2); }
+    /**
+     * {@link #clipNorm(List, double, double)} with the 2-norm.
+     *
+     * @param params the parameters whose gradients are scaled
+     * @param maxNorm the largest norm allowed, non-negative
+     * @return the total norm before clipping, a 0-D tensor on the gradients' device
+     */
+    public static Tensor clipNorm(List<Tensor> params, double maxNorm) {
+ return clipNorm(params, maxNorm, 2); }
 
     /**
      * Clamps every gradient element into [-clip, clip].

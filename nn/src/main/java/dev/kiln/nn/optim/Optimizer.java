@@ -58,7 +58,13 @@ public abstract class Optimizer implements AutoCloseable {
     /**
      * Adds a group of parameters with its own option overrides (e.g. no weight decay for biases). A parameter
      * listed twice (or reached twice through a module shared between two parents) is kept once, so each step
-     * updates it once.
+     * updates it once. PyTorch's {@code add_param_group}.
+     *
+     * @param params the group's parameters: leaf tensors that require grad
+     * @param overrides option values that differ from the optimizer's defaults, by option name
+     * @return the new group
+     * @throws IllegalArgumentException if params is empty, holds a non-leaf tensor or a parameter of another group,
+     *     or an override names no option
      */
     public final ParamGroup addParamGroup(List<Tensor> params, Map<String, Double> overrides) {
         Map<Tensor, Boolean> distinct = new IdentityHashMap<>();
@@ -178,7 +184,14 @@ public abstract class Optimizer implements AutoCloseable {
         return Json.write(root);
     }
 
-    /** Restores what {@link #stateJson} and {@link #stateTensors} saved into an optimizer over the same parameters. */
+    /**
+     * Restores what {@link #stateJson} and {@link #stateTensors} saved into an optimizer over the same parameters
+     * (PyTorch's {@code load_state_dict}); invalid state changes nothing.
+     *
+     * @param json the saved options, groups and step counts
+     * @param tensors the saved state tensors, by name
+     * @throws IllegalArgumentException if the state does not fit this optimizer
+     */
     public final void loadState(String json, Map<String, Tensor> tensors) { prepareLoadState(json, tensors).run(); }
 
     /**
@@ -186,8 +199,14 @@ public abstract class Optimizer implements AutoCloseable {
      * and each state tensor's parameter and shape) and returns the action that applies it. Nothing changes until
      * the action runs, so a checkpoint that fails validation leaves the optimizer as it was; a moment of the wrong
      * shape fails here rather than at the next step.
+     *
+     * @param json the saved options, groups and step counts
+     * @param tensors the saved state tensors, by name
+     * @return the action that applies the state
+     * @throws IllegalArgumentException if the state does not fit this optimizer
      */
-    public final Runnable prepareLoadState(String json, Map<String, Tensor> tensors) {
+    public final Runnable prepareLoadState(
+String json, Map<String, Tensor> tensors) {
         Map<String, Object> root = Json.parseObject(json);
         if (!name.equals(root.get("optimizer")))
             throw new IllegalArgumentException("loadState: state of a " + root.get("optimizer") + " optimizer cannot load into " + name);

@@ -11,9 +11,21 @@ public interface Scheduler {
      */
     String stateJson();
 
-    /** Restores what {@link #stateJson} saved; invalid state changes nothing. */
+    /**
+     * Restores what {@link #stateJson} saved; invalid state changes nothing.
+     *
+     * @param json the saved state
+     * @throws IllegalArgumentException if the state does not fit this scheduler
+     */
     default void loadState(String json) { prepareLoadState(json).run(); }
 
-    /** Validates saved state and returns the action that applies it: nothing changes until that runs. */
+    /**
+     * Validates saved state and returns the action that applies it: nothing changes until that runs.
+     *
+     * @param json the saved state
+     * @return the action that applies it
+     * @throws IllegalArgumentException if the state does not fit this scheduler
+     */
+
     Runnable prepareLoadState(String json);
 }

@@ -26,16 +26,31 @@ public final class Zoo {
 
     private Zoo() {}
 
-    /** Every model, in the order of the docs. */
+    /** {@return every model, in the order of the docs} */
     public static List<ZooModel> all() { return MODELS; }
 
+    /**
+     * Looks a model up by name.
+     *
+     * @param name the registry name
+     * @return the model, or empty if the zoo has none of that name
+     */
     public static Optional<ZooModel> find(String name) {
         return MODELS.stream().filter(m -> m.name().equals(name)).findFirst();
     }
 
+    /**
+     * The model of a name.
+     *
+     * @param name the registry name
+     * @return the model
+     * @throws IllegalArgumentException if the zoo has none of that name (the message lists the names)
+     */
     public static ZooModel get(String name) {
         return find(name).orElseThrow(() -> new IllegalArgumentException("model zoo: no model '" + name + "'; the zoo has " + names()));
     }
 
-    public static List<String> names() { return MODELS.stream().map(ZooModel::name).toList(); }
+    /** {@return the registry names, in the order of the docs} */
+    public static List<String> names() {
+ return MODELS.stream().map(ZooModel::name).toList(); }
 }

@@ -26,22 +26,36 @@ public abstract class ZooModel {
         this.target = target;
     }
 
-    /** The registry name, as {@code kiln train <name>} takes it. */
+    /** {@return the registry name, as {@code kiln train <name>} takes it} */
     public final String name() { return name; }
 
-    /** What the model demonstrates. */
+    /** {@return what the model demonstrates} */
     public final String shows() { return shows; }
 
-    /** The data it trains on. */
+    /** {@return the data it trains on} */
     public final String data() { return data; }
 
-    /** The full-mode target, in words. */
+    /** {@return the full-mode target, in words} */
     public final String target() { return target; }
 
-    /** Trains, writes the checkpoint to {@code options.out()} and returns the held-out metric. */
+    /**
+     * Trains, writes the checkpoint to {@code options.out()} and measures the held-out metric.
+     *
+     * @param options the mode, seed, output folder and log
+     * @return the held-out metric and the training losses
+     * @throws IOException if the data cannot be read or the checkpoint written
+     */
     public abstract ZooResult train(ZooOptions options) throws IOException;
 
-    /** The held-out metric of a checkpoint written by {@link #train} (quick options: the quick run's smaller held-out set). */
+    /**
+     * The held-out metric of a checkpoint written by {@link #train}.
+     *
+     * @param checkpoint the checkpoint file
+     * @param options the mode (quick: the quick run's smaller held-out set), seed and log
+     * @return the held-out metric
+     * @throws IOException if the data or the checkpoint cannot be read
+     */
+
     public abstract ZooResult evaluate(Path checkpoint, ZooOptions options) throws IOException;
 
     @Override

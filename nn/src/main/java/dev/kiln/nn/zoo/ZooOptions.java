@@ -13,17 +13,30 @@ import java.util.Objects;
  * @param log   progress lines go here
  */
 public record ZooOptions(boolean quick, long seed, Path out, PrintWriter log) {
+    /** Checks that {@code out} and {@code log} are given. */
     public ZooOptions {
         Objects.requireNonNull(out, "ZooOptions: out");
         Objects.requireNonNull(log, "ZooOptions: log");
     }
 
-    /** A progress line, flushed at once (training runs for minutes). */
+    /**
+     * Writes a progress line, flushed at once (training runs for minutes).
+     *
+     * @param format a {@link java.util.Formatter} format, formatted in the root locale; the line break is added
+     * @param args its arguments
+     */
     public void say(String format, Object... args) {
         log.printf(java.util.Locale.ROOT, format + "%n", args);
         log.flush();
     }
 
-    /** {@code full} in full mode, {@code quick} in quick mode. */
+    /**
+     * Picks a setting by mode.
+     *
+     * @param full the value for the full recipe
+     * @param quick the value for the quick run
+     * @return {@code full} in full mode, {@code quick} in quick mode
+     */
+
     public int pick(int full, int quick) { return this.quick ? quick : full; }
 }
