@@ -22,7 +22,12 @@ public final class BinaryCache {
     private static final Logger LOG = Logger.getLogger(BinaryCache.class.getName());
     private final Path directory;
 
-    /** The cache of {@code api} ("opencl", "cuda"), in the folder its system property or the defaults name. */
+    /**
+     * The cache of one device API, in the folder {@code kiln.<api>.cache} names, else
+     * {@code $XDG_CACHE_HOME/kiln/<api>} or {@code ~/.cache/kiln/<api>}.
+     *
+     * @param api "opencl" or "cuda"
+     */
     public BinaryCache(String api) {
         String configured = System.getProperty("kiln." + api + ".cache");
         if (configured != null && !configured.isBlank()) {
@@ -34,7 +39,13 @@ public final class BinaryCache {
         }
     }
 
-    /** The file for the image that {@code keyParts} decide, with the given extension (".bin", ".cubin"). */
+    /**
+     * The file for the image that {@code keyParts} decide (named by their SHA-256).
+     *
+     * @param extension the file's extension (".bin", ".cubin")
+     * @param keyParts everything the image depends on: source, options, device, driver
+     * @return the file, which may not exist
+     */
     public Path file(String extension, String... keyParts) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
@@ -48,7 +59,12 @@ public final class BinaryCache {
         }
     }
 
-    /** The stored image, or null when there is none or it cannot be read. */
+    /**
+     * Reads a stored image.
+     *
+     * @param file a file from {@link #file}
+     * @return the stored image, or null when there is none or it cannot be read
+     */
     public byte[] read(Path file) {
         if (!Files.isRegularFile(file)) return null;
         try {
@@ -59,7 +75,14 @@ public final class BinaryCache {
         }
     }
 
-    /** Writes atomically (a temp file, then a rename) so a concurrent reader never sees half an image. */
+    /**
+     * Stores an image atomically (a temp file, then a rename) so a concurrent reader never sees half an image; a
+     * failure to write is logged, not thrown (the cache is an optimisation).
+     *
+     * @param file a file from {@link #file}
+     * @param image the image; an empty one is not stored
+     */
+
     public void store(Path file, byte[] image) {
         if (image.length == 0) return;
         try {

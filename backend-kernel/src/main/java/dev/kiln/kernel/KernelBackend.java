@@ -42,6 +42,11 @@ public final class KernelBackend<M> implements Backend {
     private final IndexErrorWord indexErrors;
     private boolean closed;
 
+    /**
+     * A backend over a device API's runtime; it owns the runtime from now on and closes it with itself.
+     *
+     * @param runtime the device's memory, compiler and launches
+     */
     public KernelBackend(KernelRuntime<M> runtime) {
         this.runtime = runtime;
         this.info = runtime.device();
@@ -56,10 +61,17 @@ public final class KernelBackend<M> implements Backend {
     /**
      * The runtime under this backend. Public for measurements that issue reference work (CLBlast, the driver's
      * buffer copy) beside Kiln's on the same stream; such work must not touch buffers Kiln still uses.
+     *
+     * @return the runtime
      */
     public KernelRuntime<M> runtime() { return runtime; }
 
-    /** The raw allocation behind a buffer of this backend (for the same measurements). */
+    /**
+     * The raw allocation behind a buffer of this backend (for the same measurements).
+     *
+     * @param b a buffer of this backend
+     * @return its raw allocation
+     */
     public synchronized M memory(Buffer b) { return buf(b).memory; }
 
     @Override
@@ -206,7 +218,14 @@ public final class KernelBackend<M> implements Backend {
                 .operand(buf(dst.buffer()), g.strides(0), dst.offset()).run1d(n);
     }
 
-    /** The bit pattern {@code value} has in {@code dtype}, converted as {@link #copy} converts. */
+    /**
+     * The bit pattern {@code value} has in {@code dtype}, converted as {@link #copy} converts.
+     *
+     * @param dtype the element type
+     * @param value the value
+     * @return its bits, in the low bits of the long
+     */
+
     public static long bitsOf(DType dtype, double value) {
         return switch (dtype) {
             case FLOAT32 -> Float.floatToRawIntBits((float) value);

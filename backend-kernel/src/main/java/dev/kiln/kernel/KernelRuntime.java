@@ -18,37 +18,78 @@ import java.lang.foreign.MemorySegment;
  */
 public interface KernelRuntime<M> {
 
-    /** The device: its name, limits and capabilities, fixed for the runtime's life. */
+    /** {@return the device: its name, limits and capabilities, fixed for the runtime's life} */
     DeviceInfo device();
 
-    /** A new raw allocation of exactly {@code bytes}, or null when the device is out of memory. */
+    /**
+     * Allocates device memory.
+     *
+     * @param bytes the size, positive
+     * @return a new raw allocation of exactly {@code bytes}, or null when the device is out of memory
+     */
     M allocate(long bytes);
 
-    /** Returns a raw allocation to the device; issued work that uses it has been ordered before this call. */
+    /**
+     * Returns a raw allocation to the device; issued work that uses it has been ordered before this call.
+     *
+     * @param memory an allocation from {@link #allocate}, not used again
+     */
     void free(M memory);
 
-    /** Copies all of {@code src} into {@code dst} at a byte offset; {@code src} may be reused when this returns. */
+    /**
+     * Copies all of {@code src} into {@code dst} at a byte offset; {@code src} may be reused when this returns.
+     *
+     * @param src the host bytes
+     * @param dst the device allocation written
+     * @param dstByteOffset where in {@code dst} the bytes go
+     */
     void copyFromHost(MemorySegment src, M dst, long dstByteOffset);
 
     /**
      * Copies {@code dst.byteSize()} bytes at a byte offset of {@code src} into {@code dst}, waiting for them. A
      * synchronisation point: when issued work failed, throws {@link IllegalStateException} (see {@link #synchronize}).
+     *
+     * @param src the device allocation read
+     * @param srcByteOffset where in {@code src} the bytes start
+     * @param dst the host memory written, all of it
      */
     void copyToHost(M src, long srcByteOffset, MemorySegment dst);
 
-    /** A device-to-device copy, issued in order without waiting. */
+    /**
+     * A device-to-device copy, issued in order without waiting.
+     *
+     * @param src the allocation read
+     * @param srcByteOffset where in {@code src} the bytes start
+     * @param dst the allocation written
+     * @param dstByteOffset where in {@code dst} the bytes go
+     * @param bytes how many bytes
+     */
     void copy(M src, long srcByteOffset, M dst, long dstByteOffset, long bytes);
 
     /**
      * The program built from {@code source} (the prelude and the family, see {@link KernelSources}) with the
      * build options {@code defines} ({@code -DNAME=value} separated by spaces), compiled at first use and cached.
      * A source that does not build throws {@link IllegalStateException} with the compiler's log.
+     *
+     * @param family the kernel family's name, for the cache key and messages
+     * @param source the whole source text
+     * @param defines the build options
+     * @return the program, built or from the cache
      */
     Program<M> compile(String family, String source, String defines);
 
     /**
      * One operand of {@link #vendorGemm}: a row-major {@code rows x cols} matrix per batch item, at element
      * {@code offset} of {@code memory}, with element strides (the batch stride may be 0 for a broadcast operand).
+     *
+     * @param <M> the runtime's handle of a raw allocation
+     * @param memory the allocation holding the matrix
+     * @param offset the first element's index in it
+     * @param rows the rows per batch item
+     * @param cols the columns per batch item
+     * @param rowStride the elements between consecutive rows
+     * @param colStride the elements between consecutive columns
+     * @param batchStride the elements between consecutive batch items (0: the same matrix for every item)
      */
     record GemmOperand<M>(M memory, long offset, long rows, long cols, long rowStride, long colStride, long batchStride) {}
 
@@ -56,6 +97,13 @@ public interface KernelRuntime<M> {
      * Issues {@code out[i] = a[i] · b[i]} for {@code batch} items through a vendor library (CUDA: cuBLAS) on the
      * stream, without waiting, and returns true; or returns false, having issued nothing, when the runtime has no
      * such library for this dtype and layout, and the backend's own GEMM kernels run. The default has none.
+     *
+     * @param dtype the element type of all three operands
+     * @param batch the number of batch items
+     * @param a the left operands
+     * @param b the right operands
+     * @param out the products written
+     * @return whether the product was issued
      */
     default boolean vendorGemm(DType dtype, long batch, GemmOperand<M> a, GemmOperand<M> b, GemmOperand<M> out) {
         return false;
@@ -70,61 +118,135 @@ public interface KernelRuntime<M> {
     /**
      * Whether the runtime follows every launch (OpenCL: {@code -Dkiln.opencl.debug=true}); {@link KernelBackend}
      * then also fills released buffers with NaN, so that output of a kernel that never ran shows.
+     *
+     * @return whether every launch is followed
      */
     boolean debugging();
 
     /** Releases programs, the stream and the context; memory not yet freed goes with the context. */
     void close();
 
-    /** A built program: the entry points of one family compiled with one set of defines. */
+    /**
+     * A built program: the entry points of one family compiled with one set of defines.
+     *
+     * @param <M> the runtime's handle of a raw allocation
+     */
     interface Program<M> {
-        /** The entry point {@code name}; throws {@link IllegalStateException} when the program has none. */
+        /**
+         * An entry point of the program.
+         *
+         * @param name the function's name in the source
+         * @return the entry point
+         * @throws IllegalStateException when the program has none of that name
+         */
         Kernel<M> kernel(String name);
     }
 
-    /** One entry point, launched any number of times. */
+    /**
+     * One entry point, launched any number of times.
+     *
+     * @param <M> the runtime's handle of a raw allocation
+     */
     interface Kernel<M> {
+        /** {@return the function's name in the source} */
         String name();
 
-        /** The largest work-group (CUDA: block) this kernel can be launched with on this device. */
+        /** {@return the largest work-group (CUDA: block) this kernel can be launched with on this device} */
         long maxWorkGroupSize();
 
-        /** A launch: the arguments in the kernel's parameter order, then {@link Args#run}. */
+        /** {@return a new launch: set the arguments in the kernel's parameter order, then {@link Args#run}} */
         Args<M> args();
     }
 
     /**
      * The arguments of one launch, set in order. Scalars are passed by value with the C type named; {@code longs}
      * passes a {@code long4} / {@code long8} (4 or 8 int64 values by value).
+     *
+     * @param <M> the runtime's handle of a raw allocation
      */
     interface Args<M> {
+        /**
+         * Passes a {@code char}.
+         *
+         * @param v the value
+         * @return this launch
+         */
         Args<M> i8(byte v);
 
+        /**
+         * Passes a {@code short}.
+         *
+         * @param v the value
+         * @return this launch
+         */
         Args<M> i16(short v);
 
+        /**
+         * Passes an {@code int}.
+         *
+         * @param v the value
+         * @return this launch
+         */
         Args<M> i32(int v);
 
+        /**
+         * Passes a {@code long} (64 bits).
+         *
+         * @param v the value
+         * @return this launch
+         */
         Args<M> i64(long v);
 
+        /**
+         * Passes a {@code float}.
+         *
+         * @param v the value
+         * @return this launch
+         */
         Args<M> f32(float v);
 
+        /**
+         * Passes a {@code double}.
+         *
+         * @param v the value
+         * @return this launch
+         */
         Args<M> f64(double v);
 
+        /**
+         * Passes a {@code long4} or {@code long8} by value.
+         *
+         * @param v 4 or 8 values
+         * @return this launch
+         */
         Args<M> longs(long[] v);
 
+        /**
+         * Passes a pointer to device memory ({@code __global} in OpenCL).
+         *
+         * @param m the allocation
+         * @return this launch
+         */
         Args<M> memory(M m);
 
         /**
          * A work-group-local (CUDA: shared) array of {@code bytes} for this launch. OpenCL passes it as a
          * {@code __local} argument; CUDA carves it from the launch's dynamic shared memory (see the kernels
          * module's dialect notes in backend-kernel's README).
+         *
+         * @param bytes the array's size
+         * @return this launch
          */
         Args<M> local(long bytes);
 
         /**
          * Issues the launch over {@code global} work-items per dimension (1 to 3) in groups of {@code local}, or
          * groups the runtime chooses when {@code local} is null; {@code global} is a multiple of {@code local}.
+         *
+         * @param global the work-items per dimension
+         * @param local the work-group size per dimension, or null
          */
+
         void run(long[] global, long[] local);
     }
 }

@@ -27,7 +27,13 @@ public final class KernelSources {
 
     private static final ConcurrentHashMap<String, String> UNITS = new ConcurrentHashMap<>();
 
-    /** The op-code constants, the dialect, the prelude and the family's source, as one compilation unit. */
+    /**
+     * The op-code constants, the dialect, the prelude and the family's source, as one compilation unit.
+     *
+     * @param family one of {@link #FAMILIES}
+     * @return the unit's source text (built once per family)
+     */
+
     public static String unit(String family) {
         return UNITS.computeIfAbsent(family, f -> opCodes() + resource("dialect") + resource("prelude") + "\n#line 1\n" + resource(f));
     }
