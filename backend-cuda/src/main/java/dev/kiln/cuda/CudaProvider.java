@@ -14,6 +14,9 @@ import java.util.List;
 public final class CudaProvider implements BackendProvider {
     static final int PRIORITY = 300;
 
+    /** Creates the provider; {@link java.util.ServiceLoader} does this. */
+    public CudaProvider() {}
+
     @Override
     public String type() { return "cuda"; }
 

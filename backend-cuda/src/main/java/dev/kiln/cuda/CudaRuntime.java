@@ -47,6 +47,9 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
 
     /** A device allocation: JCuda's pointer, and its address for the libraries bound with java.lang.foreign. */
     public static final class Memory extends CUdeviceptr {
+        /** An empty pointer, for {@code cuMemAlloc} to fill. */
+        public Memory() {}
+
         long address() { return getNativePointer(); }
     }
 
