@@ -177,8 +177,8 @@ public final class DeviceProbe {
         List<String> sameType = candidates().stream().filter(BackendProvider.Candidate::isAvailable).map(BackendProvider.Candidate::device)
                 .filter(d -> Device.parse(d).type().equals(device.type())).toList();
         StringBuilder why = new StringBuilder("device '" + device + "' was requested but is not available"
-                + (sameType.isEmpty() ? "" : " (available " + device.type() + " devices: " + String.join(", ", sameType) + ")") + ". Probe results:\n");
-        why.append(candidates().isEmpty() ? NO_BACKEND : table());
+                + (sameType.isEmpty() ? "" : " (available " + device.type() + " devices: " + String.join(", ", sameType) + ")") + ". ");
+        why.append(candidates().isEmpty() ? NO_BACKEND : "Probe results:\n" + table());
         throw new IllegalArgumentException(why.toString());
     }
 
