@@ -42,7 +42,8 @@ class StartupMessagesTest {
 
     @Test
     void quietByDefault() throws Exception {
-        Output out = runProgram(List.of("--add-modules", "jdk.incubator.vector"));
+        // The documented flags: the CPU allocator calls the C library through java.lang.foreign.
+        Output out = runProgram(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
         assertTrue(out.stdout.contains("default device: cpu:0 (automatic"), out.stdout);
         assertTrue(out.stdout.contains("created"), out.stdout);
         // The JVM's own incubator notice is the one line left; the kiln launcher drops it.

@@ -41,7 +41,7 @@ class ErrorConformanceTest {
             assertMessage(IndexOutOfBoundsException.class, () -> {
                 be.checkIndex("index_select", index, 3);
                 be.synchronize();
-            }, "index_select", "11", "[0, 3)");
+            }, "index_select", "index 11", "size 3");
             be.checkIndex("index_select", index, 12);
             be.synchronize();
         } finally {
