@@ -18,11 +18,8 @@ import java.util.List;
 final class IndexErrorWord {
     private record Check(String op, long bound) {}
 
-    private final String device;
     private final List<Check> issued = new ArrayList<>();
     private View word;
-
-    IndexErrorWord(String device) { this.device = device; }
 
     /** The id a new check of {@code op} against {@code bound} reports under; the word is zeroed at first use. */
     int issue(String op, long bound, Backend be) {
@@ -50,6 +47,6 @@ final class IndexErrorWord {
         be.fill(word, 0);
         Check c = checks.get(w.getAtIndex(ValueLayout.JAVA_INT, 1) - 1);
         long value = (w.getAtIndex(ValueLayout.JAVA_INT, 2) & 0xFFFFFFFFL) | ((long) w.getAtIndex(ValueLayout.JAVA_INT, 3) << 32);
-        throw new IndexOutOfBoundsException(c.op() + ": index value " + value + " is out of range [0, " + c.bound() + ") on " + device);
+        throw Backend.indexOutOfBounds(c.op(), value, c.bound());
     }
 }

@@ -18,7 +18,7 @@ class IndexCheckTest {
         View index = upload(be, DType.INT64, new double[] {0, 3, 7, 2, 9}, 5);
         be.checkIndex("gather", index, 5); // returns at once: nothing is read back here
         IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, be::synchronize);
-        assertTrue(e.getMessage().matches("gather: index value (7|9) is out of range \\[0, 5\\) on opencl:\\d+"), e.getMessage());
+        assertTrue(e.getMessage().matches("gather: index (7|9) is out of bounds for size 5"), e.getMessage());
         be.synchronize(); // reported once, then the word is clear
         be.release(index.buffer());
     }
@@ -32,7 +32,7 @@ class IndexCheckTest {
         be.checkIndex("one_hot", negative, 3);
         be.checkIndex("scatter_add", ok, 3);
         IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> download(be, ok));
-        assertEquals("one_hot: index value -4 is out of range [0, 3) on " + be.device(), e.getMessage());
+        assertEquals("one_hot: index -4 is out of bounds for size 3", e.getMessage());
         assertArrayEquals(new double[] {0, 1, 2}, download(be, ok));
         be.release(ok.buffer());
         be.release(negative.buffer());
@@ -48,7 +48,7 @@ class IndexCheckTest {
         be.synchronize();
         be.checkIndex("gather", columns, 5);
         IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, be::synchronize);
-        assertEquals("gather: index value 5 is out of range [0, 5) on " + be.device(), e.getMessage());
+        assertEquals("gather: index 5 is out of bounds for size 5", e.getMessage());
         be.release(stored.buffer());
     }
 }
