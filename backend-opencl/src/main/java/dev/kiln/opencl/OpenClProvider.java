@@ -15,6 +15,9 @@ import java.util.List;
 public final class OpenClProvider implements BackendProvider {
     /** GPUs and accelerators rank above the pure-Java CPU backend (100). */
     static final int GPU_PRIORITY = 200;
+
+    /** A provider; nothing is probed until {@link #probe} is called (ServiceLoader needs a public constructor). */
+    public OpenClProvider() {}
     /**
      * An OpenCL CPU device (PoCL, Intel's CPU runtime) ranks below the pure-Java CPU backend: both use the same
      * cores, and the CPU backend is faster on them. Measured with DeviceThroughput (test sources) on PoCL 3.1 with

@@ -57,7 +57,12 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
         this.log = new LaunchLog(info.device().toString(), debug);
     }
 
-    /** The backend as one on OpenCL, or null when it runs elsewhere (for measurements that need cl_mem and the queue). */
+    /**
+     * The backend as one on OpenCL, for measurements that need cl_mem and the queue.
+     *
+     * @param be any backend
+     * @return {@code be} as a kernel backend over this runtime, or null when it runs elsewhere
+     */
     @SuppressWarnings("unchecked")
     public static KernelBackend<cl_mem> backendOf(Backend be) {
         return be instanceof KernelBackend<?> kb && kb.runtime() instanceof OpenClRuntime ? (KernelBackend<cl_mem>) kb : null;
@@ -66,9 +71,12 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
     /**
      * The in-order queue every launch goes to. Public for measurements that enqueue reference work (CLBlast, the
      * driver's buffer copy) beside Kiln's on one queue; work enqueued here must not touch buffers Kiln still uses.
+     *
+     * @return the queue
      */
     public cl_command_queue queue() { return queue; }
 
+    /** {@return the OpenCL context of this device, for the same measurements} */
     public cl_context context() { return context; }
 
     @Override
