@@ -19,13 +19,20 @@ final class IndexErrorWord {
     private record Check(String op, long bound) {}
 
     private final List<Check> issued = new ArrayList<>();
-    private View word;
+    private final View word;
+    private boolean zeroed;
 
-    /** The id a new check of {@code op} against {@code bound} reports under; the word is zeroed at first use. */
+    /**
+     * Allocated with the backend, so that it counts among the backend's own memory from the start rather than
+     * appearing as a leak after the first check; zeroed at first use, which needs a kernel.
+     */
+    IndexErrorWord(Backend be) { word = be.allocateView(DType.INT32, 4); }
+
+    /** The id a new check of {@code op} against {@code bound} reports under. */
     int issue(String op, long bound, Backend be) {
-        if (word == null) {
-            word = be.allocateView(DType.INT32, 4);
+        if (!zeroed) {
             be.fill(word, 0);
+            zeroed = true;
         }
         issued.add(new Check(op, bound));
         return issued.size();

@@ -52,7 +52,7 @@ public final class KernelBackend<M> implements Backend {
         this.info = runtime.device();
         this.device = info.device();
         this.pool = new MemoryPool<>(runtime);
-        this.indexErrors = new IndexErrorWord();
+        this.indexErrors = new IndexErrorWord(this);
     }
 
     @Override

@@ -22,7 +22,7 @@ class OptionsConformanceTest {
         for (double[] bt : new double[][] {{2, 20}, {0.5, 1}, {3, 5}}) {
             double beta = bt[0], threshold = bt[1];
             double[] expected = Ref.map(x, v -> beta * v > threshold ? v : Math.log1p(Math.exp(beta * v)) / beta);
-            for (DType dt : new DType[] {DType.FLOAT64, DType.FLOAT32})
+            for (DType dt : Ref.floatingTypes())
                 try (Scope s = Scope.open()) {
                     assertClose(expected, Tensor.of(x, dt, null, 4, 6).softplus(beta, threshold), Ref.rtol(dt), Ref.atol(dt), dt + " beta=" + beta + " threshold=" + threshold);
                 }
