@@ -229,7 +229,7 @@ class LayersTest {
             Tensor ones = Tensor.ones(1, 1, 4, 4);
             close(new double[] {4, 4, 4, 4}, pool.forward(ones).toDoubleArray(), 0, "divisor_override=1 gives window sums");
 
-            Tensor v = Tensor.of(new double[] {-1, 0, 3}, DType.FLOAT64, null, 3);
+            Tensor v = Tensor.of(new double[] {-1, 0, 3}, DType.FLOAT32, null, 3);
             close(v.softplus(2, 5).toDoubleArray(), Activation.softplus(2, 5).forward(v).toDoubleArray(), 0, "Softplus(beta, threshold)");
         }
     }
@@ -237,7 +237,7 @@ class LayersTest {
     @Test
     void dropoutWithItsOwnGeneratorIgnoresOtherDraws() {
         try (Scope s = Scope.open()) {
-            Tensor x = Tensor.ones(DType.FLOAT64, null, 64);
+            Tensor x = Tensor.ones(DType.FLOAT32, null, 64);
             double[] first = new Dropout(0.5, new dev.kiln.random.Generator(4)).forward(x).toDoubleArray();
             Tensor.rand(100); // draws from the default generator in between
             double[] again = new Dropout(0.5, new dev.kiln.random.Generator(4)).forward(x).toDoubleArray();
