@@ -1,10 +1,9 @@
 package dev.kiln.cli;
 
-import dev.kiln.Device;
-import dev.kiln.Kiln;
 import dev.kiln.nn.zoo.Zoo;
 import dev.kiln.nn.zoo.ZooModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -29,14 +28,14 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Evaluate on the quick run's smaller held-out set.")
     boolean quick;
 
-    @Option(names = "--device", description = "Device (cpu, opencl, opencl:N, cuda); default: the best available.")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Override
     public Integer call() throws Exception {
         ZooModel zoo = Zoo.get(model);
         if (!Files.isRegularFile(checkpoint)) throw new IllegalArgumentException("--checkpoint " + checkpoint + ": no such file");
-        if (device != null) Kiln.setDefaultDevice(Device.parse(device));
+        device.apply();
         return ZooRun.evaluate(zoo, checkpoint, quick, spec.commandLine().getOut());
     }
 

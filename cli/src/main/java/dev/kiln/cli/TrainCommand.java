@@ -1,9 +1,8 @@
 package dev.kiln.cli;
 
-import dev.kiln.Device;
-import dev.kiln.Kiln;
 import dev.kiln.nn.zoo.Zoo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,8 +30,8 @@ final class TrainCommand implements Callable<Integer> {
             completionCandidates = TrainingRun.ModelNames.class)
     String model;
 
-    @Option(names = "--device", description = "Device (cpu, opencl, opencl:N, cuda); default: the best available.")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--epochs", defaultValue = "6", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
     int epochs;
@@ -68,7 +67,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         long start = System.nanoTime();
         if (epochs <= 0 || batchSize <= 0 || !(lr > 0)) throw new IllegalArgumentException("--epochs, --batch-size and --lr must be positive");
-        if (device != null) Kiln.setDefaultDevice(Device.parse(device));
+        device.apply();
         Path dir = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         if (Zoo.find(model).isPresent()) {
             for (String option : MNIST_ONLY)
