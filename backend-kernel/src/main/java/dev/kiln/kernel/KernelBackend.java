@@ -40,6 +40,7 @@ public final class KernelBackend<M> implements Backend {
     private final Map<String, KernelRuntime.Kernel<M>> kernels = new HashMap<>();
     private final Map<String, KernelRuntime.Program<M>> programs = new HashMap<>();
     private final IndexErrorWord indexErrors;
+    private final KernelConvolution<M> convolution = new KernelConvolution<>(this);
     private boolean closed;
 
     /**
@@ -628,104 +629,21 @@ public final class KernelBackend<M> implements Backend {
 
     private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
 
-    // ---- convolution: im2col / col2im kernels feeding the GEMM kernels ---------------------------------------
+    // ---- convolution: im2col / col2im kernels feeding the GEMM kernels (KernelConvolution) ----------------
 
     @Override
     public synchronized void conv2d(View input, View weight, Conv2dSpec spec, View out) {
-        if (out.numel() == 0) return;
-        DType t = floatingType("conv2d", out.dtype());
-        ConvGeometry g = ConvGeometry.of(input.shape(), weight.shape(), out.shape(), spec);
-        // Columns (N, G, K, P): each image and group is one product W_g (Cout/G x K) @ cols (K x P).
-        View cols = allocateView(t, g.n(), g.groups(), g.k(), g.p());
-        View w = taps(weight, g, g.n()), o = ConvGeometry.planes(out, g.groups());
-        View dense = o == null ? allocateView(t, out.shape()) : null;
-        try {
-            im2col(t, input, g, cols, true);
-            matmul(w, cols, o != null ? o : ConvGeometry.planes(dense, g.groups()));
-            if (dense != null) copy(dense, out);
-        } finally {
-            releaseAll(cols, w.buffer() != weight.buffer() ? w : null, dense);
-        }
+        convolution.forward(input, weight, spec, out);
     }
 
     @Override
     public synchronized void conv2dBackwardInput(View gradOut, View weight, Conv2dSpec spec, View gradInput) {
-        if (gradInput.numel() == 0) return;
-        DType t = floatingType("conv2dBackwardInput", gradInput.dtype());
-        ConvGeometry g = ConvGeometry.of(gradInput.shape(), weight.shape(), gradOut.shape(), spec);
-        // cols (N, G, K, P) = W_g^T (K x Cout/G) @ gradOut (Cout/G x P), then col2im sums each tap into place.
-        View cols = allocateView(t, g.n(), g.groups(), g.k(), g.p());
-        View w = taps(weight, g, g.n()), go = densePlanes(gradOut, g);
-        try {
-            long[] ws = w.strides();
-            matmul(w.withShape(new int[] {g.n(), g.groups(), g.k(), g.coutG()}, new long[] {0, ws[1], ws[3], ws[2]}, w.offset()),
-                    ConvGeometry.planes(go, g.groups()), cols);
-            g.args(launch("conv", KernelTypes.defines("T", t), "col2im_" + t))
-                    .mem(buf(cols.buffer())).longs(cols.strides()).i64(cols.offset())
-                    .mem(buf(gradInput.buffer())).longs(gradInput.strides()).i64(gradInput.offset())
-                    .run(new long[] {g.w(), g.h(), (long) g.n() * g.c()}, null);
-        } finally {
-            releaseAll(cols, w.buffer() != weight.buffer() ? w : null, go != gradOut ? go : null);
-        }
+        convolution.backwardInput(gradOut, weight, spec, gradInput);
     }
 
     @Override
     public synchronized void conv2dBackwardWeight(View input, View gradOut, Conv2dSpec spec, View gradWeight) {
-        if (gradWeight.numel() == 0) return;
-        DType t = floatingType("conv2dBackwardWeight", gradWeight.dtype());
-        ConvGeometry g = ConvGeometry.of(input.shape(), gradWeight.shape(), gradOut.shape(), spec);
-        if (gradOut.numel() == 0) {
-            fill(gradWeight, 0);
-            return;
-        }
-        // Columns (N, G, P, K), so that each image's product gradOut (Cout/G x P) @ cols (P x K) reads them row by
-        // row without a transposing copy; the per-image products are then summed over the batch.
-        View cols = allocateView(t, g.n(), g.groups(), g.p(), g.k());
-        View go = densePlanes(gradOut, g);
-        View dw = g.taps(gradWeight, 1);
-        View dense = dw == null ? allocateView(t, gradWeight.shape()) : null;
-        if (dense != null) dw = g.taps(dense, 1);
-        View perImage = g.n() > 1 ? allocateView(t, g.n(), g.groups(), g.coutG(), g.k()) : null;
-        try {
-            im2col(t, input, g, cols, false);
-            matmul(ConvGeometry.planes(go, g.groups()), cols, perImage != null ? perImage : dw);
-            if (perImage != null) reduce(ReduceOp.SUM, perImage, new int[] {0}, dw);
-            if (dense != null) copy(dense, gradWeight);
-        } finally {
-            releaseAll(cols, go != gradOut ? go : null, dense, perImage);
-        }
-    }
-
-    /** Writes the columns of {@code input} into {@code cols}: (N, G, K, P) when {@code pInner}, else (N, G, P, K). */
-    private void im2col(DType t, View input, ConvGeometry g, View cols, boolean pInner) {
-        long[] cs = cols.strides();
-        long[] nGkp = pInner ? cs : new long[] {cs[0], cs[1], cs[3], cs[2]};
-        g.args(launch("conv", KernelTypes.defines("T", t), "im2col_" + t))
-                .mem(buf(input.buffer())).longs(input.strides()).i64(input.offset())
-                .mem(buf(cols.buffer())).longs(nGkp).i64(cols.offset())
-                .run(new long[] {g.ow(), g.oh(), (long) g.n() * g.groups() * g.k()}, null);
-    }
-
-    /** The weight as (images, G, Cout/G, K) matrices, through a dense copy when its taps do not merge. */
-    private View taps(View weight, ConvGeometry g, int images) {
-        View w = g.taps(weight, images);
-        if (w != null) return w;
-        View dense = allocateView(weight.dtype(), weight.shape());
-        copy(weight, dense);
-        return g.taps(dense, images);
-    }
-
-    /** An NCHW tensor whose planes merge into matrices: itself, or a dense copy. */
-    private View densePlanes(View nchw, ConvGeometry g) {
-        if (ConvGeometry.planes(nchw, g.groups()) != null) return nchw;
-        View dense = allocateView(nchw.dtype(), nchw.shape());
-        copy(nchw, dense);
-        return dense;
-    }
-
-    /** Returns temporaries to the pool; later work on the in-order queue still sees their contents. */
-    private void releaseAll(View... temporaries) {
-        for (View v : temporaries) if (v != null) release(v.buffer());
+        convolution.backwardWeight(input, gradOut, spec, gradWeight);
     }
 
     // ---- indexing ------------------------------------------------------------------------------------------
@@ -795,7 +713,7 @@ public final class KernelBackend<M> implements Backend {
 
     // ---- helpers -------------------------------------------------------------------------------------------
 
-    private Launch<M> launch(String family, String defines, String kernel) {
+    Launch<M> launch(String family, String defines, String kernel) {
         checkOpen();
         String programKey = family + defines;
         String key = programKey + "#" + kernel;
@@ -808,7 +726,7 @@ public final class KernelBackend<M> implements Backend {
         return new Launch<>(k, info.fp64());
     }
 
-    private DeviceBuffer<M> buf(Buffer b) {
+    DeviceBuffer<M> buf(Buffer b) {
         checkOpen();
         DeviceBuffer<M> d = owned(b);
         if (d.isReleased()) throw new IllegalStateException(b + " on " + device + " is used after release");
@@ -839,7 +757,7 @@ public final class KernelBackend<M> implements Backend {
         return t;
     }
 
-    private DType floatingType(String op, DType t) {
+    DType floatingType(String op, DType t) {
         if (!t.isFloatingPoint()) throw new IllegalStateException(op + " on " + device + " needs a floating dtype, got " + t);
         return computeType(op, t);
     }
