@@ -393,7 +393,7 @@ final class Elementwise {
 
     // ---- in place ------------------------------------------------------------------------------------------
 
-    private static void checkInPlace(String op, Tensor self) {
+    static void checkInPlace(String op, Tensor self) {
         self.checkOpen(op);
         if (dev.kiln.autograd.GradMode.isEnabled() && self.requiresGrad())
             throw new IllegalStateException(op + ": in-place update of a tensor that requires grad (" + describe(self)
@@ -473,7 +473,7 @@ final class Elementwise {
      * Refuses a source on the destination's storage that is not exactly the destination's view yet may share
      * elements with it (see {@link Overlap}); the exact same view is safe for elementwise ops, as PyTorch allows.
      */
-    private static void checkNoPartialOverlap(String op, Tensor self, Tensor src, int[] shape) {
+    static void checkNoPartialOverlap(String op, Tensor self, Tensor src, int[] shape) {
         if (src.storage != self.storage) return;
         dev.kiln.backend.View from = expanded(src, shape);
         if (from.equals(self.view) || !Overlap.mayShare(self.view, from)) return;

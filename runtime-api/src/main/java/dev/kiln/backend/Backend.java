@@ -445,6 +445,23 @@ public interface Backend extends AutoCloseable {
         NormalizationDefaults.layerNormBackward(this, gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
     }
 
+    /**
+     * Evaluates a {@link FusedProgram} in one pass: {@code inputs} share the iteration shape (broadcast with stride
+     * 0, as for every elementwise entry point), {@code outputs} have that shape, or its last axis 1 when the program
+     * reduces. An output may be exactly the view of an input (an in-place update) but must not otherwise overlap
+     * one. The default ({@link FusedProgramDefaults}) runs one primitive per instruction; backends override it with
+     * one kernel per program, cached by the program's value. Arguments are checked with
+     * {@link FusedProgram#check}.
+     *
+     * @param program the program
+     * @param scalars its run-time scalars
+     * @param inputs its inputs
+     * @param outputs its outputs, written
+     */
+    default void fused(FusedProgram program, double[] scalars, View[] inputs, View[] outputs) {
+        FusedProgramDefaults.fused(this, program, scalars, inputs, outputs);
+    }
+
     // ---- sorting and scans: defaults compose the primitives, on the device --------------------------------------
 
     /**

@@ -23,7 +23,7 @@ class ElementwiseConformanceTest {
 
     private record Unary(String name, Function<Tensor, Tensor> op, DoubleUnaryOperator ref, double lo, double hi) {}
 
-    private static double erf(double x) {
+    static double erf(double x) {
         // Reference erf by Simpson integration of 2/sqrt(pi) e^{-t^2}; independent of the backends' series.
         int n = 2000;
         double h = x / n, s = 0;
