@@ -1,5 +1,10 @@
 package dev.kiln;
 
+import dev.kiln.backend.AttentionSpec;
+import dev.kiln.backend.Backend;
+import dev.kiln.backend.View;
+
+import java.lang.ref.Reference;
 import java.util.List;
 
 /**
@@ -140,6 +145,12 @@ public final class Attention {
             int kvLen = k.size(2);
             Tensor kq = repeatHeads(k, qHeads / kvHeads), vq = repeatHeads(v, qHeads / kvHeads);
             double scale = Double.isNaN(options.scale()) ? 1 / Math.sqrt(headSize) : options.scale();
+            if (fuses(query, kq, vq, mask, options, scores)) {
+                Tensor b = bias(mask, false, past, qLen, kvLen, query);
+                Tensor y = fused(query, kq, vq, b == null ? null : b.expand(batch, qHeads, qLen, kvLen),
+                        new AttentionSpec(scale, options.causal(), past));
+                return new Output(scope.keep(y), scope.keep(k.contiguous()), scope.keep(v.contiguous()), null);
+            }
             Tensor s = query.mul(scale).matmul(kq.mT());
             Tensor scaled = s;
             if (options.softcap() > 0) s = s.div(options.softcap()).tanh().mul(options.softcap());
@@ -169,6 +180,43 @@ public final class Attention {
             return new Output(scope.keep(y), scope.keep(k.contiguous()), scope.keep(v.contiguous()), returned == null ? null : scope.keep(returned.contiguous()));
         }
     }
+
+    /**
+     * Whether the backend's fused attention computes this call: no soft-capping, no scores asked for, no gradient
+     * wanted for the mask (the fused backward gives none), one float32 or float64 dtype on one device, nothing empty.
+     */
+    private static boolean fuses(Tensor q, Tensor k, Tensor v, Tensor mask, Options options, Scores scores) {
+        DType t = q.dtype();
+        return options.softcap() == 0 && scores == null && (mask == null || !mask.requiresGrad())
+                && (t == DType.FLOAT32 || t == DType.FLOAT64) && k.dtype() == t && v.dtype() == t
+                && k.device().equals(q.device()) && v.device().equals(q.device()) && (mask == null || mask.device().equals(q.device()))
+                && q.numel() > 0 && k.numel() > 0 && v.numel() > 0;
+    }
+
+    /**
+     * One node: {@link Backend#attention} forward, {@link Backend#attentionBackward} from the output and its row
+     * log-sum-exp backward, so no (Sq x Sk) matrix is kept between the passes.
+     */
+    private static Tensor fused(Tensor q, Tensor k, Tensor v, Tensor bias, AttentionSpec spec) {
+        Backend be = q.backend();
+        int[] outShape = {q.size(0), q.size(1), q.size(2), v.size(3)};
+        Tensor out = Tensor.allocate(be, q.dtype(), outShape);
+        Tensor logSumExp = Tensor.allocate(be, q.dtype(), q.size(0), q.size(1), q.size(2));
+        be.attention(q.view, k.view, v.view, bias == null ? null : bias.view, spec, out.view, logSumExp.view);
+        Reference.reachabilityFence(new Object[] {q, k, v, bias});
+        return Autograd.record("scaled_dot_product_attention", out, new Tensor[] {q, k, v}, g -> {
+            Tensor gq = q.requiresGrad() ? Tensor.allocate(be, q.dtype(), q.shape()) : null;
+            Tensor gk = k.requiresGrad() ? Tensor.allocate(be, k.dtype(), k.shape()) : null;
+            Tensor gv = v.requiresGrad() ? Tensor.allocate(be, v.dtype(), v.shape()) : null;
+            Tensor gc = g.dtype() == q.dtype() ? g : g.to(q.dtype());
+            be.attentionBackward(gc.view, q.view, k.view, v.view, bias == null ? null : bias.view, spec, out.view, logSumExp.view,
+                    view(gq), view(gk), view(gv));
+            Reference.reachabilityFence(new Object[] {gc, q, k, v, bias, out, logSumExp});
+            return new Tensor[] {gq, gk, gv};
+        }, out, logSumExp, bias);
+    }
+
+    private static View view(Tensor t) { return t == null ? null : t.view; }
 
     /**
      * (B, S, H*D) to (B, H, S, D).

@@ -3,6 +3,7 @@ package dev.kiln.cpu;
 import dev.kiln.DType;
 import dev.kiln.Device;
 import dev.kiln.backend.ArgReduceOp;
+import dev.kiln.backend.AttentionSpec;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Buffer;
@@ -17,6 +18,7 @@ import dev.kiln.cpu.fused.Convolution;
 import dev.kiln.cpu.fused.LayerNorm;
 import dev.kiln.cpu.fused.MaxPool;
 import dev.kiln.cpu.fused.Softmax;
+import dev.kiln.cpu.fused.TiledAttention;
 import dev.kiln.cpu.gemm.Gemm;
 import dev.kiln.cpu.simd.VectorKernels;
 import dev.kiln.random.Philox;
@@ -363,6 +365,21 @@ public final class CpuBackend implements Backend {
         if (LayerNorm.handles(x, mean, invStd, gradInput, gradWeight, gradBias))
             LayerNorm.backward(this, Strided::seg, gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
         else Backend.super.layerNormBackward(gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
+    }
+
+    @Override
+    public void attention(View query, View key, View value, View bias, AttentionSpec spec, View out, View logSumExp) {
+        if (TiledAttention.handles(query, key, value, bias, out, logSumExp))
+            TiledAttention.forward(Strided::seg, query, key, value, bias, spec, out, logSumExp);
+        else Backend.super.attention(query, key, value, bias, spec, out, logSumExp);
+    }
+
+    @Override
+    public void attentionBackward(View gradOut, View query, View key, View value, View bias, AttentionSpec spec, View out,
+                                  View logSumExp, View gradQuery, View gradKey, View gradValue) {
+        if (TiledAttention.handles(gradOut, query, key, value, bias, out, logSumExp, gradQuery, gradKey, gradValue))
+            TiledAttention.backward(Strided::seg, gradOut, query, key, value, bias, spec, out, logSumExp, gradQuery, gradKey, gradValue);
+        else Backend.super.attentionBackward(gradOut, query, key, value, bias, spec, out, logSumExp, gradQuery, gradKey, gradValue);
     }
 
     @Override

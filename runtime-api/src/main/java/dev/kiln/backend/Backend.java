@@ -462,6 +462,57 @@ public interface Backend extends AutoCloseable {
         FusedProgramDefaults.fused(this, program, scalars, inputs, outputs);
     }
 
+    /**
+     * Scaled dot-product attention of each (batch, head): {@code out = softmax(S) @ value} with scores
+     * {@code S = query @ key^T * scale + bias}, the keys {@code spec} hides causally at -inf, and the row statistic
+     * {@code logSumExp = log(sum_j exp(S_ij))} written for {@link #attentionBackward}.
+     * <ul>
+     *   <li>{@code query} (B, H, Sq, D), {@code key} (B, H, Sk, D), {@code value} (B, H, Sk, Dv), {@code out}
+     *       (B, H, Sq, Dv), {@code logSumExp} (B, H, Sq): any strides; one floating dtype throughout.</li>
+     *   <li>{@code bias}: additive, (B, H, Sq, Sk) with any strides (stride 0 where a mask is broadcast), or null.</li>
+     *   <li>A query that sees no key (every score -inf) gets an output of 0 and a {@code logSumExp} of +inf, so
+     *       {@code exp(S - logSumExp)} is 0 on its row.</li>
+     *   <li>Sq, Sk, D and Dv are at least 1 (the tensor layer handles empty inputs).</li>
+     * </ul>
+     * The default materialises S ({@link AttentionDefaults}); a backend overrides it with a kernel that keeps tiles
+     * of S in fast memory and never holds all of it.
+     *
+     * @param query the queries
+     * @param key the keys
+     * @param value the values
+     * @param bias the additive bias, or null
+     * @param spec the scale and the causal masking
+     * @param out the output, written
+     * @param logSumExp the rows' log-sum-exp of the scores, written
+     */
+    default void attention(View query, View key, View value, View bias, AttentionSpec spec, View out, View logSumExp) {
+        AttentionDefaults.attention(this, query, key, value, bias, spec, out, logSumExp);
+    }
+
+    /**
+     * Gradients of {@link #attention} from its output and the {@code logSumExp} it wrote. With
+     * {@code P = exp(S - logSumExp)} and {@code dS = P * (gradOut @ value^T - rowsum(gradOut * out))}:
+     * {@code gradQuery = dS @ key * scale}, {@code gradKey = dS^T @ query * scale}, {@code gradValue = P^T @ gradOut}.
+     * Shapes as for {@link #attention}; gradOut any strides; each gradient (overwritten) may be null when not wanted.
+     * The bias gets no gradient here: the tensor layer composes attention when a bias needs one.
+     *
+     * @param gradOut the gradient of the output
+     * @param query the forward pass's queries
+     * @param key its keys
+     * @param value its values
+     * @param bias its bias, or null
+     * @param spec its scale and causal masking
+     * @param out its output
+     * @param logSumExp the row statistic it wrote
+     * @param gradQuery the gradient of the queries, or null
+     * @param gradKey the gradient of the keys, or null
+     * @param gradValue the gradient of the values, or null
+     */
+    default void attentionBackward(View gradOut, View query, View key, View value, View bias, AttentionSpec spec, View out,
+                                   View logSumExp, View gradQuery, View gradKey, View gradValue) {
+        AttentionDefaults.attentionBackward(this, gradOut, query, key, value, bias, spec, out, logSumExp, gradQuery, gradKey, gradValue);
+    }
+
     // ---- sorting and scans: defaults compose the primitives, on the device --------------------------------------
 
     /**
