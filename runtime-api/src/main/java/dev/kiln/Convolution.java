@@ -31,7 +31,11 @@ final class Convolution {
     }
 
     static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, Conv2dSpec spec) {
-        if (input.dim() == 3) return unbatched(input, x -> conv2d(x, weight, bias, spec));
+        return Autocast.lowerPrecision(xs -> convolve(xs[0], xs[1], xs[2], spec), input, weight, bias);
+    }
+
+    private static Tensor convolve(Tensor input, Tensor weight, Tensor bias, Conv2dSpec spec) {
+        if (input.dim() == 3) return unbatched(input, x -> convolve(x, weight, bias, spec));
         checkOperands("conv2d", input, weight, bias, spec);
         int[] in = input.shape(), w = weight.shape();
         if (in[1] != w[1] * spec.groups() || w[0] % spec.groups() != 0)
@@ -44,6 +48,8 @@ final class Convolution {
                     + " does not fit input " + Shapes.str(in) + " padded by " + spec.padH() + "x" + spec.padW());
         checkBias("conv2d", bias, w[0], weight);
         Backend be = input.backend();
+        if (widensHalf(input))
+            return Elementwise.inFloat32(input.dtype(), () -> convolve(input.to(DType.FLOAT32), weight.to(DType.FLOAT32), widened(bias), spec));
         Tensor out = Tensor.allocate(be, input.dtype(), in[0], w[0], oh, ow);
         if (out.numel() > 0) {
             if (weight.numel() == 0) be.fill(out.view, 0);
@@ -72,7 +78,11 @@ final class Convolution {
      * {@code (H - 1) * stride - 2 * pad + dilation * (KH - 1) + outputPadding + 1} rows (and likewise columns).
      */
     static Tensor convTranspose2d(Tensor input, Tensor weight, Tensor bias, Conv2dSpec spec, int outPadH, int outPadW) {
-        if (input.dim() == 3) return unbatched(input, x -> convTranspose2d(x, weight, bias, spec, outPadH, outPadW));
+        return Autocast.lowerPrecision(xs -> transposed(xs[0], xs[1], xs[2], spec, outPadH, outPadW), input, weight, bias);
+    }
+
+    private static Tensor transposed(Tensor input, Tensor weight, Tensor bias, Conv2dSpec spec, int outPadH, int outPadW) {
+        if (input.dim() == 3) return unbatched(input, x -> transposed(x, weight, bias, spec, outPadH, outPadW));
         checkOperands("conv_transpose2d", input, weight, bias, spec);
         int[] in = input.shape(), w = weight.shape();
         if (in[1] != w[0] || w[0] % spec.groups() != 0)
@@ -89,6 +99,9 @@ final class Convolution {
                     + " and " + spec + " gives an empty output " + oh + "x" + ow);
         int cout = w[1] * spec.groups();
         checkBias("conv_transpose2d", bias, cout, weight);
+        if (widensHalf(input))
+            return Elementwise.inFloat32(input.dtype(),
+                    () -> transposed(input.to(DType.FLOAT32), weight.to(DType.FLOAT32), widened(bias), spec, outPadH, outPadW));
         // The convolution this op is the adjoint of maps (N, Cout, oh, ow) to (N, Cin, outH(oh), outW(ow)). An
         // output padding of a stride or more (allowed below the dilation) makes that a row or column larger than
         // the input, which then gets zero rows there: they contribute nothing to the output.
@@ -127,6 +140,19 @@ final class Convolution {
         });
     }
 
+    /**
+     * Whether a half-type convolution runs widened to float32 above the SPI: where the backend does not take half
+     * views in all three convolution entry points (the backward pass needs the other two).
+     */
+    private static boolean widensHalf(Tensor input) {
+        DType dt = input.dtype();
+        if (dt.isComputeType()) return false;
+        Backend be = input.backend();
+        return !(be.computesHalf("conv2d", dt) && be.computesHalf("conv2dBackwardInput", dt) && be.computesHalf("conv2dBackwardWeight", dt));
+    }
+
+    private static Tensor widened(Tensor bias) { return bias == null ? null : bias.to(DType.FLOAT32); }
+
     private static void checkOperands(String op, Tensor input, Tensor weight, Tensor bias, Conv2dSpec spec) {
         Elementwise.sameDevice(op, input, weight);
         if (bias != null) Elementwise.sameDevice(op, input, bias);
@@ -149,7 +175,7 @@ final class Convolution {
     private static Tensor addChannelBias(Tensor out, Tensor bias) {
         if (bias == null) return out;
         try (out; Tensor b = bias.reshape(1, bias.size(0), 1, 1)) {
-            return out.add(b);
+            return Elementwise.addInOwnType(out, b);
         }
     }
 

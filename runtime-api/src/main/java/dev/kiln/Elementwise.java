@@ -39,6 +39,17 @@ final class Elementwise {
     /** x itself when it already has dtype dt, else a cast copy (the caller closes it when it differs). */
     private static Tensor as(Tensor x, DType dt) { return x.dtype() == dt ? x : cast(x, dt); }
 
+    /**
+     * A dtype-preserving op (relu, abs, clamp, ...) on a half type: the device computed it in float32, as it has no
+     * half arithmetic everywhere, and the result is rounded back (exact for these ops); a bool result stays bool.
+     */
+    private static Tensor roundedBack(Tensor wide, DType half) {
+        if (wide.dtype() == DType.BOOL) return wide;
+        try (wide) {
+            return cast(wide, half);
+        }
+    }
+
     private static void closeIfTemp(Tensor temp, Tensor original) {
         if (temp != original) temp.close();
     }
@@ -52,6 +63,14 @@ final class Elementwise {
         try (Scope s = Scope.open()) {
             return s.keep(compute.get().to(storage));
         }
+    }
+
+    /**
+     * {@code y + bias} in y's own type: a half-type y (a matmul or convolution under autocast) stays in it, as a
+     * layer's output does in PyTorch, where a plain add of two half tensors would give float32.
+     */
+    static Tensor addInOwnType(Tensor y, Tensor bias) {
+        return y.dtype().isComputeType() ? y.add(bias) : inFloat32(y.dtype(), () -> y.add(bias));
     }
 
     static Tensor cast(Tensor x, DType dt) {
@@ -82,6 +101,7 @@ final class Elementwise {
 
     private static Tensor scalarKernel(BinaryOp op, Tensor a, double s, boolean scalarFirst, DType compute) {
         a.checkOpen(op);
+        if (!compute.isComputeType()) return roundedBack(scalarKernel(op, a, s, scalarFirst, DType.FLOAT32), compute);
         Tensor ac = as(a, compute);
         try {
             Tensor out = Tensor.allocate(a.backend(), op.writesBool() ? DType.BOOL : compute, a.view.shape());
@@ -95,6 +115,7 @@ final class Elementwise {
 
     private static Tensor unaryKernel(UnaryOp op, double alpha, Tensor x, DType dt) {
         x.checkOpen(op);
+        if (!dt.isComputeType()) return roundedBack(unaryKernel(op, alpha, x, DType.FLOAT32), dt);
         Tensor xc = as(x, dt);
         try {
             Tensor out = Tensor.allocate(x.backend(), op == UnaryOp.IS_NAN ? DType.BOOL : dt, x.view.shape());

@@ -9,11 +9,16 @@ final class LinearAlgebra {
 
     static Tensor matmul(Tensor a, Tensor b) {
         Elementwise.sameDevice("matmul", a, b);
+        return Autocast.lowerPrecision(xs -> product(xs[0], xs[1]), a, b);
+    }
+
+    private static Tensor product(Tensor a, Tensor b) {
         if (a.dim() == 0 || b.dim() == 0)
             throw new IllegalArgumentException("matmul: both arguments need at least one dimension, got " + Elementwise.describe(a) + " and " + Elementwise.describe(b));
         if (!a.dtype().isFloatingPoint() || a.dtype() != b.dtype())
             throw new IllegalArgumentException("matmul: expected two tensors of one floating dtype, got " + Elementwise.describe(a) + " and " + Elementwise.describe(b));
-        if (!a.dtype().isComputeType()) return Elementwise.inFloat32(a.dtype(), () -> matmul(a.to(DType.FLOAT32), b.to(DType.FLOAT32)));
+        if (!a.dtype().isComputeType() && !a.backend().computesHalf("matmul", a.dtype()))
+            return Elementwise.inFloat32(a.dtype(), () -> product(a.to(DType.FLOAT32), b.to(DType.FLOAT32)));
         boolean vecA = a.dim() == 1, vecB = b.dim() == 1;
         if (!vecA && !vecB) return batched(a, b);
         try (Scope s = Scope.open()) {
@@ -58,6 +63,10 @@ final class LinearAlgebra {
 
     /** {@code x @ weight^T + bias}, weight (out, in) as in PyTorch's Linear. */
     static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return Autocast.lowerPrecision(xs -> affine(xs[0], xs[1], xs[2]), x, weight, bias);
+    }
+
+    private static Tensor affine(Tensor x, Tensor weight, Tensor bias) {
         if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
             throw new IllegalArgumentException("linear: input " + Elementwise.describe(x) + " does not match weight " + Elementwise.describe(weight)
                     + " (expected input [..., " + (weight.dim() == 2 ? weight.size(1) : "?") + "] and weight [out, in])");
@@ -67,7 +76,7 @@ final class LinearAlgebra {
             Tensor y = x.matmul(wt);
             if (bias == null) return y;
             try (y) {
-                return y.add(bias);
+                return Elementwise.addInOwnType(y, bias);
             }
         }
     }

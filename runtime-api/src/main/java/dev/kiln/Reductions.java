@@ -210,20 +210,24 @@ final class Reductions {
     }
 
     static Tensor softmax(Tensor x, int dim, boolean log) {
+        return Autocast.float32(x, v -> softmaxOf(v, dim, log));
+    }
+
+    private static Tensor softmaxOf(Tensor x, int dim, boolean log) {
         String name = log ? "log_softmax" : "softmax";
         x.checkOpen(name);
         if (!x.dtype().isFloatingPoint())
             throw new IllegalArgumentException(name + ": needs a floating-point tensor, got " + Elementwise.describe(x));
         if (x.dim() == 0) {
             try (Tensor one = x.unsqueeze(0)) {
-                Tensor r = softmax(one, 0, log);
+                Tensor r = softmaxOf(one, 0, log);
                 try (r) {
                     return r.squeeze(0);
                 }
             }
         }
         int d = Shapes.axis(name, dim, x.dim());
-        if (!x.dtype().isComputeType()) return Elementwise.inFloat32(x.dtype(), () -> softmax(x.to(DType.FLOAT32), d, log));
+        if (!x.dtype().isComputeType()) return Elementwise.inFloat32(x.dtype(), () -> softmaxOf(x.to(DType.FLOAT32), d, log));
         Tensor out = Tensor.allocate(x.backend(), x.dtype(), x.shape());
         if (out.numel() > 0) x.backend().softmax(x.view, d, log, out.view);
         Reference.reachabilityFence(new Object[] {x, out});

@@ -554,6 +554,19 @@ public interface Backend extends AutoCloseable {
 
     default boolean isDeterministic(String entryPoint) { return true; }
 
+    /**
+     * Whether {@code entryPoint} ({@code "matmul"}, {@code "conv2d"}, {@code "conv2dBackwardInput"} or
+     * {@code "conv2dBackwardWeight"}) takes views of the half type {@code dtype} (float16 or bfloat16) for all its
+     * operands, accumulating in float32 and rounding the result once (tensor cores, a vendor library). Where it
+     * does not, the tensor layer widens the operands to float32 above the SPI and rounds the result, which
+     * computes the same thing, so the default (none) is complete; the other entry points never see half views.
+     *
+     * @param entryPoint one of the four method names above
+     * @param dtype float16 or bfloat16
+     * @return whether the entry point computes half operands itself on this backend
+     */
+    default boolean computesHalf(String entryPoint, DType dtype) { return false; }
+
     // ---- helpers for implementations -----------------------------------------------------------------------
 
     /**
