@@ -19,10 +19,22 @@ public final class GraphConv extends Module {
      * @param outFeatures the features of each output node
      */
     public GraphConv(int inFeatures, int outFeatures) {
+        this(inFeatures, outFeatures, true);
+    }
+
+    /**
+     * A layer from {@code inFeatures} to {@code outFeatures} per node, Xavier-initialised, with a zero bias or
+     * none (Kipf and Welling's reference GCN has none).
+     *
+     * @param inFeatures the features of each input node
+     * @param outFeatures the features of each output node
+     * @param bias whether the layer adds a learned bias
+     */
+    public GraphConv(int inFeatures, int outFeatures, boolean bias) {
         this.inFeatures = inFeatures;
         this.outFeatures = outFeatures;
         registerParameter("weight", Init.xavierUniform(inFeatures, outFeatures, outFeatures, inFeatures));
-        registerParameter("bias", Tensor.zeros(outFeatures));
+        if (bias) registerParameter("bias", Tensor.zeros(outFeatures));
     }
 
     /**
@@ -51,10 +63,12 @@ public final class GraphConv extends Module {
      */
     public Tensor forward(Tensor x, Tensor normalizedAdjacency) {
         try (Scope s = Scope.open()) {
-            return s.keep(normalizedAdjacency.matmul(Functional.linear(x, param("weight"), null)).add(param("bias")));
+            Tensor out = normalizedAdjacency.matmul(Functional.linear(x, param("weight"), null));
+            Tensor bias = optionalParam("bias");
+            return s.keep(bias == null ? out : out.add(bias));
         }
     }
 
     @Override
-    protected String describe() { return "GraphConv(" + inFeatures + ", " + outFeatures + ")"; }
+    protected String describe() { return "GraphConv(" + inFeatures + ", " + outFeatures + (optionalParam("bias") == null ? ", bias=false" : "") + ")"; }
 }

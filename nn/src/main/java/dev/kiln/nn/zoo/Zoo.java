@@ -12,7 +12,7 @@ import java.util.Optional;
 public final class Zoo {
     private static final List<ZooModel> MODELS = List.of(
             new MnistClassifier("lenet", "LeNet-5: convolution, max pooling, fully connected layers", "held-out accuracy >= 98.5% (the shared data's note: a small CNN >= 97.5%)",
-                    0.985, MnistNets::lenet5, 8, 0.004),
+                    0.985, MnistNets::lenet5, 20, 0.004),
             new MnistClassifier("resnet-mnist", "residual blocks with batch norm and projection shortcuts", "held-out accuracy >= 99.0%",
                     0.99, MnistNets::resnet, 16, 0.004),
             CharLanguageModel.recurrent("lstm"),
