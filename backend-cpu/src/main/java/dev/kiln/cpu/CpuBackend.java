@@ -8,6 +8,7 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Buffer;
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.Distribution;
+import dev.kiln.backend.FusedProgram;
 import dev.kiln.backend.MemoryStats;
 import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.ReduceOp;
@@ -363,6 +364,11 @@ public final class CpuBackend implements Backend {
         if (LayerNorm.handles(x, mean, invStd, gradInput, gradWeight, gradBias))
             LayerNorm.backward(this, Strided::seg, gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
         else Backend.super.layerNormBackward(gradOut, x, normalizedDims, weight, mean, invStd, gradInput, gradWeight, gradBias);
+    }
+
+    @Override
+    public void fused(FusedProgram program, double[] scalars, View[] inputs, View[] outputs) {
+        FusedKernel.run(program, scalars, inputs, outputs);
     }
 
     @Override
