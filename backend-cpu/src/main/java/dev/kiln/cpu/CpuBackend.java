@@ -9,6 +9,7 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Buffer;
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.Distribution;
+import dev.kiln.backend.FusedProgram;
 import dev.kiln.backend.MemoryStats;
 import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.ReduceOp;
@@ -380,6 +381,11 @@ public final class CpuBackend implements Backend {
         if (TiledAttention.handles(gradOut, query, key, value, bias, out, logSumExp, gradQuery, gradKey, gradValue))
             TiledAttention.backward(Strided::seg, gradOut, query, key, value, bias, spec, out, logSumExp, gradQuery, gradKey, gradValue);
         else Backend.super.attentionBackward(gradOut, query, key, value, bias, spec, out, logSumExp, gradQuery, gradKey, gradValue);
+    }
+
+    @Override
+    public void fused(FusedProgram program, double[] scalars, View[] inputs, View[] outputs) {
+        FusedKernel.run(program, scalars, inputs, outputs);
     }
 
     @Override

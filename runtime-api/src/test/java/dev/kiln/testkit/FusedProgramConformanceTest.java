@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
  */
 class FusedProgramConformanceTest {
 
-    /** A program with its inputs' shapes, value ranges and scalars. */
+    /** A program with its inputs' shapes, value ranges and scalars, and whether finite differences check its gradients. */
     record Family(String name, FusedProgram program, int[][] shapes, double[][] ranges, double[] scalars, boolean differentiable) {}
 
     static List<Family> families() {
@@ -87,6 +87,15 @@ class FusedProgramConformanceTest {
             b.output(b.add(b.binary(BinaryOp.POW, b.unary(UnaryOp.SIGMOID, hi), b.unary(UnaryOp.ABS, lo)),
                     b.unary(UnaryOp.LEAKY_RELU, 0.1, b.div(lo, s)))).reduce(ReduceOp.MIN);
             all.add(new Family("min of sigmoid(max)^|min| + leaky_relu", b.build(), new int[][] {{4, 1, 11}, {3, 11}}, new double[][] {{-2, 2}, {-2, 2}}, new double[] {1.5}, true));
+        }
+        {
+            // Large enough for several blocks and threads: a transposed input, a broadcast row, rows longer than a block.
+            var b = FusedProgram.builder();
+            b.output(b.unary(UnaryOp.GELU, b.add(b.input(), b.input())));
+            all.add(new Family("bias + gelu, large", b.build(), new int[][] {{300, 257}, {257}}, new double[][] {{-3, 3}, {-1, 1}}, new double[0], false));
+            var r = FusedProgram.builder();
+            r.output(r.mul(r.input(), r.unary(UnaryOp.EXP, r.input()))).reduce(ReduceOp.SUM);
+            all.add(new Family("sum of x exp(y), long rows", r.build(), new int[][] {{7, 3000}, {7, 3000}}, new double[][] {{-1, 1}, {-1, 1}}, new double[0], false));
         }
         // One program per unary op with a tensor method: op(x * s + c), so loads, scalars and constants feed it.
         for (UnaryOp op : UnaryOp.values()) {

@@ -77,6 +77,14 @@ public class Adam extends Optimizer {
     @Override
     protected final void update(ParamGroup group, Tensor param, Tensor grad, ParamState state) {
         double lr = group.lr(), b1 = group.get("beta1"), b2 = group.get("beta2"), wd = group.get("weight_decay");
+        if (FusedSteps.applies(param, grad)) {
+            Tensor m = state.tensor("exp_avg", param);
+            Tensor v = state.tensor("exp_avg_sq", param);
+            long t = state.step();
+            FusedSteps.adam(param, grad, m, v, decoupled() ? 0 : wd, b1, b2, 1 - Math.pow(b1, t), 1 - Math.pow(b2, t),
+                    group.get("eps"), decoupled() ? 1 - lr * wd : 1, lr);
+            return;
+        }
         Tensor g = grad;
         if (wd != 0) {
             if (decoupled()) param.mul_(1 - lr * wd);
