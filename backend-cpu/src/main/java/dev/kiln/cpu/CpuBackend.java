@@ -96,6 +96,7 @@ public final class CpuBackend implements Backend {
             copySameType(s, ss, d, ds, st.byteSize(), src, dst);
             return;
         }
+        if (dst.numel() >= VECTOR_MIN_ELEMENTS && VectorKernels.convert(src, s, dst, d)) return;
         boolean viaLong = integral(st) && integral(dt);
         Strided.rows(dst.shape(), src, dst, null, (o0, o1, o2, n) -> {
             for (int i = 0; i < n; i++) {
@@ -135,10 +136,35 @@ public final class CpuBackend implements Backend {
     public void fill(View dst, double value) {
         MemorySegment d = seg(dst);
         DType dt = dst.dtype();
+        if (dst.isContiguous()) {
+            fillDense(d.asSlice(dst.offset() * dt.byteSize(), dst.numel() * dt.byteSize()), dt, value);
+            return;
+        }
         long ds = innerStride(dst);
         Strided.rows(dst.shape(), dst, null, null, (o0, o1, o2, n) -> {
             for (int i = 0; i < n; i++) setD(d, dt, o0 + i * ds, value);
         });
+    }
+
+    /**
+     * Fills dense memory with one value: all-zero bytes (the zeroed gradients and pooling buffers of every step) with
+     * a native fill, any other value by writing one element and doubling the written prefix with block copies.
+     */
+    private static void fillDense(MemorySegment d, DType dt, double value) {
+        long width = dt.byteSize(), bytes = d.byteSize();
+        if (bytes == 0) return;
+        setD(d, dt, 0, value);
+        boolean zeroBits = switch ((int) width) {
+            case 1 -> d.get(ValueLayout.JAVA_BYTE, 0) == 0;
+            case 2 -> d.get(SHORT, 0) == 0;
+            case 4 -> d.get(INT, 0) == 0;
+            default -> d.get(LONG, 0) == 0;
+        };
+        if (zeroBits) {
+            d.fill((byte) 0);
+            return;
+        }
+        for (long done = width; done < bytes; done *= 2) MemorySegment.copy(d, 0, d, done, Math.min(done, bytes - done));
     }
 
     // ---- elementwise ---------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ public final class VectorKernels {
 
     public static boolean binaryScalar(BinaryOp op, View a, MemorySegment as, double scalar, boolean scalarFirst,
                                        View out, MemorySegment os) {
+        if (op.isComparison()) return compareScalar(op, a, as, scalar, scalarFirst, out, os);
         DType t = out.dtype();
         if (!floating(t) || a.dtype() != t || !supports(t, op)) return false;
         Rows rows = Rows.of(out, a, null);
@@ -60,6 +61,7 @@ public final class VectorKernels {
     }
 
     public static boolean binary(BinaryOp op, View a, MemorySegment as, View b, MemorySegment bs, View out, MemorySegment os) {
+        if (op.isComparison()) return compare(op, a, as, b, bs, out, os);
         DType t = out.dtype();
         if (!floating(t) || a.dtype() != t || b.dtype() != t || !supports(t, op)) return false;
         Rows rows = Rows.of(out, a, b);
@@ -74,6 +76,52 @@ public final class VectorKernels {
             else if (t == DType.FLOAT32) FloatLoops.binary(op, as, ao, bs, bo, os, oo, to - from);
             else DoubleLoops.binary(op, as, ao, bs, bo, os, oo, to - from);
         });
+        return true;
+    }
+
+    // ---- comparisons and conversions (the input and output dtypes differ) -------------------------------------
+
+    private static boolean compareScalar(BinaryOp op, View a, MemorySegment as, double scalar, boolean scalarFirst,
+                                         View out, MemorySegment os) {
+        DType t = a.dtype();
+        // A float32 run is compared in float: exact only when the number is a float itself.
+        if (!MixedTypeLoops.comparable(t) || (t == DType.FLOAT32 && (double) (float) scalar != scalar && !Double.isNaN(scalar))) return false;
+        Rows rows = Rows.of(out, a, null);
+        if (rows == null || !rows.dense[1]) return false;
+        long w = t.byteSize();
+        rows.run((from, to, i) -> {
+            long ao = (rows.offset(1, i) + from) * w, oo = rows.offset(0, i) + from;
+            if (scalarFirst) MixedTypeLoops.compare(t, op, null, 0, scalar, as, ao, 0, os, oo, to - from);
+            else MixedTypeLoops.compare(t, op, as, ao, 0, null, 0, scalar, os, oo, to - from);
+        });
+        return true;
+    }
+
+    private static boolean compare(BinaryOp op, View a, MemorySegment as, View b, MemorySegment bs, View out, MemorySegment os) {
+        DType t = a.dtype();
+        if (!MixedTypeLoops.comparable(t) || b.dtype() != t) return false;
+        Rows rows = Rows.of(out, a, b);
+        if (rows == null || (!rows.dense[1] && !rows.dense[2])) return false;
+        long w = t.byteSize();
+        rows.run((from, to, i) -> {
+            long oo = rows.offset(0, i) + from;
+            long ao = (rows.offset(1, i) + (rows.dense[1] ? from : 0)) * w;
+            long bo = (rows.offset(2, i) + (rows.dense[2] ? from : 0)) * w;
+            if (!rows.dense[1]) MixedTypeLoops.compare(t, op, null, 0, read(as, t, ao), bs, bo, 0, os, oo, to - from);
+            else if (!rows.dense[2]) MixedTypeLoops.compare(t, op, as, ao, 0, null, 0, read(bs, t, bo), os, oo, to - from);
+            else MixedTypeLoops.compare(t, op, as, ao, 0, bs, bo, 0, os, oo, to - from);
+        });
+        return true;
+    }
+
+    /** A dtype conversion of x into out (same shape), for the pairs {@link MixedTypeLoops#converts} lists. */
+    public static boolean convert(View x, MemorySegment xs, View out, MemorySegment os) {
+        DType from = x.dtype(), to = out.dtype();
+        if (!MixedTypeLoops.converts(from, to)) return false;
+        Rows rows = Rows.of(out, x, null);
+        if (rows == null || !rows.dense[1]) return false;
+        long wx = from.byteSize(), wo = to.byteSize();
+        rows.run((lo, hi, i) -> MixedTypeLoops.convert(from, xs, (rows.offset(1, i) + lo) * wx, to, os, (rows.offset(0, i) + lo) * wo, hi - lo));
         return true;
     }
 
