@@ -1,4 +1,4 @@
-package dev.kiln.testkit.onnx;
+package dev.kiln.onnx;
 
 import java.util.Map;
 

@@ -1,4 +1,4 @@
-package dev.kiln.testkit.onnx;
+package dev.kiln.onnx;
 
 import dev.kiln.Device;
 import dev.kiln.testkit.TestDevice;

@@ -1,4 +1,4 @@
-package dev.kiln.testkit.onnx;
+package dev.kiln.onnx;
 
 import dev.kiln.Device;
 import dev.kiln.Scope;
@@ -29,7 +29,7 @@ final class OnnxSuite {
     private OnnxSuite() {}
 
     /** One test folder and the op its node.txt names. */
-    record Case(String name, Path dir, OnnxNode node) {}
+    record Case(String name, Path dir, NodeTestFile node) {}
 
     static Path folder() {
         String configured = System.getProperty(DIR_PROPERTY);
@@ -63,7 +63,7 @@ final class OnnxSuite {
             for (Path dir : entries.sorted().toList()) {
                 Path nodeFile = dir.resolve("node.txt");
                 if (Files.isDirectory(dir) && Files.exists(nodeFile))
-                    out.add(new Case(dir.getFileName().toString().replace("/", ""), dir, OnnxNode.read(nodeFile)));
+                    out.add(new Case(dir.getFileName().toString().replace("/", ""), dir, NodeTestFile.read(nodeFile)));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list the ONNX suite at " + folder, e);
@@ -77,15 +77,15 @@ final class OnnxSuite {
      * @throws AssertionError naming the test, the output and the mismatch when a result is wrong
      */
     static void run(Case c, Device device) throws IOException {
-        OnnxNode node = c.node();
-        OnnxOps.Mapping mapping = OnnxOps.find(node.op());
+        NodeTestFile node = c.node();
+        OnnxOps.Mapping mapping = OnnxOps.find(OnnxModel.DEFAULT_DOMAIN, node.op());
         if (mapping == null) throw new AssertionError(c.name() + ": no Kiln mapping for ONNX op " + node.op());
         try (Scope scope = Scope.open()) {
             int slots = node.inputs().isEmpty() ? 0 : node.inputs().lastKey() + 1;
             Tensor[] inputs = new Tensor[slots];
             for (var e : node.inputs().entrySet())
                 inputs[e.getKey()] = OnnxTensorFile.read(c.dir().resolve(e.getValue() + ".tensor")).toTensor(device);
-            OnnxCall call = new OnnxCall(node, inputs);
+            OnnxCall call = new OnnxCall(node.node(c.name()), inputs, null);
             Tensor[] results = mapping.run(call);
             if (!call.unreadAttributes().isEmpty())
                 throw new AssertionError(c.name() + ": the " + node.op() + " mapping ignores attributes " + call.unreadAttributes());

@@ -1,4 +1,4 @@
-package dev.kiln.testkit.onnx;
+package dev.kiln.onnx;
 
 import dev.kiln.DType;
 import dev.kiln.Functional;
@@ -25,7 +25,10 @@ final class OnnxNnOps {
         ops.put("ConvTranspose", OnnxNnOps::convTranspose);
         ops.put("MaxPool", OnnxNnOps::maxPool);
         ops.put("AveragePool", OnnxNnOps::averagePool);
-        ops.put("GlobalAveragePool", c -> new Tensor[] {Functional.globalAvgPool2d(spatial2d(c, c.input(0)))});
+        ops.put("GlobalAveragePool", c -> {
+            Tensor x = c.input(0);
+            return new Tensor[] {lower(x, Functional.globalAvgPool2d(lift(c, x)))};
+        });
         ops.put("BatchNormalization", OnnxNnOps::batchNorm);
         ops.put("LayerNormalization", OnnxNnOps::layerNorm);
         ops.put("Dropout", OnnxNnOps::dropout);
@@ -37,10 +40,15 @@ final class OnnxNnOps {
                 Functional.nllLoss(c.input(0), c.input(1), c.optionalInput(2), ignoreIndex(c), reduction(c))});
     }
 
-    private static Tensor spatial2d(OnnxCall c, Tensor x) {
-        if (x.dim() != 4) throw new IllegalArgumentException(c.op() + ": Kiln maps 2-D spatial ops (N, C, H, W); got input " + Arrays.toString(x.shape()));
+    /** The input as (N, C, H, W): a 1-D op's (N, C, L) input gets a height of 1. */
+    private static Tensor lift(OnnxCall c, Tensor x) {
+        if (x.dim() == 3) return x.unsqueeze(2);
+        if (x.dim() != 4) throw new IllegalArgumentException(c.op() + ": Kiln maps 1-D and 2-D spatial ops (N, C, L) or (N, C, H, W); got input " + Arrays.toString(x.shape()));
         return x;
     }
+
+    /** A result of a lifted op back in the rank of the op's input. */
+    private static Tensor lower(Tensor input, Tensor y) { return input.dim() == 3 ? y.squeeze(2) : y; }
 
     // ---- window geometry -------------------------------------------------------------------------------------
 
@@ -62,12 +70,24 @@ final class OnnxNnOps {
         return v == null ? def : OnnxCall.ints(v);
     }
 
+    /**
+     * A per-axis attribute of a possibly 1-D op, in 2-D form: a 1-D op's one axis becomes the width, with
+     * {@code heightValue} for the height ([k] to [1, k]; pads [b, e] to [0, b, 0, e]).
+     */
+    private static int[] spatialInts(OnnxCall c, String name, int[] def, boolean oneD, int heightValue) {
+        int[] v = ints(c, name, null);
+        if (v == null || !oneD) return v == null ? def : v;
+        if (v.length == 1) return new int[] {heightValue, v[0]};
+        if (v.length == 2) return new int[] {heightValue, v[0], heightValue, v[1]};
+        return v;
+    }
+
     /** Reads kernel_shape (or the weight's), strides, dilations, pads and auto_pad for input size (h, w). */
-    private static Window window(OnnxCall c, int[] kernelFromWeight, int h, int w) {
-        int[] kernel = ints(c, "kernel_shape", kernelFromWeight);
-        if (kernel == null || kernel.length != 2) throw new IllegalArgumentException(c.op() + ": needs a 2-D kernel_shape");
-        int[] strides = ints(c, "strides", new int[] {1, 1}), dilations = ints(c, "dilations", new int[] {1, 1});
-        int[] pads = ints(c, "pads", new int[] {0, 0, 0, 0});
+    private static Window window(OnnxCall c, int[] kernelFromWeight, int h, int w, boolean oneD) {
+        int[] kernel = spatialInts(c, "kernel_shape", kernelFromWeight, oneD, 1);
+        if (kernel == null || kernel.length != 2) throw new IllegalArgumentException(c.op() + ": needs a 1-D or 2-D kernel_shape");
+        int[] strides = spatialInts(c, "strides", new int[] {1, 1}, oneD, 1), dilations = spatialInts(c, "dilations", new int[] {1, 1}, oneD, 1);
+        int[] pads = spatialInts(c, "pads", new int[] {0, 0, 0, 0}, oneD, 0);
         String autoPad = c.stringAttr("auto_pad", "NOTSET");
         int[] in = {h, w};
         switch (autoPad) {
@@ -95,12 +115,12 @@ final class OnnxNnOps {
     // ---- convolution ---------------------------------------------------------------------------------------
 
     private static Tensor[] conv(OnnxCall c) {
-        Tensor x = spatial2d(c, c.input(0)), weight = c.input(1);
-        Window win = window(c, new int[] {weight.size(2), weight.size(3)}, x.size(2), x.size(3));
+        Tensor input = c.input(0), x = lift(c, input), weight = input.dim() == 3 ? c.input(1).unsqueeze(2) : c.input(1);
+        Window win = window(c, new int[] {weight.size(2), weight.size(3)}, x.size(2), x.size(3), input.dim() == 3);
         int groups = (int) c.intAttr("group", 1);
         boolean direct = win.symmetric();
         Tensor in = direct ? x : padEdges(x, win.pads, 0);
-        return new Tensor[] {Functional.conv2d(in, weight, c.optionalInput(2), win.convSpec(groups, direct))};
+        return new Tensor[] {lower(input, Functional.conv2d(in, weight, c.optionalInput(2), win.convSpec(groups, direct)))};
     }
 
     /**
@@ -109,7 +129,8 @@ final class OnnxNnOps {
      * cuts the pads from the edges.
      */
     private static Tensor[] convTranspose(OnnxCall c) {
-        Tensor x = spatial2d(c, c.input(0)), weight = c.input(1);
+        Tensor x = c.input(0), weight = c.input(1);
+        if (x.dim() != 4) throw new IllegalArgumentException(c.op() + ": Kiln maps 2-D transposed convolution (N, C, H, W); got input " + Arrays.toString(x.shape()));
         int[] kernel = ints(c, "kernel_shape", new int[] {weight.size(2), weight.size(3)});
         int[] strides = ints(c, "strides", new int[] {1, 1}), dilations = ints(c, "dilations", new int[] {1, 1});
         int[] outputPadding = ints(c, "output_padding", new int[] {0, 0});
@@ -159,8 +180,8 @@ final class OnnxNnOps {
     }
 
     private static Tensor[] maxPool(OnnxCall c) {
-        Tensor x = spatial2d(c, c.input(0));
-        Window win = window(c, null, x.size(2), x.size(3));
+        Tensor input = c.input(0), x = lift(c, input);
+        Window win = window(c, null, x.size(2), x.size(3), input.dim() == 3);
         boolean ceil = c.boolAttr("ceil_mode", false);
         long storageOrder = c.intAttr("storage_order", 0);
         boolean direct = poolPadsDirectly(win);
@@ -168,7 +189,7 @@ final class OnnxNnOps {
             throw new IllegalArgumentException("MaxPool: indices with pads " + Arrays.toString(win.pads) + " are not mapped (explicit padding shifts them)");
         Tensor in = direct ? x : padEdges(x, win.pads, Double.NEGATIVE_INFINITY);
         Tensor.ValuesIndices r = Functional.maxPool2dWithIndices(in, win.poolSpec(ceil, direct));
-        return new Tensor[] {r.values(), c.wantsOutput(1) ? onnxIndices(r.indices(), x, storageOrder) : null};
+        return new Tensor[] {lower(input, r.values()), c.wantsOutput(1) ? lower(input, onnxIndices(r.indices(), x, storageOrder)) : null};
     }
 
     /**
@@ -189,15 +210,20 @@ final class OnnxNnOps {
     }
 
     private static Tensor[] averagePool(OnnxCall c) {
-        Tensor x = spatial2d(c, c.input(0));
-        Window win = window(c, null, x.size(2), x.size(3));
+        Tensor input = c.input(0), x = lift(c, input);
+        Window win = window(c, null, x.size(2), x.size(3), input.dim() == 3);
         boolean ceil = c.boolAttr("ceil_mode", false);
         boolean countPad = c.boolAttr("count_include_pad", false);
-        if (poolPadsDirectly(win)) return new Tensor[] {Functional.avgPool2d(x, win.poolSpec(ceil, true), countPad)};
-        if (!countPad)
-            throw new IllegalArgumentException("AveragePool: pads " + Arrays.toString(win.pads) + " for kernel " + Arrays.toString(win.kernel)
-                    + " without count_include_pad: Kiln's avg_pool2d pads symmetrically, by less than the window");
-        return new Tensor[] {Functional.avgPool2d(padEdges(x, win.pads, 0), win.poolSpec(ceil, false), true)};
+        if (poolPadsDirectly(win)) return new Tensor[] {lower(input, Functional.avgPool2d(x, win.poolSpec(ceil, true), countPad))};
+        Pool2dSpec spec = win.poolSpec(ceil, false);
+        Tensor y = Functional.avgPool2d(padEdges(x, win.pads, 0), spec, true);
+        if (!countPad) {
+            // Pads Kiln cannot apply itself: the mean over the padded window, rescaled by the share of it that is
+            // input (the same pooling of a mask of ones), is the mean over the input elements alone.
+            Tensor ones = Tensor.ones(x.dtype(), x.device(), 1, 1, x.size(2), x.size(3));
+            y = y.div(Functional.avgPool2d(padEdges(ones, win.pads, 0), spec, true));
+        }
+        return new Tensor[] {lower(input, y)};
     }
 
     // ---- normalisation and dropout -------------------------------------------------------------------------

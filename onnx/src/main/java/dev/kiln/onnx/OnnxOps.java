@@ -1,4 +1,4 @@
-package dev.kiln.testkit.onnx;
+package dev.kiln.onnx;
 
 import dev.kiln.DType;
 import dev.kiln.Einsum;
@@ -35,9 +35,15 @@ final class OnnxOps {
         registerLinearAlgebra();
         OnnxNnOps.register(ALL);
         OnnxSequenceOps.register(ALL);
+        OnnxTensorOps.register(ALL);
+        OnnxResize.register(ALL);
+        OnnxControlFlowOps.register(ALL);
     }
 
-    static Mapping find(String op) { return ALL.get(op); }
+    /** The mapping of {@code op} in {@code domain} ({@code ai.onnx} or empty for the default), or null when Kiln has none. */
+    static Mapping find(String domain, String op) {
+        return domain.isEmpty() || domain.equals(OnnxModel.DEFAULT_DOMAIN) ? ALL.get(op) : null;
+    }
 
     private static Tensor[] one(Tensor t) { return new Tensor[] {t}; }
 
@@ -55,6 +61,35 @@ final class OnnxOps {
         unary("Sigmoid", Tensor::sigmoid);
         unary("Relu", Tensor::relu);
         unary("Softplus", Tensor::softplus);
+        unary("Identity", t -> t);
+        unary("Not", Tensor::logicalNot);
+        unary("Reciprocal", Tensor::reciprocal);
+        unary("Floor", Tensor::floor);
+        unary("Ceil", Tensor::ceil);
+        unary("Round", Tensor::round);
+        unary("Erf", Tensor::erf);
+        unary("Sign", Tensor::sign);
+        unary("Sin", Tensor::sin);
+        unary("Cos", Tensor::cos);
+        unary("IsNaN", Tensor::isNan);
+        binary("Equal", Tensor::eq);
+        binary("Less", Tensor::lt);
+        binary("LessOrEqual", Tensor::le);
+        binary("Greater", Tensor::gt);
+        binary("GreaterOrEqual", Tensor::ge);
+        binary("And", Tensor::logicalAnd);
+        binary("Or", Tensor::logicalOr);
+        binary("Xor", Tensor::ne);
+        variadic("Max", Tensor::maximum);
+        variadic("Min", Tensor::minimum);
+        variadic("Sum", Tensor::add);
+        ALL.put("Mean", c -> one(fold(c, Tensor::add).div(c.presentInputs().size())));
+        ALL.put("HardSigmoid", c -> one(hardSigmoid(c.input(0), c.floatAttr("alpha", 0.2f), c.floatAttr("beta", 0.5f))));
+        ALL.put("HardSwish", c -> one(c.input(0).mul(hardSigmoid(c.input(0), 1 / 6.0, 0.5))));
+        ALL.put("PRelu", c -> {
+            Tensor x = c.input(0);
+            return one(Tensor.where(x.lt(0), x.mul(c.input(1)), x));
+        });
         binary("Add", Tensor::add);
         binary("Sub", Tensor::sub);
         binary("Mul", Tensor::mul);
@@ -88,18 +123,25 @@ final class OnnxOps {
         ALL.put("LogSoftmax", c -> one(softmax(c, true)));
     }
 
+    private static void variadic(String op, BinaryOperator<Tensor> f) { ALL.put(op, c -> one(fold(c, f))); }
+
+    private static Tensor fold(OnnxCall c, BinaryOperator<Tensor> f) {
+        return c.presentInputs().stream().reduce(f).orElseThrow(() -> new IllegalArgumentException(c.op() + ": needs at least one input"));
+    }
+
+    /** max(0, min(1, alpha x + beta)). */
+    private static Tensor hardSigmoid(Tensor x, double alpha, double beta) { return x.mul(alpha).add(beta).clamp(0, 1); }
+
     /** ONNX TensorProto.DataType codes that Kiln has. */
     static DType dtypeOf(long onnxType, String op) {
         return switch ((int) onnxType) {
             case 1 -> DType.FLOAT32;
-            case 6 -> DType.INT32;
+            // Kiln has no 8- and 16-bit integers: they are held as int32 (values unchanged, not wrapped).
+            case 2, 3, 4, 5, 6 -> DType.INT32;
             case 7 -> DType.INT64;
             case 9 -> DType.BOOL;
             case 10 -> DType.FLOAT16;
-            case 11 -> {
-                dev.kiln.testkit.TestDevice.requireFloat64();
-                yield DType.FLOAT64;
-            }
+            case 11 -> DType.FLOAT64;
             case 16 -> DType.BFLOAT16;
             default -> throw new IllegalArgumentException(op + ": ONNX data type " + onnxType + " has no Kiln dtype");
         };
@@ -184,6 +226,10 @@ final class OnnxOps {
         ALL.put("ReduceSum", c -> reduce(c, 13, (x, axes, keep) -> x.sum(axes, keep)));
         ALL.put("ReduceMean", c -> reduce(c, 18, (x, axes, keep) -> x.mean(axes, keep)));
         ALL.put("ReduceMax", c -> reduce(c, 18, (x, axes, keep) -> x.amax(axes, keep)));
+        ALL.put("ReduceMin", c -> reduce(c, 18, (x, axes, keep) -> x.amin(axes, keep)));
+        ALL.put("ReduceProd", c -> reduce(c, 18, (x, axes, keep) -> x.prod(axes, keep)));
+        ALL.put("ArgMax", c -> one(argReduce(c, true)));
+        ALL.put("ArgMin", c -> one(argReduce(c, false)));
     }
 
     private interface Reduction {
@@ -204,6 +250,18 @@ final class OnnxOps {
             for (int i = 0; i < axes.length; i++) axes[i] = i;
         }
         return one(r.apply(x, OnnxCall.ints(axes), keep));
+    }
+
+    private static Tensor argReduce(OnnxCall c, boolean max) {
+        Tensor x = c.input(0);
+        int axis = Math.floorMod((int) c.intAttr("axis", 0), x.dim());
+        boolean keep = c.boolAttr("keepdims", true);
+        if (c.boolAttr("select_last_index", false)) {
+            // The last of equal extremes is the first of the flipped axis, counted from the end.
+            Tensor flipped = max ? x.flip(axis).argmax(axis, keep) : x.flip(axis).argmin(axis, keep);
+            return flipped.rsub(x.size(axis) - 1);
+        }
+        return max ? x.argmax(axis, keep) : x.argmin(axis, keep);
     }
 
     private static void registerLinearAlgebra() {

@@ -1,4 +1,4 @@
-package dev.kiln.testkit.onnx;
+package dev.kiln.onnx;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,19 +16,26 @@ import java.util.TreeMap;
  * A test's {@code node.txt}: the op, the opset, the present inputs and requested outputs by position, and the
  * attributes as written (absent ones take the ONNX default, which the op mapping supplies).
  */
-record OnnxNode(String op, int opset, SortedMap<Integer, String> inputs, SortedMap<Integer, String> outputs,
-                Map<String, Attribute> attributes) {
+record NodeTestFile(String op, int opset, SortedMap<Integer, String> inputs, SortedMap<Integer, String> outputs,
+                    Map<String, OnnxAttribute> attributes) {
 
-    /** One attribute: its declared type and values (a single value for the scalar types). */
-    record Attribute(String name, String type, List<Object> values) {
-        boolean isList() { return type.endsWith("s"); }
+    /** The node as the op map reads it: values named by the test's tensor files, omitted positions empty. */
+    OnnxNode node(String testName) {
+        return new OnnxNode(testName, OnnxModel.DEFAULT_DOMAIN, op, opset, positional(inputs), positional(outputs), attributes);
     }
 
-    static OnnxNode read(Path file) throws IOException {
+    private static List<String> positional(SortedMap<Integer, String> byPosition) {
+        List<String> out = new ArrayList<>();
+        if (byPosition.isEmpty()) return out;
+        for (int i = 0; i <= byPosition.lastKey(); i++) out.add(byPosition.getOrDefault(i, ""));
+        return out;
+    }
+
+    static NodeTestFile read(Path file) throws IOException {
         String op = null;
         int opset = -1;
         SortedMap<Integer, String> inputs = new TreeMap<>(), outputs = new TreeMap<>();
-        Map<String, Attribute> attributes = new LinkedHashMap<>();
+        Map<String, OnnxAttribute> attributes = new LinkedHashMap<>();
         int lineNo = 0;
         for (String line : Files.readAllLines(file, StandardCharsets.US_ASCII)) {
             lineNo++;
@@ -47,13 +54,13 @@ record OnnxNode(String op, int opset, SortedMap<Integer, String> inputs, SortedM
                     for (String v : raw) values.add(parseValue(type, v, where));
                     if (!type.endsWith("s") && values.size() != 1)
                         throw new IOException(where + ": attribute " + name + " of type " + type + " needs one value, got " + raw.size());
-                    attributes.put(name, new Attribute(name, type, List.copyOf(values)));
+                    attributes.put(name, new OnnxAttribute(name, type, List.copyOf(values)));
                 }
                 default -> throw new IOException(where + ": unknown record '" + tokens.getFirst() + "'");
             }
         }
         if (op == null || opset < 0) throw new IOException(file + ": missing op or opset line");
-        return new OnnxNode(op, opset, inputs, outputs, attributes);
+        return new NodeTestFile(op, opset, inputs, outputs, attributes);
     }
 
     private static Object parseValue(String type, String v, String where) throws IOException {
