@@ -542,4 +542,126 @@ public final class Functional {
     public static Tensor marginRankingLoss(Tensor x1, Tensor x2, Tensor target, double margin, Reduction reduction) {
         return Losses.marginRankingLoss(x1, x2, target, margin, reduction);
     }
+
+    /**
+     * 1-D convolution with PyTorch's {@code conv1d} arguments.
+     *
+     * @param input (N, Cin, L), or (Cin, L) unbatched
+     * @param weight (Cout, Cin/groups, K)
+     * @param bias the bias (Cout), or null
+     * @param stride the step
+     * @param padding the zeros added at each end
+     * @param dilation the spacing between kernel taps
+     * @param groups the channel groups
+     * @return (N, Cout, OL), or (Cout, OL) unbatched
+     * @throws IllegalArgumentException if the shapes do not fit each other or the geometry
+     */
+    public static Tensor conv1d(Tensor input, Tensor weight, Tensor bias, int stride, int padding, int dilation, int groups) {
+        return Convolution1d.conv1d(input, weight, bias, stride, padding, dilation, groups);
+    }
+
+    /**
+     * Group normalisation (Wu and He): each sample's channels in {@code numGroups} groups, each group normalised by
+     * its mean and biased variance, then scaled and shifted per channel.
+     *
+     * @param input (N, C, ...)
+     * @param numGroups the groups, dividing C
+     * @param weight the scale (C), or null
+     * @param bias the shift (C), or null
+     * @param eps added to the variance
+     * @return the input's shape
+     * @throws IllegalArgumentException if C is not divisible by numGroups or a per-channel tensor is not of size C
+     */
+    public static Tensor groupNorm(Tensor input, int numGroups, Tensor weight, Tensor bias, double eps) {
+        return GroupNormalization.groupNorm(input, numGroups, weight, bias, eps);
+    }
+
+    /**
+     * Instance normalisation with PyTorch's {@code instance_norm} arguments: each (sample, channel) normalised by
+     * its own statistics when {@code useInputStats} (the running statistics, when given, then move toward their
+     * batch mean, variance unbiased), else by the running statistics.
+     *
+     * @param input (N, C, ...) with at least one spatial dimension
+     * @param runningMean the running mean (C), updated in place, or null
+     * @param runningVar the running variance (C), updated in place, or null
+     * @param weight the scale (C), or null
+     * @param bias the shift (C), or null
+     * @param useInputStats whether to normalise by the input's statistics
+     * @param momentum the running statistics' update weight
+     * @param eps added to the variance
+     * @return the input's shape
+     * @throws IllegalArgumentException if a per-channel tensor is not of size C, or the running statistics are
+     *     needed and missing
+     */
+    public static Tensor instanceNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
+                                      boolean useInputStats, double momentum, double eps) {
+        return GroupNormalization.instanceNorm(input, runningMean, runningVar, weight, bias, useInputStats, momentum, eps);
+    }
+
+    /**
+     * Resizes the spatial dimensions to {@code size}, PyTorch's {@code interpolate(input, size=..., mode=...)}.
+     *
+     * @param input (N, C, L) or (N, C, H, W)
+     * @param size the output size of each spatial dimension
+     * @param mode {@code "nearest"}, {@code "linear"} (3-D input) or {@code "bilinear"} (4-D input)
+     * @param alignCorners for the linear modes: whether the corner samples of input and output coincide
+     * @return (N, C, size...)
+     * @throws IllegalArgumentException for another mode, a mode that does not fit the rank, or align_corners with "nearest"
+     */
+    public static Tensor interpolate(Tensor input, int[] size, String mode, boolean alignCorners) {
+        return Resampling.interpolate(input, size, mode, alignCorners);
+    }
+
+    /**
+     * Resizes every spatial dimension by {@code scaleFactor} (output {@code floor(size * scaleFactor)}), PyTorch's
+     * {@code interpolate(input, scale_factor=..., mode=...)}.
+     *
+     * @param input (N, C, L) or (N, C, H, W)
+     * @param scaleFactor the factor, positive
+     * @param mode {@code "nearest"}, {@code "linear"} (3-D input) or {@code "bilinear"} (4-D input)
+     * @param alignCorners for the linear modes: whether the corner samples of input and output coincide
+     * @return the resized tensor
+     * @throws IllegalArgumentException for another mode, a mode that does not fit the rank, or align_corners with "nearest"
+     */
+    public static Tensor interpolate(Tensor input, double scaleFactor, String mode, boolean alignCorners) {
+        return Resampling.interpolate(input, scaleFactor, mode, alignCorners);
+    }
+
+    /**
+     * Rows of {@code weight} with PyTorch's {@code embedding} options.
+     *
+     * @param indices integer indices, any shape
+     * @param weight the table (num_embeddings, dim)
+     * @param paddingIdx the row that receives no gradient (negative: from the end), or null
+     * @param maxNorm when not null, the looked-up rows whose norm exceeds it are renormalised to it, in place
+     * @param normType the p of that norm (PyTorch's default is 2)
+     * @return indices.shape + [dim]
+     * @throws IllegalArgumentException if paddingIdx is outside the table or maxNorm is not positive
+     */
+    public static Tensor embedding(Tensor indices, Tensor weight, Integer paddingIdx, Double maxNorm, double normType) {
+        return Indexing.embedding(indices, weight, paddingIdx, maxNorm, normType);
+    }
+
+    /**
+     * {@code input / max(||input||_p, eps)} along {@code dim}, PyTorch's {@code normalize}.
+     *
+     * @param input a floating tensor
+     * @param p the norm's order (2 for unit vectors)
+     * @param dim the dimension of the vectors
+     * @param eps the smallest norm divided by (PyTorch's default is 1e-12)
+     * @return the input's shape
+     */
+    public static Tensor normalize(Tensor input, double p, int dim, double eps) { return Similarity.normalize(input, p, dim, eps); }
+
+    /**
+     * Cosine similarity along {@code dim} of two broadcastable tensors,
+     * {@code x1 . x2 / (max(||x1||, eps) * max(||x2||, eps))}.
+     *
+     * @param x1 the first vectors
+     * @param x2 the second vectors
+     * @param dim the dimension of the vectors
+     * @param eps the smallest norm divided by (PyTorch's default is 1e-8)
+     * @return the broadcast shape without {@code dim}
+     */
+    public static Tensor cosineSimilarity(Tensor x1, Tensor x2, int dim, double eps) { return Similarity.cosineSimilarity(x1, x2, dim, eps); }
 }

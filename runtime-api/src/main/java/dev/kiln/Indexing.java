@@ -102,6 +102,43 @@ final class Indexing {
         }
     }
 
+    /**
+     * PyTorch's {@code embedding} options. With {@code maxNorm}, the rows that {@code indices} picks and whose
+     * {@code normType}-norm exceeds it are first scaled in place, outside autograd, to norm {@code maxNorm} (as
+     * PyTorch does, by {@code maxNorm / (norm + 1e-7)}). With {@code paddingIdx} (negative counts from the end),
+     * the looked-up rows at that index pass no gradient back to the weight; the row's value is looked up as any other.
+     */
+    static Tensor embedding(Tensor indices, Tensor weight, Integer paddingIdx, Double maxNorm, double normType) {
+        if (weight.dim() != 2)
+            throw new IllegalArgumentException("embedding: weight must be 2-D (num_embeddings, dim), got " + Elementwise.describe(weight));
+        int rows = weight.size(0);
+        if (paddingIdx != null && (paddingIdx >= rows || paddingIdx < -rows))
+            throw new IllegalArgumentException("embedding: padding_idx " + paddingIdx + " is outside the " + rows + " rows of weight " + Elementwise.describe(weight));
+        if (maxNorm != null && !(maxNorm > 0))
+            throw new IllegalArgumentException("embedding: max_norm must be positive, got " + maxNorm);
+        try (Scope scope = Scope.open()) {
+            Tensor flat = indices.reshape(-1);
+            if (maxNorm != null) renormRows(weight, flat, maxNorm, normType);
+            Tensor out = embedding(indices, weight);
+            if (paddingIdx == null || !out.requiresGrad()) return scope.keep(out);
+            int padding = paddingIdx < 0 ? paddingIdx + rows : paddingIdx;
+            Tensor isPadding = indices.eq(padding).unsqueeze(-1);
+            return scope.keep(Tensor.where(isPadding, out.detach(), out));
+        }
+    }
+
+    /** Scales the rows of {@code weight} that {@code flat} names and whose norm exceeds {@code maxNorm}, in place. */
+    private static void renormRows(Tensor weight, Tensor flat, double maxNorm, double normType) {
+        try (dev.kiln.autograd.GradMode ignored = dev.kiln.autograd.GradMode.noGrad(); Scope scope = Scope.open()) {
+            checkIndex("embedding", flat, weight.size(0), weight);
+            Tensor counts = Tensor.zeros(weight.dtype(), weight.device(), weight.size(0));
+            Tensor picked = counts.scatterAdd(0, flat, Tensor.ones(weight.dtype(), weight.device(), flat.size(0))).gt(0);
+            Tensor norms = weight.norm(normType, new int[] {1}, false);
+            Tensor scale = Tensor.where(picked.logicalAnd(norms.gt(maxNorm)), norms.add(1e-7).reciprocal().mul(maxNorm), Tensor.onesLike(norms));
+            weight.mul_(scale.unsqueeze(1));
+        }
+    }
+
     /** Rows of {@code weight} picked by integer {@code indices}: output shape indices.shape + [dim]. */
     static Tensor embedding(Tensor indices, Tensor weight) {
         if (weight.dim() != 2)
