@@ -56,6 +56,35 @@ public final class CharCorpus {
         }
     }
 
+    /**
+     * The training or held-out part of the text.
+     *
+     * @param heldOutText whether to return the held-out part (else the training part)
+     * @return that part, as characters
+     */
+    public String text(boolean heldOutText) {
+        int[] ids = heldOutText ? heldOut : train;
+        char[] chars = new char[ids.length];
+        for (int i = 0; i < ids.length; i++) chars[i] = vocabulary[ids[i]];
+        return new String(chars);
+    }
+
+    /**
+     * The ids of a text's characters.
+     *
+     * @param text characters of this corpus's vocabulary
+     * @return their ids
+     * @throws IllegalArgumentException if a character is not in the vocabulary
+     */
+    public int[] encode(String text) {
+        int[] ids = new int[text.length()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = java.util.Arrays.binarySearch(vocabulary, text.charAt(i));
+            if (ids[i] < 0) throw new IllegalArgumentException("CharCorpus.encode: character '" + text.charAt(i) + "' (U+" + Integer.toHexString(text.charAt(i)) + ") is not in the vocabulary");
+        }
+        return ids;
+    }
+
     /** {@return the number of distinct characters} */
     public int vocabularySize() { return vocabulary.length; }
 
@@ -91,12 +120,32 @@ public final class CharCorpus {
      */
 
     public Windows batch(boolean heldOutText, int batch, int context, SplittableRandom random) {
+        int length = heldOutText ? heldOut.length : train.length;
+        if (batch <= 0 || context <= 0 || context >= length)
+            throw new IllegalArgumentException("CharCorpus.batch: need batch > 0 and 0 < context < " + length + ", got " + batch + ", " + context);
+        int[] offsets = new int[batch];
+        for (int b = 0; b < batch; b++) offsets[b] = random.nextInt(length - context);
+        return windows(heldOutText, offsets, context);
+    }
+
+    /**
+     * The windows of {@code context} characters starting at {@code offsets} and their next-character targets: for
+     * reading the text in order (consecutive segments of parallel streams), where {@link #batch} reads it at random.
+     *
+     * @param heldOutText whether to read the held-out text (else the training text)
+     * @param offsets where each window starts
+     * @param context the characters per window
+     * @return the windows (offsets.length, context) and their targets
+     * @throws IllegalArgumentException if a window with its last target does not lie inside the text
+     */
+    public Windows windows(boolean heldOutText, int[] offsets, int context) {
         int[] ids = heldOutText ? heldOut : train;
-        if (batch <= 0 || context <= 0 || context >= ids.length)
-            throw new IllegalArgumentException("CharCorpus.batch: need batch > 0 and 0 < context < " + ids.length + ", got " + batch + ", " + context);
+        int batch = offsets.length;
         long[] x = new long[batch * context], y = new long[batch * context];
         for (int b = 0; b < batch; b++) {
-            int start = random.nextInt(ids.length - context);
+            int start = offsets[b];
+            if (context <= 0 || start < 0 || start + context >= ids.length)
+                throw new IllegalArgumentException("CharCorpus.windows: a window of " + context + " at " + start + " and its target do not fit in " + ids.length + " characters");
             for (int t = 0; t < context; t++) {
                 x[b * context + t] = ids[start + t];
                 y[b * context + t] = ids[start + t + 1];

@@ -22,7 +22,11 @@ public final class Zoo {
             new GcnCora(),
             new DenoisingAutoencoder(),
             new Multitask(),
-            new GradientHealth());
+            new GradientHealth(),
+            new Seq2SeqReversal(),
+            new TransEWordNet(),
+            new BertShakespeare(),
+            new TransformerXlShakespeare());
 
     private Zoo() {}
 
