@@ -8,6 +8,7 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Buffer;
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.Distribution;
+import dev.kiln.backend.HalfDefaults;
 import dev.kiln.backend.MemoryStats;
 import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.ReduceOp;
@@ -550,11 +551,19 @@ public final class KernelBackend<M> implements Backend {
     @Override
     public synchronized void matmul(View a, View b, View out) {
         if (out.numel() == 0) return;
+        if (!out.dtype().isComputeType()) {
+            if (!vendorGemm(out.dtype(), a, b, out)) HalfDefaults.widened(this, out, (w, o) -> matmul(w[0], w[1], o), a, b);
+            return;
+        }
         DType t = floatingType("matmul", out.dtype());
         if (vendorGemm(t, a, b, out)) return;
         if (info.gpuLike()) tiledGemm(t, a, b, out);
         else blockedGemm(t, a, b, out);
     }
+
+    /** Half-type matmul and convolutions are the runtime's vendor library's to compute, where it has one. */
+    @Override
+    public boolean computesHalf(String entryPoint, DType dtype) { return runtime.computesHalf(entryPoint, dtype); }
 
     /** The local-memory kernel for GPUs; devices whose work-groups hold fewer than 256 items get 8x8 groups. */
     private void tiledGemm(DType t, View a, View b, View out) {
@@ -632,7 +641,7 @@ public final class KernelBackend<M> implements Backend {
 
     @Override
     public synchronized void conv2d(View input, View weight, Conv2dSpec spec, View out) {
-        if (out.numel() == 0) return;
+        if (out.numel() == 0 || vendorOrWidened(KernelRuntime.ConvDirection.FORWARD, input, weight, out, spec)) return;
         DType t = floatingType("conv2d", out.dtype());
         ConvGeometry g = ConvGeometry.of(input.shape(), weight.shape(), out.shape(), spec);
         // Columns (N, G, K, P): each image and group is one product W_g (Cout/G x K) @ cols (K x P).
@@ -650,7 +659,7 @@ public final class KernelBackend<M> implements Backend {
 
     @Override
     public synchronized void conv2dBackwardInput(View gradOut, View weight, Conv2dSpec spec, View gradInput) {
-        if (gradInput.numel() == 0) return;
+        if (gradInput.numel() == 0 || vendorOrWidened(KernelRuntime.ConvDirection.BACKWARD_INPUT, gradInput, weight, gradOut, spec)) return;
         DType t = floatingType("conv2dBackwardInput", gradInput.dtype());
         ConvGeometry g = ConvGeometry.of(gradInput.shape(), weight.shape(), gradOut.shape(), spec);
         // cols (N, G, K, P) = W_g^T (K x Cout/G) @ gradOut (Cout/G x P), then col2im sums each tap into place.
@@ -671,7 +680,7 @@ public final class KernelBackend<M> implements Backend {
 
     @Override
     public synchronized void conv2dBackwardWeight(View input, View gradOut, Conv2dSpec spec, View gradWeight) {
-        if (gradWeight.numel() == 0) return;
+        if (gradWeight.numel() == 0 || vendorOrWidened(KernelRuntime.ConvDirection.BACKWARD_WEIGHT, input, gradWeight, gradOut, spec)) return;
         DType t = floatingType("conv2dBackwardWeight", gradWeight.dtype());
         ConvGeometry g = ConvGeometry.of(input.shape(), gradWeight.shape(), gradOut.shape(), spec);
         if (gradOut.numel() == 0) {
@@ -694,6 +703,26 @@ public final class KernelBackend<M> implements Backend {
         } finally {
             releaseAll(cols, go != gradOut ? go : null, dense, perImage);
         }
+    }
+
+    /**
+     * One convolution product through the runtime's vendor library when it takes it; otherwise, for half-type
+     * operands, the float32 entry point on widened copies. False: the caller's own kernels run.
+     */
+    private boolean vendorOrWidened(KernelRuntime.ConvDirection d, View x, View w, View y, Conv2dSpec spec) {
+        if (x.numel() > 0 && w.numel() > 0 && y.numel() > 0
+                && runtime.vendorConv2d(d, x.dtype(), convOperand(x), convOperand(w), convOperand(y), spec)) return true;
+        if (x.dtype().isComputeType()) return false;
+        switch (d) {
+            case FORWARD -> HalfDefaults.widened(this, y, (in, out) -> conv2d(in[0], in[1], spec, out), x, w);
+            case BACKWARD_INPUT -> HalfDefaults.widened(this, x, (in, out) -> conv2dBackwardInput(in[0], in[1], spec, out), y, w);
+            case BACKWARD_WEIGHT -> HalfDefaults.widened(this, w, (in, out) -> conv2dBackwardWeight(in[0], in[1], spec, out), x, y);
+        }
+        return true;
+    }
+
+    private KernelRuntime.ConvOperand<M> convOperand(View v) {
+        return new KernelRuntime.ConvOperand<>(buf(v.buffer()).memory, v.offset(), v.shape(), v.strides());
     }
 
     /** Writes the columns of {@code input} into {@code cols}: (N, G, K, P) when {@code pInner}, else (N, G, P, K). */
