@@ -46,6 +46,6 @@ public final class CudaProvider implements BackendProvider {
         String description = d.describe() + "; driver CUDA " + driver.describeVersion() + "; kernels: " + compiler.describe()
                 + "; " + vendor.describeAccelerators();
         return Candidate.available(name, description, PRIORITY,
-                () -> new KernelBackend<>(new CudaRuntime(d, description, compiler, vendor.cublas().library())));
+                () -> new KernelBackend<>(new CudaRuntime(d, description, compiler, vendor.cublas().library(), vendor.cudnn().library())));
     }
 }

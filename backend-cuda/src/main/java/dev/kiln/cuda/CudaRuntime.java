@@ -3,6 +3,7 @@ package dev.kiln.cuda;
 import dev.kiln.DType;
 import dev.kiln.Device;
 import dev.kiln.Kiln;
+import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.kernel.DeviceInfo;
 import dev.kiln.kernel.KernelRuntime;
 import jcuda.NativePointerObject;
@@ -19,7 +20,12 @@ import jcuda.driver.JCudaDriver;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 import static dev.kiln.cuda.CudaDriver.check;
@@ -66,12 +72,19 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
     private final KernelCompiler compiler;
     private final Cublas cublas;
     private final MemorySegment cublasHandle;
+    private final Cudnn cudnn;
+    private final MemorySegment cudnnHandle;
+    /** cuDNN's descriptors and algorithm per convolution geometry (empty: cuDNN ranked no usable algorithm). */
+    private final Map<ConvPlanning.Key, Optional<Cudnn.Plan>> convPlans = new HashMap<>();
+    /** One workspace for every cuDNN call, grown on demand: the calls are ordered on the one stream. */
+    private Memory workspace;
+    private long workspaceBytes;
     private final PinnedStaging staging = new PinnedStaging();
     private final List<CUmodule> modules = new ArrayList<>();
     private boolean closed;
 
-    /** Opens the device: retains its primary context, creates the stream and, when cuBLAS loaded, a handle on it. */
-    CudaRuntime(CudaDriver.DeviceProps props, String description, KernelCompiler compiler, Cublas cublas) {
+    /** Opens the device: retains its primary context, creates the stream and, for cuBLAS and cuDNN when they loaded, a handle on it. */
+    CudaRuntime(CudaDriver.DeviceProps props, String description, KernelCompiler compiler, Cublas cublas, Cudnn cudnn) {
         this.props = props;
         this.compiler = compiler;
         this.info = new DeviceInfo(new Device("cuda", props.ordinal()), props.name(), description, true, true,
@@ -80,17 +93,20 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
         check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
         makeCurrent();
         check(JCudaDriver.cuStreamCreate(stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-        MemorySegment handle = null;
-        if (cublas != null) {
-            try {
-                handle = cublas.createHandle(stream.handle());
-            } catch (RuntimeException e) {
-                LOG.warning(() -> info.device() + ": cuBLAS " + cublas.version + " could not be set up (" + e.getMessage()
-                        + "); matmul runs on Kiln's GEMM kernels");
-            }
+        cublasHandle = cublas == null ? null : vendorHandle("cuBLAS " + cublas.version, "matmul", () -> cublas.createHandle(stream.handle()));
+        this.cublas = cublasHandle == null ? null : cublas;
+        cudnnHandle = cudnn == null ? null : vendorHandle("cuDNN " + cudnn.version, "conv2d", () -> cudnn.createHandle(stream.handle()));
+        this.cudnn = cudnnHandle == null ? null : cudnn;
+    }
+
+    /** A vendor library's handle on the stream, or null (logged) when it cannot be set up and Kiln's kernels run {@code op}. */
+    private MemorySegment vendorHandle(String library, String op, Supplier<MemorySegment> create) {
+        try {
+            return create.get();
+        } catch (RuntimeException e) {
+            LOG.warning(() -> info.device() + ": " + library + " could not be set up (" + e.getMessage() + "); " + op + " runs on Kiln's kernels");
+            return null;
         }
-        this.cublas = handle == null ? null : cublas;
-        this.cublasHandle = handle;
     }
 
     private void makeCurrent() {
@@ -282,13 +298,15 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
     }
 
     /**
-     * cuBLAS for float matrix products whose operands have a cuBLAS layout (see {@link GemmMapping}); false (nothing
-     * issued) without cuBLAS, for other dtypes or layouts, and the backend's own kernels run.
+     * cuBLAS for float matrix products whose operands have a cuBLAS layout (see {@link GemmMapping}), half types
+     * included with float32 accumulation where {@link #computesHalf} says so; false (nothing issued) without cuBLAS,
+     * for other dtypes or layouts, and the backend's own kernels run (half operands widened to float32 first).
      */
     @Override
     public boolean vendorGemm(DType t, long batch, GemmOperand<Memory> a, GemmOperand<Memory> b, GemmOperand<Memory> out) {
         // k = 0 is left to the kernels, which write the zeros without relying on cuBLAS's beta handling.
         if (cublas == null || Cublas.dataType(t) < 0 || batch > Integer.MAX_VALUE || a.cols() == 0) return false;
+        if (!t.isComputeType() && !computesHalf("matmul", t)) return false;
         GemmMapping g = GemmMapping.of((int) batch, operand(a), operand(b), operand(out));
         if (g == null) return false;
         makeCurrent();
@@ -300,6 +318,61 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
 
     private static GemmMapping.Operand operand(GemmOperand<Memory> x) {
         return new GemmMapping.Operand(x.rows(), x.cols(), x.rowStride(), x.colStride(), x.batchStride());
+    }
+
+    /**
+     * cuDNN for the three convolution products, where it loaded and takes the operands (see {@link ConvPlanning}):
+     * descriptors and the algorithm are planned once per geometry, then each call is one cuDNN call on the stream.
+     * False (nothing issued) otherwise, and the backend's own kernels run.
+     */
+    @Override
+    public boolean vendorConv2d(ConvDirection direction, DType t, ConvOperand<Memory> x, ConvOperand<Memory> w, ConvOperand<Memory> y, Conv2dSpec spec) {
+        if (cudnn == null || ConvPlanning.dataType(t) < 0 || (!t.isComputeType() && !computesHalf(Cudnn.entryPoint(direction), t))) return false;
+        ConvPlanning.Tensor4 tx = ConvPlanning.tensor(x.shape(), x.strides()), ty = ConvPlanning.tensor(y.shape(), y.strides());
+        int[] f = ConvPlanning.filter(w.shape(), w.strides());
+        if (tx == null || ty == null || f == null) return false;
+        ConvPlanning.Key key = new ConvPlanning.Key(direction, t, tx, List.of(f[0], f[1], f[2], f[3]), ty, spec,
+                ConvPlanning.mathType(t, Kiln.float32MatmulPrecision()), Kiln.areDeterministicAlgorithmsEnabled());
+        makeCurrent();
+        String context = Cudnn.entryPoint(direction) + " on " + info.device() + " (" + props.name() + "): " + t + " input " + tx
+                + ", weight " + Arrays.toString(f) + ", output " + ty + ", " + spec;
+        Cudnn.Plan plan = convPlans.computeIfAbsent(key, k -> Optional.ofNullable(cudnn.plan(cudnnHandle, k, workspaceLimit(), context))).orElse(null);
+        if (plan == null) return false;
+        long ws = workspaceAddress(plan.algorithm.memory());
+        if (ws < 0) return false;
+        long es = t.byteSize();
+        cudnn.run(cudnnHandle, plan, x.memory().address() + x.offset() * es, w.memory().address() + w.offset() * es,
+                y.memory().address() + y.offset() * es, ws, context);
+        return true;
+    }
+
+    /** The largest workspace a cuDNN algorithm may ask for: 1 GiB, or an eighth of the device's memory if less. */
+    private long workspaceLimit() { return Math.min(1L << 30, props.totalMemBytes() / 8); }
+
+    /** The workspace's address, grown to {@code bytes} first; 0 for none needed, -1 when the device has no room. */
+    private long workspaceAddress(long bytes) {
+        if (bytes == 0) return 0;
+        if (bytes > workspaceBytes) {
+            if (workspace != null) free(workspace);
+            workspace = allocate(bytes);
+            workspaceBytes = workspace == null ? 0 : bytes;
+            if (workspace == null) return -1;
+        }
+        return workspace.address();
+    }
+
+    /**
+     * Half-type matmul through cuBLAS and convolutions through cuDNN, where each loaded; bfloat16 needs compute
+     * capability 8.0 (Ampere) or newer, float16 runs on every device NVRTC supports.
+     */
+    @Override
+    public boolean computesHalf(String entryPoint, DType dtype) {
+        if (dtype != DType.FLOAT16 && !(dtype == DType.BFLOAT16 && props.computeCapability() >= 80)) return false;
+        return switch (entryPoint) {
+            case "matmul" -> cublas != null;
+            case "conv2d", "conv2dBackwardInput", "conv2dBackwardWeight" -> cudnn != null;
+            default -> false;
+        };
     }
 
     @Override
@@ -322,6 +395,10 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
             JCudaDriver.cuStreamSynchronize(stream);
         } finally {
             if (cublasHandle != null) cublas.destroyHandle(cublasHandle);
+            for (Optional<Cudnn.Plan> plan : convPlans.values()) plan.ifPresent(Cudnn.Plan::close);
+            convPlans.clear();
+            if (workspace != null) free(workspace);
+            if (cudnnHandle != null) cudnn.destroyHandle(cudnnHandle);
             for (CUmodule m : modules) JCudaDriver.cuModuleUnload(m);
             modules.clear();
             staging.close();

@@ -8,6 +8,7 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.Buffer;
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.Distribution;
+import dev.kiln.backend.HalfDefaults;
 import dev.kiln.backend.MemoryStats;
 import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.ReduceOp;
@@ -551,11 +552,19 @@ public final class KernelBackend<M> implements Backend {
     @Override
     public synchronized void matmul(View a, View b, View out) {
         if (out.numel() == 0) return;
+        if (!out.dtype().isComputeType()) {
+            if (!vendorGemm(out.dtype(), a, b, out)) HalfDefaults.widened(this, out, (w, o) -> matmul(w[0], w[1], o), a, b);
+            return;
+        }
         DType t = floatingType("matmul", out.dtype());
         if (vendorGemm(t, a, b, out)) return;
         if (info.gpuLike()) tiledGemm(t, a, b, out);
         else blockedGemm(t, a, b, out);
     }
+
+    /** Half-type matmul and convolutions are the runtime's vendor library's to compute, where it has one. */
+    @Override
+    public boolean computesHalf(String entryPoint, DType dtype) { return runtime.computesHalf(entryPoint, dtype); }
 
     /** The local-memory kernel for GPUs; devices whose work-groups hold fewer than 256 items get 8x8 groups. */
     private void tiledGemm(DType t, View a, View b, View out) {
@@ -633,17 +642,40 @@ public final class KernelBackend<M> implements Backend {
 
     @Override
     public synchronized void conv2d(View input, View weight, Conv2dSpec spec, View out) {
+        if (out.numel() == 0 || vendorOrWidened(KernelRuntime.ConvDirection.FORWARD, input, weight, out, spec)) return;
         convolution.forward(input, weight, spec, out);
     }
 
     @Override
     public synchronized void conv2dBackwardInput(View gradOut, View weight, Conv2dSpec spec, View gradInput) {
+        if (gradInput.numel() == 0 || vendorOrWidened(KernelRuntime.ConvDirection.BACKWARD_INPUT, gradInput, weight, gradOut, spec)) return;
         convolution.backwardInput(gradOut, weight, spec, gradInput);
     }
 
     @Override
     public synchronized void conv2dBackwardWeight(View input, View gradOut, Conv2dSpec spec, View gradWeight) {
+        if (gradWeight.numel() == 0 || vendorOrWidened(KernelRuntime.ConvDirection.BACKWARD_WEIGHT, input, gradWeight, gradOut, spec)) return;
         convolution.backwardWeight(input, gradOut, spec, gradWeight);
+    }
+
+    /**
+     * One convolution product through the runtime's vendor library when it takes it; otherwise, for half-type
+     * operands, the float32 entry point on widened copies. False: the caller's own kernels run.
+     */
+    private boolean vendorOrWidened(KernelRuntime.ConvDirection d, View x, View w, View y, Conv2dSpec spec) {
+        if (x.numel() > 0 && w.numel() > 0 && y.numel() > 0
+                && runtime.vendorConv2d(d, x.dtype(), convOperand(x), convOperand(w), convOperand(y), spec)) return true;
+        if (x.dtype().isComputeType()) return false;
+        switch (d) {
+            case FORWARD -> HalfDefaults.widened(this, y, (in, out) -> conv2d(in[0], in[1], spec, out), x, w);
+            case BACKWARD_INPUT -> HalfDefaults.widened(this, x, (in, out) -> conv2dBackwardInput(in[0], in[1], spec, out), y, w);
+            case BACKWARD_WEIGHT -> HalfDefaults.widened(this, w, (in, out) -> conv2dBackwardWeight(in[0], in[1], spec, out), x, y);
+        }
+        return true;
+    }
+
+    private KernelRuntime.ConvOperand<M> convOperand(View v) {
+        return new KernelRuntime.ConvOperand<>(buf(v.buffer()).memory, v.offset(), v.shape(), v.strides());
     }
 
     // ---- indexing ------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 package dev.kiln.kernel;
 
 import dev.kiln.DType;
+import dev.kiln.backend.Conv2dSpec;
 
 import java.lang.foreign.MemorySegment;
 
@@ -108,6 +109,58 @@ public interface KernelRuntime<M> {
     default boolean vendorGemm(DType dtype, long batch, GemmOperand<M> a, GemmOperand<M> b, GemmOperand<M> out) {
         return false;
     }
+
+    /** Which product of a 2-D convolution {@link #vendorConv2d} computes. */
+    enum ConvDirection {
+        /** {@code y = conv(x, w)}: reads x and w, writes y. */
+        FORWARD,
+        /** The input gradient: reads y (the output's gradient) and w, writes x (the input's gradient). */
+        BACKWARD_INPUT,
+        /** The weight gradient: reads x and y (the output's gradient), writes w (the weight's gradient). */
+        BACKWARD_WEIGHT
+    }
+
+    /**
+     * One NCHW operand of {@link #vendorConv2d}: a 4-D tensor at element {@code offset} of {@code memory}.
+     *
+     * @param <M> the runtime's handle of a raw allocation
+     * @param memory the allocation holding the tensor
+     * @param offset the first element's index in it
+     * @param shape the four sizes
+     * @param strides the four element strides
+     */
+    record ConvOperand<M>(M memory, long offset, int[] shape, long[] strides) {}
+
+    /**
+     * Issues one product of a 2-D convolution (no bias) through a vendor library (CUDA: cuDNN) on the stream,
+     * without waiting, and returns true; or returns false, having issued nothing, when the runtime has no such
+     * library for this dtype, geometry and layout, and the backend's own kernels run. The written operand is
+     * overwritten. The default has none.
+     *
+     * @param direction which product: forward, or the input's or the weight's gradient
+     * @param dtype the element type of all three operands
+     * @param x the input (N, Cin, H, W), or its gradient
+     * @param w the weight (Cout, Cin/groups, KH, KW), or its gradient
+     * @param y the output (N, Cout, OH, OW), or its gradient
+     * @param spec strides, padding, dilation and groups
+     * @return whether the product was issued
+     */
+    default boolean vendorConv2d(ConvDirection direction, DType dtype, ConvOperand<M> x, ConvOperand<M> w, ConvOperand<M> y, Conv2dSpec spec) {
+        return false;
+    }
+
+    /**
+     * Whether {@link #vendorGemm} ({@code "matmul"}) or {@link #vendorConv2d} ({@code "conv2d"},
+     * {@code "conv2dBackwardInput"}, {@code "conv2dBackwardWeight"}) takes operands of the half type {@code dtype},
+     * accumulating in float32: see {@link dev.kiln.backend.Backend#computesHalf}. Where a call for such operands
+     * returns false anyway (a layout the library does not take), the backend widens them to float32 itself. The
+     * default takes none.
+     *
+     * @param entryPoint the backend entry point
+     * @param dtype float16 or bfloat16
+     * @return whether the runtime's vendor library computes it
+     */
+    default boolean computesHalf(String entryPoint, DType dtype) { return false; }
 
     /**
      * Waits until all issued work has run and checks that it did: a launch or copy that failed on the device
