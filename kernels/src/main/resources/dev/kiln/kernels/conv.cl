@@ -18,7 +18,7 @@
 __kernel void KERNEL(im2col)(CONV_GEOMETRY, __global const T* x, long4 x_strides, long x_offset,
                              __global T* cols, long4 cols_strides, long cols_offset) {
     const int ox = get_global_id(0), oy = get_global_id(1);
-    if (ox >= ow || oy >= oh) return;  // a runtime that rounds the range up to whole groups (CUDA)
+    PAST_RANGE_RETURN(ox >= ow || oy >= oh);
     const int taps = cg * kh * kw;
     const long row = get_global_id(2);
     const int k = (int) (row % taps);
@@ -39,7 +39,7 @@ __kernel void KERNEL(im2col)(CONV_GEOMETRY, __global const T* x, long4 x_strides
 __kernel void KERNEL(col2im)(CONV_GEOMETRY, __global const T* cols, long4 cols_strides, long cols_offset,
                              __global T* dx, long4 dx_strides, long dx_offset) {
     const int xx = get_global_id(0), y = get_global_id(1);
-    if (xx >= w || y >= h) return;  // a runtime that rounds the range up to whole groups (CUDA)
+    PAST_RANGE_RETURN(xx >= w || y >= h);
     const long plane = get_global_id(2);
     const int ch = (int) (plane % (groups * cg));
     const long n = plane / (groups * cg);
