@@ -133,6 +133,20 @@ public final class Fused {
         }, out);
     }
 
+    /** Whether tensors can feed a program as numbers: all float32 or all float64 (half types are not computed in). */
+    static boolean computesIn(Tensor... ts) {
+        DType t = ts[0].dtype();
+        if (t != DType.FLOAT32 && t != DType.FLOAT64) return false;
+        for (Tensor x : ts) if (x.dtype() != t) return false;
+        return true;
+    }
+
+    /** The one-input program {@code op(x)}. */
+    static FusedProgram unaryProgram(dev.kiln.backend.UnaryOp op) {
+        var b = FusedProgram.builder();
+        return b.output(b.unary(op, b.input())).build();
+    }
+
     private static Tensor[] concat(Tensor[] a, Tensor... b) {
         Tensor[] all = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);

@@ -179,6 +179,15 @@ final class Normalization {
      */
     static Tensor dropout(Tensor x, double p, boolean training) { return dropout(x, p, training, null); }
 
+    /** {@code x * (keep * scale)} in one pass (the unfused ops' order); its gradient, {@code g * (keep * scale)}, in one too. */
+    private static final dev.kiln.backend.FusedProgram DROPOUT;
+
+    static {
+        var b = dev.kiln.backend.FusedProgram.builder();
+        int x = b.input(), keep = b.input(), scale = b.scalar();
+        DROPOUT = b.output(b.mul(x, b.mul(keep, scale))).build();
+    }
+
     /** Masks drawn from {@code generator}, or the default generator when it is null. */
     static Tensor dropout(Tensor x, double p, boolean training, dev.kiln.random.Generator generator) {
         x.checkOpen("dropout");
@@ -192,9 +201,11 @@ final class Normalization {
                 return x.mul(zero);
             }
         }
-        try (Tensor keep = Creation.random(generator, dev.kiln.backend.Distribution.BERNOULLI, 1 - p, 0, x.dtype(), x.device(), x.shape());
-             Tensor scaled = keep.mul(1 / (1 - p))) {
-            return x.mul(scaled);
+        try (Tensor keep = Creation.random(generator, dev.kiln.backend.Distribution.BERNOULLI, 1 - p, 0, x.dtype(), x.device(), x.shape())) {
+            if (Fused.computesIn(x)) return Fused.apply(DROPOUT, new double[] {1 / (1 - p)}, x, keep)[0];
+            try (Tensor scaled = keep.mul(1 / (1 - p))) {
+                return x.mul(scaled);
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ import dev.kiln.cpu.simd.WorkerPool;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 import static dev.kiln.cpu.Strided.getD;
 import static dev.kiln.cpu.Strided.seg;
@@ -27,7 +28,7 @@ import static dev.kiln.cpu.Strided.setD;
 final class FusedKernel {
     private FusedKernel() {}
 
-    /** Elements per block: 16 registers of float64 fit in 128 KiB. */
+    /** Elements per block: 16 slots of float64 fit in 128 KiB. */
     private static final int BLOCK = 1024;
     /** Below this many elements the calling thread runs the whole program (a worker wake-up costs about as much). */
     private static final long PARALLEL_ELEMENTS = 1L << 16;
@@ -87,6 +88,9 @@ final class FusedKernel {
         private final boolean[] truth;
         /** Per register: the input read in place (dense, compute dtype, not itself an output), else -1. */
         private final int[] inPlace;
+        /** Per register: its block-sized slot of scratch; registers whose last use has passed hand theirs on. */
+        private final int[] slot;
+        private final int slots;
 
         Plan(FusedProgram p, double[] scalars, View[] in, View[] out, DType t, int[] shape, boolean[] truth) {
             this.p = p;
@@ -107,17 +111,58 @@ final class FusedKernel {
                 if (p.code().get(r) instanceof FusedProgram.Load l && in[l.index()].dtype() == t
                         && in[l.index()].isContiguous() && !p.outputs().contains(r)) inPlace[r] = l.index();
             }
+            slot = new int[inPlace.length];
+            slots = assignSlots();
+        }
+
+        /**
+         * Linear-scan slot assignment: scalars and constants keep theirs (filled once per task), outputs live to the
+         * end of the block, every other register frees its slot after its last use, so a long program (a derived
+         * gradient) still fits its block in cache.
+         */
+        private int assignSlots() {
+            List<FusedProgram.Instruction> code = p.code();
+            int[] lastUse = new int[code.size()];
+            for (int r = 0; r < code.size(); r++) {
+                lastUse[r] = r;
+                for (int operand : operands(code.get(r))) lastUse[operand] = r;
+            }
+            for (int r : p.outputs()) lastUse[r] = code.size();
+            java.util.ArrayDeque<Integer> free = new java.util.ArrayDeque<>();
+            int used = 0;
+            for (int r = 0; r < code.size(); r++) {
+                for (int operand : operands(code.get(r)))
+                    if (lastUse[operand] == r && inPlace[operand] < 0 && !constant(code.get(operand)) && !free.contains(slot[operand]))
+                        free.push(slot[operand]);
+                if (inPlace[r] >= 0) continue;
+                slot[r] = constant(code.get(r)) || free.isEmpty() ? used++ : free.pop();
+                if (lastUse[r] == r && !constant(code.get(r))) free.push(slot[r]);
+            }
+            return Math.max(used, 1);
+        }
+
+        private static boolean constant(FusedProgram.Instruction ins) {
+            return ins instanceof FusedProgram.Constant || ins instanceof FusedProgram.Scalar;
+        }
+
+        private static int[] operands(FusedProgram.Instruction ins) {
+            return switch (ins) {
+                case FusedProgram.Unary u -> new int[] {u.x()};
+                case FusedProgram.Binary b -> new int[] {b.a(), b.b()};
+                case FusedProgram.Where w -> new int[] {w.cond(), w.a(), w.b()};
+                default -> new int[0];
+            };
         }
 
         /** This thread's registers: one block each. */
         private MemorySegment scratch() {
             MemorySegment[] slot = SCRATCH.get();
-            long bytes = (long) p.code().size() * BLOCK * 8;
+            long bytes = (long) slots * BLOCK * 8;
             if (slot[0] == null || slot[0].byteSize() < bytes) slot[0] = Arena.ofAuto().allocate(bytes, 64);
             return slot[0];
         }
 
-        private long reg(int r) { return (long) r * BLOCK * w; }
+        private long reg(int r) { return (long) slot[r] * BLOCK * w; }
 
         /** Scalars and constants are the same in every block: written into their registers once per task. */
         private void fillConstants(MemorySegment s) {

@@ -9,6 +9,7 @@ import dev.kiln.backend.Buffer;
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.backend.Distribution;
 import dev.kiln.backend.HalfDefaults;
+import dev.kiln.backend.FusedProgram;
 import dev.kiln.backend.MemoryStats;
 import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.ReduceOp;
@@ -42,6 +43,7 @@ public final class KernelBackend<M> implements Backend {
     private final Map<String, KernelRuntime.Program<M>> programs = new HashMap<>();
     private final IndexErrorWord indexErrors;
     private final KernelConvolution<M> convolution = new KernelConvolution<>(this);
+    private final FusedKernels<M> fusedKernels;
     private boolean closed;
 
     /**
@@ -55,6 +57,13 @@ public final class KernelBackend<M> implements Backend {
         this.device = info.device();
         this.pool = new MemoryPool<>(runtime);
         this.indexErrors = new IndexErrorWord(this);
+        this.fusedKernels = new FusedKernels<>(this, runtime, info.fp64());
+    }
+
+    /** One generated kernel per fused program ({@link FusedKernels}); the composed default for what it leaves. */
+    @Override
+    public synchronized void fused(FusedProgram program, double[] scalars, View[] inputs, View[] outputs) {
+        if (!fusedKernels.run(program, scalars, inputs, outputs)) Backend.super.fused(program, scalars, inputs, outputs);
     }
 
     @Override
@@ -177,6 +186,7 @@ public final class KernelBackend<M> implements Backend {
             } finally {
                 kernels.clear();
                 programs.clear();
+                fusedKernels.clear();
                 runtime.close();
             }
         }

@@ -38,6 +38,17 @@ public final class KernelSources {
         return UNITS.computeIfAbsent(family, f -> opCodes() + resource("dialect") + resource("prelude") + "\n#line 1\n" + resource(f));
     }
 
+    /**
+     * The unit of a generated fused-program kernel: the op codes, the dialect, the prelude, the op functions of the
+     * unary and binary families (their kernels left out by {@code FUSED}), then {@code body}.
+     *
+     * @param body the generated kernel
+     * @return the unit's source text
+     */
+    static String fusedUnit(String body) {
+        return opCodes() + resource("dialect") + resource("prelude") + "#define FUSED 1\n" + resource("unary") + resource("binary") + body;
+    }
+
     /** Op codes are the Java enums' ordinals, written out here so the kernels can never drift from them. */
     static String opCodes() {
         StringBuilder sb = new StringBuilder();

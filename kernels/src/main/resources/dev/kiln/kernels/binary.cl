@@ -4,7 +4,7 @@
 // Arithmetic writes T, comparisons and logical ops write bool: OUT_T is set accordingly. With scalar_mode 1 the
 // scalar replaces b, with 2 it replaces a (scalar op tensor); the unused pointer is then any valid buffer.
 
-#ifdef OP
+#if defined(OP) || defined(FUSED) // a fused program's unit (backend-kernel's FusedKernels) takes the two functions below
 INLINE T binary_arith(int op, T a, T b) {
 #if T_KIND == KIND_FLOAT
     switch (op) {
@@ -80,6 +80,7 @@ INLINE uchar binary_predicate(int op, T a, T b) {
     }
 }
 
+#ifndef FUSED
 // The op's result as OUT_T: arithmetic for T outputs, predicates for bool ones.
 INLINE OUT_T binary_op(T a, T b) {
     switch (OP) {
@@ -123,6 +124,8 @@ __kernel void ENTRY(int scalar_mode, T scalar, int rank, long8 shape, long n,
     }
 }
 #endif
+
+#endif // FUSED
 
 #else
 __kernel void KERNEL(where)(int rank, long8 shape, long n,

@@ -68,6 +68,7 @@ INLINE T unary_op(int op, T x, F alpha) {
 }
 #endif
 
+#ifndef FUSED // a fused program's unit (backend-kernel's FusedKernels) takes unary_op only
 #ifdef VEC_FN
 // Dense floating operands on CPU drivers, for the ops that are one OpenCL builtin (VEC_FN, e.g. exp): each
 // work-item applies it to 16 neighbouring elements as one vector (PoCL does not vectorise the scalar exp across
@@ -91,4 +92,5 @@ __kernel void ENTRY(F alpha, int rank, long8 shape, long n,
         out[out_offset + at.s1] = (OUT_T) unary_op(OP, x[x_offset + at.s0], alpha);
     }
 }
+#endif
 #endif
