@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Comparisons, dtype conversions and fills on tensors long enough for a backend's vector paths (the other kit
+ * Comparisons, dtype conversions, fills and reductions on tensors long enough for a backend's vector paths (the other kit
  * tests use a handful of elements): odd lengths that leave a ragged tail, rows broadcast against columns, strided
  * column slices, scalars that are not exact in float32, NaN and signed zeros, and the ReLU gradient built from them.
  * Every expected value is computed here from the elements read back.
@@ -156,6 +156,42 @@ class LongRunConformanceTest {
             boolean[] trues = Tensor.full(1, DType.BOOL, null, ROWS, COLS).toBooleanArray();
             for (boolean b : trues) assertEquals(true, b, "bool full");
         }
+    }
+
+    /** Reductions over the leading and trailing axes, keeping the middle ones: a convolution's bias gradient. */
+    @BackendTest
+    void reductionsAroundKeptMiddleAxes(TestDevice device) {
+        device.activate();
+        int[] shape = {5, 3, 4, 9, 7};
+        int outer = 5, kept = 3 * 4, inner = 9 * 7;
+        for (DType t : Ref.floatingTypes()) {
+            try (Scope s = Scope.open()) {
+                double[] v = data(9, outer * kept * inner, 0.5, 1.5);
+                v[2 * kept * inner + 5 * inner + 11] = Double.NaN;
+                Tensor x = Tensor.of(v, t, null, shape);
+                double[] xv = x.toDoubleArray(), sum = new double[kept], prod = new double[kept], max = new double[kept], min = new double[kept];
+                java.util.Arrays.fill(prod, 1);
+                java.util.Arrays.fill(max, Double.NEGATIVE_INFINITY);
+                java.util.Arrays.fill(min, Double.POSITIVE_INFINITY);
+                for (int a = 0; a < outer; a++)
+                    for (int k = 0; k < kept; k++)
+                        for (int b = 0; b < inner; b++) {
+                            double e = xv[(a * kept + k) * inner + b];
+                            sum[k] += e;
+                            prod[k] *= e;
+                            max[k] = Double.isNaN(e) || Double.isNaN(max[k]) ? Double.NaN : Math.max(max[k], e);
+                            min[k] = Double.isNaN(e) || Double.isNaN(min[k]) ? Double.NaN : Math.min(min[k], e);
+                        }
+                int[] axes = {0, 3, 4};
+                assertClose(sum, x.sum(axes, true), Ref.rtol(t), Ref.atol(t), "sum over (0, 3, 4) in " + t);
+                assertClose(prod, x.prod(axes, false), 1e-3, 0, "prod over (0, 3, 4) in " + t);
+                assertClose(max, x.amax(axes, false), 0, 0, "amax over (0, 3, 4) in " + t);
+                assertClose(min, x.amin(axes, false), 0, 0, "amin over (0, 3, 4) in " + t);
+                assertClose(new double[] {java.util.Arrays.stream(sum).sum()}, x.sum(new int[] {0, 1, 2, 3, 4}, false), Ref.rtol(t), Ref.atol(t),
+                        "sum over every axis in " + t);
+            }
+        }
+        TestDevice.requireFloat64();
     }
 
     /** relu's gradient is 1 where the input is positive, 0 elsewhere (at 0 too), over a whole activation map. */
