@@ -281,22 +281,13 @@ public final class VectorKernels {
                 for (long a = 0; a < outer; a++) {
                     long at = (xo + (a * kept + k) * inner) * w;
                     double v = t == DType.FLOAT32 ? FloatLoops.reduce(op, xs, at, inner) : DoubleLoops.reduce(op, xs, at, inner);
-                    acc = a == 0 ? v : combine(op, acc, v);
+                    acc = a == 0 ? v : DoubleLoops.combine(op, acc, v);
                 }
                 if (t == DType.FLOAT32) os.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, oo + k, (float) acc);
                 else os.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, oo + k, acc);
             }
         });
         return true;
-    }
-
-    private static double combine(ReduceOp op, double acc, double v) {
-        return switch (op) {
-            case SUM -> acc + v;
-            case PROD -> acc * v;
-            case MAX -> Math.max(acc, v);
-            case MIN -> Math.min(acc, v);
-        };
     }
 
     /** {@code out[i] = reduce(x[i, 0 .. len))} for each of {@code rows} dense rows. */
@@ -323,7 +314,7 @@ public final class VectorKernels {
             partial[c] = t == DType.FLOAT32 ? FloatLoops.reduce(op, xs, at, count) : DoubleLoops.reduce(op, xs, at, count);
         });
         double acc = partial[0];
-        for (int c = 1; c < n; c++) acc = combine(op, acc, partial[c]);
+        for (int c = 1; c < n; c++) acc = DoubleLoops.combine(op, acc, partial[c]);
         if (t == DType.FLOAT32) os.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, oo, (float) acc);
         else os.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, oo, acc);
     }
