@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Comparisons, dtype conversions and fills on tensors long enough for a backend's vector paths (the other kit
+ * Comparisons, dtype conversions, fills, reductions and 2x2 max pooling on tensors long enough for a backend's vector paths (the other kit
  * tests use a handful of elements): odd lengths that leave a ragged tail, rows broadcast against columns, strided
  * column slices, scalars that are not exact in float32, NaN and signed zeros, and the ReLU gradient built from them.
  * Every expected value is computed here from the elements read back.
@@ -156,6 +156,84 @@ class LongRunConformanceTest {
             boolean[] trues = Tensor.full(1, DType.BOOL, null, ROWS, COLS).toBooleanArray();
             for (boolean b : trues) assertEquals(true, b, "bool full");
         }
+    }
+
+    /** Reductions over the leading and trailing axes, keeping the middle ones: a convolution's bias gradient. */
+    @BackendTest
+    void reductionsAroundKeptMiddleAxes(TestDevice device) {
+        device.activate();
+        int[] shape = {5, 3, 4, 9, 7};
+        int outer = 5, kept = 3 * 4, inner = 9 * 7;
+        for (DType t : Ref.floatingTypes()) {
+            try (Scope s = Scope.open()) {
+                double[] v = data(9, outer * kept * inner, 0.5, 1.5);
+                v[2 * kept * inner + 5 * inner + 11] = Double.NaN;
+                Tensor x = Tensor.of(v, t, null, shape);
+                double[] xv = x.toDoubleArray(), sum = new double[kept], prod = new double[kept], max = new double[kept], min = new double[kept];
+                java.util.Arrays.fill(prod, 1);
+                java.util.Arrays.fill(max, Double.NEGATIVE_INFINITY);
+                java.util.Arrays.fill(min, Double.POSITIVE_INFINITY);
+                for (int a = 0; a < outer; a++)
+                    for (int k = 0; k < kept; k++)
+                        for (int b = 0; b < inner; b++) {
+                            double e = xv[(a * kept + k) * inner + b];
+                            sum[k] += e;
+                            prod[k] *= e;
+                            max[k] = Double.isNaN(e) || Double.isNaN(max[k]) ? Double.NaN : Math.max(max[k], e);
+                            min[k] = Double.isNaN(e) || Double.isNaN(min[k]) ? Double.NaN : Math.min(min[k], e);
+                        }
+                int[] axes = {0, 3, 4};
+                assertClose(sum, x.sum(axes, true), Ref.rtol(t), Ref.atol(t), "sum over (0, 3, 4) in " + t);
+                assertClose(prod, x.prod(axes, false), 1e-3, 0, "prod over (0, 3, 4) in " + t);
+                assertClose(max, x.amax(axes, false), 0, 0, "amax over (0, 3, 4) in " + t);
+                assertClose(min, x.amin(axes, false), 0, 0, "amin over (0, 3, 4) in " + t);
+                assertClose(new double[] {java.util.Arrays.stream(sum).sum()}, x.sum(new int[] {0, 1, 2, 3, 4}, false), Ref.rtol(t), Ref.atol(t),
+                        "sum over every axis in " + t);
+            }
+        }
+        TestDevice.requireFloat64();
+    }
+
+    /**
+     * 2x2 max pooling at stride 2 over rows longer than a vector (and an odd height, whose last row no window uses):
+     * each window reports its first maximum in tap order, a NaN at once, -inf when all four are -inf.
+     */
+    @BackendTest
+    void maxPoolOfLongRows(TestDevice device) {
+        device.activate();
+        int n = 2, c = 3, h = 9, w = 38, oh = 4, ow = 19;
+        for (DType t : Ref.floatingTypes()) {
+            try (Scope s = Scope.open()) {
+                double[] v = data(10, n * c * h * w, -2, 2);
+                for (int i = 0; i < v.length; i += 5) v[i] = Math.round(v[i]);
+                for (int i = 1; i < v.length; i += 13) v[i] = -0.0;
+                v[41] = Double.NaN;
+                for (int i : new int[] {2 * w + 6, 2 * w + 7, 3 * w + 6, 3 * w + 7}) v[i] = Double.NEGATIVE_INFINITY;
+                Tensor.ValuesIndices r = dev.kiln.Functional.maxPool2dWithIndices(Tensor.of(v, t, null, n, c, h, w), dev.kiln.backend.Pool2dSpec.of(2, 2, 0));
+                double[] xv = Tensor.of(v, t, null, n, c, h, w).toDoubleArray(), values = new double[n * c * oh * ow];
+                long[] indices = new long[values.length];
+                for (int plane = 0; plane < n * c; plane++)
+                    for (int oy = 0; oy < oh; oy++)
+                        for (int ox = 0; ox < ow; ox++) {
+                            double best = Double.NaN;
+                            long at = -1;
+                            for (int tap = 0; tap < 4; tap++) {
+                                long index = (2L * oy + tap / 2) * w + 2L * ox + tap % 2;
+                                double e = xv[(int) (plane * (long) h * w + index)];
+                                if (at < 0 || (!Double.isNaN(best) && (e > best || Double.isNaN(e)))) {
+                                    best = e;
+                                    at = index;
+                                }
+                            }
+                            int o = (plane * oh + oy) * ow + ox;
+                            values[o] = best;
+                            indices[o] = at;
+                        }
+                assertClose(values, r.values(), 0, 0, "max_pool2d values in " + t);
+                assertArrayEquals(indices, r.indices().toLongArray(), "max_pool2d indices in " + t);
+            }
+        }
+        TestDevice.requireFloat64();
     }
 
     /** relu's gradient is 1 where the input is positive, 0 elsewhere (at 0 too), over a whole activation map. */

@@ -12,6 +12,7 @@ import java.util.function.IntConsumer;
 /**
  * conv2d and its two gradients for float32 and float64 as, per image, im2col into this thread's scratch
  * columns and one packed GEMM per group (see {@link Columns}); a 1x1 kernel at stride 1 uses the image itself.
+ * float32 at stride 1 with few output channels skips the columns: see {@link DirectConvolution}.
  * The input gradient at stride 1 is the forward pass of another convolution (see {@link #backwardInput}).
  *
  * <p>Work is split over images when there are at least as many as threads: every image is then independent
@@ -23,7 +24,7 @@ import java.util.function.IntConsumer;
  */
 public final class Convolution {
     /** Below this many multiply-adds in the whole call, one thread does everything. */
-    private static final long PARALLEL_MACS = 1L << 18;
+    static final long PARALLEL_MACS = 1L << 18;
     /** Chunks per thread for the weight gradient: a few, so a thread slowed by the machine is not waited on. */
     private static final int CHUNKS_PER_THREAD = 2;
     /** Channels per group from which the weight gradient transposes the image (see {@link #transposesChannelsLast}). */
@@ -44,6 +45,10 @@ public final class Convolution {
                                View out, MemorySegment y) {
         ConvGeometry g = ConvGeometry.of(input.shape(), weight.shape(), out.shape(), spec);
         DType t = out.dtype();
+        if (DirectConvolution.takes(g, t)) {
+            DirectConvolution.forward(input, x, weight, w, g, out, y);
+            return;
+        }
         int groups = g.groups(), coutG = g.coutG(), k = g.k(), p = g.p();
         forEachImage(g, n -> {
             Operand cols = columns(input, x, g, n);
@@ -67,19 +72,20 @@ public final class Convolution {
      * deep product (k = cout * kh * kw) written once into the image, instead of a shallow one (k = cout) into a
      * column matrix that is then summed back tap by tap. That product's rows are the input channels per group: with
      * fewer than one micro-tile of them (LeNet's 1 and 6) most of each tile would be padding, and the column path
-     * measured 3-5x faster there.
+     * measured 3-5x faster there, unless that forward pass is one for {@link DirectConvolution}, which has no tiles.
      */
     public static void backwardInput(View gradOut, MemorySegment dy, View weight, MemorySegment w, Conv2dSpec spec,
                                      View gradInput, MemorySegment dx) {
         ConvGeometry g = ConvGeometry.of(gradInput.shape(), weight.shape(), gradOut.shape(), spec);
         int padH = spec.dilationH() * (g.kh() - 1) - spec.padH(), padW = spec.dilationW() * (g.kw() - 1) - spec.padW();
-        if (spec.strideH() == 1 && spec.strideW() == 1 && padH >= 0 && padW >= 0 && g.c() / g.groups() >= MIN_FLIPPED_ROWS) {
-            DType t = weight.dtype();
+        DType t = weight.dtype();
+        Conv2dSpec transposed = new Conv2dSpec(1, 1, Math.max(0, padH), Math.max(0, padW), spec.dilationH(), spec.dilationW(), spec.groups());
+        boolean direct = DirectConvolution.takes(ConvGeometry.of(gradOut.shape(), new int[] {g.c(), g.coutG(), g.kh(), g.kw()}, gradInput.shape(), transposed), t);
+        if (spec.strideH() == 1 && spec.strideW() == 1 && padH >= 0 && padW >= 0 && (g.c() / g.groups() >= MIN_FLIPPED_ROWS || direct)) {
             int width = (int) t.byteSize();
             MemorySegment flipped = Scratch.get(Scratch.FLIPPED_WEIGHT, (long) g.cout() * g.k() * width);
             Columns.flipWeight(w, weight.offset(), g, flipped, width);
             View flippedView = View.contiguous(flipped::byteSize, t, g.c(), g.coutG(), g.kh(), g.kw());
-            Conv2dSpec transposed = new Conv2dSpec(1, 1, padH, padW, spec.dilationH(), spec.dilationW(), spec.groups());
             forward(gradOut, dy, flippedView, flipped, transposed, gradInput, dx);
         } else {
             columnsBackwardInput(gradOut, dy, weight, w, g, gradInput, dx);
@@ -119,6 +125,7 @@ public final class Convolution {
             dw.asSlice(gradWeight.offset() * width, weightSize * width).fill((byte) 0);
             return;
         }
+        if (DirectConvolution.takes(g, t) && DirectConvolution.backwardWeight(input, x, gradOut, dy, g, gradWeight, dw)) return;
         int wanted = splitsOverImages(g) ? WorkerPool.shared().parallelism() * CHUNKS_PER_THREAD : 1;
         // Every chunk gets at least one image: a chunk without one would leave its partial unwritten.
         int per = Math.ceilDiv(g.n(), wanted), chunks = Math.ceilDiv(g.n(), per);
@@ -222,7 +229,7 @@ public final class Convolution {
     }
 
     /** Runs one task per image: spread over the pool when {@link #splitsOverImages}, else in turn here. */
-    private static void forEachImage(ConvGeometry g, IntConsumer image) {
+    static void forEachImage(ConvGeometry g, IntConsumer image) {
         if (splitsOverImages(g)) {
             WorkerPool.shared().run(g.n(), image);
         } else {

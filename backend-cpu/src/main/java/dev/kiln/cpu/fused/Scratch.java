@@ -15,7 +15,10 @@ final class Scratch {
     static final int PARTIALS = 2;
     static final int CHANNELS_LAST = 3;
     static final int FLIPPED_WEIGHT = 4;
-    private static final int SLOTS = 5;
+    static final int PADDED_IMAGE = 5;
+    static final int PARTIAL_BLOCK = 6;
+    static final int GRADIENT_ROWS = 7;
+    private static final int SLOTS = 8;
 
     private static final ThreadLocal<MemorySegment[]> SLOTS_OF_THREAD = ThreadLocal.withInitial(() -> new MemorySegment[SLOTS]);
 

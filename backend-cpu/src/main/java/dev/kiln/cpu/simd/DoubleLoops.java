@@ -355,7 +355,8 @@ final class DoubleLoops {
         return r0.lanewise(MIN, r1).lanewise(MIN, r2.lanewise(MIN, r3)).reduceLanes(VectorOperators.MIN);
     }
 
-    private static double combine(ReduceOp op, double a, double b) {
+    /** Two partial results of a reduction, combined (NaN propagates through MAX and MIN). */
+    static double combine(ReduceOp op, double a, double b) {
         return switch (op) {
             case SUM -> a + b;
             case PROD -> a * b;

@@ -229,7 +229,10 @@ public final class VectorKernels {
     public static boolean reduce(ReduceOp op, View x, MemorySegment xs, int[] axes, View out, MemorySegment os) {
         DType t = out.dtype();
         if (!floating(t) || x.dtype() != t || !x.isContiguous() || !out.isContiguous() || axes.length == 0) return false;
-        for (int i = 1; i < axes.length; i++) if (axes[i] != axes[i - 1] + 1) return false;
+        int gap = 0;
+        for (int i = 1; i < axes.length; i++) if (axes[i] != axes[i - 1] + 1) gap = gap == 0 ? i : -1;
+        if (gap < 0) return false;
+        if (gap > 0) return reduceAroundMiddle(t, op, x, xs, axes, gap, out, os);
         int[] shape = x.shape();
         long outer = View.numel(java.util.Arrays.copyOfRange(shape, 0, axes[0]));
         long reduced = View.numel(java.util.Arrays.copyOfRange(shape, axes[0], axes[axes.length - 1] + 1));
@@ -253,6 +256,35 @@ public final class VectorKernels {
                 long at = src + j * inner * w;
                 if (t == DType.FLOAT32) FloatLoops.binary(combine, os, dst, xs, at, os, dst, to - from);
                 else DoubleLoops.binary(combine, os, dst, xs, at, os, dst, to - from);
+            }
+        });
+        return true;
+    }
+
+    /**
+     * Reduces a dense x over its leading and trailing axes, keeping a run in the middle: a bias gradient, the sum of
+     * (N, C, H, W) over N, H and W. x is then outer x kept x inner with axes [0, axes[gap - 1]] and [axes[gap], rank)
+     * reduced (false when they are not), and each kept element combines its outer rows of inner values in order.
+     */
+    private static boolean reduceAroundMiddle(DType t, ReduceOp op, View x, MemorySegment xs, int[] axes, int gap, View out, MemorySegment os) {
+        int[] shape = x.shape();
+        int r = shape.length, lead = axes[gap - 1] + 1;
+        if (axes[0] != 0 || axes[axes.length - 1] != r - 1 || gap != lead) return false;
+        long outer = View.numel(java.util.Arrays.copyOfRange(shape, 0, lead));
+        long kept = View.numel(java.util.Arrays.copyOfRange(shape, lead, axes[gap]));
+        long inner = View.numel(java.util.Arrays.copyOfRange(shape, axes[gap], r));
+        if (outer * inner == 0 || kept == 0) return false;
+        long w = t.byteSize(), xo = x.offset(), oo = out.offset();
+        chunksOf(kept, Math.max(1, PARALLEL_ELEMENTS / (outer * inner)), (from, to) -> {
+            for (long k = from; k < to; k++) {
+                double acc = 0;
+                for (long a = 0; a < outer; a++) {
+                    long at = (xo + (a * kept + k) * inner) * w;
+                    double v = t == DType.FLOAT32 ? FloatLoops.reduce(op, xs, at, inner) : DoubleLoops.reduce(op, xs, at, inner);
+                    acc = a == 0 ? v : DoubleLoops.combine(op, acc, v);
+                }
+                if (t == DType.FLOAT32) os.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, oo + k, (float) acc);
+                else os.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, oo + k, acc);
             }
         });
         return true;
@@ -282,14 +314,7 @@ public final class VectorKernels {
             partial[c] = t == DType.FLOAT32 ? FloatLoops.reduce(op, xs, at, count) : DoubleLoops.reduce(op, xs, at, count);
         });
         double acc = partial[0];
-        for (int c = 1; c < n; c++) {
-            acc = switch (op) {
-                case SUM -> acc + partial[c];
-                case PROD -> acc * partial[c];
-                case MAX -> Math.max(acc, partial[c]);
-                case MIN -> Math.min(acc, partial[c]);
-            };
-        }
+        for (int c = 1; c < n; c++) acc = DoubleLoops.combine(op, acc, partial[c]);
         if (t == DType.FLOAT32) os.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, oo, (float) acc);
         else os.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, oo, acc);
     }
