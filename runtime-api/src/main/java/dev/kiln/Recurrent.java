@@ -344,7 +344,9 @@ public final class Recurrent {
                 boolean reverse = o.direction() == Direction.REVERSE || d == 1;
                 Tensor b = bias == null ? null : bias.select(0, d);
                 List<Activation> dirActs = acts.size() == perDir ? acts : acts.subList(d * perDir, (d + 1) * perDir);
-                Weights wd = new Weights(w.select(0, d).t(), r.select(0, d).t(), b == null ? null : b.narrow(0, 0, gh),
+                // r^T made row-major once per sequence: every step's h @ r^T then reads it in place, where a
+                // transposed view would be packed again at each step.
+                Weights wd = new Weights(w.select(0, d).t(), r.select(0, d).t().contiguous(), b == null ? null : b.narrow(0, 0, gh),
                         b == null ? null : b.narrow(0, gh, gh), peephole == null ? null : peephole.select(0, d), dirActs);
                 Tensor projected = xs.matmul(wd.wT);
                 if (wd.wb != null) projected = projected.add(wd.wb);
@@ -357,10 +359,10 @@ public final class Recurrent {
                     cells.add(yhc[2]);
                     continue;
                 }
-                Tensor[] ys = new Tensor[steps];
+                Tensor[] ys = new Tensor[steps], inputs = stepsOf(projected);
                 for (int k = 0; k < steps; k++) {
                     int t = reverse ? steps - 1 - k : k;
-                    Tensor[] next = step(cell, projected.select(0, t), h, c, wd, hidden, o);
+                    Tensor[] next = step(cell, inputs[t], h, c, wd, hidden, o);
                     Tensor hNew = next[0], cNew = next[1];
                     if (valid != null) {
                         Tensor m = valid.select(0, t);
@@ -484,6 +486,48 @@ public final class Recurrent {
             return new Tensor[] {dProjected, dh, dc, dR, w.rb == null ? null : flatGates.sum(0)};
         }, saved.toArray(new Tensor[0]));
         return new Tensor[] {result.narrow(0, 0, steps), result.select(0, reverse ? 0 : steps - 1), result.select(0, steps)};
+    }
+
+    /**
+     * The steps of a (T, ...) sequence as T tensors whose gradients are stacked once. Taken with select, each step's
+     * backward would build a zero-filled gradient of the whole sequence and add it to the others: quadratic in T.
+     * Here each step's rule keeps its gradient and passes a scalar zero to one node for the whole sequence, which
+     * the backward pass reaches after all the steps (it feeds them all) and which stacks what they kept.
+     */
+    private static Tensor[] stepsOf(Tensor sequence) {
+        int steps = sequence.size(0);
+        Tensor[] out = new Tensor[steps];
+        if (!Autograd.needed(sequence)) {
+            for (int t = 0; t < steps; t++) out[t] = sequence.select(0, t);
+            return out;
+        }
+        DType dtype = sequence.dtype();
+        Device device = sequence.device();
+        int[] stepShape = java.util.Arrays.copyOfRange(sequence.shape(), 1, sequence.dim());
+        Tensor[] kept = new Tensor[steps];
+        Tensor whole;
+        try (GradMode ng = GradMode.noGrad()) {
+            whole = Tensor.zeros(dtype, device);
+            for (int t = 0; t < steps; t++) out[t] = sequence.select(0, t);
+        }
+        Autograd.record("sequence_steps", whole, sequence, g -> {
+            List<Tensor> rows = new ArrayList<>(steps);
+            for (Tensor k : kept) rows.add(k != null ? k : Tensor.zeros(dtype, device, stepShape));
+            Tensor all = Tensor.stack(rows, 0);
+            for (int t = 0; t < steps; t++) {
+                if (kept[t] != null) kept[t].close();
+                kept[t] = null;
+            }
+            return new Tensor[] {all};
+        });
+        for (int t = 0; t < steps; t++) {
+            int step = t;
+            Autograd.record("sequence_step", out[t], whole, g -> {
+                kept[step] = g.retainedAlias();
+                return new Tensor[] {Tensor.zeros(dtype, device)};
+            });
+        }
+        return out;
     }
 
     private static Tensor withBias(Tensor x, Tensor b) { return b == null ? x : x.add(b); }
