@@ -16,6 +16,7 @@ import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
 import dev.kiln.cpu.fused.Convolution;
 import dev.kiln.cpu.fused.LayerNorm;
+import dev.kiln.cpu.fused.LstmCell;
 import dev.kiln.cpu.fused.MaxPool;
 import dev.kiln.cpu.fused.Softmax;
 import dev.kiln.cpu.fused.TiledAttention;
@@ -380,6 +381,20 @@ public final class CpuBackend implements Backend {
         if (TiledAttention.handles(gradOut, query, key, value, bias, out, logSumExp, gradQuery, gradKey, gradValue))
             TiledAttention.backward(Strided::seg, gradOut, query, key, value, bias, spec, out, logSumExp, gradQuery, gradKey, gradValue);
         else Backend.super.attentionBackward(gradOut, query, key, value, bias, spec, out, logSumExp, gradQuery, gradKey, gradValue);
+    }
+
+    @Override
+    public void lstmCell(View input, View recurrent, View cell, View gates, View cellOut, View tanhCell, View hiddenOut) {
+        if (LstmCell.handles(input, recurrent, cell, gates, cellOut, tanhCell, hiddenOut))
+            LstmCell.forward(Strided::seg, input, recurrent, cell, gates, cellOut, tanhCell, hiddenOut);
+        else Backend.super.lstmCell(input, recurrent, cell, gates, cellOut, tanhCell, hiddenOut);
+    }
+
+    @Override
+    public void lstmCellBackward(View gradHidden, View gradCell, View gates, View cell, View tanhCell, View gradGates, View gradCellIn) {
+        if (LstmCell.handles(gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn))
+            LstmCell.backward(Strided::seg, gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn);
+        else Backend.super.lstmCellBackward(gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn);
     }
 
     @Override
