@@ -40,35 +40,31 @@ public final class LstmCell {
         Rows x = new Rows(memory, input), r = new Rows(memory, recurrent), c = new Rows(memory, cell), g = new Rows(memory, gates),
                 cOut = new Rows(memory, cellOut), tc = new Rows(memory, tanhCell), hOut = new Rows(memory, hiddenOut);
         int h = cell.shape()[1];
-        rows(cell, b -> {
-            int j = 0;
-            for (; j <= h - L; j += L) {
-                FloatVector i = sigmoid(x.load(b, j).add(r.load(b, j)));
-                FloatVector o = sigmoid(x.load(b, h + j).add(r.load(b, h + j)));
-                FloatVector f = sigmoid(x.load(b, 2 * h + j).add(r.load(b, 2 * h + j)));
-                FloatVector cand = x.load(b, 3 * h + j).add(r.load(b, 3 * h + j)).lanewise(VectorOperators.TANH);
-                FloatVector cNew = f.fma(c.load(b, j), i.mul(cand)), t = cNew.lanewise(VectorOperators.TANH);
-                g.store(i, b, j);
-                g.store(o, b, h + j);
-                g.store(f, b, 2 * h + j);
-                g.store(cand, b, 3 * h + j);
-                cOut.store(cNew, b, j);
-                tc.store(t, b, j);
-                hOut.store(o.mul(t), b, j);
-            }
-            for (; j < h; j++) {
-                float i = sigmoid(x.get(b, j) + r.get(b, j)), o = sigmoid(x.get(b, h + j) + r.get(b, h + j));
-                float f = sigmoid(x.get(b, 2 * h + j) + r.get(b, 2 * h + j));
-                float cand = (float) Math.tanh(x.get(b, 3 * h + j) + r.get(b, 3 * h + j));
-                float cNew = f * c.get(b, j) + i * cand, t = (float) Math.tanh(cNew);
-                g.set(i, b, j);
-                g.set(o, b, h + j);
-                g.set(f, b, 2 * h + j);
-                g.set(cand, b, 3 * h + j);
-                cOut.set(cNew, b, j);
-                tc.set(t, b, j);
-                hOut.set(o * t, b, j);
-            }
+        units(cell, (b, j) -> {
+            FloatVector i = sigmoid(x.load(b, j).add(r.load(b, j)));
+            FloatVector o = sigmoid(x.load(b, h + j).add(r.load(b, h + j)));
+            FloatVector f = sigmoid(x.load(b, 2 * h + j).add(r.load(b, 2 * h + j)));
+            FloatVector cand = x.load(b, 3 * h + j).add(r.load(b, 3 * h + j)).lanewise(VectorOperators.TANH);
+            FloatVector cNew = f.fma(c.load(b, j), i.mul(cand)), t = cNew.lanewise(VectorOperators.TANH);
+            g.store(i, b, j);
+            g.store(o, b, h + j);
+            g.store(f, b, 2 * h + j);
+            g.store(cand, b, 3 * h + j);
+            cOut.store(cNew, b, j);
+            tc.store(t, b, j);
+            hOut.store(o.mul(t), b, j);
+        }, (b, j) -> {
+            float i = sigmoid(x.get(b, j) + r.get(b, j)), o = sigmoid(x.get(b, h + j) + r.get(b, h + j));
+            float f = sigmoid(x.get(b, 2 * h + j) + r.get(b, 2 * h + j));
+            float cand = (float) Math.tanh(x.get(b, 3 * h + j) + r.get(b, 3 * h + j));
+            float cNew = f * c.get(b, j) + i * cand, t = (float) Math.tanh(cNew);
+            g.set(i, b, j);
+            g.set(o, b, h + j);
+            g.set(f, b, 2 * h + j);
+            g.set(cand, b, 3 * h + j);
+            cOut.set(cNew, b, j);
+            tc.set(t, b, j);
+            hOut.set(o * t, b, j);
         });
     }
 
@@ -77,37 +73,43 @@ public final class LstmCell {
         Rows dh = new Rows(memory, gradHidden), dcIn = new Rows(memory, gradCell), g = new Rows(memory, gates), c = new Rows(memory, cell),
                 tc = new Rows(memory, tanhCell), dg = new Rows(memory, gradGates), dcOut = new Rows(memory, gradCellIn);
         int h = cell.shape()[1];
-        rows(cell, b -> {
-            int j = 0;
-            for (; j <= h - L; j += L) {
-                FloatVector i = g.load(b, j), o = g.load(b, h + j), f = g.load(b, 2 * h + j), cand = g.load(b, 3 * h + j);
-                FloatVector t = tc.load(b, j), dhv = dh.load(b, j);
-                FloatVector dc = dhv.mul(o).mul(ONE.sub(t.mul(t))).add(dcIn.load(b, j));
-                dg.store(dc.mul(cand).mul(i.mul(ONE.sub(i))), b, j);
-                dg.store(dhv.mul(t).mul(o.mul(ONE.sub(o))), b, h + j);
-                dg.store(dc.mul(c.load(b, j)).mul(f.mul(ONE.sub(f))), b, 2 * h + j);
-                dg.store(dc.mul(i).mul(ONE.sub(cand.mul(cand))), b, 3 * h + j);
-                dcOut.store(dc.mul(f), b, j);
-            }
-            for (; j < h; j++) {
-                float i = g.get(b, j), o = g.get(b, h + j), f = g.get(b, 2 * h + j), cand = g.get(b, 3 * h + j);
-                float t = tc.get(b, j), dhv = dh.get(b, j);
-                float dc = dhv * o * (1 - t * t) + dcIn.get(b, j);
-                dg.set(dc * cand * (i * (1 - i)), b, j);
-                dg.set(dhv * t * (o * (1 - o)), b, h + j);
-                dg.set(dc * c.get(b, j) * (f * (1 - f)), b, 2 * h + j);
-                dg.set(dc * i * (1 - cand * cand), b, 3 * h + j);
-                dcOut.set(dc * f, b, j);
-            }
+        units(cell, (b, j) -> {
+            FloatVector i = g.load(b, j), o = g.load(b, h + j), f = g.load(b, 2 * h + j), cand = g.load(b, 3 * h + j);
+            FloatVector t = tc.load(b, j), dhv = dh.load(b, j);
+            FloatVector dc = dhv.mul(o).mul(ONE.sub(t.mul(t))).add(dcIn.load(b, j));
+            dg.store(dc.mul(cand).mul(i.mul(ONE.sub(i))), b, j);
+            dg.store(dhv.mul(t).mul(o.mul(ONE.sub(o))), b, h + j);
+            dg.store(dc.mul(c.load(b, j)).mul(f.mul(ONE.sub(f))), b, 2 * h + j);
+            dg.store(dc.mul(i).mul(ONE.sub(cand.mul(cand))), b, 3 * h + j);
+            dcOut.store(dc.mul(f), b, j);
+        }, (b, j) -> {
+            float i = g.get(b, j), o = g.get(b, h + j), f = g.get(b, 2 * h + j), cand = g.get(b, 3 * h + j);
+            float t = tc.get(b, j), dhv = dh.get(b, j);
+            float dc = dhv * o * (1 - t * t) + dcIn.get(b, j);
+            dg.set(dc * cand * (i * (1 - i)), b, j);
+            dg.set(dhv * t * (o * (1 - o)), b, h + j);
+            dg.set(dc * c.get(b, j) * (f * (1 - f)), b, 2 * h + j);
+            dg.set(dc * i * (1 - cand * cand), b, 3 * h + j);
+            dcOut.set(dc * f, b, j);
         });
     }
 
-    private static void rows(View cell, java.util.function.IntConsumer row) {
-        int batch = cell.shape()[0];
+    /** What the cell does at row b from hidden unit j: a vector's worth of units, or one. */
+    private interface Units {
+        void at(int b, int j);
+    }
+
+    /** Runs {@code vector} over whole vectors of each row's hidden units and {@code scalar} over the rest. */
+    private static void units(View cell, Units vector, Units scalar) {
+        int batch = cell.shape()[0], h = cell.shape()[1];
         int tasks = cell.numel() < PARALLEL_ELEMENTS ? 1 : Math.min(batch, 2 * WorkerPool.shared().parallelism());
         int per = Math.ceilDiv(batch, tasks);
         WorkerPool.shared().run(tasks, t -> {
-            for (int b = t * per, end = Math.min(batch, b + per); b < end; b++) row.accept(b);
+            for (int b = t * per, end = Math.min(batch, b + per); b < end; b++) {
+                int j = 0;
+                for (; j <= h - L; j += L) vector.at(b, j);
+                for (; j < h; j++) scalar.at(b, j);
+            }
         });
     }
 
