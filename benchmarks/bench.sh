@@ -2,6 +2,7 @@
 # Builds the benchmarks module (no install) and runs it.
 #   benchmarks/bench.sh quick [--full] [--filter S]   the comparison table (QuickBench), a few minutes
 #   benchmarks/bench.sh jmh [JMH options]             the full JMH suite, e.g. jmh Gemm -p name=sgemm_512
+#   benchmarks/bench.sh cputime --filter S [--runs N]  CPU rows by the calling thread's CPU time, one core (a busy machine)
 # KILN_BENCH_PROFILES=pytorch builds with -Ppytorch: PyTorch (CPU) as the reference for conv2d, softmax, layer_norm.
 # KILN_JAVA_OPTS adds JVM options, e.g. KILN_JAVA_OPTS=-Dkiln.cpu.threads=1 OPENBLAS_NUM_THREADS=1 for one core.
 # The reference gets its best settings: OpenBLAS picks its kernels for this CPU (override with
@@ -19,5 +20,6 @@ jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED --sun
 case "$mode" in
   quick) exec "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.QuickBench "$@" ;;
   jmh)   exec "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" org.openjdk.jmh.Main "$@" ;;
-  *)     echo "usage: $0 quick [--full] [--filter S] | jmh [JMH options]" >&2; exit 2 ;;
+  cputime) exec "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$cp" dev.kiln.bench.CpuTimeBench "$@" ;;
+  *)     echo "usage: $0 quick [--full] [--filter S] | jmh [JMH options] | cputime --filter S [--runs N]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,9 @@
 package dev.kiln;
 
 import dev.kiln.autograd.GradMode;
+import dev.kiln.backend.Backend;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -344,23 +346,25 @@ public final class Recurrent {
                 boolean reverse = o.direction() == Direction.REVERSE || d == 1;
                 Tensor b = bias == null ? null : bias.select(0, d);
                 List<Activation> dirActs = acts.size() == perDir ? acts : acts.subList(d * perDir, (d + 1) * perDir);
-                Weights wd = new Weights(w.select(0, d).t(), r.select(0, d).t(), b == null ? null : b.narrow(0, 0, gh),
+                // r^T made row-major once per sequence: every step's h @ r^T then reads it in place, where a
+                // transposed view would be packed again at each step.
+                Weights wd = new Weights(w.select(0, d).t(), r.select(0, d).t().contiguous(), b == null ? null : b.narrow(0, 0, gh),
                         b == null ? null : b.narrow(0, gh, gh), peephole == null ? null : peephole.select(0, d), dirActs);
                 Tensor projected = xs.matmul(wd.wT);
                 if (wd.wb != null) projected = projected.add(wd.wb);
                 Tensor h = h0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : h0s.select(0, d);
                 Tensor c = cell != Cell.LSTM ? null : c0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : c0s.select(0, d);
-                if (cell == Cell.LSTM && fusable(wd, valid, o)) {
+                if (cell == Cell.LSTM && fusable(wd, valid, o) && sameType(projected, h, c, wd.rT)) {
                     Tensor[] yhc = lstmSequence(projected, h, c, wd, reverse);
                     outputs.add(yhc[0]);
                     hiddens.add(yhc[1]);
                     cells.add(yhc[2]);
                     continue;
                 }
-                Tensor[] ys = new Tensor[steps];
+                Tensor[] ys = new Tensor[steps], inputs = stepsOf(projected);
                 for (int k = 0; k < steps; k++) {
                     int t = reverse ? steps - 1 - k : k;
-                    Tensor[] next = step(cell, projected.select(0, t), h, c, wd, hidden, o);
+                    Tensor[] next = step(cell, inputs[t], h, c, wd, hidden, o);
                     Tensor hNew = next[0], cNew = next[1];
                     if (valid != null) {
                         Tensor m = valid.select(0, t);
@@ -426,64 +430,110 @@ public final class Recurrent {
 
     /**
      * One direction of a plain LSTM over every step as a single autograd node, returning (outputs (T, B, H), final
-     * hidden, final cell). Recorded step by step, each step's slice of {@code projected} cost its backward a
+     * hidden, final cell). Each step is one recurrence product and one {@link Backend#lstmCell} (gates, activations
+     * and state update in one pass where the backend fuses them), writing straight into buffers for the whole
+     * sequence: the outputs and the final cell (T + 1, B, H), the cells and their tanh (T, B, H), the gate
+     * activations (T, B, 4H). Recorded step by step, each step's slice of {@code projected} cost its backward a
      * zero-filled gradient of the whole (T, B, 4H) tensor plus an add of it: quadratic in T. Here the backward walks
-     * the steps once, writing each step's gate gradient into one (T, B, 4H) stack, and takes the recurrence weight's
-     * gradient in one product over all steps.
+     * the steps once with {@link Backend#lstmCellBackward}, writing each step's gate gradient into one (T, B, 4H)
+     * buffer, and takes the recurrence weight's gradient in one product over all steps.
      */
     private static Tensor[] lstmSequence(Tensor projected, Tensor h0, Tensor c0, Weights w, boolean reverse) {
-        int steps = projected.size(0), hidden = w.rT.size(0);
-        // Per step: the gate activations, the cell and its tanh, the states it started from, its output.
-        Tensor[] in = new Tensor[steps], out = new Tensor[steps], forget = new Tensor[steps], cand = new Tensor[steps];
-        Tensor[] cells = new Tensor[steps], tanhCells = new Tensor[steps], prevH = new Tensor[steps], prevC = new Tensor[steps], ys = new Tensor[steps];
+        int steps = projected.size(0), batch = projected.size(1), hidden = w.rT.size(0);
+        DType dtype = projected.dtype();
+        Backend be = projected.backend();
+        Tensor result = Tensor.allocate(be, dtype, steps + 1, batch, hidden);
+        Tensor cells = Tensor.allocate(be, dtype, steps, batch, hidden), tanhCells = Tensor.allocate(be, dtype, steps, batch, hidden);
+        Tensor gates = Tensor.allocate(be, dtype, steps, batch, 4 * hidden);
+        Tensor[] prevH = new Tensor[steps], prevC = new Tensor[steps];
         Tensor h = h0, c = c0;
         try (GradMode ng = GradMode.noGrad()) {
             // The recurrence bias added to every step's input projection at once, not step by step.
             Tensor biased = withBias(projected, w.rb);
             for (int k = 0; k < steps; k++) {
                 int t = reverse ? steps - 1 - k : k;
-                Tensor g = biased.select(0, t).add(h.matmul(w.rT));
+                Tensor recurrent = h.matmul(w.rT), hNew = result.select(0, t), cNew = cells.select(0, t);
+                be.lstmCell(biased.select(0, t).view, recurrent.view, c.view, gates.select(0, t).view, cNew.view, tanhCells.select(0, t).view, hNew.view);
+                Reference.reachabilityFence(recurrent);
                 prevH[t] = h;
                 prevC[t] = c;
-                in[t] = g.narrow(1, 0, hidden).sigmoid();
-                out[t] = g.narrow(1, hidden, hidden).sigmoid();
-                forget[t] = g.narrow(1, 2 * hidden, hidden).sigmoid();
-                cand[t] = g.narrow(1, 3 * hidden, hidden).tanh();
-                c = forget[t].mul(c).add(in[t].mul(cand[t]));
-                cells[t] = c;
-                tanhCells[t] = c.tanh();
-                h = out[t].mul(tanhCells[t]);
-                ys[t] = h;
+                h = hNew;
+                c = cNew;
             }
+            result.select(0, steps).copy_(c);
         }
-        // One output holding the step outputs and the final cell: (T + 1, B, H). The final hidden is the last step's output.
-        List<Tensor> rows = new ArrayList<>(List.of(ys));
-        rows.add(c);
-        Tensor result = Tensor.stack(rows, 0);
-        List<Tensor> saved = new ArrayList<>();
-        for (Tensor[] a : List.of(in, out, forget, cand, cells, tanhCells, prevH, prevC)) saved.addAll(List.of(a));
+        List<Tensor> saved = new ArrayList<>(List.of(gates, tanhCells, cells));
+        saved.addAll(List.of(prevH));
+        saved.addAll(List.of(prevC));
         Autograd.record("lstm", result, new Tensor[] {projected, h0, c0, w.rT, w.rb}, gOut -> {
-            Tensor[] dGates = new Tensor[steps];
-            Tensor dh = null, dc = gOut.select(0, steps);
+            Tensor dProjected = Tensor.allocate(be, dtype, steps, batch, 4 * hidden);
+            // r row-major once, so each step's dGates @ r reads it in place.
+            Tensor r = w.rT.mT().contiguous();
+            Tensor g = gOut.dtype() == dtype ? gOut : gOut.to(dtype);
+            Tensor dh = null, dc = g.select(0, steps);
             for (int k = steps - 1; k >= 0; k--) {
                 int t = reverse ? steps - 1 - k : k;
-                Tensor i = in[t], o = out[t], f = forget[t];
-                Tensor dy = dh == null ? gOut.select(0, t) : gOut.select(0, t).add(dh);
-                dc = dc.add(dy.mul(o).mul(tanhCells[t].square().rsub(1)));
-                Tensor di = dc.mul(cand[t]).mul(i).mul(i.rsub(1));
-                Tensor dOut = dy.mul(tanhCells[t]).mul(o).mul(o.rsub(1));
-                Tensor df = dc.mul(prevC[t]).mul(f).mul(f.rsub(1));
-                Tensor dCand = dc.mul(i).mul(cand[t].square().rsub(1));
-                dGates[t] = Tensor.cat(List.of(di, dOut, df, dCand), 1);
-                dh = dGates[t].matmul(w.rT.mT());
-                dc = dc.mul(f);
+                Tensor dy = dh == null ? g.select(0, t) : g.select(0, t).add(dh);
+                Tensor dGates = dProjected.select(0, t), dcPrev = Tensor.allocate(be, dtype, batch, hidden);
+                be.lstmCellBackward(dy.view, dc.view, gates.select(0, t).view, prevC[t].view, tanhCells.select(0, t).view, dGates.view, dcPrev.view);
+                Reference.reachabilityFence(new Object[] {dy, dc});
+                dh = dGates.matmul(r);
+                dc = dcPrev;
             }
-            Tensor dProjected = Tensor.stack(List.of(dGates), 0);
             Tensor flatGates = dProjected.reshape(-1, 4 * hidden);
             Tensor dR = Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatGates);
             return new Tensor[] {dProjected, dh, dc, dR, w.rb == null ? null : flatGates.sum(0)};
         }, saved.toArray(new Tensor[0]));
         return new Tensor[] {result.narrow(0, 0, steps), result.select(0, reverse ? 0 : steps - 1), result.select(0, steps)};
+    }
+
+    /**
+     * The steps of a (T, ...) sequence as T tensors whose gradients are stacked once. Taken with select, each step's
+     * backward would build a zero-filled gradient of the whole sequence and add it to the others: quadratic in T.
+     * Here each step's rule keeps its gradient and passes a scalar zero to one node for the whole sequence, which
+     * the backward pass reaches after all the steps (it feeds them all) and which stacks what they kept.
+     */
+    private static Tensor[] stepsOf(Tensor sequence) {
+        int steps = sequence.size(0);
+        Tensor[] out = new Tensor[steps];
+        if (!Autograd.needed(sequence)) {
+            for (int t = 0; t < steps; t++) out[t] = sequence.select(0, t);
+            return out;
+        }
+        DType dtype = sequence.dtype();
+        Device device = sequence.device();
+        int[] stepShape = java.util.Arrays.copyOfRange(sequence.shape(), 1, sequence.dim());
+        Tensor[] kept = new Tensor[steps];
+        Tensor whole;
+        try (GradMode ng = GradMode.noGrad()) {
+            whole = Tensor.zeros(dtype, device);
+            for (int t = 0; t < steps; t++) out[t] = sequence.select(0, t);
+        }
+        Autograd.record("sequence_steps", whole, sequence, g -> {
+            List<Tensor> rows = new ArrayList<>(steps);
+            for (Tensor k : kept) rows.add(k != null ? k : Tensor.zeros(dtype, device, stepShape));
+            Tensor all = Tensor.stack(rows, 0);
+            for (int t = 0; t < steps; t++) {
+                if (kept[t] != null) kept[t].close();
+                kept[t] = null;
+            }
+            return new Tensor[] {all};
+        });
+        for (int t = 0; t < steps; t++) {
+            int step = t;
+            Autograd.record("sequence_step", out[t], whole, g -> {
+                kept[step] = g.retainedAlias();
+                return new Tensor[] {Tensor.zeros(dtype, device)};
+            });
+        }
+        return out;
+    }
+
+    /** Whether the tensors share one floating dtype and one device, as the backend's fused cell needs. */
+    private static boolean sameType(Tensor first, Tensor... others) {
+        for (Tensor t : others)
+            if (t.dtype() != first.dtype() || !t.device().equals(first.device())) return false;
+        return first.dtype().isFloatingPoint();
     }
 
     private static Tensor withBias(Tensor x, Tensor b) { return b == null ? x : x.add(b); }

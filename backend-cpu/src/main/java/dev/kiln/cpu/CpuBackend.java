@@ -17,6 +17,7 @@ import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
 import dev.kiln.cpu.fused.Convolution;
 import dev.kiln.cpu.fused.LayerNorm;
+import dev.kiln.cpu.fused.LstmCell;
 import dev.kiln.cpu.fused.MaxPool;
 import dev.kiln.cpu.fused.Softmax;
 import dev.kiln.cpu.fused.TiledAttention;
@@ -412,6 +413,20 @@ public final class CpuBackend implements Backend {
     @Override
     public void fused(FusedProgram program, double[] scalars, View[] inputs, View[] outputs) {
         FusedKernel.run(program, scalars, inputs, outputs);
+    }
+
+    @Override
+    public void lstmCell(View input, View recurrent, View cell, View gates, View cellOut, View tanhCell, View hiddenOut) {
+        if (LstmCell.handles(input, recurrent, cell, gates, cellOut, tanhCell, hiddenOut))
+            LstmCell.forward(Strided::seg, input, recurrent, cell, gates, cellOut, tanhCell, hiddenOut);
+        else Backend.super.lstmCell(input, recurrent, cell, gates, cellOut, tanhCell, hiddenOut);
+    }
+
+    @Override
+    public void lstmCellBackward(View gradHidden, View gradCell, View gates, View cell, View tanhCell, View gradGates, View gradCellIn) {
+        if (LstmCell.handles(gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn))
+            LstmCell.backward(Strided::seg, gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn);
+        else Backend.super.lstmCellBackward(gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn);
     }
 
     @Override

@@ -513,6 +513,47 @@ public interface Backend extends AutoCloseable {
         AttentionDefaults.attentionBackward(this, gradOut, query, key, value, bias, spec, out, logSumExp, gradQuery, gradKey, gradValue);
     }
 
+    /**
+     * One step of a plain LSTM cell over a batch, gates in ONNX's order i, o, f, c: with {@code g = input + recurrent},
+     * {@code i, o, f = sigmoid(g_i, g_o, g_f)}, {@code c~ = tanh(g_c)}, {@code cellOut = f * cell + i * c~},
+     * {@code tanhCell = tanh(cellOut)}, {@code hiddenOut = o * tanhCell}; {@code gates} receives the activations
+     * [i, o, f, c~] that {@link #lstmCellBackward} reads.
+     * <ul>
+     *   <li>{@code input}, {@code recurrent}, {@code gates}: (B, 4H); {@code cell}, {@code cellOut}, {@code tanhCell},
+     *       {@code hiddenOut}: (B, H). Any strides; one floating dtype throughout.</li>
+     * </ul>
+     * The default composes elementwise primitives ({@link RecurrentDefaults}); a backend overrides it with one pass.
+     *
+     * @param input the step's projected input with its biases
+     * @param recurrent the previous hidden state times the recurrence weight
+     * @param cell the previous cell state
+     * @param gates the gate activations, written
+     * @param cellOut the new cell state, written
+     * @param tanhCell tanh of the new cell state, written
+     * @param hiddenOut the new hidden state, written
+     */
+    default void lstmCell(View input, View recurrent, View cell, View gates, View cellOut, View tanhCell, View hiddenOut) {
+        RecurrentDefaults.lstmCell(this, input, recurrent, cell, gates, cellOut, tanhCell, hiddenOut);
+    }
+
+    /**
+     * Gradients of {@link #lstmCell} from the activations it wrote. With {@code dc = gradCell + gradHidden * o * (1 -
+     * tanhCell^2)}: {@code gradGates = [dc * c~ * i(1-i), gradHidden * tanhCell * o(1-o), dc * cell * f(1-f),
+     * dc * i * (1 - c~^2)]} (the pre-activations' gradients) and {@code gradCellIn = dc * f}. Shapes as for
+     * lstmCell, any strides.
+     *
+     * @param gradHidden the gradient of the new hidden state
+     * @param gradCell the gradient of the new cell state from later steps
+     * @param gates the activations lstmCell wrote
+     * @param cell the previous cell state
+     * @param tanhCell tanh of the new cell state, as lstmCell wrote it
+     * @param gradGates the gradient of the gates' pre-activations, written (B, 4H)
+     * @param gradCellIn the gradient of the previous cell state, written
+     */
+    default void lstmCellBackward(View gradHidden, View gradCell, View gates, View cell, View tanhCell, View gradGates, View gradCellIn) {
+        RecurrentDefaults.lstmCellBackward(this, gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn);
+    }
+
     // ---- sorting and scans: defaults compose the primitives, on the device --------------------------------------
 
     /**

@@ -1,0 +1,74 @@
+package dev.kiln.backend;
+
+/**
+ * The LSTM cell composed from elementwise primitives: one kernel per activation and per product, as the
+ * step-by-step tensor ops it replaces were, but without their tensors and autograd records.
+ */
+final class RecurrentDefaults {
+    private RecurrentDefaults() {}
+
+    static void lstmCell(Backend be, View input, View recurrent, View cell, View gates, View cellOut, View tanhCell, View hiddenOut) {
+        int h = cell.shape()[1];
+        View product = be.allocateView(cell.dtype(), cell.shape());
+        try {
+            be.binary(BinaryOp.ADD, input, recurrent, gates);
+            View ioF = gate(gates, 0, 3 * h);
+            be.unary(UnaryOp.SIGMOID, 0, ioF, ioF);
+            View candidate = gate(gates, 3 * h, h);
+            be.unary(UnaryOp.TANH, 0, candidate, candidate);
+            be.binary(BinaryOp.MUL, gate(gates, 2 * h, h), cell, cellOut);
+            be.binary(BinaryOp.MUL, gate(gates, 0, h), candidate, product);
+            be.binary(BinaryOp.ADD, cellOut, product, cellOut);
+            be.unary(UnaryOp.TANH, 0, cellOut, tanhCell);
+            be.binary(BinaryOp.MUL, gate(gates, h, h), tanhCell, hiddenOut);
+        } finally {
+            be.release(product.buffer());
+        }
+    }
+
+    static void lstmCellBackward(Backend be, View gradHidden, View gradCell, View gates, View cell, View tanhCell, View gradGates, View gradCellIn) {
+        int h = cell.shape()[1];
+        View i = gate(gates, 0, h), o = gate(gates, h, h), f = gate(gates, 2 * h, h), candidate = gate(gates, 3 * h, h);
+        View dc = be.allocateView(cell.dtype(), cell.shape());
+        View t = be.allocateView(cell.dtype(), cell.shape());
+        try {
+            // dc = gradCell + gradHidden * o * (1 - tanhCell^2)
+            derivative(be, tanhCell, true, t);
+            be.binary(BinaryOp.MUL, t, o, t);
+            be.binary(BinaryOp.MUL, t, gradHidden, t);
+            be.binary(BinaryOp.ADD, gradCell, t, dc);
+            product(be, dc, candidate, i, false, gate(gradGates, 0, h), t);
+            product(be, gradHidden, tanhCell, o, false, gate(gradGates, h, h), t);
+            product(be, dc, cell, f, false, gate(gradGates, 2 * h, h), t);
+            product(be, dc, i, candidate, true, gate(gradGates, 3 * h, h), t);
+            be.binary(BinaryOp.MUL, dc, f, gradCellIn);
+        } finally {
+            be.release(dc.buffer());
+            be.release(t.buffer());
+        }
+    }
+
+    /** {@code out = a * b * act'}, where act' is the derivative of the sigmoid or tanh whose value is {@code y}. */
+    private static void product(Backend be, View a, View b, View y, boolean tanh, View out, View scratch) {
+        derivative(be, y, tanh, scratch);
+        be.binary(BinaryOp.MUL, scratch, a, scratch);
+        be.binary(BinaryOp.MUL, scratch, b, out);
+    }
+
+    /** {@code 1 - y^2} (tanh) or {@code y (1 - y)} (sigmoid), from the activation's value y. */
+    private static void derivative(Backend be, View y, boolean tanh, View out) {
+        if (tanh) {
+            be.unary(UnaryOp.SQUARE, 0, y, out);
+            be.binaryScalar(BinaryOp.SUB, out, 1, true, out);
+        } else {
+            be.binaryScalar(BinaryOp.SUB, y, 1, true, out);
+            be.binary(BinaryOp.MUL, out, y, out);
+        }
+    }
+
+    /** Columns {@code from .. from + width} of a (B, 4H) view. */
+    private static View gate(View gates, int from, int width) {
+        long[] st = gates.strides();
+        return gates.withShape(new int[] {gates.shape()[0], width}, st.clone(), gates.offset() + from * st[1]);
+    }
+}

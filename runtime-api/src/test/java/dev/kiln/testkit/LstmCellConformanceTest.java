@@ -1,0 +1,54 @@
+package dev.kiln.testkit;
+
+import dev.kiln.DType;
+import dev.kiln.Recurrent;
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
+
+import java.util.List;
+
+import static dev.kiln.testkit.Ref.assertClose;
+import static dev.kiln.testkit.Ref.data;
+
+/**
+ * The LSTM's fused cell ({@code Backend.lstmCell} and {@code lstmCellBackward}, reached through {@link Recurrent#lstm})
+ * in float32 against the same LSTM in float64 (whose gradients {@code SequenceOpsConformanceTest} checks by finite
+ * differences): outputs, final states and every gradient, both directions, hidden sizes below, at and past a
+ * vector's width.
+ */
+class LstmCellConformanceTest {
+
+    @BackendTest
+    void float32CellMatchesFloat64(TestDevice device) {
+        device.activate();
+        TestDevice.requireFloat64();
+        for (int hidden : new int[] {5, 16, 19}) check(6, 3, 4, hidden);
+    }
+
+    private static void check(int steps, int batch, int in, int hidden) {
+        String what = "lstm T=" + steps + " B=" + batch + " I=" + in + " H=" + hidden;
+        int[][] shapes = {{steps, batch, in}, {2, 4 * hidden, in}, {2, 4 * hidden, hidden}, {2, 8 * hidden}, {2, batch, hidden}, {2, batch, hidden}};
+        double[][] values = new double[shapes.length][];
+        for (int i = 0; i < shapes.length; i++) values[i] = data(70 + i, Ref.numel(shapes[i]), -1, 1);
+        double[] dy = data(80, steps * 2 * batch * hidden, -1, 1), dh = data(81, 2 * batch * hidden, -1, 1), dc = data(82, 2 * batch * hidden, -1, 1);
+        double[][] expected = run(DType.FLOAT64, shapes, values, dy, dh, dc), actual = run(DType.FLOAT32, shapes, values, dy, dh, dc);
+        String[] names = {"output", "hidden", "cell", "input gradient", "w gradient", "r gradient", "bias gradient", "h0 gradient", "c0 gradient"};
+        for (int i = 0; i < names.length; i++) assertClose(expected[i], actual[i], 1e-4, 1e-5, what + ": " + names[i]);
+    }
+
+    /** The outputs and gradients of a bidirectional LSTM in {@code dtype}, as doubles. */
+    private static double[][] run(DType dtype, int[][] shapes, double[][] values, double[] dy, double[] dh, double[] dc) {
+        try (Scope scope = Scope.open()) {
+            Tensor[] t = new Tensor[shapes.length];
+            for (int i = 0; i < shapes.length; i++) t[i] = Tensor.of(values[i], dtype, null, shapes[i]).requiresGrad(true);
+            Recurrent.Output out = Recurrent.lstm(t[0], t[1], t[2], t[3], null, t[4], t[5], null,
+                    Recurrent.Options.defaults().withDirection(Recurrent.Direction.BIDIRECTIONAL));
+            Tensor loss = out.output().mul(Tensor.of(dy, dtype, null, out.output().shape())).sum()
+                    .add(out.hidden().mul(Tensor.of(dh, dtype, null, out.hidden().shape())).sum())
+                    .add(out.cell().mul(Tensor.of(dc, dtype, null, out.cell().shape())).sum());
+            loss.backward();
+            List<Tensor> results = List.of(out.output(), out.hidden(), out.cell(), t[0].grad(), t[1].grad(), t[2].grad(), t[3].grad(), t[4].grad(), t[5].grad());
+            return results.stream().map(Tensor::toDoubleArray).toArray(double[][]::new);
+        }
+    }
+}
