@@ -19,10 +19,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * An imported ONNX graph as an nn {@link Module}. The graph's initializers are its state, under their ONNX names
- * ({@code features.0.weight} nests as submodules, so {@link #stateDict()} and a safetensors checkpoint use the
- * ONNX names): floating-point ones are parameters, which {@code backward()} and the optimizers reach, except
- * batch-norm running statistics, which are buffers like the other (integer) initializers.
+ * An imported ONNX graph as an nn {@link Module}. The graph's initializers (and weights stored as floating-point
+ * Constant nodes) are its state, under their ONNX names ({@code features.0.weight} nests as submodules, so
+ * {@link #stateDict()} and a safetensors checkpoint use the ONNX names): floating-point ones are parameters, which
+ * {@code backward()} and the optimizers reach, except batch-norm running statistics, which are buffers like the
+ * other (integer) initializers.
  *
  * <p>Running the graph walks its nodes in order through the op map. Two things make it cheaper than a plain walk:
  * nodes whose inputs are all constants (Constant nodes, buffers) are folded once when the module is made; and
@@ -88,6 +89,7 @@ public final class OnnxModule extends Module {
             Tensor value = OnnxTensors.toTensor(t, dir, device);
             register(t.getName(), value, value.dtype().isFloatingPoint() && !statistics.contains(t.getName()));
         }
+        liftWeightConstants(graph, statistics, device);
         eval();
         fold();
     }
@@ -98,6 +100,31 @@ public final class OnnxModule extends Module {
             if (n.getOpType().equals("BatchNormalization"))
                 for (int i = 3; i < Math.min(5, n.getInputCount()); i++) out.add(n.getInput(i));
         return out;
+    }
+
+    /**
+     * Some exporters (paddle2onnx, for one) store weights as Constant nodes rather than initializers. A floating-point
+     * Constant of more than one element becomes state like an initializer, under its output's name, unless it is a
+     * Resize or Upsample parameter (scales, roi): scalars (epsilons, the 6 of a hard swish) stay constants.
+     */
+    private void liftWeightConstants(Onnx.GraphProto graph, Set<String> statistics, Device device) {
+        Set<String> resizeParameters = new HashSet<>();
+        for (Onnx.NodeProto n : graph.getNodeList())
+            if (n.getOpType().equals("Resize") || n.getOpType().equals("Upsample"))
+                resizeParameters.addAll(n.getInputList().subList(1, n.getInputCount()));
+        for (java.util.Iterator<OnnxNode> it = nodes.iterator(); it.hasNext(); ) {
+            OnnxNode node = it.next();
+            OnnxAttribute value = node.attributes().get("value");
+            if (!node.op().equals("Constant") || value == null || !value.type().equals("tensor") || node.outputs().size() != 1) continue;
+            Onnx.TensorProto t = (Onnx.TensorProto) value.values().getFirst();
+            String name = node.outputs().getFirst();
+            if (!OnnxTensors.dtype(t.getDataType(), name).isFloatingPoint() || resizeParameters.contains(name) || state.containsKey(name)) continue;
+            long count = 1;
+            for (long d : t.getDimsList()) count *= d;
+            if (count <= 1) continue;
+            register(name, OnnxTensors.toTensor(t, null, device), !statistics.contains(name));
+            it.remove();
+        }
     }
 
     /** Registers under the dotted path when its parts are valid module names, else at the top under a safe name. */
@@ -227,7 +254,20 @@ public final class OnnxModule extends Module {
      * @return every graph output by name, in declaration order
      * @throws IllegalArgumentException if an input is missing or unknown, or a node fails (the message names it)
      */
-    public Map<String, Tensor> forward(Map<String, Tensor> inputs) {
+    public Map<String, Tensor> forward(Map<String, Tensor> inputs) { return forward(inputs, outputNames); }
+
+    /**
+     * Runs the graph and returns the named values, which may be any value the graph computes (a layer's activations,
+     * the logits before a final Softmax), not only its outputs: for feature extraction, or a loss on logits when
+     * fine-tuning.
+     *
+     * @param inputs a tensor for every graph input, by name
+     * @param values the values to return, by name
+     * @return the values by name, in the order asked
+     * @throws IllegalArgumentException if an input is missing or unknown, a value is not in the graph, or a node
+     *                                  fails (the message names it)
+     */
+    public Map<String, Tensor> forward(Map<String, Tensor> inputs, java.util.Collection<String> values) {
         for (String name : inputs.keySet())
             if (!inputNames.contains(name)) throw new IllegalArgumentException("the model has no input '" + name + "'; its inputs are " + inputNames);
         Device device = null;
@@ -238,11 +278,10 @@ public final class OnnxModule extends Module {
             if (t != null && device == null) device = t.device();
         }
         if (device == null) device = Kiln.defaultDevice();
-        Map<String, Tensor> values = new HashMap<>(inputs);
-        Environment env = new Environment(values, null, device);
+        Environment env = new Environment(new HashMap<>(inputs), null, device);
         env.run(nodes);
         Map<String, Tensor> out = new LinkedHashMap<>();
-        for (String name : outputNames) out.put(name, env.lookup(name));
+        for (String name : values) out.put(name, env.lookup(name));
         return out;
     }
 
