@@ -79,6 +79,11 @@ final class ReferenceRuntime implements AutoCloseable {
         session = env.createSession(model, asWritten());
     }
 
+    /** From a file, for models whose external data lies beside them. */
+    ReferenceRuntime(java.nio.file.Path model) throws OrtException {
+        session = env.createSession(model.toString(), asWritten());
+    }
+
     /**
      * Graph optimisations off: ONNX Runtime then computes the graph as written, not with the batch norms folded into
      * the convolutions and other fusions whose float32 rounding differs from the graph's own.
