@@ -48,6 +48,8 @@ public final class OnnxModule extends Module {
     /** The large constants copied to each device they were used on. */
     private final Map<Device, Map<String, Tensor>> constantsOnDevice = new ConcurrentHashMap<>();
     private final Map<Onnx.GraphProto, List<OnnxNode>> nestedGraphs = new IdentityHashMap<>();
+    /** The values of Constant nodes in nested graphs, per device, by node. */
+    private final Map<Device, Map<OnnxNode, Tensor>> nestedConstants = new ConcurrentHashMap<>();
 
     /** Where an initializer lives in the module tree: read through its owner, as {@link #to(Device)} replaces it. */
     private record Slot(java.util.function.Supplier<Tensor> reader) {
@@ -324,7 +326,8 @@ public final class OnnxModule extends Module {
                 boolean onHost = place(ins);
                 Tensor[] outs;
                 try {
-                    outs = OnnxOps.find(node.domain(), node.op()).run(new OnnxCall(node, ins, this));
+                    outs = node.op().equals("Constant") ? new Tensor[] {nestedConstant(node)}
+                            : OnnxOps.find(node.domain(), node.op()).run(new OnnxCall(node, ins, this));
                 } catch (RuntimeException e) {
                     throw new IllegalArgumentException(node.describe() + " failed on inputs " + describe(node, ins) + ": " + e.getMessage(), e);
                 }
@@ -354,6 +357,15 @@ public final class OnnxModule extends Module {
             for (int i = 0; i < ins.length; i++)
                 if (ins[i] != null && ins[i].device().equals(Device.CPU) && ins[i].numel() <= HOST_VALUE_LIMIT) ins[i] = ins[i].to(device);
             return false;
+        }
+
+        /**
+         * A Constant node left in the graph (those of nested graphs: folding covers the top graph) is made once per
+         * device and kept, not rebuilt from its protobuf on every run.
+         */
+        private Tensor nestedConstant(OnnxNode node) {
+            return nestedConstants.computeIfAbsent(device, d -> new ConcurrentHashMap<>()).computeIfAbsent(node,
+                    n -> dev.kiln.Scope.escape(OnnxOps.find(n.domain(), n.op()).run(new OnnxCall(n, new Tensor[0], this))[0]));
         }
 
         @Override
@@ -387,6 +399,7 @@ public final class OnnxModule extends Module {
         super.close();
         constants.values().forEach(Tensor::close);
         constantsOnDevice.values().forEach(m -> m.values().forEach(Tensor::close));
+        nestedConstants.values().forEach(m -> m.values().forEach(Tensor::close));
     }
 
     @Override
