@@ -3,10 +3,10 @@ package dev.kiln.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code kiln devices | train | eval | bench}. */
+/** {@code kiln devices | train | eval | bench | run}. */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Kiln: tensors, autograd and neural networks for the JVM.",
-        subcommands = {DevicesCommand.class, TrainCommand.class, EvalCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DevicesCommand.class, TrainCommand.class, EvalCommand.class, BenchCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** The top-level command; picocli fills in the options and runs a subcommand. */
     public Main() {}

@@ -19,10 +19,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * An imported ONNX graph as an nn {@link Module}. The graph's initializers are its state, under their ONNX names
- * ({@code features.0.weight} nests as submodules, so {@link #stateDict()} and a safetensors checkpoint use the
- * ONNX names): floating-point ones are parameters, which {@code backward()} and the optimizers reach, except
- * batch-norm running statistics, which are buffers like the other (integer) initializers.
+ * An imported ONNX graph as an nn {@link Module}. The graph's initializers (and weights stored as floating-point
+ * Constant nodes) are its state, under their ONNX names ({@code features.0.weight} nests as submodules, so
+ * {@link #stateDict()} and a safetensors checkpoint use the ONNX names): floating-point ones are parameters, which
+ * {@code backward()} and the optimizers reach, except batch-norm running statistics, which are buffers like the
+ * other (integer) initializers.
  *
  * <p>Running the graph walks its nodes in order through the op map. Two things make it cheaper than a plain walk:
  * nodes whose inputs are all constants (Constant nodes, buffers) are folded once when the module is made; and
@@ -47,6 +48,8 @@ public final class OnnxModule extends Module {
     /** The large constants copied to each device they were used on. */
     private final Map<Device, Map<String, Tensor>> constantsOnDevice = new ConcurrentHashMap<>();
     private final Map<Onnx.GraphProto, List<OnnxNode>> nestedGraphs = new IdentityHashMap<>();
+    /** The values of Constant nodes in nested graphs, per device, by node. */
+    private final Map<Device, Map<OnnxNode, Tensor>> nestedConstants = new ConcurrentHashMap<>();
 
     /** Where an initializer lives in the module tree: read through its owner, as {@link #to(Device)} replaces it. */
     private record Slot(java.util.function.Supplier<Tensor> reader) {
@@ -88,6 +91,7 @@ public final class OnnxModule extends Module {
             Tensor value = OnnxTensors.toTensor(t, dir, device);
             register(t.getName(), value, value.dtype().isFloatingPoint() && !statistics.contains(t.getName()));
         }
+        liftWeightConstants(graph, statistics, device);
         eval();
         fold();
     }
@@ -98,6 +102,31 @@ public final class OnnxModule extends Module {
             if (n.getOpType().equals("BatchNormalization"))
                 for (int i = 3; i < Math.min(5, n.getInputCount()); i++) out.add(n.getInput(i));
         return out;
+    }
+
+    /**
+     * Some exporters (paddle2onnx, for one) store weights as Constant nodes rather than initializers. A floating-point
+     * Constant of more than one element becomes state like an initializer, under its output's name, unless it is a
+     * Resize or Upsample parameter (scales, roi): scalars (epsilons, the 6 of a hard swish) stay constants.
+     */
+    private void liftWeightConstants(Onnx.GraphProto graph, Set<String> statistics, Device device) {
+        Set<String> resizeParameters = new HashSet<>();
+        for (Onnx.NodeProto n : graph.getNodeList())
+            if (n.getOpType().equals("Resize") || n.getOpType().equals("Upsample"))
+                resizeParameters.addAll(n.getInputList().subList(1, n.getInputCount()));
+        for (java.util.Iterator<OnnxNode> it = nodes.iterator(); it.hasNext(); ) {
+            OnnxNode node = it.next();
+            OnnxAttribute value = node.attributes().get("value");
+            if (!node.op().equals("Constant") || value == null || !value.type().equals("tensor") || node.outputs().size() != 1) continue;
+            Onnx.TensorProto t = (Onnx.TensorProto) value.values().getFirst();
+            String name = node.outputs().getFirst();
+            if (!OnnxTensors.dtype(t.getDataType(), name).isFloatingPoint() || resizeParameters.contains(name) || state.containsKey(name)) continue;
+            long count = 1;
+            for (long d : t.getDimsList()) count *= d;
+            if (count <= 1) continue;
+            register(name, OnnxTensors.toTensor(t, null, device), !statistics.contains(name));
+            it.remove();
+        }
     }
 
     /** Registers under the dotted path when its parts are valid module names, else at the top under a safe name. */
@@ -227,7 +256,20 @@ public final class OnnxModule extends Module {
      * @return every graph output by name, in declaration order
      * @throws IllegalArgumentException if an input is missing or unknown, or a node fails (the message names it)
      */
-    public Map<String, Tensor> forward(Map<String, Tensor> inputs) {
+    public Map<String, Tensor> forward(Map<String, Tensor> inputs) { return forward(inputs, outputNames); }
+
+    /**
+     * Runs the graph and returns the named values, which may be any value the graph computes (a layer's activations,
+     * the logits before a final Softmax), not only its outputs: for feature extraction, or a loss on logits when
+     * fine-tuning.
+     *
+     * @param inputs a tensor for every graph input, by name
+     * @param values the values to return, by name
+     * @return the values by name, in the order asked
+     * @throws IllegalArgumentException if an input is missing or unknown, a value is not in the graph, or a node
+     *                                  fails (the message names it)
+     */
+    public Map<String, Tensor> forward(Map<String, Tensor> inputs, java.util.Collection<String> values) {
         for (String name : inputs.keySet())
             if (!inputNames.contains(name)) throw new IllegalArgumentException("the model has no input '" + name + "'; its inputs are " + inputNames);
         Device device = null;
@@ -238,11 +280,10 @@ public final class OnnxModule extends Module {
             if (t != null && device == null) device = t.device();
         }
         if (device == null) device = Kiln.defaultDevice();
-        Map<String, Tensor> values = new HashMap<>(inputs);
-        Environment env = new Environment(values, null, device);
+        Environment env = new Environment(new HashMap<>(inputs), null, device);
         env.run(nodes);
         Map<String, Tensor> out = new LinkedHashMap<>();
-        for (String name : outputNames) out.put(name, env.lookup(name));
+        for (String name : values) out.put(name, env.lookup(name));
         return out;
     }
 
@@ -285,7 +326,8 @@ public final class OnnxModule extends Module {
                 boolean onHost = place(ins);
                 Tensor[] outs;
                 try {
-                    outs = OnnxOps.find(node.domain(), node.op()).run(new OnnxCall(node, ins, this));
+                    outs = node.op().equals("Constant") ? new Tensor[] {nestedConstant(node)}
+                            : OnnxOps.find(node.domain(), node.op()).run(new OnnxCall(node, ins, this));
                 } catch (RuntimeException e) {
                     throw new IllegalArgumentException(node.describe() + " failed on inputs " + describe(node, ins) + ": " + e.getMessage(), e);
                 }
@@ -315,6 +357,15 @@ public final class OnnxModule extends Module {
             for (int i = 0; i < ins.length; i++)
                 if (ins[i] != null && ins[i].device().equals(Device.CPU) && ins[i].numel() <= HOST_VALUE_LIMIT) ins[i] = ins[i].to(device);
             return false;
+        }
+
+        /**
+         * A Constant node left in the graph (those of nested graphs: folding covers the top graph) is made once per
+         * device and kept, not rebuilt from its protobuf on every run.
+         */
+        private Tensor nestedConstant(OnnxNode node) {
+            return nestedConstants.computeIfAbsent(device, d -> new ConcurrentHashMap<>()).computeIfAbsent(node,
+                    n -> dev.kiln.Scope.escape(OnnxOps.find(n.domain(), n.op()).run(new OnnxCall(n, new Tensor[0], this))[0]));
         }
 
         @Override
@@ -348,6 +399,7 @@ public final class OnnxModule extends Module {
         super.close();
         constants.values().forEach(Tensor::close);
         constantsOnDevice.values().forEach(m -> m.values().forEach(Tensor::close));
+        nestedConstants.values().forEach(m -> m.values().forEach(Tensor::close));
     }
 
     @Override

@@ -6,6 +6,9 @@ import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.autograd.GradMode;
 
+import dev.kiln.onnx.proto.Onnx;
+
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -26,12 +29,20 @@ final class ModelRun implements AutoCloseable {
     final OnnxModule module;
     private final ReferenceRuntime reference;
 
-    ModelRun(String name, Path file, Device device) throws Exception {
+    /**
+     * @param alsoCompare values inside the graph to compare as well (made graph outputs of both runs), such as the
+     *                    logits before a final Softmax, which saturates on synthetic inputs
+     */
+    ModelRun(String name, Path file, Device device, String... alsoCompare) throws Exception {
         this.name = name;
         this.device = device;
-        this.model = OnnxModel.load(file);
+        Onnx.ModelProto proto = Onnx.ModelProto.parseFrom(Files.readAllBytes(file));
+        Onnx.GraphProto.Builder graph = proto.getGraph().toBuilder();
+        for (String value : alsoCompare) graph.addOutput(Onnx.ValueInfoProto.newBuilder().setName(value));
+        byte[] bytes = proto.toBuilder().setGraph(graph).build().toByteArray();
+        this.model = OnnxModel.parse(bytes, file.toAbsolutePath());
         this.module = model.toModule();
-        this.reference = new ReferenceRuntime(file);
+        this.reference = new ReferenceRuntime(bytes);
     }
 
     /** Runs both, compares every output, and returns ONNX Runtime's outputs (the state a recurrent model feeds back). */

@@ -12,7 +12,6 @@ import dev.kiln.Tensor;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -76,12 +75,23 @@ final class ReferenceRuntime implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final OrtSession session;
 
-    ReferenceRuntime(Path model) throws OrtException {
-        session = env.createSession(model.toString(), new OrtSession.SessionOptions());
+    ReferenceRuntime(byte[] model) throws OrtException {
+        session = env.createSession(model, asWritten());
     }
 
-    ReferenceRuntime(byte[] model) throws OrtException {
-        session = env.createSession(model, new OrtSession.SessionOptions());
+    /** From a file, for models whose external data lies beside them. */
+    ReferenceRuntime(java.nio.file.Path model) throws OrtException {
+        session = env.createSession(model.toString(), asWritten());
+    }
+
+    /**
+     * Graph optimisations off: ONNX Runtime then computes the graph as written, not with the batch norms folded into
+     * the convolutions and other fusions whose float32 rounding differs from the graph's own.
+     */
+    private static OrtSession.SessionOptions asWritten() throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+        return options;
     }
 
     /** The model's outputs by name for {@code inputs}. */
