@@ -21,6 +21,8 @@ public final class Zoo {
             CharLanguageModel.gpt(),
             new GcnCora(),
             new DenoisingAutoencoder(),
+            new Gan(),
+            new CapsNet(),
             new Multitask(),
             new GradientHealth());
 
