@@ -1,6 +1,5 @@
 package dev.kiln.nn.zoo;
 
-import dev.kiln.Kiln;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.nn.Activation;
@@ -9,39 +8,30 @@ import dev.kiln.nn.Conv2d;
 import dev.kiln.nn.Linear;
 import dev.kiln.nn.Module;
 import dev.kiln.nn.Sequential;
-import dev.kiln.nn.data.ArrayDataset;
 import dev.kiln.nn.data.Batch;
-import dev.kiln.nn.data.DataLoader;
-import dev.kiln.nn.data.Dataset;
 import dev.kiln.nn.data.Mnist;
-import dev.kiln.nn.data.RandomShift;
-import dev.kiln.nn.metrics.Metrics;
-import dev.kiln.nn.optim.Adam;
-import dev.kiln.nn.optim.LRScheduler;
-import dev.kiln.nn.optim.LrSchedule;
-
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * Sabour, Frosst and Hinton's CapsNet (2017), narrowed for a CPU: a 9x9 convolution of 32 channels, primary
  * capsules from a strided 9x9 convolution (8 types of 8-D capsules on a 6x6 grid, 288 capsules), ten 16-D digit
  * capsules by three rounds of dynamic routing ({@link CapsuleLayer}), the capsule lengths as class scores. The loss
  * is their margin loss (m+ 0.9, m- 0.1, lambda 0.5) plus 0.0005 times the squared error of a reconstruction
- * decoded (512-1024-784) from the true class's capsule, the others masked. Training digits are shifted by up to 2
- * pixels as in the paper; Adam with a one-cycle schedule peaking at 2e-3.
+ * decoded (512-1024-784) from the true class's capsule, the others masked. Trained by {@link MnistClassifier}'s
+ * recipe (digits shifted by up to 2 pixels, as in the paper), Adam with a one-cycle schedule peaking at 2e-3.
  */
-final class CapsNet extends ZooModel {
+final class CapsNet {
     private static final int TYPES = 8;
     private static final int PRIMARY_DIM = 8;
     private static final int GRID = 6;
     private static final int DIGIT_DIM = 16;
     private static final double RECONSTRUCTION_WEIGHT = 0.0005;
 
-    CapsNet() {
-        super("capsnet", "capsule layers with dynamic routing, margin loss, reconstruction", "MNIST sample: 8,000 training / 2,000 held-out digits",
-                "held-out accuracy >= 98.5%");
+    private CapsNet() {}
+
+    /** The zoo entry: {@link MnistClassifier}'s recipe with this network and its loss, 10 epochs peaking at 2e-3. */
+    static MnistClassifier model() {
+        return new MnistClassifier("capsnet", "capsule layers with dynamic routing, margin loss, reconstruction", "held-out accuracy >= 98.5%", 0.985,
+                Network::new, 10, 2e-3, (model, batch) -> loss((Network) model, batch));
     }
 
     /** The network: {@link #forward} gives the ten capsule lengths, {@link #digitCapsules} the capsules themselves. */
@@ -99,38 +89,6 @@ final class CapsNet extends ZooModel {
         }
     }
 
-    @Override
-    public ZooResult train(ZooOptions options) throws IOException {
-        ArrayDataset all = Mnist.sample();
-        Dataset train = new RandomShift(all.subset(0, options.pick(8000, 320)), 2, options.seed());
-        int epochs = options.pick(10, 2);
-        Kiln.manualSeed(options.seed());
-        try (Network model = new Network()) {
-            DataLoader loader = new DataLoader(train, options.pick(64, 32)).shuffle(options.seed()).dropLast(true);
-            Adam optimizer = new Adam(model.parameters(), 2e-3);
-            LRScheduler scheduler = new LRScheduler(optimizer, LrSchedule.oneCycle((long) loader.batchCount() * epochs, 0.25, 10, 100));
-            options.say("%s: %,d parameters, %d training digits, %d epochs of %d steps on %s", name(), model.parameterCount(), train.size(), epochs,
-                    loader.batchCount(), Kiln.defaultDevice());
-            Training.LossLog losses = new Training.LossLog();
-            double accuracy = 0;
-            for (int epoch = 0; epoch < epochs; epoch++) {
-                int from = losses.steps();
-                for (Batch batch : loader.epoch(epoch)) {
-                    try (batch) {
-                        losses.add(Training.step(optimizer, 0, () -> loss(model, batch)));
-                    }
-                    scheduler.step();
-                }
-                accuracy = heldOutAccuracy(model, all, options);
-                options.say("epoch %d/%d: mean loss %.4f, held-out accuracy %.2f%%", epoch + 1, epochs, losses.meanSince(from), 100 * accuracy);
-            }
-            optimizer.close();
-            losses.write(options);
-            Training.saveCheckpoint(this, model, options, Map.of("held_out_accuracy", Double.toString(accuracy)));
-            return new ZooResult("held_out_accuracy", accuracy, 0.985, false, losses.first(), losses.last(), Map.of());
-        }
-    }
-
     /** Margin loss plus the weighted squared error of the reconstruction from the true class's capsule, against the digit's pixels in [0, 1]. */
     private static Tensor loss(Network model, Batch batch) {
         try (Scope s = Scope.open()) {
@@ -140,17 +98,5 @@ final class CapsNet extends ZooModel {
             Tensor squaredError = model.reconstruct(capsules, classes).sub(pixels).square().sum(new int[] {1}, false).mean();
             return s.keep(marginLoss(lengths(capsules), classes).add(squaredError.mul(RECONSTRUCTION_WEIGHT)));
         }
-    }
-
-    @Override
-    public ZooResult evaluate(Path checkpoint, ZooOptions options) throws IOException {
-        try (Network model = new Network()) {
-            Training.loadCheckpoint(this, model, checkpoint);
-            return new ZooResult("held_out_accuracy", heldOutAccuracy(model, Mnist.sample(), options), 0.985, false, Double.NaN, Double.NaN, Map.of());
-        }
-    }
-
-    private static double heldOutAccuracy(Network model, ArrayDataset all, ZooOptions options) {
-        return Metrics.accuracy(model, new DataLoader(all.subset(all.size() - options.pick(2000, 250), all.size()), 250).prefetch(0).epoch(0));
     }
 }

@@ -22,7 +22,7 @@ public final class Zoo {
             new GcnCora(),
             new DenoisingAutoencoder(),
             new Gan(),
-            new CapsNet(),
+            CapsNet.model(),
             new Multitask(),
             new GradientHealth());
 
