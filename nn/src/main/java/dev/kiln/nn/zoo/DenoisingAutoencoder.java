@@ -130,7 +130,7 @@ final class DenoisingAutoencoder extends ZooModel {
     }
 
     /** Digits {@code [from, to)} of the sample as pixels in [0, 1] (undoing the sample's standardisation). */
-    private static float[] digits(int from, int to) throws IOException {
+    static float[] digits(int from, int to) throws IOException {
         ArrayDataset all = Mnist.sample();
         float[] x = new float[(to - from) * 784];
         for (int i = from; i < to; i++) {
@@ -140,7 +140,7 @@ final class DenoisingAutoencoder extends ZooModel {
         return x;
     }
 
-    private static int[] permutation(int n, SplittableRandom random) {
+    static int[] permutation(int n, SplittableRandom random) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) p[i] = i;
         for (int i = n - 1; i > 0; i--) {

@@ -21,6 +21,8 @@ public final class Zoo {
             CharLanguageModel.gpt(),
             new GcnCora(),
             new DenoisingAutoencoder(),
+            new Gan(),
+            CapsNet.model(),
             new Multitask(),
             new GradientHealth(),
             new Seq2SeqReversal(),
