@@ -208,11 +208,7 @@ final class BertShakespeare extends ZooModel {
         int[] order = new int[train.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         for (int epoch = 0; epoch < r.fineTuneEpochs(); epoch++) {
-            for (int i = order.length - 1; i > 0; i--) {
-                int j = random.nextInt(i + 1), t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
+            Training.shuffle(order, random);
             for (int from = 0; from < order.length; from += r.fineTuneBatch()) {
                 try (Scope s = Scope.open()) {
                     Tensor[] b = train.batch(java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + r.fineTuneBatch())));

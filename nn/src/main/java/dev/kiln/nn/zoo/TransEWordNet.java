@@ -55,7 +55,7 @@ final class TransEWordNet extends ZooModel {
             int[] order = new int[train.size()];
             for (int i = 0; i < order.length; i++) order[i] = i;
             for (int epoch = 0; epoch < r.epochs(); epoch++) {
-                shuffle(order, random);
+                Training.shuffle(order, random);
                 int from = losses.steps();
                 for (int start = 0; start < order.length; start += r.batch()) {
                     int[] rows = java.util.Arrays.copyOfRange(order, start, Math.min(order.length, start + r.batch()));
@@ -109,14 +109,6 @@ final class TransEWordNet extends ZooModel {
             probability[rel] = tailsPerHead / (tailsPerHead + headsPerTail);
         }
         return probability;
-    }
-
-    private static void shuffle(int[] a, SplittableRandom random) {
-        for (int i = a.length - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1), x = a[i];
-            a[i] = a[j];
-            a[j] = x;
-        }
     }
 
     /** Positive heads, relations, tails (B), then negative heads, relations, tails (B x negatives), as INT64 tensors. */
