@@ -38,7 +38,7 @@ final class BertShakespeare extends ZooModel {
     /** A recipe: pre-training steps and batch, fine-tuning epochs and batch and rate, and how many test lines to score (all when larger). */
     private record Recipe(int pretrainSteps, int pretrainBatch, double pretrainLr, int fineTuneEpochs, int fineTuneBatch, double fineTuneLr, int trainLines, int testLines) {}
 
-    private static final Recipe FULL = new Recipe(1500, 32, 1e-3, 15, 32, 3e-4, Integer.MAX_VALUE, Integer.MAX_VALUE);
+    private static final Recipe FULL = new Recipe(600, 32, 1e-3, 10, 32, 3e-4, Integer.MAX_VALUE, Integer.MAX_VALUE);
     private static final Recipe QUICK = new Recipe(8, 8, 2e-3, 1, 16, 3e-4, 64, 64);
 
     BertShakespeare() {
@@ -49,7 +49,7 @@ final class BertShakespeare extends ZooModel {
 
     private static Bert.Config architecture(int characters) {
         // Token ids: the characters, then padding, mask and [CLS].
-        return new Bert.Config(characters + 3, LENGTH, 128, 4, 3, 512, 0.1, SPEAKERS.length, characters);
+        return new Bert.Config(characters + 3, LENGTH, 128, 4, 2, 512, 0.1, SPEAKERS.length, characters);
     }
 
     /** Lines to classify by speaker, as [CLS] + up to 63 character ids, padded. */
@@ -208,11 +208,7 @@ final class BertShakespeare extends ZooModel {
         int[] order = new int[train.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         for (int epoch = 0; epoch < r.fineTuneEpochs(); epoch++) {
-            for (int i = order.length - 1; i > 0; i--) {
-                int j = random.nextInt(i + 1), t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
+            Training.shuffle(order, random);
             for (int from = 0; from < order.length; from += r.fineTuneBatch()) {
                 try (Scope s = Scope.open()) {
                     Tensor[] b = train.batch(java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + r.fineTuneBatch())));

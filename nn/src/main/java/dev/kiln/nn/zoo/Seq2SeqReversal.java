@@ -33,7 +33,7 @@ final class Seq2SeqReversal extends ZooModel {
     /** A recipe: batches of {@code batch} strings for {@code steps} steps, scored on {@code heldOut} strings. */
     private record Recipe(int batch, int steps, double lr, int warmup, int heldOut) {}
 
-    private static final Recipe FULL = new Recipe(64, 3000, 1e-3, 200, 1000);
+    private static final Recipe FULL = new Recipe(64, 800, 1e-3, 80, 1000);
     private static final Recipe QUICK = new Recipe(8, 12, 1e-3, 2, 16);
 
     Seq2SeqReversal() {

@@ -67,6 +67,15 @@ final class Training {
         return meta;
     }
 
+    /** Shuffles {@code order} in place (Fisher-Yates) with {@code random}, for epochs over examples kept in host arrays. */
+    static void shuffle(int[] order, java.util.SplittableRandom random) {
+        for (int i = order.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1), x = order[i];
+            order[i] = order[j];
+            order[j] = x;
+        }
+    }
+
     /** Training losses per step; the start and end of the run as means over a few steps, so one noisy batch decides nothing. */
     static final class LossLog {
         private final List<Double> losses = new ArrayList<>();

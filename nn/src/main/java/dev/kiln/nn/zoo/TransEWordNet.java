@@ -26,7 +26,7 @@ final class TransEWordNet extends ZooModel {
     /** A recipe: embedding width, loss margin, negatives per triple, batch of triples, epochs, Adam's rate; {@code testTriples} scored (all when larger). */
     record Recipe(int dim, double margin, int negatives, int batch, int epochs, double lr, int testTriples) {}
 
-    static final Recipe FULL = new Recipe(100, 2.0, 16, 1024, 100, 2e-3, Integer.MAX_VALUE);
+    static final Recipe FULL = new Recipe(100, 1.0, 16, 4096, 10, 1e-2, Integer.MAX_VALUE);
     private static final Recipe QUICK = new Recipe(100, 2.0, 4, 256, 1, 2e-3, 100);
     /** The quick run's slice of the training triples: a few seconds' worth. */
     private static final int QUICK_TRAIN_TRIPLES = 8192;
@@ -55,7 +55,7 @@ final class TransEWordNet extends ZooModel {
             int[] order = new int[train.size()];
             for (int i = 0; i < order.length; i++) order[i] = i;
             for (int epoch = 0; epoch < r.epochs(); epoch++) {
-                shuffle(order, random);
+                Training.shuffle(order, random);
                 int from = losses.steps();
                 for (int start = 0; start < order.length; start += r.batch()) {
                     int[] rows = java.util.Arrays.copyOfRange(order, start, Math.min(order.length, start + r.batch()));
@@ -109,14 +109,6 @@ final class TransEWordNet extends ZooModel {
             probability[rel] = tailsPerHead / (tailsPerHead + headsPerTail);
         }
         return probability;
-    }
-
-    private static void shuffle(int[] a, SplittableRandom random) {
-        for (int i = a.length - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1), x = a[i];
-            a[i] = a[j];
-            a[j] = x;
-        }
     }
 
     /** Positive heads, relations, tails (B), then negative heads, relations, tails (B x negatives), as INT64 tensors. */

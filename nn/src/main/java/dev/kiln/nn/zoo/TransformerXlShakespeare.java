@@ -27,7 +27,7 @@ final class TransformerXlShakespeare extends ZooModel {
     /** A recipe: parallel streams, segment length, steps, peak learning rate, held-out segments per stream. */
     private record Recipe(int streams, int segment, int steps, double lr, int evalSegments) {}
 
-    private static final Recipe FULL = new Recipe(16, 32, 1200, 1e-3, 100);
+    private static final Recipe FULL = new Recipe(16, 32, 600, 1e-3, 50);
     private static final Recipe QUICK = new Recipe(4, 32, 10, 2e-3, 2);
 
     TransformerXlShakespeare() {
@@ -37,7 +37,7 @@ final class TransformerXlShakespeare extends ZooModel {
     }
 
     private static TransformerXl.Config architecture(int vocab, boolean memory) {
-        return new TransformerXl.Config(vocab, 128, 4, 3, 512, memory ? 32 : 0);
+        return new TransformerXl.Config(vocab, 128, 4, 2, 512, memory ? 32 : 0);
     }
 
     @Override
