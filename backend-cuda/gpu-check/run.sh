@@ -73,8 +73,8 @@ step nn 75 "$JAVA" "${FLAGS[@]}" -Dkiln.device="$DEVICE" -jar "$DIR/junit-consol
   echo "- failures: listed with their messages in kit.log / nn.log"
 } >> "$REPORT"
 
-step bench-kiln 85 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench "$DEVICE"
-if [ -n "$PY" ]; then step bench-torch 55 "$PY" "$DIR/torch_reference.py"; else echo "no python3" > "$OUT/bench-torch.log"; fi
+step bench-kiln 95 "$JAVA" "${FLAGS[@]}" -cp "$CP" dev.kiln.bench.GpuCheckBench "$DEVICE"
+if [ -n "$PY" ]; then step bench-torch 65 "$PY" "$DIR/torch_reference.py"; else echo "no python3" > "$OUT/bench-torch.log"; fi
 {
   echo; echo '## Benchmarks (median ms; ratio = PyTorch ms / Kiln ms, above 1 means Kiln is faster)'; echo
   grep -h '^#' "$OUT/bench-kiln.log" "$OUT/bench-torch.log" | sed 's/^# /- /'

@@ -55,6 +55,25 @@ def gemm_rows(dev):
     timed("bf16_gemm_4096_bf16_tensors", lambda: torch.matmul(ab, bb, out=cb), 2.0 * n ** 3, "GFLOP/s")
 
 
+def conv_rows(dev):
+    """GpuCheckBench's 3x3 convolution (a ResNet-18 stage-2 layer at batch 128), each pass through cuDNN as
+    PyTorch runs it (heuristics, no benchmark mode); float32 with cuDNN's TF32 off, as Kiln's float32 is exact by
+    default, then bfloat16."""
+    n, c, hw, k = 128, 128, 16, 3
+    flops = 2.0 * n * c * hw * hw * c * k * k
+    torch.backends.cudnn.allow_tf32 = False
+    for dtype, name in ((torch.float32, "float32"), (torch.bfloat16, "bfloat16")):
+        x, w = torch.randn(n, c, hw, hw, device=dev, dtype=dtype), torch.randn(c, c, k, k, device=dev, dtype=dtype)
+        gy = torch.randn(n, c, hw, hw, device=dev, dtype=dtype)
+
+        def backward(mask):
+            return lambda: torch.ops.aten.convolution_backward(gy, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask)
+        timed(f"conv3x3_c128_16x16_b128_forward_{name}", lambda: F.conv2d(x, w, padding=1), flops, "GFLOP/s")
+        timed(f"conv3x3_c128_16x16_b128_backward_input_{name}", backward([True, False, False]), flops, "GFLOP/s")
+        timed(f"conv3x3_c128_16x16_b128_backward_weight_{name}", backward([False, True, False]), flops, "GFLOP/s")
+    torch.backends.cudnn.allow_tf32 = True
+
+
 def streaming_rows(dev):
     n = 64 << 20
     a, b, c = torch.rand(n, device=dev), torch.rand(n, device=dev), torch.empty(n, device=dev)
@@ -164,5 +183,6 @@ if __name__ == "__main__":
           f"{torch.cuda.get_device_name(dev)}", flush=True)
     torch.manual_seed(0)
     gemm_rows(dev)
+    conv_rows(dev)
     streaming_rows(dev)
     training_rows(dev)

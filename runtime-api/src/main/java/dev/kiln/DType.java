@@ -1,8 +1,9 @@
 package dev.kiln;
 
 /**
- * Element types. float16 and bfloat16 are storage types for now: they can be created, copied and cast,
- * while arithmetic runs in float32 or float64 (mixed precision comes later).
+ * Element types. float16 and bfloat16 are storage types: they can be created, copied and cast, and ops on them
+ * compute in float32 (matrix products and convolutions accumulate in float32 and round once, on a backend's own
+ * half path where it has one); {@link Autocast} runs a model's products in them.
  */
 public enum DType {
     /** 32-bit IEEE float, the default. */
@@ -15,9 +16,9 @@ public enum DType {
     INT64(8, false),
     /** Boolean, one byte per element. */
     BOOL(1, false),
-    /** 16-bit IEEE half float (storage only). */
+    /** 16-bit IEEE half float (a storage type, see the class comment). */
     FLOAT16(2, true),
-    /** bfloat16, float32's top 16 bits (storage only). */
+    /** bfloat16, float32's top 16 bits (a storage type, see the class comment). */
     BFLOAT16(2, true);
 
     private final int byteSize;

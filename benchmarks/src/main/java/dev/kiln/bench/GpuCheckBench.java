@@ -1,5 +1,6 @@
 package dev.kiln.bench;
 
+import dev.kiln.DType;
 import dev.kiln.Device;
 import dev.kiln.Kiln;
 import dev.kiln.backend.Backend;
@@ -16,7 +17,8 @@ import java.util.function.Supplier;
  * The CUDA rows of the GPU check ({@code backend-cuda/gpu-check/run.sh}), timed like {@code kiln bench --quick}
  * and printed one per line as {@code bench name=<row> ms=<median> rate=<rate>} for the script to set beside
  * PyTorch's figures for the same rows on the same GPU (its {@code torch_reference.py} prints the same names):
- * SGEMM 4096 at each float32 matmul precision, add and exp on 64M floats with a device copy moving the same bytes,
+ * SGEMM 4096 at each float32 matmul precision, a bfloat16 GEMM 4096, a 3x3 convolution's three passes in float32 and
+ * bfloat16 (cuDNN where it loaded), add and exp on 64M floats with a device copy moving the same bytes,
  * training steps (LeNet-5 batch 256, nanoGPT-small batch 64), and the host's cost of an eager op (1000 adds of one
  * element, then one synchronisation: milliseconds per 1000 ops are microseconds per op). ResNet-18 has no Kiln
  * model yet.
@@ -46,6 +48,12 @@ public final class GpuCheckBench {
             row(filter, "sgemm_4096_" + precision, () -> Kernels.gemm(be, 1, GEMM_N, GEMM_N, GEMM_N));
         }
         Kiln.setFloat32MatmulPrecision("highest");
+        row(filter, "bf16_gemm_4096_bf16_tensors", () -> Kernels.gemm(be, DType.BFLOAT16, 1, GEMM_N, GEMM_N, GEMM_N));
+        // A ResNet-18 (32x32 images, batch 128) stage-2 convolution, each pass, in float32 (exact) and bfloat16.
+        for (DType t : new DType[] {DType.FLOAT32, DType.BFLOAT16})
+            for (Kernels.ConvPass pass : Kernels.ConvPass.values())
+                row(filter, "conv3x3_c128_16x16_b128_" + pass.name().toLowerCase(Locale.ROOT) + "_" + t,
+                        () -> Kernels.conv2d(be, t, pass, 128, 128, 16, 16, 128, 3, 1, 1));
         String d = be.device().toString();
         row(filter, "add_64M", () -> Kernels.binary(be, BinaryOp.ADD, STREAM_N));
         row(filter, "copy_as_add_64M", () -> CopyCeiling.moving(d, 3L * STREAM_N * 4));

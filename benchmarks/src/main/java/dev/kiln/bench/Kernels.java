@@ -27,8 +27,11 @@ final class Kernels {
     enum ConvPass { FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT }
 
     /** {@code out[b] = a[b] * w}: b batches of m x k times one shared k x n (stride 0 over the batch). */
-    static Workload gemm(Backend be, int batch, int m, int n, int k) {
-        Buffers bufs = new Buffers(be);
+    static Workload gemm(Backend be, int batch, int m, int n, int k) { return gemm(be, DType.FLOAT32, batch, m, n, k); }
+
+    /** {@link #gemm(Backend, int, int, int, int)} on operands of {@code dtype} (half types: float32 accumulation). */
+    static Workload gemm(Backend be, DType dtype, int batch, int m, int n, int k) {
+        Buffers bufs = new Buffers(be, dtype);
         View a = bufs.random(batch, m, k);
         View w = bufs.random(k, n);
         View b = w.withShape(new int[] {batch, k, n}, new long[] {0, n, 1}, 0);
@@ -106,9 +109,14 @@ final class Kernels {
 
     /** conv2d over an n x c x h x w input with cout k x k filters. */
     static Workload conv2d(Backend be, ConvPass pass, int n, int c, int h, int w, int cout, int k, int stride, int pad) {
+        return conv2d(be, DType.FLOAT32, pass, n, c, h, w, cout, k, stride, pad);
+    }
+
+    /** {@link #conv2d(Backend, ConvPass, int, int, int, int, int, int, int, int)} on operands of {@code dtype}. */
+    static Workload conv2d(Backend be, DType dtype, ConvPass pass, int n, int c, int h, int w, int cout, int k, int stride, int pad) {
         Conv2dSpec spec = Conv2dSpec.of(stride, pad);
         int oh = spec.outH(h, k), ow = spec.outW(w, k);
-        Buffers bufs = new Buffers(be);
+        Buffers bufs = new Buffers(be, dtype);
         View input = bufs.random(n, c, h, w), weight = bufs.random(cout, c, k, k), out = bufs.random(n, cout, oh, ow);
         double flops = 2.0 * n * cout * oh * ow * c * k * k;
         Runnable op = switch (pass) {
@@ -119,22 +127,34 @@ final class Kernels {
         return bufs.workload(flops, "GFLOP/s", op);
     }
 
-    /** Buffers of one workload, released together. */
+    /** Buffers of one workload, of one dtype, released together. */
     private static final class Buffers {
         private final Backend be;
+        private final DType dtype;
         private final List<View> views = new ArrayList<>();
 
-        Buffers(Backend be) { this.be = be; }
+        Buffers(Backend be) { this(be, DType.FLOAT32); }
+
+        Buffers(Backend be, DType dtype) {
+            this.be = be;
+            this.dtype = dtype;
+        }
 
         View empty(int... shape) {
-            View v = be.allocateView(DType.FLOAT32, shape);
+            View v = be.allocateView(dtype, shape);
             views.add(v);
             return v;
         }
 
+        /** Normal values; a half type gets them drawn in float32 and rounded, as random kernels compute in float32. */
         View random(int... shape) {
             View v = empty(shape);
-            be.random(Distribution.NORMAL, 0, 1, 42 + views.size(), 0, v);
+            View drawn = dtype.isComputeType() ? v : be.allocateView(DType.FLOAT32, shape);
+            be.random(Distribution.NORMAL, 0, 1, 42 + views.size(), 0, drawn);
+            if (drawn != v) {
+                be.copy(drawn, v);
+                be.release(drawn.buffer());
+            }
             return v;
         }
 
