@@ -59,13 +59,16 @@ public final class QuickBench {
     }
 
     /**
-     * Runs a small GEMM and the streaming kernels for a few seconds first. The vector kernels are slow until C2
-     * has compiled them (the interpreter and C1 box every vector), and on a busy machine that takes seconds.
+     * Runs a small GEMM, the streaming kernels and LeNet's convolutions (the CPU's direct convolution kernels) for
+     * a few seconds first. The vector kernels are slow until C2 has compiled them (the interpreter and C1 box every
+     * vector: a direct convolution then runs 100-1000x slower, steadily enough to pass a row's own warm-up), and on
+     * a busy machine that takes seconds.
      */
     private static void warmJit(Rows.Named b) {
         long end = System.nanoTime() + JIT_WARMUP_NANOS;
         List<Rows> rows = Rows.forBackend(b.device(), b.backend(), true).stream()
-                .filter(r -> r.id().endsWith("sgemm_256") || r.id().endsWith("_1M") || r.id().contains("_rows_")).toList();
+                .filter(r -> r.id().endsWith("sgemm_256") || r.id().endsWith("_1M") || r.id().contains("_rows_")
+                        || r.id().contains("conv_lenet")).toList();
         while (System.nanoTime() < end) {
             for (Rows r : rows) {
                 try (Workload w = r.ours().get()) {
