@@ -30,8 +30,8 @@ final class FusedKernel {
 
     /** Elements per block: 16 slots of float64 fit in 128 KiB. */
     private static final int BLOCK = 1024;
-    /** Below this many elements the calling thread runs the whole program (a worker wake-up costs about as much). */
-    private static final long PARALLEL_ELEMENTS = 1L << 16;
+    /** Below this many elements the calling thread runs the whole program: the unfused vector kernels' threshold. */
+    private static final long PARALLEL_ELEMENTS = 1L << 17;
 
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[1]);
 
