@@ -45,9 +45,25 @@ final class Normalization {
                 mean = runningMean.reshape(channelShape);
                 var = runningVar.reshape(channelShape);
             }
+            if (weight != null && bias != null && Fused.computesIn(x, mean, var, weight, bias))
+                return scope.keep(Fused.apply(BATCH_NORM_APPLY, new double[] {eps}, x, mean, var,
+                        weight.reshape(channelShape), bias.reshape(channelShape))[0]);
             Tensor y = x.sub(mean).mul(var.add(eps).rsqrt());
             return scope.keep(affine(y, weight, bias, channelShape));
         }
+    }
+
+    /**
+     * {@code (x - mean) * rsqrt(var + eps) * weight + bias} in one pass, in the unfused ops' order; its gradients for
+     * x, the statistics and the affine parameters come from one derived program too.
+     */
+    private static final dev.kiln.backend.FusedProgram BATCH_NORM_APPLY;
+
+    static {
+        var b = dev.kiln.backend.FusedProgram.builder();
+        int x = b.input(), mean = b.input(), var = b.input(), weight = b.input(), bias = b.input(), eps = b.scalar();
+        int normalized = b.mul(b.sub(x, mean), b.unary(dev.kiln.backend.UnaryOp.RSQRT, b.add(var, eps)));
+        BATCH_NORM_APPLY = b.output(b.add(b.mul(normalized, weight), bias)).build();
     }
 
     /** {@code n}: values per channel, to make the batch variance unbiased; 0 keeps it biased. */

@@ -30,8 +30,8 @@ final class FusedKernel {
 
     /** Elements per block: 16 slots of float64 fit in 128 KiB. */
     private static final int BLOCK = 1024;
-    /** Below this many elements the calling thread runs the whole program (a worker wake-up costs about as much). */
-    private static final long PARALLEL_ELEMENTS = 1L << 16;
+    /** Below this many elements the calling thread runs the whole program: the unfused vector kernels' threshold. */
+    private static final long PARALLEL_ELEMENTS = 1L << 17;
 
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[1]);
 
@@ -164,20 +164,26 @@ final class FusedKernel {
 
         private long reg(int r) { return (long) slot[r] * BLOCK * w; }
 
-        /** Scalars and constants are the same in every block: written into their registers once per task. */
-        private void fillConstants(MemorySegment s) {
+        /**
+         * Scalars and constants are the same in every block: written into their registers once per task, as far as
+         * the task's blocks reach (one element, then doubling copies).
+         */
+        private void fillConstants(MemorySegment s, long elements) {
+            long len = Math.min(BLOCK, elements) * w;
             for (int r = 0; r < p.code().size(); r++) {
                 double v;
                 if (p.code().get(r) instanceof FusedProgram.Constant c) v = c.value();
                 else if (p.code().get(r) instanceof FusedProgram.Scalar sc) v = scalars[sc.index()];
                 else continue;
-                for (int i = 0; i < BLOCK; i++) setD(s, t, reg(r) / w + i, v);
+                setD(s, t, reg(r) / w, v);
+                for (long filled = w; filled < len; filled *= 2)
+                    MemorySegment.copy(s, reg(r), s, reg(r) + filled, Math.min(filled, len - filled));
             }
         }
 
         void elementwise(long from, long to) {
             MemorySegment s = scratch();
-            fillConstants(s);
+            fillConstants(s, to - from);
             MemorySegment[] segs = new MemorySegment[p.code().size()];
             long[] offs = new long[segs.length];
             for (long start = from; start < to; start += BLOCK) {
@@ -189,7 +195,7 @@ final class FusedKernel {
 
         void reduce(long fromRow, long toRow, int row) {
             MemorySegment s = scratch();
-            fillConstants(s);
+            fillConstants(s, row);
             MemorySegment[] segs = new MemorySegment[p.code().size()];
             long[] offs = new long[segs.length];
             ReduceOp op = p.reduction();

@@ -23,7 +23,7 @@ import java.util.Map;
 final class FusedKernels<M> {
     private static final String ENTRY = "fused_program";
 
-    private record Key(FusedProgram program, List<DType> dtypes) {}
+    private record Key(FusedProgram program, List<DType> dtypes, boolean dense) {}
 
     private final KernelBackend<M> backend;
     private final KernelRuntime<M> runtime;
@@ -59,7 +59,9 @@ final class FusedKernels<M> {
         for (int i = 0; i < in.length; i++) dtypes[i] = in[i].dtype();
         for (int k = 0; k < out.length; k++) dtypes[in.length + k] = out[k].dtype();
         dtypes[dtypes.length - 1] = t;
-        KernelRuntime.Kernel<M> kernel = kernels.computeIfAbsent(new Key(p, List.of(dtypes)), key -> compile(p, t, in, out));
+        // Every operand walking the iteration space contiguously (the usual case): addressed by the element index itself.
+        boolean dense = p.reduction() == null && g.isDense();
+        KernelRuntime.Kernel<M> kernel = kernels.computeIfAbsent(new Key(p, List.of(dtypes), dense), key -> compile(p, t, in, out, dense));
         Launch<M> launch = new Launch<>(kernel, fp64);
         launch.i32(g.rank()).longs(g.shape()).i64(n).i64(row);
         for (int i = 0; i < in.length; i++) launch.operand(backend.buf(in[i].buffer()), g.strides(i), in[i].offset());
@@ -69,13 +71,13 @@ final class FusedKernels<M> {
         return true;
     }
 
-    private KernelRuntime.Kernel<M> compile(FusedProgram p, DType t, View[] in, View[] out) {
-        String source = KernelSources.fusedUnit(source(p, t, in, out));
+    private KernelRuntime.Kernel<M> compile(FusedProgram p, DType t, View[] in, View[] out, boolean dense) {
+        String source = KernelSources.fusedUnit(source(p, t, in, out, dense));
         return runtime.compile("fused", source, KernelTypes.defines("T", t)).kernel(ENTRY);
     }
 
-    /** The kernel's C source for this program and these dtypes. */
-    static String source(FusedProgram p, DType t, View[] in, View[] out) {
+    /** The kernel's C source for this program and these dtypes; dense: every operand at its offset plus the element index. */
+    static String source(FusedProgram p, DType t, View[] in, View[] out, boolean dense) {
         StringBuilder sb = new StringBuilder("\n// ").append(p).append('\n');
         sb.append("__kernel void ").append(ENTRY).append("(int rank, long8 shape, long n, long row");
         for (int i = 0; i < in.length; i++)
@@ -85,34 +87,36 @@ final class FusedKernels<M> {
             sb.append(", __global ").append(KernelTypes.clType(out[k].dtype())).append("* y").append(k)
                     .append(", long8 y").append(k).append("_strides, long y").append(k).append("_offset");
         for (int s = 0; s < p.scalars(); s++) sb.append(", T s").append(s);
-        sb.append(") {\n    long c[8];\n");
+        sb.append(") {\n");
+        if (!dense) sb.append("    long c[8];\n");
         ReduceOp reduction = p.reduction();
         if (reduction == null) {
-            sb.append("    FOR_EACH_INDEX(i, n) {\n        coords_of(i, rank, shape, c);\n");
-            body(sb, p, t, in, "        ");
-            for (int k = 0; k < out.length; k++) store(sb, k, out[k].dtype(), "r" + p.outputs().get(k), "        ");
+            sb.append("    FOR_EACH_INDEX(i, n) {\n");
+            if (!dense) sb.append("        coords_of(i, rank, shape, c);\n");
+            body(sb, p, t, in, dense, "        ");
+            for (int k = 0; k < out.length; k++) store(sb, k, out[k].dtype(), "r" + p.outputs().get(k), dense, "        ");
             sb.append("    }\n");
         } else {
             sb.append("    FOR_EACH_INDEX(r, n / row) {\n");
             for (int k = 0; k < out.length; k++) sb.append("        T acc").append(k).append(" = ").append(identity(reduction)).append(";\n");
             sb.append("        for (long j = 0; j < row; j++) {\n            coords_of(r * row + j, rank, shape, c);\n");
-            body(sb, p, t, in, "            ");
+            body(sb, p, t, in, false, "            ");
             for (int k = 0; k < out.length; k++)
                 sb.append("            acc").append(k).append(" = ").append(combine(reduction, "acc" + k, "r" + p.outputs().get(k))).append(";\n");
             sb.append("        }\n        coords_of(r * row, rank, shape, c);\n");
-            for (int k = 0; k < out.length; k++) store(sb, k, out[k].dtype(), "acc" + k, "        ");
+            for (int k = 0; k < out.length; k++) store(sb, k, out[k].dtype(), "acc" + k, false, "        ");
             sb.append("    }\n");
         }
         return sb.append("}\n").toString();
     }
 
     /** Every register as a private T; truth values are 0 or 1. */
-    private static void body(StringBuilder sb, FusedProgram p, DType t, View[] in, String indent) {
+    private static void body(StringBuilder sb, FusedProgram p, DType t, View[] in, boolean dense, String indent) {
         List<FusedProgram.Instruction> code = p.code();
         for (int r = 0; r < code.size(); r++) {
             String e = switch (code.get(r)) {
                 case FusedProgram.Load l -> {
-                    String at = "x" + l.index() + "[x" + l.index() + "_offset + dot_strides(c, rank, x" + l.index() + "_strides)]";
+                    String at = "x" + l.index() + "[x" + l.index() + "_offset + " + index(dense, "x" + l.index()) + "]";
                     yield in[l.index()].dtype() == DType.BOOL ? "(T) (" + at + " != 0)" : at;
                 }
                 case FusedProgram.Scalar s -> "s" + s.index();
@@ -127,9 +131,12 @@ final class FusedKernels<M> {
         }
     }
 
-    private static void store(StringBuilder sb, int k, DType dtype, String value, String indent) {
-        sb.append(indent).append("y").append(k).append("[y").append(k).append("_offset + dot_strides(c, rank, y").append(k)
-                .append("_strides)] = ").append(dtype == DType.BOOL ? "(uchar) (" + value + " != 0)" : value).append(";\n");
+    private static String index(boolean dense, String operand) {
+        return dense ? "i" : "dot_strides(c, rank, " + operand + "_strides)";
+    }
+
+    private static void store(StringBuilder sb, int k, DType dtype, String value, boolean dense, String indent) {
+        sb.append(indent).append("y").append(k).append("[y").append(k).append("_offset + ").append(index(dense, "y" + k)).append("] = ").append(dtype == DType.BOOL ? "(uchar) (" + value + " != 0)" : value).append(";\n");
     }
 
     private static String identity(ReduceOp op) {

@@ -5,6 +5,7 @@ import dev.kiln.backend.BinaryOp;
 import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
 import dev.kiln.kernel.KernelBackend;
+import dev.kiln.testkit.Ref;
 import org.jocl.cl_mem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -91,48 +92,7 @@ class ElementwiseTest {
         assertClose(new double[] {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1}, download(be, a), 0, t + " fill");
     }
 
-    static DoubleUnaryOperator reference(UnaryOp op, double alpha) {
-        return switch (op) {
-            case NEG -> x -> -x;
-            case ABS -> Math::abs;
-            case SIGN -> Math::signum;
-            case EXP -> Math::exp;
-            case EXPM1 -> Math::expm1;
-            case LOG -> Math::log;
-            case LOG1P -> Math::log1p;
-            case SQRT -> Math::sqrt;
-            case RSQRT -> x -> 1 / Math.sqrt(x);
-            case RECIPROCAL -> x -> 1 / x;
-            case SQUARE -> x -> x * x;
-            case SIN -> Math::sin;
-            case COS -> Math::cos;
-            case TANH -> Math::tanh;
-            case ERF -> ElementwiseTest::erf;
-            case FLOOR -> Math::floor;
-            case CEIL -> Math::ceil;
-            case ROUND -> Math::rint;
-            case SIGMOID -> x -> 1 / (1 + Math.exp(-x));
-            case RELU -> x -> x > 0 ? x : 0;
-            case LEAKY_RELU -> x -> x > 0 ? x : alpha * x;
-            case ELU -> x -> x > 0 ? x : alpha * Math.expm1(x);
-            case GELU -> x -> 0.5 * x * (1 + erf(x / Math.sqrt(2)));
-            case GELU_TANH -> x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
-            case SOFTPLUS -> x -> Math.log1p(Math.exp(x));
-            case SILU -> x -> x / (1 + Math.exp(-x));
-            case NOT -> x -> x == 0 ? 1 : 0;
-            case IS_NAN -> x -> Double.isNaN(x) ? 1 : 0;
-        };
-    }
-
-    /** erf by its Taylor series (|x| <= 3 here), accurate far beyond float precision. */
-    static double erf(double x) {
-        double sum = 0, term = x;
-        for (int n = 0; n < 200; n++) {
-            sum += term / (2 * n + 1);
-            term *= -x * x / (n + 1);
-        }
-        return 2 / Math.sqrt(Math.PI) * sum;
-    }
+    static DoubleUnaryOperator reference(UnaryOp op, double alpha) { return Ref.unary(op, alpha); }
 
     @ParameterizedTest
     @EnumSource(UnaryOp.class)
@@ -183,27 +143,7 @@ class ElementwiseTest {
         assertArrayEquals(new double[] {1, 0}, download(be, nb));
     }
 
-    static DoubleBinaryOperator reference(BinaryOp op) {
-        return switch (op) {
-            case ADD -> Double::sum;
-            case SUB -> (a, b) -> a - b;
-            case MUL -> (a, b) -> a * b;
-            case DIV -> (a, b) -> a / b;
-            case POW -> Math::pow;
-            case MAXIMUM -> Math::max;
-            case MINIMUM -> Math::min;
-            case REMAINDER -> (a, b) -> a - Math.floor(a / b) * b;
-            case EQ -> (a, b) -> a == b ? 1 : 0;
-            case NE -> (a, b) -> a != b ? 1 : 0;
-            case LT -> (a, b) -> a < b ? 1 : 0;
-            case LE -> (a, b) -> a <= b ? 1 : 0;
-            case GT -> (a, b) -> a > b ? 1 : 0;
-            case GE -> (a, b) -> a >= b ? 1 : 0;
-            case AND -> (a, b) -> a != 0 && b != 0 ? 1 : 0;
-            case OR -> (a, b) -> a != 0 || b != 0 ? 1 : 0;
-            case XOR -> (a, b) -> (a != 0) != (b != 0) ? 1 : 0;
-        };
-    }
+    static DoubleBinaryOperator reference(BinaryOp op) { return Ref.binary(op); }
 
     @ParameterizedTest
     @EnumSource(BinaryOp.class)

@@ -2,8 +2,11 @@ package dev.kiln.testkit;
 
 import dev.kiln.DType;
 import dev.kiln.Tensor;
+import dev.kiln.backend.BinaryOp;
+import dev.kiln.backend.UnaryOp;
 
 import java.util.Arrays;
+import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -106,5 +109,62 @@ public final class Ref {
 
     private static String preview(double[] v) {
         return Arrays.toString(Arrays.copyOf(v, Math.min(v.length, 12))) + (v.length > 12 ? "..." : "");
+    }
+
+    /** The float64 reference of a unary op code, with its parameter. */
+    public static DoubleUnaryOperator unary(UnaryOp op, double alpha) {
+        return switch (op) {
+            case NEG -> x -> -x;
+            case ABS -> Math::abs;
+            case SIGN -> Math::signum;
+            case EXP -> Math::exp;
+            case EXPM1 -> Math::expm1;
+            case LOG -> Math::log;
+            case LOG1P -> Math::log1p;
+            case SQRT -> Math::sqrt;
+            case RSQRT -> x -> 1 / Math.sqrt(x);
+            case RECIPROCAL -> x -> 1 / x;
+            case SQUARE -> x -> x * x;
+            case SIN -> Math::sin;
+            case COS -> Math::cos;
+            case TANH -> Math::tanh;
+            case ERF -> ElementwiseConformanceTest::erf;
+            case FLOOR -> Math::floor;
+            case CEIL -> Math::ceil;
+            case ROUND -> Math::rint;
+            case SIGMOID -> x -> 1 / (1 + Math.exp(-x));
+            case RELU -> x -> x > 0 ? x : 0;
+            case LEAKY_RELU -> x -> x > 0 ? x : alpha * x;
+            case ELU -> x -> x > 0 ? x : alpha * Math.expm1(x);
+            case GELU -> x -> 0.5 * x * (1 + ElementwiseConformanceTest.erf(x / Math.sqrt(2)));
+            case GELU_TANH -> x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            case SOFTPLUS -> x -> Math.log1p(Math.exp(x));
+            case SILU -> x -> x / (1 + Math.exp(-x));
+            case NOT -> x -> x == 0 ? 1 : 0;
+            case IS_NAN -> x -> Double.isNaN(x) ? 1 : 0;
+        };
+    }
+
+    /** The float64 reference of a binary op code (comparisons and logical ops give 1 or 0). */
+    public static DoubleBinaryOperator binary(BinaryOp op) {
+        return switch (op) {
+            case ADD -> Double::sum;
+            case SUB -> (a, b) -> a - b;
+            case MUL -> (a, b) -> a * b;
+            case DIV -> (a, b) -> a / b;
+            case POW -> Math::pow;
+            case MAXIMUM -> Math::max;
+            case MINIMUM -> Math::min;
+            case REMAINDER -> (a, b) -> a - Math.floor(a / b) * b;
+            case EQ -> (a, b) -> a == b ? 1 : 0;
+            case NE -> (a, b) -> a != b ? 1 : 0;
+            case LT -> (a, b) -> a < b ? 1 : 0;
+            case LE -> (a, b) -> a <= b ? 1 : 0;
+            case GT -> (a, b) -> a > b ? 1 : 0;
+            case GE -> (a, b) -> a >= b ? 1 : 0;
+            case AND -> (a, b) -> a != 0 && b != 0 ? 1 : 0;
+            case OR -> (a, b) -> a != 0 || b != 0 ? 1 : 0;
+            case XOR -> (a, b) -> (a != 0) != (b != 0) ? 1 : 0;
+        };
     }
 }
