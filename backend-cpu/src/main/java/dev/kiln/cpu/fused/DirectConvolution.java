@@ -5,7 +5,6 @@ import dev.kiln.backend.View;
 import dev.kiln.cpu.simd.Lanes;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -25,8 +24,9 @@ import java.nio.ByteOrder;
  * but the output. The weight gradient blocks 2 output channels by 4 taps, each accumulator reduced once per image
  * in a fixed lane order.
  *
- * <p>Rows are whole vectors: the padded copy is wide enough for a vector at any output column, and the forward
- * pass masks only its stores.
+ * <p>Rows are whole vectors, without masks: the padded copy is wide enough for a vector at any output column, the
+ * forward pass writes rows padded to whole vectors into scratch, and the weight gradient reads output-gradient rows
+ * zero-padded the same way.
  */
 final class DirectConvolution {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -75,26 +75,28 @@ final class DirectConvolution {
             for (int b = 0; b < blocks; b++) {
                 int channels = Math.min(CO_BLOCK, g.cout() - b * CO_BLOCK);
                 long yBase = out.offset() + ((long) n * g.cout() + (long) b * CO_BLOCK) * plane;
-                if (channels == CO_BLOCK) {
-                    forwardBlock(image, p, g, wb, b * taps * CO_BLOCK, y, yBase, plane);
-                } else {
-                    // A last, partial block is computed whole into scratch: no branch on the channel count in the loop.
-                    MemorySegment tile = Scratch.get(Scratch.PARTIAL_BLOCK, CO_BLOCK * plane * FLOAT);
-                    forwardBlock(image, p, g, wb, b * taps * CO_BLOCK, tile, 0, plane);
-                    MemorySegment.copy(tile, 0, y, yBase * FLOAT, channels * plane * FLOAT);
+                // The block is computed whole into scratch rows of owp floats, then its rows copied out: neither a
+                // branch on the channel count nor a masked store in the loop (C1 compiles such a loop badly, and the
+                // uncompiled kernel is what runs until C2 is done).
+                long tilePlane = (long) g.oh() * p.owp;
+                MemorySegment tile = Scratch.get(Scratch.OUTPUT_TILE, CO_BLOCK * tilePlane * FLOAT);
+                forwardBlock(image, p, g, wb, b * taps * CO_BLOCK, tile, tilePlane);
+                for (int j = 0; j < channels; j++) {
+                    for (int oy = 0; oy < g.oh(); oy++) {
+                        MemorySegment.copy(tile, (j * tilePlane + (long) oy * p.owp) * FLOAT, y, (yBase + j * plane + (long) oy * g.ow()) * FLOAT,
+                                g.ow() * FLOAT);
+                    }
                 }
             }
         });
     }
 
-    /** All CO_BLOCK channels of one block into y, channel j's plane at element {@code yBase + j * plane}. */
-    private static void forwardBlock(MemorySegment image, Padded p, ConvGeometry g, float[] wb, int wBase, MemorySegment y,
-                                     long yBase, long plane) {
-        int oh = g.oh(), ow = g.ow(), kh = g.kh(), kw = g.kw(), c = g.c(), wp = p.wp, hp = p.hp;
+    /** All CO_BLOCK channels of one block into the tile: channel j's row oy at element {@code j * plane + oy * owp}. */
+    private static void forwardBlock(MemorySegment image, Padded p, ConvGeometry g, float[] wb, int wBase, MemorySegment y, long plane) {
+        int oh = g.oh(), kh = g.kh(), kw = g.kw(), c = g.c(), wp = p.wp, hp = p.hp;
         long dh = (long) g.spec().dilationH() * wp * FLOAT, dw = g.spec().dilationW() * FLOAT;
         for (int oy = 0; oy < oh; oy++) {
-            for (int x0 = 0; x0 < ow; x0 += L) {
-                VectorMask<Float> m = S.indexInRange(x0, ow);
+            for (int x0 = 0; x0 < p.owp; x0 += L) {
                 FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
                 int wi = wBase;
                 for (int ci = 0; ci < c; ci++) {
@@ -114,15 +116,15 @@ final class DirectConvolution {
                         }
                     }
                 }
-                long o = (yBase + (long) oy * ow + x0) * FLOAT, step = plane * FLOAT;
-                a0.intoMemorySegment(y, o, ORDER, m);
-                a1.intoMemorySegment(y, o + step, ORDER, m);
-                a2.intoMemorySegment(y, o + 2 * step, ORDER, m);
-                a3.intoMemorySegment(y, o + 3 * step, ORDER, m);
-                a4.intoMemorySegment(y, o + 4 * step, ORDER, m);
-                a5.intoMemorySegment(y, o + 5 * step, ORDER, m);
-                a6.intoMemorySegment(y, o + 6 * step, ORDER, m);
-                a7.intoMemorySegment(y, o + 7 * step, ORDER, m);
+                long o = ((long) oy * p.owp + x0) * FLOAT, step = plane * FLOAT;
+                a0.intoMemorySegment(y, o, ORDER);
+                a1.intoMemorySegment(y, o + step, ORDER);
+                a2.intoMemorySegment(y, o + 2 * step, ORDER);
+                a3.intoMemorySegment(y, o + 3 * step, ORDER);
+                a4.intoMemorySegment(y, o + 4 * step, ORDER);
+                a5.intoMemorySegment(y, o + 5 * step, ORDER);
+                a6.intoMemorySegment(y, o + 6 * step, ORDER);
+                a7.intoMemorySegment(y, o + 7 * step, ORDER);
             }
         }
     }

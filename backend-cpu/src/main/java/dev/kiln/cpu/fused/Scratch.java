@@ -16,7 +16,7 @@ final class Scratch {
     static final int CHANNELS_LAST = 3;
     static final int FLIPPED_WEIGHT = 4;
     static final int PADDED_IMAGE = 5;
-    static final int PARTIAL_BLOCK = 6;
+    static final int OUTPUT_TILE = 6;
     static final int GRADIENT_ROWS = 7;
     private static final int SLOTS = 8;
 
