@@ -46,7 +46,9 @@ echo "== Java runtime (jlink)"
 # is left out: the carry limit counts the repository's own files too, and the console log names every failure.
 needed=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 25 \
     --class-path "$DEST/lib/*:$DEST/tests/*" "$DEST"/lib/kiln-*.jar "$DEST"/tests/*.jar 2>/dev/null || true)
-modules=$(echo "java.base,jdk.incubator.vector,java.logging,java.management,jdk.unsupported,jdk.zipfs,$needed" | tr , "\n" | grep -v "^$" | sort -u | paste -sd, -)
+# java.desktop (about 19 MB, which the 64 MiB carry cannot hold) is left out: only nn's ImageGrid (PNG writing through
+# javax.imageio) needs it, and run.sh leaves out the two nn test classes that reach it (ImageGridTest, ZooTest).
+modules=$(echo "java.base,jdk.incubator.vector,java.logging,java.management,jdk.unsupported,jdk.zipfs,$needed" | tr , "\n" | grep -v -e "^$" -e "^java.desktop$" | sort -u | paste -sd, -)
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-9 \
     --output "$DEST/jre"
 echo "modules: $modules"
