@@ -393,8 +393,15 @@ final class Elementwise {
         return Autograd.nonDifferentiable(binaryKernel(op.name().toLowerCase(java.util.Locale.ROOT), op, a, b, DType.promote(a.dtype(), b.dtype())));
     }
 
+    /**
+     * {@code a op s} into bool. The number is first converted to the comparison's type, as PyTorch does, so every
+     * backend gives one answer: in float32, {@code (float) 0.1 > 0.1} is false (a kernel comparing in double, or one
+     * rounding the number itself, would otherwise disagree).
+     */
     static Tensor compareScalar(BinaryOp op, Tensor a, double s) {
-        return Autograd.nonDifferentiable(scalarKernel(op, a, s, false, scalarType(a, s)));
+        DType t = scalarType(a, s);
+        double number = t == DType.FLOAT32 ? (float) s : s;
+        return Autograd.nonDifferentiable(scalarKernel(op, a, number, false, t));
     }
 
     static Tensor where(Tensor cond, Tensor a, Tensor b) {
