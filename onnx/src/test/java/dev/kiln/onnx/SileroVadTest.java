@@ -50,7 +50,7 @@ class SileroVadTest {
     @MethodSource("cases")
     void matchesOnnxRuntime(TestDevice device, Detector v) throws Exception {
         device.activate();
-        Path file = PublishedModels.shared(v.name() + ".onnx", v.sha256());
+        Path file = PublishedModels.silero(v.name() + ".onnx", v.sha256());
         try (ModelRun run = new ModelRun(v.name(), file, device.device())) {
             Random random = new Random(v.name().length());
             Map<String, ReferenceRuntime.Host> state = new HashMap<>();
