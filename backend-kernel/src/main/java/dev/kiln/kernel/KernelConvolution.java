@@ -8,7 +8,7 @@ import dev.kiln.backend.View;
 /**
  * Convolution on a {@link KernelBackend}: the im2col / col2im kernels of conv.cl feeding the backend's GEMM. Each
  * product is one batched matmul over (image, group) matrices; temporaries come from and go back to the backend's
- * pool. The backend's entry points hold its monitor while these run.
+ * pool. The backend's entry points hold its monitor while these run, and return early on empty outputs.
  *
  * @param <M> the runtime's raw allocation handle
  */
@@ -18,7 +18,6 @@ final class KernelConvolution<M> {
     KernelConvolution(KernelBackend<M> backend) { this.backend = backend; }
 
     void forward(View input, View weight, Conv2dSpec spec, View out) {
-        if (out.numel() == 0) return;
         DType t = backend.floatingType("conv2d", out.dtype());
         ConvGeometry g = ConvGeometry.of(input.shape(), weight.shape(), out.shape(), spec);
         // Columns (N, G, K, P): each image and group is one product W_g (Cout/G x K) @ cols (K x P).
@@ -35,7 +34,6 @@ final class KernelConvolution<M> {
     }
 
     void backwardInput(View gradOut, View weight, Conv2dSpec spec, View gradInput) {
-        if (gradInput.numel() == 0) return;
         DType t = backend.floatingType("conv2dBackwardInput", gradInput.dtype());
         ConvGeometry g = ConvGeometry.of(gradInput.shape(), weight.shape(), gradOut.shape(), spec);
         // cols (N, G, K, P) = W_g^T (K x Cout/G) @ gradOut (Cout/G x P), then col2im sums each tap into place.
@@ -55,7 +53,6 @@ final class KernelConvolution<M> {
     }
 
     void backwardWeight(View input, View gradOut, Conv2dSpec spec, View gradWeight) {
-        if (gradWeight.numel() == 0) return;
         DType t = backend.floatingType("conv2dBackwardWeight", gradWeight.dtype());
         ConvGeometry g = ConvGeometry.of(input.shape(), gradWeight.shape(), gradOut.shape(), spec);
         if (gradOut.numel() == 0) {
