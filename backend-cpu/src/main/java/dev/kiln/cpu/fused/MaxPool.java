@@ -5,14 +5,8 @@ import dev.kiln.backend.Pool2dSpec;
 import dev.kiln.backend.View;
 import dev.kiln.cpu.simd.WorkerPool;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.function.IntConsumer;
 
 /**
@@ -82,14 +76,9 @@ public final class MaxPool {
     private static void pool2x2(MemorySegment x, long xBase, long[] xs, int w, int oh, int ow,
                                 MemorySegment y, long yBase, long[] ys, MemorySegment idx, long iBase, long[] is, boolean f32) {
         long sh = xs[2], sw = xs[3];
-        boolean rowsOfVectors = f32 && sw == 1 && ys[3] == 1 && is[3] == 1;
         for (int oy = 0; oy < oh; oy++) {
             long top = xBase + 2L * oy * sh, yRow = yBase + oy * ys[2], iRow = iBase + oy * is[2];
             long topIndex = 2L * oy * w;
-            if (rowsOfVectors) {
-                pairRowF32(x, top, sh, w, ow, y, yRow, idx, iRow, topIndex);
-                continue;
-            }
             for (int ox = 0; ox < ow; ox++) {
                 long a = top + 2L * ox * sw;
                 double best = load(x, a, f32);
@@ -104,55 +93,6 @@ public final class MaxPool {
                 if (f32) y.setAtIndex(F32, o, (float) best);
                 else y.setAtIndex(F64, o, best);
                 idx.setAtIndex(I64, iRow + ox * is[3], topIndex + (tap >> 1) * (long) w + 2L * ox + (tap & 1));
-            }
-        }
-    }
-
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final int FL = FS.length();
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    /** Lane indices into two vectors' lanes, [0, 2 * FL): the even and the odd elements of a pair of rows. */
-    private static final FloatVector EVEN = FloatVector.fromArray(FS, laneIndices(0), 0), ODD = FloatVector.fromArray(FS, laneIndices(1), 0);
-    private static final ThreadLocal<float[]> TAPS = ThreadLocal.withInitial(() -> new float[FL]);
-
-    private static float[] laneIndices(int first) {
-        float[] r = new float[FL];
-        for (int i = 0; i < FL; i++) r[i] = 2 * i + first;
-        return r;
-    }
-
-    /**
-     * One output row of 2x2 windows on float32 rows of unit stride, FL windows at a time: the top and bottom input
-     * rows are loaded as two vectors each and split into their even and odd elements, which are the four taps in
-     * window order; the same first-maximum-or-first-NaN rule as the scalar loop picks the winner lane by lane.
-     */
-    private static void pairRowF32(MemorySegment x, long top, long sh, int w, int ow, MemorySegment y, long yRow,
-                                   MemorySegment idx, long iRow, long topIndex) {
-        float[] taps = TAPS.get();
-        for (int ox0 = 0; ox0 < ow; ox0 += FL) {
-            int n = Math.min(FL, ow - ox0);
-            VectorMask<Float> low = FS.indexInRange(0, 2 * n), high = FS.indexInRange(FL, 2 * n);
-            long a = (top + 2L * ox0) * Float.BYTES, b = a + sh * Float.BYTES;
-            FloatVector t0 = FloatVector.fromMemorySegment(FS, x, a, ORDER, low), t1 = FloatVector.fromMemorySegment(FS, x, a + FL * Float.BYTES, ORDER, high);
-            FloatVector b0 = FloatVector.fromMemorySegment(FS, x, b, ORDER, low), b1 = FloatVector.fromMemorySegment(FS, x, b + FL * Float.BYTES, ORDER, high);
-            FloatVector best = EVEN.selectFrom(t0, t1), tap = FloatVector.zero(FS);
-            FloatVector v = ODD.selectFrom(t0, t1);
-            VectorMask<Float> better = v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN)).andNot(best.test(VectorOperators.IS_NAN));
-            best = best.blend(v, better);
-            tap = tap.blend(1, better);
-            v = EVEN.selectFrom(b0, b1);
-            better = v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN)).andNot(best.test(VectorOperators.IS_NAN));
-            best = best.blend(v, better);
-            tap = tap.blend(2, better);
-            v = ODD.selectFrom(b0, b1);
-            better = v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN)).andNot(best.test(VectorOperators.IS_NAN));
-            best = best.blend(v, better);
-            tap = tap.blend(3, better);
-            best.intoMemorySegment(y, (yRow + ox0) * Float.BYTES, ORDER, FS.indexInRange(0, n));
-            tap.intoArray(taps, 0);
-            for (int j = 0; j < n; j++) {
-                int t = (int) taps[j];
-                idx.setAtIndex(I64, iRow + ox0 + j, topIndex + (t >> 1) * (long) w + 2L * (ox0 + j) + (t & 1));
             }
         }
     }
