@@ -15,8 +15,10 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
  * Runs test classes over and over in one JVM, as Surefire runs them once, and counts the runs with a failure: the
  * reproduction loop for intermittent failures (backend-opencl/README.md). Hand-run:
  * {@code java -cp <test class path> dev.kiln.opencl.FlakeLoop <runs> <class>...}; each run's failures are printed
- * with their first message line, and a summary line ends the output. The exit status is the number of failed runs
- * (at most 100).
+ * with the first lines of their message, and a summary line ends the output. The exit status is the number of failed runs
+ * (at most 100). With {@code -Dflake.gcEveryMillis=N} a daemon thread calls {@code System.gc()} every N ms, so
+ * unreferenced tensors are released by the Cleaner thread at arbitrary points of other threads' kernel launches: the
+ * stress under which a release racing a launch shows.
  */
 public final class FlakeLoop {
     public static void main(String[] args) throws ClassNotFoundException {
@@ -25,6 +27,19 @@ public final class FlakeLoop {
         for (String name : Arrays.copyOfRange(args, 1, args.length)) builder.selectors(selectClass(Class.forName(name)));
         LauncherDiscoveryRequest request = builder.build();
         Launcher launcher = LauncherFactory.create();
+        long gcEveryMillis = Long.getLong("flake.gcEveryMillis", 0);
+        if (gcEveryMillis > 0) {
+            Thread.ofPlatform().daemon().name("flake-gc").start(() -> {
+                while (true) {
+                    System.gc();
+                    try {
+                        Thread.sleep(gcEveryMillis);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+        }
         int failedRuns = 0;
         long tests = 0;
         for (int run = 1; run <= runs; run++) {
@@ -36,7 +51,8 @@ public final class FlakeLoop {
                 failedRuns++;
                 System.out.printf("run %d: %d of %d tests failed%n", run, summary.getTotalFailureCount(), summary.getTestsFoundCount());
                 for (TestExecutionSummary.Failure f : summary.getFailures())
-                    System.out.printf("  %s: %s%n", f.getTestIdentifier().getDisplayName(), String.valueOf(f.getException()).lines().findFirst().orElse(""));
+                    System.out.printf("  %s: %s%n", f.getTestIdentifier().getDisplayName(), String.valueOf(f.getException()).lines().limit(12)
+                            .reduce((a, b) -> a + "\n    " + b).orElse(""));
             }
             if (summary.getTestsSkippedCount() > 0 || summary.getTestsAbortedCount() > 0)
                 System.out.printf("run %d: %d skipped, %d aborted%n", run, summary.getTestsSkippedCount(), summary.getTestsAbortedCount());

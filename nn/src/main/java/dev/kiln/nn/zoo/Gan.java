@@ -39,7 +39,7 @@ import java.util.SplittableRandom;
 final class Gan extends ZooModel {
     private static final int LATENT = 64;
     /** The narrower feature maps' channels (DCGAN's are 128 and 64 at this resolution; the wider ones need 8 times the arithmetic). */
-    private static final int WIDTH = 16;
+    private static final int WIDTH = 64;
     private static final double CONFIDENCE = 0.9;
     private static final long SAMPLE_SEED = 9_001;
     private static final int PICTURED = 100;
@@ -88,7 +88,7 @@ final class Gan extends ZooModel {
 
     @Override
     public ZooResult train(ZooOptions options) throws IOException {
-        int n = options.pick(8000, 320), batch = options.pick(64, 32), epochs = options.pick(16, 2), steps = n / batch;
+        int n = options.pick(8000, 320), batch = options.pick(64, 32), epochs = options.pick(40, 2), steps = n / batch;
         float[] digits = DenoisingAutoencoder.digits(0, n);
         Kiln.manualSeed(options.seed());
         try (Parts parts = new Parts()) {
