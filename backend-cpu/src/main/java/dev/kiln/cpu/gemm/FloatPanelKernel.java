@@ -76,11 +76,38 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
                 }
                 continue;
             }
+            if (rowStride == 1) {
+                packColumnMajor(b, offset + (long) jp * colStride, colStride, kc, cols, dst, base);
+                continue;
+            }
             if (cols < NR) dst.asSlice(base, NR * kc * w).fill((byte) 0);
             for (int j = 0; j < cols; j++) {
                 long src = offset + (long) (jp + j) * colStride, to = base + j * w;
                 for (int p = 0; p < kc; p++) dst.set(E, to + (long) p * NR * w, b.getAtIndex(E, src + p * rowStride));
             }
+        }
+    }
+
+    /** Per-thread staging for {@link #packColumnMajor}: a panel's columns, then one interleaved row. */
+    private static final ThreadLocal<float[][]> COLUMNS = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR]});
+
+    /**
+     * One panel of column-major B (a transposed weight, as in {@code x @ w.t()}), where each column's k run is
+     * contiguous: the runs are bulk-copied to a heap array and interleaved from there a row at a time. Reading the
+     * segment element by element at the columns' stride cost 10-30 ns an element, which made this packing 8-10% of
+     * the GPT and LSTM training steps.
+     */
+    private static void packColumnMajor(MemorySegment b, long first, long colStride, int kc, int cols, MemorySegment dst, long base) {
+        float[][] staging = COLUMNS.get();
+        if (staging[0].length < NR * kc) staging[0] = new float[NR * kc];
+        float[] runs = staging[0], row = staging[1];
+        for (int j = 0; j < cols; j++) MemorySegment.copy(b, E, (first + j * colStride) * E.byteSize(), runs, j * kc, kc);
+        java.util.Arrays.fill(row, cols, NR, 0);
+        for (int p = 0; p < kc; p++) {
+            for (int j = 0; j < cols; j++) row[j] = runs[j * kc + p];
+            long to = base + (long) p * NR * E.byteSize();
+            FloatVector.fromArray(S, row, 0).intoMemorySegment(dst, to, ORDER);
+            FloatVector.fromArray(S, row, L).intoMemorySegment(dst, to + L * E.byteSize(), ORDER);
         }
     }
 
