@@ -38,7 +38,7 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
 
     @Override
     public void packA(MemorySegment a, long offset, long rowStride, long colStride, int mc, int kc, float[] dst, int at) {
-        float[] run = colStride == 1 ? new float[kc] : null;
+        float[] run = colStride == 1 ? staging(kc) : null;
         for (int ip = 0; ip < mc; ip += MR) {
             int rows = Math.min(MR, mc - ip);
             int base = at + ip * kc;
@@ -88,8 +88,15 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
         }
     }
 
-    /** Per-thread staging for {@link #packColumnMajor}: a panel's columns, then one interleaved row. */
-    private static final ThreadLocal<float[][]> COLUMNS = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR]});
+    /** Per-thread staging for the packing: k runs of A's rows or B's columns, then one interleaved row of B. */
+    private static final ThreadLocal<float[][]> STAGING = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR]});
+
+    /** This thread's staging for at least {@code elements} run elements. */
+    private static float[] staging(int elements) {
+        float[][] staging = STAGING.get();
+        if (staging[0].length < elements) staging[0] = new float[elements];
+        return staging[0];
+    }
 
     /**
      * One panel of column-major B (a transposed weight, as in {@code x @ w.t()}), where each column's k run is
@@ -98,9 +105,7 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
      * the GPT and LSTM training steps.
      */
     private static void packColumnMajor(MemorySegment b, long first, long colStride, int kc, int cols, MemorySegment dst, long base) {
-        float[][] staging = COLUMNS.get();
-        if (staging[0].length < NR * kc) staging[0] = new float[NR * kc];
-        float[] runs = staging[0], row = staging[1];
+        float[] runs = staging(NR * kc), row = STAGING.get()[1];
         for (int j = 0; j < cols; j++) MemorySegment.copy(b, E, (first + j * colStride) * E.byteSize(), runs, j * kc, kc);
         java.util.Arrays.fill(row, cols, NR, 0);
         for (int p = 0; p < kc; p++) {
