@@ -28,9 +28,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * A DCGAN (Radford, Metz and Chintala 2016) on the MNIST sample, narrowed for a CPU: the generator maps 64
- * Gaussian latents through a linear layer to 32 x 7 x 7, then two transposed convolutions (16 channels at 14 x 14)
- * with batch norm and ReLU to a 28 x 28 digit in [-1, 1] (tanh); the discriminator mirrors it with strided convolutions, batch norm and
+ * A DCGAN (Radford, Metz and Chintala 2016) on the MNIST sample, at DCGAN's widths for this resolution: the generator
+ * maps 64 Gaussian latents through a linear layer to 128 x 7 x 7, then two transposed convolutions (64 channels at
+ * 14 x 14) with batch norm and ReLU to a 28 x 28 digit in [-1, 1] (tanh); the discriminator mirrors it with strided convolutions, batch norm and
  * leaky ReLU. Both train with Adam (2e-4, betas 0.5 / 0.999) on the non-saturating loss, one discriminator step per
  * generator step. The judge is a LeNet-5 trained separately on the same 8,000 training digits: the metric is the
  * fraction of 1,000 samples (fixed latents) it labels with confidence above 0.9, counted as 0 unless all ten digits
@@ -38,7 +38,7 @@ import java.util.SplittableRandom;
  */
 final class Gan extends ZooModel {
     private static final int LATENT = 64;
-    /** The narrower feature maps' channels (DCGAN's are 128 and 64 at this resolution; the wider ones need 8 times the arithmetic). */
+    /** The narrower feature maps' channels (twice this in the wider ones): DCGAN's 64 and 128 at this resolution. */
     private static final int WIDTH = 64;
     private static final double CONFIDENCE = 0.9;
     private static final long SAMPLE_SEED = 9_001;
