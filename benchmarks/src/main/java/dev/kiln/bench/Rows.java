@@ -38,6 +38,7 @@ record Rows(String id, Supplier<Workload> ours, String refName, Supplier<Workloa
             String s = n >= 1 << 20 ? (n >> 20) + "M" : String.valueOf(n);
             streaming(rows, device + ".add_" + s, () -> Kernels.binary(be, BinaryOp.ADD, n), 3L * n * 4);
             streaming(rows, device + ".exp_" + s, () -> Kernels.unary(be, UnaryOp.EXP, n), 2L * n * 4);
+            streaming(rows, device + ".gelu_" + s, () -> Kernels.unary(be, UnaryOp.GELU, n), 2L * n * 4);
             if (!quick) streaming(rows, device + ".relu_" + s, () -> Kernels.unary(be, UnaryOp.RELU, n), 2L * n * 4);
             streaming(rows, device + ".sum_all_" + s, () -> Kernels.reduce(be, ReduceOp.SUM, new int[] {n}, 0), 4L * n);
         }
