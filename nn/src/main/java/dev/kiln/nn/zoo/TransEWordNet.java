@@ -26,7 +26,7 @@ final class TransEWordNet extends ZooModel {
     /** A recipe: embedding width, loss margin, negatives per triple, batch of triples, epochs, Adam's rate; {@code testTriples} scored (all when larger). */
     record Recipe(int dim, double margin, int negatives, int batch, int epochs, double lr, int testTriples) {}
 
-    static final Recipe FULL = new Recipe(100, 1.0, 16, 4096, 300, 1e-2, Integer.MAX_VALUE);
+    static final Recipe FULL = new Recipe(100, 1.0, 16, 4096, 30, 1e-2, Integer.MAX_VALUE);
     private static final Recipe QUICK = new Recipe(100, 2.0, 4, 256, 1, 2e-3, 100);
     /** The quick run's slice of the training triples: a few seconds' worth. */
     private static final int QUICK_TRAIN_TRIPLES = 8192;
