@@ -3,7 +3,6 @@ package dev.kiln.bench;
 import dev.kiln.Device;
 import dev.kiln.backend.Backend;
 import dev.kiln.backend.DeviceProbe;
-import dev.kiln.nn.models.Gpt;
 
 import java.lang.management.ManagementFactory;
 
@@ -30,12 +29,9 @@ public final class StepCpuTime {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long main = Thread.currentThread().threadId();
-        try (Workload w = switch (step) {
-            case "lenet" -> Networks.lenet5Step(be, device, 64);
-            case "lstm" -> Networks.lstmStep(be, device, 2, 64, 32, 256, 256);
-            case "gpt" -> Networks.gptStep(be, device, Gpt.Config.nanoGptCpu(), 12);
-            default -> throw new IllegalArgumentException("step must be lenet, lstm or gpt, not " + step);
-        }) {
+        Rows row = Rows.forBackend(device, be, false).stream().filter(r -> r.id().startsWith(device + ".step_" + step)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("step must be lenet, lstm or gpt, not " + step));
+        try (Workload w = row.ours().get()) {
             for (int i = 0; i < 30; i++) w.run();
             for (int b = 0; b < blocks; b++) {
                 long process = os.getProcessCpuTime(), host = threads.getThreadCpuTime(main), bytes = threads.getThreadAllocatedBytes(main);
