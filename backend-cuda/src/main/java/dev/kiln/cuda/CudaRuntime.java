@@ -6,6 +6,7 @@ import dev.kiln.Kiln;
 import dev.kiln.backend.Conv2dSpec;
 import dev.kiln.kernel.DeviceInfo;
 import dev.kiln.kernel.KernelRuntime;
+import dev.kiln.kernel.StagingRing;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -79,7 +80,7 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
     /** One workspace for every cuDNN call, grown on demand: the calls are ordered on the one stream. */
     private Memory workspace;
     private long workspaceBytes;
-    private final PinnedStaging staging = new PinnedStaging();
+    private final StagingRing<PinnedStaging.Slot> staging = new StagingRing<>(new PinnedStaging(stream));
     private final List<CUmodule> modules = new ArrayList<>();
     private boolean closed;
 
@@ -144,40 +145,15 @@ public final class CudaRuntime implements KernelRuntime<CudaRuntime.Memory> {
     @Override
     public void copyFromHost(MemorySegment src, Memory dst, long dstByteOffset) {
         makeCurrent();
-        for (long pos = 0; pos < src.byteSize(); pos += PinnedStaging.SLOT_BYTES) {
-            long n = Math.min(PinnedStaging.SLOT_BYTES, src.byteSize() - pos);
-            PinnedStaging.Region region = staging.reserve(n);
-            MemorySegment.copy(src, pos, region.segment(n), 0, n);
-            checkOn(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(dstByteOffset + pos), region.host(), n, stream), "cuMemcpyHtoDAsync");
-            PinnedStaging.used(region.slot(), stream);
-        }
+        staging.upload(src, (slot, offset, pos, n) ->
+                checkOn(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(dstByteOffset + pos), slot.at(offset), n, stream), "cuMemcpyHtoDAsync"));
     }
 
-    /**
-     * Reads in slot-sized pieces with up to {@link PinnedStaging#SLOTS} in flight: piece i lands in the slot that
-     * piece i - SLOTS used, so that piece is copied out (after its event) before piece i is issued.
-     */
     @Override
     public void copyToHost(Memory src, long srcByteOffset, MemorySegment dst) {
         makeCurrent();
-        long size = dst.byteSize();
-        int pieces = (int) ((size + PinnedStaging.SLOT_BYTES - 1) / PinnedStaging.SLOT_BYTES);
-        PinnedStaging.Slot[] ring = new PinnedStaging.Slot[PinnedStaging.SLOTS];
-        for (int i = 0; i < pieces; i++) {
-            int r = i % PinnedStaging.SLOTS;
-            if (i >= PinnedStaging.SLOTS) drain(ring[r], i - PinnedStaging.SLOTS, size, dst);
-            long pos = i * PinnedStaging.SLOT_BYTES, n = Math.min(PinnedStaging.SLOT_BYTES, size - pos);
-            ring[r] = staging.whole();
-            checkOn(JCudaDriver.cuMemcpyDtoHAsync(ring[r].host(), src.withByteOffset(srcByteOffset + pos), n, stream), "cuMemcpyDtoHAsync");
-            PinnedStaging.used(ring[r], stream);
-        }
-        for (int i = Math.max(0, pieces - PinnedStaging.SLOTS); i < pieces; i++) drain(ring[i % PinnedStaging.SLOTS], i, size, dst);
-    }
-
-    private static void drain(PinnedStaging.Slot slot, int piece, long size, MemorySegment dst) {
-        long pos = piece * PinnedStaging.SLOT_BYTES, n = Math.min(PinnedStaging.SLOT_BYTES, size - pos);
-        PinnedStaging.awaitIdle(slot);
-        MemorySegment.copy(slot.segment(), 0, dst, pos, n);
+        staging.download(dst, (slot, offset, pos, n) ->
+                checkOn(JCudaDriver.cuMemcpyDtoHAsync(slot.at(offset), src.withByteOffset(srcByteOffset + pos), n, stream), "cuMemcpyDtoHAsync"));
     }
 
     @Override

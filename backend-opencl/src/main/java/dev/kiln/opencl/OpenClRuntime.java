@@ -5,6 +5,7 @@ import dev.kiln.backend.Backend;
 import dev.kiln.kernel.DeviceInfo;
 import dev.kiln.kernel.KernelBackend;
 import dev.kiln.kernel.KernelRuntime;
+import dev.kiln.kernel.StagingRing;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -24,8 +25,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One OpenCL device through JOCL: a context, one in-order command queue, buffers, program builds (with the
- * on-disk binary cache of {@link KernelCompiler}) and kernel launches. Synchronisation points check execution
+ * One OpenCL device through JOCL: a context, one in-order command queue, buffers, uploads (through page-locked
+ * staging buffers on discrete GPUs), program builds ({@link KernelCompiler}) and kernel launches. Synchronisation points check execution
  * status, not only enqueue status ({@link LaunchLog}). Everything device-neutral is in
  * {@link KernelBackend}, which drives this.
  */
@@ -36,6 +37,8 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
     private final cl_command_queue queue;
     private final KernelCompiler compiler;
     private final LaunchLog log;
+    /** Page-locked upload buffers, where the device does not read host memory directly; else null. */
+    private final StagingRing<ClStaging.Slot> staging;
     private final List<cl_program> programs = new ArrayList<>();
     private final List<cl_kernel> kernels = new ArrayList<>();
     private boolean closed;
@@ -43,7 +46,10 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
     OpenClRuntime(ClDevice cl) { this(cl, LaunchLog.DEBUG_PROPERTY); }
 
     /** With {@code debug}, as under {@code -Dkiln.opencl.debug=true} (see {@link LaunchLog}). */
-    OpenClRuntime(ClDevice cl, boolean debug) {
+    OpenClRuntime(ClDevice cl, boolean debug) { this(cl, debug, stagesUploads(cl)); }
+
+    /** With {@code stageUploads}, uploads go through page-locked staging buffers whatever the device. */
+    OpenClRuntime(ClDevice cl, boolean debug, boolean stageUploads) {
         this.cl = cl;
         this.info = new DeviceInfo(new Device("opencl", cl.index()), cl.name(), cl.describe(), cl.isGpu(), cl.fp64(),
                 "the cl_khr_fp64 extension", cl.maxWorkGroupSize(), cl.globalMemBytes(), cl.maxAllocBytes());
@@ -55,6 +61,21 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
         this.queue = q;
         this.compiler = new KernelCompiler(cl, context);
         this.log = new LaunchLog(info.device().toString(), debug);
+        this.staging = stageUploads ? new StagingRing<>(new ClStaging(context, queue)) : null;
+    }
+
+    /**
+     * Whether uploads go through page-locked staging buffers: {@code -Dkiln.opencl.pinnedStaging=true|false}, else
+     * where the device has memory of its own ({@code CL_DEVICE_HOST_UNIFIED_MEMORY} false: a discrete GPU), whose DMA
+     * engine reads page-locked memory at full speed and lets the upload return before it ran. A CPU device or an
+     * integrated GPU reads host memory directly, and a staging copy would only add one.
+     */
+    private static boolean stagesUploads(ClDevice cl) {
+        String configured = System.getProperty("kiln.opencl.pinnedStaging");
+        if (configured != null && !configured.isBlank()) return Boolean.parseBoolean(configured);
+        int[] unified = new int[1];
+        CL.clGetDeviceInfo(cl.id(), CL.CL_DEVICE_HOST_UNIFIED_MEMORY, Sizeof.cl_int, Pointer.to(unified), null);
+        return unified[0] == 0;
     }
 
     /**
@@ -99,8 +120,14 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
     /** Transfers go in chunks because a ByteBuffer over native memory holds at most 2 GiB. */
     private static final long CHUNK = 1L << 30;
 
+    /** Through the staging buffers without waiting where there are some, else blocking writes straight from {@code src}. */
     @Override
     public void copyFromHost(MemorySegment src, cl_mem dst, long dstByteOffset) {
+        if (staging != null) {
+            staging.upload(src, (slot, offset, pos, n) ->
+                    CL.clEnqueueWriteBuffer(queue, dst, CL.CL_FALSE, dstByteOffset + pos, n, slot.at(offset), 0, null, null));
+            return;
+        }
         for (long pos = 0; pos < src.byteSize(); pos += CHUNK) {
             MemorySegment part = src.asSlice(pos, Math.min(CHUNK, src.byteSize() - pos));
             Pointer p = hostPointer(part);
@@ -195,6 +222,10 @@ public final class OpenClRuntime implements KernelRuntime<cl_mem> {
         for (cl_program p : programs) CL.clReleaseProgram(p);
         kernels.clear();
         programs.clear();
+        if (staging != null) {
+            CL.clFinish(queue);
+            staging.close();
+        }
         CL.clReleaseCommandQueue(queue);
         CL.clReleaseContext(context);
     }
