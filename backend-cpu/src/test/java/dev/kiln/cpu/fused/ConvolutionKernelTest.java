@@ -121,6 +121,25 @@ class ConvolutionKernelTest {
                 runAtOffset(t, k.weight(), o -> fast.conv2dBackwardWeight(input, gradOut, k.spec, o)), tol, tol, "grad weight at offsets " + k);
     }
 
+    /**
+     * LeNet's first layer (few channels, stride 1: the direct path) with an infinite pixel in the last column of a row.
+     * The tap kx = 0 never reads that column for an output inside the row, but the direct path's whole vectors run on
+     * past the row's end, where that pixel meets a zero gradient: its result is not finite, so it must hand over to
+     * the general path, and the taps that never read the pixel stay finite, as in the reference.
+     */
+    @org.junit.jupiter.api.Test
+    void anInfinitePixelReachesOnlyTheWeightGradientsOfTheTapsThatReadIt() {
+        Case k = new Case("LeNet layer 1", 2, 1, 28, 28, 6, 5, 5, Conv2dSpec.of(1, 2));
+        double[] x = Ref.data(7, Ref.numel(k.input()), -1, 1);
+        x[27] = Double.POSITIVE_INFINITY;
+        View input = upload(fast, DType.FLOAT32, x, k.input());
+        View gradOut = upload(fast, DType.FLOAT32, Ref.data(8, Ref.numel(k.out()), -1, 1), k.out());
+        double[] expected = run(reference, DType.FLOAT32, k.weight(), o -> reference.conv2dBackwardWeight(input, gradOut, k.spec, o));
+        org.junit.jupiter.api.Assertions.assertTrue(Double.isFinite(expected[0]), "the reference's tap (0, 0) is finite");
+        Ref.assertClose(expected, run(fast, DType.FLOAT32, k.weight(), o -> fast.conv2dBackwardWeight(input, gradOut, k.spec, o)),
+                1e-4, 1e-4, "grad weight with an infinite pixel");
+    }
+
     /** A dense view of the values that starts a few elements into a larger buffer. */
     private View atOffset(DType t, double[] values, int[] shape) {
         double[] padded = new double[values.length + OFFSET];
