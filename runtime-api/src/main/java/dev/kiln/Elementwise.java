@@ -293,14 +293,21 @@ final class Elementwise {
 
     static Tensor sigmoid(Tensor x) { return unaryGrad("sigmoid", UnaryOp.SIGMOID, 0, x, (g, y) -> g.mul(y).mul(y.rsub(1))); }
 
+    /** ReLU's gradient as one fused pass over (x, g): the rule below is a comparison, a cast and a product. */
+    private static final dev.kiln.backend.FusedProgram RELU_GRAD = FusedGradient.of(Fused.unaryProgram(UnaryOp.RELU), 0, new boolean[] {true});
+
     static Tensor relu(Tensor x) {
         Tensor out = unaryKernel(UnaryOp.RELU, 0, x, x.dtype());
-        return Autograd.record("relu", out, x, g -> new Tensor[] {g.mul(x.gt(0).to(g.dtype()))});
+        return Autograd.record("relu", out, x, g -> new Tensor[] {Fused.computesIn(x, g)
+                ? Fused.apply(RELU_GRAD, new double[0], x, g)[0]
+                : g.mul(x.gt(0).to(g.dtype()))});
     }
 
     static Tensor leakyRelu(Tensor x, double slope) {
         Tensor out = unaryKernel(UnaryOp.LEAKY_RELU, slope, x, x.dtype().toFloating());
-        return Autograd.record("leaky_relu", out, x, g -> new Tensor[] {g.mul(where(x.gt(0), Tensor.onesLike(g), Tensor.fullLike(g, slope)))});
+        return Autograd.record("leaky_relu", out, x, g -> new Tensor[] {Fused.computesIn(x, g)
+                ? Fused.apply(FusedGradient.of(Fused.unaryProgram(UnaryOp.LEAKY_RELU, slope), 0, new boolean[] {true}), new double[0], x, g)[0]
+                : g.mul(where(x.gt(0), Tensor.onesLike(g), Tensor.fullLike(g, slope)))});
     }
 
     static Tensor elu(Tensor x, double alpha) {

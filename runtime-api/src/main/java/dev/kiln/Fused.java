@@ -142,9 +142,12 @@ public final class Fused {
     }
 
     /** The one-input program {@code op(x)}. */
-    static FusedProgram unaryProgram(dev.kiln.backend.UnaryOp op) {
+    static FusedProgram unaryProgram(dev.kiln.backend.UnaryOp op) { return unaryProgram(op, 0); }
+
+    /** The one-input program {@code op(x)} with the op's parameter (a leaky ReLU's slope) as a constant. */
+    static FusedProgram unaryProgram(dev.kiln.backend.UnaryOp op, double alpha) {
         var b = FusedProgram.builder();
-        return b.output(b.unary(op, b.input())).build();
+        return b.output(b.unary(op, alpha, b.input())).build();
     }
 
     private static Tensor[] concat(Tensor[] a, Tensor... b) {
