@@ -27,11 +27,13 @@ final class KernelCompiler {
     private final ClDevice device;
     private final cl_context context;
     private final BinaryCache cache = new BinaryCache("opencl");
+    private final boolean cachesBinaries;
     private final String baseOptions;
 
     KernelCompiler(ClDevice device, cl_context context) {
         this.device = device;
         this.context = context;
+        this.cachesBinaries = cachesBinaries(device);
         // Without fp64 an unsuffixed literal such as 0.5 would be a double the device cannot hold.
         this.baseOptions = device.fp64() ? "-DKILN_FP64" : "-cl-single-precision-constant";
     }
@@ -39,8 +41,8 @@ final class KernelCompiler {
     /** The family's compilation unit {@code source} built with {@code options} (the slot defines). */
     cl_program build(String family, String source, String defines) {
         String options = baseOptions + defines;
-        Path cached = cache.file(".bin", device.compilerIdentity(), options, source);
-        byte[] binary = cache.read(cached);
+        Path cached = cachesBinaries ? cache.file(".bin", device.compilerIdentity(), options, source) : null;
+        byte[] binary = cachesBinaries ? cache.read(cached) : null;
         if (binary != null) {
             try {
                 return buildFromBinary(binary, options);
@@ -50,15 +52,42 @@ final class KernelCompiler {
         }
         cl_program program = CL.clCreateProgramWithSource(context, 1, new String[] {source}, null, null);
         try {
-            CL.clBuildProgram(program, 1, new cl_device_id[] {device.id()}, options, null, null);
+            compile(program, options);
         } catch (CLException e) {
             String log = buildLog(program);
             CL.clReleaseProgram(program);
             throw new IllegalStateException("OpenCL kernels " + family + ".cl failed to build on " + device.name()
                     + " with options '" + options + "' (" + e.getMessage() + "). Build log:\n" + log, e);
         }
-        cache.store(cached, binaryOf(program));
+        if (cachesBinaries) cache.store(cached, binaryOf(program));
         return program;
+    }
+
+    /** {@code clBuildProgram}, under {@link PoclBuildLock} on PoCL. */
+    private void compile(cl_program program, String options) {
+        Runnable build = () -> CL.clBuildProgram(program, 1, new cl_device_id[] {device.id()}, options, null, null);
+        if (!isPocl(device)) {
+            build.run();
+            return;
+        }
+        PoclBuildLock.around(() -> {
+            build.run();
+            return null;
+        });
+    }
+
+    private static boolean isPocl(ClDevice device) { return device.platformName().startsWith("Portable Computing Language"); }
+
+    /**
+     * Whether this device's program binaries go to Kiln's cache: {@code -Dkiln.opencl.binaryCache=true|false}, else
+     * everywhere but PoCL. PoCL keeps its own cache of source builds, so a second run compiles nothing either way,
+     * and asking it for a program's binary costs a second compilation of every kernel in the program (generic
+     * work-group functions, which it builds only for the binary); on a cold cache that doubled the build time.
+     */
+    static boolean cachesBinaries(ClDevice device) {
+        String configured = System.getProperty("kiln.opencl.binaryCache");
+        if (configured != null && !configured.isBlank()) return Boolean.parseBoolean(configured);
+        return !isPocl(device);
     }
 
     private cl_program buildFromBinary(byte[] binary, String options) {
@@ -66,7 +95,7 @@ final class KernelCompiler {
         cl_program program = CL.clCreateProgramWithBinary(context, 1, new cl_device_id[] {device.id()},
                 new long[] {binary.length}, new byte[][] {binary}, status, null);
         try {
-            CL.clBuildProgram(program, 1, new cl_device_id[] {device.id()}, options, null, null);
+            compile(program, options);
         } catch (CLException e) {
             CL.clReleaseProgram(program);
             throw e;
