@@ -2,7 +2,6 @@ package dev.kiln;
 
 import dev.kiln.autograd.GradMode;
 import dev.kiln.backend.Backend;
-import dev.kiln.backend.FusedProgram;
 
 import java.lang.ref.Reference;
 import java.util.ArrayList;
@@ -400,8 +399,6 @@ public final class Recurrent {
         return switch (cell) {
             case RNN -> new Tensor[] {a.get(0).apply(clip(withBias(gx.add(h.matmul(w.rT)), w.rb), o)), null};
             case GRU -> {
-                if (w.acts.equals(Cell.GRU.defaults) && Double.isInfinite(o.clip()) && Fused.computesIn(gx, h, w.rT)
-                        && (w.rb == null || w.rb.dtype() == gx.dtype())) yield new Tensor[] {fusedGruStep(gx, h, w, hidden, o.linearBeforeReset()), null};
                 // Gates z, r, h. The candidate's recurrence term is (r * h) @ Rh + Rbh, or r * (h @ Rh + Rbh).
                 Tensor rzr = w.rT.narrow(1, 0, 2 * hidden), rh = w.rT.narrow(1, 2 * hidden, hidden);
                 Tensor rbzr = w.rb == null ? null : w.rb.narrow(0, 0, 2 * hidden), rbh = w.rb == null ? null : w.rb.narrow(0, 2 * hidden, hidden);
@@ -423,50 +420,6 @@ public final class Recurrent {
                 yield new Tensor[] {out.mul(a.get(2).apply(cNew)), cNew};
             }
         };
-    }
-
-    /**
-     * The GRU step with the default activations as fused programs: the gates {@code sigmoid(gx + h Rzr + Rbzr)} in one
-     * pass, the new state {@code (1 - z) tanh(gx_h + recurrence) + z h} in another, where the same step op by op is
-     * about a dozen passes and autograd nodes; their gradients are the programs' derived backward programs. With
-     * {@code linearBeforeReset} (PyTorch's GRU) one product {@code h R^T} serves all three gates.
-     */
-    private static Tensor fusedGruStep(Tensor gx, Tensor h, Weights w, int hidden, boolean linearBeforeReset) {
-        boolean bias = w.rb != null;
-        try (Scope s = Scope.open()) {
-            Tensor hm = linearBeforeReset ? h.matmul(w.rT) : h.matmul(w.rT.narrow(1, 0, 2 * hidden));
-            Tensor zero = bias ? null : Tensor.zeros(gx.dtype(), gx.device());
-            Tensor rbzr = bias ? w.rb.narrow(0, 0, 2 * hidden) : zero, rbh = bias ? w.rb.narrow(0, 2 * hidden, hidden) : zero;
-            Tensor zr = Fused.apply(GRU_GATES, NO_SCALARS, gx.narrow(1, 0, 2 * hidden), hm.narrow(1, 0, 2 * hidden), rbzr)[0];
-            Tensor z = zr.narrow(1, 0, hidden), r = zr.narrow(1, hidden, hidden), gxh = gx.narrow(1, 2 * hidden, hidden);
-            Tensor next = linearBeforeReset
-                    ? Fused.apply(GRU_STATE_RESET_AFTER, NO_SCALARS, gxh, hm.narrow(1, 2 * hidden, hidden), rbh, r, z, h)[0]
-                    : Fused.apply(GRU_STATE, NO_SCALARS, gxh, r.mul(h).matmul(w.rT.narrow(1, 2 * hidden, hidden)), rbh, z, h)[0];
-            return s.keep(next);
-        }
-    }
-
-    private static final double[] NO_SCALARS = {};
-    /** {@code sigmoid(gx + hm + b)}: the update and reset gates, inputs (gx, h R^T, bias or a scalar 0). */
-    private static final FusedProgram GRU_GATES = gruGates();
-    /** {@code (1 - z) tanh(gx + m + b) + z h}, inputs (gx, (r h) Rh^T, bias, z, h). */
-    private static final FusedProgram GRU_STATE = gruState(false);
-    /** {@code (1 - z) tanh(gx + r (m + b)) + z h}, inputs (gx, h Rh^T, bias, r, z, h). */
-    private static final FusedProgram GRU_STATE_RESET_AFTER = gruState(true);
-
-    private static FusedProgram gruGates() {
-        var b = FusedProgram.builder();
-        int sum = b.add(b.input(), b.input());
-        return b.output(b.unary(dev.kiln.backend.UnaryOp.SIGMOID, b.add(sum, b.input()))).build();
-    }
-
-    private static FusedProgram gruState(boolean resetAfter) {
-        var b = FusedProgram.builder();
-        int gx = b.input(), m = b.input(), bias = b.input();
-        int recurrence = resetAfter ? b.mul(b.input(), b.add(m, bias)) : b.add(m, bias);
-        int candidate = b.unary(dev.kiln.backend.UnaryOp.TANH, b.add(gx, recurrence));
-        int z = b.input(), h = b.input();
-        return b.output(b.add(b.mul(b.sub(b.constant(1), z), candidate), b.mul(z, h))).build();
     }
 
     /** Whether an LSTM direction is the plain one {@link #lstmSequence} computes: default activations, no peepholes, clip, coupled gates or lengths. */

@@ -105,37 +105,6 @@ class SequenceOpsConformanceTest {
         }
     }
 
-    /**
-     * A GRU with the default activations runs as fused programs; a clip too wide to bind sends it through the cell op
-     * by op. The two agree, outputs and every gradient, for both reset placements, with and without biases.
-     */
-    @BackendTest
-    void fusedGruStepAgreesWithTheCellOpByOp(TestDevice device) {
-        device.activate();
-        for (boolean resetAfter : new boolean[] {false, true})
-            for (boolean withBias : new boolean[] {false, true})
-                try (Scope s = Scope.open()) {
-                    List<Tensor> in = new java.util.ArrayList<>(List.of(rand(30, T, B, I), rand(31, 1, 3 * H, I), rand(32, 1, 3 * H, H), rand(34, 1, B, H)));
-                    if (withBias) in.add(rand(33, 1, 6 * H));
-                    in.forEach(t -> t.requiresGrad(true));
-                    Recurrent.Options o = Recurrent.Options.defaults().withLinearBeforeReset(resetAfter);
-                    String what = "gru linearBeforeReset=" + resetAfter + " bias=" + withBias;
-                    double[][] fused = outputAndGradients(in, o), plain = outputAndGradients(in, o.withClip(1e9));
-                    for (int k = 0; k < fused.length; k++) assertClose(plain[k], fused[k], TOL, TOL, what + (k == 0 ? " output" : " gradient " + k));
-                }
-    }
-
-    /** The GRU's output, then the gradients of a weighted sum of it by each input (x, w, r, h0[, bias]). */
-    private static double[][] outputAndGradients(List<Tensor> in, Recurrent.Options o) {
-        in.forEach(t -> t.setGrad(null));
-        Tensor out = Recurrent.gru(in.get(0), in.get(1), in.get(2), in.size() > 4 ? in.get(4) : null, in.get(3), null, o).output();
-        out.mul(rand(35, out.shape())).sum().backward();
-        double[][] result = new double[in.size() + 1][];
-        result[0] = out.toDoubleArray();
-        for (int k = 0; k < in.size(); k++) result[k + 1] = in.get(k).grad().toDoubleArray();
-        return result;
-    }
-
     @BackendTest
     void recurrentOptionsChangeTheResultAsDocumented(TestDevice device) {
         device.activate();
