@@ -245,6 +245,8 @@ final class FusedKernel {
                     case FusedProgram.Unary u -> unary(u.op(), u.alpha(), segs[u.x()], offs[u.x()], s, offs[r], len);
                     case FusedProgram.Binary b -> binary(b.op(), segs[b.a()], offs[b.a()], segs[b.b()], offs[b.b()], s, offs[r], len);
                     case FusedProgram.Where wh -> {
+                        if (BlockLoops.where(t, segs[wh.cond()], offs[wh.cond()], segs[wh.a()], offs[wh.a()], segs[wh.b()], offs[wh.b()], s, offs[r], len))
+                            continue;
                         for (int i = 0; i < len; i++)
                             setD(s, t, offs[r] / w + i, getD(segs[wh.cond()], t, offs[wh.cond()] / w + i) != 0
                                     ? getD(segs[wh.a()], t, offs[wh.a()] / w + i) : getD(segs[wh.b()], t, offs[wh.b()] / w + i));

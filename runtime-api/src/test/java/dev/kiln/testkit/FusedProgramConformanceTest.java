@@ -68,6 +68,20 @@ class FusedProgramConformanceTest {
             all.add(new Family("dropout", b.build(), new int[][] {{8, 16}, {8, 16}}, new double[][] {{-2, 2}, {0, 1}}, new double[] {0.3, 1 / 0.7}, false));
         }
         {
+            // Every comparison as a truth register, weighted so the sum tells which held, and a select on one; x against
+            // itself makes EQ true and NE false. Rows of 37 cover whole vectors and a tail.
+            var b = FusedProgram.builder();
+            int x = b.input(), y = b.input();
+            int sum = b.where(b.binary(BinaryOp.GT, x, y), x, y), zero = b.constant(0);
+            BinaryOp[] comparisons = {BinaryOp.EQ, BinaryOp.NE, BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE};
+            for (int k = 0; k < comparisons.length; k++) {
+                sum = b.add(sum, b.where(b.binary(comparisons[k], x, y), b.constant(1 << (k + 1)), zero));
+                sum = b.add(sum, b.where(b.binary(comparisons[k], x, x), b.constant(1 << (k + 8)), zero));
+            }
+            b.output(sum);
+            all.add(new Family("comparisons and a select", b.build(), new int[][] {{5, 37}, {5, 37}}, new double[][] {{-2, 2}, {-2, 2}}, new double[0], false));
+        }
+        {
             var b = FusedProgram.builder();
             int x = b.input(), y = b.input();
             b.output(b.unary(UnaryOp.SQUARE, b.sub(x, y))).reduce(ReduceOp.SUM);

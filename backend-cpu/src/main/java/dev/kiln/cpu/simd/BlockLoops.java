@@ -35,7 +35,7 @@ public final class BlockLoops {
     }
 
     /**
-     * {@code out = a op b} over n elements.
+     * {@code out = a op b} over n elements; in float32 also the comparisons, as truth values 1 and 0 in the same type.
      *
      * @param t float32 or float64
      * @param op the function
@@ -52,7 +52,30 @@ public final class BlockLoops {
                                  MemorySegment out, long outOff, long n) {
         if (t == DType.FLOAT32 && FloatLoops.supports(op)) FloatLoops.binary(op, a, aOff, b, bOff, out, outOff, n);
         else if (t == DType.FLOAT64 && DoubleLoops.supports(op)) DoubleLoops.binary(op, a, aOff, b, bOff, out, outOff, n);
+        else if (t == DType.FLOAT32 && FloatLoops.comparison(op)) FloatLoops.compare(op, a, aOff, b, bOff, out, outOff, n);
         else return false;
+        return true;
+    }
+
+    /**
+     * {@code out = cond != 0 ? a : b} over n elements, the fused interpreter's select (cond a truth register: 1 or 0).
+     *
+     * @param t float32 (float64 has no vector loop yet)
+     * @param c the condition's memory
+     * @param cOff its byte offset
+     * @param a the chosen-when-true operand's memory
+     * @param aOff its byte offset
+     * @param b the chosen-when-false operand's memory
+     * @param bOff its byte offset
+     * @param out the result's memory
+     * @param outOff its byte offset
+     * @param n the element count
+     * @return whether a vector loop ran
+     */
+    public static boolean where(DType t, MemorySegment c, long cOff, MemorySegment a, long aOff, MemorySegment b, long bOff,
+                                MemorySegment out, long outOff, long n) {
+        if (t != DType.FLOAT32) return false;
+        FloatLoops.where(c, cOff, a, aOff, b, bOff, out, outOff, n);
         return true;
     }
 }

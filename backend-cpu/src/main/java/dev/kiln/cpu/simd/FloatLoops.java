@@ -40,7 +40,7 @@ final class FloatLoops {
     private static final int L = S.length();
     private static final long BYTES = Float.BYTES;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    private static final FloatVector ONE = FloatVector.broadcast(S, 1);
+    private static final FloatVector ONE = FloatVector.broadcast(S, 1), ZERO = FloatVector.zero(S);
 
     static boolean supports(UnaryOp op) {
         return switch (op) {
@@ -363,6 +363,71 @@ final class FloatLoops {
             MemorySegment.copy(a, aOff + full * BYTES, pad, 0, (n - full) * BYTES);
             binaryScalar(op, pad, 0, scalar, scalarFirst, pad, 0, L);
             MemorySegment.copy(pad, 0, out, outOff + full * BYTES, (n - full) * BYTES);
+        }
+    }
+
+    /** Whether {@link #compare} has a loop for op: the six comparisons. */
+    static boolean comparison(BinaryOp op) {
+        return switch (op) {
+            case EQ, NE, LT, LE, GT, GE -> true;
+            default -> false;
+        };
+    }
+
+    /** {@code out = a op b ? 1 : 0} over n elements, as truth values in float registers (the fused interpreter's). */
+    static void compare(BinaryOp op, MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long outOff, long n) {
+        long full = n - n % L;
+        switch (op) {
+            case EQ -> eq(a, aOff, b, bOff, out, outOff, full);
+            case NE -> ne(a, aOff, b, bOff, out, outOff, full);
+            case LT -> lt(a, aOff, b, bOff, out, outOff, full);
+            case LE -> le(a, aOff, b, bOff, out, outOff, full);
+            case GT -> gt(a, aOff, b, bOff, out, outOff, full);
+            case GE -> ge(a, aOff, b, bOff, out, outOff, full);
+            default -> throw new IllegalArgumentException("no comparison loop for " + op);
+        }
+        if (full < n) {
+            MemorySegment pad = TAIL.get();
+            MemorySegment.copy(a, aOff + full * BYTES, pad, 0, (n - full) * BYTES);
+            MemorySegment.copy(b, bOff + full * BYTES, pad, L * BYTES, (n - full) * BYTES);
+            compare(op, pad, 0, pad, L * BYTES, pad, 0, L);
+            MemorySegment.copy(pad, 0, out, outOff + full * BYTES, (n - full) * BYTES);
+        }
+    }
+
+    private static void eq(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ZERO.blend(ONE, ld(a, ao, i).compare(VectorOperators.EQ, ld(b, bo, i))), out, oo, i);
+    }
+
+    private static void ne(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ZERO.blend(ONE, ld(a, ao, i).compare(VectorOperators.NE, ld(b, bo, i))), out, oo, i);
+    }
+
+    private static void lt(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ZERO.blend(ONE, ld(a, ao, i).compare(LT, ld(b, bo, i))), out, oo, i);
+    }
+
+    private static void le(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ZERO.blend(ONE, ld(a, ao, i).compare(VectorOperators.LE, ld(b, bo, i))), out, oo, i);
+    }
+
+    private static void gt(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ZERO.blend(ONE, ld(a, ao, i).compare(GT, ld(b, bo, i))), out, oo, i);
+    }
+
+    private static void ge(MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment out, long oo, long full) {
+        for (long i = 0; i < full; i += L) st(ZERO.blend(ONE, ld(a, ao, i).compare(GE, ld(b, bo, i))), out, oo, i);
+    }
+
+    /** {@code out = cond != 0 ? a : b} over n elements (cond a truth register: 1, 0, or NaN, which counts as true). */
+    static void where(MemorySegment c, long cOff, MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long outOff, long n) {
+        long full = n - n % L;
+        for (long i = 0; i < full; i += L)
+            st(ld(b, bOff, i).blend(ld(a, aOff, i), ld(c, cOff, i).compare(VectorOperators.NE, 0)), out, outOff, i);
+        for (long i = full; i < n; i++) {
+            float pick = c.get(ValueLayout.JAVA_FLOAT_UNALIGNED, cOff + i * BYTES) != 0 ? a.get(ValueLayout.JAVA_FLOAT_UNALIGNED, aOff + i * BYTES)
+                    : b.get(ValueLayout.JAVA_FLOAT_UNALIGNED, bOff + i * BYTES);
+            out.set(ValueLayout.JAVA_FLOAT_UNALIGNED, outOff + i * BYTES, pick);
         }
     }
 
