@@ -52,7 +52,7 @@ public final class BlockLoops {
                                  MemorySegment out, long outOff, long n) {
         if (t == DType.FLOAT32 && FloatLoops.supports(op)) FloatLoops.binary(op, a, aOff, b, bOff, out, outOff, n);
         else if (t == DType.FLOAT64 && DoubleLoops.supports(op)) DoubleLoops.binary(op, a, aOff, b, bOff, out, outOff, n);
-        else if (t == DType.FLOAT32 && FloatLoops.comparison(op)) FloatLoops.compare(op, a, aOff, b, bOff, out, outOff, n);
+        else if (t == DType.FLOAT32 && op.isComparison()) FloatLoops.binary(op, a, aOff, b, bOff, out, outOff, n);
         else return false;
         return true;
     }

@@ -292,7 +292,11 @@ final class FloatLoops {
         return r.mul(u).add(c[5]).mul(u).add(c[4]).mul(u).add(c[3]).mul(u).add(c[2]).mul(u).add(c[1]).mul(u).add(c[0]);
     }
 
-    /** {@code out = a op b} elementwise. */
+    /**
+     * {@code out = a op b} over n elements. Beside the ops {@link #supports(BinaryOp)} names, the comparisons, as truth
+     * values 1 and 0 in float: the fused interpreter's registers (the elementwise kernels write comparisons as bool,
+     * so {@code supports} leaves them out).
+     */
     static void binary(BinaryOp op, MemorySegment a, long aOff, MemorySegment b, long bOff,
                        MemorySegment out, long outOff, long n) {
         long full = n - n % L;
@@ -303,6 +307,12 @@ final class FloatLoops {
             case DIV -> div(a, aOff, b, bOff, out, outOff, full);
             case MAXIMUM -> max(a, aOff, b, bOff, out, outOff, full);
             case MINIMUM -> min(a, aOff, b, bOff, out, outOff, full);
+            case EQ -> eq(a, aOff, b, bOff, out, outOff, full);
+            case NE -> ne(a, aOff, b, bOff, out, outOff, full);
+            case LT -> lt(a, aOff, b, bOff, out, outOff, full);
+            case LE -> le(a, aOff, b, bOff, out, outOff, full);
+            case GT -> gt(a, aOff, b, bOff, out, outOff, full);
+            case GE -> ge(a, aOff, b, bOff, out, outOff, full);
             default -> throw new IllegalArgumentException("no vector loop for " + op);
         }
         if (full < n) {
@@ -362,35 +372,6 @@ final class FloatLoops {
             MemorySegment pad = TAIL.get();
             MemorySegment.copy(a, aOff + full * BYTES, pad, 0, (n - full) * BYTES);
             binaryScalar(op, pad, 0, scalar, scalarFirst, pad, 0, L);
-            MemorySegment.copy(pad, 0, out, outOff + full * BYTES, (n - full) * BYTES);
-        }
-    }
-
-    /** Whether {@link #compare} has a loop for op: the six comparisons. */
-    static boolean comparison(BinaryOp op) {
-        return switch (op) {
-            case EQ, NE, LT, LE, GT, GE -> true;
-            default -> false;
-        };
-    }
-
-    /** {@code out = a op b ? 1 : 0} over n elements, as truth values in float registers (the fused interpreter's). */
-    static void compare(BinaryOp op, MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long outOff, long n) {
-        long full = n - n % L;
-        switch (op) {
-            case EQ -> eq(a, aOff, b, bOff, out, outOff, full);
-            case NE -> ne(a, aOff, b, bOff, out, outOff, full);
-            case LT -> lt(a, aOff, b, bOff, out, outOff, full);
-            case LE -> le(a, aOff, b, bOff, out, outOff, full);
-            case GT -> gt(a, aOff, b, bOff, out, outOff, full);
-            case GE -> ge(a, aOff, b, bOff, out, outOff, full);
-            default -> throw new IllegalArgumentException("no comparison loop for " + op);
-        }
-        if (full < n) {
-            MemorySegment pad = TAIL.get();
-            MemorySegment.copy(a, aOff + full * BYTES, pad, 0, (n - full) * BYTES);
-            MemorySegment.copy(b, bOff + full * BYTES, pad, L * BYTES, (n - full) * BYTES);
-            compare(op, pad, 0, pad, L * BYTES, pad, 0, L);
             MemorySegment.copy(pad, 0, out, outOff + full * BYTES, (n - full) * BYTES);
         }
     }
