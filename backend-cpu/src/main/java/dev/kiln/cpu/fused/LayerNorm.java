@@ -131,11 +131,18 @@ public final class LayerNorm {
 
         FloatVector vinv = FloatVector.broadcast(FS, inv);
         long wb = w.byteOffset(Float.BYTES), bb = b.byteOffset(Float.BYTES);
+        // Loads are written out rather than behind a helper: a helper that returns a vector and is not inlined (in a
+        // large caller it sometimes is not) boxes every vector, about 5 MB per nanoGPT step.
         for (int i = 0; i < bound; i += step) {
-            FloatVector v = loadF(x.segment, xb, i).sub(vmu).mul(vinv);
-            if (w.present()) v = b.present() ? v.fma(loadF(w.segment, wb, i), loadF(b.segment, bb, i)) : v.mul(loadF(w.segment, wb, i));
-            else if (b.present()) v = v.add(loadF(b.segment, bb, i));
-            v.intoMemorySegment(y.segment, yb + (long) i * Float.BYTES, ORDER);
+            long at = (long) i * Float.BYTES;
+            FloatVector v = FloatVector.fromMemorySegment(FS, x.segment, xb + at, ORDER).sub(vmu).mul(vinv);
+            if (w.present()) {
+                FloatVector scale = FloatVector.fromMemorySegment(FS, w.segment, wb + at, ORDER);
+                v = b.present() ? v.fma(scale, FloatVector.fromMemorySegment(FS, b.segment, bb + at, ORDER)) : v.mul(scale);
+            } else if (b.present()) {
+                v = v.add(FloatVector.fromMemorySegment(FS, b.segment, bb + at, ORDER));
+            }
+            v.intoMemorySegment(y.segment, yb + at, ORDER);
         }
         for (int i = bound; i < n; i++) {
             long at = (long) i * Float.BYTES;
@@ -160,10 +167,11 @@ public final class LayerNorm {
         if (dx.present()) {
             FloatVector accG = FloatVector.zero(FS), accGXhat = FloatVector.zero(FS);
             for (int i = 0; i < bound; i += step) {
-                FloatVector g = loadF(dy.segment, dyb, i);
-                if (w.present()) g = g.mul(loadF(w.segment, wb, i));
+                long at = (long) i * Float.BYTES;
+                FloatVector g = FloatVector.fromMemorySegment(FS, dy.segment, dyb + at, ORDER);
+                if (w.present()) g = g.mul(FloatVector.fromMemorySegment(FS, w.segment, wb + at, ORDER));
                 accG = accG.add(g);
-                accGXhat = loadF(x.segment, xb, i).sub(vmu).mul(vinv).fma(g, accGXhat);
+                accGXhat = FloatVector.fromMemorySegment(FS, x.segment, xb + at, ORDER).sub(vmu).mul(vinv).fma(g, accGXhat);
             }
             float sumG = Lanes.sum(accG), sumGXhat = Lanes.sum(accGXhat);
             for (int i = bound; i < n; i++) {
@@ -179,13 +187,14 @@ public final class LayerNorm {
         long dxb = dx.rowByte(r, n, Float.BYTES), gwb = gw == null ? 0 : gw.byteOffset(Float.BYTES), gbb = gb == null ? 0 : gb.byteOffset(Float.BYTES);
         for (int i = 0; i < bound; i += step) {
             long at = (long) i * Float.BYTES;
-            FloatVector d = loadF(dy.segment, dyb, i), xhat = loadF(x.segment, xb, i).sub(vmu).mul(vinv);
+            FloatVector d = FloatVector.fromMemorySegment(FS, dy.segment, dyb + at, ORDER);
+            FloatVector xhat = FloatVector.fromMemorySegment(FS, x.segment, xb + at, ORDER).sub(vmu).mul(vinv);
             if (dx.present()) {
-                FloatVector g = w.present() ? d.mul(loadF(w.segment, wb, i)) : d;
+                FloatVector g = w.present() ? d.mul(FloatVector.fromMemorySegment(FS, w.segment, wb + at, ORDER)) : d;
                 g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(dx.segment, dxb + at, ORDER);
             }
-            if (gw != null) d.fma(xhat, loadF(gw.segment, gwb, i)).intoMemorySegment(gw.segment, gwb + at, ORDER);
-            if (gb != null) d.add(loadF(gb.segment, gbb, i)).intoMemorySegment(gb.segment, gbb + at, ORDER);
+            if (gw != null) d.fma(xhat, FloatVector.fromMemorySegment(FS, gw.segment, gwb + at, ORDER)).intoMemorySegment(gw.segment, gwb + at, ORDER);
+            if (gb != null) d.add(FloatVector.fromMemorySegment(FS, gb.segment, gbb + at, ORDER)).intoMemorySegment(gb.segment, gbb + at, ORDER);
         }
         for (int i = bound; i < n; i++) {
             long at = (long) i * Float.BYTES;
@@ -206,12 +215,13 @@ public final class LayerNorm {
         int step = FS.length(), i = 0;
         FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
         for (; i + 4 * step <= bound; i += 4 * step) {
-            a0 = a0.add(loadF(s, rowByte, i));
-            a1 = a1.add(loadF(s, rowByte, i + step));
-            a2 = a2.add(loadF(s, rowByte, i + 2 * step));
-            a3 = a3.add(loadF(s, rowByte, i + 3 * step));
+            long at = rowByte + (long) i * Float.BYTES, stride = (long) step * Float.BYTES;
+            a0 = a0.add(FloatVector.fromMemorySegment(FS, s, at, ORDER));
+            a1 = a1.add(FloatVector.fromMemorySegment(FS, s, at + stride, ORDER));
+            a2 = a2.add(FloatVector.fromMemorySegment(FS, s, at + 2 * stride, ORDER));
+            a3 = a3.add(FloatVector.fromMemorySegment(FS, s, at + 3 * stride, ORDER));
         }
-        for (; i < bound; i += step) a0 = a0.add(loadF(s, rowByte, i));
+        for (; i < bound; i += step) a0 = a0.add(FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER));
         return Lanes.sum(a0.add(a1).add(a2.add(a3)));
     }
 
@@ -220,22 +230,21 @@ public final class LayerNorm {
         int step = FS.length(), i = 0;
         FloatVector m = FloatVector.broadcast(FS, mean), a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
         for (; i + 4 * step <= bound; i += 4 * step) {
-            FloatVector d0 = loadF(s, rowByte, i).sub(m), d1 = loadF(s, rowByte, i + step).sub(m);
-            FloatVector d2 = loadF(s, rowByte, i + 2 * step).sub(m), d3 = loadF(s, rowByte, i + 3 * step).sub(m);
+            long at = rowByte + (long) i * Float.BYTES, stride = (long) step * Float.BYTES;
+            FloatVector d0 = FloatVector.fromMemorySegment(FS, s, at, ORDER).sub(m);
+            FloatVector d1 = FloatVector.fromMemorySegment(FS, s, at + stride, ORDER).sub(m);
+            FloatVector d2 = FloatVector.fromMemorySegment(FS, s, at + 2 * stride, ORDER).sub(m);
+            FloatVector d3 = FloatVector.fromMemorySegment(FS, s, at + 3 * stride, ORDER).sub(m);
             a0 = d0.fma(d0, a0);
             a1 = d1.fma(d1, a1);
             a2 = d2.fma(d2, a2);
             a3 = d3.fma(d3, a3);
         }
         for (; i < bound; i += step) {
-            FloatVector d = loadF(s, rowByte, i).sub(m);
+            FloatVector d = FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER).sub(m);
             a0 = d.fma(d, a0);
         }
         return Lanes.sum(a0.add(a1).add(a2.add(a3)));
-    }
-
-    private static FloatVector loadF(MemorySegment s, long rowByte, int i) {
-        return FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER);
     }
 
     // ---- float64 rows: the same loops over DoubleVector ----------------------------------------------------
