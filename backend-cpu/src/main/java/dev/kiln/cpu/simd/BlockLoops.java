@@ -50,9 +50,8 @@ public final class BlockLoops {
      */
     public static boolean binary(DType t, BinaryOp op, MemorySegment a, long aOff, MemorySegment b, long bOff,
                                  MemorySegment out, long outOff, long n) {
-        if (t == DType.FLOAT32 && FloatLoops.supports(op)) FloatLoops.binary(op, a, aOff, b, bOff, out, outOff, n);
+        if (t == DType.FLOAT32 && (FloatLoops.supports(op) || op.isComparison())) FloatLoops.binary(op, a, aOff, b, bOff, out, outOff, n);
         else if (t == DType.FLOAT64 && DoubleLoops.supports(op)) DoubleLoops.binary(op, a, aOff, b, bOff, out, outOff, n);
-        else if (t == DType.FLOAT32 && op.isComparison()) FloatLoops.binary(op, a, aOff, b, bOff, out, outOff, n);
         else return false;
         return true;
     }
