@@ -2,6 +2,7 @@ package dev.kiln.bench;
 
 import dev.kiln.cpu.simd.WorkerPool;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -9,18 +10,21 @@ import java.util.Locale;
 
 /**
  * The quick comparison behind {@code kiln bench --quick}: each row is timed for Kiln and for its reference in
- * the same process, one after the other, and reported as medians. Prints a table, then one machine-readable
+ * the same process (all of Kiln's rows first, then the references) and reported as medians. Prints a table, then one machine-readable
  * line per row: {@code bench name=<id> ours_ms=<x> ref=<reference> ref_ms=<y> speedup=<y/x>}.
  *
  * <p>Arguments: {@code --full} for the larger row set, {@code --filter a,b} to run the rows whose names contain a or b.
- * It is not JMH: a short warm-up then a median over a bounded number of runs, so it finishes in minutes.
+ * It is not JMH: a warm-up that lasts until the JIT has settled, then a median over a bounded number of runs, so it
+ * finishes in minutes.
  */
 public final class QuickBench {
     private QuickBench() {}
 
     private static final long WARMUP_NANOS = 500_000_000L;
-    private static final long WARMUP_CAP_NANOS = 6_000_000_000L;
+    private static final long WARMUP_CAP_NANOS = 12_000_000_000L;
     private static final long JIT_WARMUP_NANOS = 8_000_000_000L;
+    /** How long the JIT must have compiled nothing before a row's warm-up may end. */
+    private static final long JIT_QUIET_NANOS = 1_000_000_000L;
     private static final long MEASURE_NANOS = 1_200_000_000L;
     private static final int MIN_RUNS = 5, MAX_RUNS = 40;
 
@@ -33,8 +37,11 @@ public final class QuickBench {
         System.out.println("# " + OpenBlasReference.describe());
         System.out.println("# " + PyTorchReference.find().map(PyTorchReference::describe)
                 .orElse("PyTorch: not on the class path (build with KILN_BENCH_PROFILES=pytorch), its rows print ref=none"));
-        List<String> lines = new ArrayList<>();
-        System.out.printf(Locale.ROOT, "%-40s %10s %14s %9s %10s %14s %8s%n", "row", "ours ms", "ours rate", "ref", "ref ms", "ref rate", "speedup");
+        // Every row of ours first, then every reference: libtorch's OpenMP workers (and OpenBLAS's) keep spinning
+        // after their own row ends, for good under OMP_WAIT_POLICY=ACTIVE, and a row of ours timed after them shared
+        // the two cores with them (the LSTM step 181 ms right after PyTorch's LeNet step, 129 ms in a run without).
+        List<Rows> timed = new ArrayList<>();
+        List<Result> ours = new ArrayList<>();
         for (Rows.Named b : Rows.backends()) {
             System.out.println("# " + b.device() + ": " + b.backend().description());
             List<Rows> selected = Rows.forBackend(b.device(), b.backend(), quick).stream()
@@ -42,16 +49,22 @@ public final class QuickBench {
             if (selected.isEmpty()) continue;
             warmJit(b);
             for (Rows row : selected) {
-                Result ours = time(row.ours().get());
-                Result ref = row.ref() == null ? null : time(row.ref().get());
-                double speedup = ref == null ? Double.NaN : ref.ms / ours.ms;
-                System.out.printf(Locale.ROOT, "%-40s %10.3f %14s %9s %10s %14s %8s%n", row.id(), ours.ms, ours.rate(),
-                        row.refName(), ref == null ? "-" : fmt(ref.ms), ref == null ? "-" : ref.rate(),
-                        ref == null ? "-" : String.format(Locale.ROOT, "%.2f", speedup));
-                lines.add(String.format(Locale.ROOT, "bench name=%s ours_ms=%.4f ref=%s ref_ms=%s speedup=%s", row.id(), ours.ms,
-                        row.refName(), ref == null ? "-" : String.format(Locale.ROOT, "%.4f", ref.ms),
-                        ref == null ? "-" : String.format(Locale.ROOT, "%.3f", speedup)));
+                timed.add(row);
+                ours.add(time(row.ours().get()));
             }
+        }
+        List<String> lines = new ArrayList<>();
+        System.out.printf(Locale.ROOT, "%-40s %10s %14s %9s %10s %14s %8s%n", "row", "ours ms", "ours rate", "ref", "ref ms", "ref rate", "speedup");
+        for (int i = 0; i < timed.size(); i++) {
+            Rows row = timed.get(i);
+            Result our = ours.get(i), ref = row.ref() == null ? null : time(row.ref().get());
+            double speedup = ref == null ? Double.NaN : ref.ms / our.ms;
+            System.out.printf(Locale.ROOT, "%-40s %10.3f %14s %9s %10s %14s %8s%n", row.id(), our.ms, our.rate(),
+                    row.refName(), ref == null ? "-" : fmt(ref.ms), ref == null ? "-" : ref.rate(),
+                    ref == null ? "-" : String.format(Locale.ROOT, "%.2f", speedup));
+            lines.add(String.format(Locale.ROOT, "bench name=%s ours_ms=%.4f ref=%s ref_ms=%s speedup=%s", row.id(), our.ms,
+                    row.refName(), ref == null ? "-" : String.format(Locale.ROOT, "%.4f", ref.ms),
+                    ref == null ? "-" : String.format(Locale.ROOT, "%.3f", speedup)));
         }
         if (lines.isEmpty() && !filter.isEmpty())
             throw new IllegalArgumentException("--filter '" + filter + "' matches no benchmark row");
@@ -88,18 +101,25 @@ public final class QuickBench {
     /** Warm-up, then the median of runs until the time budget or the run cap is reached. */
     static Result time(Workload w) {
         try (w) {
-            // Warm up for a minimum time, then on until a run is within 25% of the best so far (the JIT
-            // compiles the big kernels slowly on a loaded machine), up to a cap.
-            long start = System.nanoTime();
+            // Warm up for a minimum time, then on while the JIT is still compiling (a whole training step reaches
+            // C2's final code only after seconds: measured right after 0.5 s, LeNet's step took 11-12 ms against
+            // 6.7 ms once compilation had settled) or a run is not within 25% of the best so far, up to a cap.
+            var jit = ManagementFactory.getCompilationMXBean();
+            long start = System.nanoTime(), compiled = jit.getTotalCompilationTime(), quietSince = start;
             double best = Double.MAX_VALUE, last = Double.MAX_VALUE;
             int warm = 0;
             while (warm < 2 || System.nanoTime() - start < WARMUP_NANOS
-                    || (last > 1.25 * best && System.nanoTime() - start < WARMUP_CAP_NANOS)) {
+                    || ((last > 1.25 * best || System.nanoTime() - quietSince < JIT_QUIET_NANOS) && System.nanoTime() - start < WARMUP_CAP_NANOS)) {
                 long t0 = System.nanoTime();
                 w.run();
                 last = System.nanoTime() - t0;
                 best = Math.min(best, last);
                 warm++;
+                long c = jit.getTotalCompilationTime();
+                if (c != compiled) {
+                    compiled = c;
+                    quietSince = System.nanoTime();
+                }
             }
             List<Double> ms = new ArrayList<>();
             start = System.nanoTime();
