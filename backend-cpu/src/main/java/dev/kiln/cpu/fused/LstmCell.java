@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 
 /**
  * The LSTM cell in one pass over float32 rows (see {@link dev.kiln.backend.Backend#lstmCell}): each vector of
@@ -37,99 +38,110 @@ public final class LstmCell {
 
     public static void forward(Function<View, MemorySegment> memory, View input, View recurrent, View cell, View gates, View cellOut,
                                View tanhCell, View hiddenOut) {
-        Rows x = new Rows(memory, input), r = new Rows(memory, recurrent), c = new Rows(memory, cell), g = new Rows(memory, gates),
-                cOut = new Rows(memory, cellOut), tc = new Rows(memory, tanhCell), hOut = new Rows(memory, hiddenOut);
+        MemorySegment x = memory.apply(input), r = memory.apply(recurrent), c = memory.apply(cell), g = memory.apply(gates),
+                cOut = memory.apply(cellOut), tc = memory.apply(tanhCell), hOut = memory.apply(hiddenOut);
         int h = cell.shape()[1];
-        units(cell, (b, j) -> {
-            FloatVector i = sigmoid(x.load(b, j).add(r.load(b, j)));
-            FloatVector o = sigmoid(x.load(b, h + j).add(r.load(b, h + j)));
-            FloatVector f = sigmoid(x.load(b, 2 * h + j).add(r.load(b, 2 * h + j)));
-            FloatVector cand = x.load(b, 3 * h + j).add(r.load(b, 3 * h + j)).lanewise(VectorOperators.TANH);
-            FloatVector cNew = f.fma(c.load(b, j), i.mul(cand)), t = cNew.lanewise(VectorOperators.TANH);
-            g.store(i, b, j);
-            g.store(o, b, h + j);
-            g.store(f, b, 2 * h + j);
-            g.store(cand, b, 3 * h + j);
-            cOut.store(cNew, b, j);
-            tc.store(t, b, j);
-            hOut.store(o.mul(t), b, j);
-        }, (b, j) -> {
-            float i = sigmoid(x.get(b, j) + r.get(b, j)), o = sigmoid(x.get(b, h + j) + r.get(b, h + j));
-            float f = sigmoid(x.get(b, 2 * h + j) + r.get(b, 2 * h + j));
-            float cand = (float) Math.tanh(x.get(b, 3 * h + j) + r.get(b, 3 * h + j));
-            float cNew = f * c.get(b, j) + i * cand, t = (float) Math.tanh(cNew);
-            g.set(i, b, j);
-            g.set(o, b, h + j);
-            g.set(f, b, 2 * h + j);
-            g.set(cand, b, 3 * h + j);
-            cOut.set(cNew, b, j);
-            tc.set(t, b, j);
-            hOut.set(o * t, b, j);
-        });
+        rows(cell, b -> forwardRow(x, row(input, b), r, row(recurrent, b), c, row(cell, b), g, row(gates, b), cOut, row(cellOut, b),
+                tc, row(tanhCell, b), hOut, row(hiddenOut, b), h));
+    }
+
+    /**
+     * One row of the forward cell. The loop sits in this one method over plain segments and byte offsets: written as
+     * calls on small row objects, C2 stopped inlining them partway through the body (NodeCountInliningCutoff) and
+     * boxed a vector per iteration, 49 KB per call at (32, 256), and the cell took 28 us where this takes a few.
+     */
+    private static void forwardRow(MemorySegment x, long xb, MemorySegment r, long rb, MemorySegment c, long cb, MemorySegment g, long gb,
+                                   MemorySegment cOut, long cOutB, MemorySegment tc, long tcb, MemorySegment hOut, long hOutB, int h) {
+        long gate = (long) h * Float.BYTES;
+        int j = 0;
+        for (; j <= h - L; j += L) {
+            long q = (long) j * Float.BYTES;
+            FloatVector i = sigmoid(ld(x, xb + q).add(ld(r, rb + q)));
+            FloatVector o = sigmoid(ld(x, xb + gate + q).add(ld(r, rb + gate + q)));
+            FloatVector f = sigmoid(ld(x, xb + 2 * gate + q).add(ld(r, rb + 2 * gate + q)));
+            FloatVector cand = ld(x, xb + 3 * gate + q).add(ld(r, rb + 3 * gate + q)).lanewise(VectorOperators.TANH);
+            FloatVector cNew = f.fma(ld(c, cb + q), i.mul(cand)), t = cNew.lanewise(VectorOperators.TANH);
+            i.intoMemorySegment(g, gb + q, ORDER);
+            o.intoMemorySegment(g, gb + gate + q, ORDER);
+            f.intoMemorySegment(g, gb + 2 * gate + q, ORDER);
+            cand.intoMemorySegment(g, gb + 3 * gate + q, ORDER);
+            cNew.intoMemorySegment(cOut, cOutB + q, ORDER);
+            t.intoMemorySegment(tc, tcb + q, ORDER);
+            o.mul(t).intoMemorySegment(hOut, hOutB + q, ORDER);
+        }
+        for (; j < h; j++) {
+            long q = (long) j * Float.BYTES;
+            float i = sigmoid(get(x, xb + q) + get(r, rb + q)), o = sigmoid(get(x, xb + gate + q) + get(r, rb + gate + q));
+            float f = sigmoid(get(x, xb + 2 * gate + q) + get(r, rb + 2 * gate + q));
+            float cand = (float) Math.tanh(get(x, xb + 3 * gate + q) + get(r, rb + 3 * gate + q));
+            float cNew = f * get(c, cb + q) + i * cand, t = (float) Math.tanh(cNew);
+            g.set(F32, gb + q, i);
+            g.set(F32, gb + gate + q, o);
+            g.set(F32, gb + 2 * gate + q, f);
+            g.set(F32, gb + 3 * gate + q, cand);
+            cOut.set(F32, cOutB + q, cNew);
+            tc.set(F32, tcb + q, t);
+            hOut.set(F32, hOutB + q, o * t);
+        }
     }
 
     public static void backward(Function<View, MemorySegment> memory, View gradHidden, View gradCell, View gates, View cell, View tanhCell,
                                 View gradGates, View gradCellIn) {
-        Rows dh = new Rows(memory, gradHidden), dcIn = new Rows(memory, gradCell), g = new Rows(memory, gates), c = new Rows(memory, cell),
-                tc = new Rows(memory, tanhCell), dg = new Rows(memory, gradGates), dcOut = new Rows(memory, gradCellIn);
+        MemorySegment dh = memory.apply(gradHidden), dcIn = memory.apply(gradCell), g = memory.apply(gates), c = memory.apply(cell),
+                tc = memory.apply(tanhCell), dg = memory.apply(gradGates), dcOut = memory.apply(gradCellIn);
         int h = cell.shape()[1];
-        units(cell, (b, j) -> {
-            FloatVector i = g.load(b, j), o = g.load(b, h + j), f = g.load(b, 2 * h + j), cand = g.load(b, 3 * h + j);
-            FloatVector t = tc.load(b, j), dhv = dh.load(b, j);
-            FloatVector dc = dhv.mul(o).mul(ONE.sub(t.mul(t))).add(dcIn.load(b, j));
-            dg.store(dc.mul(cand).mul(i.mul(ONE.sub(i))), b, j);
-            dg.store(dhv.mul(t).mul(o.mul(ONE.sub(o))), b, h + j);
-            dg.store(dc.mul(c.load(b, j)).mul(f.mul(ONE.sub(f))), b, 2 * h + j);
-            dg.store(dc.mul(i).mul(ONE.sub(cand.mul(cand))), b, 3 * h + j);
-            dcOut.store(dc.mul(f), b, j);
-        }, (b, j) -> {
-            float i = g.get(b, j), o = g.get(b, h + j), f = g.get(b, 2 * h + j), cand = g.get(b, 3 * h + j);
-            float t = tc.get(b, j), dhv = dh.get(b, j);
-            float dc = dhv * o * (1 - t * t) + dcIn.get(b, j);
-            dg.set(dc * cand * (i * (1 - i)), b, j);
-            dg.set(dhv * t * (o * (1 - o)), b, h + j);
-            dg.set(dc * c.get(b, j) * (f * (1 - f)), b, 2 * h + j);
-            dg.set(dc * i * (1 - cand * cand), b, 3 * h + j);
-            dcOut.set(dc * f, b, j);
-        });
+        rows(cell, b -> backwardRow(dh, row(gradHidden, b), dcIn, row(gradCell, b), g, row(gates, b), c, row(cell, b), tc, row(tanhCell, b),
+                dg, row(gradGates, b), dcOut, row(gradCellIn, b), h));
     }
 
-    /** What the cell does at row b from hidden unit j: a vector's worth of units, or one. */
-    private interface Units {
-        void at(int b, int j);
+    /** One row of the backward cell, written like {@link #forwardRow}. */
+    private static void backwardRow(MemorySegment dh, long dhb, MemorySegment dcIn, long dcInB, MemorySegment g, long gb, MemorySegment c, long cb,
+                                    MemorySegment tc, long tcb, MemorySegment dg, long dgb, MemorySegment dcOut, long dcOutB, int h) {
+        long gate = (long) h * Float.BYTES;
+        int j = 0;
+        for (; j <= h - L; j += L) {
+            long q = (long) j * Float.BYTES;
+            FloatVector i = ld(g, gb + q), o = ld(g, gb + gate + q), f = ld(g, gb + 2 * gate + q), cand = ld(g, gb + 3 * gate + q);
+            FloatVector t = ld(tc, tcb + q), dhv = ld(dh, dhb + q);
+            FloatVector dc = dhv.mul(o).mul(ONE.sub(t.mul(t))).add(ld(dcIn, dcInB + q));
+            dc.mul(cand).mul(i.mul(ONE.sub(i))).intoMemorySegment(dg, dgb + q, ORDER);
+            dhv.mul(t).mul(o.mul(ONE.sub(o))).intoMemorySegment(dg, dgb + gate + q, ORDER);
+            dc.mul(ld(c, cb + q)).mul(f.mul(ONE.sub(f))).intoMemorySegment(dg, dgb + 2 * gate + q, ORDER);
+            dc.mul(i).mul(ONE.sub(cand.mul(cand))).intoMemorySegment(dg, dgb + 3 * gate + q, ORDER);
+            dc.mul(f).intoMemorySegment(dcOut, dcOutB + q, ORDER);
+        }
+        for (; j < h; j++) {
+            long q = (long) j * Float.BYTES;
+            float i = get(g, gb + q), o = get(g, gb + gate + q), f = get(g, gb + 2 * gate + q), cand = get(g, gb + 3 * gate + q);
+            float t = get(tc, tcb + q), dhv = get(dh, dhb + q);
+            float dc = dhv * o * (1 - t * t) + get(dcIn, dcInB + q);
+            dg.set(F32, dgb + q, dc * cand * (i * (1 - i)));
+            dg.set(F32, dgb + gate + q, dhv * t * (o * (1 - o)));
+            dg.set(F32, dgb + 2 * gate + q, dc * get(c, cb + q) * (f * (1 - f)));
+            dg.set(F32, dgb + 3 * gate + q, dc * i * (1 - cand * cand));
+            dcOut.set(F32, dcOutB + q, dc * f);
+        }
     }
 
-    /** Runs {@code vector} over whole vectors of each row's hidden units and {@code scalar} over the rest. */
-    private static void units(View cell, Units vector, Units scalar) {
-        int batch = cell.shape()[0], h = cell.shape()[1];
+    /** Runs {@code row} for every row of the batch, split over the pool only when there are enough hidden units. */
+    private static void rows(View cell, IntConsumer row) {
+        int batch = cell.shape()[0];
         int tasks = cell.numel() < PARALLEL_ELEMENTS ? 1 : Math.min(batch, 2 * WorkerPool.shared().parallelism());
         int per = Math.ceilDiv(batch, tasks);
         WorkerPool.shared().run(tasks, t -> {
-            for (int b = t * per, end = Math.min(batch, b + per); b < end; b++) {
-                int j = 0;
-                for (; j <= h - L; j += L) vector.at(b, j);
-                for (; j < h; j++) scalar.at(b, j);
-            }
+            for (int b = t * per, end = Math.min(batch, b + per); b < end; b++) row.accept(b);
         });
     }
+
+    /** The byte offset of row b of a 2-D float32 view. */
+    private static long row(View v, int b) { return (v.offset() + b * v.strides()[0]) * Float.BYTES; }
+
+    private static FloatVector ld(MemorySegment s, long at) { return FloatVector.fromMemorySegment(S, s, at, ORDER); }
+
+    private static float get(MemorySegment s, long at) { return s.get(F32, at); }
 
     /** The sigmoid as the backend's unary kernel computes it, {@code 1 / (1 + exp(-x))}. */
     private static FloatVector sigmoid(FloatVector x) { return ONE.div(x.neg().lanewise(VectorOperators.EXP).add(1)); }
 
     private static float sigmoid(float x) { return (float) (1 / (1 + Math.exp(-x))); }
-
-    /** A 2-D view's rows over its segment, by element: row b, column j. */
-    private record Rows(MemorySegment seg, long offset, long rowStride) {
-        Rows(Function<View, MemorySegment> memory, View v) {
-            this(memory.apply(v), v.offset(), v.strides()[0]);
-        }
-
-        FloatVector load(int b, int j) { return FloatVector.fromMemorySegment(S, seg, (offset + b * rowStride + j) * Float.BYTES, ORDER); }
-
-        void store(FloatVector v, int b, int j) { v.intoMemorySegment(seg, (offset + b * rowStride + j) * Float.BYTES, ORDER); }
-
-        float get(int b, int j) { return seg.getAtIndex(F32, offset + b * rowStride + j); }
-
-        void set(float v, int b, int j) { seg.setAtIndex(F32, offset + b * rowStride + j, v); }
-    }
 }
