@@ -36,6 +36,7 @@ class MaxPoolKernelTest {
         List<Case> shapes = List.of(
                 new Case("2x2 stride 2, split over planes", 8, 16, 24, 24, Pool2dSpec.of(2, 0, 0)),
                 new Case("2x2 stride 2, odd sizes", 2, 3, 7, 9, Pool2dSpec.of(2, 2, 0)),
+                new Case("2x2 stride 2, rows of several vectors and a part", 2, 3, 6, 42, Pool2dSpec.of(2, 2, 0)),
                 new Case("2x2 stride 2, ceil mode on even sizes", 1, 3, 6, 8, Pool2dSpec.of(2, 2, 0).withCeilMode(true)),
                 new Case("2x2 stride 2, ceil mode on odd sizes", 1, 3, 5, 7, Pool2dSpec.of(2, 2, 0).withCeilMode(true)),
                 new Case("3x3 stride 2 padded", 2, 3, 11, 12, Pool2dSpec.of(3, 2, 1)),
