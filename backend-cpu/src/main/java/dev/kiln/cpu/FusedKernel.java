@@ -125,13 +125,13 @@ final class FusedKernel {
             int[] lastUse = new int[code.size()];
             for (int r = 0; r < code.size(); r++) {
                 lastUse[r] = r;
-                for (int operand : operands(code.get(r))) lastUse[operand] = r;
+                for (int operand : FusedProgram.operands(code.get(r))) lastUse[operand] = r;
             }
             for (int r : p.outputs()) lastUse[r] = code.size();
             java.util.ArrayDeque<Integer> free = new java.util.ArrayDeque<>();
             int used = 0;
             for (int r = 0; r < code.size(); r++) {
-                for (int operand : operands(code.get(r)))
+                for (int operand : FusedProgram.operands(code.get(r)))
                     if (lastUse[operand] == r && inPlace[operand] < 0 && !constant(code.get(operand)) && !free.contains(slot[operand]))
                         free.push(slot[operand]);
                 if (inPlace[r] >= 0) continue;
@@ -143,15 +143,6 @@ final class FusedKernel {
 
         private static boolean constant(FusedProgram.Instruction ins) {
             return ins instanceof FusedProgram.Constant || ins instanceof FusedProgram.Scalar;
-        }
-
-        private static int[] operands(FusedProgram.Instruction ins) {
-            return switch (ins) {
-                case FusedProgram.Unary u -> new int[] {u.x()};
-                case FusedProgram.Binary b -> new int[] {b.a(), b.b()};
-                case FusedProgram.Where w -> new int[] {w.cond(), w.a(), w.b()};
-                default -> new int[0];
-            };
         }
 
         /** This thread's registers: one block each. */
@@ -303,6 +294,10 @@ final class FusedKernel {
             int rank = shape.length;
             if (rank == 0) {
                 run.run(v.offset(), 0, 0, 1);
+                return;
+            }
+            if (v.isContiguous()) { // one run: the per-row offsets below cost more than the copy on short rows
+                run.run(v.offset() + start, 1, 0, len);
                 return;
             }
             int last = shape[rank - 1];

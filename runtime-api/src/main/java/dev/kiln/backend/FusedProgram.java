@@ -177,6 +177,23 @@ public record FusedProgram(int inputs, int scalars, List<Instruction> code, List
     }
 
     /**
+     * The registers an instruction reads.
+     *
+     * @param ins the instruction
+     * @return its operand registers (none for loads, scalars and constants)
+     */
+    public static int[] operands(Instruction ins) {
+        return switch (ins) {
+            case Unary u -> new int[] {u.x};
+            case Binary b -> new int[] {b.a, b.b};
+            case Where w -> new int[] {w.cond, w.a, w.b};
+            case Load l -> new int[0];
+            case Scalar sc -> new int[0];
+            case Constant c -> new int[0];
+        };
+    }
+
+    /**
      * Evaluates every register in order.
      *
      * @param evaluation how each instruction is evaluated
@@ -473,7 +490,32 @@ public record FusedProgram(int inputs, int scalars, List<Instruction> code, List
             return this;
         }
 
-        /** {@return the program} */
-        public FusedProgram build() { return new FusedProgram(inputs, scalars, code, outputs, reduction); }
+        /**
+         * The program, without the instructions no output depends on (a derived gradient copies the whole forward
+         * program, of which it often needs a part: ReLU's gradient computed the ReLU itself, a wasted pass per block on
+         * the CPU). The input and scalar counts stay as declared, so a call passes the same arguments.
+         *
+         * @return the program
+         */
+        public FusedProgram build() {
+            new FusedProgram(inputs, scalars, code, outputs, reduction); // checks every reference before pruning follows them
+            boolean[] live = new boolean[code.size()];
+            for (int r : outputs) live[r] = true;
+            for (int r = code.size() - 1; r >= 0; r--)
+                if (live[r]) for (int operand : operands(code.get(r))) live[operand] = true;
+            int[] renumbered = new int[code.size()];
+            List<Instruction> kept = new ArrayList<>();
+            for (int r = 0; r < code.size(); r++) {
+                if (!live[r]) continue;
+                renumbered[r] = kept.size();
+                kept.add(switch (code.get(r)) {
+                    case Unary u -> new Unary(u.op, u.alpha, renumbered[u.x]);
+                    case Binary b -> new Binary(b.op, renumbered[b.a], renumbered[b.b]);
+                    case Where w -> new Where(renumbered[w.cond], renumbered[w.a], renumbered[w.b]);
+                    case Instruction leaf -> leaf;
+                });
+            }
+            return new FusedProgram(inputs, scalars, kept, outputs.stream().map(r -> renumbered[r]).toList(), reduction);
+        }
     }
 }

@@ -211,6 +211,11 @@ class FusedProgramConformanceTest {
         assertEquals(a.hashCode(), again.hashCode());
         assertNotEquals(a, other);
         assertEquals("fused(x0, x1) { r0 = x0; r1 = x1; r2 = add(r0, r1); r3 = gelu(r2) } -> r3", a.toString());
+        var withDeadCode = FusedProgram.builder();
+        int first = withDeadCode.input(), unused = withDeadCode.input();
+        withDeadCode.unary(UnaryOp.EXP, withDeadCode.add(first, unused));
+        FusedProgram pruned = withDeadCode.output(withDeadCode.unary(UnaryOp.NEG, first)).build();
+        assertEquals("fused(x0, x1) { r0 = x0; r1 = neg(r0) } -> r1", pruned.toString(), "instructions no output reads are dropped, the inputs kept");
         try (Scope s = Scope.open()) {
             Tensor x = Tensor.zeros(5, 33), bias = Tensor.zeros(7);
             assertMessage(IllegalArgumentException.class, () -> Fused.apply(a, new double[0], x, bias), "fused", "[5, 33]", "[7]");
