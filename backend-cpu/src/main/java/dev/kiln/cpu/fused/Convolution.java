@@ -125,7 +125,10 @@ public final class Convolution {
             dw.asSlice(gradWeight.offset() * width, weightSize * width).fill((byte) 0);
             return;
         }
-        if (DirectConvolution.takes(g, t) && DirectConvolution.backwardWeight(input, x, gradOut, dy, g, gradWeight, dw)) return;
+        if (DirectConvolution.takes(g, t)) {
+            DirectConvolution.backwardWeight(input, x, gradOut, dy, g, gradWeight, dw);
+            return;
+        }
         int wanted = splitsOverImages(g) ? WorkerPool.shared().parallelism() * CHUNKS_PER_THREAD : 1;
         // Every chunk gets at least one image: a chunk without one would leave its partial unwritten.
         int per = Math.ceilDiv(g.n(), wanted), chunks = Math.ceilDiv(g.n(), per);

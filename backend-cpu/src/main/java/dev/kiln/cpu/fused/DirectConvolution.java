@@ -2,7 +2,6 @@ package dev.kiln.cpu.fused;
 
 import dev.kiln.DType;
 import dev.kiln.backend.View;
-import dev.kiln.cpu.simd.Lanes;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -20,12 +19,10 @@ import java.nio.ByteOrder;
  * LeNet's convolutions ran at a third of PyTorch's speed that way. Here an output row is a few vectors of
  * positions, and each vector of input pixels, loaded once per tap, is multiplied into {@link #CO_BLOCK} output
  * channels' accumulators (the weights broadcast), so there are 8 multiply-adds per load and nothing is written
- * but the output. The weight gradient blocks 2 output channels by 4 taps, each accumulator reduced once per image
- * in a fixed lane order.
+ * but the output. The weight gradient instead runs a vector over the output channels (see {@link #backwardWeight}).
  *
- * <p>Rows are whole vectors, without masks: the padded copy is wide enough for a vector at any output column, the
- * forward pass writes rows padded to whole vectors into scratch, and the weight gradient reads output-gradient rows
- * zero-padded the same way.
+ * <p>Rows are whole vectors, without masks: the padded copy is wide enough for a vector at any output column, and
+ * the forward pass writes rows padded to whole vectors into scratch.
  */
 final class DirectConvolution {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -35,11 +32,10 @@ final class DirectConvolution {
     private static final long FLOAT = Float.BYTES;
     /** Output channels per forward accumulator block. */
     static final int CO_BLOCK = 8;
-    /**
-     * Output channels and taps per weight-gradient accumulator block: 8 accumulators, 6 loads per 8 multiply-adds.
-     * 4 x 4 would load less, but C1 runs out of virtual registers on that loop and the method then never reaches C2.
-     */
-    private static final int GRAD_CO_BLOCK = 2, GRAD_TAP_BLOCK = 4;
+    /** Taps per weight-gradient block: four accumulator vectors, five loads per four multiply-adds. */
+    private static final int TAP_BLOCK = 4;
+    /** This thread's padded images on the heap, for the weight gradient (see there). */
+    private static final ThreadLocal<float[][]> HEAP_IMAGES = ThreadLocal.withInitial(() -> new float[1][0]);
     /**
      * Output channels up to which this path is taken: beyond two forward blocks the GEMM's 12-row tiles are full
      * and the column path, whose packed panels reuse each loaded pixel across more channels, is as fast.
@@ -129,59 +125,71 @@ final class DirectConvolution {
     }
 
     /**
-     * {@code gradWeight = conv2d's gradient by its weight}; gradOut and gradWeight dense, input any strides. Chunks
-     * of images run in parallel, each summing its images into a partial in image order; the partials are added in
-     * chunk order, so the result depends only on the pool's size. Returns false, having written nothing, when the
-     * result is not finite: the loops multiply whole vectors, and the lanes past a row's end, whose output gradient
-     * is zero, multiply it by pixels those taps never see, so an infinite or NaN pixel there would turn a finite
-     * gradient into NaN. A finite result had no such product (0 times a finite pixel adds nothing), so it is exact;
-     * checking the few thousand weights afterwards costs far less than checking every input pixel first.
+     * {@code gradWeight = conv2d's gradient by its weight}; gradOut and gradWeight dense, input any strides, with a
+     * vector over the output channels (all of LeNet's 16 in one), so each product is one broadcast pixel times a vector
+     * of output-gradient values at one position, summed over positions into accumulators that stay vectors: no
+     * horizontal reductions, and an image's pixels and gradients stay in L1 while all its taps run. (Vectorised over
+     * positions instead, layer 2's 10-wide rows filled 10 of 16 lanes and every block ended in 8 lane reductions:
+     * 1.1 ms of LeNet's 5.1 ms step.) Chunks of images run in parallel, each summing its images into a partial in
+     * image order; the partials are added in chunk order, so the result depends only on the pool's size.
      */
-    static boolean backwardWeight(View input, MemorySegment x, View gradOut, MemorySegment dy, ConvGeometry g,
-                                  View gradWeight, MemorySegment dw) {
-        int weights = g.cout() * g.k();
+    static void backwardWeight(View input, MemorySegment x, View gradOut, MemorySegment dy, ConvGeometry g,
+                               View gradWeight, MemorySegment dw) {
+        int taps = g.kh() * g.kw(), rows = g.c() * Math.ceilDiv(taps, TAP_BLOCK) * TAP_BLOCK, channels = Math.ceilDiv(g.cout(), L) * L;
         WorkerPool pool = WorkerPool.shared();
         int wanted = g.macs() >= Convolution.PARALLEL_MACS ? pool.parallelism() : 1;
         int per = Math.ceilDiv(g.n(), wanted), chunks = Math.ceilDiv(g.n(), per);
-        float[][] partial = new float[chunks][weights];
+        float[][] partial = new float[chunks][rows * channels];
         Padded p = Padded.of(g);
         pool.run(chunks, chunk -> {
             int first = chunk * per, count = Math.min(g.n(), first + per) - first;
-            MemorySegment images = p.copy(input, x, first, count);
-            MemorySegment rows = p.gradientRows(dy, gradOut.offset() + (long) first * g.cout() * g.p(), count);
-            weightImages(images, p, g, rows, count, partial[chunk]);
+            // On the heap: a broadcast of an array element folds into the multiply-add's load, where a segment
+            // read went through a scalar register and a bounds check per pixel (this kernel ran 1.3x slower).
+            float[] images = onHeap(p.copy(input, x, first, count));
+            MemorySegment byPosition = p.gradientByPosition(dy, gradOut.offset() + (long) first * g.cout() * g.p(), count, channels);
+            weightImages(images, p, g, byPosition, count, channels, partial[chunk]);
         });
         float[] total = partial[0];
-        for (int i = 0; i < weights; i++) {
-            for (int chunk = 1; chunk < chunks; chunk++) total[i] += partial[chunk][i];
-            if (!Float.isFinite(total[i])) return false;
-        }
-        MemorySegment.copy(total, 0, dw, F32, gradWeight.offset() * FLOAT, weights);
-        return true;
+        for (int chunk = 1; chunk < chunks; chunk++)
+            for (int i = 0; i < total.length; i++) total[i] += partial[chunk][i];
+        // total holds (input channel, tap block slot) rows of output channels; the gradient is (cout, cin, kh, kw).
+        int tapSlots = rows / g.c();
+        for (int co = 0; co < g.cout(); co++)
+            for (int ci = 0; ci < g.c(); ci++)
+                for (int t = 0; t < taps; t++)
+                    dw.setAtIndex(F32, gradWeight.offset() + ((long) co * g.c() + ci) * taps + t, total[(ci * tapSlots + t) * channels + co]);
+    }
+
+    /** The segment's floats in this thread's heap array, grown to fit and reused: a training step allocates none. */
+    private static float[] onHeap(MemorySegment floats) {
+        float[][] held = HEAP_IMAGES.get();
+        int n = Math.toIntExact(floats.byteSize() / FLOAT);
+        if (held[0].length < n) held[0] = new float[n];
+        MemorySegment.copy(floats, F32, 0, held[0], 0, n);
+        return held[0];
     }
 
     /**
-     * Adds the weight gradient (cout x cin*kh*kw) of {@code count} padded images and their padded output gradients to
-     * {@code sum}. Each block's accumulators run over all the images before they are reduced: LeNet's second layer
-     * has 10x10 outputs, so per image the reductions would cost as much as the products.
+     * Adds, for {@code count} padded images and their output gradients by position ({@code channels} floats per
+     * position, zero past cout), sum[(ci * tapSlots + t) * channels + co] += x[ci, position + tap t] * dy[position, co]
+     * over every output position. Taps come in blocks of {@link #TAP_BLOCK}; a block's slots past the last tap repeat
+     * it, and those rows are never read.
      */
-    private static void weightImages(MemorySegment images, Padded p, ConvGeometry g, MemorySegment rows, int count, float[] sum) {
-        int taps = g.kh() * g.kw(), k = g.k();
-        // Byte offset of each tap (ky, kx) from its output position in the padded image.
-        long[] tapAt = new long[Math.ceilDiv(taps, GRAD_TAP_BLOCK) * GRAD_TAP_BLOCK];
-        for (int t = 0; t < taps; t++) {
-            tapAt[t] = ((long) (t / g.kw()) * g.spec().dilationH() * p.wp + (long) (t % g.kw()) * g.spec().dilationW()) * FLOAT;
+    private static void weightImages(float[] images, Padded p, ConvGeometry g, MemorySegment byPosition, int count, int channels, float[] sum) {
+        int taps = g.kh() * g.kw(), tapSlots = Math.ceilDiv(taps, TAP_BLOCK) * TAP_BLOCK;
+        long[] tapAt = new long[tapSlots];
+        for (int t = 0; t < tapSlots; t++) {
+            int tap = Math.min(t, taps - 1);
+            tapAt[t] = (long) (tap / g.kw()) * g.spec().dilationH() * p.wp + (long) (tap % g.kw()) * g.spec().dilationW();
         }
-        long gradPlane = (long) g.oh() * p.owp * FLOAT;
-        float[] r = new float[GRAD_CO_BLOCK * GRAD_TAP_BLOCK];
-        for (int ci = 0; ci < g.c(); ci++) {
-            long planeAt = (long) ci * p.hp * p.wp * FLOAT;
-            for (int co = 0; co < g.cout(); co += GRAD_CO_BLOCK) {
-                int cos = Math.min(GRAD_CO_BLOCK, g.cout() - co);
-                for (int t = 0; t < taps; t += GRAD_TAP_BLOCK) {
-                    weightBlock(images, p, count, planeAt, tapAt, t, rows, co * gradPlane, cos > 1 ? gradPlane : 0, r);
-                    for (int i = 0; i < cos; i++) {
-                        for (int j = 0; j < GRAD_TAP_BLOCK && t + j < taps; j++) sum[(co + i) * k + ci * taps + t + j] += r[i * GRAD_TAP_BLOCK + j];
+        long imageFloats = p.imageFloats(), positionsBytes = (long) g.p() * channels * FLOAT;
+        for (int n = 0; n < count; n++) {
+            for (int ci = 0; ci < g.c(); ci++) {
+                int plane = (int) (n * imageFloats + (long) ci * p.hp * p.wp);
+                for (int t = 0; t < tapSlots; t += TAP_BLOCK) {
+                    for (int cv = 0; cv < channels; cv += L) {
+                        weightBlock(images, plane, p.wp, g.oh(), g.ow(), (int) tapAt[t], (int) tapAt[t + 1], (int) tapAt[t + 2], (int) tapAt[t + 3],
+                                byPosition, n * positionsBytes + (long) cv * FLOAT, (long) channels * FLOAT, sum, (ci * tapSlots + t) * channels + cv, channels);
                     }
                 }
             }
@@ -189,43 +197,28 @@ final class DirectConvolution {
     }
 
     /**
-     * r[i * 4 + j] = sum over output positions of output-gradient channel i of the block (at byte {@code gradAt}, the
-     * second {@code second} bytes further) times input channel ci at tap t + j. Whole vectors only, no masks: the
-     * output gradient rows are zero past their end, and masked loads made the loop too large for C1, so that it
-     * never reached C2.
+     * Four taps' rows of {@code sum} (at {@code at}, {@code stride} floats apart) for one vector of output channels:
+     * over every output position, the four pixels the taps read, broadcast, times the vector of gradients there.
      */
-    private static void weightBlock(MemorySegment image, Padded p, int count, long planeAt, long[] tapAt, int t,
-                                    MemorySegment grad, long gradAt, long second, float[] r) {
-        long t0 = tapAt[t], t1 = tapAt[t + 1], t2 = tapAt[t + 2], t3 = tapAt[t + 3];
-        long rowBytes = (long) p.wp * FLOAT, gradRowBytes = (long) p.owp * FLOAT;
-        long imageBytes = p.imageFloats() * FLOAT, gradImageBytes = p.gradientFloats() * FLOAT;
-        int oh = p.g.oh();
-        FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-        for (int i = 0; i < count * oh; i++) {
-            int n = i / oh, oy = i - n * oh;
-            long row = planeAt + n * imageBytes + oy * rowBytes, d = gradAt + n * gradImageBytes + oy * gradRowBytes;
-            for (int x0 = 0; x0 < p.owp; x0 += L, row += L * FLOAT, d += L * FLOAT) {
-                FloatVector g0 = FloatVector.fromMemorySegment(S, grad, d, ORDER), g1 = FloatVector.fromMemorySegment(S, grad, d + second, ORDER);
-                FloatVector v0 = FloatVector.fromMemorySegment(S, image, row + t0, ORDER), v1 = FloatVector.fromMemorySegment(S, image, row + t1, ORDER),
-                        v2 = FloatVector.fromMemorySegment(S, image, row + t2, ORDER), v3 = FloatVector.fromMemorySegment(S, image, row + t3, ORDER);
-                s00 = g0.fma(v0, s00);
-                s01 = g0.fma(v1, s01);
-                s02 = g0.fma(v2, s02);
-                s03 = g0.fma(v3, s03);
-                s10 = g1.fma(v0, s10);
-                s11 = g1.fma(v1, s11);
-                s12 = g1.fma(v2, s12);
-                s13 = g1.fma(v3, s13);
+    private static void weightBlock(float[] image, int plane, int wp, int oh, int ow, int t0, int t1, int t2, int t3,
+                                    MemorySegment grad, long gradAt, long positionBytes, float[] sum, int at, int stride) {
+        FloatVector s0 = FloatVector.fromArray(S, sum, at), s1 = FloatVector.fromArray(S, sum, at + stride),
+                s2 = FloatVector.fromArray(S, sum, at + 2 * stride), s3 = FloatVector.fromArray(S, sum, at + 3 * stride);
+        for (int oy = 0; oy < oh; oy++) {
+            int row = plane + oy * wp;
+            long d = gradAt + (long) oy * ow * positionBytes;
+            for (int ox = 0; ox < ow; ox++, d += positionBytes) {
+                FloatVector gv = FloatVector.fromMemorySegment(S, grad, d, ORDER);
+                s0 = gv.fma(FloatVector.broadcast(S, image[row + ox + t0]), s0);
+                s1 = gv.fma(FloatVector.broadcast(S, image[row + ox + t1]), s1);
+                s2 = gv.fma(FloatVector.broadcast(S, image[row + ox + t2]), s2);
+                s3 = gv.fma(FloatVector.broadcast(S, image[row + ox + t3]), s3);
             }
         }
-        r[0] = Lanes.sum(s00);
-        r[1] = Lanes.sum(s01);
-        r[2] = Lanes.sum(s02);
-        r[3] = Lanes.sum(s03);
-        r[4] = Lanes.sum(s10);
-        r[5] = Lanes.sum(s11);
-        r[6] = Lanes.sum(s12);
-        r[7] = Lanes.sum(s13);
+        s0.intoArray(sum, at);
+        s1.intoArray(sum, at + stride);
+        s2.intoArray(sum, at + 2 * stride);
+        s3.intoArray(sum, at + 3 * stride);
     }
 
     /**
@@ -270,13 +263,20 @@ final class DirectConvolution {
             return pad;
         }
 
-        /** The dense output gradients of {@code count} images from element {@code at}, rows of owp floats zero past ow. */
-        MemorySegment gradientRows(MemorySegment dy, long at, int count) {
-            long bytes = count * gradientFloats() * FLOAT, rowCount = (long) count * g.cout() * g.oh();
-            MemorySegment rows = Scratch.get(Scratch.GRADIENT_ROWS, bytes).asSlice(0, bytes);
-            rows.fill((byte) 0);
-            for (long r = 0; r < rowCount; r++) MemorySegment.copy(dy, (at + r * g.ow()) * FLOAT, rows, r * owp * FLOAT, g.ow() * FLOAT);
-            return rows;
+        /**
+         * The dense output gradients of {@code count} images from element {@code at}, by position: for each image and
+         * output position, its cout values, zero up to {@code channels}.
+         */
+        MemorySegment gradientByPosition(MemorySegment dy, long at, int count, int channels) {
+            long positions = (long) count * g.p(), bytes = positions * channels * FLOAT;
+            MemorySegment out = Scratch.get(Scratch.GRADIENT_BY_POSITION, bytes).asSlice(0, bytes);
+            if (channels > g.cout()) out.fill((byte) 0);
+            for (int n = 0; n < count; n++)
+                for (int co = 0; co < g.cout(); co++) {
+                    long src = at + ((long) n * g.cout() + co) * g.p(), dst = (long) n * g.p() * channels + co;
+                    for (int q = 0; q < g.p(); q++) out.setAtIndex(F32, dst + (long) q * channels, dy.getAtIndex(F32, src + q));
+                }
+            return out;
         }
     }
 }

@@ -17,7 +17,7 @@ final class Scratch {
     static final int FLIPPED_WEIGHT = 4;
     static final int PADDED_IMAGE = 5;
     static final int OUTPUT_TILE = 6;
-    static final int GRADIENT_ROWS = 7;
+    static final int GRADIENT_BY_POSITION = 7;
     private static final int SLOTS = 8;
 
     private static final ThreadLocal<MemorySegment[]> SLOTS_OF_THREAD = ThreadLocal.withInitial(() -> new MemorySegment[SLOTS]);

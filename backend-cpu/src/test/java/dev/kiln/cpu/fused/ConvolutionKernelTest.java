@@ -41,6 +41,8 @@ class ConvolutionKernelTest {
                 new Case("many channels (channels-last weight gradient)", 4, 32, 9, 10, 8, 3, 3, Conv2dSpec.of(1, 1)),
                 new Case("many channels in groups, stride, dilation", 3, 40, 11, 9, 6, 3, 2, new Conv2dSpec(2, 1, 1, 2, 1, 2, 2)),
                 new Case("5x5 valid, one image", 1, 3, 20, 18, 6, 5, 5, Conv2dSpec.of(1, 0)),
+                new Case("LeNet layer 2 (weight gradient over output channels)", 5, 6, 14, 14, 16, 5, 5, Conv2dSpec.of(1, 0)),
+                new Case("12 outputs, dilated and padded (part of a channel vector)", 3, 5, 12, 11, 12, 3, 3, new Conv2dSpec(1, 1, 1, 1, 2, 2, 1)),
                 new Case("groups, dilation, stride", 4, 8, 15, 12, 12, 3, 3, new Conv2dSpec(2, 1, 2, 1, 2, 1, 4)),
                 new Case("asymmetric stride beyond padding", 3, 4, 9, 10, 5, 2, 3, new Conv2dSpec(3, 2, 1, 1, 1, 2, 1)),
                 new Case("1x1 stride 1", 5, 16, 7, 9, 24, 1, 1, Conv2dSpec.of(1, 0)),
@@ -123,9 +125,9 @@ class ConvolutionKernelTest {
 
     /**
      * LeNet's first layer (few channels, stride 1: the direct path) with an infinite pixel in the last column of a row.
-     * The tap kx = 0 never reads that column for an output inside the row, but the direct path's whole vectors run on
-     * past the row's end, where that pixel meets a zero gradient: its result is not finite, so it must hand over to
-     * the general path, and the taps that never read the pixel stay finite, as in the reference.
+     * The tap kx = 0 never reads that column for an output inside the row, so its gradient stays finite, as in the
+     * reference: a kernel that let whole vectors run on past a row's end would meet that pixel with a zero gradient
+     * and make it NaN.
      */
     @org.junit.jupiter.api.Test
     void anInfinitePixelReachesOnlyTheWeightGradientsOfTheTapsThatReadIt() {
