@@ -2,6 +2,7 @@ package dev.kiln.cpu;
 
 import dev.kiln.DType;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.WorkerPool;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -69,6 +70,14 @@ final class Indexing {
         });
     }
 
+    /** Elements from which a scatter along the last axis is split over the pool. */
+    private static final long PARALLEL_ELEMENTS = 1L << 16;
+
+    /** v's entries [from, from + shape[0]) along the first axis, with the rest of {@code shape}. */
+    private static View leading(View v, int[] shape, int from) {
+        return v.withShape(shape, v.strides(), v.offset() + from * v.strides()[0]);
+    }
+
     static void scatterAdd(View dst, int axis, View index, View src) {
         MemorySegment ds = seg(dst), is = seg(index), ss = seg(src);
         DType t = dst.dtype(), it = index.dtype();
@@ -77,11 +86,22 @@ final class Indexing {
         View srcWindow = src.withShape(index.shape(), src.strides(), src.offset());
         long sb = innerStride(base), si = innerStride(index), sv = innerStride(srcWindow);
         if (floatsByLongs(t, it)) {
-            Strided.rows(index.shape(), base, index, srcWindow, (o0, o1, o2, n) -> {
-                for (int i = 0; i < n; i++) {
-                    long at = o0 + i * sb + is.getAtIndex(I64, o1 + i * si) * axisStride;
-                    ds.setAtIndex(F32, at, ds.getAtIndex(F32, at) + ss.getAtIndex(F32, o2 + i * sv));
-                }
+            int[] shape = index.shape();
+            // Along the last axis each row adds only into its own row of dst, so rows can run in parallel and every
+            // element still sees its additions in index order (max pooling's gradient: a plane per row).
+            int tasks = axis == shape.length - 1 && shape.length > 1 && index.numel() >= PARALLEL_ELEMENTS
+                    ? Math.min(shape[0], 2 * WorkerPool.shared().parallelism()) : 1;
+            int per = Math.ceilDiv(shape[0], tasks);
+            WorkerPool.shared().run(Math.ceilDiv(shape[0], per), task -> {
+                int from = task * per, count = Math.min(shape[0], from + per) - from;
+                int[] part = shape.clone();
+                part[0] = count;
+                Strided.rows(part, leading(base, part, from), leading(index, part, from), leading(srcWindow, part, from), (o0, o1, o2, n) -> {
+                    for (int i = 0; i < n; i++) {
+                        long at = o0 + i * sb + is.getAtIndex(I64, o1 + i * si) * axisStride;
+                        ds.setAtIndex(F32, at, ds.getAtIndex(F32, at) + ss.getAtIndex(F32, o2 + i * sv));
+                    }
+                });
             });
             return;
         }

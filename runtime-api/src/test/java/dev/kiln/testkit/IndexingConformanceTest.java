@@ -31,6 +31,17 @@ class IndexingConformanceTest {
             Tensor src = Ref.f64(new double[] {10, 20, 30, 40}, 2, 2);
             assertClose(new double[] {20, 0, 10, 0, 70, 0}, base.scatterAdd(1, Tensor.of(new long[] {2, 0, 1, 1}, 2, 2), src), 0, 0,
                     "scatter_add accumulates duplicate indices");
+            // Along the last axis, large enough for a backend to split it (max pooling's gradient has this shape).
+            int rows = 40 * 3, width = 64, per = 600;
+            double[] values = data(36, rows * per, -1, 1), where = data(37, rows * per, 0, 1), expected = new double[rows * width];
+            long[] at = new long[rows * per];
+            for (int i = 0; i < at.length; i++) {
+                at[i] = (long) Math.floor(where[i] * width) % width;
+                expected[(i / per) * width + (int) at[i]] += values[i];
+            }
+            Tensor sums = Tensor.zeros(DType.FLOAT32, null, 40, 3, width)
+                    .scatterAdd(2, Tensor.of(at, 40, 3, per), Ref.f64(values, 40, 3, per).to(DType.FLOAT32));
+            assertClose(expected, sums, 1e-5, 1e-4, "scatter_add along the last axis, 72,000 float32 values");
             assertMessage(IndexOutOfBoundsException.class, () -> t.gather(1, Tensor.of(new long[] {3, 0}, 1, 2)).toDoubleArray(), "gather", "index 3", "size 3");
             assertMessage(IndexOutOfBoundsException.class, () -> t.gather(1, Tensor.of(new long[] {-1, 0}, 1, 2)).toDoubleArray(), "gather", "index -1", "size 3");
             assertThrows(IllegalArgumentException.class, () -> t.gather(1, Tensor.of(new float[] {0, 1}, 1, 2)));
