@@ -25,8 +25,12 @@ public final class LstmCell {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final FloatVector ONE = FloatVector.broadcast(S, 1);
-    /** Hidden units below which one thread does every row (the usual recurrent batch is far below). */
-    private static final long PARALLEL_ELEMENTS = 1L << 17;
+    /**
+     * Hidden units from which rows are split over the pool. Between the time step's two GEMMs the workers are still
+     * spinning, so a batch of 32 x 256 pays to split: the 2-layer LSTM step's cells took 8.5 ms on one thread and
+     * 4.6 ms split (forward; backward 5.7 and 3.5), and the step 107 against 87 ms.
+     */
+    private static final long PARALLEL_ELEMENTS = 1L << 13;
 
     private LstmCell() {}
 
