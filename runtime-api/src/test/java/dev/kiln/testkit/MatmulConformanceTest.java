@@ -63,8 +63,14 @@ class MatmulConformanceTest {
         GradCheck.check("batched broadcast matmul", xs -> xs[0].matmul(xs[1]),
                 new double[][] {data(49, 24, -1, 1), data(50, 8, -1, 1)}, new int[][] {{2, 3, 4}, {4, 2}});
         GradCheck.check("vector matmul", xs -> xs[0].matmul(xs[1]), new double[][] {data(51, 4, -1, 1), data(52, 12, -1, 1)}, new int[][] {{4}, {4, 3}});
+        GradCheck.check("batched matmul of transposed matrices (rows not a view)", xs -> xs[0].mT().matmul(xs[1]),
+                new double[][] {data(56, 24, -1, 1), data(57, 8, -1, 1)}, new int[][] {{2, 4, 3}, {4, 2}});
         GradCheck.check("linear", xs -> Functional.linear(xs[0], xs[1], xs[2]),
                 new double[][] {data(53, 12, -1, 1), data(54, 8, -1, 1), data(55, 2, -1, 1)}, new int[][] {{3, 4}, {2, 4}, {2}});
+        GradCheck.check("linear on a stack", xs -> Functional.linear(xs[0], xs[1], xs[2]),
+                new double[][] {data(58, 24, -1, 1), data(54, 8, -1, 1), data(55, 2, -1, 1)}, new int[][] {{2, 3, 4}, {2, 4}, {2}});
+        GradCheck.check("linear on a vector", xs -> Functional.linear(xs[0], xs[1], null),
+                new double[][] {data(59, 4, -1, 1), data(54, 8, -1, 1)}, new int[][] {{4}, {2, 4}});
         try (Scope sc = Scope.open()) {
             Tensor x = Tensor.randn(DType.FLOAT32, null, 8, 16);
             assertShape(x.matmul(x.t()), 8, 8);
