@@ -85,8 +85,16 @@ final class Autograd {
                     if (!Arrays.equals(gi.view.shape(), in.view.shape()))
                         throw new IllegalStateException(node.op() + ": backward produced a gradient of shape " + Shapes.str(gi.view.shape())
                                 + " for input " + i + " of shape " + Shapes.str(in.view.shape()));
-                    if (in.gradFn() == null) accumulateLeaf(in, gi);
-                    else pending.add(in.gradFn(), gi);
+                    if (in.gradFn() == null) {
+                        if (ownedByThisPass(gi, g, grads, scope, pending)) {
+                            pending.keep(gi);
+                            stealLeaf(in, gi);
+                        } else {
+                            accumulateLeaf(in, gi);
+                        }
+                    } else {
+                        pending.add(in.gradFn(), gi);
+                    }
                 }
                 pending.release(g);
                 for (Tensor gi : grads) if (gi != null) pending.release(gi);
@@ -113,6 +121,7 @@ final class Autograd {
         private final Map<Node, Slot> slots = new IdentityHashMap<>(4);
         private final Map<Tensor, Integer> holders = new IdentityHashMap<>(4);
         private final List<Tensor> replaced = new ArrayList<>();
+        private final Map<Tensor, Boolean> taken = new IdentityHashMap<>(4);
         private final Tensor callerOwned;
 
         Pending(Tensor callerOwned) { this.callerOwned = callerOwned; }
@@ -148,16 +157,46 @@ final class Autograd {
             holders.computeIfPresent(g, (t, n) -> n > 1 ? n - 1 : null);
         }
 
-        /** Closes {@code g} unless a slot still holds it or it belongs to the caller. */
+        /** Closes {@code g} unless a slot still holds it, it belongs to the caller, or a leaf took it. */
         void release(Tensor g) {
-            if (g != callerOwned && !holders.containsKey(g)) g.close();
+            if (g != callerOwned && !holders.containsKey(g) && !taken.containsKey(g)) g.close();
         }
+
+        /** {@code g} became a leaf's gradient: never close it. */
+        void keep(Tensor g) { taken.put(g, Boolean.TRUE); }
+
+        boolean holds(Tensor g) { return g == callerOwned || holders.containsKey(g); }
 
         void releaseReplaced() {
             if (replaced.isEmpty()) return;
             for (Tensor t : replaced) release(t);
             replaced.clear();
         }
+    }
+
+    /**
+     * Whether a rule's gradient {@code gi} belongs to this backward pass alone, so a leaf without a gradient yet can
+     * take it as is instead of a copy (PyTorch's AccumulateGrad steals such a gradient too; here it saved a copy of
+     * every parameter's gradient per step): made by a rule in this pass (owned by its scope), the only handle on its
+     * memory, dense from the start, the leaf's dtype checked by the caller, not the incoming gradient, not returned for
+     * two inputs, not waiting in a slot.
+     */
+    private static boolean ownedByThisPass(Tensor gi, Tensor g, Tensor[] grads, Scope scope, Pending pending) {
+        if (gi == g || gi.owner != scope || !gi.storage.exclusive() || !gi.view.isContiguous() || gi.view.offset() != 0
+                || pending.holds(gi)) return false;
+        int uses = 0;
+        for (Tensor t : grads) if (t == gi) uses++;
+        return uses == 1;
+    }
+
+    /** Gives {@code g} to a leaf as its gradient, or adds it to the one it has. */
+    private static void stealLeaf(Tensor leaf, Tensor g) {
+        if (leaf.grad() != null || g.dtype() != leaf.dtype()) {
+            accumulateLeaf(leaf, g);
+            return;
+        }
+        Scope.untrack(g);
+        leaf.setGrad(g);
     }
 
     private static void accumulateLeaf(Tensor leaf, Tensor g) {

@@ -1,5 +1,7 @@
 package dev.kiln;
 
+import dev.kiln.autograd.GradMode;
+
 import java.util.Arrays;
 import java.lang.ref.Reference;
 
@@ -89,12 +91,22 @@ final class LinearAlgebra {
                     + " (expected input [..., " + (weight.dim() == 2 ? weight.size(1) : "?") + "] and weight [out, in])");
         if (bias != null && (bias.dim() != 1 || bias.size(0) != weight.size(0)))
             throw new IllegalArgumentException("linear: bias " + Elementwise.describe(bias) + " does not match weight " + Elementwise.describe(weight));
-        try (Tensor wt = weight.t()) {
-            Tensor y = x.matmul(wt);
-            if (bias == null) return y;
-            try (y) {
-                return Elementwise.addInOwnType(y, bias);
-            }
+        Tensor product;
+        try (GradMode off = GradMode.noGrad(); Tensor wt = weight.t()) {
+            product = x.matmul(wt);
+        }
+        // One node for x @ weight^T, as PyTorch's linear: the weight's gradient is g^T @ x over all rows, made in the
+        // weight's own layout, so the weight can take it as its gradient. Through matmul's rule it was x^T @ g, the
+        // gradient of the transposed view, and every step copied each weight's gradient into place.
+        Tensor y = Autograd.record("linear", product, new Tensor[] {x, weight}, g -> new Tensor[] {
+                x.requiresGrad() ? g.matmul(weight) : null,
+                weight.requiresGrad() ? rows(g).mT().matmul(rows(x)) : null});
+        if (bias == null) return y;
+        try (y) {
+            return Elementwise.addInOwnType(y, bias);
         }
     }
+
+    /** t as a matrix of rows: (..., n) -> (rows, n), a view where the layout allows. */
+    private static Tensor rows(Tensor t) { return t.reshape(-1, t.size(-1)); }
 }

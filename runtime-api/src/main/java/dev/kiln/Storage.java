@@ -91,6 +91,9 @@ final class Storage {
 
     boolean isFreed() { return refs <= 0; }
 
+    /** Whether one handle alone holds this memory (no view or alias shares it). */
+    boolean exclusive() { return refs == 1; }
+
     int version() { return version; }
 
     @SuppressWarnings("NonAtomicOperationOnVolatileField") // see the field
