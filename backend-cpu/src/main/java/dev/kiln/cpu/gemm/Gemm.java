@@ -38,6 +38,8 @@ public final class Gemm {
      * a pass over B, which only pays off when enough row panels of A reuse it.
      */
     static final int IN_PLACE_MAX_M = 48;
+    /** Elements of A from which packing it alone is split over the pool. */
+    private static final long PARALLEL_PACK = 1L << 13;
     /** Tasks per thread, so a thread slowed by something else on the machine does not hold everyone up. */
     private static final int TASKS_PER_THREAD = 3;
 
@@ -176,9 +178,11 @@ public final class Gemm {
                         int colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
                         boolean packAFirst = colParts > 1;
                         if (packB || packAFirst) {
-                            // A alone (fewer rows than tasks) is a few thousand elements: not worth a hand-off.
-                            int packParts = packB ? Math.min(parts, packedPanels) : 1;
-                            (packB ? tasks : Tasks.INLINE).run(packParts, t -> {
+                            // A alone is split by row panels when it is deep: a 32 x 1024 A packed on the calling
+                            // thread was a quarter of the product, and held it to one thread's speed.
+                            boolean splitA = !packB && (long) mb * kc >= PARALLEL_PACK;
+                            int packParts = packB ? Math.min(parts, packedPanels) : splitA ? rowPanels : 1;
+                            (packB || splitA ? tasks : Tasks.INLINE).run(packParts, t -> {
                                 if (packB) {
                                     packB(b, bBlock, brs, bcs, kc, nc, pb, firstPacked + packedPanels * t / packParts,
                                             firstPacked + packedPanels * (t + 1) / packParts);
