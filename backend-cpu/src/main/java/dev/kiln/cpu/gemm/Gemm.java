@@ -38,8 +38,6 @@ public final class Gemm {
      * a pass over B, which only pays off when enough row panels of A reuse it.
      */
     static final int IN_PLACE_MAX_M = 48;
-    /** Elements of A from which packing it alone is split over the pool. */
-    private static final long PARALLEL_PACK = 1L << 13;
     /** Tasks per thread, so a thread slowed by something else on the machine does not hold everyone up. */
     private static final int TASKS_PER_THREAD = 3;
 
@@ -158,6 +156,10 @@ public final class Gemm {
             MemorySegment pb = ws.b;
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
             boolean inPlace = readsBInPlace(m, bcs);
+            if (inPlace && n % nr == 0 && parts > 1) {
+                fewRows(m, n, k, kcSize, a, aOff, ars, acs, b, bOff, brs, c, cOff, crs, ccs, tasks, parts);
+                return;
+            }
             for (int jc = 0; jc < n; jc += ncSize) {
                 int nc = Math.min(ncSize, n - jc), colPanels = Math.ceilDiv(nc, nr);
                 // Read in place, whole column panels only: a ragged last one is still packed (zero-padded), as
@@ -178,11 +180,9 @@ public final class Gemm {
                         int colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
                         boolean packAFirst = colParts > 1;
                         if (packB || packAFirst) {
-                            // A alone is split by row panels when it is deep: a 32 x 1024 A packed on the calling
-                            // thread was a quarter of the product, and held it to one thread's speed.
-                            boolean splitA = !packB && (long) mb * kc >= PARALLEL_PACK;
-                            int packParts = packB ? Math.min(parts, packedPanels) : splitA ? rowPanels : 1;
-                            (packB || splitA ? tasks : Tasks.INLINE).run(packParts, t -> {
+                            // A alone (fewer rows than tasks) is a few thousand elements: not worth a hand-off.
+                            int packParts = packB ? Math.min(parts, packedPanels) : 1;
+                            (packB ? tasks : Tasks.INLINE).run(packParts, t -> {
                                 if (packB) {
                                     packB(b, bBlock, brs, bcs, kc, nc, pb, firstPacked + packedPanels * t / packParts,
                                             firstPacked + packedPanels * (t + 1) / packParts);
@@ -218,6 +218,37 @@ public final class Gemm {
                     }
                 }
             }
+        }
+
+        /**
+         * Few rows of A, every column panel of B read in place: one hand-off per product, each task packing the rows
+         * of A it needs for every depth block into its own thread's workspace. Packing A apart, with a hand-off per
+         * depth block, held the LSTM's 32-row products to about one thread's speed. The tiles and the order of the
+         * depth blocks are those of the blocked path, so the results are the same bits.
+         */
+        private void fewRows(int m, int n, int k, int kcSize, MemorySegment a, long aOff, long ars, long acs,
+                             MemorySegment b, long bOff, long brs, MemorySegment c, long cOff, long crs, long ccs, Tasks tasks, int parts) {
+            int rowPanels = Math.ceilDiv(m, mr), colPanels = n / nr;
+            int rowParts = Math.min(rowPanels, parts), colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
+            tasks.run(rowParts * colParts, t -> {
+                int rp = t / colParts, cp = t % colParts;
+                int r0 = rowPanels * rp / rowParts, r1 = rowPanels * (rp + 1) / rowParts;
+                int c0 = colPanels * cp / colParts, c1 = colPanels * (cp + 1) / colParts;
+                Workspace<W> ws = workspace.get();
+                ws.reserve(kernel, rowPanels * mr * kcSize, 0);
+                for (int pc = 0; pc == 0 || pc < k; pc += kcSize) {
+                    int kc = Math.min(kcSize, k - pc);
+                    packA(a, aOff + pc * acs, ars, acs, m, kc, ws.a, r0, r1);
+                    for (int ip = r0; ip < r1; ip++) {
+                        int ir = ip * mr, rows = Math.min(mr, m - ir);
+                        for (int jp = c0; jp < c1; jp++) {
+                            int jr = jp * nr;
+                            kernel.tile(kc, ws.a, ir * kc, b, bOff + pc * brs + jr, brs, c, cOff + ir * crs + jr * ccs, crs, ccs, rows, nr,
+                                    pc > 0, ws.scratch);
+                        }
+                    }
+                }
+            });
         }
 
         private static boolean readsBInPlace(int m, long bColStride) { return bColStride == 1 && m <= IN_PLACE_MAX_M; }
