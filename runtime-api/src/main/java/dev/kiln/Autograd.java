@@ -86,9 +86,10 @@ final class Autograd {
                         throw new IllegalStateException(node.op() + ": backward produced a gradient of shape " + Shapes.str(gi.view.shape())
                                 + " for input " + i + " of shape " + Shapes.str(in.view.shape()));
                     if (in.gradFn() == null) {
-                        if (ownedByThisPass(gi, g, grads, scope, pending)) {
+                        if (in.grad() == null && gi.dtype() == in.dtype() && ownedByThisPass(gi, g, grads, scope, pending)) {
                             pending.keep(gi);
-                            stealLeaf(in, gi);
+                            Scope.untrack(gi);
+                            in.setGrad(gi);
                         } else {
                             accumulateLeaf(in, gi);
                         }
@@ -175,11 +176,12 @@ final class Autograd {
     }
 
     /**
-     * Whether a rule's gradient {@code gi} belongs to this backward pass alone, so a leaf without a gradient yet can
-     * take it as is instead of a copy (PyTorch's AccumulateGrad steals such a gradient too; here it saved a copy of
-     * every parameter's gradient per step): made by a rule in this pass (owned by its scope), the only handle on its
-     * memory, dense from the start, the leaf's dtype checked by the caller, not the incoming gradient, not returned for
-     * two inputs, not waiting in a slot.
+     * Whether a rule's gradient {@code gi} belongs to this backward pass alone, so a leaf without a gradient yet (and
+     * of gi's dtype: the caller checks both, before marking gi kept) can take it as is instead of a copy (PyTorch's
+     * AccumulateGrad steals such a gradient too; here it saved a copy of every parameter's gradient per step): made by
+     * a rule in this pass (owned by its scope), the only handle on its memory, dense from the start, not the incoming
+     * gradient, not returned for two inputs, not waiting in a slot. A gradient only added into a leaf's is not kept, so
+     * it is closed as soon as it is used, as before.
      */
     private static boolean ownedByThisPass(Tensor gi, Tensor g, Tensor[] grads, Scope scope, Pending pending) {
         if (gi == g || gi.owner != scope || !gi.storage.exclusive() || !gi.view.isContiguous() || gi.view.offset() != 0
@@ -187,16 +189,6 @@ final class Autograd {
         int uses = 0;
         for (Tensor t : grads) if (t == gi) uses++;
         return uses == 1;
-    }
-
-    /** Gives {@code g} to a leaf as its gradient, or adds it to the one it has. */
-    private static void stealLeaf(Tensor leaf, Tensor g) {
-        if (leaf.grad() != null || g.dtype() != leaf.dtype()) {
-            accumulateLeaf(leaf, g);
-            return;
-        }
-        Scope.untrack(g);
-        leaf.setGrad(g);
     }
 
     private static void accumulateLeaf(Tensor leaf, Tensor g) {

@@ -498,11 +498,16 @@ public record FusedProgram(int inputs, int scalars, List<Instruction> code, List
          * @return the program
          */
         public FusedProgram build() {
-            new FusedProgram(inputs, scalars, code, outputs, reduction); // checks every reference before pruning follows them
+            FusedProgram whole = new FusedProgram(inputs, scalars, code, outputs, reduction); // checks every reference first
             boolean[] live = new boolean[code.size()];
             for (int r : outputs) live[r] = true;
-            for (int r = code.size() - 1; r >= 0; r--)
-                if (live[r]) for (int operand : operands(code.get(r))) live[operand] = true;
+            int liveCount = 0;
+            for (int r = code.size() - 1; r >= 0; r--) {
+                if (!live[r]) continue;
+                liveCount++;
+                for (int operand : operands(code.get(r))) live[operand] = true;
+            }
+            if (liveCount == code.size()) return whole;
             int[] renumbered = new int[code.size()];
             List<Instruction> kept = new ArrayList<>();
             for (int r = 0; r < code.size(); r++) {

@@ -38,7 +38,7 @@ final class DirectConvolution {
     /** Two floats as one long lane, for {@link #weightPairBlock}. */
     private static final VectorSpecies<Long> PAIRS = VectorSpecies.of(long.class, S.vectorShape());
     private static final ValueLayout.OfLong PAIR = ValueLayout.JAVA_LONG_UNALIGNED;
-    /** This thread's padded images on the heap, for the weight gradient (see there). */
+    /** This thread's padded images on the heap, for the weight gradient (see {@link Padded#copyToHeap}). */
     private static final ThreadLocal<float[][]> HEAP_IMAGES = ThreadLocal.withInitial(() -> new float[1][0]);
     /**
      * Output channels up to which this path is taken: beyond two forward blocks the GEMM's 12-row tiles are full
@@ -151,9 +151,7 @@ final class DirectConvolution {
         Padded p = Padded.of(g);
         pool.run(chunks, chunk -> {
             int first = chunk * per, count = Math.min(g.n(), first + per) - first;
-            // On the heap: a broadcast of an array element folds into the multiply-add's load, where a segment
-            // read went through a scalar register and a bounds check per pixel (this kernel ran 1.3x slower).
-            float[] images = onHeap(p.copy(input, x, first, count));
+            float[] images = p.copyToHeap(input, x, first, count);
             MemorySegment byPosition = p.gradientByPosition(dy, gradOut.offset() + (long) first * g.cout() * g.p(), count, width, pairs);
             weightImages(images, p, g, byPosition, count, channels, width, pairs, partial[chunk]);
         });
@@ -169,15 +167,6 @@ final class DirectConvolution {
                     float v = pairs ? total[row + 2 * co] + total[row + 2 * co + 1] : total[row + co];
                     dw.setAtIndex(F32, gradWeight.offset() + ((long) co * g.c() + ci) * taps + t, v);
                 }
-    }
-
-    /** The segment's floats in this thread's heap array, grown to fit and reused: a training step allocates none. */
-    private static float[] onHeap(MemorySegment floats) {
-        float[][] held = HEAP_IMAGES.get();
-        int n = Math.toIntExact(floats.byteSize() / FLOAT);
-        if (held[0].length < n) held[0] = new float[n];
-        MemorySegment.copy(floats, F32, 0, held[0], 0, n);
-        return held[0];
     }
 
     /**
@@ -284,10 +273,26 @@ final class DirectConvolution {
 
         /** Images [first, first + count), padded, one after the other. */
         MemorySegment copy(View input, MemorySegment x, int first, int count) {
+            long bytes = (count * imageFloats() + L) * FLOAT;
+            return copyInto(input, x, first, count, Scratch.get(Scratch.PADDED_IMAGE, bytes).asSlice(0, bytes));
+        }
+
+        /**
+         * The same images in this thread's heap array (grown to fit and reused, so a training step allocates none):
+         * a broadcast of an array element folds into the multiply-add's load, where a segment read went through a
+         * scalar register and a bounds check per pixel (the weight gradient ran 1.3x slower).
+         */
+        float[] copyToHeap(View input, MemorySegment x, int first, int count) {
+            float[][] held = HEAP_IMAGES.get();
+            int floats = Math.toIntExact(count * imageFloats() + L);
+            if (held[0].length < floats) held[0] = new float[floats];
+            copyInto(input, x, first, count, MemorySegment.ofArray(held[0]).asSlice(0, (long) floats * FLOAT));
+            return held[0];
+        }
+
+        private MemorySegment copyInto(View input, MemorySegment x, int first, int count, MemorySegment pad) {
             var s = g.spec();
             long[] st = input.strides();
-            long bytes = (count * imageFloats() + L) * FLOAT;
-            MemorySegment pad = Scratch.get(Scratch.PADDED_IMAGE, bytes).asSlice(0, bytes);
             pad.fill((byte) 0);
             for (int n = 0; n < count; n++) {
                 long base = input.offset() + (first + n) * st[0], image = n * imageFloats();
