@@ -25,8 +25,8 @@ import java.nio.ByteOrder;
  * element through a {@code switch} on the dtype widened to double, about 30 ns per element. A ReLU's backward pass
  * ({@code g * (x > 0).to(float)}) spent more time there than in the convolutions of a LeNet-5 step.
  *
- * <p>Each run is vectors of {@link #LANES} elements (as many as a preferred-width double vector holds, so every
- * dtype of a pair has a species of that lane count) and a scalar tail. As in {@link FloatLoops}, every vector
+ * <p>Each run is vectors of {@link #LANES} elements (as many as a preferred-width double vector holds, and at least
+ * 8, so every dtype of a pair has a species of that lane count) and a scalar tail. As in {@link FloatLoops}, every vector
  * operator is a constant in its own loop: C2 compiles a comparison or conversion whose operator is a parameter to
  * a boxed, ~10x slower fallback.
  */
@@ -34,8 +34,13 @@ final class MixedTypeLoops {
     private MixedTypeLoops() {}
 
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
-    static final int LANES = D.length();
+    /**
+     * At least 8: the byte species of a lane count below 8 would be narrower than the narrowest vector (64 bits), so
+     * where the preferred double vector holds fewer (4 with AVX2, 2 with NEON) the double species is wider than the
+     * hardware's and emulated, while the float32 loops, the ones a training step runs, stay native.
+     */
+    static final int LANES = Math.max(DoubleVector.SPECIES_PREFERRED.length(), 8);
+    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, VectorShape.forBitSize(64 * LANES));
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(32 * LANES));
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(32 * LANES));
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(8 * LANES));
