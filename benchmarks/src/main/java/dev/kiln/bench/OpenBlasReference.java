@@ -3,6 +3,13 @@ package dev.kiln.bench;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.util.Random;
 
 /**
@@ -13,12 +20,26 @@ import java.util.Random;
 final class OpenBlasReference {
     private OpenBlasReference() {}
 
-    /** The settings in force; the JavaCPP presets expose no thread or core-type calls, so these are env vars. */
+    /**
+     * The settings in force and the kernel OpenBLAS chose for this CPU. The presets bind neither
+     * {@code openblas_get_corename} nor {@code openblas_get_num_threads}, so both are called through the FFM linker
+     * in the library the presets loaded; the environment variables are printed beside them.
+     */
     static String describe() {
-        org.bytedeco.javacpp.Loader.load(openblas_nolapack.class);
-        return "OpenBLAS 0.3.31 (JavaCPP presets 1.5.13): OPENBLAS_NUM_THREADS="
-                + System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "(all cores)") + " OPENBLAS_CORETYPE="
-                + System.getenv().getOrDefault("OPENBLAS_CORETYPE", "(detected)");
+        String library = org.bytedeco.javacpp.Loader.load(openblas_nolapack.class);
+        String chosen;
+        try {
+            var lookup = SymbolLookup.libraryLookup(library, Arena.global());
+            var linker = Linker.nativeLinker();
+            MethodHandle corename = linker.downcallHandle(lookup.findOrThrow("openblas_get_corename"), FunctionDescriptor.of(ValueLayout.ADDRESS));
+            MethodHandle threads = linker.downcallHandle(lookup.findOrThrow("openblas_get_num_threads"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
+            chosen = "kernel " + ((MemorySegment) corename.invoke()).reinterpret(64).getString(0) + ", " + (int) threads.invoke() + " threads";
+        } catch (Throwable e) {
+            chosen = "kernel not reported (" + e.getMessage() + ")";
+        }
+        return "OpenBLAS 0.3.31 (JavaCPP presets 1.5.13): " + chosen + "; OPENBLAS_NUM_THREADS="
+                + System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "(unset)") + " OPENBLAS_CORETYPE="
+                + System.getenv().getOrDefault("OPENBLAS_CORETYPE", "(unset)");
     }
 
     /**

@@ -8,9 +8,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Double-precision packing and micro-kernel. The micro-kernel holds a 12 x (2 vectors) tile of C in registers: 24 accumulators plus two B
- * vectors and one broadcast A value, which fits the 32 vector registers of AVX-512 (on 16-register AVX2 it
- * still computes correctly, with some spilling).
+ * Double-precision packing and micro-kernel. The micro-kernel holds a {@link #MR} x (2 vectors) tile of C in registers:
+ * with 512-bit vectors 12 rows, 24 accumulators plus two B vectors and one broadcast A value, which fits the 32
+ * vector registers of AVX-512; with narrower vectors (AVX2 and NEON have 16 registers) 6 rows, 12 accumulators. The
+ * 12-row tile on AVX2 spilled half its accumulators to the stack on every step of k.
  *
  * <p>The float and double kernels are two copies of one shape because the Vector API only generates SIMD
  * code for a species known as a constant of a concrete primitive type; a generic kernel would not vectorise.
@@ -21,7 +22,8 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
 
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    private static final int MR = 12;
+    /** Rows of the register tile: rows 6 to 11 below are compiled only where this is 12 (a constant C2 folds). */
+    private static final int MR = S.vectorBitSize() >= 512 ? 12 : 6;
     private static final int NR = 2 * L;
     private static final ValueLayout.OfDouble E = ValueLayout.JAVA_DOUBLE_UNALIGNED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
@@ -114,12 +116,14 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
             a = DoubleVector.broadcast(S, pa[ai + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
             a = DoubleVector.broadcast(S, pa[ai + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
             a = DoubleVector.broadcast(S, pa[ai + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
-            a = DoubleVector.broadcast(S, pa[ai + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
-            a = DoubleVector.broadcast(S, pa[ai + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
-            a = DoubleVector.broadcast(S, pa[ai + 8]); c80 = a.fma(b0, c80); c81 = a.fma(b1, c81);
-            a = DoubleVector.broadcast(S, pa[ai + 9]); c90 = a.fma(b0, c90); c91 = a.fma(b1, c91);
-            a = DoubleVector.broadcast(S, pa[ai + 10]); c100 = a.fma(b0, c100); c101 = a.fma(b1, c101);
-            a = DoubleVector.broadcast(S, pa[ai + 11]); c110 = a.fma(b0, c110); c111 = a.fma(b1, c111);
+            if (MR == 12) {
+                a = DoubleVector.broadcast(S, pa[ai + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+                a = DoubleVector.broadcast(S, pa[ai + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+                a = DoubleVector.broadcast(S, pa[ai + 8]); c80 = a.fma(b0, c80); c81 = a.fma(b1, c81);
+                a = DoubleVector.broadcast(S, pa[ai + 9]); c90 = a.fma(b0, c90); c91 = a.fma(b1, c91);
+                a = DoubleVector.broadcast(S, pa[ai + 10]); c100 = a.fma(b0, c100); c101 = a.fma(b1, c101);
+                a = DoubleVector.broadcast(S, pa[ai + 11]); c110 = a.fma(b0, c110); c111 = a.fma(b1, c111);
+            }
         }
         c00.intoArray(scratch, 0 * NR); c01.intoArray(scratch, 0 * NR + L);
         c10.intoArray(scratch, 1 * NR); c11.intoArray(scratch, 1 * NR + L);
@@ -127,12 +131,14 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
         c30.intoArray(scratch, 3 * NR); c31.intoArray(scratch, 3 * NR + L);
         c40.intoArray(scratch, 4 * NR); c41.intoArray(scratch, 4 * NR + L);
         c50.intoArray(scratch, 5 * NR); c51.intoArray(scratch, 5 * NR + L);
-        c60.intoArray(scratch, 6 * NR); c61.intoArray(scratch, 6 * NR + L);
-        c70.intoArray(scratch, 7 * NR); c71.intoArray(scratch, 7 * NR + L);
-        c80.intoArray(scratch, 8 * NR); c81.intoArray(scratch, 8 * NR + L);
-        c90.intoArray(scratch, 9 * NR); c91.intoArray(scratch, 9 * NR + L);
-        c100.intoArray(scratch, 10 * NR); c101.intoArray(scratch, 10 * NR + L);
-        c110.intoArray(scratch, 11 * NR); c111.intoArray(scratch, 11 * NR + L);
+        if (MR == 12) {
+            c60.intoArray(scratch, 6 * NR); c61.intoArray(scratch, 6 * NR + L);
+            c70.intoArray(scratch, 7 * NR); c71.intoArray(scratch, 7 * NR + L);
+            c80.intoArray(scratch, 8 * NR); c81.intoArray(scratch, 8 * NR + L);
+            c90.intoArray(scratch, 9 * NR); c91.intoArray(scratch, 9 * NR + L);
+            c100.intoArray(scratch, 10 * NR); c101.intoArray(scratch, 10 * NR + L);
+            c110.intoArray(scratch, 11 * NR); c111.intoArray(scratch, 11 * NR + L);
+        }
         writeTile(scratch, c, cOffset, cRowStride, cColStride, rows, cols, accumulate);
     }
 
