@@ -57,6 +57,13 @@ final class DirectConvolution {
                 && g.k() <= MAX_DEPTH && g.ow() >= L / 2;
     }
 
+    /**
+     * Whether a convolution with this many output channels uses more than half of the multiply-adds the forward
+     * kernel spends: it computes whole blocks of {@link #CO_BLOCK} channels whatever their number, so one channel
+     * costs as much as eight.
+     */
+    static boolean fillsBlocks(int cout) { return 2 * cout > Math.ceilDiv(cout, CO_BLOCK) * CO_BLOCK; }
+
     /** {@code out = conv2d(input, weight)}; weight and out dense, input any strides. */
     static void forward(View input, MemorySegment x, View weight, MemorySegment w, ConvGeometry g, View out, MemorySegment y) {
         int blocks = Math.ceilDiv(g.cout(), CO_BLOCK), taps = g.k();
