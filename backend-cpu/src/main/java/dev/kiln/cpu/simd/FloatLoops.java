@@ -440,6 +440,50 @@ final class FloatLoops {
         for (long i = 0; i < full; i += L) st(ld(a, ao, i).div(s), out, oo, i);
     }
 
+    /**
+     * {@code out[c] = x[0, c] + x[1, c] + ... + x[rows - 1, c]} for n columns, rows {@code rowBytes} apart, each column
+     * added in row order as repeated row additions would (the same bits). Four vectors of columns are held in
+     * registers down {@link #COLUMN_ROWS} rows at a time (one load per element instead of two loads and a store into
+     * the output), and all the columns run before the next rows, so those rows stay in L1 while they are read.
+     */
+    static void sumColumns(MemorySegment x, long xo, long rowBytes, long rows, MemorySegment out, long oo, long n) {
+        for (long r0 = 0; r0 < rows; r0 += COLUMN_ROWS) {
+            long r1 = Math.min(rows, r0 + COLUMN_ROWS);
+            // The first rows start from row 0 itself, the later ones from the partial sums in out.
+            MemorySegment from = r0 == 0 ? x : out;
+            long first = r0 == 0 ? 1 : r0, fromOff = r0 == 0 ? xo : oo, c = 0;
+            for (; c + 4L * L <= n; c += 4L * L) {
+                long at = xo + first * rowBytes + c * BYTES, to = oo + c * BYTES, f = fromOff + c * BYTES;
+                FloatVector s0 = ld(from, f, 0), s1 = ld(from, f, L), s2 = ld(from, f, 2L * L), s3 = ld(from, f, 3L * L);
+                for (long r = first; r < r1; r++, at += rowBytes) {
+                    s0 = s0.add(ld(x, at, 0));
+                    s1 = s1.add(ld(x, at, L));
+                    s2 = s2.add(ld(x, at, 2L * L));
+                    s3 = s3.add(ld(x, at, 3L * L));
+                }
+                st(s0, out, to, 0);
+                st(s1, out, to, L);
+                st(s2, out, to, 2L * L);
+                st(s3, out, to, 3L * L);
+            }
+            for (; c + L <= n; c += L) {
+                long at = xo + first * rowBytes + c * BYTES;
+                FloatVector s0 = ld(from, fromOff + c * BYTES, 0);
+                for (long r = first; r < r1; r++, at += rowBytes) s0 = s0.add(ld(x, at, 0));
+                st(s0, out, oo + c * BYTES, 0);
+            }
+            for (; c < n; c++) {
+                long at = xo + first * rowBytes + c * BYTES;
+                float s0 = from.get(ValueLayout.JAVA_FLOAT_UNALIGNED, fromOff + c * BYTES);
+                for (long r = first; r < r1; r++, at += rowBytes) s0 += x.get(ValueLayout.JAVA_FLOAT_UNALIGNED, at);
+                out.set(ValueLayout.JAVA_FLOAT_UNALIGNED, oo + c * BYTES, s0);
+            }
+        }
+    }
+
+    /** Rows per pass of {@link #sumColumns}. */
+    private static final long COLUMN_ROWS = 64;
+
     private static FloatVector ld(MemorySegment s, long byteOffset, long i) {
         return FloatVector.fromMemorySegment(S, s, byteOffset + i * BYTES, ORDER);
     }
