@@ -76,6 +76,27 @@ class ReductionConformanceTest {
         }
     }
 
+    /**
+     * float32 sums over a long leading axis, kept axes after it: the CPU splits such column sums over its pool by
+     * columns and runs them in blocks of rows and columns, with tails of both here (331 columns, 2053 rows).
+     */
+    @BackendTest
+    void columnSumsOfTallFloat32(TestDevice device) {
+        device.activate();
+        for (int[] shape : new int[][] {{2053, 331}, {3, 2053, 40}}) {
+            int outer = shape.length == 3 ? shape[0] : 1, rows = shape[shape.length - 2], cols = shape[shape.length - 1];
+            double[] x = data(17, outer * rows * cols, -2, 2);
+            double[] expected = new double[outer * cols];
+            for (int o = 0; o < outer; o++)
+                for (int r = 0; r < rows; r++)
+                    for (int c = 0; c < cols; c++) expected[o * cols + c] += x[(o * rows + r) * cols + c];
+            try (Scope s = Scope.open()) {
+                Tensor sum = Ref.f32(x, shape).sum(new int[] {shape.length - 2}, false);
+                assertClose(expected, sum, 1e-4, 2e-3, "column sum of " + java.util.Arrays.toString(shape));
+            }
+        }
+    }
+
     @BackendTest
     void argReductionsAndMaxWithIndices(TestDevice device) {
         device.activate();
