@@ -4,7 +4,9 @@ import dev.kiln.backend.FusedProgram;
 import dev.kiln.backend.View;
 
 import java.lang.ref.Reference;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Fused elementwise expressions on tensors: a {@link FusedProgram} evaluated in one pass over its inputs by the
@@ -69,15 +71,54 @@ public final class Fused {
      */
     public static void applyInto(FusedProgram program, double[] scalars, Tensor[] inputs, Tensor... outputs) {
         int[] shape = broadcastShape(inputs);
-        for (Tensor o : outputs) {
-            Elementwise.checkInPlace("fused", o);
-            Elementwise.sameDevice("fused", inputs[0], o);
-            for (Tensor in : inputs)
-                if (in.dtype() == o.dtype() && Arrays.equals(in.shape(), o.shape()))
-                    Elementwise.checkNoPartialOverlap("fused", o, in, shape);
-        }
+        for (Tensor o : outputs) checkOutput(o, inputs, shape);
         run(program, scalars, inputs, shape, outputs);
         for (Tensor o : outputs) o.storage.bumpVersion();
+    }
+
+    /**
+     * {@link #applyInto} for several sets of tensors in one call of the backend's
+     * {@link dev.kiln.backend.Backend#fusedForEach}: the optimizers' steps over all the parameters of a group.
+     * Each set is checked as {@code applyInto} checks it; all sets must be on one device.
+     *
+     * @param program the program, without a reduction
+     * @param scalars each set's run-time scalars
+     * @param inputs each set's inputs, broadcast to one shape per set
+     * @param outputs each set's tensors written
+     * @throws IllegalArgumentException when a set does not fit the program, the sets are on different devices, or
+     *     the lists differ in length
+     */
+    public static void applyIntoEach(FusedProgram program, List<double[]> scalars, List<Tensor[]> inputs, List<Tensor[]> outputs) {
+        if (program.reduction() != null) throw new IllegalArgumentException("fused: applyIntoEach takes elementwise programs, not one reducing with " + program.reduction());
+        if (scalars.size() != inputs.size() || outputs.size() != inputs.size())
+            throw new IllegalArgumentException("fused: " + scalars.size() + " scalar sets, " + inputs.size() + " input sets and "
+                    + outputs.size() + " output sets; one of each per set");
+        if (inputs.isEmpty()) return;
+        List<View[]> in = new ArrayList<>(inputs.size()), out = new ArrayList<>(inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            Tensor[] set = inputs.get(i);
+            int[] shape = broadcastShape(set);
+            Elementwise.sameDevice("fused", inputs.get(0)[0], set[0]);
+            for (Tensor o : outputs.get(i)) checkOutput(o, set, shape);
+            View[] views = new View[set.length];
+            for (int k = 0; k < set.length; k++) views[k] = Elementwise.expanded(set[k], shape);
+            in.add(views);
+            View[] outViews = new View[outputs.get(i).length];
+            for (int k = 0; k < outViews.length; k++) outViews[k] = outputs.get(i)[k].view;
+            out.add(outViews);
+        }
+        inputs.get(0)[0].backend().fusedForEach(program, scalars, in, out);
+        Reference.reachabilityFence(inputs);
+        Reference.reachabilityFence(outputs);
+        for (Tensor[] set : outputs) for (Tensor o : set) o.storage.bumpVersion();
+    }
+
+    private static void checkOutput(Tensor o, Tensor[] inputs, int[] shape) {
+        Elementwise.checkInPlace("fused", o);
+        Elementwise.sameDevice("fused", inputs[0], o);
+        for (Tensor in : inputs)
+            if (in.dtype() == o.dtype() && Arrays.equals(in.shape(), o.shape()))
+                Elementwise.checkNoPartialOverlap("fused", o, in, shape);
     }
 
     private static void run(FusedProgram program, double[] scalars, Tensor[] inputs, int[] shape, Tensor[] outputs) {

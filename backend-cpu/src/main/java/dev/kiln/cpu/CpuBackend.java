@@ -416,6 +416,12 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void fusedForEach(FusedProgram program, java.util.List<double[]> scalars, java.util.List<View[]> inputs,
+                             java.util.List<View[]> outputs) {
+        FusedKernel.runEach(program, scalars, inputs, outputs);
+    }
+
+    @Override
     public void lstmCell(View input, View recurrent, View cell, View gates, View cellOut, View tanhCell, View hiddenOut) {
         if (LstmCell.handles(input, recurrent, cell, gates, cellOut, tanhCell, hiddenOut))
             LstmCell.forward(Strided::seg, input, recurrent, cell, gates, cellOut, tanhCell, hiddenOut);

@@ -52,6 +52,38 @@ final class FusedKernel {
         }
     }
 
+    /**
+     * Several sets of operands of one elementwise program as one iteration space: the blocks of all the sets in
+     * order, split over the pool in one hand-off. An optimizer's small parameters (a bias, a norm's weight) each
+     * ran on the calling thread, below the threshold for splitting, and the large ones paid a hand-off each.
+     */
+    static void runEach(FusedProgram p, List<double[]> scalars, List<View[]> in, List<View[]> out) {
+        int sets = in.size();
+        if (p.reduction() != null) {
+            for (int i = 0; i < sets; i++) run(p, scalars.get(i), in.get(i), out.get(i));
+            return;
+        }
+        Plan[] plans = new Plan[sets];
+        long[] firstBlock = new long[sets + 1], size = new long[sets];
+        long total = 0;
+        for (int i = 0; i < sets; i++) {
+            DType t = p.check(scalars.get(i), in.get(i), out.get(i));
+            int[] shape = in.get(i)[0].shape();
+            size[i] = View.numel(shape);
+            plans[i] = new Plan(p, scalars.get(i), in.get(i), out.get(i), t, shape, p.truthRegisters(boolInputs(in.get(i))));
+            firstBlock[i + 1] = firstBlock[i] + (size[i] + BLOCK - 1) / BLOCK;
+            total += size[i];
+        }
+        split(firstBlock[sets], total, (from, to) -> {
+            int i = 0;
+            for (long b = from; b < to; b = firstBlock[i + 1]) {
+                while (firstBlock[i + 1] <= b) i++;
+                long end = Math.min(to, firstBlock[i + 1]);
+                plans[i].elementwise((b - firstBlock[i]) * BLOCK, Math.min(size[i], (end - firstBlock[i]) * BLOCK));
+            }
+        });
+    }
+
     @FunctionalInterface
     private interface Range {
         void run(long from, long to);

@@ -463,6 +463,24 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * Evaluates one elementwise {@link FusedProgram} over several independent sets of operands, as
+     * {@link #fused} would set by set: an optimizer's update of every parameter of a group (PyTorch's
+     * {@code _foreach} ops). Each set has its own scalars, inputs and outputs, with the rules of {@link #fused};
+     * sets do not overlap one another. The default runs {@link #fused} per set; a backend overrides it to spread
+     * all the sets' elements over its threads, or its launches, at once, where many small tensors would each be
+     * too small to split.
+     *
+     * @param program the program, without a reduction
+     * @param scalars each set's run-time scalars
+     * @param inputs each set's inputs
+     * @param outputs each set's outputs, written
+     */
+    default void fusedForEach(FusedProgram program, java.util.List<double[]> scalars, java.util.List<View[]> inputs,
+                              java.util.List<View[]> outputs) {
+        for (int i = 0; i < inputs.size(); i++) fused(program, scalars.get(i), inputs.get(i), outputs.get(i));
+    }
+
+    /**
      * Scaled dot-product attention of each (batch, head): {@code out = softmax(S) @ value} with scores
      * {@code S = query @ key^T * scale + bias}, the keys {@code spec} hides causally at -inf, and the row statistic
      * {@code logSumExp = log(sum_j exp(S_ij))} written for {@link #attentionBackward}.

@@ -203,6 +203,43 @@ class FusedProgramConformanceTest {
         }
     }
 
+    /**
+     * One {@code applyIntoEach} over sets of several shapes (one of them empty, one broadcast, one large enough to be
+     * split over threads, the others not) writes exactly what one {@code applyInto} per set writes, with each set's
+     * own scalars: the optimizers' multi-tensor step.
+     */
+    @BackendTest
+    void forEachEqualsOneCallPerSet(TestDevice device) {
+        device.activate();
+        var b = FusedProgram.builder();
+        int x = b.input(), y = b.input(), scale = b.scalar();
+        FusedProgram axpy = b.output(b.add(b.mul(x, scale), b.unary(UnaryOp.TANH, y))).build();
+        int[][] xShapes = {{300, 513}, {7}, {0, 3}, {1025}, {64, 33}}, yShapes = {{300, 513}, {7}, {0, 3}, {1025}, {33}};
+        try (Scope s = Scope.open(); GradMode ignored = GradMode.noGrad()) {
+            List<double[]> scalars = new ArrayList<>();
+            List<Tensor[]> each = new ArrayList<>(), outs = new ArrayList<>();
+            List<Tensor> oneByOne = new ArrayList<>();
+            for (int i = 0; i < xShapes.length; i++) {
+                double[] xd = Ref.data(40 + i, Ref.numel(xShapes[i]), -2, 2), yd = Ref.data(50 + i, Ref.numel(yShapes[i]), -2, 2);
+                Tensor xi = Ref.f32(xd, xShapes[i]), yi = Ref.f32(yd, yShapes[i]), alone = Ref.f32(xd, xShapes[i]);
+                double[] sc = {0.5 + i};
+                Fused.applyInto(axpy, sc, new Tensor[] {alone, yi}, alone);
+                oneByOne.add(alone);
+                scalars.add(sc);
+                each.add(new Tensor[] {xi, yi});
+                outs.add(new Tensor[] {xi});
+            }
+            Fused.applyIntoEach(axpy, scalars, each, outs);
+            for (int i = 0; i < xShapes.length; i++)
+                assertClose(oneByOne.get(i).toDoubleArray(), outs.get(i)[0], 0, 0, "set " + i + " of shape " + Arrays.toString(xShapes[i]));
+            assertMessage(IllegalArgumentException.class, () -> Fused.applyIntoEach(axpy, scalars.subList(0, 2), each, outs), "fused", "2 scalar sets", "5 input sets");
+            var r = FusedProgram.builder();
+            FusedProgram summed = r.output(r.input()).reduce(ReduceOp.SUM).build();
+            assertMessage(IllegalArgumentException.class, () -> Fused.applyIntoEach(summed, List.of(new double[0]),
+                    List.<Tensor[]>of(new Tensor[] {oneByOne.get(1)}), List.<Tensor[]>of(new Tensor[] {oneByOne.get(1)})), "fused", "SUM");
+        }
+    }
+
     @BackendTest
     void programsAreValuesAndRejectWhatDoesNotFit(TestDevice device) {
         device.activate();

@@ -81,7 +81,7 @@ public class Adam extends Optimizer {
             Tensor m = state.tensor("exp_avg", param);
             Tensor v = state.tensor("exp_avg_sq", param);
             long t = state.step();
-            FusedSteps.adam(param, grad, m, v, decoupled() ? 0 : wd, b1, b2, 1 - Math.pow(b1, t), 1 - Math.pow(b2, t),
+            FusedSteps.adam(fusedUpdates(), param, grad, m, v, decoupled() ? 0 : wd, b1, b2, 1 - Math.pow(b1, t), 1 - Math.pow(b2, t),
                     group.get("eps"), decoupled() ? 1 - lr * wd : 1, lr);
             return;
         }

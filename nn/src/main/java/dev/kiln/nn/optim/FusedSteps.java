@@ -6,7 +6,11 @@ import dev.kiln.Tensor;
 import dev.kiln.backend.FusedProgram;
 import dev.kiln.backend.UnaryOp;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The optimizers' per-parameter updates as fused programs: one pass that reads the parameter, its gradient and
@@ -65,18 +69,42 @@ final class FusedSteps {
         return (t == DType.FLOAT32 || t == DType.FLOAT64) && grad.dtype() == t && Arrays.equals(param.shape(), grad.shape());
     }
 
-    static void adam(Tensor p, Tensor g, Tensor m, Tensor v, double l2, double b1, double b2, double bc1, double bc2,
+    static void adam(Batch batch, Tensor p, Tensor g, Tensor m, Tensor v, double l2, double b1, double b2, double bc1, double bc2,
                      double eps, double decay, double lr) {
-        Fused.applyInto(ADAM, new double[] {l2, b1, 1 - b1, b2, 1 - b2, Math.sqrt(bc2), eps, decay, -lr / bc1},
+        batch.add(ADAM, new double[] {l2, b1, 1 - b1, b2, 1 - b2, Math.sqrt(bc2), eps, decay, -lr / bc1},
                 new Tensor[] {p, g, m, v}, p, m, v);
     }
 
-    static void sgd(Tensor p, Tensor g, double wd, double lr) {
-        Fused.applyInto(SGD, new double[] {wd, -lr}, new Tensor[] {p, g}, p);
+    static void sgd(Batch batch, Tensor p, Tensor g, double wd, double lr) {
+        batch.add(SGD, new double[] {wd, -lr}, new Tensor[] {p, g}, p);
     }
 
-    static void sgdMomentum(Tensor p, Tensor g, Tensor buf, double wd, double lr, double mu, double dampening, boolean nesterov) {
-        Fused.applyInto(nesterov ? SGD_NESTEROV : SGD_MOMENTUM, new double[] {wd, -lr, mu, 1 - dampening},
-                new Tensor[] {p, g, buf}, p, buf);
+    static void sgdMomentum(Batch batch, Tensor p, Tensor g, Tensor buf, double wd, double lr, double mu, double dampening, boolean nesterov) {
+        batch.add(nesterov ? SGD_NESTEROV : SGD_MOMENTUM, new double[] {wd, -lr, mu, 1 - dampening}, new Tensor[] {p, g, buf}, p, buf);
+    }
+
+    /**
+     * The fused updates of one parameter group, gathered while its parameters are visited and run by {@link #run}
+     * as one {@link Fused#applyIntoEach} call per program and device: PyTorch's multi-tensor ({@code foreach})
+     * optimizer steps. The parameters of a group are distinct tensors, so the sets are independent.
+     */
+    static final class Batch {
+        private record Key(FusedProgram program, dev.kiln.Device device) {}
+
+        private record Sets(List<double[]> scalars, List<Tensor[]> inputs, List<Tensor[]> outputs) {}
+
+        private final Map<Key, Sets> pending = new LinkedHashMap<>();
+
+        void add(FusedProgram program, double[] scalars, Tensor[] inputs, Tensor... outputs) {
+            Sets sets = pending.computeIfAbsent(new Key(program, inputs[0].device()), k -> new Sets(new ArrayList<>(), new ArrayList<>(), new ArrayList<>()));
+            sets.scalars.add(scalars);
+            sets.inputs.add(inputs);
+            sets.outputs.add(outputs);
+        }
+
+        void run() {
+            pending.forEach((key, sets) -> Fused.applyIntoEach(key.program(), sets.scalars(), sets.inputs(), sets.outputs()));
+            pending.clear();
+        }
     }
 }

@@ -114,22 +114,37 @@ public abstract class Optimizer implements AutoCloseable {
         for (ParamGroup g : groups) for (Tensor p : g.params()) p.setGrad(null);
     }
 
-    /** One update of every parameter that has a gradient. */
+    /**
+     * One update of every parameter that has a gradient. The built-in optimizers' fused updates of a group run
+     * together once all its parameters are visited, one backend call for the whole group.
+     */
     public final void step() {
         try (GradMode ng = GradMode.noGrad()) {
             for (ParamGroup g : groups) {
-                for (Tensor p : g.params()) {
-                    Tensor grad = p.grad();
-                    if (grad == null) continue;
-                    ParamState s = state.computeIfAbsent(p, k -> new ParamState());
-                    s.step++;
-                    try (Scope scratch = Scope.open()) {
-                        update(g, p, grad, s);
+                fusedUpdates = new FusedSteps.Batch();
+                try {
+                    for (Tensor p : g.params()) {
+                        Tensor grad = p.grad();
+                        if (grad == null) continue;
+                        ParamState s = state.computeIfAbsent(p, k -> new ParamState());
+                        s.step++;
+                        try (Scope scratch = Scope.open()) {
+                            update(g, p, grad, s);
+                        }
                     }
+                    fusedUpdates.run();
+                } finally {
+                    fusedUpdates = null;
                 }
             }
         }
     }
+
+    /** The fused updates of the group being stepped (see {@link #step}); null outside a step. */
+    private FusedSteps.Batch fusedUpdates;
+
+    /** The fused updates of the group {@link #step} is visiting, for the built-in optimizers' {@code update}. */
+    final FusedSteps.Batch fusedUpdates() { return fusedUpdates; }
 
     /**
      * Updates {@code param} in place from {@code grad}; {@code state.step()} already counts this update.

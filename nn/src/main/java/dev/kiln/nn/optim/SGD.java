@@ -81,8 +81,8 @@ public final class SGD extends Optimizer {
     protected void update(ParamGroup group, Tensor param, Tensor grad, ParamState state) {
         double wd = group.get("weight_decay"), mu = group.get("momentum");
         if (FusedSteps.applies(param, grad) && (mu == 0 || state.has("momentum_buffer"))) {
-            if (mu == 0) FusedSteps.sgd(param, grad, wd, group.lr());
-            else FusedSteps.sgdMomentum(param, grad, state.tensor("momentum_buffer", grad), wd, group.lr(), mu,
+            if (mu == 0) FusedSteps.sgd(fusedUpdates(), param, grad, wd, group.lr());
+            else FusedSteps.sgdMomentum(fusedUpdates(), param, grad, state.tensor("momentum_buffer", grad), wd, group.lr(), mu,
                     group.get("dampening"), group.get("nesterov") != 0);
             return;
         }
