@@ -215,7 +215,7 @@ public final class VectorKernels {
         void run(RangeBody body) {
             long rows = 1;
             for (int s : outerShape) rows *= s;
-            grid(rows, inner, body);
+            grid(rows, inner, PARALLEL_ELEMENTS, body);
         }
     }
 
@@ -265,16 +265,7 @@ public final class VectorKernels {
                 else DoubleLoops.binary(combine, os, dst, xs, at, os, dst, to - from);
             }
         };
-        if (outer >= WorkerPool.shared().parallelism() * 2L || inner < grain) {
-            chunksOf(outer, Math.max(1, grain / inner), (from, to) -> {
-                for (long o = from; o < to; o++) columns.run(0, inner, o);
-            });
-        } else {
-            for (long o = 0; o < outer; o++) {
-                long row = o;
-                chunksOf(inner, grain, (from, to) -> columns.run(from, to, row));
-            }
-        }
+        grid(outer, inner, grain, columns);
         return true;
     }
 
@@ -371,17 +362,20 @@ public final class VectorKernels {
         pool.run(count, c -> body.run(c * chunk, Math.min(n, (c + 1) * chunk)));
     }
 
-    /** Runs body over a rows x inner grid: whole rows per task when there are many, else slices of one row. */
-    private static void grid(long rows, long inner, RangeBody body) {
+    /**
+     * Runs body over a rows x inner grid: whole rows per task when there are many, else slices of one row; a task
+     * gets at least {@code grain} elements (fewer where each element costs more, as a column of a reduction does).
+     */
+    private static void grid(long rows, long inner, long grain, RangeBody body) {
         if (rows == 0 || inner == 0) return;
-        if (rows >= WorkerPool.shared().parallelism() * 2L || inner < PARALLEL_ELEMENTS) {
-            chunksOf(rows, Math.max(1, PARALLEL_ELEMENTS / inner), (from, to) -> {
+        if (rows >= WorkerPool.shared().parallelism() * 2L || inner < grain) {
+            chunksOf(rows, Math.max(1, grain / inner), (from, to) -> {
                 for (long i = from; i < to; i++) body.run(0, inner, i);
             });
         } else {
             for (long i = 0; i < rows; i++) {
                 long row = i;
-                chunksOf(inner, PARALLEL_ELEMENTS / 2, (from, to) -> body.run(from, to, row));
+                chunksOf(inner, Math.max(1, grain / 2), (from, to) -> body.run(from, to, row));
             }
         }
     }
