@@ -17,7 +17,7 @@ import java.util.Map;
  * state and writes them back, where the same update op by op is five to ten passes (and as many launches on a
  * device). Each program performs the unfused update's operations in the same order, so the results are the same
  * to the last bit on the CPU. Hyperparameters are run-time scalars, so a schedule's changing learning rate reuses
- * the compiled program.
+ * the compiled program. The updates of a group are gathered in a {@link Batch} and run together.
  */
 final class FusedSteps {
     private FusedSteps() {}

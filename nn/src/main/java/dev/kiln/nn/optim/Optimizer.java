@@ -25,6 +25,8 @@ public abstract class Optimizer implements AutoCloseable {
     private final Map<String, Double> defaults;
     private final List<ParamGroup> groups = new ArrayList<>();
     private final Map<Tensor, ParamState> state = new IdentityHashMap<>();
+    /** The fused updates of the group being stepped (see {@link #step}); null outside a step. */
+    private FusedSteps.Batch fusedUpdates;
 
     /** One parameter's optimizer state. */
     protected static final class ParamState {
@@ -139,9 +141,6 @@ public abstract class Optimizer implements AutoCloseable {
             }
         }
     }
-
-    /** The fused updates of the group being stepped (see {@link #step}); null outside a step. */
-    private FusedSteps.Batch fusedUpdates;
 
     /** The fused updates of the group {@link #step} is visiting, for the built-in optimizers' {@code update}. */
     final FusedSteps.Batch fusedUpdates() { return fusedUpdates; }
