@@ -22,6 +22,9 @@ import java.nio.ByteOrder;
  * channels' accumulators (the weights broadcast), so there are 8 multiply-adds per load and nothing is written
  * but the output. The weight gradient instead runs a vector over the output channels (see {@link #backwardWeight}).
  *
+ * <p>Where the output channels fill whole vectors (16 on LeNet's second layer), the forward pass runs the vector
+ * over them instead (see {@link #forwardByChannels}): no lane is padding there, where 10-wide rows fill 10 of 16.
+ *
  * <p>Rows are whole vectors, without masks: the padded copy is wide enough for a vector at any output column, and
  * the forward pass writes rows padded to whole vectors into scratch.
  */
@@ -66,6 +69,10 @@ final class DirectConvolution {
 
     /** {@code out = conv2d(input, weight)}; weight and out dense, input any strides. */
     static void forward(View input, MemorySegment x, View weight, MemorySegment w, ConvGeometry g, View out, MemorySegment y) {
+        if (g.cout() % L == 0) {
+            forwardByChannels(input, x, weight, w, g, out, y);
+            return;
+        }
         int blocks = Math.ceilDiv(g.cout(), CO_BLOCK), taps = g.k();
         // Weights by block, tap, then the block's channels (zero past cout): one broadcast per channel and tap.
         float[] wb = new float[blocks * taps * CO_BLOCK];
@@ -95,6 +102,82 @@ final class DirectConvolution {
                 }
             }
         });
+    }
+
+    /** Output positions per block of {@link #forwardByChannels}: one accumulator vector each. */
+    private static final int POSITIONS = 12;
+
+    /**
+     * The forward pass with a vector over the output channels, for channel counts that fill whole vectors (LeNet's
+     * second layer: 16): each tap's weights for a vector of channels, loaded once, times the broadcast pixel of each of
+     * {@link #POSITIONS} output positions (consecutive in the plane, across rows), so no lane is padding, where the
+     * position-vectorised kernel fills 10 of 16 lanes on that layer's 10-wide rows. The block's results are written
+     * out channel by channel.
+     */
+    private static void forwardByChannels(View input, MemorySegment x, View weight, MemorySegment w, ConvGeometry g, View out, MemorySegment y) {
+        int cout = g.cout(), taps = g.k(), plane = g.p();
+        // Weights by tap, then output channel: one vector load per channel vector and tap.
+        float[] wt = new float[taps * cout];
+        for (int co = 0; co < cout; co++)
+            for (int t = 0; t < taps; t++) wt[t * cout + co] = w.getAtIndex(F32, weight.offset() + (long) co * taps + t);
+        Padded p = Padded.of(g);
+        var s = g.spec();
+        int[] tapAt = new int[taps];
+        for (int ci = 0, t = 0; ci < g.c(); ci++)
+            for (int ky = 0; ky < g.kh(); ky++)
+                for (int kx = 0; kx < g.kw(); kx++, t++) tapAt[t] = (ci * p.hp + ky * s.dilationH()) * p.wp + kx * s.dilationW();
+        Convolution.forEachImage(g, n -> {
+            float[] image = p.copyToHeap(input, x, n, 1);
+            int[] at = new int[POSITIONS];
+            float[] tile = new float[POSITIONS * L];
+            for (int q0 = 0; q0 < plane; q0 += POSITIONS) {
+                for (int j = 0; j < POSITIONS; j++) {
+                    int q = Math.min(q0 + j, plane - 1);
+                    at[j] = (q / g.ow()) * p.wp + q % g.ow();
+                }
+                for (int cv = 0; cv < cout; cv += L) {
+                    channelBlock(image, at, tapAt, wt, cout, cv, tile);
+                    long yBase = out.offset() + ((long) n * cout + cv) * plane;
+                    for (int j = 0; j < POSITIONS && q0 + j < plane; j++)
+                        for (int c = 0; c < L; c++) y.setAtIndex(F32, yBase + (long) c * plane + q0 + j, tile[j * L + c]);
+                }
+            }
+        });
+    }
+
+    /** One vector of output channels at {@link #POSITIONS} positions (pixel offsets {@code at}) into {@code tile}, by position. */
+    private static void channelBlock(float[] image, int[] at, int[] tapAt, float[] wt, int cout, int cv, float[] tile) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        int p0 = at[0], p1 = at[1], p2 = at[2], p3 = at[3], p4 = at[4], p5 = at[5], p6 = at[6], p7 = at[7], p8 = at[8], p9 = at[9],
+                p10 = at[10], p11 = at[11];
+        for (int t = 0; t < tapAt.length; t++) {
+            FloatVector wv = FloatVector.fromArray(S, wt, t * cout + cv);
+            int o = tapAt[t];
+            a0 = wv.fma(FloatVector.broadcast(S, image[p0 + o]), a0);
+            a1 = wv.fma(FloatVector.broadcast(S, image[p1 + o]), a1);
+            a2 = wv.fma(FloatVector.broadcast(S, image[p2 + o]), a2);
+            a3 = wv.fma(FloatVector.broadcast(S, image[p3 + o]), a3);
+            a4 = wv.fma(FloatVector.broadcast(S, image[p4 + o]), a4);
+            a5 = wv.fma(FloatVector.broadcast(S, image[p5 + o]), a5);
+            a6 = wv.fma(FloatVector.broadcast(S, image[p6 + o]), a6);
+            a7 = wv.fma(FloatVector.broadcast(S, image[p7 + o]), a7);
+            a8 = wv.fma(FloatVector.broadcast(S, image[p8 + o]), a8);
+            a9 = wv.fma(FloatVector.broadcast(S, image[p9 + o]), a9);
+            a10 = wv.fma(FloatVector.broadcast(S, image[p10 + o]), a10);
+            a11 = wv.fma(FloatVector.broadcast(S, image[p11 + o]), a11);
+        }
+        a0.intoArray(tile, 0);
+        a1.intoArray(tile, L);
+        a2.intoArray(tile, 2 * L);
+        a3.intoArray(tile, 3 * L);
+        a4.intoArray(tile, 4 * L);
+        a5.intoArray(tile, 5 * L);
+        a6.intoArray(tile, 6 * L);
+        a7.intoArray(tile, 7 * L);
+        a8.intoArray(tile, 8 * L);
+        a9.intoArray(tile, 9 * L);
+        a10.intoArray(tile, 10 * L);
+        a11.intoArray(tile, 11 * L);
     }
 
     /** All CO_BLOCK channels of one block into the tile: channel j's row oy at element {@code j * plane + oy * owp}. */
