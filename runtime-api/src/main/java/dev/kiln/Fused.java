@@ -100,12 +100,8 @@ public final class Fused {
             int[] shape = broadcastShape(set);
             Elementwise.sameDevice("fused", inputs.get(0)[0], set[0]);
             for (Tensor o : outputs.get(i)) checkOutput(o, set, shape);
-            View[] views = new View[set.length];
-            for (int k = 0; k < set.length; k++) views[k] = Elementwise.expanded(set[k], shape);
-            in.add(views);
-            View[] outViews = new View[outputs.get(i).length];
-            for (int k = 0; k < outViews.length; k++) outViews[k] = outputs.get(i)[k].view;
-            out.add(outViews);
+            in.add(inputViews(set, shape));
+            out.add(outputViews(outputs.get(i)));
         }
         inputs.get(0)[0].backend().fusedForEach(program, scalars, in, out);
         Reference.reachabilityFence(inputs);
@@ -122,13 +118,22 @@ public final class Fused {
     }
 
     private static void run(FusedProgram program, double[] scalars, Tensor[] inputs, int[] shape, Tensor[] outputs) {
-        View[] in = new View[inputs.length];
-        for (int i = 0; i < in.length; i++) in[i] = Elementwise.expanded(inputs[i], shape);
-        View[] out = new View[outputs.length];
-        for (int k = 0; k < out.length; k++) out[k] = outputs[k].view;
-        inputs[0].backend().fused(program, scalars, in, out);
+        inputs[0].backend().fused(program, scalars, inputViews(inputs, shape), outputViews(outputs));
         Reference.reachabilityFence(inputs);
         Reference.reachabilityFence(outputs);
+    }
+
+    /** The inputs' views broadcast to the iteration shape, as the backend's fused entry points take them. */
+    private static View[] inputViews(Tensor[] inputs, int[] shape) {
+        View[] in = new View[inputs.length];
+        for (int i = 0; i < in.length; i++) in[i] = Elementwise.expanded(inputs[i], shape);
+        return in;
+    }
+
+    private static View[] outputViews(Tensor[] outputs) {
+        View[] out = new View[outputs.length];
+        for (int k = 0; k < out.length; k++) out[k] = outputs[k].view;
+        return out;
     }
 
     private static int[] broadcastShape(Tensor[] inputs) {
