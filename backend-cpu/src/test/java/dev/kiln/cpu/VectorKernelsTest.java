@@ -41,9 +41,10 @@ class VectorKernelsTest {
                 View out = view(t, n);
                 boolean handled = VectorKernels.unary(op, 0.1, x, seg(x), out, seg(out));
                 if (!handled) {
-                    if (op == UnaryOp.EXP || op == UnaryOp.RELU || op == UnaryOp.TANH)
-                        fail(op + " should have a vector path");
-                    return;
+                    // float64's transcendental functions run on the scalar path on purpose (see DoubleLoops)
+                    if (op == UnaryOp.RELU || t == DType.FLOAT32 && (op == UnaryOp.EXP || op == UnaryOp.TANH))
+                        fail(op + " should have a vector path in " + t);
+                    break;
                 }
                 for (int i = 0; i < n; i++) {
                     double in = get(x, i);
@@ -110,10 +111,10 @@ class VectorKernelsTest {
             View wideOut = view(t, n, m, 4 * c);
             View outSlice = wideOut.withShape(new int[] {n, m, c}, new long[] {m * 4L * c, 4L * c, 1}, c);
             assertTrue(VectorKernels.binaryScalar(op, slice, seg(slice), 0.5, false, outSlice, seg(outSlice)));
-            assertTrue(VectorKernels.unary(UnaryOp.TANH, 0, permuted, seg(permuted), wideOut.withShape(outSlice.shape(), outSlice.strides(), 2L * c), seg(wideOut)));
+            assertTrue(VectorKernels.unary(UnaryOp.SQUARE, 0, permuted, seg(permuted), wideOut.withShape(outSlice.shape(), outSlice.strides(), 2L * c), seg(wideOut)));
             forEach3(outSlice, (i, e) -> {
                 check(t, ScalarMath.binary(op, at3(slice, e), 0.5), get(wideOut, at3Offset(outSlice, e)), op + " scalar at " + i);
-                check(t, Math.tanh(at3(permuted, e)), get(wideOut, at3Offset(outSlice, e) + c), "tanh at " + i);
+                check(t, at3(permuted, e) * at3(permuted, e), get(wideOut, at3Offset(outSlice, e) + c), "square at " + i);
                 check(t, 0, get(wideOut, at3Offset(outSlice, e) - c), "untouched at " + i);
             });
         }

@@ -2,9 +2,9 @@ package dev.kiln.cpu.fused;
 
 import dev.kiln.DType;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.FloatMath;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -50,42 +50,65 @@ public final class LstmCell {
     }
 
     /**
-     * One row of the forward cell. The loop sits in this one method over plain segments and byte offsets: written as
-     * calls on small row objects, C2 stopped inlining them partway through the body (NodeCountInliningCutoff) and
-     * boxed a vector per iteration, 49 KB per call at (32, 256), and the cell took 28 us where this takes a few.
+     * One row of the forward cell, in three passes over the row (a few KB, in L1): the sigmoid gates i, o, f, which
+     * lie side by side, the tanh candidate, then the state update. The loops sit in methods over plain segments and
+     * byte offsets: written as calls on small row objects, or as one loop with all five activations, C2 stopped
+     * inlining partway through the body (NodeCountInliningCutoff) and boxed vectors every iteration.
      */
     private static void forwardRow(MemorySegment x, long xb, MemorySegment r, long rb, MemorySegment c, long cb, MemorySegment g, long gb,
                                    MemorySegment cOut, long cOutB, MemorySegment tc, long tcb, MemorySegment hOut, long hOutB, int h) {
         long gate = (long) h * Float.BYTES;
+        sigmoidOfSum(x, xb, r, rb, g, gb, 3 * h);
+        tanhOfSum(x, xb + 3 * gate, r, rb + 3 * gate, g, gb + 3 * gate, h);
+        updateRow(c, cb, g, gb, cOut, cOutB, tc, tcb, hOut, hOutB, h);
+    }
+
+    /** c' = f c + i cand, tanh c', h' = o tanh c', from the activated gates [i | o | f | cand]. */
+    private static void updateRow(MemorySegment c, long cb, MemorySegment g, long gb, MemorySegment cOut, long cOutB,
+                                  MemorySegment tc, long tcb, MemorySegment hOut, long hOutB, int h) {
+        long gate = (long) h * Float.BYTES;
         int j = 0;
         for (; j <= h - L; j += L) {
             long q = (long) j * Float.BYTES;
-            FloatVector i = sigmoid(ld(x, xb + q).add(ld(r, rb + q)));
-            FloatVector o = sigmoid(ld(x, xb + gate + q).add(ld(r, rb + gate + q)));
-            FloatVector f = sigmoid(ld(x, xb + 2 * gate + q).add(ld(r, rb + 2 * gate + q)));
-            FloatVector cand = ld(x, xb + 3 * gate + q).add(ld(r, rb + 3 * gate + q)).lanewise(VectorOperators.TANH);
-            FloatVector cNew = f.fma(ld(c, cb + q), i.mul(cand)), t = cNew.lanewise(VectorOperators.TANH);
-            i.intoMemorySegment(g, gb + q, ORDER);
-            o.intoMemorySegment(g, gb + gate + q, ORDER);
-            f.intoMemorySegment(g, gb + 2 * gate + q, ORDER);
-            cand.intoMemorySegment(g, gb + 3 * gate + q, ORDER);
+            FloatVector i = ld(g, gb + q), o = ld(g, gb + gate + q), f = ld(g, gb + 2 * gate + q), cand = ld(g, gb + 3 * gate + q);
+            FloatVector cNew = f.fma(ld(c, cb + q), i.mul(cand)), t = FloatMath.tanh(cNew);
             cNew.intoMemorySegment(cOut, cOutB + q, ORDER);
             t.intoMemorySegment(tc, tcb + q, ORDER);
             o.mul(t).intoMemorySegment(hOut, hOutB + q, ORDER);
         }
         for (; j < h; j++) {
             long q = (long) j * Float.BYTES;
-            float i = sigmoid(get(x, xb + q) + get(r, rb + q)), o = sigmoid(get(x, xb + gate + q) + get(r, rb + gate + q));
-            float f = sigmoid(get(x, xb + 2 * gate + q) + get(r, rb + 2 * gate + q));
-            float cand = (float) Math.tanh(get(x, xb + 3 * gate + q) + get(r, rb + 3 * gate + q));
+            float i = get(g, gb + q), o = get(g, gb + gate + q), f = get(g, gb + 2 * gate + q), cand = get(g, gb + 3 * gate + q);
             float cNew = f * get(c, cb + q) + i * cand, t = (float) Math.tanh(cNew);
-            g.set(F32, gb + q, i);
-            g.set(F32, gb + gate + q, o);
-            g.set(F32, gb + 2 * gate + q, f);
-            g.set(F32, gb + 3 * gate + q, cand);
             cOut.set(F32, cOutB + q, cNew);
             tc.set(F32, tcb + q, t);
             hOut.set(F32, hOutB + q, o * t);
+        }
+    }
+
+    /** out = sigmoid(x + r) over n elements. */
+    private static void sigmoidOfSum(MemorySegment x, long xb, MemorySegment r, long rb, MemorySegment out, long ob, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) {
+            long q = (long) j * Float.BYTES;
+            FloatMath.sigmoid(ld(x, xb + q).add(ld(r, rb + q))).intoMemorySegment(out, ob + q, ORDER);
+        }
+        for (; j < n; j++) {
+            long q = (long) j * Float.BYTES;
+            out.set(F32, ob + q, sigmoid(get(x, xb + q) + get(r, rb + q)));
+        }
+    }
+
+    /** out = tanh(x + r) over n elements. */
+    private static void tanhOfSum(MemorySegment x, long xb, MemorySegment r, long rb, MemorySegment out, long ob, int n) {
+        int j = 0;
+        for (; j <= n - L; j += L) {
+            long q = (long) j * Float.BYTES;
+            FloatMath.tanh(ld(x, xb + q).add(ld(r, rb + q))).intoMemorySegment(out, ob + q, ORDER);
+        }
+        for (; j < n; j++) {
+            long q = (long) j * Float.BYTES;
+            out.set(F32, ob + q, (float) Math.tanh(get(x, xb + q) + get(r, rb + q)));
         }
     }
 
@@ -144,8 +167,6 @@ public final class LstmCell {
 
     private static float get(MemorySegment s, long at) { return s.get(F32, at); }
 
-    /** The sigmoid as the backend's unary kernel computes it, {@code 1 / (1 + exp(-x))}. */
-    private static FloatVector sigmoid(FloatVector x) { return ONE.div(x.neg().lanewise(VectorOperators.EXP).add(1)); }
-
+    /** The sigmoid as the backend's scalar kernel computes it, for the columns past the last whole vector. */
     private static float sigmoid(float x) { return (float) (1 / (1 + Math.exp(-x))); }
 }

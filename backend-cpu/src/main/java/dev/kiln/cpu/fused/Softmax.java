@@ -2,6 +2,7 @@ package dev.kiln.cpu.fused;
 
 import dev.kiln.DType;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.FloatMath;
 import dev.kiln.cpu.simd.Lanes;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
@@ -62,7 +63,7 @@ public final class Softmax {
         FloatVector vsum = FloatVector.zero(S);
         FloatVector vshift = FloatVector.broadcast(S, max);
         for (int i = 0; i < bound; i += S.length()) {
-            FloatVector e = FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER).sub(vshift).lanewise(VectorOperators.EXP);
+            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER).sub(vshift));
             if (!log) e.intoMemorySegment(y, yb + (long) i * Float.BYTES, ORDER);
             vsum = vsum.add(e);
         }

@@ -3,6 +3,8 @@ package dev.kiln.cpu.fused;
 import dev.kiln.DType;
 import dev.kiln.backend.AttentionSpec;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.FloatMath;
+import dev.kiln.cpu.simd.Lanes;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -271,11 +273,11 @@ public final class TiledAttention {
     private static float expInPlace(float[] s, int at, int width, float shift) {
         FloatVector sh = FloatVector.broadcast(S, shift), sum = FloatVector.zero(S);
         for (int j = 0; j < width; j += L) {
-            FloatVector e = FloatVector.fromArray(S, s, at + j).sub(sh).lanewise(VectorOperators.EXP);
+            FloatVector e = FloatMath.exp(FloatVector.fromArray(S, s, at + j).sub(sh));
             e.intoArray(s, at + j);
             sum = sum.add(e);
         }
-        return sum.reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(sum);
     }
 
     private static void scale(float[] x, int at, int width, float f) {

@@ -12,16 +12,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-import static jdk.incubator.vector.VectorOperators.COS;
-import static jdk.incubator.vector.VectorOperators.EXP;
-import static jdk.incubator.vector.VectorOperators.EXPM1;
 import static jdk.incubator.vector.VectorOperators.GT;
-import static jdk.incubator.vector.VectorOperators.LOG;
-import static jdk.incubator.vector.VectorOperators.LOG1P;
 import static jdk.incubator.vector.VectorOperators.MAX;
 import static jdk.incubator.vector.VectorOperators.MIN;
-import static jdk.incubator.vector.VectorOperators.SIN;
-import static jdk.incubator.vector.VectorOperators.TANH;
 
 /**
  * Double-precision loops over dense runs of elements; offsets are in bytes. Every op has its own small loop
@@ -42,8 +35,7 @@ final class DoubleLoops {
 
     static boolean supports(UnaryOp op) {
         return switch (op) {
-            case NEG, ABS, EXP, EXPM1, LOG, LOG1P, SQRT, RSQRT, RECIPROCAL, SQUARE, SIN, COS, TANH, SIGMOID, SILU,
-                 RELU, LEAKY_RELU, ELU, GELU_TANH, SOFTPLUS -> true;
+            case NEG, ABS, SQRT, RSQRT, RECIPROCAL, SQUARE, RELU, LEAKY_RELU -> true;
             default -> false;
         };
     }
@@ -61,24 +53,12 @@ final class DoubleLoops {
         switch (op) {
             case NEG -> neg(x, xOff, out, outOff, full);
             case ABS -> abs(x, xOff, out, outOff, full);
-            case EXP -> exp(x, xOff, out, outOff, full);
-            case EXPM1 -> expm1(x, xOff, out, outOff, full);
-            case LOG -> log(x, xOff, out, outOff, full);
-            case LOG1P -> log1p(x, xOff, out, outOff, full);
             case SQRT -> sqrt(x, xOff, out, outOff, full);
             case RSQRT -> rsqrt(x, xOff, out, outOff, full);
             case RECIPROCAL -> reciprocal(x, xOff, out, outOff, full);
             case SQUARE -> square(x, xOff, out, outOff, full);
-            case SIN -> sin(x, xOff, out, outOff, full);
-            case COS -> cos(x, xOff, out, outOff, full);
-            case TANH -> tanh(x, xOff, out, outOff, full);
-            case SIGMOID -> sigmoid(x, xOff, out, outOff, full);
-            case SILU -> silu(x, xOff, out, outOff, full);
             case RELU -> relu(x, xOff, out, outOff, full);
             case LEAKY_RELU -> leakyRelu(x, xOff, out, outOff, full, a);
-            case ELU -> elu(x, xOff, out, outOff, full, a);
-            case GELU_TANH -> geluTanh(x, xOff, out, outOff, full);
-            case SOFTPLUS -> softplus(x, xOff, out, outOff, full);
             default -> throw new IllegalArgumentException("no vector loop for " + op);
         }
         if (full < n) {
@@ -98,22 +78,6 @@ final class DoubleLoops {
         for (long i = 0; i < full; i += L) st(ld(x, xo, i).abs(), out, oo, i);
     }
 
-    private static void exp(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(EXP), out, oo, i);
-    }
-
-    private static void expm1(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(EXPM1), out, oo, i);
-    }
-
-    private static void log(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(LOG), out, oo, i);
-    }
-
-    private static void log1p(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(LOG1P), out, oo, i);
-    }
-
     private static void sqrt(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
         for (long i = 0; i < full; i += L) st(ld(x, xo, i).sqrt(), out, oo, i);
     }
@@ -130,26 +94,6 @@ final class DoubleLoops {
         for (long i = 0; i < full; i += L) { DoubleVector v = ld(x, xo, i); st(v.mul(v), out, oo, i); }
     }
 
-    private static void sin(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(SIN), out, oo, i);
-    }
-
-    private static void cos(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(COS), out, oo, i);
-    }
-
-    private static void tanh(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(TANH), out, oo, i);
-    }
-
-    private static void sigmoid(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ONE.div(ld(x, xo, i).neg().lanewise(EXP).add(1)), out, oo, i);
-    }
-
-    private static void silu(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) { DoubleVector v = ld(x, xo, i); st(v.div(v.neg().lanewise(EXP).add(1)), out, oo, i); }
-    }
-
     private static void relu(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
         for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(MAX, 0), out, oo, i);
     }
@@ -158,31 +102,9 @@ final class DoubleLoops {
         for (long i = 0; i < full; i += L) { DoubleVector v = ld(x, xo, i); st(v.mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
     }
 
-    private static void elu(MemorySegment x, long xo, MemorySegment out, long oo, long full, double a) {
-        for (long i = 0; i < full; i += L) { DoubleVector v = ld(x, xo, i); st(v.lanewise(EXPM1).mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
-    }
-
-    // ERF and GELU stay on the scalar path in double: a vector form would need a far longer fit to reach 1e-16.
-
-    /** x (1 + tanh u) / 2 as x / (1 + exp(-2u)): the same value without 1 + tanh u cancelling for negative x. */
-    private static void geluTanh(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) {
-            DoubleVector v = ld(x, xo, i);
-            DoubleVector u = v.mul(v).mul(GELU_CUBIC).add(1).mul(v).mul(-2 * SQRT_2_OVER_PI);
-            st(v.div(u.lanewise(EXP).add(1)), out, oo, i);
-        }
-    }
-
-    /** max(x, 0) + log1p(exp(-|x|)): no overflow, and exact for large |x|. */
-    private static void softplus(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) {
-            DoubleVector v = ld(x, xo, i);
-            st(v.lanewise(MAX, 0).add(v.abs().neg().lanewise(EXP).lanewise(LOG1P)), out, oo, i);
-        }
-    }
-
-    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-    private static final double GELU_CUBIC = 0.044715;
+    // The transcendental functions stay on the scalar path in double, where Math gives the same bits in every
+    // execution mode (the Vector API's do not: see FloatMath), and a vector form exact to 1e-16 would need far
+    // longer fits than FloatMath's. float64 is the reference type; training runs in float32.
 
     /** {@code out = a op b} elementwise. */
     static void binary(BinaryOp op, MemorySegment a, long aOff, MemorySegment b, long bOff,

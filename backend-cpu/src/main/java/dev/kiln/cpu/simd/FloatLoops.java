@@ -12,18 +12,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-import static jdk.incubator.vector.VectorOperators.COS;
-import static jdk.incubator.vector.VectorOperators.EXP;
-import static jdk.incubator.vector.VectorOperators.EXPM1;
 import static jdk.incubator.vector.VectorOperators.GE;
 import static jdk.incubator.vector.VectorOperators.GT;
-import static jdk.incubator.vector.VectorOperators.LOG;
-import static jdk.incubator.vector.VectorOperators.LOG1P;
 import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.MAX;
 import static jdk.incubator.vector.VectorOperators.MIN;
-import static jdk.incubator.vector.VectorOperators.SIN;
-import static jdk.incubator.vector.VectorOperators.TANH;
 
 /**
  * Single-precision loops over dense runs of elements; offsets are in bytes. Every op has its own small loop
@@ -44,7 +37,9 @@ final class FloatLoops {
 
     static boolean supports(UnaryOp op) {
         return switch (op) {
-            case NEG, ABS, EXP, EXPM1, LOG, LOG1P, SQRT, RSQRT, RECIPROCAL, SQUARE, SIN, COS, TANH, SIGMOID, SILU,
+            // SIN and COS run on the scalar path: FloatMath has no vector form of them (their large arguments need
+            // a long argument reduction) and the Vector API's are not reproducible.
+            case NEG, ABS, EXP, EXPM1, LOG, LOG1P, SQRT, RSQRT, RECIPROCAL, SQUARE, TANH, SIGMOID, SILU,
                  RELU, LEAKY_RELU, ELU, ERF, GELU, GELU_TANH, SOFTPLUS -> true;
             default -> false;
         };
@@ -71,8 +66,6 @@ final class FloatLoops {
             case RSQRT -> rsqrt(x, xOff, out, outOff, full);
             case RECIPROCAL -> reciprocal(x, xOff, out, outOff, full);
             case SQUARE -> square(x, xOff, out, outOff, full);
-            case SIN -> sin(x, xOff, out, outOff, full);
-            case COS -> cos(x, xOff, out, outOff, full);
             case TANH -> tanh(x, xOff, out, outOff, full);
             case SIGMOID -> sigmoid(x, xOff, out, outOff, full);
             case SILU -> silu(x, xOff, out, outOff, full);
@@ -103,19 +96,19 @@ final class FloatLoops {
     }
 
     private static void exp(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(EXP), out, oo, i);
+        for (long i = 0; i < full; i += L) st(FloatMath.exp(ld(x, xo, i)), out, oo, i);
     }
 
     private static void expm1(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(EXPM1), out, oo, i);
+        for (long i = 0; i < full; i += L) st(FloatMath.expm1(ld(x, xo, i)), out, oo, i);
     }
 
     private static void log(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(LOG), out, oo, i);
+        for (long i = 0; i < full; i += L) st(FloatMath.log(ld(x, xo, i)), out, oo, i);
     }
 
     private static void log1p(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(LOG1P), out, oo, i);
+        for (long i = 0; i < full; i += L) st(FloatMath.log1p(ld(x, xo, i)), out, oo, i);
     }
 
     private static void sqrt(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
@@ -134,24 +127,16 @@ final class FloatLoops {
         for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.mul(v), out, oo, i); }
     }
 
-    private static void sin(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(SIN), out, oo, i);
-    }
-
-    private static void cos(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(COS), out, oo, i);
-    }
-
     private static void tanh(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ld(x, xo, i).lanewise(TANH), out, oo, i);
+        for (long i = 0; i < full; i += L) st(FloatMath.tanh(ld(x, xo, i)), out, oo, i);
     }
 
     private static void sigmoid(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) st(ONE.div(ld(x, xo, i).neg().lanewise(EXP).add(1)), out, oo, i);
+        for (long i = 0; i < full; i += L) st(FloatMath.sigmoid(ld(x, xo, i)), out, oo, i);
     }
 
     private static void silu(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
-        for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.div(v.neg().lanewise(EXP).add(1)), out, oo, i); }
+        for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.mul(FloatMath.sigmoid(v)), out, oo, i); }
     }
 
     private static void relu(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
@@ -163,7 +148,7 @@ final class FloatLoops {
     }
 
     private static void elu(MemorySegment x, long xo, MemorySegment out, long oo, long full, float a) {
-        for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(v.lanewise(EXPM1).mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
+        for (long i = 0; i < full; i += L) { FloatVector v = ld(x, xo, i); st(FloatMath.expm1(v).mul(a).blend(v, v.compare(GT, 0)), out, oo, i); }
     }
 
     // erf and GELU run in two passes over blocks that stay in L1: the erfc tail into a scratch block, then the
@@ -212,7 +197,7 @@ final class FloatLoops {
         for (long i = 0; i < full; i += L) {
             FloatVector v = ld(x, xo, i);
             FloatVector u = v.mul(v).mul(GELU_CUBIC).add(1).mul(v).mul(-2 * SQRT_2_OVER_PI);
-            st(v.div(u.lanewise(EXP).add(1)), out, oo, i);
+            st(v.div(FloatMath.exp(u).add(1)), out, oo, i);
         }
     }
 
@@ -220,7 +205,7 @@ final class FloatLoops {
     private static void softplus(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
         for (long i = 0; i < full; i += L) {
             FloatVector v = ld(x, xo, i);
-            st(v.lanewise(MAX, 0).add(v.abs().neg().lanewise(EXP).lanewise(LOG1P)), out, oo, i);
+            st(v.lanewise(MAX, 0).add(FloatMath.log1p(FloatMath.exp(v.abs().neg()))), out, oo, i);
         }
     }
 
@@ -263,14 +248,21 @@ final class FloatLoops {
      * fifth power is within 6e-9 of it: one vector exp per element instead of two.
      */
     private static void gaussianPass(MemorySegment x, long xo, MemorySegment tail, long n, float f) {
+        // Vector operands throughout (no scalar ones, which cost a broadcast's parse nodes each): with exp inlined,
+        // this loop is near C2's inlining budget (see FloatMath).
+        FloatVector vf = FloatVector.broadcast(S, f), negF = vf.neg();
         for (long i = 0; i < n; i += L) {
-            FloatVector w = ld(x, xo, i).abs().lanewise(MIN, 16f);
-            FloatVector split = w.mul(4097f), s = split.sub(split.sub(w)); // Veltkamp's split
-            FloatVector t = s.sub(w).mul(s.add(w)).mul(f);
-            FloatVector correction = t.mul(1 / 120f).add(1 / 24f).mul(t).add(1 / 6f).mul(t).add(0.5f).mul(t).add(1).mul(t).add(1);
-            st(s.mul(s).mul(-f).lanewise(EXP).mul(correction), tail, 0, i);
+            FloatVector w = ld(x, xo, i).abs().min(SIXTEEN);
+            FloatVector split = w.mul(VELTKAMP), s = split.sub(split.sub(w)); // Veltkamp's split
+            FloatVector t = s.sub(w).mul(s.add(w)).mul(vf);
+            FloatVector correction = t.fma(TAYLOR_5, TAYLOR_4).fma(t, TAYLOR_3).fma(t, HALF).fma(t, ONE).fma(t, ONE);
+            st(FloatMath.exp(s.mul(s).mul(negF)).mul(correction), tail, 0, i);
         }
     }
+
+    private static final FloatVector SIXTEEN = FloatVector.broadcast(S, 16f), VELTKAMP = FloatVector.broadcast(S, 4097f),
+            TAYLOR_5 = FloatVector.broadcast(S, 1 / 120f), TAYLOR_4 = FloatVector.broadcast(S, 1 / 24f),
+            TAYLOR_3 = FloatVector.broadcast(S, 1 / 6f), HALF = FloatVector.broadcast(S, 0.5f);
 
     /** tail *= a erfc(a) exp(a^2) / a. */
     private static void scaledTailPass(MemorySegment x, long xo, MemorySegment tail, long n, float scale) {
