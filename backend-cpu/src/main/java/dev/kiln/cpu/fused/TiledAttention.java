@@ -4,7 +4,6 @@ import dev.kiln.DType;
 import dev.kiln.backend.AttentionSpec;
 import dev.kiln.backend.View;
 import dev.kiln.cpu.simd.FloatMath;
-import dev.kiln.cpu.simd.Lanes;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -110,7 +109,7 @@ public final class TiledAttention {
                         continue;
                     }
                     float alpha = (float) Math.exp(m[r] - mNew);
-                    l[r] = l[r] * alpha + expInPlace(s, at, width, mNew);
+                    l[r] = l[r] * alpha + expInPlace(s, at, width, mNew, w.lanes);
                     m[r] = mNew;
                     if (alpha != 1) scale(acc, r * g.valuePadded, g.valuePadded, alpha);
                 }
@@ -159,7 +158,7 @@ public final class TiledAttention {
             for (int k0 = 0; k0 < tileEnd; k0 += KEY_TILE) {
                 int cols = Math.min(KEY_TILE, tileEnd - k0), width = roundUp(cols);
                 scores(g, in, spec, head, w, r0, r0, rows, k0, cols);
-                for (int r = 0; r < rows; r++) expInPlace(p, r * KEY_TILE, width, w.lse[r0 + r]);
+                for (int r = 0; r < rows; r++) expInPlace(p, r * KEY_TILE, width, w.lse[r0 + r], w.lanes);
                 // dV += P^T dO
                 transpose(p, rows, cols, t);
                 mulAdd(t, 0, QUERY_TILE, w.gradOut, r0 * vp, vp, w.gradV, k0 * vp, vp, cols, rows, vp);
@@ -269,15 +268,22 @@ public final class TiledAttention {
         return m.reduceLanes(VectorOperators.MAX);
     }
 
-    /** {@code s = exp(s - shift)} over {@code width} entries, returning their sum. */
-    private static float expInPlace(float[] s, int at, int width, float shift) {
+    /**
+     * {@code s = exp(s - shift)} over {@code width} entries, returning their sum. The lanes of the vector sum are
+     * added one by one from an array, in lane order: {@code Lanes.sum}'s shuffles, inlined here on top of exp, took
+     * the compilation of the whole head past C2's inlining budget, and its vector was boxed on every call.
+     */
+    private static float expInPlace(float[] s, int at, int width, float shift, float[] lanes) {
         FloatVector sh = FloatVector.broadcast(S, shift), sum = FloatVector.zero(S);
         for (int j = 0; j < width; j += L) {
             FloatVector e = FloatMath.exp(FloatVector.fromArray(S, s, at + j).sub(sh));
             e.intoArray(s, at + j);
             sum = sum.add(e);
         }
-        return Lanes.sum(sum);
+        sum.intoArray(lanes, 0);
+        float total = 0;
+        for (int i = 0; i < L; i++) total += lanes[i];
+        return total;
     }
 
     private static void scale(float[] x, int at, int width, float f) {
@@ -364,6 +370,7 @@ public final class TiledAttention {
         float[] queries = new float[0], kt = new float[0], k = new float[0], v = new float[0], vt = new float[0], gradOut = new float[0];
         float[] gradQ = new float[0], gradK = new float[0], gradV = new float[0];
         float[] acc = new float[0], rowMax = new float[QUERY_TILE], rowSum = new float[QUERY_TILE], rowDot = new float[0], lse = new float[0];
+        final float[] lanes = new float[L];
         final float[] scores = new float[QUERY_TILE * KEY_TILE], dScores = new float[QUERY_TILE * KEY_TILE], transposed = new float[KEY_TILE * QUERY_TILE];
         int keyStride;
 

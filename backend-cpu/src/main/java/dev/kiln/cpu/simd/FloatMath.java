@@ -49,38 +49,24 @@ public final class FloatMath {
 
     /**
      * e^x: x = n ln 2 + r with |r| &lt;= ln 2 / 2, e^r by a degree-6 polynomial (relative error 3e-9 before rounding),
-     * and 2^n added to its exponent field. That is exact while the result is a normal float, |x| &lt; 86.5; vectors
-     * with a lane beyond go through {@link #expFar}.
+     * and 2^n added to its exponent field. That is exact while the result is a normal float, |x| &lt; 86.5. Vectors
+     * with a lane beyond (a masked score of -inf, say) apply 2^n as two factors 2^(n/2) instead, so subnormal
+     * results round once, correctly; past the clamps the result has overflowed or underflowed already. Both ways
+     * sit in this one method: as a method of its own, the rarer one was not inlined and its vector was boxed.
      */
     public static FloatVector exp(FloatVector x) {
-        FloatVector t = x.fma(LOG2_E, ROUND);
-        FloatVector p = expReduced(x, t.sub(ROUND));
-        FloatVector y = t.reinterpretAsInts().lanewise(LSHL, 23).add(p.reinterpretAsInts()).reinterpretAsFloats();
-        VectorMask<Float> near = x.abs().compare(LT, EXP_NEAR);
-        return near.allTrue() ? y : y.blend(expFar(x), near.not());
-    }
-
-    /** e^r for r = x - n ln 2, with n ln 2 taken off in two parts. */
-    private static FloatVector expReduced(FloatVector x, FloatVector n) {
-        FloatVector r = n.fma(NEG_LN2_LO, n.fma(NEG_LN2_HI, x));
-        return r.fma(EXP_C6, EXP_C5).fma(r, EXP_C4).fma(r, EXP_C3).fma(r, EXP_C2).fma(r, ONE).fma(r, ONE);
-    }
-
-    /**
-     * e^x anywhere, NaN included: x clamped where the result has already overflowed or underflowed, and 2^n applied
-     * as two factors 2^(n/2), so subnormal results round once, correctly.
-     */
-    private static FloatVector expFar(FloatVector x) {
-        FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
-        FloatVector t = xc.fma(LOG2_E, ROUND);
-        FloatVector p = expReduced(xc, t.sub(ROUND));
-        IntVector k = t.reinterpretAsInts().sub(ROUNDER_BITS), half = k.lanewise(ASHR, 1);
-        return p.mul(powerOfTwo(half)).mul(powerOfTwo(k.sub(half)));
-    }
-
-    /** 2^k for -126 &lt;= k &lt;= 127, built in the exponent field. */
-    private static FloatVector powerOfTwo(IntVector k) {
-        return k.add(127).lanewise(LSHL, 23).reinterpretAsFloats();
+        boolean near = x.abs().compare(LT, EXP_NEAR).allTrue();
+        FloatVector xc = near ? x : x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector t = xc.fma(LOG2_E, ROUND), nf = t.sub(ROUND);
+        FloatVector r = nf.fma(NEG_LN2_LO, nf.fma(NEG_LN2_HI, xc));
+        FloatVector p = r.fma(EXP_C6, EXP_C5).fma(r, EXP_C4).fma(r, EXP_C3).fma(r, EXP_C2).fma(r, ONE).fma(r, ONE);
+        if (near) return t.reinterpretAsInts().lanewise(LSHL, 23).add(p.reinterpretAsInts()).reinterpretAsFloats();
+        // 2^(n/2) and 2^(n - n/2), each built in the exponent field from n's bits + 127 (written out: a helper taking
+        // a vector is a call C2 may decline to inline once the caller is large, and then boxes its argument)
+        IntVector n = t.reinterpretAsInts().sub(ROUNDER_BITS), half = n.lanewise(ASHR, 1);
+        FloatVector first = half.add(127).lanewise(LSHL, 23).reinterpretAsFloats();
+        FloatVector second = n.sub(half).add(127).lanewise(LSHL, 23).reinterpretAsFloats();
+        return p.mul(first).mul(second);
     }
 
     private static final FloatVector EXP_NEAR = all(86.5f), EXP_MIN = all(-104f), EXP_MAX = all(88.8f),
@@ -102,41 +88,32 @@ public final class FloatMath {
 
     /**
      * ln x: x = 2^e m with m in [sqrt(1/2), sqrt 2), ln m = f - f^2/2 + f^3 P(f) for f = m - 1 (degree 6, relative
-     * error 3e-8), and e ln 2 added in two parts. Vectors with a lane that is not a positive normal float go
-     * through {@link #logFar}.
+     * error 3e-8), and e ln 2 added in two parts. Vectors with a lane that is not a positive normal float take the
+     * slower way at the end (as one method: see {@link #exp}).
      */
     public static FloatVector log(FloatVector x) {
         IntVector bits = x.reinterpretAsInts();
         // one unsigned comparison: zero, subnormals, negatives, infinity and NaN all fall outside
-        VectorMask<Integer> normal = bits.sub(MIN_NORMAL_BITS).compare(ULT, INFINITY_BITS - MIN_NORMAL_BITS);
-        FloatVector y = logNormal(bits);
-        return normal.allTrue() ? y : y.blend(logFar(x), normal.cast(S).not());
-    }
-
-    /** ln of the positive normal float with these bits. */
-    private static FloatVector logNormal(IntVector bits) {
+        boolean normal = bits.sub(MIN_NORMAL_BITS).compare(ULT, INFINITY_BITS - MIN_NORMAL_BITS).allTrue();
+        VectorMask<Float> subnormal = x.compare(LT, Float.MIN_NORMAL);
+        if (!normal) bits = x.blend(x.mul(0x1p23f), subnormal).reinterpretAsInts();
         IntVector e = bits.sub(SQRT_HALF_BITS).lanewise(ASHR, 23);
         FloatVector f = bits.sub(e.lanewise(LSHL, 23)).reinterpretAsFloats().sub(ONE);
         FloatVector ef = (FloatVector) e.convert(I2F, 0);
         FloatVector p = f.fma(LOG_C6, LOG_C5).fma(f, LOG_C4).fma(f, LOG_C3).fma(f, LOG_C2).fma(f, LOG_C1).fma(f, LOG_C0);
         // f - f^2 / 2 rounded once: -f / 2 is exact, and the fused multiply-add keeps the whole product
         FloatVector lnM = f.mul(f).mul(f).fma(p, f.mul(NEG_HALF).fma(f, f));
-        return ef.fma(LN2_LO, lnM).add(ef.mul(LN2_HI));
-    }
-
-    /**
-     * ln x for any x: subnormals scaled by 2^23 first (23 ln 2 taken off after, well inside the result's last
-     * place), ln 0 = -inf, ln inf = inf, and NaN for x &lt; 0 or NaN.
-     */
-    private static FloatVector logFar(FloatVector x) {
-        VectorMask<Float> subnormal = x.compare(LT, Float.MIN_NORMAL);
-        FloatVector y = logNormal(x.blend(x.mul(0x1p23f), subnormal).reinterpretAsInts())
-                .sub(ZERO.blend((float) (23 * Math.log(2)), subnormal));
-        return y.blend(Float.NEGATIVE_INFINITY, x.compare(EQ, 0))
+        FloatVector y = ef.fma(LN2_LO, lnM).add(ef.mul(LN2_HI));
+        if (normal) return y;
+        // subnormals were scaled by 2^23 (23 ln 2 comes off well inside the result's last place); ln 0 = -inf,
+        // ln inf = inf, NaN for x < 0 or NaN
+        return y.sub(ZERO.blend(LN_2_TO_23, subnormal))
+                .blend(Float.NEGATIVE_INFINITY, x.compare(EQ, 0))
                 .blend(Float.POSITIVE_INFINITY, x.compare(EQ, Float.POSITIVE_INFINITY))
                 .blend(Float.NaN, x.compare(GE, 0).not());
     }
 
+    private static final float LN_2_TO_23 = (float) (23 * Math.log(2));
     private static final int SQRT_HALF_BITS = Float.floatToRawIntBits((float) Math.sqrt(0.5)),
             MIN_NORMAL_BITS = Float.floatToRawIntBits(Float.MIN_NORMAL),
             INFINITY_BITS = Float.floatToRawIntBits(Float.POSITIVE_INFINITY);
