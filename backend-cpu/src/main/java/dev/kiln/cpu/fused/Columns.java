@@ -126,6 +126,61 @@ final class Columns {
     }
 
     /**
+     * The adjoint of {@link #im2rowChannelsLast}: the channels-last image (h * w, c), zeroed, then for every row (output
+     * position), group and tap inside the image, that tap's run of the group's channels added at its pixel. The runs
+     * are whole vectors of channels where a strided col2im adds rows of a few pixels.
+     */
+    static void row2imChannelsLast(MemorySegment rows, ConvGeometry g, MemorySegment image, DType dtype) {
+        var s = g.spec();
+        int c = g.c(), cg = g.cg(), taps = g.kh() * g.kw(), width = (int) dtype.byteSize();
+        long rowLength = (long) c * taps, at = 0;
+        zero(image, 0, (long) c * g.inputPlane(), width);
+        for (int oy = 0; oy < g.oh(); oy++) {
+            for (int ox = 0; ox < g.ow(); ox++, at += rowLength) {
+                for (int gi = 0; gi < g.groups(); gi++) {
+                    long src = at + (long) gi * cg * taps;
+                    for (int i = 0; i < g.kh(); i++) {
+                        int iy = oy * s.strideH() - s.padH() + i * s.dilationH();
+                        for (int j = 0; j < g.kw(); j++, src += cg) {
+                            int ix = ox * s.strideW() - s.padW() + j * s.dilationW();
+                            if (iy >= 0 && iy < g.h() && ix >= 0 && ix < g.w())
+                                add(dtype, rows, src, image, ((long) iy * g.w() + ix) * c + (long) gi * cg, 1, cg);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code dst[base + ch * plane + pixel] = image[pixel * c + ch]}: a channels-last image back in channel order. */
+    static void fromChannelsLast(MemorySegment image, ConvGeometry g, MemorySegment dst, long base, int width) {
+        int c = g.c();
+        long plane = g.inputPlane();
+        for (int ch = 0; ch < c; ch++) {
+            long to = base + ch * plane;
+            for (long pixel = 0; pixel < plane; pixel++) {
+                if (width == 4) dst.setAtIndex(BITS32, to + pixel, image.getAtIndex(BITS32, pixel * c + ch));
+                else dst.setAtIndex(BITS64, to + pixel, image.getAtIndex(BITS64, pixel * c + ch));
+            }
+        }
+    }
+
+    /**
+     * {@code dst[co][tap * cg + ch] = w[co][ch][tap]}, dense from element 0: each output channel's weights in the
+     * (tap, channel) order of {@link #im2rowChannelsLast}'s rows, for the dense weight at element {@code base} of {@code w}.
+     */
+    static void weightChannelsLast(MemorySegment w, long base, ConvGeometry g, MemorySegment dst, int width) {
+        int cg = g.cg(), taps = g.kh() * g.kw();
+        for (int co = 0; co < g.cout(); co++)
+            for (int ch = 0; ch < cg; ch++)
+                for (int tap = 0; tap < taps; tap++) {
+                    long from = base + ((long) co * cg + ch) * taps + tap, to = (long) co * g.k() + (long) tap * cg + ch;
+                    if (width == 4) dst.setAtIndex(BITS32, to, w.getAtIndex(BITS32, from));
+                    else dst.setAtIndex(BITS64, to, w.getAtIndex(BITS64, from));
+                }
+    }
+
+    /**
      * {@code dw[co][ch][i][j] = sum over the partials of partial[co][(i * kw + j) * cg + ch]}: the channels-last
      * weight gradients of {@code count} chunks, summed and put back in the weight's order.
      */

@@ -12,8 +12,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * float32 convolutions at stride 1 with few output channels (LeNet's 1 -> 6 and 6 -> 16 and their input
- * gradients), computed straight from a zero-padded copy of each image: no column matrix, no packing.
+ * float32 convolutions with few output channels (LeNet's 1 -> 6 and 6 -> 16 and their input gradients, the MNIST
+ * CNN's stride-2 1 -> 16 and 16 -> 32), computed straight from a zero-padded copy of each image: no column matrix, no
+ * packing.
  *
  * <p>Why: the column path makes a GEMM of (cout x k) by (k x positions) per image. With cout = 6 most of a 12-row
  * micro-tile is padding, and im2col writes k = cin * kh * kw copies of the image that the GEMM then packs again;
@@ -24,6 +25,9 @@ import java.nio.ByteOrder;
  *
  * <p>Where the output channels fill whole vectors (16 on LeNet's second layer), the forward pass runs the vector
  * over them instead (see {@link #forwardByChannels}): no lane is padding there, where 10-wide rows fill 10 of 16.
+ * That form, and the weight gradient's, read each output position's pixels one by one, so they take any stride;
+ * strided convolutions come here only in it. Through columns, a stride-2 layer's im2col copied rows of 7 or 14
+ * pixels, too short for vectors, and that copy and its col2im were a third of the MNIST CNN's training time.
  *
  * <p>Rows are whole vectors, without masks: the padded copy is wide enough for a vector at any output column, and
  * the forward pass writes rows padded to whole vectors into scratch.
@@ -50,15 +54,23 @@ final class DirectConvolution {
     static final int MAX_COUT = 16;
     /** Input channels times taps up to which this path is taken: deeper products amortise the column matrix. */
     static final int MAX_DEPTH = 400;
+    /** Output channels up to which a strided convolution is taken (whole vectors of them, see {@link #forwardByChannels}). */
+    static final int MAX_STRIDED_COUT = 32;
 
     private DirectConvolution() {}
 
-    /** Whether this path computes the convolution of g (in dtype t): float32, one group, stride 1, few channels. */
+    /**
+     * Whether this path computes the convolution of g (in dtype t) and its weight gradient: float32, one group, few
+     * channels, a shallow product; at stride 1 rows at least half a vector wide, else whole vectors of output channels.
+     */
     static boolean takes(ConvGeometry g, DType t) {
         var s = g.spec();
-        return t == DType.FLOAT32 && s.groups() == 1 && s.strideH() == 1 && s.strideW() == 1 && g.cout() <= MAX_COUT
-                && g.k() <= MAX_DEPTH && g.ow() >= L / 2;
+        if (t != DType.FLOAT32 || s.groups() != 1 || g.k() > MAX_DEPTH) return false;
+        if (strided(g)) return g.cout() % L == 0 && g.cout() <= MAX_STRIDED_COUT;
+        return g.cout() <= MAX_COUT && g.ow() >= L / 2;
     }
+
+    private static boolean strided(ConvGeometry g) { return g.spec().strideH() != 1 || g.spec().strideW() != 1; }
 
     /**
      * Whether a convolution with this many output channels uses more than half of the multiply-adds the forward
@@ -122,6 +134,7 @@ final class DirectConvolution {
             for (int t = 0; t < taps; t++) wt[t * cout + co] = w.getAtIndex(F32, weight.offset() + (long) co * taps + t);
         Padded p = Padded.of(g);
         var s = g.spec();
+        int rowStep = s.strideH() * p.wp, colStep = s.strideW();
         int[] tapAt = new int[taps];
         for (int ci = 0, t = 0; ci < g.c(); ci++)
             for (int ky = 0; ky < g.kh(); ky++)
@@ -133,7 +146,7 @@ final class DirectConvolution {
             for (int q0 = 0; q0 < plane; q0 += POSITIONS) {
                 for (int j = 0; j < POSITIONS; j++) {
                     int q = Math.min(q0 + j, plane - 1);
-                    at[j] = (q / g.ow()) * p.wp + q % g.ow();
+                    at[j] = (q / g.ow()) * rowStep + (q % g.ow()) * colStep;
                 }
                 for (int cv = 0; cv < cout; cv += L) {
                     channelBlock(image, at, tapAt, wt, cout, cv, tile);
@@ -231,7 +244,7 @@ final class DirectConvolution {
                                View gradWeight, MemorySegment dw) {
         // With at most half a vector of output channels (LeNet's first layer: 6), a vector holds two neighbouring
         // positions of them, so each multiply-add does twice the work (layer 1: 0.46 against 0.29 ms single).
-        boolean pairs = 2 * g.cout() <= L && g.ow() % 2 == 0;
+        boolean pairs = 2 * g.cout() <= L && g.ow() % 2 == 0 && !strided(g);
         int taps = g.kh() * g.kw(), tapSlots = Math.ceilDiv(taps, TAP_BLOCK) * TAP_BLOCK;
         int channels = pairs ? L : Math.ceilDiv(g.cout(), L) * L, width = pairs ? L / 2 : channels;
         WorkerPool pool = WorkerPool.shared();
@@ -274,6 +287,7 @@ final class DirectConvolution {
             tapAt[t] = (tap / g.kw()) * g.spec().dilationH() * p.wp + (tap % g.kw()) * g.spec().dilationW();
         }
         MemorySegment pixels = MemorySegment.ofArray(images);
+        int rowStep = g.spec().strideH() * p.wp, colStep = g.spec().strideW();
         long imageFloats = p.imageFloats(), positionsBytes = (long) g.p() * width * FLOAT;
         for (int n = 0; n < count; n++) {
             for (int ci = 0; ci < g.c(); ci++) {
@@ -285,7 +299,7 @@ final class DirectConvolution {
                         continue;
                     }
                     for (int cv = 0; cv < channels; cv += L) {
-                        weightBlock(images, plane, p.wp, g.oh(), g.ow(), tapAt[t], tapAt[t + 1], tapAt[t + 2], tapAt[t + 3],
+                        weightBlock(images, plane, rowStep, colStep, g.oh(), g.ow(), tapAt[t], tapAt[t + 1], tapAt[t + 2], tapAt[t + 3],
                                 byPosition, n * positionsBytes + (long) cv * FLOAT, (long) width * FLOAT, sum, (ci * tapSlots + t) * channels + cv, channels);
                     }
                 }
@@ -320,20 +334,21 @@ final class DirectConvolution {
     /**
      * Four taps' rows of {@code sum} (at {@code at}, {@code stride} floats apart) for one vector of output channels:
      * over every output position, the four pixels the taps read, broadcast, times the vector of gradients there.
+     * Output rows start {@code rowStep} floats apart in the padded plane, positions {@code colStep} apart.
      */
-    private static void weightBlock(float[] image, int plane, int wp, int oh, int ow, int t0, int t1, int t2, int t3,
+    private static void weightBlock(float[] image, int plane, int rowStep, int colStep, int oh, int ow, int t0, int t1, int t2, int t3,
                                     MemorySegment grad, long gradAt, long positionBytes, float[] sum, int at, int stride) {
         FloatVector s0 = FloatVector.fromArray(S, sum, at), s1 = FloatVector.fromArray(S, sum, at + stride),
                 s2 = FloatVector.fromArray(S, sum, at + 2 * stride), s3 = FloatVector.fromArray(S, sum, at + 3 * stride);
         for (int oy = 0; oy < oh; oy++) {
-            int row = plane + oy * wp;
+            int pixel = plane + oy * rowStep;
             long d = gradAt + (long) oy * ow * positionBytes;
-            for (int ox = 0; ox < ow; ox++, d += positionBytes) {
+            for (int ox = 0; ox < ow; ox++, d += positionBytes, pixel += colStep) {
                 FloatVector gv = FloatVector.fromMemorySegment(S, grad, d, ORDER);
-                s0 = gv.fma(FloatVector.broadcast(S, image[row + ox + t0]), s0);
-                s1 = gv.fma(FloatVector.broadcast(S, image[row + ox + t1]), s1);
-                s2 = gv.fma(FloatVector.broadcast(S, image[row + ox + t2]), s2);
-                s3 = gv.fma(FloatVector.broadcast(S, image[row + ox + t3]), s3);
+                s0 = gv.fma(FloatVector.broadcast(S, image[pixel + t0]), s0);
+                s1 = gv.fma(FloatVector.broadcast(S, image[pixel + t1]), s1);
+                s2 = gv.fma(FloatVector.broadcast(S, image[pixel + t2]), s2);
+                s3 = gv.fma(FloatVector.broadcast(S, image[pixel + t3]), s3);
             }
         }
         s0.intoArray(sum, at);

@@ -54,7 +54,12 @@ class ConvolutionKernelTest {
                 new Case("groups and dilation at stride 1", 3, 24, 12, 11, 6, 3, 2, new Conv2dSpec(1, 1, 2, 1, 2, 3, 2)),
                 // ...unless there are fewer channels (as "5x5 valid" above) or the padding is wider than the dilated
                 // kernel, when it goes through columns.
-                new Case("1x1 stride 1 padded", 2, 6, 5, 5, 4, 1, 1, Conv2dSpec.of(1, 1)));
+                new Case("1x1 stride 1 padded", 2, 6, 5, 5, 4, 1, 1, Conv2dSpec.of(1, 1)),
+                // Strided with whole vectors of output channels: the direct path's channel-vector form.
+                new Case("MNIST CNN layer 1, stride 2", 3, 1, 28, 28, 16, 5, 5, Conv2dSpec.of(2, 2)),
+                new Case("MNIST CNN layer 2, stride 2", 3, 16, 14, 14, 32, 5, 5, Conv2dSpec.of(2, 2)),
+                new Case("asymmetric stride and dilation, 16 outputs", 2, 3, 11, 13, 16, 3, 2, new Conv2dSpec(2, 3, 1, 2, 2, 1, 1)),
+                new Case("stride 2, 8 outputs (whole vectors with 256 bits only)", 2, 4, 9, 9, 8, 3, 3, Conv2dSpec.of(2, 1)));
         List<Arguments> args = new ArrayList<>();
         for (Case k : shapes)
             for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64})
