@@ -47,6 +47,8 @@ final class DirectConvolution {
     private static final ValueLayout.OfLong PAIR = ValueLayout.JAVA_LONG_UNALIGNED;
     /** This thread's padded images on the heap, for the weight gradient (see {@link Padded#copyToHeap}). */
     private static final ThreadLocal<float[][]> HEAP_IMAGES = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** This thread's arrays for transposing output gradients by position (see {@link Padded#gradientByPosition}). */
+    private static final ThreadLocal<float[][]> GRADIENT_STAGING = ThreadLocal.withInitial(() -> new float[2][0]);
     /**
      * Output channels up to which this path is taken: beyond two forward blocks the GEMM's 12-row tiles are full
      * and the column path, whose packed panels reuse each loaded pixel across more channels, is as fast.
@@ -421,17 +423,28 @@ final class DirectConvolution {
          * interleaved (channel 0 even, channel 0 odd, channel 1 even, ...).
          */
         MemorySegment gradientByPosition(MemorySegment dy, long at, int count, int width, boolean pairs) {
-            long positions = (long) count * g.p(), bytes = positions * width * FLOAT;
+            int positions = count * g.p(), cout = g.cout(), plane = g.p();
+            long bytes = (long) positions * width * FLOAT;
             MemorySegment out = Scratch.get(Scratch.GRADIENT_BY_POSITION, bytes).asSlice(0, bytes);
-            if (pairs ? 2 * g.cout() < L : width > g.cout()) out.fill((byte) 0);
+            // Transposed between heap arrays, with bulk copies in and out: element by element through the segments,
+            // this took a tenth of the MNIST CNN's training time.
+            float[][] staging = GRADIENT_STAGING.get();
+            int inFloats = count * cout * plane, outFloats = positions * width;
+            if (staging[0].length < inFloats) staging[0] = new float[inFloats];
+            if (staging[1].length < outFloats) staging[1] = new float[outFloats];
+            float[] src = staging[0], dst = staging[1];
+            MemorySegment.copy(dy, F32, at * FLOAT, src, 0, inFloats);
+            if (pairs ? 2 * cout < L : width > cout) java.util.Arrays.fill(dst, 0, outFloats, 0);
             for (int n = 0; n < count; n++)
-                for (int co = 0; co < g.cout(); co++) {
-                    long src = at + ((long) n * g.cout() + co) * g.p(), image = (long) n * g.p() * width;
-                    for (int q = 0; q < g.p(); q++) {
-                        long dst = image + (pairs ? (long) (q >> 1) * L + 2 * co + (q & 1) : (long) q * width + co);
-                        out.setAtIndex(F32, dst, dy.getAtIndex(F32, src + q));
+                for (int co = 0; co < cout; co++) {
+                    int from = (n * cout + co) * plane, image = n * plane * width;
+                    if (pairs) {
+                        for (int q = 0; q < plane; q++) dst[image + (q >> 1) * L + 2 * co + (q & 1)] = src[from + q];
+                    } else {
+                        for (int q = 0; q < plane; q++) dst[image + q * width + co] = src[from + q];
                     }
                 }
+            MemorySegment.copy(dst, 0, out, F32, 0, outFloats);
             return out;
         }
     }
