@@ -1,7 +1,10 @@
 package dev.kiln.cpu.fused;
 
 import dev.kiln.DType;
+import dev.kiln.backend.BinaryOp;
+import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.BlockLoops;
 import dev.kiln.cpu.simd.FloatMath;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
@@ -50,16 +53,17 @@ public final class LstmCell {
     }
 
     /**
-     * One row of the forward cell, in three passes over the row (a few KB, in L1): the sigmoid gates i, o, f, which
-     * lie side by side, the tanh candidate, then the state update. The loops sit in methods over plain segments and
-     * byte offsets: written as calls on small row objects, or as one loop with all five activations, C2 stopped
-     * inlining partway through the body (NodeCountInliningCutoff) and boxed vectors every iteration.
+     * One row of the forward cell, in passes over the row (a few KB, in L1): the sigmoid gates i, o, f, which lie side
+     * by side, and the tanh candidate, each through the backend's own loops, then the state update. The loops sit in
+     * methods over plain segments and byte offsets: written as calls on small row objects, or as one loop with all
+     * five activations, C2 stopped inlining partway through the body (NodeCountInliningCutoff) and boxed vectors
+     * every iteration.
      */
     private static void forwardRow(MemorySegment x, long xb, MemorySegment r, long rb, MemorySegment c, long cb, MemorySegment g, long gb,
                                    MemorySegment cOut, long cOutB, MemorySegment tc, long tcb, MemorySegment hOut, long hOutB, int h) {
         long gate = (long) h * Float.BYTES;
-        sigmoidOfSum(x, xb, r, rb, g, gb, 3 * h);
-        tanhOfSum(x, xb + 3 * gate, r, rb + 3 * gate, g, gb + 3 * gate, h);
+        activateSum(UnaryOp.SIGMOID, x, xb, r, rb, g, gb, 3 * h);
+        activateSum(UnaryOp.TANH, x, xb + 3 * gate, r, rb + 3 * gate, g, gb + 3 * gate, h);
         updateRow(c, cb, g, gb, cOut, cOutB, tc, tcb, hOut, hOutB, h);
     }
 
@@ -86,30 +90,10 @@ public final class LstmCell {
         }
     }
 
-    /** out = sigmoid(x + r) over n elements. */
-    private static void sigmoidOfSum(MemorySegment x, long xb, MemorySegment r, long rb, MemorySegment out, long ob, int n) {
-        int j = 0;
-        for (; j <= n - L; j += L) {
-            long q = (long) j * Float.BYTES;
-            FloatMath.sigmoid(ld(x, xb + q).add(ld(r, rb + q))).intoMemorySegment(out, ob + q, ORDER);
-        }
-        for (; j < n; j++) {
-            long q = (long) j * Float.BYTES;
-            out.set(F32, ob + q, sigmoid(get(x, xb + q) + get(r, rb + q)));
-        }
-    }
-
-    /** out = tanh(x + r) over n elements. */
-    private static void tanhOfSum(MemorySegment x, long xb, MemorySegment r, long rb, MemorySegment out, long ob, int n) {
-        int j = 0;
-        for (; j <= n - L; j += L) {
-            long q = (long) j * Float.BYTES;
-            FloatMath.tanh(ld(x, xb + q).add(ld(r, rb + q))).intoMemorySegment(out, ob + q, ORDER);
-        }
-        for (; j < n; j++) {
-            long q = (long) j * Float.BYTES;
-            out.set(F32, ob + q, (float) Math.tanh(get(x, xb + q) + get(r, rb + q)));
-        }
+    /** out = f(x + r) over n elements, by the backend's own add and unary loops, in two passes over the row. */
+    private static void activateSum(UnaryOp f, MemorySegment x, long xb, MemorySegment r, long rb, MemorySegment out, long ob, int n) {
+        BlockLoops.binary(DType.FLOAT32, BinaryOp.ADD, x, xb, r, rb, out, ob, n);
+        BlockLoops.unary(DType.FLOAT32, f, 0, out, ob, out, ob, n);
     }
 
     public static void backward(Function<View, MemorySegment> memory, View gradHidden, View gradCell, View gates, View cell, View tanhCell,
@@ -167,6 +151,4 @@ public final class LstmCell {
 
     private static float get(MemorySegment s, long at) { return s.get(F32, at); }
 
-    /** The sigmoid as the backend's scalar kernel computes it, for the columns past the last whole vector. */
-    private static float sigmoid(float x) { return (float) (1 / (1 + Math.exp(-x))); }
 }

@@ -14,12 +14,12 @@ import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.ULT;
 
 /**
- * exp, expm1, log, log1p and tanh of float vectors from lanewise arithmetic alone, within 3 ulp.
+ * exp, expm1, log, log1p, tanh and sigmoid of float vectors from lanewise arithmetic alone, within 3 ulp.
  *
  * <p>The Vector API's own {@code lanewise(EXP)} and its kin are not one function: C2 calls the JDK's SVML stubs,
  * while the interpreter and C1 apply {@code Math.exp} lane by lane, and the two differ in the last bit. Since a loop
- * is compiled at a moment that varies from run to run, a seeded training run on the CPU gave different weights each
- * time (one MNIST epoch, three runs, three checkpoints). Additions, multiplications, fused multiply-adds, divisions,
+ * is compiled at a moment that varies from run to run, a seeded training run on the CPU gave different weights from
+ * one run to the next (one MNIST epoch with 256-bit vectors: the second and third run each differed from the first). Additions, multiplications, fused multiply-adds, divisions,
  * comparisons and bit operations are exact in every execution mode, so what is built from them here gives the same
  * bits however and whenever it runs; and being inlined, it also spares the loops the stub call, after which C2
  * reloads a memory segment's bounds. {@link Lanes} fixes the same problem for sums across lanes.
@@ -28,10 +28,10 @@ import static jdk.incubator.vector.VectorOperators.ULT;
  * coefficients rounded to float; {@code FloatMathTest} holds each function to its bound against {@code Math}.
  *
  * <p>Written for C2's inlining budget ({@code NodeCountInliningCutoff}): every constant is a vector field, since a
- * scalar operand costs a broadcast's worth of parse nodes per use, and the rare inputs (subnormal, infinite or NaN
- * results and arguments) go to a separate method behind a branch on the whole vector. With scalar operands and
- * blends for every special case, a loop calling tanh outgrew the budget, and the vectors crossing the calls C2 then
- * left out were boxed: five times slower.
+ * scalar operand costs a broadcast's worth of parse nodes per use; the rare inputs (subnormal, infinite or NaN
+ * results and arguments) take a second way at the end of the same method, behind one branch on the whole vector; and
+ * no helper takes a vector. With scalar operands, blends for every special case and small helpers, a loop calling
+ * tanh outgrew the budget, and the vectors crossing the calls C2 then left out were boxed: five times slower.
  */
 public final class FloatMath {
     private FloatMath() {}

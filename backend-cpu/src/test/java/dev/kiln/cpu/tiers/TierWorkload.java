@@ -14,10 +14,10 @@ import java.util.function.Function;
 
 /**
  * A fixed set of CPU kernels, forward and backward, each reduced to a hash of its result's bits: the vectorised
- * elementwise functions in both float types, softmax, reductions, GEMM, convolution, pooling, layer norm, fused
- * attention, the LSTM cell and a loss. {@link ExecutionTierTest} runs it in an interpreter-only JVM and in one that
- * has compiled it with C2, and the two must agree on every entry. Sizes are small (the interpreter runs vector code
- * lane by lane) but leave ragged tails after the whole vectors.
+ * elementwise functions in both float types, softmax, reductions, GEMM, convolution (direct, strided, through
+ * columns and channels last), pooling, layer norm, fused attention, the LSTM cell and a loss. {@link ExecutionTierTest}
+ * runs it in an interpreter-only JVM and in one that has compiled it with C2, and the two must agree on every entry.
+ * Sizes are small (the interpreter runs vector code lane by lane) but leave ragged tails after the whole vectors.
  *
  * <p>As a program it prints one line per entry, {@code name hash}, after running the set {@code args[0]} times
  * (so that, with low compile thresholds, the last round runs compiled code) and checking that every round agreed.
@@ -76,6 +76,9 @@ public final class TierWorkload {
             Tensor kernel = Tensor.randn(g, DType.FLOAT32, null, 8, 3, 3, 3).mul(0.3);
             out.put("conv2d", gradient(v -> Functional.conv2d(v, kernel, null, 1, 1).relu(), image));
             out.put("conv2dStride2", gradient(v -> Functional.conv2d(v, kernel, null, 2, 1), image));
+            Tensor deep = Tensor.randn(g, DType.FLOAT32, null, 2, 16, 9, 9);
+            Tensor deepKernel = Tensor.randn(g, DType.FLOAT32, null, 16, 16, 3, 3).mul(0.2);
+            out.put("conv2dStride2Deep", gradient(v -> Functional.conv2d(v, deepKernel, null, 2, 1), deep));
             out.put("maxPool2d", gradient(v -> Functional.maxPool2d(v, 2), image));
             Tensor rows = Tensor.randn(g, DType.FLOAT32, null, 5, 40);
             out.put("layerNorm", gradient(v -> Functional.layerNorm(v, new int[] {40}, null, null, 1e-5), rows));
