@@ -47,6 +47,8 @@ final class DirectConvolution {
     private static final ValueLayout.OfLong PAIR = ValueLayout.JAVA_LONG_UNALIGNED;
     /** This thread's padded images on the heap, for the weight gradient (see {@link Padded#copyToHeap}). */
     private static final ThreadLocal<float[][]> HEAP_IMAGES = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** This thread's array for one image's output of {@link #forwardByChannels}. */
+    private static final ThreadLocal<float[][]> OUTPUT_STAGING = ThreadLocal.withInitial(() -> new float[1][0]);
     /** This thread's arrays for transposing output gradients by position (see {@link Padded#gradientByPosition}). */
     private static final ThreadLocal<float[][]> GRADIENT_STAGING = ThreadLocal.withInitial(() -> new float[2][0]);
     /**
@@ -145,6 +147,9 @@ final class DirectConvolution {
             float[] image = p.copyToHeap(input, x, n, 1);
             int[] at = new int[POSITIONS];
             float[] tile = new float[POSITIONS * L];
+            // The image's output is gathered on the heap and copied out whole: element by element into the segment,
+            // the copy-out took a quarter of LeNet's second layer.
+            float[] result = outputStaging(cout * plane);
             for (int q0 = 0; q0 < plane; q0 += POSITIONS) {
                 for (int j = 0; j < POSITIONS; j++) {
                     int q = Math.min(q0 + j, plane - 1);
@@ -152,12 +157,18 @@ final class DirectConvolution {
                 }
                 for (int cv = 0; cv < cout; cv += L) {
                     channelBlock(image, at, tapAt, wt, cout, cv, tile);
-                    long yBase = out.offset() + ((long) n * cout + cv) * plane;
                     for (int j = 0; j < POSITIONS && q0 + j < plane; j++)
-                        for (int c = 0; c < L; c++) y.setAtIndex(F32, yBase + (long) c * plane + q0 + j, tile[j * L + c]);
+                        for (int c = 0; c < L; c++) result[(cv + c) * plane + q0 + j] = tile[j * L + c];
                 }
             }
+            MemorySegment.copy(result, 0, y, F32, (out.offset() + (long) n * cout * plane) * FLOAT, cout * plane);
         });
+    }
+
+    private static float[] outputStaging(int floats) {
+        float[][] held = OUTPUT_STAGING.get();
+        if (held[0].length < floats) held[0] = new float[floats];
+        return held[0];
     }
 
     /** One vector of output channels at {@link #POSITIONS} positions (pixel offsets {@code at}) into {@code tile}, by position. */
