@@ -381,7 +381,9 @@ public final class Recurrent {
                 hiddens.add(h);
                 if (c != null) cells.add(c);
             }
-            Tensor y = Tensor.stack(outputs, 1);
+            // One direction's outputs as a view (T, 1, B, H): stacked, they were copied once here and again by
+            // contiguous() below, two passes over the whole sequence per layer.
+            Tensor y = outputs.size() == 1 ? outputs.get(0).unsqueeze(1) : Tensor.stack(outputs, 1);
             Tensor yh = Tensor.stack(hiddens, 0);
             Tensor yc = cells.isEmpty() ? null : Tensor.stack(cells, 0);
             if (o.batchFirst()) {
