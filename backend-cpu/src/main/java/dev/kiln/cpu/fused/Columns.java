@@ -105,24 +105,11 @@ final class Columns {
      * c * kh * kw, and a group's block of each row is that group's (tap, channel) vector.
      */
     static void im2rowChannelsLast(MemorySegment image, ConvGeometry g, MemorySegment rows, int width) {
-        var s = g.spec();
-        int c = g.c(), cg = g.cg(), taps = g.kh() * g.kw();
-        long rowLength = (long) c * taps, at = 0;
-        for (int oy = 0; oy < g.oh(); oy++) {
-            for (int ox = 0; ox < g.ow(); ox++, at += rowLength) {
-                for (int gi = 0; gi < g.groups(); gi++) {
-                    long dst = at + (long) gi * cg * taps;
-                    for (int i = 0; i < g.kh(); i++) {
-                        int iy = oy * s.strideH() - s.padH() + i * s.dilationH();
-                        for (int j = 0; j < g.kw(); j++, dst += cg) {
-                            int ix = ox * s.strideW() - s.padW() + j * s.dilationW();
-                            if (iy < 0 || iy >= g.h() || ix < 0 || ix >= g.w()) zero(rows, dst, cg, width);
-                            else copy(image, ((long) iy * g.w() + ix) * c + (long) gi * cg, 1, rows, dst, cg, width);
-                        }
-                    }
-                }
-            }
-        }
+        int cg = g.cg();
+        forEachTapRun(g, (run, pixel) -> {
+            if (pixel < 0) zero(rows, run, cg, width);
+            else copy(image, pixel, 1, rows, run, cg, width);
+        });
     }
 
     /**
@@ -131,20 +118,34 @@ final class Columns {
      * are whole vectors of channels where a strided col2im adds rows of a few pixels.
      */
     static void row2imChannelsLast(MemorySegment rows, ConvGeometry g, MemorySegment image, DType dtype) {
+        int cg = g.cg();
+        zero(image, 0, (long) g.c() * g.inputPlane(), (int) dtype.byteSize());
+        forEachTapRun(g, (run, pixel) -> {
+            if (pixel >= 0) add(dtype, rows, run, image, pixel, 1, cg);
+        });
+    }
+
+    /** A group's channel run for one tap at one output position: where it starts in the rows and in the image. */
+    private interface TapRun {
+        /** @param pixel the element where the run's channels start in the channels-last image, or -1 outside it */
+        void at(long run, long pixel);
+    }
+
+    /** Every output position, group and tap of g in the order of {@link #im2rowChannelsLast}'s rows. */
+    private static void forEachTapRun(ConvGeometry g, TapRun visit) {
         var s = g.spec();
-        int c = g.c(), cg = g.cg(), taps = g.kh() * g.kw(), width = (int) dtype.byteSize();
+        int c = g.c(), cg = g.cg(), taps = g.kh() * g.kw();
         long rowLength = (long) c * taps, at = 0;
-        zero(image, 0, (long) c * g.inputPlane(), width);
         for (int oy = 0; oy < g.oh(); oy++) {
             for (int ox = 0; ox < g.ow(); ox++, at += rowLength) {
                 for (int gi = 0; gi < g.groups(); gi++) {
-                    long src = at + (long) gi * cg * taps;
+                    long run = at + (long) gi * cg * taps;
                     for (int i = 0; i < g.kh(); i++) {
                         int iy = oy * s.strideH() - s.padH() + i * s.dilationH();
-                        for (int j = 0; j < g.kw(); j++, src += cg) {
+                        for (int j = 0; j < g.kw(); j++, run += cg) {
                             int ix = ox * s.strideW() - s.padW() + j * s.dilationW();
-                            if (iy >= 0 && iy < g.h() && ix >= 0 && ix < g.w())
-                                add(dtype, rows, src, image, ((long) iy * g.w() + ix) * c + (long) gi * cg, 1, cg);
+                            boolean inside = iy >= 0 && iy < g.h() && ix >= 0 && ix < g.w();
+                            visit.at(run, inside ? ((long) iy * g.w() + ix) * c + (long) gi * cg : -1);
                         }
                     }
                 }
