@@ -270,8 +270,10 @@ public final class TiledAttention {
 
     /**
      * {@code s = exp(s - shift)} over {@code width} entries, returning their sum. The lanes of the vector sum are
-     * added one by one from an array, in lane order: {@code Lanes.sum}'s shuffles, inlined here on top of exp, took
-     * the compilation of the whole head past C2's inlining budget, and its vector was boxed on every call.
+     * added one by one from an array, in lane order: {@code reduceLanes(ADD)} adds them in an order that differs
+     * between the interpreter and C2 (so the bits depended on when the JIT got here), and {@code Lanes.sum}'s
+     * shuffles, inlined here on top of exp, took the compilation of the whole head past C2's inlining budget, and
+     * its vector was boxed on every call.
      */
     private static float expInPlace(float[] s, int at, int width, float shift, float[] lanes) {
         FloatVector sh = FloatVector.broadcast(S, shift), sum = FloatVector.zero(S);
