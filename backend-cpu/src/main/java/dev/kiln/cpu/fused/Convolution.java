@@ -86,7 +86,7 @@ public final class Convolution {
                 && DirectConvolution.fillsBlocks(g.c());
         if (spec.strideH() == 1 && spec.strideW() == 1 && padH >= 0 && padW >= 0 && (g.c() / g.groups() >= MIN_FLIPPED_ROWS || direct)) {
             int width = (int) t.byteSize();
-            MemorySegment flipped = Scratch.get(Scratch.FLIPPED_WEIGHT, (long) g.cout() * g.k() * width);
+            MemorySegment flipped = Scratch.get(Scratch.WEIGHT_COPY, (long) g.cout() * g.k() * width);
             Columns.flipWeight(w, weight.offset(), g, flipped, width);
             View flippedView = View.contiguous(flipped::byteSize, t, g.c(), g.coutG(), g.kh(), g.kw());
             forward(gradOut, dy, flippedView, flipped, transposed, gradInput, dx);
@@ -108,7 +108,7 @@ public final class Convolution {
         DType t = gradInput.dtype();
         int groups = g.groups(), coutG = g.coutG(), k = g.k(), p = g.p(), width = (int) t.byteSize();
         long imageSize = g.c() * g.inputPlane();
-        MemorySegment weightRows = Scratch.get(Scratch.FLIPPED_WEIGHT, (long) g.cout() * k * width);
+        MemorySegment weightRows = Scratch.get(Scratch.WEIGHT_COPY, (long) g.cout() * k * width);
         Columns.weightChannelsLast(w, weight.offset(), g, weightRows, width);
         forEachImage(g, n -> {
             MemorySegment rows = Scratch.get(Scratch.COLUMNS, (long) p * groups * k * width);

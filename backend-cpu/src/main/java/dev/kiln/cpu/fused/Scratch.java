@@ -14,7 +14,8 @@ final class Scratch {
     static final int PRODUCT = 1;
     static final int PARTIALS = 2;
     static final int CHANNELS_LAST = 3;
-    static final int FLIPPED_WEIGHT = 4;
+    /** A rearranged copy of a weight: flipped for the stride-1 input gradient, (tap, channel) order for the channels-last one. */
+    static final int WEIGHT_COPY = 4;
     static final int PADDED_IMAGE = 5;
     static final int OUTPUT_TILE = 6;
     static final int GRADIENT_BY_POSITION = 7;
