@@ -5,11 +5,13 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,9 +48,14 @@ class ExecutionTierTest {
         command.addAll(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-Dkiln.device=cpu", "-Dkiln.cpu.threads=2", "-cp", System.getProperty("java.class.path"),
                 TierWorkload.class.getName(), Integer.toString(rounds)));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), String.join(" ", flags) + " JVM failed:\n" + out);
+        Path log = Files.createTempFile("tier-workload", ".txt");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean finished = p.waitFor(10, TimeUnit.MINUTES);
+        if (!finished) p.destroyForcibly().waitFor();
+        String out = Files.readString(log, StandardCharsets.UTF_8);
+        Files.delete(log);
+        assertTrue(finished, String.join(" ", flags) + " JVM still running after 10 minutes:\n" + out);
+        assertEquals(0, p.exitValue(), String.join(" ", flags) + " JVM failed:\n" + out);
         Map<String, String> entries = new LinkedHashMap<>();
         for (String line : out.strip().split("\n")) {
             String[] parts = line.strip().split(" ");
