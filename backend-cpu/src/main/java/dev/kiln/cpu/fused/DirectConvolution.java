@@ -45,12 +45,13 @@ final class DirectConvolution {
     /** Two floats as one long lane, for {@link #weightPairBlock}. */
     private static final VectorSpecies<Long> PAIRS = VectorSpecies.of(long.class, S.vectorShape());
     private static final ValueLayout.OfLong PAIR = ValueLayout.JAVA_LONG_UNALIGNED;
-    /** This thread's padded images on the heap, for the weight gradient (see {@link Padded#copyToHeap}). */
-    private static final ThreadLocal<float[][]> HEAP_IMAGES = ThreadLocal.withInitial(() -> new float[1][0]);
-    /** This thread's array for one image's output of {@link #forwardByChannels}. */
-    private static final ThreadLocal<float[][]> OUTPUT_STAGING = ThreadLocal.withInitial(() -> new float[1][0]);
-    /** This thread's arrays for transposing output gradients by position (see {@link Padded#gradientByPosition}). */
-    private static final ThreadLocal<float[][]> GRADIENT_STAGING = ThreadLocal.withInitial(() -> new float[2][0]);
+    /**
+     * This thread's heap arrays, one per slot, grown to fit and reused so a training step allocates none: the padded
+     * images ({@link Padded#copyToHeap}), one image's output of {@link #forwardByChannels}, and the output gradients
+     * before and after {@link Padded#gradientByPosition} transposes them.
+     */
+    private static final ThreadLocal<float[][]> HEAP = ThreadLocal.withInitial(() -> new float[4][0]);
+    private static final int IMAGES = 0, OUTPUT = 1, GRADIENT_IN = 2, GRADIENT_OUT = 3;
     /**
      * Output channels up to which this path is taken: beyond two forward blocks the GEMM's 12-row tiles are full
      * and the column path, whose packed panels reuse each loaded pixel across more channels, is as fast.
@@ -127,8 +128,8 @@ final class DirectConvolution {
      * The forward pass with a vector over the output channels, for channel counts that fill whole vectors (LeNet's
      * second layer: 16): each tap's weights for a vector of channels, loaded once, times the broadcast pixel of each of
      * {@link #POSITIONS} output positions (consecutive in the plane, across rows), so no lane is padding, where the
-     * position-vectorised kernel fills 10 of 16 lanes on that layer's 10-wide rows. The block's results are written
-     * out channel by channel.
+     * position-vectorised kernel fills 10 of 16 lanes on that layer's 10-wide rows. Each image's output is gathered on
+     * the heap by channel and copied out whole.
      */
     private static void forwardByChannels(View input, MemorySegment x, View weight, MemorySegment w, ConvGeometry g, View out, MemorySegment y) {
         int cout = g.cout(), taps = g.k(), plane = g.p();
@@ -149,7 +150,7 @@ final class DirectConvolution {
             float[] tile = new float[POSITIONS * L];
             // The image's output is gathered on the heap and copied out whole: element by element into the segment,
             // the copy-out took a quarter of LeNet's second layer.
-            float[] result = outputStaging(cout * plane);
+            float[] result = heap(OUTPUT, cout * plane);
             for (int q0 = 0; q0 < plane; q0 += POSITIONS) {
                 for (int j = 0; j < POSITIONS; j++) {
                     int q = Math.min(q0 + j, plane - 1);
@@ -165,13 +166,17 @@ final class DirectConvolution {
         });
     }
 
-    private static float[] outputStaging(int floats) {
-        float[][] held = OUTPUT_STAGING.get();
-        if (held[0].length < floats) held[0] = new float[floats];
-        return held[0];
+    /** This thread's array in the given slot of {@link #HEAP}, at least {@code floats} long, contents undefined. */
+    private static float[] heap(int slot, int floats) {
+        float[][] held = HEAP.get();
+        if (held[slot].length < floats) held[slot] = new float[floats];
+        return held[slot];
     }
 
-    /** One vector of output channels at {@link #POSITIONS} positions (pixel offsets {@code at}) into {@code tile}, by position. */
+    /**
+     * One vector of output channels at {@link #POSITIONS} positions (pixel offsets {@code at}) into {@code tile}, by
+     * position. Twelve named accumulators on purpose: held in an array, C2 boxes the vectors (see the GEMM tile).
+     */
     private static void channelBlock(float[] image, int[] at, int[] tapAt, float[] wt, int cout, int cv, float[] tile) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
         int p0 = at[0], p1 = at[1], p2 = at[2], p3 = at[3], p4 = at[4], p5 = at[5], p6 = at[6], p7 = at[7], p8 = at[8], p9 = at[9],
@@ -401,11 +406,10 @@ final class DirectConvolution {
          * scalar register and a bounds check per pixel (the weight gradient ran 1.3x slower).
          */
         float[] copyToHeap(View input, MemorySegment x, int first, int count) {
-            float[][] held = HEAP_IMAGES.get();
             int floats = Math.toIntExact(count * imageFloats() + L);
-            if (held[0].length < floats) held[0] = new float[floats];
-            copyInto(input, x, first, count, MemorySegment.ofArray(held[0]).asSlice(0, (long) floats * FLOAT));
-            return held[0];
+            float[] images = heap(IMAGES, floats);
+            copyInto(input, x, first, count, MemorySegment.ofArray(images).asSlice(0, (long) floats * FLOAT));
+            return images;
         }
 
         private MemorySegment copyInto(View input, MemorySegment x, int first, int count, MemorySegment pad) {
@@ -438,12 +442,10 @@ final class DirectConvolution {
             long bytes = (long) positions * width * FLOAT;
             MemorySegment out = Scratch.get(Scratch.GRADIENT_BY_POSITION, bytes).asSlice(0, bytes);
             // Transposed between heap arrays, with bulk copies in and out: element by element through the segments,
-            // this took a tenth of the MNIST CNN's training time.
-            float[][] staging = GRADIENT_STAGING.get();
+            // this took a tenth of the MNIST CNN's training time. The copy out is not redundant: the weight gradient
+            // reading the heap array in place ran slower (MNIST CNN layer 2 forward + gradients 1.5 -> 2.0 ms).
             int inFloats = count * cout * plane, outFloats = positions * width;
-            if (staging[0].length < inFloats) staging[0] = new float[inFloats];
-            if (staging[1].length < outFloats) staging[1] = new float[outFloats];
-            float[] src = staging[0], dst = staging[1];
+            float[] src = heap(GRADIENT_IN, inFloats), dst = heap(GRADIENT_OUT, outFloats);
             MemorySegment.copy(dy, F32, at * FLOAT, src, 0, inFloats);
             if (pairs ? 2 * cout < L : width > cout) java.util.Arrays.fill(dst, 0, outFloats, 0);
             for (int n = 0; n < count; n++)
