@@ -60,14 +60,26 @@ public final class Softmax {
         float max = maxF32(x, xb, bound);
         for (int i = bound; i < len; i++) max = Math.max(max, x.getAtIndex(F32, xo + i));
 
-        FloatVector vsum = FloatVector.zero(S);
+        FloatVector vsum = FloatVector.zero(S), vsum2 = vsum;
         FloatVector vshift = FloatVector.broadcast(S, max);
-        for (int i = 0; i < bound; i += S.length()) {
-            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER).sub(vshift));
-            if (!log) e.intoMemorySegment(y, yb + (long) i * Float.BYTES, ORDER);
+        int l = S.length(), k = 0;
+        // Two vectors an iteration, for the reason given at FloatLoops' exp loop.
+        for (; k + l < bound; k += 2 * l) {
+            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) k * Float.BYTES, ORDER).sub(vshift));
+            FloatVector e2 = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) (k + l) * Float.BYTES, ORDER).sub(vshift));
+            if (!log) {
+                e.intoMemorySegment(y, yb + (long) k * Float.BYTES, ORDER);
+                e2.intoMemorySegment(y, yb + (long) (k + l) * Float.BYTES, ORDER);
+            }
+            vsum = vsum.add(e);
+            vsum2 = vsum2.add(e2);
+        }
+        if (k < bound) {
+            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) k * Float.BYTES, ORDER).sub(vshift));
+            if (!log) e.intoMemorySegment(y, yb + (long) k * Float.BYTES, ORDER);
             vsum = vsum.add(e);
         }
-        float sum = Lanes.sum(vsum);
+        float sum = Lanes.sum(vsum.add(vsum2));
         for (int i = bound; i < len; i++) {
             float e = (float) Math.exp(x.getAtIndex(F32, xo + i) - max);
             if (!log) y.setAtIndex(F32, yo + i, e);
