@@ -133,9 +133,10 @@ class GemmTest {
     }
 
     static Stream<Arguments> rowCountsAroundInPlaceLimit() {
-        int limit = Gemm.IN_PLACE_MAX_M;
-        return Stream.of(DType.FLOAT32, DType.FLOAT64)
-                .flatMap(t -> Stream.of(1, limit - 1, limit, limit + 1).map(m -> Arguments.of(t, m)));
+        return Stream.of(DType.FLOAT32, DType.FLOAT64).flatMap(t -> {
+            int limit = Gemm.inPlaceMaxRows(t);
+            return Stream.of(1, limit - 1, limit, limit + 1).map(m -> Arguments.of(t, m));
+        });
     }
 
     @ParameterizedTest(name = "{0} m={1}")
