@@ -351,16 +351,18 @@ public final class Recurrent {
                 Weights wd = new Weights(w.select(0, d).t(), r.select(0, d).t().contiguous(), b == null ? null : b.narrow(0, 0, gh),
                         b == null ? null : b.narrow(0, gh, gh), peephole == null ? null : peephole.select(0, d), dirActs);
                 Tensor projected = xs.matmul(wd.wT);
-                if (wd.wb != null) projected = projected.add(wd.wb);
                 Tensor h = h0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : h0s.select(0, d);
                 Tensor c = cell != Cell.LSTM ? null : c0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : c0s.select(0, d);
                 if (cell == Cell.LSTM && fusable(wd, valid, o) && sameType(projected, h, c, wd.rT)) {
-                    Tensor[] yhc = lstmSequence(projected, h, c, wd, reverse);
+                    // Both biases in one pass over the projection: the recurrence bias is added to every step alike.
+                    Tensor biases = wd.wb == null ? wd.rb : wd.rb == null ? wd.wb : wd.wb.add(wd.rb);
+                    Tensor[] yhc = lstmSequence(biases == null ? projected : projected.add(biases), h, c, wd.rT, reverse);
                     outputs.add(yhc[0]);
                     hiddens.add(yhc[1]);
                     cells.add(yhc[2]);
                     continue;
                 }
+                if (wd.wb != null) projected = projected.add(wd.wb);
                 Tensor[] ys = new Tensor[steps], inputs = stepsOf(projected);
                 for (int k = 0; k < steps; k++) {
                     int t = reverse ? steps - 1 - k : k;
@@ -431,46 +433,41 @@ public final class Recurrent {
     }
 
     /**
-     * One direction of a plain LSTM over every step as a single autograd node, returning (outputs (T, B, H), final
-     * hidden, final cell). Each step is one recurrence product and one {@link Backend#lstmCell} (gates, activations
-     * and state update in one pass where the backend fuses them), writing straight into buffers for the whole
-     * sequence: the outputs and the final cell (T + 1, B, H), the cells and their tanh (T, B, H), the gate
-     * activations (T, B, 4H). Recorded step by step, each step's slice of {@code projected} cost its backward a
-     * zero-filled gradient of the whole (T, B, 4H) tensor plus an add of it: quadratic in T. Here the backward walks
-     * the steps once with {@link Backend#lstmCellBackward}, writing each step's gate gradient into one (T, B, 4H)
+     * One direction of a plain LSTM over every step as a single autograd node, from the input projection with both
+     * biases added, returning (outputs (T, B, H), final hidden, final cell), by one {@link Backend#lstmSequence}
+     * (each step's recurrence product, gates, activations and state update, fused where the backend can), writing
+     * straight into buffers for the whole sequence: the outputs and the final cell (T + 1, B, H), the cells and
+     * their tanh (T, B, H), the gate activations (T, B, 4H). Recorded step by step, each step's slice of
+     * {@code projected} cost its backward a zero-filled gradient of the whole (T, B, 4H) tensor plus an add of it:
+     * quadratic in T. Here the backward walks the steps once with {@link Backend#lstmCellBackward}, writing each step's gate gradient into one (T, B, 4H)
      * buffer, and takes the recurrence weight's gradient in one product over all steps.
      */
-    private static Tensor[] lstmSequence(Tensor projected, Tensor h0, Tensor c0, Weights w, boolean reverse) {
-        int steps = projected.size(0), batch = projected.size(1), hidden = w.rT.size(0);
+    private static Tensor[] lstmSequence(Tensor projected, Tensor h0, Tensor c0, Tensor rT, boolean reverse) {
+        int steps = projected.size(0), batch = projected.size(1), hidden = rT.size(0);
         DType dtype = projected.dtype();
         Backend be = projected.backend();
         Tensor result = Tensor.allocate(be, dtype, steps + 1, batch, hidden);
         Tensor cells = Tensor.allocate(be, dtype, steps, batch, hidden), tanhCells = Tensor.allocate(be, dtype, steps, batch, hidden);
         Tensor gates = Tensor.allocate(be, dtype, steps, batch, 4 * hidden);
         Tensor[] prevH = new Tensor[steps], prevC = new Tensor[steps];
-        Tensor h = h0, c = c0;
         try (GradMode ng = GradMode.noGrad()) {
-            // The recurrence bias added to every step's input projection at once, not step by step.
-            Tensor biased = withBias(projected, w.rb);
+            be.lstmSequence(projected.view, h0.view, c0.view, rT.view, reverse, gates.view, cells.view, tanhCells.view,
+                    result.narrow(0, 0, steps).view);
+            Reference.reachabilityFence(new Object[] {projected, h0, c0, rT});
             for (int k = 0; k < steps; k++) {
-                int t = reverse ? steps - 1 - k : k;
-                Tensor recurrent = h.matmul(w.rT), hNew = result.select(0, t), cNew = cells.select(0, t);
-                be.lstmCell(biased.select(0, t).view, recurrent.view, c.view, gates.select(0, t).view, cNew.view, tanhCells.select(0, t).view, hNew.view);
-                Reference.reachabilityFence(recurrent);
-                prevH[t] = h;
-                prevC[t] = c;
-                h = hNew;
-                c = cNew;
+                int t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1;
+                prevH[t] = k == 0 ? h0 : result.select(0, before);
+                prevC[t] = k == 0 ? c0 : cells.select(0, before);
             }
-            result.select(0, steps).copy_(c);
+            result.select(0, steps).copy_(steps == 0 ? c0 : cells.select(0, reverse ? 0 : steps - 1));
         }
         List<Tensor> saved = new ArrayList<>(List.of(gates, tanhCells, cells));
         saved.addAll(List.of(prevH));
         saved.addAll(List.of(prevC));
-        Autograd.record("lstm", result, new Tensor[] {projected, h0, c0, w.rT, w.rb}, gOut -> {
+        Autograd.record("lstm", result, new Tensor[] {projected, h0, c0, rT}, gOut -> {
             Tensor dProjected = Tensor.allocate(be, dtype, steps, batch, 4 * hidden);
             // r row-major once, so each step's dGates @ r reads it in place.
-            Tensor r = w.rT.mT().contiguous();
+            Tensor r = rT.mT().contiguous();
             Tensor g = gOut.dtype() == dtype ? gOut : gOut.to(dtype);
             Tensor dh = null, dc = g.select(0, steps);
             for (int k = steps - 1; k >= 0; k--) {
@@ -484,7 +481,7 @@ public final class Recurrent {
             }
             Tensor flatGates = dProjected.reshape(-1, 4 * hidden);
             Tensor dR = Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatGates);
-            return new Tensor[] {dProjected, dh, dc, dR, w.rb == null ? null : flatGates.sum(0)};
+            return new Tensor[] {dProjected, dh, dc, dR};
         }, saved.toArray(new Tensor[0]));
         return new Tensor[] {result.narrow(0, 0, steps), result.select(0, reverse ? 0 : steps - 1), result.select(0, steps)};
     }

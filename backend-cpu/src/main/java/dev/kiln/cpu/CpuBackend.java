@@ -429,6 +429,14 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void lstmSequence(View input, View h0, View c0, View recurrentT, boolean reverse, View gates, View cells, View tanhCells,
+                             View hidden) {
+        if (LstmCell.handlesSequence(recurrentT, h0, c0, input, gates, cells, tanhCells, hidden))
+            LstmCell.sequence(Strided::seg, input, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
+        else Backend.super.lstmSequence(input, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
+    }
+
+    @Override
     public void lstmCellBackward(View gradHidden, View gradCell, View gates, View cell, View tanhCell, View gradGates, View gradCellIn) {
         if (LstmCell.handles(gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn))
             LstmCell.backward(Strided::seg, gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn);

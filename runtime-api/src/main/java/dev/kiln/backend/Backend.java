@@ -555,6 +555,33 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * A plain LSTM direction over a whole sequence: for each step t in turn (from the last to the first if
+     * {@code reverse}), {@link #lstmCell}{@code (input[t], h @ recurrentT, c, gates[t], cells[t], tanhCells[t],
+     * hidden[t])}, where h and c are the previous step's {@code hidden} and {@code cells} entries ({@code h0} and
+     * {@code c0} at the first step). One call for the whole sequence lets a backend prepare the recurrence weight
+     * once and fuse each step's product with its cell.
+     * <ul>
+     *   <li>{@code input}, {@code gates}: (T, B, 4H); {@code cells}, {@code tanhCells}, {@code hidden}: (T, B, H);
+     *       {@code h0}, {@code c0}: (B, H); {@code recurrentT}: (H, 4H). Any strides; one floating dtype throughout.</li>
+     * </ul>
+     * The default runs {@link #matmul} and {@link #lstmCell} step by step ({@link RecurrentDefaults}).
+     *
+     * @param input every step's projected input with its biases
+     * @param h0 the initial hidden state
+     * @param c0 the initial cell state
+     * @param recurrentT the recurrence weight, transposed (H, 4H)
+     * @param reverse whether the steps run from the last to the first
+     * @param gates every step's gate activations, written
+     * @param cells every step's new cell state, written
+     * @param tanhCells tanh of every step's new cell state, written
+     * @param hidden every step's new hidden state, written
+     */
+    default void lstmSequence(View input, View h0, View c0, View recurrentT, boolean reverse, View gates, View cells, View tanhCells,
+                              View hidden) {
+        RecurrentDefaults.lstmSequence(this, input, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
+    }
+
+    /**
      * Gradients of {@link #lstmCell} from the activations it wrote. With {@code dc = gradCell + gradHidden * o * (1 -
      * tanhCell^2)}: {@code gradGates = [dc * c~ * i(1-i), gradHidden * tanhCell * o(1-o), dc * cell * f(1-f),
      * dc * i * (1 - c~^2)]} (the pre-activations' gradients) and {@code gradCellIn = dc * f}. Shapes as for

@@ -1,11 +1,39 @@
 package dev.kiln.backend;
 
+import java.util.Arrays;
+
 /**
  * The LSTM cell composed from elementwise primitives: one kernel per activation and per product, as the
  * step-by-step tensor ops it replaces were, but without their tensors and autograd records.
  */
 final class RecurrentDefaults {
     private RecurrentDefaults() {}
+
+    static void lstmSequence(Backend be, View input, View h0, View c0, View recurrentT, boolean reverse, View gates, View cells,
+                             View tanhCells, View hidden) {
+        int steps = input.shape()[0];
+        View product = be.allocateView(input.dtype(), input.shape()[1], input.shape()[2]);
+        try {
+            View h = h0, c = c0;
+            for (int k = 0; k < steps; k++) {
+                int t = reverse ? steps - 1 - k : k;
+                be.matmul(h, recurrentT, product);
+                be.lstmCell(step(input, t), product, c, step(gates, t), step(cells, t), step(tanhCells, t), step(hidden, t));
+                h = step(hidden, t);
+                c = step(cells, t);
+            }
+        } finally {
+            be.release(product.buffer());
+        }
+    }
+
+    /** Entry t of a sequence along its first axis. */
+    private static View step(View sequence, int t) {
+        int r = sequence.rank();
+        long[] st = sequence.strides();
+        return sequence.withShape(Arrays.copyOfRange(sequence.shape(), 1, r), Arrays.copyOfRange(st, 1, r),
+                sequence.offset() + t * st[0]);
+    }
 
     static void lstmCell(Backend be, View input, View recurrent, View cell, View gates, View cellOut, View tanhCell, View hiddenOut) {
         int h = cell.shape()[1];

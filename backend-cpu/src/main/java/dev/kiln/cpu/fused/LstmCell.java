@@ -13,14 +13,17 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 
 /**
- * The LSTM cell in one pass over float32 rows (see {@link dev.kiln.backend.Backend#lstmCell}): each vector of
- * hidden units reads its four gate pre-activations from the two (B, 4H) inputs, and writes the activations, the
- * new cell, its tanh and the new hidden state, where the composed cell makes about ten passes. The backward pass
- * is one pass the same way. Rows are split over the pool only when there are enough of them to pay for it.
+ * The LSTM on float32 rows. {@link #sequence}: a whole direction with each step's recurrence product and cell in one
+ * kernel (see {@link dev.kiln.backend.Backend#lstmSequence}). {@link #forward}: one cell in one pass (see
+ * {@link dev.kiln.backend.Backend#lstmCell}): each vector of hidden units reads its four gate pre-activations from
+ * the two (B, 4H) inputs, and writes the activations, the new cell, its tanh and the new hidden state, where the
+ * composed cell makes about ten passes. The backward cell is one pass the same way. Rows are split over the pool
+ * only when there are enough of them to pay for it.
  */
 public final class LstmCell {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -41,6 +44,168 @@ public final class LstmCell {
     public static boolean handles(View... views) {
         for (View v : views) if (v.dtype() != DType.FLOAT32 || v.rank() != 2 || (v.shape()[1] > 1 && v.strides()[1] != 1)) return false;
         return true;
+    }
+
+    /** Rows of the sequence kernel's register tile: four rows of four gate vectors (two where 16 registers must do). */
+    private static final int MR = S.vectorBitSize() >= 512 ? 4 : 2;
+    /** Multiply-adds of one step's recurrence product from which {@link #sequence} splits its steps over the pool. */
+    private static final long SEQUENCE_PARALLEL_MACS = 1L << 20;
+    /** This thread's heap arrays for {@link #sequence}: the previous hidden state, padded to whole tiles, and one block's pre-activations. */
+    private static final ThreadLocal<float[][]> SEQUENCE_HEAP = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    /**
+     * Whether {@link #sequence} takes these operands: float32, whole vectors of hidden units, and dense rows (unit
+     * stride along the hidden units) in the (T, B, *) sequences, the (B, H) states and the (H, 4H) weight.
+     */
+    public static boolean handlesSequence(View recurrentT, View h0, View c0, View... sequences) {
+        int h = recurrentT.shape()[0];
+        if (h == 0 || h % L != 0 || !handles(recurrentT, h0, c0)) return false;
+        for (View v : sequences) if (v.dtype() != DType.FLOAT32 || v.rank() != 3 || v.strides()[2] != 1) return false;
+        return true;
+    }
+
+    /**
+     * A plain LSTM direction over a sequence (see {@link dev.kiln.backend.Backend#lstmSequence}). The recurrence
+     * weight is laid out once, by blocks of L hidden units: for each block, row k holds the block's four gate
+     * vectors [i | o | f | c~] side by side. A register tile of {@link #MR} batch rows times those four vectors then
+     * has all four gates of its units when its product is done, and the cell runs on them at once, from L1: no (B, 4H)
+     * product is written and read back, and no 12-row GEMM panel is padded to cover a batch of 32. A step is one
+     * hand-off, the blocks of units split over the pool.
+     */
+    public static void sequence(Function<View, MemorySegment> memory, View input, View h0, View c0, View recurrentT, boolean reverse,
+                                View gates, View cells, View tanhCells, View hidden) {
+        int steps = input.shape()[0], batch = input.shape()[1], h = recurrentT.shape()[0], blocks = h / L;
+        if (steps == 0 || batch == 0) return;
+        MemorySegment x = memory.apply(input), hs0 = memory.apply(h0), cs0 = memory.apply(c0), g = memory.apply(gates),
+                cs = memory.apply(cells), tc = memory.apply(tanhCells), hs = memory.apply(hidden);
+        float[] weight = blockWeight(memory.apply(recurrentT), recurrentT, h);
+        WorkerPool pool = WorkerPool.shared();
+        int parts = (long) batch * 4 * h * h < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
+        Sequence seq = new Sequence(x, input, g, gates, cs, cells, tc, tanhCells, hs, hidden);
+        for (int k = 0; k < steps; k++) {
+            int t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1;
+            // The previous states: h0 and c0 at the first step, else the entries the last step wrote.
+            MemorySegment hp = k == 0 ? hs0 : hs, cp = k == 0 ? cs0 : cs;
+            long hpAt = k == 0 ? h0.offset() * Float.BYTES : seq.at(hidden, before), hpRow = (k == 0 ? h0.strides()[0] : hidden.strides()[1]) * Float.BYTES;
+            long cpAt = k == 0 ? c0.offset() * Float.BYTES : seq.at(cells, before), cpRow = (k == 0 ? c0.strides()[0] : cells.strides()[1]) * Float.BYTES;
+            pool.run(parts, part -> {
+                float[][] heap = SEQUENCE_HEAP.get();
+                float[] hPrev = previousHidden(heap, hp, hpAt, hpRow, batch, h), acc = scratch(heap, 1, Math.ceilDiv(batch, MR) * MR * 4 * L);
+                for (int u = blocks * part / parts, end = blocks * (part + 1) / parts; u < end; u++) {
+                    for (int r0 = 0; r0 < batch; r0 += MR) tile(h, hPrev, r0 * h, weight, u * h * 4 * L, acc, r0 * 4 * L);
+                    seq.cell(t, u, acc, batch, h, cp, cpAt, cpRow);
+                }
+            });
+        }
+    }
+
+    /** The (T, B, *) sequences of {@link #sequence}, with their segments. */
+    private record Sequence(MemorySegment x, View input, MemorySegment g, View gates, MemorySegment c, View cells,
+                            MemorySegment tc, View tanhCells, MemorySegment hOut, View hidden) {
+        /** The byte offset of step t's first row. */
+        long at(View v, int t) { return (v.offset() + t * v.strides()[0]) * Float.BYTES; }
+
+        static long row(View v) { return v.strides()[1] * Float.BYTES; }
+
+        /** The cell of step t for hidden-unit block u, every row, from the block's pre-activations in acc. */
+        void cell(int t, int u, float[] acc, int batch, int h, MemorySegment cp, long cpAt, long cpRow) {
+            long unit = (long) u * L * Float.BYTES, gate = (long) h * Float.BYTES;
+            activateBlock(acc, batch, x, at(input, t) + unit, row(input), g, at(gates, t) + unit, row(gates), gate);
+            updateBlock(batch, g, at(gates, t) + unit, row(gates), gate, cp, cpAt + unit, cpRow, c, at(cells, t) + unit, row(cells),
+                    tc, at(tanhCells, t) + unit, row(tanhCells), hOut, at(hidden, t) + unit, row(hidden));
+        }
+    }
+
+    /** rT (H, 4H) by blocks of L hidden units: element (k, q * H + u * L + j) at ((u * H + k) * 4 + q) * L + j. */
+    private static float[] blockWeight(MemorySegment w, View rT, int h) {
+        float[] out = new float[h * 4 * h];
+        long rowBytes = rT.strides()[0] * Float.BYTES, base = rT.offset() * Float.BYTES;
+        for (int u = 0; u < h / L; u++) {
+            for (int k = 0; k < h; k++) {
+                for (int q = 0; q < 4; q++) {
+                    FloatVector.fromMemorySegment(S, w, base + k * rowBytes + ((long) q * h + (long) u * L) * Float.BYTES, ORDER)
+                            .intoArray(out, ((u * h + k) * 4 + q) * L);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The previous hidden state's rows copied into this thread's heap array, zero rows after them up to a whole tile. */
+    private static float[] previousHidden(float[][] heap, MemorySegment hp, long at, long rowBytes, int batch, int h) {
+        int rows = Math.ceilDiv(batch, MR) * MR;
+        float[] out = scratch(heap, 0, rows * h);
+        for (int r = 0; r < batch; r++) MemorySegment.copy(hp, F32, at + r * rowBytes, out, r * h, h);
+        Arrays.fill(out, batch * h, rows * h, 0);
+        return out;
+    }
+
+    private static float[] scratch(float[][] heap, int slot, int size) {
+        if (heap[slot].length < size) heap[slot] = new float[size];
+        return heap[slot];
+    }
+
+    /**
+     * Rows r0 .. r0 + MR of one block's pre-activations: hidden rows (H each, from hRow in hp) times the block's
+     * weight (H rows of four vectors from w0), stored as MR rows of [i | o | f | c~] at acc[at].
+     */
+    private static void tile(int h, float[] hp, int hRow, float[] w, int w0, float[] acc, int at) {
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+        FloatVector c0 = zero, c1 = zero, c2 = zero, c3 = zero, d0 = zero, d1 = zero, d2 = zero, d3 = zero;
+        for (int k = 0; k < h; k++) {
+            int wi = w0 + k * 4 * L;
+            FloatVector wi0 = FloatVector.fromArray(S, w, wi), wi1 = FloatVector.fromArray(S, w, wi + L),
+                    wi2 = FloatVector.fromArray(S, w, wi + 2 * L), wi3 = FloatVector.fromArray(S, w, wi + 3 * L);
+            FloatVector v = FloatVector.broadcast(S, hp[hRow + k]);
+            a0 = v.fma(wi0, a0); a1 = v.fma(wi1, a1); a2 = v.fma(wi2, a2); a3 = v.fma(wi3, a3);
+            v = FloatVector.broadcast(S, hp[hRow + h + k]);
+            b0 = v.fma(wi0, b0); b1 = v.fma(wi1, b1); b2 = v.fma(wi2, b2); b3 = v.fma(wi3, b3);
+            if (MR == 4) {
+                v = FloatVector.broadcast(S, hp[hRow + 2 * h + k]);
+                c0 = v.fma(wi0, c0); c1 = v.fma(wi1, c1); c2 = v.fma(wi2, c2); c3 = v.fma(wi3, c3);
+                v = FloatVector.broadcast(S, hp[hRow + 3 * h + k]);
+                d0 = v.fma(wi0, d0); d1 = v.fma(wi1, d1); d2 = v.fma(wi2, d2); d3 = v.fma(wi3, d3);
+            }
+        }
+        a0.intoArray(acc, at); a1.intoArray(acc, at + L); a2.intoArray(acc, at + 2 * L); a3.intoArray(acc, at + 3 * L);
+        b0.intoArray(acc, at + 4 * L); b1.intoArray(acc, at + 5 * L); b2.intoArray(acc, at + 6 * L); b3.intoArray(acc, at + 7 * L);
+        if (MR == 4) {
+            c0.intoArray(acc, at + 8 * L); c1.intoArray(acc, at + 9 * L); c2.intoArray(acc, at + 10 * L); c3.intoArray(acc, at + 11 * L);
+            d0.intoArray(acc, at + 12 * L); d1.intoArray(acc, at + 13 * L); d2.intoArray(acc, at + 14 * L); d3.intoArray(acc, at + 15 * L);
+        }
+    }
+
+    /**
+     * One block's gates for every row: sigmoid of its pre-activations in acc plus the input for i, o and f, then tanh
+     * for c~, to g. Two loops with one activation each: with both in one loop C2 left the sigmoid uninlined and
+     * boxed its vectors (the Vector API's Java fallbacks were a fifth of a profile).
+     */
+    private static void activateBlock(float[] acc, int batch, MemorySegment x, long xb, long xRow, MemorySegment g, long gb, long gRow, long gate) {
+        for (int r = 0; r < batch; r++) {
+            for (int q = 0; q < 3; q++) {
+                FloatVector sum = FloatVector.fromArray(S, acc, (r * 4 + q) * L).add(ld(x, xb + r * xRow + q * gate));
+                FloatMath.sigmoid(sum).intoMemorySegment(g, gb + r * gRow + q * gate, ORDER);
+            }
+        }
+        for (int r = 0; r < batch; r++) {
+            FloatVector sum = FloatVector.fromArray(S, acc, (r * 4 + 3) * L).add(ld(x, xb + r * xRow + 3 * gate));
+            FloatMath.tanh(sum).intoMemorySegment(g, gb + r * gRow + 3 * gate, ORDER);
+        }
+    }
+
+    /** One block's state update for every row: c' = f c + i c~, tanh c', h' = o tanh c'. */
+    private static void updateBlock(int batch, MemorySegment g, long gb, long gRow, long gate, MemorySegment c, long cb, long cRow,
+                                    MemorySegment cOut, long cOutB, long cOutRow, MemorySegment tc, long tcb, long tcRow,
+                                    MemorySegment hOut, long hOutB, long hOutRow) {
+        for (int r = 0; r < batch; r++) {
+            long at = gb + r * gRow;
+            FloatVector i = ld(g, at), o = ld(g, at + gate), f = ld(g, at + 2 * gate), cand = ld(g, at + 3 * gate);
+            FloatVector cNew = f.fma(ld(c, cb + r * cRow), i.mul(cand)), t = FloatMath.tanh(cNew);
+            cNew.intoMemorySegment(cOut, cOutB + r * cOutRow, ORDER);
+            t.intoMemorySegment(tc, tcb + r * tcRow, ORDER);
+            o.mul(t).intoMemorySegment(hOut, hOutB + r * hOutRow, ORDER);
+        }
     }
 
     public static void forward(Function<View, MemorySegment> memory, View input, View recurrent, View cell, View gates, View cellOut,

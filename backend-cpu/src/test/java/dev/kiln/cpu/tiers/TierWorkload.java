@@ -88,6 +88,9 @@ public final class TierWorkload {
             Tensor seq = Tensor.randn(g, DType.FLOAT32, null, 4, 3, 10);
             Tensor w = Tensor.randn(g, DType.FLOAT32, null, 1, 4 * 24, 10).mul(0.3), r = Tensor.randn(g, DType.FLOAT32, null, 1, 4 * 24, 24).mul(0.3);
             out.put("lstm", gradient(v -> Recurrent.lstm(v, w, r, null, null, null, null, null, Recurrent.Options.defaults()).output(), seq));
+            // Whole vectors of hidden units: the sequence kernel, not the step-by-step cell.
+            Tensor w32 = Tensor.randn(g, DType.FLOAT32, null, 1, 4 * 32, 10).mul(0.3), r32 = Tensor.randn(g, DType.FLOAT32, null, 1, 4 * 32, 32).mul(0.3);
+            out.put("lstmBlocks", gradient(v -> Recurrent.lstm(v, w32, r32, null, null, null, null, null, Recurrent.Options.defaults()).output(), seq));
             Tensor logits = Tensor.randn(g, DType.FLOAT32, null, 6, 33), targets = Tensor.of(new long[] {0, 5, 32, 7, 7, 1}, 6);
             out.put("crossEntropy", gradient(v -> Functional.crossEntropy(v, targets), logits));
         }
