@@ -56,14 +56,14 @@ public final class Gemm {
 
     private Gemm() {}
 
+    /** Rows of A up to which a row-major B of this type is read in place (see {@link #IN_PLACE_MAX_M}). */
+    static int inPlaceMaxRows(DType dtype) { return (dtype == DType.FLOAT64 ? DOUBLE : FLOAT).inPlaceMaxM; }
+
     /**
      * The backend's matmul: {@code out[..., m, n] = a[..., m, k] * b[..., k, n]}, three views of one rank with
      * the batch dimensions of a and b already broadcast to out's (stride 0 where they repeat), each over the
      * given memory segment.
      */
-    /** Rows of A up to which a row-major B of this type is read in place (see {@link #IN_PLACE_MAX_M}). */
-    static int inPlaceMaxRows(DType dtype) { return (dtype == DType.FLOAT64 ? DOUBLE : FLOAT).inPlaceMaxM; }
-
     public static void matmul(View a, MemorySegment aData, View b, MemorySegment bData, View out, MemorySegment outData) {
         int r = out.rank();
         int m = out.shape()[r - 2], n = out.shape()[r - 1], k = a.shape()[r - 1];
