@@ -178,19 +178,30 @@ public final class LstmCell {
 
     /**
      * One block's gates for every row: sigmoid of its pre-activations in acc plus the input for i, o and f, then tanh
-     * for c~, to g. Two loops with one activation each: with both in one loop C2 left the sigmoid uninlined and
-     * boxed its vectors (the Vector API's Java fallbacks were a fifth of a profile).
+     * for c~, to g. One method per activation: with both in one loop C2 left the sigmoid uninlined and boxed its
+     * vectors (the Vector API's Java fallbacks were a fifth of a profile), and with both loops in one method the tanh
+     * went past {@code NodeCountInliningCutoff} the same way.
      */
     private static void activateBlock(float[] acc, int batch, MemorySegment x, long xb, long xRow, MemorySegment g, long gb, long gRow, long gate) {
+        sigmoidGates(acc, batch, x, xb, xRow, g, gb, gRow, gate);
+        tanhCandidates(acc, batch, x, xb + 3 * gate, xRow, g, gb + 3 * gate, gRow);
+    }
+
+    /** Gates i, o and f of one block: the first three of each row's four vectors in acc. */
+    private static void sigmoidGates(float[] acc, int batch, MemorySegment x, long xb, long xRow, MemorySegment g, long gb, long gRow, long gate) {
         for (int r = 0; r < batch; r++) {
             for (int q = 0; q < 3; q++) {
                 FloatVector sum = FloatVector.fromArray(S, acc, (r * 4 + q) * L).add(ld(x, xb + r * xRow + q * gate));
                 FloatMath.sigmoid(sum).intoMemorySegment(g, gb + r * gRow + q * gate, ORDER);
             }
         }
+    }
+
+    /** The candidate c~ of one block: the last of each row's four vectors in acc; x and g at the candidates' column. */
+    private static void tanhCandidates(float[] acc, int batch, MemorySegment x, long xb, long xRow, MemorySegment g, long gb, long gRow) {
         for (int r = 0; r < batch; r++) {
-            FloatVector sum = FloatVector.fromArray(S, acc, (r * 4 + 3) * L).add(ld(x, xb + r * xRow + 3 * gate));
-            FloatMath.tanh(sum).intoMemorySegment(g, gb + r * gRow + 3 * gate, ORDER);
+            FloatVector sum = FloatVector.fromArray(S, acc, (r * 4 + 3) * L).add(ld(x, xb + r * xRow));
+            FloatMath.tanh(sum).intoMemorySegment(g, gb + r * gRow, ORDER);
         }
     }
 
