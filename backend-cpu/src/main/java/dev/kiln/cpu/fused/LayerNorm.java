@@ -33,10 +33,10 @@ public final class LayerNorm {
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /**
-     * Elements below which one thread does every row: about 100 us of work alone, twice what waking a parked
-     * worker costs on a small, busy machine.
+     * Elements below which one thread does every row, as for {@link Softmax}: a polling worker takes rows in about a
+     * microsecond, and rows are claimed as they go (nanoGPT's 12 x 64 x 128: 0.044 ms forward alone, 0.029 split).
      */
-    private static final long PARALLEL_ELEMENTS = 1L << 18;
+    private static final long PARALLEL_ELEMENTS = 1L << 13;
     /** Row chunks per thread, so that a thread slowed by the machine is not waited on for long. */
     private static final int CHUNKS_PER_THREAD = 4;
 
