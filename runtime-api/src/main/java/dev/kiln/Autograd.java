@@ -38,6 +38,7 @@ final class Autograd {
         int k = 0;
         for (Tensor t : inputs) if (t != null) keep[k++] = t.retainedAlias();
         for (Tensor t : saved) if (t != null) keep[k++] = t.retainedAlias();
+        for (Tensor t : inputs) if (t != null && t.gradFn() != null) t.gradFn().hold();
         out.attach(new Node(op, inputs.clone(), fn, keep));
         return out;
     }

@@ -672,7 +672,11 @@ public final class Tensor implements AutoCloseable {
      */
     public boolean isLeaf() { return gradFn == null; }
 
-    void attach(Node node) { this.gradFn = node; }
+    void attach(Node node) {
+        if (gradFn != null) Node.drop(gradFn);
+        node.hold();
+        gradFn = node;
+    }
 
     /** Backpropagates from this scalar, accumulating into the {@code grad} of every leaf that requires one. */
     public void backward() {
@@ -1773,6 +1777,8 @@ public final class Tensor implements AutoCloseable {
         if (closed) return;
         closed = true;
         if (grad != null) grad.close();
+        // The graph behind this tensor stays while a node recorded from it is held (see Node).
+        if (gradFn != null) Node.drop(gradFn);
         storage.release();
     }
 

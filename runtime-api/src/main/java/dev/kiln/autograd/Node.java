@@ -2,11 +2,18 @@ package dev.kiln.autograd;
 
 import dev.kiln.Tensor;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayDeque;
+
 /**
  * One recorded op in the dynamic graph: its name, its inputs and its backward rule. A node keeps the storage of
- * its inputs and saved tensors alive until the graph is freed (after {@code backward()} unless the graph is
- * retained, or when the tensor it produced is closed), so closing an intermediate tensor early never breaks a
- * later backward pass.
+ * its inputs and saved tensors alive until the graph is freed: after {@code backward()} unless the graph is
+ * retained, or once nothing can reach the node any more. Its holders are counted, as PyTorch's reference counts do:
+ * the tensor it produced while that is open, and each node that took that tensor as an input while that node is held.
+ * Closing an intermediate tensor early therefore never breaks a later backward pass from a tensor still open, and
+ * closing the last tensor of a graph that never ran backward (a forward pass with gradients on) frees it then, not
+ * when a garbage collection finds it.
  */
 public final class Node {
     private final String op;
@@ -15,6 +22,17 @@ public final class Node {
     /** The version of each retained tensor when it was saved (see {@link Tensor#version()}). */
     private final int[] savedVersions;
     private BackwardFn fn;
+    /** The open tensor it produced, plus the held nodes that took that tensor as an input. */
+    private volatile int holders;
+    private static final VarHandle HOLDERS;
+
+    static {
+        try {
+            HOLDERS = MethodHandles.lookup().findVarHandle(Node.class, "holders", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /**
      * Records one op (PyTorch's {@code grad_fn}), saving the version of each retained tensor.
@@ -87,6 +105,29 @@ public final class Node {
         String role = input >= 0 ? "input " + input + " of " + op : "a tensor saved by " + op;
         Node producer = input >= 0 ? inputs[input].gradFn() : null;
         return role + " (" + what + (producer != null ? ", output of " + producer.op() : "") + ")";
+    }
+
+    /** One more holder: the tensor it produced, or a node recorded with that tensor as an input. */
+    public void hold() { HOLDERS.getAndAdd(this, 1); }
+
+    /**
+     * One holder fewer. A node left with none is freed and lets go of the nodes its inputs came from, and so on up
+     * the graph (a work list, not recursion: a step-by-step recurrence is a chain thousands of nodes long).
+     *
+     * @param node the node a holder lets go of
+     */
+    public static void drop(Node node) {
+        if ((int) HOLDERS.getAndAdd(node, -1) != 1) return;
+        ArrayDeque<Node> unheld = null;
+        for (Node n = node; n != null; n = unheld == null ? null : unheld.poll()) {
+            n.free();
+            for (Tensor in : n.inputs) {
+                Node up = in == null ? null : in.gradFn();
+                if (up == null || (int) HOLDERS.getAndAdd(up, -1) != 1) continue;
+                if (unheld == null) unheld = new ArrayDeque<>();
+                unheld.push(up);
+            }
+        }
     }
 
     /** Releases what the node kept alive; idempotent. */

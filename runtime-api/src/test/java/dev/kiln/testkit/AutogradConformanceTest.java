@@ -4,6 +4,7 @@ import dev.kiln.DType;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.autograd.GradMode;
+import dev.kiln.backend.Backend;
 
 import static dev.kiln.testkit.Ref.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -92,6 +93,23 @@ class AutogradConformanceTest {
         assertClose(new double[] {2 * Math.exp(1), -4 * Math.exp(4), 6 * Math.exp(9)}, w.grad(), t == DType.FLOAT64 ? 1e-12 : 1e-5, 0, "graph survived its scope");
         loss.close();
         w.close();
+    }
+
+    @BackendTest
+    void aForwardPassWithGradientsFreesItsGraphWhenItsTensorsClose(TestDevice device) {
+        Backend be = device.activate();
+        DType t = Ref.widest();
+        try (Tensor x = Tensor.randn(t, null, 64, 32); Tensor w = Tensor.randn(t, null, 32, 16).requiresGrad(true)) {
+            long start = Ref.settledLiveBytes(be);
+            for (int i = 0; i < 6; i++) {
+                try (Scope step = Scope.open()) {
+                    // No backward: tanh saved its output and matmul its inputs, so only the nodes held them.
+                    x.matmul(w).tanh().sum();
+                }
+                assertTrue(be.memoryStats().liveBytes() <= start,
+                        "pass " + i + ": " + be.memoryStats().liveBytes() + " live bytes, " + start + " before");
+            }
+        }
     }
 
     @BackendTest
