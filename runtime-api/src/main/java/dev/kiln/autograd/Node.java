@@ -107,7 +107,10 @@ public final class Node {
         return role + " (" + what + (producer != null ? ", output of " + producer.op() : "") + ")";
     }
 
-    /** One more holder: the tensor it produced, or a node recorded with that tensor as an input. */
+    /**
+     * One more holder: the tensor it produced, or a node recorded with that tensor as an input. The tensor layer
+     * keeps the count (recording an op, closing a tensor); code outside it has no reason to call this or {@link #drop}.
+     */
     public void hold() { HOLDERS.getAndAdd(this, 1); }
 
     /**
