@@ -50,7 +50,7 @@ final class DirectConvolution {
      * images ({@link Padded#copyToHeap}), one image's output of {@link #forwardByChannels}, and the output gradients
      * before and after {@link Padded#gradientByPosition} transposes them.
      */
-    private static final ThreadLocal<float[][]> HEAP = ThreadLocal.withInitial(() -> new float[4][0]);
+    private static final HeapSlots HEAP = new HeapSlots(4);
     private static final int IMAGES = 0, OUTPUT = 1, GRADIENT_IN = 2, GRADIENT_OUT = 3;
     /**
      * Output channels up to which this path is taken: beyond two forward blocks the GEMM's 12-row tiles are full
@@ -150,7 +150,7 @@ final class DirectConvolution {
             float[] tile = new float[POSITIONS * L];
             // The image's output is gathered on the heap and copied out whole: element by element into the segment,
             // the copy-out took a quarter of LeNet's second layer.
-            float[] result = heap(OUTPUT, cout * plane);
+            float[] result = HEAP.get(OUTPUT, cout * plane);
             for (int q0 = 0; q0 < plane; q0 += POSITIONS) {
                 for (int j = 0; j < POSITIONS; j++) {
                     int q = Math.min(q0 + j, plane - 1);
@@ -164,13 +164,6 @@ final class DirectConvolution {
             }
             MemorySegment.copy(result, 0, y, F32, (out.offset() + (long) n * cout * plane) * FLOAT, cout * plane);
         });
-    }
-
-    /** This thread's array in the given slot of {@link #HEAP}, at least {@code floats} long, contents undefined. */
-    private static float[] heap(int slot, int floats) {
-        float[][] held = HEAP.get();
-        if (held[slot].length < floats) held[slot] = new float[floats];
-        return held[slot];
     }
 
     /**
@@ -407,7 +400,7 @@ final class DirectConvolution {
          */
         float[] copyToHeap(View input, MemorySegment x, int first, int count) {
             int floats = Math.toIntExact(count * imageFloats() + L);
-            float[] images = heap(IMAGES, floats);
+            float[] images = HEAP.get(IMAGES, floats);
             copyInto(input, x, first, count, MemorySegment.ofArray(images).asSlice(0, (long) floats * FLOAT));
             return images;
         }
@@ -445,7 +438,7 @@ final class DirectConvolution {
             // this took a tenth of the MNIST CNN's training time. The copy out is not redundant: the weight gradient
             // reading the heap array in place ran slower (MNIST CNN layer 2 forward + gradients 1.5 -> 2.0 ms).
             int inFloats = count * cout * plane, outFloats = positions * width;
-            float[] src = heap(GRADIENT_IN, inFloats), dst = heap(GRADIENT_OUT, outFloats);
+            float[] src = HEAP.get(GRADIENT_IN, inFloats), dst = HEAP.get(GRADIENT_OUT, outFloats);
             MemorySegment.copy(dy, F32, at * FLOAT, src, 0, inFloats);
             if (pairs ? 2 * cout < L : width > cout) java.util.Arrays.fill(dst, 0, outFloats, 0);
             for (int n = 0; n < count; n++)

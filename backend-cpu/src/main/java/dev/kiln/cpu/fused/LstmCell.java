@@ -13,7 +13,6 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 
@@ -50,8 +49,8 @@ public final class LstmCell {
     private static final int MR = S.vectorBitSize() >= 512 ? 4 : 2;
     /** Multiply-adds of one step's recurrence product from which {@link #sequence} splits its steps over the pool. */
     private static final long SEQUENCE_PARALLEL_MACS = 1L << 20;
-    /** This thread's heap arrays for {@link #sequence}: the previous hidden state, padded to whole tiles, and one block's pre-activations. */
-    private static final ThreadLocal<float[][]> SEQUENCE_HEAP = ThreadLocal.withInitial(() -> new float[2][0]);
+    /** Each thread's array for {@link #sequence}'s pre-activations of one block of units. */
+    private static final HeapSlots BLOCK_SUMS = new HeapSlots(1);
 
     /**
      * Whether {@link #sequence} takes these operands: float32, whole vectors of hidden units, and dense rows (unit
@@ -82,15 +81,18 @@ public final class LstmCell {
         WorkerPool pool = WorkerPool.shared();
         int parts = (long) batch * 4 * h * h < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
         Sequence seq = new Sequence(x, input, g, gates, cs, cells, tc, tanhCells, hs, hidden);
+        int rows = Math.ceilDiv(batch, MR) * MR;
+        // The previous hidden state, rows padded with zeros to whole tiles, copied once a step for every part.
+        float[] hPrev = new float[rows * h];
         for (int k = 0; k < steps; k++) {
             int t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1;
             // The previous states: h0 and c0 at the first step, else the entries the last step wrote.
             MemorySegment hp = k == 0 ? hs0 : hs, cp = k == 0 ? cs0 : cs;
             long hpAt = k == 0 ? h0.offset() * Float.BYTES : seq.at(hidden, before), hpRow = (k == 0 ? h0.strides()[0] : hidden.strides()[1]) * Float.BYTES;
             long cpAt = k == 0 ? c0.offset() * Float.BYTES : seq.at(cells, before), cpRow = (k == 0 ? c0.strides()[0] : cells.strides()[1]) * Float.BYTES;
+            for (int r = 0; r < batch; r++) MemorySegment.copy(hp, F32, hpAt + r * hpRow, hPrev, r * h, h);
             pool.run(parts, part -> {
-                float[][] heap = SEQUENCE_HEAP.get();
-                float[] hPrev = previousHidden(heap, hp, hpAt, hpRow, batch, h), acc = scratch(heap, 1, Math.ceilDiv(batch, MR) * MR * 4 * L);
+                float[] acc = BLOCK_SUMS.get(0, rows * 4 * L);
                 for (int u = blocks * part / parts, end = blocks * (part + 1) / parts; u < end; u++) {
                     for (int r0 = 0; r0 < batch; r0 += MR) tile(h, hPrev, r0 * h, weight, u * h * 4 * L, acc, r0 * 4 * L);
                     seq.cell(t, u, acc, batch, h, cp, cpAt, cpRow);
@@ -129,20 +131,6 @@ public final class LstmCell {
             }
         }
         return out;
-    }
-
-    /** The previous hidden state's rows copied into this thread's heap array, zero rows after them up to a whole tile. */
-    private static float[] previousHidden(float[][] heap, MemorySegment hp, long at, long rowBytes, int batch, int h) {
-        int rows = Math.ceilDiv(batch, MR) * MR;
-        float[] out = scratch(heap, 0, rows * h);
-        for (int r = 0; r < batch; r++) MemorySegment.copy(hp, F32, at + r * rowBytes, out, r * h, h);
-        Arrays.fill(out, batch * h, rows * h, 0);
-        return out;
-    }
-
-    private static float[] scratch(float[][] heap, int slot, int size) {
-        if (heap[slot].length < size) heap[slot] = new float[size];
-        return heap[slot];
     }
 
     /**
@@ -205,18 +193,12 @@ public final class LstmCell {
         }
     }
 
-    /** One block's state update for every row: c' = f c + i c~, tanh c', h' = o tanh c'. */
+    /** One block's state update for every row ({@link #updateRow} over its L units). */
     private static void updateBlock(int batch, MemorySegment g, long gb, long gRow, long gate, MemorySegment c, long cb, long cRow,
                                     MemorySegment cOut, long cOutB, long cOutRow, MemorySegment tc, long tcb, long tcRow,
                                     MemorySegment hOut, long hOutB, long hOutRow) {
-        for (int r = 0; r < batch; r++) {
-            long at = gb + r * gRow;
-            FloatVector i = ld(g, at), o = ld(g, at + gate), f = ld(g, at + 2 * gate), cand = ld(g, at + 3 * gate);
-            FloatVector cNew = f.fma(ld(c, cb + r * cRow), i.mul(cand)), t = FloatMath.tanh(cNew);
-            cNew.intoMemorySegment(cOut, cOutB + r * cOutRow, ORDER);
-            t.intoMemorySegment(tc, tcb + r * tcRow, ORDER);
-            o.mul(t).intoMemorySegment(hOut, hOutB + r * hOutRow, ORDER);
-        }
+        for (int r = 0; r < batch; r++)
+            updateRow(c, cb + r * cRow, g, gb + r * gRow, gate, cOut, cOutB + r * cOutRow, tc, tcb + r * tcRow, hOut, hOutB + r * hOutRow, L);
     }
 
     public static void forward(Function<View, MemorySegment> memory, View input, View recurrent, View cell, View gates, View cellOut,
@@ -240,15 +222,17 @@ public final class LstmCell {
         long gate = (long) h * Float.BYTES;
         activateSum(UnaryOp.SIGMOID, x, xb, r, rb, g, gb, 3 * h);
         activateSum(UnaryOp.TANH, x, xb + 3 * gate, r, rb + 3 * gate, g, gb + 3 * gate, h);
-        updateRow(c, cb, g, gb, cOut, cOutB, tc, tcb, hOut, hOutB, h);
+        updateRow(c, cb, g, gb, gate, cOut, cOutB, tc, tcb, hOut, hOutB, h);
     }
 
-    /** c' = f c + i cand, tanh c', h' = o tanh c', from the activated gates [i | o | f | cand]. */
-    private static void updateRow(MemorySegment c, long cb, MemorySegment g, long gb, MemorySegment cOut, long cOutB,
-                                  MemorySegment tc, long tcb, MemorySegment hOut, long hOutB, int h) {
-        long gate = (long) h * Float.BYTES;
+    /**
+     * c' = f c + i cand, tanh c', h' = o tanh c' over n units, from the activated gates [i | o | f | cand], each
+     * {@code gate} bytes after the last.
+     */
+    private static void updateRow(MemorySegment c, long cb, MemorySegment g, long gb, long gate, MemorySegment cOut, long cOutB,
+                                  MemorySegment tc, long tcb, MemorySegment hOut, long hOutB, int n) {
         int j = 0;
-        for (; j <= h - L; j += L) {
+        for (; j <= n - L; j += L) {
             long q = (long) j * Float.BYTES;
             FloatVector i = ld(g, gb + q), o = ld(g, gb + gate + q), f = ld(g, gb + 2 * gate + q), cand = ld(g, gb + 3 * gate + q);
             FloatVector cNew = f.fma(ld(c, cb + q), i.mul(cand)), t = FloatMath.tanh(cNew);
@@ -256,7 +240,7 @@ public final class LstmCell {
             t.intoMemorySegment(tc, tcb + q, ORDER);
             o.mul(t).intoMemorySegment(hOut, hOutB + q, ORDER);
         }
-        for (; j < h; j++) {
+        for (; j < n; j++) {
             long q = (long) j * Float.BYTES;
             float i = get(g, gb + q), o = get(g, gb + gate + q), f = get(g, gb + 2 * gate + q), cand = get(g, gb + 3 * gate + q);
             float cNew = f * get(c, cb + q) + i * cand, t = (float) Math.tanh(cNew);

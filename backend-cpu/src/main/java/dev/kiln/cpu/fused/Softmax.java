@@ -58,7 +58,8 @@ public final class Softmax {
 
     /**
      * One row. Its vector loops are methods of their own: in one method with the max, the exp loop and the final
-     * pass, C2 went past {@code NodeCountInliningCutoff} and left the lane sum a call with a boxed vector.
+     * pass, C2 went past {@code NodeCountInliningCutoff} (64 x 1024, split over the pool: 0.014-0.015 ms in one
+     * method against 0.012 split). The exp loop's closing lane sum is still left a call, one boxed vector a row.
      */
     private static void rowF32(MemorySegment x, long xo, MemorySegment y, long yo, int len, boolean log) {
         long xb = xo * Float.BYTES, yb = yo * Float.BYTES;
