@@ -84,16 +84,58 @@ final class Columns {
         }
     }
 
+    /**
+     * The image at element {@code base} of {@code x} (strides {@code sc, sh, sw}) zero-padded, from element {@code to}
+     * of {@code dst}: c planes of hp rows of wp elements, the image padH rows down and padW columns in, zeros around it.
+     * Only the border is zeroed, not the whole plane first: the image is most of it.
+     */
+    static void pad(MemorySegment x, long base, long sc, long sh, long sw, ConvGeometry g, int hp, int wp,
+                    MemorySegment dst, long to, int width) {
+        int top = g.spec().padH(), left = g.spec().padW(), right = wp - left - g.w(), bottom = hp - top - g.h();
+        for (int ch = 0; ch < g.c(); ch++) {
+            long plane = to + (long) ch * hp * wp;
+            if (g.h() == 0) {
+                zero(dst, plane, (long) hp * wp, width);
+                continue;
+            }
+            zero(dst, plane, (long) top * wp + left, width);
+            for (int y = 0; y < g.h(); y++) {
+                long row = plane + (long) (top + y) * wp + left;
+                copy(x, base + ch * sc + y * sh, sw, dst, row, g.w(), width);
+                // This row's right border and the next row's left one, or after the last row the bottom rows.
+                zero(dst, row + g.w(), right + (y + 1 < g.h() ? left : (long) bottom * wp), width);
+            }
+        }
+    }
+
     /** The image at element {@code base} of {@code x} transposed to a dense (h * w, c) matrix: channels last. */
     static void toChannelsLast(MemorySegment x, long base, long sc, long sh, long sw, ConvGeometry g, MemorySegment dst, int width) {
-        int c = g.c();
-        for (int ch = 0; ch < c; ch++) {
+        toChannelsLast(x, base, sc, sh, sw, g, g.h(), g.w(), 0, 0, dst, width);
+    }
+
+    /**
+     * The image at element {@code base} of {@code x} transposed to channels last and zero-padded: a dense (hp * wp, c)
+     * matrix, the image {@code top} rows down and {@code left} columns in, zeros around it.
+     */
+    static void toChannelsLast(MemorySegment x, long base, long sc, long sh, long sw, ConvGeometry g, int hp, int wp,
+                               int top, int left, MemorySegment dst, int width) {
+        int c = g.c(), right = wp - left - g.w();
+        if (hp != g.h() || wp != g.w()) {
+            zero(dst, 0, ((long) top * wp + left) * c, width);
             for (int y = 0; y < g.h(); y++) {
-                long src = base + ch * sc + y * sh, to = (long) y * g.w() * c + ch;
+                long end = ((long) (top + y) * wp + left + g.w()) * c;
+                zero(dst, end, (right + (y + 1 < g.h() ? left : (long) (hp - top - g.h()) * wp)) * c, width);
+            }
+        }
+        // Pixel by pixel, all channels of each: the stores run on, and the loads come from one line per channel,
+        // which stays in L1 for the next pixels. Channel by channel, each store touched another line of a 200 KB image.
+        for (int y = 0; y < g.h(); y++) {
+            for (int xi = 0; xi < g.w(); xi++) {
+                long src = base + y * sh + xi * sw, to = ((long) (top + y) * wp + left + xi) * c;
                 if (width == 4) {
-                    for (int xi = 0; xi < g.w(); xi++) dst.setAtIndex(BITS32, to + (long) xi * c, x.getAtIndex(BITS32, src + xi * sw));
+                    for (int ch = 0; ch < c; ch++) dst.setAtIndex(BITS32, to + ch, x.getAtIndex(BITS32, src + ch * sc));
                 } else {
-                    for (int xi = 0; xi < g.w(); xi++) dst.setAtIndex(BITS64, to + (long) xi * c, x.getAtIndex(BITS64, src + xi * sw));
+                    for (int ch = 0; ch < c; ch++) dst.setAtIndex(BITS64, to + ch, x.getAtIndex(BITS64, src + ch * sc));
                 }
             }
         }

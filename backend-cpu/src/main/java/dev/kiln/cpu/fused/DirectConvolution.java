@@ -406,22 +406,10 @@ final class DirectConvolution {
         }
 
         private MemorySegment copyInto(View input, MemorySegment x, int first, int count, MemorySegment pad) {
-            var s = g.spec();
             long[] st = input.strides();
-            pad.fill((byte) 0);
-            for (int n = 0; n < count; n++) {
-                long base = input.offset() + (first + n) * st[0], image = n * imageFloats();
-                for (int c = 0; c < g.c(); c++) {
-                    for (int iy = 0; iy < g.h(); iy++) {
-                        long src = base + c * st[1] + iy * st[2], dst = (image + (long) (c * hp + iy + s.padH()) * wp + s.padW()) * FLOAT;
-                        if (st[3] == 1) {
-                            MemorySegment.copy(x, src * FLOAT, pad, dst, g.w() * FLOAT);
-                        } else {
-                            for (int ix = 0; ix < g.w(); ix++) pad.set(F32, dst + ix * FLOAT, x.getAtIndex(F32, src + ix * st[3]));
-                        }
-                    }
-                }
-            }
+            for (int n = 0; n < count; n++)
+                Columns.pad(x, input.offset() + (first + n) * st[0], st[1], st[2], st[3], g, hp, wp, pad, n * imageFloats(), (int) FLOAT);
+            pad.asSlice(count * imageFloats() * FLOAT).fill((byte) 0);
             return pad;
         }
 

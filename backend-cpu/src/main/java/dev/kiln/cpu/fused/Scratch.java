@@ -19,7 +19,9 @@ final class Scratch {
     static final int PADDED_IMAGE = 5;
     static final int OUTPUT_TILE = 6;
     static final int GRADIENT_BY_POSITION = 7;
-    private static final int SLOTS = 8;
+    /** A weight in (tap, channel) order for the stride-1 convolution over a padded image, which may be the flipped copy above. */
+    static final int WEIGHT_BY_TAP = 8;
+    private static final int SLOTS = 9;
 
     private static final ThreadLocal<MemorySegment[]> SLOTS_OF_THREAD = ThreadLocal.withInitial(() -> new MemorySegment[SLOTS]);
 

@@ -22,7 +22,11 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
 
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** Rows of the register tile: rows 6 to 11 below are compiled only where this is 12 (a constant C2 folds). */
+    /**
+     * Rows of the register tile: rows 6 to 11 below are compiled only where this is 12 (a constant C2 folds), and
+     * run only for a tile of more than 6 rows. The test is invariant in the k loop, which C2 unswitches into two
+     * loops: a 64-row product's last panel of 4 rows costs half a panel, not a whole one (64 rows cost 66, not 72).
+     */
     private static final int MR = S.vectorBitSize() >= 512 ? 12 : 6;
     private static final int NR = 2 * L;
     private static final ValueLayout.OfDouble E = ValueLayout.JAVA_DOUBLE_UNALIGNED;
@@ -87,8 +91,8 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
     }
 
     @Override
-    public void tile(int kc, double[] pa, int aIndex, MemorySegment pb, long bIndex, long bStep, MemorySegment c, long cOffset,
-                     long cRowStride, long cColStride, int rows, int cols, boolean accumulate, double[] scratch) {
+    public void tile(int kc, double[] pa, int aIndex, MemorySegment pb, PanelRows bRows, int bRow, long bColumn, MemorySegment c,
+                     long cOffset, long cRowStride, long cColStride, int rows, int cols, boolean accumulate, double[] scratch) {
         DoubleVector zero = DoubleVector.zero(S);
         DoubleVector c00 = zero, c01 = zero;
         DoubleVector c10 = zero, c11 = zero;
@@ -102,28 +106,37 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
         DoubleVector c90 = zero, c91 = zero;
         DoubleVector c100 = zero, c101 = zero;
         DoubleVector c110 = zero, c111 = zero;
-        long bStart = bIndex * E.byteSize(), bStepBytes = bStep * E.byteSize();
-        for (int p = 0; p < kc; p++) {
-            // Indices linear in p, so C2 can hoist the array bounds checks out of the loop.
-            int ai = aIndex + p * MR;
-            long bi = bStart + p * bStepBytes;
-            DoubleVector b0 = DoubleVector.fromMemorySegment(S, pb, bi, ORDER);
-            DoubleVector b1 = DoubleVector.fromMemorySegment(S, pb, bi + L * E.byteSize(), ORDER);
-            DoubleVector a;
-            a = DoubleVector.broadcast(S, pa[ai + 0]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
-            a = DoubleVector.broadcast(S, pa[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
-            a = DoubleVector.broadcast(S, pa[ai + 2]); c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
-            a = DoubleVector.broadcast(S, pa[ai + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
-            a = DoubleVector.broadcast(S, pa[ai + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
-            a = DoubleVector.broadcast(S, pa[ai + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
-            if (MR == 12) {
-                a = DoubleVector.broadcast(S, pa[ai + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
-                a = DoubleVector.broadcast(S, pa[ai + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
-                a = DoubleVector.broadcast(S, pa[ai + 8]); c80 = a.fma(b0, c80); c81 = a.fma(b1, c81);
-                a = DoubleVector.broadcast(S, pa[ai + 9]); c90 = a.fma(b0, c90); c91 = a.fma(b1, c91);
-                a = DoubleVector.broadcast(S, pa[ai + 10]); c100 = a.fma(b0, c100); c101 = a.fma(b1, c101);
-                a = DoubleVector.broadcast(S, pa[ai + 11]); c110 = a.fma(b0, c110); c111 = a.fma(b1, c111);
+        boolean upper = rows > 6;
+        long[] starts = bRows.starts();
+        int length = bRows.length(), run = bRow / length, p = 0, end = Math.min(kc, length - bRow % length);
+        // Byte offset of row p in this run: base + p * step.
+        long step = bRows.stride() * E.byteSize(), base = (starts[run] + bRow % length * bRows.stride() + bColumn) * E.byteSize();
+        while (true) {
+            // Within a run the rows are evenly spaced: indices linear in p, so C2 hoists the bounds checks out of the loop.
+            for (; p < end; p++) {
+                int ai = aIndex + p * MR;
+                long bi = base + p * step;
+                DoubleVector b0 = DoubleVector.fromMemorySegment(S, pb, bi, ORDER);
+                DoubleVector b1 = DoubleVector.fromMemorySegment(S, pb, bi + L * E.byteSize(), ORDER);
+                DoubleVector a;
+                a = DoubleVector.broadcast(S, pa[ai + 0]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+                a = DoubleVector.broadcast(S, pa[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+                a = DoubleVector.broadcast(S, pa[ai + 2]); c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+                a = DoubleVector.broadcast(S, pa[ai + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+                a = DoubleVector.broadcast(S, pa[ai + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+                a = DoubleVector.broadcast(S, pa[ai + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+                if (MR == 12 && upper) {
+                    a = DoubleVector.broadcast(S, pa[ai + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+                    a = DoubleVector.broadcast(S, pa[ai + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+                    a = DoubleVector.broadcast(S, pa[ai + 8]); c80 = a.fma(b0, c80); c81 = a.fma(b1, c81);
+                    a = DoubleVector.broadcast(S, pa[ai + 9]); c90 = a.fma(b0, c90); c91 = a.fma(b1, c91);
+                    a = DoubleVector.broadcast(S, pa[ai + 10]); c100 = a.fma(b0, c100); c101 = a.fma(b1, c101);
+                    a = DoubleVector.broadcast(S, pa[ai + 11]); c110 = a.fma(b0, c110); c111 = a.fma(b1, c111);
+                }
             }
+            if (p >= kc) break;
+            base = (starts[++run] + bColumn) * E.byteSize() - p * step;
+            end = p + Math.min(length, kc - p);
         }
         c00.intoArray(scratch, 0 * NR); c01.intoArray(scratch, 0 * NR + L);
         c10.intoArray(scratch, 1 * NR); c11.intoArray(scratch, 1 * NR + L);
@@ -131,7 +144,7 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
         c30.intoArray(scratch, 3 * NR); c31.intoArray(scratch, 3 * NR + L);
         c40.intoArray(scratch, 4 * NR); c41.intoArray(scratch, 4 * NR + L);
         c50.intoArray(scratch, 5 * NR); c51.intoArray(scratch, 5 * NR + L);
-        if (MR == 12) {
+        if (MR == 12 && upper) {
             c60.intoArray(scratch, 6 * NR); c61.intoArray(scratch, 6 * NR + L);
             c70.intoArray(scratch, 7 * NR); c71.intoArray(scratch, 7 * NR + L);
             c80.intoArray(scratch, 8 * NR); c81.intoArray(scratch, 8 * NR + L);

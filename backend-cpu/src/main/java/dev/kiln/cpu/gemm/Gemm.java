@@ -97,13 +97,52 @@ public final class Gemm {
                                 MemorySegment a, long[] aOffsets, long aRowStride, long aColStride,
                                 MemorySegment b, long[] bOffsets, long bRowStride, long bColStride,
                                 MemorySegment c, long[] cOffsets, long cRowStride, long cColStride) {
-        Blocked<?> kernel = switch (dtype) {
+        blocked(dtype).multiply(m, n, k, a, aOffsets, aRowStride, aColStride, b, bOffsets, bRowStride, bColStride,
+                c, cOffsets, cRowStride, cColStride);
+    }
+
+    /** Columns of the micro-kernel's tile for this type: a gathered B's width must be a multiple of it. */
+    public static int panelWidth(DType dtype) { return blocked(dtype).nr; }
+
+    /**
+     * One product {@code C = A * B} whose B is read in place, with no copy of it made: element (p, j) of B is at
+     * element {@code panels[j / w] + j % w} past row p of {@code rows}, where w is {@link #panelWidth}, which n must
+     * be a multiple of. Neither B's rows nor its panels need be evenly spaced: a convolution reads its padded input
+     * image as its column matrix this way, each tap a shift of the image (see {@code Convolution}), and so never
+     * writes that matrix out. Strides and offsets count elements.
+     */
+    public static void multiplyInPlace(DType dtype, int m, int n, int k, MemorySegment a, long aOffset, long aRowStride,
+                                       long aColStride, MemorySegment b, PanelRows rows, long[] panels,
+                                       MemorySegment c, long cOffset, long cRowStride, long cColStride) {
+        Blocked<?> kernel = blocked(dtype);
+        if (n % kernel.nr != 0 || panels.length < n / kernel.nr) {
+            throw new IllegalArgumentException("matmul: B read in place as " + k + " x " + n + " needs a width that is a multiple of "
+                    + kernel.nr + " and " + n / kernel.nr + " panel offsets, not " + panels.length);
+        }
+        kernel.inPlace(m, n, k, a, aOffset, aRowStride, aColStride, b, new InPlace(rows, panels), c, cOffset, cRowStride, cColStride);
+    }
+
+    private static Blocked<?> blocked(DType dtype) {
+        return switch (dtype) {
             case FLOAT32 -> FLOAT;
             case FLOAT64 -> DOUBLE;
             default -> throw new IllegalArgumentException("matmul: GEMM supports float32 and float64, not " + dtype);
         };
-        kernel.multiply(m, n, k, a, aOffsets, aRowStride, aColStride, b, bOffsets, bRowStride, bColStride,
-                c, cOffsets, cRowStride, cColStride);
+    }
+
+    /** A B read in place: element (p, j) at {@code panels[j / nr] + j % nr} past row p of {@code rows}. */
+    private record InPlace(PanelRows rows, long[] panels) {
+        /** A row-major B (unit column stride) from element {@code offset}, rows {@code rowStride} apart. */
+        static InPlace strided(long offset, long rowStride, int n, int nr) {
+            return new InPlace(PanelRows.even(offset, rowStride), evenPanels(n, nr));
+        }
+    }
+
+    /** Offsets of the column panels of a B whose columns are contiguous: panel j at j * nr. */
+    public static long[] evenPanels(int n, int nr) {
+        long[] panels = new long[Math.ceilDiv(n, nr)];
+        for (int j = 0; j < panels.length; j++) panels[j] = (long) j * nr;
+        return panels;
     }
 
     /** Runs tasks 0..count-1: on the worker pool, or in turn on the calling thread. */
@@ -119,6 +158,8 @@ public final class Gemm {
     private static final class Blocked<W> {
         private final PanelKernel<W> kernel;
         private final int mr, nr, kcMax, inPlaceMaxM;
+        /** A packed B panel's rows, nr elements apart. */
+        private final PanelRows packedRows;
         private final ThreadLocal<Workspace<W>> workspace;
 
         Blocked(PanelKernel<W> kernel) {
@@ -127,7 +168,20 @@ public final class Gemm {
             this.nr = kernel.nr();
             this.kcMax = KC_BYTES / kernel.elementSize();
             this.inPlaceMaxM = nr * kernel.elementSize() >= IN_PLACE_ROW_BYTES ? IN_PLACE_MAX_M : IN_PLACE_MAX_M_NARROW;
+            this.packedRows = PanelRows.even(0, nr);
             this.workspace = ThreadLocal.withInitial(() -> new Workspace<>(kernel));
+        }
+
+        /** {@link Gemm#multiplyInPlace}: split over the pool as {@link #multiply} would split one product. */
+        void inPlace(int m, int n, int k, MemorySegment a, long aOff, long ars, long acs, MemorySegment b, InPlace direct,
+                      MemorySegment c, long cOff, long crs, long ccs) {
+            if (m == 0 || n == 0) return;
+            WorkerPool pool = WorkerPool.shared();
+            int threads = pool.parallelism();
+            boolean parallel = threads > 1 && (long) m * n * Math.max(k, 1) >= PARALLEL_MACS;
+            int kcSize = Math.max(1, Math.ceilDiv(k, Math.max(1, Math.ceilDiv(k, kcMax))));
+            fewRows(m, n, k, kcSize, a, aOff, ars, acs, b, direct, c, cOff, crs, ccs,
+                    parallel ? pool::run : Tasks.INLINE, parallel ? threads * TASKS_PER_THREAD : 1);
         }
 
         void multiply(int m, int n, int k,
@@ -170,8 +224,9 @@ public final class Gemm {
             MemorySegment pb = ws.b;
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
             boolean inPlace = readsBInPlace(m, bcs);
+            InPlace direct = inPlace ? InPlace.strided(bOff, brs, n, nr) : null;
             if (inPlace && n % nr == 0 && parts > 1) {
-                fewRows(m, n, k, kcSize, a, aOff, ars, acs, b, bOff, brs, c, cOff, crs, ccs, tasks, parts);
+                fewRows(m, n, k, kcSize, a, aOff, ars, acs, b, direct, c, cOff, crs, ccs, tasks, parts);
                 return;
             }
             for (int jc = 0; jc < n; jc += ncSize) {
@@ -208,6 +263,7 @@ public final class Gemm {
                             });
                         }
                         long cBlock = cOff + ic * crs + jc * ccs;
+                        int kStart = pc, firstPanel = jc / nr;
                         tasks.run(rowParts * colParts, t -> {
                             int rp = t / colParts, cp = t % colParts;
                             int r0 = rowPanels * rp / rowParts, r1 = rowPanels * (rp + 1) / rowParts;
@@ -220,11 +276,11 @@ public final class Gemm {
                                     int jr = jp * nr, cols = Math.min(nr, nc - jr);
                                     long cTile = cBlock + ir * crs + jr * ccs;
                                     if (jp < firstPacked) {
-                                        kernel.tile(kc, pa, ir * kc, b, bBlock + jr, brs, c, cTile, crs, ccs, rows, cols,
-                                                accumulate, scratch);
+                                        kernel.tile(kc, pa, ir * kc, b, direct.rows, kStart, direct.panels[firstPanel + jp], c, cTile,
+                                                crs, ccs, rows, cols, accumulate, scratch);
                                     } else {
-                                        kernel.tile(kc, pa, ir * kc, pb, (long) jr * kc, nr, c, cTile, crs, ccs, rows, cols,
-                                                accumulate, scratch);
+                                        kernel.tile(kc, pa, ir * kc, pb, packedRows, 0, (long) jr * kc, c, cTile, crs, ccs, rows,
+                                                cols, accumulate, scratch);
                                     }
                                 }
                             }
@@ -241,7 +297,7 @@ public final class Gemm {
          * depth blocks are those of the blocked path, so the results are the same bits.
          */
         private void fewRows(int m, int n, int k, int kcSize, MemorySegment a, long aOff, long ars, long acs,
-                             MemorySegment b, long bOff, long brs, MemorySegment c, long cOff, long crs, long ccs, Tasks tasks, int parts) {
+                             MemorySegment b, InPlace direct, MemorySegment c, long cOff, long crs, long ccs, Tasks tasks, int parts) {
             int rowPanels = Math.ceilDiv(m, mr), colPanels = n / nr;
             int rowParts = Math.min(rowPanels, parts), colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
             tasks.run(rowParts * colParts, t -> {
@@ -257,8 +313,8 @@ public final class Gemm {
                         int ir = ip * mr, rows = Math.min(mr, m - ir);
                         for (int jp = c0; jp < c1; jp++) {
                             int jr = jp * nr;
-                            kernel.tile(kc, ws.a, ir * kc, b, bOff + pc * brs + jr, brs, c, cOff + ir * crs + jr * ccs, crs, ccs, rows, nr,
-                                    pc > 0, ws.scratch);
+                            kernel.tile(kc, ws.a, ir * kc, b, direct.rows, pc, direct.panels[jp], c, cOff + ir * crs + jr * ccs,
+                                    crs, ccs, rows, nr, pc > 0, ws.scratch);
                         }
                     }
                 }

@@ -37,10 +37,11 @@ interface PanelKernel<W> {
 
     /**
      * C tile (rows x cols, at most mr x nr) = (accumulate ? C : 0) + packedA panel * B panel over kc. The B panel
-     * is nr contiguous elements per k step, from element {@code bIndex} of {@code b}, steps {@code bStep} elements
-     * apart: a packed panel ({@code bStep} = nr), or nr whole columns of a row-major B read in place (its row
-     * stride). {@code scratch} holds at least mr * nr elements, for tiles the kernel cannot store with whole vectors.
+     * is nr contiguous elements per k step p, from element {@code bColumn} past row {@code bRow + p} of
+     * {@code bRows}: a packed panel (rows nr apart), or nr whole columns of a B read in place, whose rows may come in
+     * runs (see {@link PanelRows}). {@code scratch} holds at least mr * nr elements, for tiles the kernel cannot
+     * store with whole vectors.
      */
-    void tile(int kc, W packedA, int aIndex, MemorySegment b, long bIndex, long bStep, MemorySegment c, long cOffset,
-              long cRowStride, long cColStride, int rows, int cols, boolean accumulate, W scratch);
+    void tile(int kc, W packedA, int aIndex, MemorySegment b, PanelRows bRows, int bRow, long bColumn, MemorySegment c,
+              long cOffset, long cRowStride, long cColStride, int rows, int cols, boolean accumulate, W scratch);
 }

@@ -59,7 +59,15 @@ class ConvolutionKernelTest {
                 new Case("MNIST CNN layer 1, stride 2", 3, 1, 28, 28, 16, 5, 5, Conv2dSpec.of(2, 2)),
                 new Case("MNIST CNN layer 2, stride 2", 3, 16, 14, 14, 32, 5, 5, Conv2dSpec.of(2, 2)),
                 new Case("asymmetric stride and dilation, 16 outputs", 2, 3, 11, 13, 16, 3, 2, new Conv2dSpec(2, 3, 1, 2, 2, 1, 1)),
-                new Case("stride 2, 8 outputs (whole vectors with 256 bits only)", 2, 4, 9, 9, 8, 3, 3, Conv2dSpec.of(2, 1)));
+                new Case("stride 2, 8 outputs (whole vectors with 256 bits only)", 2, 4, 9, 9, 8, 3, 3, Conv2dSpec.of(2, 1)),
+                // Stride 1 over wide rows: GEMM reads the padded image in place (few spare columns per output row),
+                // forward and, with 12 or more channels, the input gradient too.
+                new Case("wide rows over the padded image", 3, 20, 6, 30, 24, 3, 3, Conv2dSpec.of(1, 1)),
+                new Case("wide rows in groups, dilated, uneven padding", 2, 24, 7, 61, 36, 3, 2, new Conv2dSpec(1, 1, 2, 1, 2, 3, 2)),
+                new Case("wide rows, one image split over the pool", 1, 13, 9, 62, 40, 3, 3, Conv2dSpec.of(1, 1)),
+                // Channels per group a multiple of the GEMM panel: the weight gradient reads the padded channels-last
+                // image in place, at any stride.
+                new Case("32 channels per group, strided and dilated", 2, 64, 9, 11, 8, 3, 3, new Conv2dSpec(2, 1, 1, 2, 1, 2, 2)));
         List<Arguments> args = new ArrayList<>();
         for (Case k : shapes)
             for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64})
