@@ -9,6 +9,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * im2col and its adjoint for one image. The column matrix is dense, (c * kh * kw) rows of oh * ow, so one group's
  * block of rows is a (k x p) matrix the GEMM reads directly. Every tap's row is split into the part of the output
@@ -288,8 +290,8 @@ final class Columns {
         if (dstStride == 1) {
             for (int bound = FS.loopBound(n); k < bound; k += FS.length()) {
                 long s = (from + k) * Float.BYTES, d = (to + k) * Float.BYTES;
-                FloatVector.fromMemorySegment(FS, dst, d, ORDER).add(FloatVector.fromMemorySegment(FS, src, s, ORDER))
-                        .intoMemorySegment(dst, d, ORDER);
+                FloatVector.fromMemorySegment(FS, typed(dst), d, ORDER).add(FloatVector.fromMemorySegment(FS, typed(src), s, ORDER))
+                        .intoMemorySegment(typed(dst), d, ORDER);
             }
         }
         for (; k < n; k++) {
@@ -303,8 +305,8 @@ final class Columns {
         if (dstStride == 1) {
             for (int bound = DS.loopBound(n); k < bound; k += DS.length()) {
                 long s = (from + k) * Double.BYTES, d = (to + k) * Double.BYTES;
-                DoubleVector.fromMemorySegment(DS, dst, d, ORDER).add(DoubleVector.fromMemorySegment(DS, src, s, ORDER))
-                        .intoMemorySegment(dst, d, ORDER);
+                DoubleVector.fromMemorySegment(DS, typed(dst), d, ORDER).add(DoubleVector.fromMemorySegment(DS, typed(src), s, ORDER))
+                        .intoMemorySegment(typed(dst), d, ORDER);
             }
         }
         for (; k < n; k++) {

@@ -11,6 +11,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * float32 convolutions with few output channels (LeNet's 1 -> 6 and 6 -> 16 and their input gradients, the MNIST
  * CNN's stride-2 1 -> 16 and 16 -> 32), computed straight from a zero-padded copy of each image: no column matrix, no
@@ -217,7 +219,7 @@ final class DirectConvolution {
                     for (int ky = 0; ky < kh; ky++, row += dh) {
                         long at = row;
                         for (int kx = 0; kx < kw; kx++, at += dw, wi += CO_BLOCK) {
-                            FloatVector v = FloatVector.fromMemorySegment(S, image, at, ORDER);
+                            FloatVector v = FloatVector.fromMemorySegment(S, typed(image), at, ORDER);
                             a0 = v.fma(FloatVector.broadcast(S, wb[wi]), a0);
                             a1 = v.fma(FloatVector.broadcast(S, wb[wi + 1]), a1);
                             a2 = v.fma(FloatVector.broadcast(S, wb[wi + 2]), a2);
@@ -230,14 +232,14 @@ final class DirectConvolution {
                     }
                 }
                 long o = ((long) oy * p.owp + x0) * FLOAT, step = plane * FLOAT;
-                a0.intoMemorySegment(y, o, ORDER);
-                a1.intoMemorySegment(y, o + step, ORDER);
-                a2.intoMemorySegment(y, o + 2 * step, ORDER);
-                a3.intoMemorySegment(y, o + 3 * step, ORDER);
-                a4.intoMemorySegment(y, o + 4 * step, ORDER);
-                a5.intoMemorySegment(y, o + 5 * step, ORDER);
-                a6.intoMemorySegment(y, o + 6 * step, ORDER);
-                a7.intoMemorySegment(y, o + 7 * step, ORDER);
+                a0.intoMemorySegment(typed(y), o, ORDER);
+                a1.intoMemorySegment(typed(y), o + step, ORDER);
+                a2.intoMemorySegment(typed(y), o + 2 * step, ORDER);
+                a3.intoMemorySegment(typed(y), o + 3 * step, ORDER);
+                a4.intoMemorySegment(typed(y), o + 4 * step, ORDER);
+                a5.intoMemorySegment(typed(y), o + 5 * step, ORDER);
+                a6.intoMemorySegment(typed(y), o + 6 * step, ORDER);
+                a7.intoMemorySegment(typed(y), o + 7 * step, ORDER);
             }
         }
     }
@@ -329,7 +331,7 @@ final class DirectConvolution {
         for (int oy = 0; oy < oh; oy++) {
             long row = (long) (plane + oy * wp) * FLOAT, d = gradAt + (long) oy * ow * (L / 2) * FLOAT;
             for (int ox = 0; ox < ow; ox += 2, row += 2 * FLOAT, d += L * FLOAT) {
-                FloatVector gv = FloatVector.fromMemorySegment(S, grad, d, ORDER);
+                FloatVector gv = FloatVector.fromMemorySegment(S, typed(grad), d, ORDER);
                 s0 = gv.fma(LongVector.broadcast(PAIRS, image.get(PAIR, row + t0 * FLOAT)).reinterpretAsFloats(), s0);
                 s1 = gv.fma(LongVector.broadcast(PAIRS, image.get(PAIR, row + t1 * FLOAT)).reinterpretAsFloats(), s1);
                 s2 = gv.fma(LongVector.broadcast(PAIRS, image.get(PAIR, row + t2 * FLOAT)).reinterpretAsFloats(), s2);
@@ -355,7 +357,7 @@ final class DirectConvolution {
             int pixel = plane + oy * rowStep;
             long d = gradAt + (long) oy * ow * positionBytes;
             for (int ox = 0; ox < ow; ox++, d += positionBytes, pixel += colStep) {
-                FloatVector gv = FloatVector.fromMemorySegment(S, grad, d, ORDER);
+                FloatVector gv = FloatVector.fromMemorySegment(S, typed(grad), d, ORDER);
                 s0 = gv.fma(FloatVector.broadcast(S, image[pixel + t0]), s0);
                 s1 = gv.fma(FloatVector.broadcast(S, image[pixel + t1]), s1);
                 s2 = gv.fma(FloatVector.broadcast(S, image[pixel + t2]), s2);

@@ -14,6 +14,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.function.Function;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * Layer normalisation and its gradient for float32 and float64, one row (the trailing normalised dimensions,
  * contiguous) at a time: the row stays in L1 while it is read two or three times, so the statistics are exact
@@ -145,14 +147,14 @@ public final class LayerNorm {
         // large caller it sometimes is not) boxes every vector, about 5 MB per nanoGPT step.
         for (int i = 0; i < bound; i += step) {
             long at = (long) i * Float.BYTES;
-            FloatVector v = FloatVector.fromMemorySegment(FS, x, xb + at, ORDER).sub(vmu).mul(vinv);
+            FloatVector v = FloatVector.fromMemorySegment(FS, typed(x), xb + at, ORDER).sub(vmu).mul(vinv);
             if (w != null) {
-                FloatVector scale = FloatVector.fromMemorySegment(FS, w, wb + at, ORDER);
-                v = b != null ? v.fma(scale, FloatVector.fromMemorySegment(FS, b, bb + at, ORDER)) : v.mul(scale);
+                FloatVector scale = FloatVector.fromMemorySegment(FS, typed(w), wb + at, ORDER);
+                v = b != null ? v.fma(scale, FloatVector.fromMemorySegment(FS, typed(b), bb + at, ORDER)) : v.mul(scale);
             } else if (b != null) {
-                v = v.add(FloatVector.fromMemorySegment(FS, b, bb + at, ORDER));
+                v = v.add(FloatVector.fromMemorySegment(FS, typed(b), bb + at, ORDER));
             }
-            v.intoMemorySegment(y, yb + at, ORDER);
+            v.intoMemorySegment(typed(y), yb + at, ORDER);
         }
         for (int i = bound; i < n; i++) {
             long at = (long) i * Float.BYTES;
@@ -186,10 +188,10 @@ public final class LayerNorm {
         FloatVector accG = FloatVector.zero(FS), accGXhat = FloatVector.zero(FS);
         for (int i = 0; i < bound; i += step) {
             long at = (long) i * Float.BYTES;
-            FloatVector g = FloatVector.fromMemorySegment(FS, dy, dyb + at, ORDER);
-            if (w != null) g = g.mul(FloatVector.fromMemorySegment(FS, w, wb + at, ORDER));
+            FloatVector g = FloatVector.fromMemorySegment(FS, typed(dy), dyb + at, ORDER);
+            if (w != null) g = g.mul(FloatVector.fromMemorySegment(FS, typed(w), wb + at, ORDER));
             accG = accG.add(g);
-            accGXhat = FloatVector.fromMemorySegment(FS, x, xb + at, ORDER).sub(vmu).mul(vinv).fma(g, accGXhat);
+            accGXhat = FloatVector.fromMemorySegment(FS, typed(x), xb + at, ORDER).sub(vmu).mul(vinv).fma(g, accGXhat);
         }
         float sumG = Lanes.sum(accG), sumGXhat = Lanes.sum(accGXhat);
         for (int i = bound; i < n; i++) {
@@ -210,14 +212,14 @@ public final class LayerNorm {
         FloatVector vmeanG = FloatVector.broadcast(FS, meanG), vmeanGXhat = FloatVector.broadcast(FS, meanGXhat);
         for (int i = 0; i < bound; i += step) {
             long at = (long) i * Float.BYTES;
-            FloatVector d = FloatVector.fromMemorySegment(FS, dy, dyb + at, ORDER);
-            FloatVector xhat = FloatVector.fromMemorySegment(FS, x, xb + at, ORDER).sub(vmu).mul(vinv);
+            FloatVector d = FloatVector.fromMemorySegment(FS, typed(dy), dyb + at, ORDER);
+            FloatVector xhat = FloatVector.fromMemorySegment(FS, typed(x), xb + at, ORDER).sub(vmu).mul(vinv);
             if (dx != null) {
-                FloatVector g = w != null ? d.mul(FloatVector.fromMemorySegment(FS, w, wb + at, ORDER)) : d;
-                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(dx, dxb + at, ORDER);
+                FloatVector g = w != null ? d.mul(FloatVector.fromMemorySegment(FS, typed(w), wb + at, ORDER)) : d;
+                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(typed(dx), dxb + at, ORDER);
             }
-            if (gw != null) d.fma(xhat, FloatVector.fromMemorySegment(FS, gw, gwb + at, ORDER)).intoMemorySegment(gw, gwb + at, ORDER);
-            if (gb != null) d.add(FloatVector.fromMemorySegment(FS, gb, gbb + at, ORDER)).intoMemorySegment(gb, gbb + at, ORDER);
+            if (gw != null) d.fma(xhat, FloatVector.fromMemorySegment(FS, typed(gw), gwb + at, ORDER)).intoMemorySegment(typed(gw), gwb + at, ORDER);
+            if (gb != null) d.add(FloatVector.fromMemorySegment(FS, typed(gb), gbb + at, ORDER)).intoMemorySegment(typed(gb), gbb + at, ORDER);
         }
         for (int i = bound; i < n; i++) {
             long at = (long) i * Float.BYTES;
@@ -236,12 +238,12 @@ public final class LayerNorm {
         FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
         for (; i + 4 * step <= bound; i += 4 * step) {
             long at = rowByte + (long) i * Float.BYTES, stride = (long) step * Float.BYTES;
-            a0 = a0.add(FloatVector.fromMemorySegment(FS, s, at, ORDER));
-            a1 = a1.add(FloatVector.fromMemorySegment(FS, s, at + stride, ORDER));
-            a2 = a2.add(FloatVector.fromMemorySegment(FS, s, at + 2 * stride, ORDER));
-            a3 = a3.add(FloatVector.fromMemorySegment(FS, s, at + 3 * stride, ORDER));
+            a0 = a0.add(FloatVector.fromMemorySegment(FS, typed(s), at, ORDER));
+            a1 = a1.add(FloatVector.fromMemorySegment(FS, typed(s), at + stride, ORDER));
+            a2 = a2.add(FloatVector.fromMemorySegment(FS, typed(s), at + 2 * stride, ORDER));
+            a3 = a3.add(FloatVector.fromMemorySegment(FS, typed(s), at + 3 * stride, ORDER));
         }
-        for (; i < bound; i += step) a0 = a0.add(FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER));
+        for (; i < bound; i += step) a0 = a0.add(FloatVector.fromMemorySegment(FS, typed(s), rowByte + (long) i * Float.BYTES, ORDER));
         return Lanes.sum(a0.add(a1).add(a2.add(a3)));
     }
 
@@ -251,17 +253,17 @@ public final class LayerNorm {
         FloatVector m = FloatVector.broadcast(FS, mean), a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
         for (; i + 4 * step <= bound; i += 4 * step) {
             long at = rowByte + (long) i * Float.BYTES, stride = (long) step * Float.BYTES;
-            FloatVector d0 = FloatVector.fromMemorySegment(FS, s, at, ORDER).sub(m);
-            FloatVector d1 = FloatVector.fromMemorySegment(FS, s, at + stride, ORDER).sub(m);
-            FloatVector d2 = FloatVector.fromMemorySegment(FS, s, at + 2 * stride, ORDER).sub(m);
-            FloatVector d3 = FloatVector.fromMemorySegment(FS, s, at + 3 * stride, ORDER).sub(m);
+            FloatVector d0 = FloatVector.fromMemorySegment(FS, typed(s), at, ORDER).sub(m);
+            FloatVector d1 = FloatVector.fromMemorySegment(FS, typed(s), at + stride, ORDER).sub(m);
+            FloatVector d2 = FloatVector.fromMemorySegment(FS, typed(s), at + 2 * stride, ORDER).sub(m);
+            FloatVector d3 = FloatVector.fromMemorySegment(FS, typed(s), at + 3 * stride, ORDER).sub(m);
             a0 = d0.fma(d0, a0);
             a1 = d1.fma(d1, a1);
             a2 = d2.fma(d2, a2);
             a3 = d3.fma(d3, a3);
         }
         for (; i < bound; i += step) {
-            FloatVector d = FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER).sub(m);
+            FloatVector d = FloatVector.fromMemorySegment(FS, typed(s), rowByte + (long) i * Float.BYTES, ORDER).sub(m);
             a0 = d.fma(d, a0);
         }
         return Lanes.sum(a0.add(a1).add(a2.add(a3)));
@@ -297,7 +299,7 @@ public final class LayerNorm {
             DoubleVector v = loadD(x, xb, i).sub(vmu).mul(vinv);
             if (w != null) v = b != null ? v.fma(loadD(w, wb, i), loadD(b, bb, i)) : v.mul(loadD(w, wb, i));
             else if (b != null) v = v.add(loadD(b, bb, i));
-            v.intoMemorySegment(y, yb + (long) i * Double.BYTES, ORDER);
+            v.intoMemorySegment(typed(y), yb + (long) i * Double.BYTES, ORDER);
         }
         for (int i = bound; i < n; i++) {
             long at = (long) i * Double.BYTES;
@@ -351,10 +353,10 @@ public final class LayerNorm {
             DoubleVector d = loadD(dy, dyb, i), xhat = loadD(x, xb, i).sub(vmu).mul(vinv);
             if (dx != null) {
                 DoubleVector g = w != null ? d.mul(loadD(w, wb, i)) : d;
-                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(dx, dxb + at, ORDER);
+                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(typed(dx), dxb + at, ORDER);
             }
-            if (gw != null) d.fma(xhat, loadD(gw, gwb, i)).intoMemorySegment(gw, gwb + at, ORDER);
-            if (gb != null) d.add(loadD(gb, gbb, i)).intoMemorySegment(gb, gbb + at, ORDER);
+            if (gw != null) d.fma(xhat, loadD(gw, gwb, i)).intoMemorySegment(typed(gw), gwb + at, ORDER);
+            if (gb != null) d.add(loadD(gb, gbb, i)).intoMemorySegment(typed(gb), gbb + at, ORDER);
         }
         for (int i = bound; i < n; i++) {
             long at = (long) i * Double.BYTES;
@@ -397,7 +399,7 @@ public final class LayerNorm {
     }
 
     private static DoubleVector loadD(MemorySegment s, long rowByte, int i) {
-        return DoubleVector.fromMemorySegment(DS, s, rowByte + (long) i * Double.BYTES, ORDER);
+        return DoubleVector.fromMemorySegment(DS, typed(s), rowByte + (long) i * Double.BYTES, ORDER);
     }
 
     // ---- shared plumbing -----------------------------------------------------------------------------------

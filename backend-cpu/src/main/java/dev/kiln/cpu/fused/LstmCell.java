@@ -16,6 +16,8 @@ import java.nio.ByteOrder;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * The LSTM on float32 rows. {@link #sequence}: a whole direction with each step's recurrence product and cell in one
  * kernel (see {@link dev.kiln.backend.Backend#lstmSequence}). {@link #forward}: one cell in one pass (see
@@ -125,7 +127,7 @@ public final class LstmCell {
         for (int u = 0; u < h / L; u++) {
             for (int k = 0; k < h; k++) {
                 for (int q = 0; q < 4; q++) {
-                    FloatVector.fromMemorySegment(S, w, base + k * rowBytes + ((long) q * h + (long) u * L) * Float.BYTES, ORDER)
+                    FloatVector.fromMemorySegment(S, typed(w), base + k * rowBytes + ((long) q * h + (long) u * L) * Float.BYTES, ORDER)
                             .intoArray(out, ((u * h + k) * 4 + q) * L);
                 }
             }
@@ -180,7 +182,7 @@ public final class LstmCell {
         for (int r = 0; r < batch; r++) {
             for (int q = 0; q < 3; q++) {
                 FloatVector sum = FloatVector.fromArray(S, acc, (r * 4 + q) * L).add(ld(x, xb + r * xRow + q * gate));
-                FloatMath.sigmoid(sum).intoMemorySegment(g, gb + r * gRow + q * gate, ORDER);
+                FloatMath.sigmoid(sum).intoMemorySegment(typed(g), gb + r * gRow + q * gate, ORDER);
             }
         }
     }
@@ -189,7 +191,7 @@ public final class LstmCell {
     private static void tanhCandidates(float[] acc, int batch, MemorySegment x, long xb, long xRow, MemorySegment g, long gb, long gRow) {
         for (int r = 0; r < batch; r++) {
             FloatVector sum = FloatVector.fromArray(S, acc, (r * 4 + 3) * L).add(ld(x, xb + r * xRow));
-            FloatMath.tanh(sum).intoMemorySegment(g, gb + r * gRow, ORDER);
+            FloatMath.tanh(sum).intoMemorySegment(typed(g), gb + r * gRow, ORDER);
         }
     }
 
@@ -236,9 +238,9 @@ public final class LstmCell {
             long q = (long) j * Float.BYTES;
             FloatVector i = ld(g, gb + q), o = ld(g, gb + gate + q), f = ld(g, gb + 2 * gate + q), cand = ld(g, gb + 3 * gate + q);
             FloatVector cNew = f.fma(ld(c, cb + q), i.mul(cand)), t = FloatMath.tanh(cNew);
-            cNew.intoMemorySegment(cOut, cOutB + q, ORDER);
-            t.intoMemorySegment(tc, tcb + q, ORDER);
-            o.mul(t).intoMemorySegment(hOut, hOutB + q, ORDER);
+            cNew.intoMemorySegment(typed(cOut), cOutB + q, ORDER);
+            t.intoMemorySegment(typed(tc), tcb + q, ORDER);
+            o.mul(t).intoMemorySegment(typed(hOut), hOutB + q, ORDER);
         }
         for (; j < n; j++) {
             long q = (long) j * Float.BYTES;
@@ -275,11 +277,11 @@ public final class LstmCell {
             FloatVector i = ld(g, gb + q), o = ld(g, gb + gate + q), f = ld(g, gb + 2 * gate + q), cand = ld(g, gb + 3 * gate + q);
             FloatVector t = ld(tc, tcb + q), dhv = ld(dh, dhb + q);
             FloatVector dc = dhv.mul(o).mul(ONE.sub(t.mul(t))).add(ld(dcIn, dcInB + q));
-            dc.mul(cand).mul(i.mul(ONE.sub(i))).intoMemorySegment(dg, dgb + q, ORDER);
-            dhv.mul(t).mul(o.mul(ONE.sub(o))).intoMemorySegment(dg, dgb + gate + q, ORDER);
-            dc.mul(ld(c, cb + q)).mul(f.mul(ONE.sub(f))).intoMemorySegment(dg, dgb + 2 * gate + q, ORDER);
-            dc.mul(i).mul(ONE.sub(cand.mul(cand))).intoMemorySegment(dg, dgb + 3 * gate + q, ORDER);
-            dc.mul(f).intoMemorySegment(dcOut, dcOutB + q, ORDER);
+            dc.mul(cand).mul(i.mul(ONE.sub(i))).intoMemorySegment(typed(dg), dgb + q, ORDER);
+            dhv.mul(t).mul(o.mul(ONE.sub(o))).intoMemorySegment(typed(dg), dgb + gate + q, ORDER);
+            dc.mul(ld(c, cb + q)).mul(f.mul(ONE.sub(f))).intoMemorySegment(typed(dg), dgb + 2 * gate + q, ORDER);
+            dc.mul(i).mul(ONE.sub(cand.mul(cand))).intoMemorySegment(typed(dg), dgb + 3 * gate + q, ORDER);
+            dc.mul(f).intoMemorySegment(typed(dcOut), dcOutB + q, ORDER);
         }
         for (; j < h; j++) {
             long q = (long) j * Float.BYTES;
@@ -307,7 +309,7 @@ public final class LstmCell {
     /** The byte offset of row b of a 2-D float32 view. */
     private static long row(View v, int b) { return (v.offset() + b * v.strides()[0]) * Float.BYTES; }
 
-    private static FloatVector ld(MemorySegment s, long at) { return FloatVector.fromMemorySegment(S, s, at, ORDER); }
+    private static FloatVector ld(MemorySegment s, long at) { return FloatVector.fromMemorySegment(S, typed(s), at, ORDER); }
 
     private static float get(MemorySegment s, long at) { return s.get(F32, at); }
 

@@ -13,6 +13,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * Softmax and log-softmax along the last axis of dense float32 (vectorised) and float64 views: per row a max,
  * a sum of exp(x - max), and the normalisation, the same three steps as the composed default; softmax multiplies
@@ -92,18 +94,18 @@ public final class Softmax {
         int l = S.length(), k = 0;
         // Two vectors an iteration, for the reason given at FloatLoops' exp loop.
         for (; k + l < bound; k += 2 * l) {
-            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) k * Float.BYTES, ORDER).sub(vshift));
-            FloatVector e2 = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) (k + l) * Float.BYTES, ORDER).sub(vshift));
+            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, typed(x), xb + (long) k * Float.BYTES, ORDER).sub(vshift));
+            FloatVector e2 = FloatMath.exp(FloatVector.fromMemorySegment(S, typed(x), xb + (long) (k + l) * Float.BYTES, ORDER).sub(vshift));
             if (y != null) {
-                e.intoMemorySegment(y, yb + (long) k * Float.BYTES, ORDER);
-                e2.intoMemorySegment(y, yb + (long) (k + l) * Float.BYTES, ORDER);
+                e.intoMemorySegment(typed(y), yb + (long) k * Float.BYTES, ORDER);
+                e2.intoMemorySegment(typed(y), yb + (long) (k + l) * Float.BYTES, ORDER);
             }
             vsum = vsum.add(e);
             vsum2 = vsum2.add(e2);
         }
         if (k < bound) {
-            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) k * Float.BYTES, ORDER).sub(vshift));
-            if (y != null) e.intoMemorySegment(y, yb + (long) k * Float.BYTES, ORDER);
+            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, typed(x), xb + (long) k * Float.BYTES, ORDER).sub(vshift));
+            if (y != null) e.intoMemorySegment(typed(y), yb + (long) k * Float.BYTES, ORDER);
             vsum = vsum.add(e);
         }
         return Lanes.sum(vsum.add(vsum2));
@@ -113,8 +115,8 @@ public final class Softmax {
     private static void shiftF32(MemorySegment x, long xb, MemorySegment y, long yb, int bound, float max, float logSum) {
         FloatVector vshift = FloatVector.broadcast(S, max), vlog = FloatVector.broadcast(S, logSum);
         for (int i = 0; i < bound; i += S.length())
-            FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER).sub(vshift).sub(vlog)
-                    .intoMemorySegment(y, yb + (long) i * Float.BYTES, ORDER);
+            FloatVector.fromMemorySegment(S, typed(x), xb + (long) i * Float.BYTES, ORDER).sub(vshift).sub(vlog)
+                    .intoMemorySegment(typed(y), yb + (long) i * Float.BYTES, ORDER);
     }
 
     /** {@code y *= scale} over the first {@code bound} elements. */
@@ -122,7 +124,7 @@ public final class Softmax {
         FloatVector vs = FloatVector.broadcast(S, scale);
         for (int i = 0; i < bound; i += S.length()) {
             long at = yb + (long) i * Float.BYTES;
-            FloatVector.fromMemorySegment(S, y, at, ORDER).mul(vs).intoMemorySegment(y, at, ORDER);
+            FloatVector.fromMemorySegment(S, typed(y), at, ORDER).mul(vs).intoMemorySegment(typed(y), at, ORDER);
         }
     }
 
@@ -136,12 +138,12 @@ public final class Softmax {
         FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m1 = m0, m2 = m0, m3 = m0;
         for (; i < bound4; i += 4 * step) {
             long at = xb + (long) i * Float.BYTES;
-            m0 = m0.max(FloatVector.fromMemorySegment(S, x, at, ORDER));
-            m1 = m1.max(FloatVector.fromMemorySegment(S, x, at + (long) step * Float.BYTES, ORDER));
-            m2 = m2.max(FloatVector.fromMemorySegment(S, x, at + 2L * step * Float.BYTES, ORDER));
-            m3 = m3.max(FloatVector.fromMemorySegment(S, x, at + 3L * step * Float.BYTES, ORDER));
+            m0 = m0.max(FloatVector.fromMemorySegment(S, typed(x), at, ORDER));
+            m1 = m1.max(FloatVector.fromMemorySegment(S, typed(x), at + (long) step * Float.BYTES, ORDER));
+            m2 = m2.max(FloatVector.fromMemorySegment(S, typed(x), at + 2L * step * Float.BYTES, ORDER));
+            m3 = m3.max(FloatVector.fromMemorySegment(S, typed(x), at + 3L * step * Float.BYTES, ORDER));
         }
-        for (; i < bound; i += step) m0 = m0.max(FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER));
+        for (; i < bound; i += step) m0 = m0.max(FloatVector.fromMemorySegment(S, typed(x), xb + (long) i * Float.BYTES, ORDER));
         return m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
     }
 

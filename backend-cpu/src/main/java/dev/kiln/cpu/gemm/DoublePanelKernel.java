@@ -7,6 +7,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * Double-precision packing and micro-kernel. The micro-kernel holds a {@link #MR} x (2 vectors) tile of C in registers:
  * with 512-bit vectors 12 rows, 24 accumulators plus two B vectors and one broadcast A value, which fits the 32
@@ -77,8 +79,8 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
             if (colStride == 1 && cols == NR) {
                 for (int p = 0; p < kc; p++) {
                     long src = (offset + jp + p * rowStride) * w, to = base + (long) p * NR * w;
-                    DoubleVector.fromMemorySegment(S, b, src, ORDER).intoMemorySegment(dst, to, ORDER);
-                    DoubleVector.fromMemorySegment(S, b, src + L * w, ORDER).intoMemorySegment(dst, to + L * w, ORDER);
+                    DoubleVector.fromMemorySegment(S, typed(b), src, ORDER).intoMemorySegment(typed(dst), to, ORDER);
+                    DoubleVector.fromMemorySegment(S, typed(b), src + L * w, ORDER).intoMemorySegment(typed(dst), to + L * w, ORDER);
                 }
                 continue;
             }
@@ -116,8 +118,8 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
             for (; p < end; p++) {
                 int ai = aIndex + p * MR;
                 long bi = base + p * step;
-                DoubleVector b0 = DoubleVector.fromMemorySegment(S, pb, bi, ORDER);
-                DoubleVector b1 = DoubleVector.fromMemorySegment(S, pb, bi + L * E.byteSize(), ORDER);
+                DoubleVector b0 = DoubleVector.fromMemorySegment(S, typed(pb), bi, ORDER);
+                DoubleVector b1 = DoubleVector.fromMemorySegment(S, typed(pb), bi + L * E.byteSize(), ORDER);
                 DoubleVector a;
                 a = DoubleVector.broadcast(S, pa[ai + 0]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
                 a = DoubleVector.broadcast(S, pa[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
@@ -166,8 +168,8 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
                 long at = (cOffset + i * cRowStride) * E.byteSize();
                 for (int j = 0; j < NR; j += L, at += L * E.byteSize()) {
                     DoubleVector v = DoubleVector.fromArray(S, scratch, i * NR + j);
-                    if (accumulate) v = v.add(DoubleVector.fromMemorySegment(S, c, at, ORDER));
-                    v.intoMemorySegment(c, at, ORDER);
+                    if (accumulate) v = v.add(DoubleVector.fromMemorySegment(S, typed(c), at, ORDER));
+                    v.intoMemorySegment(typed(c), at, ORDER);
                 }
             }
             return;

@@ -7,6 +7,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * Single-precision packing and micro-kernel. The micro-kernel holds a {@link #MR} x (2 vectors) tile of C in registers:
  * with 512-bit vectors 12 rows, 24 accumulators plus two B vectors and one broadcast A value, which fits the 32
@@ -77,8 +79,8 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
             if (colStride == 1 && cols == NR) {
                 for (int p = 0; p < kc; p++) {
                     long src = (offset + jp + p * rowStride) * w, to = base + (long) p * NR * w;
-                    FloatVector.fromMemorySegment(S, b, src, ORDER).intoMemorySegment(dst, to, ORDER);
-                    FloatVector.fromMemorySegment(S, b, src + L * w, ORDER).intoMemorySegment(dst, to + L * w, ORDER);
+                    FloatVector.fromMemorySegment(S, typed(b), src, ORDER).intoMemorySegment(typed(dst), to, ORDER);
+                    FloatVector.fromMemorySegment(S, typed(b), src + L * w, ORDER).intoMemorySegment(typed(dst), to + L * w, ORDER);
                 }
                 continue;
             }
@@ -117,8 +119,8 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
         for (int p = 0; p < kc; p++) {
             for (int j = 0; j < cols; j++) row[j] = runs[j * kc + p];
             long to = base + (long) p * NR * E.byteSize();
-            FloatVector.fromArray(S, row, 0).intoMemorySegment(dst, to, ORDER);
-            FloatVector.fromArray(S, row, L).intoMemorySegment(dst, to + L * E.byteSize(), ORDER);
+            FloatVector.fromArray(S, row, 0).intoMemorySegment(typed(dst), to, ORDER);
+            FloatVector.fromArray(S, row, L).intoMemorySegment(typed(dst), to + L * E.byteSize(), ORDER);
         }
     }
 
@@ -148,8 +150,8 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
             for (; p < end; p++) {
                 int ai = aIndex + p * MR;
                 long bi = base + p * step;
-                FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bi, ORDER);
-                FloatVector b1 = FloatVector.fromMemorySegment(S, pb, bi + L * E.byteSize(), ORDER);
+                FloatVector b0 = FloatVector.fromMemorySegment(S, typed(pb), bi, ORDER);
+                FloatVector b1 = FloatVector.fromMemorySegment(S, typed(pb), bi + L * E.byteSize(), ORDER);
                 FloatVector a;
                 a = FloatVector.broadcast(S, pa[ai + 0]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
                 a = FloatVector.broadcast(S, pa[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
@@ -198,8 +200,8 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
                 long at = (cOffset + i * cRowStride) * E.byteSize();
                 for (int j = 0; j < NR; j += L, at += L * E.byteSize()) {
                     FloatVector v = FloatVector.fromArray(S, scratch, i * NR + j);
-                    if (accumulate) v = v.add(FloatVector.fromMemorySegment(S, c, at, ORDER));
-                    v.intoMemorySegment(c, at, ORDER);
+                    if (accumulate) v = v.add(FloatVector.fromMemorySegment(S, typed(c), at, ORDER));
+                    v.intoMemorySegment(typed(c), at, ORDER);
                 }
             }
             return;

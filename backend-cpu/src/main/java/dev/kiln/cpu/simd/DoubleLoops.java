@@ -16,6 +16,8 @@ import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.MAX;
 import static jdk.incubator.vector.VectorOperators.MIN;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * Double-precision loops over dense runs of elements; offsets are in bytes. Every op has its own small loop
  * method, picked by a switch that handles no vectors. The compact alternatives are ~10x slower once several
@@ -209,11 +211,11 @@ final class DoubleLoops {
     }
 
     private static DoubleVector ld(MemorySegment s, long byteOffset, long i) {
-        return DoubleVector.fromMemorySegment(S, s, byteOffset + i * BYTES, ORDER);
+        return DoubleVector.fromMemorySegment(S, typed(s), byteOffset + i * BYTES, ORDER);
     }
 
     private static void st(DoubleVector v, MemorySegment s, long byteOffset, long i) {
-        v.intoMemorySegment(s, byteOffset + i * BYTES, ORDER);
+        v.intoMemorySegment(typed(s), byteOffset + i * BYTES, ORDER);
     }
 
     /**

@@ -18,6 +18,8 @@ import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.MAX;
 import static jdk.incubator.vector.VectorOperators.MIN;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * Single-precision loops over dense runs of elements; offsets are in bytes. Every op has its own small loop
  * method, picked by a switch that handles no vectors. The compact alternatives are ~10x slower once several
@@ -489,11 +491,11 @@ final class FloatLoops {
     private static final long COLUMN_ROWS = 64;
 
     private static FloatVector ld(MemorySegment s, long byteOffset, long i) {
-        return FloatVector.fromMemorySegment(S, s, byteOffset + i * BYTES, ORDER);
+        return FloatVector.fromMemorySegment(S, typed(s), byteOffset + i * BYTES, ORDER);
     }
 
     private static void st(FloatVector v, MemorySegment s, long byteOffset, long i) {
-        v.intoMemorySegment(s, byteOffset + i * BYTES, ORDER);
+        v.intoMemorySegment(typed(s), byteOffset + i * BYTES, ORDER);
     }
 
     /**

@@ -16,6 +16,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
+import static dev.kiln.cpu.simd.NativeSegments.typed;
+
 /**
  * Loops over dense runs whose input and output element types differ: comparisons of float32 / float64 runs into
  * bool bytes, and the dtype conversions a training step makes (bool masks to floats and back, float32 to and from
@@ -98,15 +100,15 @@ final class MixedTypeLoops {
     }
 
     private static FloatVector ldF(MemorySegment s, long off, double constant, long i) {
-        return s == null ? FloatVector.broadcast(F, (float) constant) : FloatVector.fromMemorySegment(F, s, off + i * Float.BYTES, ORDER);
+        return s == null ? FloatVector.broadcast(F, (float) constant) : FloatVector.fromMemorySegment(F, typed(s), off + i * Float.BYTES, ORDER);
     }
 
     private static DoubleVector ldD(MemorySegment s, long off, double constant, long i) {
-        return s == null ? DoubleVector.broadcast(D, constant) : DoubleVector.fromMemorySegment(D, s, off + i * Double.BYTES, ORDER);
+        return s == null ? DoubleVector.broadcast(D, constant) : DoubleVector.fromMemorySegment(D, typed(s), off + i * Double.BYTES, ORDER);
     }
 
     private static void stMask(VectorMask<?> m, MemorySegment out, long oo, long i) {
-        ZEROS.blend(ONES, m.cast(B)).intoMemorySegment(out, oo + i, ORDER);
+        ZEROS.blend(ONES, m.cast(B)).intoMemorySegment(typed(out), oo + i, ORDER);
     }
 
     private static void ltF(MemorySegment a, long ao, double ac, MemorySegment b, long bo, double bc, MemorySegment out, long oo, long full) {
@@ -186,13 +188,13 @@ final class MixedTypeLoops {
         }
     }
 
-    private static ByteVector ldB(MemorySegment s, long off, long i) { return ByteVector.fromMemorySegment(B, s, off + i, ORDER); }
+    private static ByteVector ldB(MemorySegment s, long off, long i) { return ByteVector.fromMemorySegment(B, typed(s), off + i, ORDER); }
 
     private static void boolToFloat(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
         FloatVector zero = FloatVector.zero(F), one = FloatVector.broadcast(F, 1);
         for (long i = 0; i < full; i += LANES) {
             VectorMask<Float> set = ldB(x, xo, i).compare(VectorOperators.NE, 0).cast(F);
-            zero.blend(one, set).intoMemorySegment(out, oo + i * Float.BYTES, ORDER);
+            zero.blend(one, set).intoMemorySegment(typed(out), oo + i * Float.BYTES, ORDER);
         }
     }
 
@@ -200,7 +202,7 @@ final class MixedTypeLoops {
         DoubleVector zero = DoubleVector.zero(D), one = DoubleVector.broadcast(D, 1);
         for (long i = 0; i < full; i += LANES) {
             VectorMask<Double> set = ldB(x, xo, i).compare(VectorOperators.NE, 0).cast(D);
-            zero.blend(one, set).intoMemorySegment(out, oo + i * Double.BYTES, ORDER);
+            zero.blend(one, set).intoMemorySegment(typed(out), oo + i * Double.BYTES, ORDER);
         }
     }
 
@@ -214,27 +216,27 @@ final class MixedTypeLoops {
 
     private static void floatToDouble(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
         for (long i = 0; i < full; i += LANES) {
-            ldF(x, xo, 0, i).convertShape(VectorOperators.F2D, D, 0).intoMemorySegment(out, oo + i * Double.BYTES, ORDER);
+            ldF(x, xo, 0, i).convertShape(VectorOperators.F2D, D, 0).intoMemorySegment(typed(out), oo + i * Double.BYTES, ORDER);
         }
     }
 
     private static void doubleToFloat(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
         for (long i = 0; i < full; i += LANES) {
-            ldD(x, xo, 0, i).convertShape(VectorOperators.D2F, F, 0).intoMemorySegment(out, oo + i * Float.BYTES, ORDER);
+            ldD(x, xo, 0, i).convertShape(VectorOperators.D2F, F, 0).intoMemorySegment(typed(out), oo + i * Float.BYTES, ORDER);
         }
     }
 
     private static void intToFloat(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
         for (long i = 0; i < full; i += LANES) {
-            IntVector.fromMemorySegment(I, x, xo + i * Integer.BYTES, ORDER).convert(VectorOperators.I2F, 0)
-                    .intoMemorySegment(out, oo + i * Float.BYTES, ORDER);
+            IntVector.fromMemorySegment(I, typed(x), xo + i * Integer.BYTES, ORDER).convert(VectorOperators.I2F, 0)
+                    .intoMemorySegment(typed(out), oo + i * Float.BYTES, ORDER);
         }
     }
 
     private static void intToDouble(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
         for (long i = 0; i < full; i += LANES) {
-            IntVector.fromMemorySegment(I, x, xo + i * Integer.BYTES, ORDER).convertShape(VectorOperators.I2D, D, 0)
-                    .intoMemorySegment(out, oo + i * Double.BYTES, ORDER);
+            IntVector.fromMemorySegment(I, typed(x), xo + i * Integer.BYTES, ORDER).convertShape(VectorOperators.I2D, D, 0)
+                    .intoMemorySegment(typed(out), oo + i * Double.BYTES, ORDER);
         }
     }
 }
