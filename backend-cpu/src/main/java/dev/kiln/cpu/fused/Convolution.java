@@ -55,6 +55,15 @@ public final class Convolution {
             return;
         }
         int groups = g.groups(), coutG = g.coutG(), k = g.k(), p = g.p();
+        if (groups == 1) {
+            // The weight packed once for every image, not once per image (a 512 x 4608 weight is 2.4 million elements).
+            Gemm.PackedA packed = Gemm.pack(t, coutG, k, w, weight.offset(), k, 1);
+            forEachImage(g, n -> {
+                Operand cols = columns(input, x, g, n);
+                Gemm.multiply(packed, p, cols.data, cols.groupOffset(0), cols.rowStride, cols.colStride, y, out.offset() + (long) n * g.cout() * p, p, 1);
+            });
+            return;
+        }
         forEachImage(g, n -> {
             Operand cols = columns(input, x, g, n);
             long[] aOff = new long[groups], bOff = new long[groups], cOff = new long[groups];
@@ -84,12 +93,15 @@ public final class Convolution {
         PanelRows[] groupRows = new PanelRows[groups];
         for (int gi = 0; gi < groups; gi++) groupRows[gi] = padded.rows(gi);
         int columns = padded.columns();
+        // One group's weight is packed once for all images; groups each pack theirs per image, on the thread that
+        // runs it (a thread's workspace holds one packed A).
+        Gemm.PackedA whole = groups == 1 ? Gemm.pack(t, coutG, k, byTap, 0, k, 1) : null;
         forEachImage(g, n -> {
             MemorySegment image = padded.copy(x, input.offset() + n * s[0], s[1], s[2], s[3]);
             MemorySegment rows = Scratch.get(Scratch.OUTPUT_TILE, (long) g.cout() * columns * width);
             for (int gi = 0; gi < groups; gi++) {
-                Gemm.multiplyInPlace(t, coutG, columns, k, byTap, (long) gi * coutG * k, k, 1,
-                        image, groupRows[gi], panels, rows, (long) gi * coutG * columns, columns, 1);
+                Gemm.PackedA weightOfGroup = whole != null ? whole : Gemm.pack(t, coutG, k, byTap, (long) gi * coutG * k, k, 1);
+                Gemm.multiplyInPlace(weightOfGroup, columns, image, groupRows[gi], panels, rows, (long) gi * coutG * columns, columns, 1);
             }
             padded.unpad(rows, g.cout(), y, out.offset() + (long) n * g.cout() * p);
         });
@@ -288,8 +300,8 @@ public final class Convolution {
         MemorySegment image = padded.copyChannelsLast(x, input.offset() + n * s[0], s[1], s[2], s[3]);
         PanelRows rows = padded.positions();
         for (int gi = 0; gi < g.groups(); gi++) {
-            Gemm.multiplyInPlace(gradOut.dtype(), coutG, k, p, dy, gradOut.offset() + (long) n * g.cout() * p + (long) gi * coutG * p, p, 1,
-                    image, rows, padded.tapPanels(gi), product, at + (long) gi * coutG * k, k, 1);
+            Gemm.PackedA gradient = Gemm.pack(gradOut.dtype(), coutG, p, dy, gradOut.offset() + (long) n * g.cout() * p + (long) gi * coutG * p, p, 1);
+            Gemm.multiplyInPlace(gradient, k, image, rows, padded.tapPanels(gi), product, at + (long) gi * coutG * k, k, 1);
         }
     }
 

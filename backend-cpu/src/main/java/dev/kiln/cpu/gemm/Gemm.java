@@ -111,15 +111,53 @@ public final class Gemm {
      * image as its column matrix this way, each tap a shift of the image (see {@code Convolution}), and so never
      * writes that matrix out. Strides and offsets count elements.
      */
-    public static void multiplyInPlace(DType dtype, int m, int n, int k, MemorySegment a, long aOffset, long aRowStride,
-                                       long aColStride, MemorySegment b, PanelRows rows, long[] panels,
+    public static void multiplyInPlace(PackedA a, int n, MemorySegment b, PanelRows rows, long[] panels,
                                        MemorySegment c, long cOffset, long cRowStride, long cColStride) {
-        Blocked<?> kernel = blocked(dtype);
+        Blocked<?> kernel = blocked(a.dtype);
         if (n % kernel.nr != 0 || panels.length < n / kernel.nr) {
-            throw new IllegalArgumentException("matmul: B read in place as " + k + " x " + n + " needs a width that is a multiple of "
+            throw new IllegalArgumentException("matmul: B read in place as " + a.k + " x " + n + " needs a width that is a multiple of "
                     + kernel.nr + " and " + n / kernel.nr + " panel offsets, not " + panels.length);
         }
-        kernel.inPlace(m, n, k, a, aOffset, aRowStride, aColStride, b, new InPlace(rows, panels), c, cOffset, cRowStride, cColStride);
+        kernel.inPlace(a, n, b, new InPlace(rows, panels), c, cOffset, cRowStride, cColStride);
+    }
+
+    /**
+     * An m x k matrix A (element (i, p) at {@code offset + i * rowStride + p * colStride}) packed once for the
+     * micro-kernel, for many products with it: a convolution packs its weight once per call rather than once per
+     * image (a ResNet-18 7x7 layer's 512 x 4608 weight is 2.4 million elements, against 115 million multiply-adds per
+     * image). The panels are a copy in the calling thread's workspace, reused: valid until that thread packs again,
+     * and readable from any thread meanwhile.
+     */
+    public static PackedA pack(DType dtype, int m, int k, MemorySegment a, long offset, long rowStride, long colStride) {
+        return blocked(dtype).pack(m, k, a, offset, rowStride, colStride);
+    }
+
+    /** {@code C = A * B} for one n-column B (strides and offsets in elements), with A packed by {@link #pack}. */
+    public static void multiply(PackedA a, int n, MemorySegment b, long bOffset, long bRowStride, long bColStride,
+                                MemorySegment c, long cOffset, long cRowStride, long cColStride) {
+        blocked(a.dtype).multiply(a, n, b, bOffset, bRowStride, bColStride, c, cOffset, cRowStride, cColStride);
+    }
+
+    /**
+     * A's panels for every depth block, as {@link Blocked#product} packs them: the block from depth pc holds every
+     * row panel (mr x kc each, the last zero-padded), from element {@code pc * rounded}, rounded being m rounded up
+     * to whole panels.
+     */
+    public static final class PackedA {
+        private final DType dtype;
+        private final int m, k, rounded;
+        private final Object panels;
+
+        private PackedA(DType dtype, int m, int k, int rounded, Object panels) {
+            this.dtype = dtype;
+            this.m = m;
+            this.k = k;
+            this.rounded = rounded;
+            this.panels = panels;
+        }
+
+        /** Where the panels of rows from {@code row} (a whole panel's first) start, in the depth block from pc of size kc. */
+        int at(int pc, int kc, int row) { return pc * rounded + row * kc; }
     }
 
     private static Blocked<?> blocked(DType dtype) {
@@ -172,16 +210,35 @@ public final class Gemm {
             this.workspace = ThreadLocal.withInitial(() -> new Workspace<>(kernel));
         }
 
+        /** Equal depth blocks of at most kcMax: a remainder block of a few k would waste a whole pass. */
+        private int depthBlock(int k) { return Math.max(1, Math.ceilDiv(k, Math.max(1, Math.ceilDiv(k, kcMax)))); }
+
+        PackedA pack(int m, int k, MemorySegment a, long off, long ars, long acs) {
+            int rounded = roundUp(m, mr), kcSize = depthBlock(k);
+            W panels = workspace.get().packed(kernel, Math.max(1, rounded * k));
+            for (int pc = 0; pc < k; pc += kcSize)
+                if (m > 0) kernel.packA(a, off + pc * acs, ars, acs, m, Math.min(kcSize, k - pc), panels, pc * rounded);
+            return new PackedA(kernel.elementSize() == 4 ? DType.FLOAT32 : DType.FLOAT64, m, k, rounded, panels);
+        }
+
+        /** Whether a product of this size is split over the pool: as {@link #multiply} decides for one product. */
+        private boolean splits(int m, int n, int k) {
+            return WorkerPool.shared().parallelism() > 1 && (long) m * n * Math.max(k, 1) >= PARALLEL_MACS;
+        }
+
         /** {@link Gemm#multiplyInPlace}: split over the pool as {@link #multiply} would split one product. */
-        void inPlace(int m, int n, int k, MemorySegment a, long aOff, long ars, long acs, MemorySegment b, InPlace direct,
-                      MemorySegment c, long cOff, long crs, long ccs) {
-            if (m == 0 || n == 0) return;
-            WorkerPool pool = WorkerPool.shared();
-            int threads = pool.parallelism();
-            boolean parallel = threads > 1 && (long) m * n * Math.max(k, 1) >= PARALLEL_MACS;
-            int kcSize = Math.max(1, Math.ceilDiv(k, Math.max(1, Math.ceilDiv(k, kcMax))));
-            fewRows(m, n, k, kcSize, a, aOff, ars, acs, b, direct, c, cOff, crs, ccs,
-                    parallel ? pool::run : Tasks.INLINE, parallel ? threads * TASKS_PER_THREAD : 1);
+        void inPlace(PackedA a, int n, MemorySegment b, InPlace direct, MemorySegment c, long cOff, long crs, long ccs) {
+            if (a.m == 0 || n == 0) return;
+            boolean parallel = splits(a.m, n, a.k);
+            fewRows(a.m, n, a.k, depthBlock(a.k), new Left<>(a, null, 0, 0, 0), b, direct, c, cOff, crs, ccs,
+                    parallel ? WorkerPool.shared()::run : Tasks.INLINE, parallel ? WorkerPool.shared().parallelism() * TASKS_PER_THREAD : 1);
+        }
+
+        void multiply(PackedA a, int n, MemorySegment b, long bOff, long brs, long bcs, MemorySegment c, long cOff, long crs, long ccs) {
+            if (a.m == 0 || n == 0) return;
+            boolean parallel = splits(a.m, n, a.k);
+            product(a.m, n, a.k, new Left<>(a, null, 0, 0, 0), b, bOff, brs, bcs, c, cOff, crs, ccs,
+                    parallel ? WorkerPool.shared()::run : Tasks.INLINE, parallel ? WorkerPool.shared().parallelism() : 1);
         }
 
         void multiply(int m, int n, int k,
@@ -195,14 +252,14 @@ public final class Gemm {
             long macs = (long) m * n * Math.max(k, 1);
             if (threads == 1 || macs * batch < PARALLEL_MACS) {
                 for (int i = 0; i < batch; i++)
-                    product(m, n, k, a, aOffsets[i], ars, acs, b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, Tasks.INLINE, 1);
+                    product(m, n, k, Left.raw(a, aOffsets[i], ars, acs), b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, Tasks.INLINE, 1);
             } else if (batch >= 2 * threads || macs < PARALLEL_MACS) {
                 // Whole matrices per task: no hand-offs inside a product, and each thread packs into its own workspace.
-                pool.run(batch, i -> product(m, n, k, a, aOffsets[i], ars, acs, b, bOffsets[i], brs, bcs,
+                pool.run(batch, i -> product(m, n, k, Left.raw(a, aOffsets[i], ars, acs), b, bOffsets[i], brs, bcs,
                         c, cOffsets[i], crs, ccs, Tasks.INLINE, 1));
             } else {
                 for (int i = 0; i < batch; i++)
-                    product(m, n, k, a, aOffsets[i], ars, acs, b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, pool::run, threads);
+                    product(m, n, k, Left.raw(a, aOffsets[i], ars, acs), b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, pool::run, threads);
             }
         }
 
@@ -211,22 +268,22 @@ public final class Gemm {
          * {@code tasks}. The packed panels are the calling thread's workspace, which the tasks share; only the
          * scratch tile the micro-kernel stores through is each running thread's own.
          */
-        private void product(int m, int n, int k, MemorySegment a, long aOff, long ars, long acs,
+        private void product(int m, int n, int k, Left<W> left,
                              MemorySegment b, long bOff, long brs, long bcs,
                              MemorySegment c, long cOff, long crs, long ccs, Tasks tasks, int threads) {
-            // Equal blocks: a remainder block of a few k (or columns) would waste a whole pass.
-            int kBlocks = Math.max(1, Math.ceilDiv(k, kcMax)), kcSize = Math.max(1, Math.ceilDiv(k, kBlocks));
+            // Equal blocks: a remainder block of a few columns would waste a whole pass.
+            int kcSize = depthBlock(k);
             int nBlocks = Math.ceilDiv(n, NC), ncSize = roundUp(Math.ceilDiv(n, nBlocks), nr);
             int mBlocks = Math.ceilDiv(m, MB), mbSize = roundUp(Math.ceilDiv(m, mBlocks), mr);
             Workspace<W> ws = workspace.get();
-            ws.reserve(kernel, mbSize * kcSize, ncSize * kcSize);
-            W pa = ws.a;
+            ws.reserve(kernel, left.packed() == null ? mbSize * kcSize : 0, ncSize * kcSize);
+            W pa = left.packed() == null ? ws.a : left.panels();
             MemorySegment pb = ws.b;
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
             boolean inPlace = readsBInPlace(m, bcs);
             InPlace direct = inPlace ? InPlace.strided(bOff, brs, n, nr) : null;
             if (inPlace && n % nr == 0 && parts > 1) {
-                fewRows(m, n, k, kcSize, a, aOff, ars, acs, b, direct, c, cOff, crs, ccs, tasks, parts);
+                fewRows(m, n, k, kcSize, left, b, direct, c, cOff, crs, ccs, tasks, parts);
                 return;
             }
             for (int jc = 0; jc < n; jc += ncSize) {
@@ -240,14 +297,14 @@ public final class Gemm {
                     long bBlock = bOff + pc * brs + jc * bcs;
                     for (int ic = 0; ic < m; ic += mbSize) {
                         int mb = Math.min(mbSize, m - ic), rowPanels = Math.ceilDiv(mb, mr);
-                        long aBlock = aOff + ic * ars + pc * acs;
+                        int aAt = left.at(pc, kc, ic), kStart = pc, row = ic, firstPanel = jc / nr;
                         boolean packB = ic == 0 && packedPanels > 0;
                         // Tiles: row panels split first, and then each task packs its own rows of A just before
                         // using them from L1 across the whole B block; columns are split too when there are too
                         // few row panels to go round, and A's panels are then packed with B's, ahead of the tiles.
                         int rowParts = Math.min(rowPanels, parts);
                         int colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
-                        boolean packAFirst = colParts > 1;
+                        boolean packAFirst = colParts > 1 && left.packed() == null;
                         if (packB || packAFirst) {
                             // A alone (fewer rows than tasks) is a few thousand elements: not worth a hand-off.
                             int packParts = packB ? Math.min(parts, packedPanels) : 1;
@@ -256,19 +313,15 @@ public final class Gemm {
                                     packB(b, bBlock, brs, bcs, kc, nc, pb, firstPacked + packedPanels * t / packParts,
                                             firstPacked + packedPanels * (t + 1) / packParts);
                                 }
-                                if (packAFirst) {
-                                    packA(a, aBlock, ars, acs, mb, kc, pa,
-                                            rowPanels * t / packParts, rowPanels * (t + 1) / packParts);
-                                }
+                                if (packAFirst) left.pack(this, kStart, row, mb, kc, pa, rowPanels * t / packParts, rowPanels * (t + 1) / packParts);
                             });
                         }
                         long cBlock = cOff + ic * crs + jc * ccs;
-                        int kStart = pc, firstPanel = jc / nr;
                         tasks.run(rowParts * colParts, t -> {
                             int rp = t / colParts, cp = t % colParts;
                             int r0 = rowPanels * rp / rowParts, r1 = rowPanels * (rp + 1) / rowParts;
                             int c0 = colPanels * cp / colParts, c1 = colPanels * (cp + 1) / colParts;
-                            if (!packAFirst) packA(a, aBlock, ars, acs, mb, kc, pa, r0, r1);
+                            if (!packAFirst) left.pack(this, kStart, row, mb, kc, pa, r0, r1);
                             W scratch = workspace.get().scratch;
                             for (int ip = r0; ip < r1; ip++) {
                                 int ir = ip * mr, rows = Math.min(mr, mb - ir);
@@ -276,11 +329,11 @@ public final class Gemm {
                                     int jr = jp * nr, cols = Math.min(nr, nc - jr);
                                     long cTile = cBlock + ir * crs + jr * ccs;
                                     if (jp < firstPacked) {
-                                        kernel.tile(kc, pa, ir * kc, b, direct.rows, kStart, direct.panels[firstPanel + jp], c, cTile,
-                                                crs, ccs, rows, cols, accumulate, scratch);
+                                        kernel.tile(kc, pa, aAt + ir * kc, b, direct.rows, kStart, direct.panels[firstPanel + jp], c,
+                                                cTile, crs, ccs, rows, cols, accumulate, scratch);
                                     } else {
-                                        kernel.tile(kc, pa, ir * kc, pb, packedRows, 0, (long) jr * kc, c, cTile, crs, ccs, rows,
-                                                cols, accumulate, scratch);
+                                        kernel.tile(kc, pa, aAt + ir * kc, pb, packedRows, 0, (long) jr * kc, c, cTile, crs, ccs,
+                                                rows, cols, accumulate, scratch);
                                     }
                                 }
                             }
@@ -296,7 +349,7 @@ public final class Gemm {
          * depth block, held the LSTM's 32-row products to about one thread's speed. The tiles and the order of the
          * depth blocks are those of the blocked path, so the results are the same bits.
          */
-        private void fewRows(int m, int n, int k, int kcSize, MemorySegment a, long aOff, long ars, long acs,
+        private void fewRows(int m, int n, int k, int kcSize, Left<W> left,
                              MemorySegment b, InPlace direct, MemorySegment c, long cOff, long crs, long ccs, Tasks tasks, int parts) {
             int rowPanels = Math.ceilDiv(m, mr), colPanels = n / nr;
             int rowParts = Math.min(rowPanels, parts), colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
@@ -305,20 +358,42 @@ public final class Gemm {
                 int r0 = rowPanels * rp / rowParts, r1 = rowPanels * (rp + 1) / rowParts;
                 int c0 = colPanels * cp / colParts, c1 = colPanels * (cp + 1) / colParts;
                 Workspace<W> ws = workspace.get();
-                ws.reserve(kernel, rowPanels * mr * kcSize, 0);
+                ws.reserve(kernel, left.packed() == null ? rowPanels * mr * kcSize : 0, 0);
+                W pa = left.packed() == null ? ws.a : left.panels();
                 for (int pc = 0; pc == 0 || pc < k; pc += kcSize) {
-                    int kc = Math.min(kcSize, k - pc);
-                    packA(a, aOff + pc * acs, ars, acs, m, kc, ws.a, r0, r1);
+                    int kc = Math.min(kcSize, k - pc), aAt = left.at(pc, kc, 0);
+                    left.pack(this, pc, 0, m, kc, pa, r0, r1);
                     for (int ip = r0; ip < r1; ip++) {
                         int ir = ip * mr, rows = Math.min(mr, m - ir);
                         for (int jp = c0; jp < c1; jp++) {
                             int jr = jp * nr;
-                            kernel.tile(kc, ws.a, ir * kc, b, direct.rows, pc, direct.panels[jp], c, cOff + ir * crs + jr * ccs,
+                            kernel.tile(kc, pa, aAt + ir * kc, b, direct.rows, pc, direct.panels[jp], c, cOff + ir * crs + jr * ccs,
                                     crs, ccs, rows, nr, pc > 0, ws.scratch);
                         }
                     }
                 }
             });
+        }
+
+        /**
+         * The A of a product: packed ahead (then {@code packed} is set and nothing is packed here), or a matrix whose
+         * blocks each task packs as it needs them into its thread's workspace.
+         */
+        private record Left<W>(PackedA packed, MemorySegment a, long offset, long rowStride, long colStride) {
+            static <W> Left<W> raw(MemorySegment a, long offset, long rowStride, long colStride) {
+                return new Left<>(null, a, offset, rowStride, colStride);
+            }
+
+            @SuppressWarnings("unchecked")
+            W panels() { return (W) packed.panels; }
+
+            /** Where row {@code row}'s panel of the depth block from pc starts: in the packed panels, or in the workspace block. */
+            int at(int pc, int kc, int row) { return packed == null ? 0 : packed.at(pc, kc, row); }
+
+            /** Packs row panels [from, to) of the mb-row block from row {@code row} and depth pc into pa, unless packed ahead. */
+            void pack(Blocked<W> blocked, int pc, int row, int mb, int kc, W pa, int from, int to) {
+                if (packed == null) blocked.packA(a, offset + row * rowStride + pc * colStride, rowStride, colStride, mb, kc, pa, from, to);
+            }
         }
 
         private boolean readsBInPlace(int m, long bColStride) { return bColStride == 1 && m <= inPlaceMaxM; }
@@ -337,14 +412,22 @@ public final class Gemm {
         }
     }
 
-    /** One thread's packed panels (grown on demand) and its scratch tile. */
+    /** One thread's packed panels (grown on demand), its scratch tile, and the A it last packed ahead ({@link #pack}). */
     private static final class Workspace<W> {
-        W a;
-        int aSize;
+        W a, packed;
+        int aSize, packedSize;
         MemorySegment b = MemorySegment.NULL;
         final W scratch;
 
         Workspace(PanelKernel<W> kernel) { scratch = kernel.allocate(kernel.mr() * kernel.nr()); }
+
+        W packed(PanelKernel<W> kernel, int elements) {
+            if (packedSize < elements) {
+                packed = kernel.allocate(elements);
+                packedSize = elements;
+            }
+            return packed;
+        }
 
         void reserve(PanelKernel<W> kernel, int aElements, int bElements) {
             if (aSize < aElements) {

@@ -132,6 +132,28 @@ class GemmTest {
         return Stream.of(DType.FLOAT32, DType.FLOAT64).flatMap(t -> Stream.of(Arguments.of(t, 2), Arguments.of(t, 9)));
     }
 
+    @ParameterizedTest(name = "{0}x{1}x{2}")
+    @MethodSource("shapes")
+    void aPackedAheadGivesTheSameBitsAsAPackedPerProduct(int m, int n, int k) {
+        Random rnd = new Random(m * 13L + n * 5L + k);
+        for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            for (int layout = 0; layout < 4; layout++) {
+                boolean ta = (layout & 1) != 0, tb = (layout & 2) != 0;
+                try (Arena arena = Arena.ofShared()) {
+                    Mat a = Mat.create(arena, t, m, k, ta, layout, rnd), b = Mat.create(arena, t, k, n, tb, 1, rnd);
+                    Mat c = Mat.create(arena, t, m, n, false, 2, null), packed = Mat.create(arena, t, m, n, false, 2, null);
+                    Gemm.multiply(t, m, n, k, a.data, new long[] {a.offset}, a.rowStride, a.colStride,
+                            b.data, new long[] {b.offset}, b.rowStride, b.colStride, c.data, new long[] {c.offset}, c.rowStride, c.colStride);
+                    Gemm.PackedA ahead = Gemm.pack(t, m, k, a.data, a.offset, a.rowStride, a.colStride);
+                    Gemm.multiply(ahead, n, b.data, b.offset, b.rowStride, b.colStride, packed.data, packed.offset, packed.rowStride, packed.colStride);
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++)
+                            assertEquals(c.get(i, j), packed.get(i, j), t + " layout " + layout + " at (" + i + ", " + j + ")");
+                }
+            }
+        }
+    }
+
     static Stream<Arguments> rowCountsAroundInPlaceLimit() {
         return Stream.of(DType.FLOAT32, DType.FLOAT64).flatMap(t -> {
             int limit = Gemm.inPlaceMaxRows(t);
