@@ -95,25 +95,16 @@ final class Columns {
     /**
      * The image at element {@code base} of {@code x} (strides {@code sc, sh, sw}) zero-padded, from element {@code to}
      * of {@code dst}: c planes of hp rows of wp elements, the image padH rows down and padW columns in, zeros around it.
-     * Only the border is zeroed, not the whole plane first: the image is most of it.
+     * All planes are zeroed first, in one fill: zeroing only the borders, a few elements at a time at each row's
+     * ends, made LeNet's second layer's input gradient 1.5x slower.
      */
     static void pad(MemorySegment x, long base, long sc, long sh, long sw, ConvGeometry g, int hp, int wp,
                     MemorySegment dst, long to, int width) {
-        int top = g.spec().padH(), left = g.spec().padW(), right = wp - left - g.w(), bottom = hp - top - g.h();
-        for (int ch = 0; ch < g.c(); ch++) {
-            long plane = to + (long) ch * hp * wp;
-            if (g.h() == 0) {
-                zero(dst, plane, (long) hp * wp, width);
-                continue;
-            }
-            zero(dst, plane, (long) top * wp + left, width);
-            for (int y = 0; y < g.h(); y++) {
-                long row = plane + (long) (top + y) * wp + left;
-                copy(x, base + ch * sc + y * sh, sw, dst, row, g.w(), width);
-                // This row's right border and the next row's left one, or after the last row the bottom rows.
-                zero(dst, row + g.w(), right + (y + 1 < g.h() ? left : (long) bottom * wp), width);
-            }
-        }
+        int top = g.spec().padH(), left = g.spec().padW();
+        dst.asSlice(to * width, (long) g.c() * hp * wp * width).fill((byte) 0);
+        for (int ch = 0; ch < g.c(); ch++)
+            for (int y = 0; y < g.h(); y++)
+                copy(x, base + ch * sc + y * sh, sw, dst, to + ((long) ch * hp + top + y) * wp + left, g.w(), width);
     }
 
     /** The image at element {@code base} of {@code x} transposed to a dense (h * w, c) matrix: channels last. */
@@ -308,12 +299,14 @@ final class Columns {
     }
 
     private static void addRowF32(MemorySegment src, long from, MemorySegment dst, long to, int dstStride, int n) {
+        dst = typed(dst);
+        src = typed(src);
         int k = 0;
         if (dstStride == 1) {
             for (int bound = FS.loopBound(n); k < bound; k += FS.length()) {
                 long s = (from + k) * Float.BYTES, d = (to + k) * Float.BYTES;
-                FloatVector.fromMemorySegment(FS, typed(dst), d, ORDER).add(FloatVector.fromMemorySegment(FS, typed(src), s, ORDER))
-                        .intoMemorySegment(typed(dst), d, ORDER);
+                FloatVector.fromMemorySegment(FS, dst, d, ORDER).add(FloatVector.fromMemorySegment(FS, src, s, ORDER))
+                        .intoMemorySegment(dst, d, ORDER);
             }
         }
         for (; k < n; k++) {
@@ -323,12 +316,14 @@ final class Columns {
     }
 
     private static void addRowF64(MemorySegment src, long from, MemorySegment dst, long to, int dstStride, int n) {
+        dst = typed(dst);
+        src = typed(src);
         int k = 0;
         if (dstStride == 1) {
             for (int bound = DS.loopBound(n); k < bound; k += DS.length()) {
                 long s = (from + k) * Double.BYTES, d = (to + k) * Double.BYTES;
-                DoubleVector.fromMemorySegment(DS, typed(dst), d, ORDER).add(DoubleVector.fromMemorySegment(DS, typed(src), s, ORDER))
-                        .intoMemorySegment(typed(dst), d, ORDER);
+                DoubleVector.fromMemorySegment(DS, dst, d, ORDER).add(DoubleVector.fromMemorySegment(DS, src, s, ORDER))
+                        .intoMemorySegment(dst, d, ORDER);
             }
         }
         for (; k < n; k++) {

@@ -208,6 +208,8 @@ final class DirectConvolution {
 
     /** All CO_BLOCK channels of one block into the tile: channel j's row oy at element {@code j * plane + oy * owp}. */
     private static void forwardBlock(MemorySegment image, Padded p, ConvGeometry g, float[] wb, int wBase, MemorySegment y, long plane) {
+        image = typed(image);
+        y = typed(y);
         int oh = g.oh(), kh = g.kh(), kw = g.kw(), c = g.c(), wp = p.wp, hp = p.hp;
         long dh = (long) g.spec().dilationH() * wp * FLOAT, dw = g.spec().dilationW() * FLOAT;
         for (int oy = 0; oy < oh; oy++) {
@@ -219,7 +221,7 @@ final class DirectConvolution {
                     for (int ky = 0; ky < kh; ky++, row += dh) {
                         long at = row;
                         for (int kx = 0; kx < kw; kx++, at += dw, wi += CO_BLOCK) {
-                            FloatVector v = FloatVector.fromMemorySegment(S, typed(image), at, ORDER);
+                            FloatVector v = FloatVector.fromMemorySegment(S, image, at, ORDER);
                             a0 = v.fma(FloatVector.broadcast(S, wb[wi]), a0);
                             a1 = v.fma(FloatVector.broadcast(S, wb[wi + 1]), a1);
                             a2 = v.fma(FloatVector.broadcast(S, wb[wi + 2]), a2);
@@ -232,14 +234,14 @@ final class DirectConvolution {
                     }
                 }
                 long o = ((long) oy * p.owp + x0) * FLOAT, step = plane * FLOAT;
-                a0.intoMemorySegment(typed(y), o, ORDER);
-                a1.intoMemorySegment(typed(y), o + step, ORDER);
-                a2.intoMemorySegment(typed(y), o + 2 * step, ORDER);
-                a3.intoMemorySegment(typed(y), o + 3 * step, ORDER);
-                a4.intoMemorySegment(typed(y), o + 4 * step, ORDER);
-                a5.intoMemorySegment(typed(y), o + 5 * step, ORDER);
-                a6.intoMemorySegment(typed(y), o + 6 * step, ORDER);
-                a7.intoMemorySegment(typed(y), o + 7 * step, ORDER);
+                a0.intoMemorySegment(y, o, ORDER);
+                a1.intoMemorySegment(y, o + step, ORDER);
+                a2.intoMemorySegment(y, o + 2 * step, ORDER);
+                a3.intoMemorySegment(y, o + 3 * step, ORDER);
+                a4.intoMemorySegment(y, o + 4 * step, ORDER);
+                a5.intoMemorySegment(y, o + 5 * step, ORDER);
+                a6.intoMemorySegment(y, o + 6 * step, ORDER);
+                a7.intoMemorySegment(y, o + 7 * step, ORDER);
             }
         }
     }

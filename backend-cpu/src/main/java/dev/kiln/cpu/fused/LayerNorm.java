@@ -141,20 +141,24 @@ public final class LayerNorm {
      */
     private static void normalizeF32(MemorySegment x, long xb, MemorySegment y, long yb, MemorySegment w, long wb, MemorySegment b, long bb,
                                      float mu, float inv, int n) {
+        x = typed(x);
+        w = typed(w);
+        b = typed(b);
+        y = typed(y);
         FloatVector vmu = FloatVector.broadcast(FS, mu), vinv = FloatVector.broadcast(FS, inv);
         int bound = FS.loopBound(n), step = FS.length();
         // Loads are written out rather than behind a helper: a helper that returns a vector and is not inlined (in a
         // large caller it sometimes is not) boxes every vector, about 5 MB per nanoGPT step.
         for (int i = 0; i < bound; i += step) {
             long at = (long) i * Float.BYTES;
-            FloatVector v = FloatVector.fromMemorySegment(FS, typed(x), xb + at, ORDER).sub(vmu).mul(vinv);
+            FloatVector v = FloatVector.fromMemorySegment(FS, x, xb + at, ORDER).sub(vmu).mul(vinv);
             if (w != null) {
-                FloatVector scale = FloatVector.fromMemorySegment(FS, typed(w), wb + at, ORDER);
-                v = b != null ? v.fma(scale, FloatVector.fromMemorySegment(FS, typed(b), bb + at, ORDER)) : v.mul(scale);
+                FloatVector scale = FloatVector.fromMemorySegment(FS, w, wb + at, ORDER);
+                v = b != null ? v.fma(scale, FloatVector.fromMemorySegment(FS, b, bb + at, ORDER)) : v.mul(scale);
             } else if (b != null) {
-                v = v.add(FloatVector.fromMemorySegment(FS, typed(b), bb + at, ORDER));
+                v = v.add(FloatVector.fromMemorySegment(FS, b, bb + at, ORDER));
             }
-            v.intoMemorySegment(typed(y), yb + at, ORDER);
+            v.intoMemorySegment(y, yb + at, ORDER);
         }
         for (int i = bound; i < n; i++) {
             long at = (long) i * Float.BYTES;
@@ -183,15 +187,18 @@ public final class LayerNorm {
     /** The means over one row of {@code g = dy * w} (w null: ones) and of {@code g * xhat}. */
     private static RowMeans gradientMeansF32(MemorySegment dy, long dyb, MemorySegment x, long xb, MemorySegment w, long wb, float mu,
                                              float inv, int n) {
+        dy = typed(dy);
+        w = typed(w);
+        x = typed(x);
         int bound = FS.loopBound(n), step = FS.length();
         FloatVector vmu = FloatVector.broadcast(FS, mu), vinv = FloatVector.broadcast(FS, inv);
         FloatVector accG = FloatVector.zero(FS), accGXhat = FloatVector.zero(FS);
         for (int i = 0; i < bound; i += step) {
             long at = (long) i * Float.BYTES;
-            FloatVector g = FloatVector.fromMemorySegment(FS, typed(dy), dyb + at, ORDER);
-            if (w != null) g = g.mul(FloatVector.fromMemorySegment(FS, typed(w), wb + at, ORDER));
+            FloatVector g = FloatVector.fromMemorySegment(FS, dy, dyb + at, ORDER);
+            if (w != null) g = g.mul(FloatVector.fromMemorySegment(FS, w, wb + at, ORDER));
             accG = accG.add(g);
-            accGXhat = FloatVector.fromMemorySegment(FS, typed(x), xb + at, ORDER).sub(vmu).mul(vinv).fma(g, accGXhat);
+            accGXhat = FloatVector.fromMemorySegment(FS, x, xb + at, ORDER).sub(vmu).mul(vinv).fma(g, accGXhat);
         }
         float sumG = Lanes.sum(accG), sumGXhat = Lanes.sum(accGXhat);
         for (int i = bound; i < n; i++) {
@@ -207,19 +214,25 @@ public final class LayerNorm {
     private static void rowGradientsF32(MemorySegment dy, long dyb, MemorySegment x, long xb, MemorySegment w, long wb, float mu, float inv,
                                         float meanG, float meanGXhat, MemorySegment dx, long dxb, MemorySegment gw, long gwb,
                                         MemorySegment gb, long gbb, int n) {
+        dy = typed(dy);
+        x = typed(x);
+        w = typed(w);
+        dx = typed(dx);
+        gw = typed(gw);
+        gb = typed(gb);
         int bound = FS.loopBound(n), step = FS.length();
         FloatVector vmu = FloatVector.broadcast(FS, mu), vinv = FloatVector.broadcast(FS, inv);
         FloatVector vmeanG = FloatVector.broadcast(FS, meanG), vmeanGXhat = FloatVector.broadcast(FS, meanGXhat);
         for (int i = 0; i < bound; i += step) {
             long at = (long) i * Float.BYTES;
-            FloatVector d = FloatVector.fromMemorySegment(FS, typed(dy), dyb + at, ORDER);
-            FloatVector xhat = FloatVector.fromMemorySegment(FS, typed(x), xb + at, ORDER).sub(vmu).mul(vinv);
+            FloatVector d = FloatVector.fromMemorySegment(FS, dy, dyb + at, ORDER);
+            FloatVector xhat = FloatVector.fromMemorySegment(FS, x, xb + at, ORDER).sub(vmu).mul(vinv);
             if (dx != null) {
-                FloatVector g = w != null ? d.mul(FloatVector.fromMemorySegment(FS, typed(w), wb + at, ORDER)) : d;
-                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(typed(dx), dxb + at, ORDER);
+                FloatVector g = w != null ? d.mul(FloatVector.fromMemorySegment(FS, w, wb + at, ORDER)) : d;
+                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(dx, dxb + at, ORDER);
             }
-            if (gw != null) d.fma(xhat, FloatVector.fromMemorySegment(FS, typed(gw), gwb + at, ORDER)).intoMemorySegment(typed(gw), gwb + at, ORDER);
-            if (gb != null) d.add(FloatVector.fromMemorySegment(FS, typed(gb), gbb + at, ORDER)).intoMemorySegment(typed(gb), gbb + at, ORDER);
+            if (gw != null) d.fma(xhat, FloatVector.fromMemorySegment(FS, gw, gwb + at, ORDER)).intoMemorySegment(gw, gwb + at, ORDER);
+            if (gb != null) d.add(FloatVector.fromMemorySegment(FS, gb, gbb + at, ORDER)).intoMemorySegment(gb, gbb + at, ORDER);
         }
         for (int i = bound; i < n; i++) {
             long at = (long) i * Float.BYTES;
@@ -234,36 +247,38 @@ public final class LayerNorm {
 
     /** The sum of the first {@code bound} elements (a multiple of the vector length) from byte offset rowByte. */
     private static float sumF32(MemorySegment s, long rowByte, int bound) {
+        s = typed(s);
         int step = FS.length(), i = 0;
         FloatVector a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
         for (; i + 4 * step <= bound; i += 4 * step) {
             long at = rowByte + (long) i * Float.BYTES, stride = (long) step * Float.BYTES;
-            a0 = a0.add(FloatVector.fromMemorySegment(FS, typed(s), at, ORDER));
-            a1 = a1.add(FloatVector.fromMemorySegment(FS, typed(s), at + stride, ORDER));
-            a2 = a2.add(FloatVector.fromMemorySegment(FS, typed(s), at + 2 * stride, ORDER));
-            a3 = a3.add(FloatVector.fromMemorySegment(FS, typed(s), at + 3 * stride, ORDER));
+            a0 = a0.add(FloatVector.fromMemorySegment(FS, s, at, ORDER));
+            a1 = a1.add(FloatVector.fromMemorySegment(FS, s, at + stride, ORDER));
+            a2 = a2.add(FloatVector.fromMemorySegment(FS, s, at + 2 * stride, ORDER));
+            a3 = a3.add(FloatVector.fromMemorySegment(FS, s, at + 3 * stride, ORDER));
         }
-        for (; i < bound; i += step) a0 = a0.add(FloatVector.fromMemorySegment(FS, typed(s), rowByte + (long) i * Float.BYTES, ORDER));
+        for (; i < bound; i += step) a0 = a0.add(FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER));
         return Lanes.sum(a0.add(a1).add(a2.add(a3)));
     }
 
     /** The sum of {@code (x - mean)^2} over the first {@code bound} elements. */
     private static float squaredDeviationsF32(MemorySegment s, long rowByte, int bound, float mean) {
+        s = typed(s);
         int step = FS.length(), i = 0;
         FloatVector m = FloatVector.broadcast(FS, mean), a0 = FloatVector.zero(FS), a1 = a0, a2 = a0, a3 = a0;
         for (; i + 4 * step <= bound; i += 4 * step) {
             long at = rowByte + (long) i * Float.BYTES, stride = (long) step * Float.BYTES;
-            FloatVector d0 = FloatVector.fromMemorySegment(FS, typed(s), at, ORDER).sub(m);
-            FloatVector d1 = FloatVector.fromMemorySegment(FS, typed(s), at + stride, ORDER).sub(m);
-            FloatVector d2 = FloatVector.fromMemorySegment(FS, typed(s), at + 2 * stride, ORDER).sub(m);
-            FloatVector d3 = FloatVector.fromMemorySegment(FS, typed(s), at + 3 * stride, ORDER).sub(m);
+            FloatVector d0 = FloatVector.fromMemorySegment(FS, s, at, ORDER).sub(m);
+            FloatVector d1 = FloatVector.fromMemorySegment(FS, s, at + stride, ORDER).sub(m);
+            FloatVector d2 = FloatVector.fromMemorySegment(FS, s, at + 2 * stride, ORDER).sub(m);
+            FloatVector d3 = FloatVector.fromMemorySegment(FS, s, at + 3 * stride, ORDER).sub(m);
             a0 = d0.fma(d0, a0);
             a1 = d1.fma(d1, a1);
             a2 = d2.fma(d2, a2);
             a3 = d3.fma(d3, a3);
         }
         for (; i < bound; i += step) {
-            FloatVector d = FloatVector.fromMemorySegment(FS, typed(s), rowByte + (long) i * Float.BYTES, ORDER).sub(m);
+            FloatVector d = FloatVector.fromMemorySegment(FS, s, rowByte + (long) i * Float.BYTES, ORDER).sub(m);
             a0 = d.fma(d, a0);
         }
         return Lanes.sum(a0.add(a1).add(a2.add(a3)));
@@ -345,6 +360,9 @@ public final class LayerNorm {
     private static void rowGradientsF64(MemorySegment dy, long dyb, MemorySegment x, long xb, MemorySegment w, long wb, double mu, double inv,
                                         double meanG, double meanGXhat, MemorySegment dx, long dxb, MemorySegment gw, long gwb,
                                         MemorySegment gb, long gbb, int n) {
+        dx = typed(dx);
+        gw = typed(gw);
+        gb = typed(gb);
         int bound = DS.loopBound(n), step = DS.length();
         DoubleVector vmu = DoubleVector.broadcast(DS, mu), vinv = DoubleVector.broadcast(DS, inv);
         DoubleVector vmeanG = DoubleVector.broadcast(DS, meanG), vmeanGXhat = DoubleVector.broadcast(DS, meanGXhat);
@@ -353,10 +371,10 @@ public final class LayerNorm {
             DoubleVector d = loadD(dy, dyb, i), xhat = loadD(x, xb, i).sub(vmu).mul(vinv);
             if (dx != null) {
                 DoubleVector g = w != null ? d.mul(loadD(w, wb, i)) : d;
-                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(typed(dx), dxb + at, ORDER);
+                g.sub(vmeanG).sub(xhat.mul(vmeanGXhat)).mul(vinv).intoMemorySegment(dx, dxb + at, ORDER);
             }
-            if (gw != null) d.fma(xhat, loadD(gw, gwb, i)).intoMemorySegment(typed(gw), gwb + at, ORDER);
-            if (gb != null) d.add(loadD(gb, gbb, i)).intoMemorySegment(typed(gb), gbb + at, ORDER);
+            if (gw != null) d.fma(xhat, loadD(gw, gwb, i)).intoMemorySegment(gw, gwb + at, ORDER);
+            if (gb != null) d.add(loadD(gb, gbb, i)).intoMemorySegment(gb, gbb + at, ORDER);
         }
         for (int i = bound; i < n; i++) {
             long at = (long) i * Double.BYTES;

@@ -233,14 +233,17 @@ public final class LstmCell {
      */
     private static void updateRow(MemorySegment c, long cb, MemorySegment g, long gb, long gate, MemorySegment cOut, long cOutB,
                                   MemorySegment tc, long tcb, MemorySegment hOut, long hOutB, int n) {
+        cOut = typed(cOut);
+        tc = typed(tc);
+        hOut = typed(hOut);
         int j = 0;
         for (; j <= n - L; j += L) {
             long q = (long) j * Float.BYTES;
             FloatVector i = ld(g, gb + q), o = ld(g, gb + gate + q), f = ld(g, gb + 2 * gate + q), cand = ld(g, gb + 3 * gate + q);
             FloatVector cNew = f.fma(ld(c, cb + q), i.mul(cand)), t = FloatMath.tanh(cNew);
-            cNew.intoMemorySegment(typed(cOut), cOutB + q, ORDER);
-            t.intoMemorySegment(typed(tc), tcb + q, ORDER);
-            o.mul(t).intoMemorySegment(typed(hOut), hOutB + q, ORDER);
+            cNew.intoMemorySegment(cOut, cOutB + q, ORDER);
+            t.intoMemorySegment(tc, tcb + q, ORDER);
+            o.mul(t).intoMemorySegment(hOut, hOutB + q, ORDER);
         }
         for (; j < n; j++) {
             long q = (long) j * Float.BYTES;
@@ -270,6 +273,8 @@ public final class LstmCell {
     /** One row of the backward cell, written like {@link #forwardRow}. */
     private static void backwardRow(MemorySegment dh, long dhb, MemorySegment dcIn, long dcInB, MemorySegment g, long gb, MemorySegment c, long cb,
                                     MemorySegment tc, long tcb, MemorySegment dg, long dgb, MemorySegment dcOut, long dcOutB, int h) {
+        dg = typed(dg);
+        dcOut = typed(dcOut);
         long gate = (long) h * Float.BYTES;
         int j = 0;
         for (; j <= h - L; j += L) {
@@ -277,11 +282,11 @@ public final class LstmCell {
             FloatVector i = ld(g, gb + q), o = ld(g, gb + gate + q), f = ld(g, gb + 2 * gate + q), cand = ld(g, gb + 3 * gate + q);
             FloatVector t = ld(tc, tcb + q), dhv = ld(dh, dhb + q);
             FloatVector dc = dhv.mul(o).mul(ONE.sub(t.mul(t))).add(ld(dcIn, dcInB + q));
-            dc.mul(cand).mul(i.mul(ONE.sub(i))).intoMemorySegment(typed(dg), dgb + q, ORDER);
-            dhv.mul(t).mul(o.mul(ONE.sub(o))).intoMemorySegment(typed(dg), dgb + gate + q, ORDER);
-            dc.mul(ld(c, cb + q)).mul(f.mul(ONE.sub(f))).intoMemorySegment(typed(dg), dgb + 2 * gate + q, ORDER);
-            dc.mul(i).mul(ONE.sub(cand.mul(cand))).intoMemorySegment(typed(dg), dgb + 3 * gate + q, ORDER);
-            dc.mul(f).intoMemorySegment(typed(dcOut), dcOutB + q, ORDER);
+            dc.mul(cand).mul(i.mul(ONE.sub(i))).intoMemorySegment(dg, dgb + q, ORDER);
+            dhv.mul(t).mul(o.mul(ONE.sub(o))).intoMemorySegment(dg, dgb + gate + q, ORDER);
+            dc.mul(ld(c, cb + q)).mul(f.mul(ONE.sub(f))).intoMemorySegment(dg, dgb + 2 * gate + q, ORDER);
+            dc.mul(i).mul(ONE.sub(cand.mul(cand))).intoMemorySegment(dg, dgb + 3 * gate + q, ORDER);
+            dc.mul(f).intoMemorySegment(dcOut, dcOutB + q, ORDER);
         }
         for (; j < h; j++) {
             long q = (long) j * Float.BYTES;

@@ -132,11 +132,14 @@ public final class MaxPool {
      */
     private static void pairRowVector(MemorySegment x, long top, long sh, int ow, MemorySegment y, long yRow,
                                       MemorySegment idx, long iRow, int topIndex, int w) {
+        x = typed(x);
+        y = typed(y);
+        idx = typed(idx);
         long topBytes = top * Float.BYTES, bottomBytes = (top + sh) * Float.BYTES;
         for (int ox = 0; ox < ow; ox += PAIRS.length()) {
             VectorMask<Long> inRow = PAIRS.indexInRange(ox, ow);
-            LongVector upper = LongVector.fromMemorySegment(PAIRS, typed(x), topBytes + (long) ox * Long.BYTES, ORDER, inRow);
-            LongVector lower = LongVector.fromMemorySegment(PAIRS, typed(x), bottomBytes + (long) ox * Long.BYTES, ORDER, inRow);
+            LongVector upper = LongVector.fromMemorySegment(PAIRS, x, topBytes + (long) ox * Long.BYTES, ORDER, inRow);
+            LongVector lower = LongVector.fromMemorySegment(PAIRS, x, bottomBytes + (long) ox * Long.BYTES, ORDER, inRow);
             FloatVector t0 = ((IntVector) upper.convertShape(VectorOperators.L2I, HALF, 0)).reinterpretAsFloats();
             FloatVector t1 = ((IntVector) upper.lanewise(VectorOperators.LSHR, 32).convertShape(VectorOperators.L2I, HALF, 0)).reinterpretAsFloats();
             FloatVector t2 = ((IntVector) lower.convertShape(VectorOperators.L2I, HALF, 0)).reinterpretAsFloats();
@@ -150,8 +153,8 @@ public final class MaxPool {
             VectorMask<Integer> downI = down.cast(HALF);
             IntVector column = ZERO.blend(ONE, upperRight.cast(HALF)).blend(ZERO.blend(ONE, lowerRight.cast(HALF)), downI);
             IntVector index = column.add(ZERO.blend(w, downI)).add(EVEN).add(topIndex + 2 * ox);
-            upperBest.blend(lowerBest, down).intoMemorySegment(typed(y), (yRow + ox) * Float.BYTES, ORDER, inRow.cast(FLOATS));
-            index.convertShape(VectorOperators.I2L, PAIRS, 0).intoMemorySegment(typed(idx), (iRow + ox) * Long.BYTES, ORDER, inRow);
+            upperBest.blend(lowerBest, down).intoMemorySegment(y, (yRow + ox) * Float.BYTES, ORDER, inRow.cast(FLOATS));
+            index.convertShape(VectorOperators.I2L, PAIRS, 0).intoMemorySegment(idx, (iRow + ox) * Long.BYTES, ORDER, inRow);
         }
     }
 

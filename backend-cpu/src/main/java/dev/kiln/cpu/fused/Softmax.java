@@ -89,23 +89,25 @@ public final class Softmax {
 
     /** The sum of exp(x - max) over the first {@code bound} elements, each also written to y unless y is null. */
     private static float expSumF32(MemorySegment x, long xb, MemorySegment y, long yb, int bound, float max) {
+        x = typed(x);
+        y = typed(y);
         FloatVector vsum = FloatVector.zero(S), vsum2 = vsum;
         FloatVector vshift = FloatVector.broadcast(S, max);
         int l = S.length(), k = 0;
         // Two vectors an iteration, for the reason given at FloatLoops' exp loop.
         for (; k + l < bound; k += 2 * l) {
-            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, typed(x), xb + (long) k * Float.BYTES, ORDER).sub(vshift));
-            FloatVector e2 = FloatMath.exp(FloatVector.fromMemorySegment(S, typed(x), xb + (long) (k + l) * Float.BYTES, ORDER).sub(vshift));
+            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) k * Float.BYTES, ORDER).sub(vshift));
+            FloatVector e2 = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) (k + l) * Float.BYTES, ORDER).sub(vshift));
             if (y != null) {
-                e.intoMemorySegment(typed(y), yb + (long) k * Float.BYTES, ORDER);
-                e2.intoMemorySegment(typed(y), yb + (long) (k + l) * Float.BYTES, ORDER);
+                e.intoMemorySegment(y, yb + (long) k * Float.BYTES, ORDER);
+                e2.intoMemorySegment(y, yb + (long) (k + l) * Float.BYTES, ORDER);
             }
             vsum = vsum.add(e);
             vsum2 = vsum2.add(e2);
         }
         if (k < bound) {
-            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, typed(x), xb + (long) k * Float.BYTES, ORDER).sub(vshift));
-            if (y != null) e.intoMemorySegment(typed(y), yb + (long) k * Float.BYTES, ORDER);
+            FloatVector e = FloatMath.exp(FloatVector.fromMemorySegment(S, x, xb + (long) k * Float.BYTES, ORDER).sub(vshift));
+            if (y != null) e.intoMemorySegment(y, yb + (long) k * Float.BYTES, ORDER);
             vsum = vsum.add(e);
         }
         return Lanes.sum(vsum.add(vsum2));
@@ -113,18 +115,21 @@ public final class Softmax {
 
     /** {@code y = x - max - logSum} over the first {@code bound} elements. */
     private static void shiftF32(MemorySegment x, long xb, MemorySegment y, long yb, int bound, float max, float logSum) {
+        x = typed(x);
+        y = typed(y);
         FloatVector vshift = FloatVector.broadcast(S, max), vlog = FloatVector.broadcast(S, logSum);
         for (int i = 0; i < bound; i += S.length())
-            FloatVector.fromMemorySegment(S, typed(x), xb + (long) i * Float.BYTES, ORDER).sub(vshift).sub(vlog)
-                    .intoMemorySegment(typed(y), yb + (long) i * Float.BYTES, ORDER);
+            FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER).sub(vshift).sub(vlog)
+                    .intoMemorySegment(y, yb + (long) i * Float.BYTES, ORDER);
     }
 
     /** {@code y *= scale} over the first {@code bound} elements. */
     private static void scaleF32(MemorySegment y, long yb, int bound, float scale) {
+        y = typed(y);
         FloatVector vs = FloatVector.broadcast(S, scale);
         for (int i = 0; i < bound; i += S.length()) {
             long at = yb + (long) i * Float.BYTES;
-            FloatVector.fromMemorySegment(S, typed(y), at, ORDER).mul(vs).intoMemorySegment(typed(y), at, ORDER);
+            FloatVector.fromMemorySegment(S, y, at, ORDER).mul(vs).intoMemorySegment(y, at, ORDER);
         }
     }
 
@@ -134,16 +139,17 @@ public final class Softmax {
      * instructions, and one running maximum would wait on it at every step.
      */
     private static float maxF32(MemorySegment x, long xb, int bound) {
+        x = typed(x);
         int step = S.length(), bound4 = bound - bound % (4 * step), i = 0;
         FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m1 = m0, m2 = m0, m3 = m0;
         for (; i < bound4; i += 4 * step) {
             long at = xb + (long) i * Float.BYTES;
-            m0 = m0.max(FloatVector.fromMemorySegment(S, typed(x), at, ORDER));
-            m1 = m1.max(FloatVector.fromMemorySegment(S, typed(x), at + (long) step * Float.BYTES, ORDER));
-            m2 = m2.max(FloatVector.fromMemorySegment(S, typed(x), at + 2L * step * Float.BYTES, ORDER));
-            m3 = m3.max(FloatVector.fromMemorySegment(S, typed(x), at + 3L * step * Float.BYTES, ORDER));
+            m0 = m0.max(FloatVector.fromMemorySegment(S, x, at, ORDER));
+            m1 = m1.max(FloatVector.fromMemorySegment(S, x, at + (long) step * Float.BYTES, ORDER));
+            m2 = m2.max(FloatVector.fromMemorySegment(S, x, at + 2L * step * Float.BYTES, ORDER));
+            m3 = m3.max(FloatVector.fromMemorySegment(S, x, at + 3L * step * Float.BYTES, ORDER));
         }
-        for (; i < bound; i += step) m0 = m0.max(FloatVector.fromMemorySegment(S, typed(x), xb + (long) i * Float.BYTES, ORDER));
+        for (; i < bound; i += step) m0 = m0.max(FloatVector.fromMemorySegment(S, x, xb + (long) i * Float.BYTES, ORDER));
         return m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
     }
 

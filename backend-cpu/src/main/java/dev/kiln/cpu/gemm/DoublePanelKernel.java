@@ -72,6 +72,8 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
 
     @Override
     public void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, MemorySegment dst, long at) {
+        b = typed(b);
+        dst = typed(dst);
         long w = E.byteSize();
         for (int jp = 0; jp < nc; jp += NR) {
             int cols = Math.min(NR, nc - jp);
@@ -79,8 +81,8 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
             if (colStride == 1 && cols == NR) {
                 for (int p = 0; p < kc; p++) {
                     long src = (offset + jp + p * rowStride) * w, to = base + (long) p * NR * w;
-                    DoubleVector.fromMemorySegment(S, typed(b), src, ORDER).intoMemorySegment(typed(dst), to, ORDER);
-                    DoubleVector.fromMemorySegment(S, typed(b), src + L * w, ORDER).intoMemorySegment(typed(dst), to + L * w, ORDER);
+                    DoubleVector.fromMemorySegment(S, b, src, ORDER).intoMemorySegment(dst, to, ORDER);
+                    DoubleVector.fromMemorySegment(S, b, src + L * w, ORDER).intoMemorySegment(dst, to + L * w, ORDER);
                 }
                 continue;
             }
@@ -95,6 +97,7 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
     @Override
     public void tile(int kc, double[] pa, int aIndex, MemorySegment pb, PanelRows bRows, int bRow, long bColumn, MemorySegment c,
                      long cOffset, long cRowStride, long cColStride, int rows, int cols, boolean accumulate, double[] scratch) {
+        pb = typed(pb);
         DoubleVector zero = DoubleVector.zero(S);
         DoubleVector c00 = zero, c01 = zero;
         DoubleVector c10 = zero, c11 = zero;
@@ -118,8 +121,8 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
             for (; p < end; p++) {
                 int ai = aIndex + p * MR;
                 long bi = base + p * step;
-                DoubleVector b0 = DoubleVector.fromMemorySegment(S, typed(pb), bi, ORDER);
-                DoubleVector b1 = DoubleVector.fromMemorySegment(S, typed(pb), bi + L * E.byteSize(), ORDER);
+                DoubleVector b0 = DoubleVector.fromMemorySegment(S, pb, bi, ORDER);
+                DoubleVector b1 = DoubleVector.fromMemorySegment(S, pb, bi + L * E.byteSize(), ORDER);
                 DoubleVector a;
                 a = DoubleVector.broadcast(S, pa[ai + 0]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
                 a = DoubleVector.broadcast(S, pa[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
@@ -163,13 +166,14 @@ final class DoublePanelKernel implements PanelKernel<double[]> {
      */
     private static void writeTile(double[] scratch, MemorySegment c, long cOffset, long cRowStride, long cColStride,
                                   int rows, int cols, boolean accumulate) {
+        c = typed(c);
         if (cols == NR && cColStride == 1) {
             for (int i = 0; i < rows; i++) {
                 long at = (cOffset + i * cRowStride) * E.byteSize();
                 for (int j = 0; j < NR; j += L, at += L * E.byteSize()) {
                     DoubleVector v = DoubleVector.fromArray(S, scratch, i * NR + j);
-                    if (accumulate) v = v.add(DoubleVector.fromMemorySegment(S, typed(c), at, ORDER));
-                    v.intoMemorySegment(typed(c), at, ORDER);
+                    if (accumulate) v = v.add(DoubleVector.fromMemorySegment(S, c, at, ORDER));
+                    v.intoMemorySegment(c, at, ORDER);
                 }
             }
             return;

@@ -72,6 +72,8 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
 
     @Override
     public void packB(MemorySegment b, long offset, long rowStride, long colStride, int kc, int nc, MemorySegment dst, long at) {
+        b = typed(b);
+        dst = typed(dst);
         long w = E.byteSize();
         for (int jp = 0; jp < nc; jp += NR) {
             int cols = Math.min(NR, nc - jp);
@@ -79,8 +81,8 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
             if (colStride == 1 && cols == NR) {
                 for (int p = 0; p < kc; p++) {
                     long src = (offset + jp + p * rowStride) * w, to = base + (long) p * NR * w;
-                    FloatVector.fromMemorySegment(S, typed(b), src, ORDER).intoMemorySegment(typed(dst), to, ORDER);
-                    FloatVector.fromMemorySegment(S, typed(b), src + L * w, ORDER).intoMemorySegment(typed(dst), to + L * w, ORDER);
+                    FloatVector.fromMemorySegment(S, b, src, ORDER).intoMemorySegment(dst, to, ORDER);
+                    FloatVector.fromMemorySegment(S, b, src + L * w, ORDER).intoMemorySegment(dst, to + L * w, ORDER);
                 }
                 continue;
             }
@@ -113,20 +115,22 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
      * the GPT and LSTM training steps.
      */
     private static void packColumnMajor(MemorySegment b, long first, long colStride, int kc, int cols, MemorySegment dst, long base) {
+        dst = typed(dst);
         float[] runs = staging(NR * kc), row = STAGING.get()[1];
         for (int j = 0; j < cols; j++) MemorySegment.copy(b, E, (first + j * colStride) * E.byteSize(), runs, j * kc, kc);
         java.util.Arrays.fill(row, cols, NR, 0);
         for (int p = 0; p < kc; p++) {
             for (int j = 0; j < cols; j++) row[j] = runs[j * kc + p];
             long to = base + (long) p * NR * E.byteSize();
-            FloatVector.fromArray(S, row, 0).intoMemorySegment(typed(dst), to, ORDER);
-            FloatVector.fromArray(S, row, L).intoMemorySegment(typed(dst), to + L * E.byteSize(), ORDER);
+            FloatVector.fromArray(S, row, 0).intoMemorySegment(dst, to, ORDER);
+            FloatVector.fromArray(S, row, L).intoMemorySegment(dst, to + L * E.byteSize(), ORDER);
         }
     }
 
     @Override
     public void tile(int kc, float[] pa, int aIndex, MemorySegment pb, PanelRows bRows, int bRow, long bColumn, MemorySegment c,
                      long cOffset, long cRowStride, long cColStride, int rows, int cols, boolean accumulate, float[] scratch) {
+        pb = typed(pb);
         FloatVector zero = FloatVector.zero(S);
         FloatVector c00 = zero, c01 = zero;
         FloatVector c10 = zero, c11 = zero;
@@ -150,8 +154,8 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
             for (; p < end; p++) {
                 int ai = aIndex + p * MR;
                 long bi = base + p * step;
-                FloatVector b0 = FloatVector.fromMemorySegment(S, typed(pb), bi, ORDER);
-                FloatVector b1 = FloatVector.fromMemorySegment(S, typed(pb), bi + L * E.byteSize(), ORDER);
+                FloatVector b0 = FloatVector.fromMemorySegment(S, pb, bi, ORDER);
+                FloatVector b1 = FloatVector.fromMemorySegment(S, pb, bi + L * E.byteSize(), ORDER);
                 FloatVector a;
                 a = FloatVector.broadcast(S, pa[ai + 0]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
                 a = FloatVector.broadcast(S, pa[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
@@ -195,13 +199,14 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
      */
     private static void writeTile(float[] scratch, MemorySegment c, long cOffset, long cRowStride, long cColStride,
                                   int rows, int cols, boolean accumulate) {
+        c = typed(c);
         if (cols == NR && cColStride == 1) {
             for (int i = 0; i < rows; i++) {
                 long at = (cOffset + i * cRowStride) * E.byteSize();
                 for (int j = 0; j < NR; j += L, at += L * E.byteSize()) {
                     FloatVector v = FloatVector.fromArray(S, scratch, i * NR + j);
-                    if (accumulate) v = v.add(FloatVector.fromMemorySegment(S, typed(c), at, ORDER));
-                    v.intoMemorySegment(typed(c), at, ORDER);
+                    if (accumulate) v = v.add(FloatVector.fromMemorySegment(S, c, at, ORDER));
+                    v.intoMemorySegment(c, at, ORDER);
                 }
             }
             return;

@@ -227,16 +227,20 @@ final class MixedTypeLoops {
     }
 
     private static void intToFloat(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        x = typed(x);
+        out = typed(out);
         for (long i = 0; i < full; i += LANES) {
-            IntVector.fromMemorySegment(I, typed(x), xo + i * Integer.BYTES, ORDER).convert(VectorOperators.I2F, 0)
-                    .intoMemorySegment(typed(out), oo + i * Float.BYTES, ORDER);
+            IntVector.fromMemorySegment(I, x, xo + i * Integer.BYTES, ORDER).convert(VectorOperators.I2F, 0)
+                    .intoMemorySegment(out, oo + i * Float.BYTES, ORDER);
         }
     }
 
     private static void intToDouble(MemorySegment x, long xo, MemorySegment out, long oo, long full) {
+        x = typed(x);
+        out = typed(out);
         for (long i = 0; i < full; i += LANES) {
-            IntVector.fromMemorySegment(I, typed(x), xo + i * Integer.BYTES, ORDER).convertShape(VectorOperators.I2D, D, 0)
-                    .intoMemorySegment(typed(out), oo + i * Double.BYTES, ORDER);
+            IntVector.fromMemorySegment(I, x, xo + i * Integer.BYTES, ORDER).convertShape(VectorOperators.I2D, D, 0)
+                    .intoMemorySegment(out, oo + i * Double.BYTES, ORDER);
         }
     }
 }
