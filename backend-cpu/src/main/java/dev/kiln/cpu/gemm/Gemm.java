@@ -118,7 +118,7 @@ public final class Gemm {
             throw new IllegalArgumentException("matmul: B read in place as " + a.k + " x " + n + " needs a width that is a multiple of "
                     + kernel.nr + " and " + n / kernel.nr + " panel offsets, not " + panels.length);
         }
-        kernel.inPlace(a, n, b, new InPlace(rows, panels), c, cOffset, cRowStride, cColStride);
+        kernel.inPlace(a, n, b, new InPlace(rows, panels, kernel.nr), c, cOffset, cRowStride, cColStride);
     }
 
     /**
@@ -168,12 +168,15 @@ public final class Gemm {
         };
     }
 
-    /** A B read in place: element (p, j) at {@code panels[j / nr] + j % nr} past row p of {@code rows}. */
-    private record InPlace(PanelRows rows, long[] panels) {
+    /**
+     * A B read in place: element (p, j) at {@code panel(j / nr) + j % nr} past row p of {@code rows}; without a table
+     * of panels (a row-major matrix), panel j starts j * nr in.
+     */
+    private record InPlace(PanelRows rows, long[] panels, int nr) {
         /** A row-major B (unit column stride) from element {@code offset}, rows {@code rowStride} apart. */
-        static InPlace strided(long offset, long rowStride, int n, int nr) {
-            return new InPlace(PanelRows.even(offset, rowStride), evenPanels(n, nr));
-        }
+        static InPlace strided(long offset, long rowStride, int nr) { return new InPlace(PanelRows.even(offset, rowStride), null, nr); }
+
+        long panel(int j) { return panels == null ? (long) j * nr : panels[j]; }
     }
 
     /** Offsets of the column panels of a B whose columns are contiguous: panel j at j * nr. */
@@ -230,14 +233,14 @@ public final class Gemm {
         void inPlace(PackedA a, int n, MemorySegment b, InPlace direct, MemorySegment c, long cOff, long crs, long ccs) {
             if (a.m == 0 || n == 0) return;
             boolean parallel = splits(a.m, n, a.k);
-            fewRows(a.m, n, a.k, depthBlock(a.k), new Left<>(a, null, 0, 0, 0), b, direct, c, cOff, crs, ccs,
+            fewRows(a.m, n, a.k, depthBlock(a.k), Left.ahead(a), b, direct, c, cOff, crs, ccs,
                     parallel ? WorkerPool.shared()::run : Tasks.INLINE, parallel ? WorkerPool.shared().parallelism() * TASKS_PER_THREAD : 1);
         }
 
         void multiply(PackedA a, int n, MemorySegment b, long bOff, long brs, long bcs, MemorySegment c, long cOff, long crs, long ccs) {
             if (a.m == 0 || n == 0) return;
             boolean parallel = splits(a.m, n, a.k);
-            product(a.m, n, a.k, new Left<>(a, null, 0, 0, 0), b, bOff, brs, bcs, c, cOff, crs, ccs,
+            product(a.m, n, a.k, Left.ahead(a), b, bOff, brs, bcs, c, cOff, crs, ccs,
                     parallel ? WorkerPool.shared()::run : Tasks.INLINE, parallel ? WorkerPool.shared().parallelism() : 1);
         }
 
@@ -276,12 +279,12 @@ public final class Gemm {
             int nBlocks = Math.ceilDiv(n, NC), ncSize = roundUp(Math.ceilDiv(n, nBlocks), nr);
             int mBlocks = Math.ceilDiv(m, MB), mbSize = roundUp(Math.ceilDiv(m, mBlocks), mr);
             Workspace<W> ws = workspace.get();
-            ws.reserve(kernel, left.packed() == null ? mbSize * kcSize : 0, ncSize * kcSize);
-            W pa = left.packed() == null ? ws.a : left.panels();
+            ws.reserve(kernel, left.workspace(mbSize * kcSize), ncSize * kcSize);
+            W pa = left.panels(ws);
             MemorySegment pb = ws.b;
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
             boolean inPlace = readsBInPlace(m, bcs);
-            InPlace direct = inPlace ? InPlace.strided(bOff, brs, n, nr) : null;
+            InPlace direct = inPlace ? InPlace.strided(bOff, brs, nr) : null;
             if (inPlace && n % nr == 0 && parts > 1) {
                 fewRows(m, n, k, kcSize, left, b, direct, c, cOff, crs, ccs, tasks, parts);
                 return;
@@ -329,7 +332,7 @@ public final class Gemm {
                                     int jr = jp * nr, cols = Math.min(nr, nc - jr);
                                     long cTile = cBlock + ir * crs + jr * ccs;
                                     if (jp < firstPacked) {
-                                        kernel.tile(kc, pa, aAt + ir * kc, b, direct.rows, kStart, direct.panels[firstPanel + jp], c,
+                                        kernel.tile(kc, pa, aAt + ir * kc, b, direct.rows, kStart, direct.panel(firstPanel + jp), c,
                                                 cTile, crs, ccs, rows, cols, accumulate, scratch);
                                     } else {
                                         kernel.tile(kc, pa, aAt + ir * kc, pb, packedRows, 0, (long) jr * kc, c, cTile, crs, ccs,
@@ -358,8 +361,8 @@ public final class Gemm {
                 int r0 = rowPanels * rp / rowParts, r1 = rowPanels * (rp + 1) / rowParts;
                 int c0 = colPanels * cp / colParts, c1 = colPanels * (cp + 1) / colParts;
                 Workspace<W> ws = workspace.get();
-                ws.reserve(kernel, left.packed() == null ? rowPanels * mr * kcSize : 0, 0);
-                W pa = left.packed() == null ? ws.a : left.panels();
+                ws.reserve(kernel, left.workspace(rowPanels * mr * kcSize), 0);
+                W pa = left.panels(ws);
                 for (int pc = 0; pc == 0 || pc < k; pc += kcSize) {
                     int kc = Math.min(kcSize, k - pc), aAt = left.at(pc, kc, 0);
                     left.pack(this, pc, 0, m, kc, pa, r0, r1);
@@ -367,7 +370,7 @@ public final class Gemm {
                         int ir = ip * mr, rows = Math.min(mr, m - ir);
                         for (int jp = c0; jp < c1; jp++) {
                             int jr = jp * nr;
-                            kernel.tile(kc, pa, aAt + ir * kc, b, direct.rows, pc, direct.panels[jp], c, cOff + ir * crs + jr * ccs,
+                            kernel.tile(kc, pa, aAt + ir * kc, b, direct.rows, pc, direct.panel(jp), c, cOff + ir * crs + jr * ccs,
                                     crs, ccs, rows, nr, pc > 0, ws.scratch);
                         }
                     }
@@ -384,8 +387,14 @@ public final class Gemm {
                 return new Left<>(null, a, offset, rowStride, colStride);
             }
 
+            static <W> Left<W> ahead(PackedA packed) { return new Left<>(packed, null, 0, 0, 0); }
+
+            /** Workspace elements A needs, for {@code block} of them packed here: none when packed ahead. */
+            int workspace(int block) { return packed == null ? block : 0; }
+
+            /** The panels the micro-kernel reads A from: the workspace's, or those packed ahead. */
             @SuppressWarnings("unchecked")
-            W panels() { return (W) packed.panels; }
+            W panels(Workspace<W> ws) { return packed == null ? ws.a : (W) packed.panels; }
 
             /** Where row {@code row}'s panel of the depth block from pc starts: in the packed panels, or in the workspace block. */
             int at(int pc, int kc, int row) { return packed == null ? 0 : packed.at(pc, kc, row); }
