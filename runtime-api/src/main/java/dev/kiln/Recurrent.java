@@ -353,10 +353,11 @@ public final class Recurrent {
                 Tensor projected = xs.matmul(wd.wT);
                 Tensor h = h0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : h0s.select(0, d);
                 Tensor c = cell != Cell.LSTM ? null : c0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : c0s.select(0, d);
-                if (cell == Cell.LSTM && fusable(wd, valid, o) && sameType(projected, h, c, wd.rT)) {
-                    // Both biases in one pass over the projection: the recurrence bias is added to every step alike.
-                    Tensor biases = wd.wb == null ? wd.rb : wd.rb == null ? wd.wb : wd.wb.add(wd.rb);
-                    Tensor[] yhc = lstmSequence(biases == null ? projected : projected.add(biases), h, c, wd.rT, reverse);
+                if (cell == Cell.LSTM && fusable(wd, valid, o) && sameType(projected, h, c, wd.rT)
+                        && (b == null || sameType(projected, b))) {
+                    // Both biases summed once, added inside the sequence kernel rather than in a pass over the projection.
+                    Tensor biases = b == null ? null : wd.wb.add(wd.rb);
+                    Tensor[] yhc = lstmSequence(projected, biases, h, c, wd.rT, reverse);
                     outputs.add(yhc[0]);
                     hiddens.add(yhc[1]);
                     cells.add(yhc[2]);
@@ -433,27 +434,32 @@ public final class Recurrent {
     }
 
     /**
-     * One direction of a plain LSTM over every step as a single autograd node, from the input projection with both
-     * biases added, returning (outputs (T, B, H), final hidden, final cell), by one {@link Backend#lstmSequence}
-     * (each step's recurrence product, gates, activations and state update, fused where the backend can), writing
-     * straight into buffers for the whole sequence: the outputs and the final cell (T + 1, B, H), the cells and
-     * their tanh (T, B, H), the gate activations (T, B, 4H). Recorded step by step, each step's slice of
+     * One direction of a plain LSTM over every step as a single autograd node, from the input projection and the
+     * summed biases (or null), returning (outputs (T, B, H), final hidden, final cell), by one
+     * {@link Backend#lstmSequence} (each step's recurrence product, bias, gates, activations and state update, fused
+     * where the backend can), writing straight into buffers for the whole sequence: the outputs and the final cell
+     * (T + 1, B, H), the cells (T, B, H), and for the backward the cells' tanh (T, B, H) and the gate activations
+     * (T, B, 4H); without a gradient to take, those two are one step's buffer repeated (stride 0 along T), so
+     * inference writes 5H rather than 10H values a step and row to memory. Recorded step by step, each step's slice of
      * {@code projected} cost its backward a zero-filled gradient of the whole (T, B, 4H) tensor plus an add of it:
      * quadratic in T. Here the backward walks the steps once with {@link Backend#lstmCellBackward}, writing each step's gate gradient into one (T, B, 4H)
      * buffer, and takes the recurrence weight's gradient in one product over all steps.
      */
-    private static Tensor[] lstmSequence(Tensor projected, Tensor h0, Tensor c0, Tensor rT, boolean reverse) {
+    private static Tensor[] lstmSequence(Tensor projected, Tensor bias, Tensor h0, Tensor c0, Tensor rT, boolean reverse) {
         int steps = projected.size(0), batch = projected.size(1), hidden = rT.size(0);
         DType dtype = projected.dtype();
         Backend be = projected.backend();
+        boolean backward = Autograd.needed(projected, bias, h0, c0, rT);
+        int kept = backward ? steps : 1;
         Tensor result = Tensor.allocate(be, dtype, steps + 1, batch, hidden);
-        Tensor cells = Tensor.allocate(be, dtype, steps, batch, hidden), tanhCells = Tensor.allocate(be, dtype, steps, batch, hidden);
-        Tensor gates = Tensor.allocate(be, dtype, steps, batch, 4 * hidden);
+        Tensor cells = Tensor.allocate(be, dtype, steps, batch, hidden);
+        Tensor tanhCells = Tensor.allocate(be, dtype, kept, batch, hidden).expand(steps, batch, hidden);
+        Tensor gates = Tensor.allocate(be, dtype, kept, batch, 4 * hidden).expand(steps, batch, 4 * hidden);
         Tensor[] prevH = new Tensor[steps], prevC = new Tensor[steps];
         try (GradMode ng = GradMode.noGrad()) {
-            be.lstmSequence(projected.view, h0.view, c0.view, rT.view, reverse, gates.view, cells.view, tanhCells.view,
-                    result.narrow(0, 0, steps).view);
-            Reference.reachabilityFence(new Object[] {projected, h0, c0, rT});
+            be.lstmSequence(projected.view, bias == null ? null : bias.view, h0.view, c0.view, rT.view, reverse, gates.view, cells.view,
+                    tanhCells.view, result.narrow(0, 0, steps).view);
+            Reference.reachabilityFence(new Object[] {projected, bias, h0, c0, rT});
             for (int k = 0; k < steps; k++) {
                 int t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1;
                 prevH[t] = k == 0 ? h0 : result.select(0, before);
@@ -464,7 +470,7 @@ public final class Recurrent {
         List<Tensor> saved = new ArrayList<>(List.of(gates, tanhCells, cells));
         saved.addAll(List.of(prevH));
         saved.addAll(List.of(prevC));
-        Autograd.record("lstm", result, new Tensor[] {projected, h0, c0, rT}, gOut -> {
+        Autograd.record("lstm", result, new Tensor[] {projected, bias, h0, c0, rT}, gOut -> {
             Tensor dProjected = Tensor.allocate(be, dtype, steps, batch, 4 * hidden);
             // r row-major once, so each step's dGates @ r reads it in place.
             Tensor r = rT.mT().contiguous();
@@ -481,7 +487,8 @@ public final class Recurrent {
             }
             Tensor flatGates = dProjected.reshape(-1, 4 * hidden);
             Tensor dR = Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatGates);
-            return new Tensor[] {dProjected, dh, dc, dR};
+            Tensor dBias = bias != null && bias.requiresGrad() ? flatGates.sum(0) : null;
+            return new Tensor[] {dProjected, dBias, dh, dc, dR};
         }, saved.toArray(new Tensor[0]));
         return new Tensor[] {result.narrow(0, 0, steps), result.select(0, reverse ? 0 : steps - 1), result.select(0, steps)};
     }

@@ -9,15 +9,18 @@ import java.util.Arrays;
 final class RecurrentDefaults {
     private RecurrentDefaults() {}
 
-    static void lstmSequence(Backend be, View input, View h0, View c0, View recurrentT, boolean reverse, View gates, View cells,
-                             View tanhCells, View hidden) {
+    static void lstmSequence(Backend be, View input, View bias, View h0, View c0, View recurrentT, boolean reverse, View gates,
+                             View cells, View tanhCells, View hidden) {
         int steps = input.shape()[0];
         View product = be.allocateView(input.dtype(), input.shape()[1], input.shape()[2]);
+        // The bias as a (B, 4H) view repeating its one row.
+        View rows = bias == null ? null : bias.withShape(product.shape(), new long[] {0, bias.strides()[0]}, bias.offset());
         try {
             View h = h0, c = c0;
             for (int k = 0; k < steps; k++) {
                 int t = reverse ? steps - 1 - k : k;
                 be.matmul(h, recurrentT, product);
+                if (rows != null) be.binary(BinaryOp.ADD, product, rows, product);
                 be.lstmCell(step(input, t), product, c, step(gates, t), step(cells, t), step(tanhCells, t), step(hidden, t));
                 h = step(hidden, t);
                 c = step(cells, t);

@@ -56,11 +56,12 @@ public final class LstmCell {
 
     /**
      * Whether {@link #sequence} takes these operands: float32, whole vectors of hidden units, and dense rows (unit
-     * stride along the hidden units) in the (T, B, *) sequences, the (B, H) states and the (H, 4H) weight.
+     * stride along the hidden units) in the (T, B, *) sequences, the (B, H) states and the (H, 4H) weight; the bias
+     * (or null) may have any stride.
      */
-    public static boolean handlesSequence(View recurrentT, View h0, View c0, View... sequences) {
+    public static boolean handlesSequence(View recurrentT, View bias, View h0, View c0, View... sequences) {
         int h = recurrentT.shape()[0];
-        if (h == 0 || h % L != 0 || !handles(recurrentT, h0, c0)) return false;
+        if (h == 0 || h % L != 0 || !handles(recurrentT, h0, c0) || bias != null && bias.dtype() != DType.FLOAT32) return false;
         for (View v : sequences) if (v.dtype() != DType.FLOAT32 || v.rank() != 3 || v.strides()[2] != 1) return false;
         return true;
     }
@@ -70,16 +71,17 @@ public final class LstmCell {
      * weight is laid out once, by blocks of L hidden units: for each block, row k holds the block's four gate
      * vectors [i | o | f | c~] side by side. A register tile of {@link #MR} batch rows times those four vectors then
      * has all four gates of its units when its product is done, and the cell runs on them at once, from L1: no (B, 4H)
-     * product is written and read back, and no 12-row GEMM panel is padded to cover a batch of 32. A step is one
-     * hand-off, the blocks of units split over the pool.
+     * product is written and read back, and no 12-row GEMM panel is padded to cover a batch of 32. The tile's
+     * accumulators start from the bias, so adding it costs nothing. A step is one hand-off, the blocks of units split
+     * over the pool.
      */
-    public static void sequence(Function<View, MemorySegment> memory, View input, View h0, View c0, View recurrentT, boolean reverse,
-                                View gates, View cells, View tanhCells, View hidden) {
+    public static void sequence(Function<View, MemorySegment> memory, View input, View bias, View h0, View c0, View recurrentT,
+                                boolean reverse, View gates, View cells, View tanhCells, View hidden) {
         int steps = input.shape()[0], batch = input.shape()[1], h = recurrentT.shape()[0], blocks = h / L;
         if (steps == 0 || batch == 0) return;
         MemorySegment x = memory.apply(input), hs0 = memory.apply(h0), cs0 = memory.apply(c0), g = memory.apply(gates),
                 cs = memory.apply(cells), tc = memory.apply(tanhCells), hs = memory.apply(hidden);
-        float[] weight = blockWeight(memory.apply(recurrentT), recurrentT, h);
+        float[] weight = blockWeight(memory.apply(recurrentT), recurrentT, h), blockBias = blockBias(memory, bias, h);
         WorkerPool pool = WorkerPool.shared();
         int parts = (long) batch * 4 * h * h < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
         Sequence seq = new Sequence(x, input, g, gates, cs, cells, tc, tanhCells, hs, hidden);
@@ -96,7 +98,7 @@ public final class LstmCell {
             pool.run(parts, part -> {
                 float[] acc = BLOCK_SUMS.get(0, rows * 4 * L);
                 for (int u = blocks * part / parts, end = blocks * (part + 1) / parts; u < end; u++) {
-                    for (int r0 = 0; r0 < batch; r0 += MR) tile(h, hPrev, r0 * h, weight, u * h * 4 * L, acc, r0 * 4 * L);
+                    for (int r0 = 0; r0 < batch; r0 += MR) tile(h, hPrev, r0 * h, weight, u * h * 4 * L, blockBias, u * 4 * L, acc, r0 * 4 * L);
                     seq.cell(t, u, acc, batch, h, cp, cpAt, cpRow);
                 }
             });
@@ -135,14 +137,28 @@ public final class LstmCell {
         return out;
     }
 
+    /** The bias (4H, any stride; zeros if null) by blocks of L hidden units, as {@link #blockWeight}'s row: (q * H + u * L + j) at (u * 4 + q) * L + j. */
+    private static float[] blockBias(Function<View, MemorySegment> memory, View bias, int h) {
+        float[] out = new float[4 * h];
+        if (bias == null) return out;
+        MemorySegment b = memory.apply(bias);
+        for (int i = 0; i < 4 * h; i++) {
+            int q = i / h, u = i % h / L, j = i % L;
+            out[(u * 4 + q) * L + j] = b.getAtIndex(F32, bias.offset() + i * bias.strides()[0]);
+        }
+        return out;
+    }
+
     /**
-     * Rows r0 .. r0 + MR of one block's pre-activations: hidden rows (H each, from hRow in hp) times the block's
-     * weight (H rows of four vectors from w0), stored as MR rows of [i | o | f | c~] at acc[at].
+     * Rows r0 .. r0 + MR of one block's pre-activations: the block's bias (four vectors from biasAt) plus hidden rows (H
+     * each, from hRow in hp) times the block's weight (H rows of four vectors from w0), stored as MR rows of
+     * [i | o | f | c~] at acc[at].
      */
-    private static void tile(int h, float[] hp, int hRow, float[] w, int w0, float[] acc, int at) {
-        FloatVector zero = FloatVector.zero(S);
-        FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
-        FloatVector c0 = zero, c1 = zero, c2 = zero, c3 = zero, d0 = zero, d1 = zero, d2 = zero, d3 = zero;
+    private static void tile(int h, float[] hp, int hRow, float[] w, int w0, float[] bias, int biasAt, float[] acc, int at) {
+        FloatVector bi = FloatVector.fromArray(S, bias, biasAt), bo = FloatVector.fromArray(S, bias, biasAt + L),
+                bf = FloatVector.fromArray(S, bias, biasAt + 2 * L), bc = FloatVector.fromArray(S, bias, biasAt + 3 * L);
+        FloatVector a0 = bi, a1 = bo, a2 = bf, a3 = bc, b0 = bi, b1 = bo, b2 = bf, b3 = bc;
+        FloatVector c0 = bi, c1 = bo, c2 = bf, c3 = bc, d0 = bi, d1 = bo, d2 = bf, d3 = bc;
         for (int k = 0; k < h; k++) {
             int wi = w0 + k * 4 * L;
             FloatVector wi0 = FloatVector.fromArray(S, w, wi), wi1 = FloatVector.fromArray(S, w, wi + L),
