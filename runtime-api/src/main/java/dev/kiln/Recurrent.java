@@ -442,8 +442,9 @@ public final class Recurrent {
      * (T, B, 4H); without a gradient to take, those two are one step's buffer repeated (stride 0 along T), so
      * inference writes 5H rather than 10H values a step and row to memory. Recorded step by step, each step's slice of
      * {@code projected} cost its backward a zero-filled gradient of the whole (T, B, 4H) tensor plus an add of it:
-     * quadratic in T. Here the backward walks the steps once with {@link Backend#lstmCellBackward}, writing each step's gate gradient into one (T, B, 4H)
-     * buffer, and takes the recurrence weight's gradient in one product over all steps.
+     * quadratic in T. Here the backward walks the steps once, in one {@link Backend#lstmSequenceBackward}, writing
+     * each step's gate gradient into one (T, B, 4H) buffer, and takes the recurrence weight's gradient in one product
+     * over all steps.
      */
     private static Tensor[] lstmSequence(Tensor projected, Tensor bias, Tensor h0, Tensor c0, Tensor rT, boolean reverse) {
         int steps = projected.size(0), batch = projected.size(1), hidden = rT.size(0);
@@ -455,7 +456,7 @@ public final class Recurrent {
         Tensor cells = Tensor.allocate(be, dtype, steps, batch, hidden);
         Tensor tanhCells = Tensor.allocate(be, dtype, kept, batch, hidden).expand(steps, batch, hidden);
         Tensor gates = Tensor.allocate(be, dtype, kept, batch, 4 * hidden).expand(steps, batch, 4 * hidden);
-        Tensor[] prevH = new Tensor[steps], prevC = new Tensor[steps];
+        Tensor[] prevH = new Tensor[steps];
         try (GradMode ng = GradMode.noGrad()) {
             be.lstmSequence(projected.view, bias == null ? null : bias.view, h0.view, c0.view, rT.view, reverse, gates.view, cells.view,
                     tanhCells.view, result.narrow(0, 0, steps).view);
@@ -463,32 +464,22 @@ public final class Recurrent {
             for (int k = 0; k < steps; k++) {
                 int t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1;
                 prevH[t] = k == 0 ? h0 : result.select(0, before);
-                prevC[t] = k == 0 ? c0 : cells.select(0, before);
             }
             result.select(0, steps).copy_(steps == 0 ? c0 : cells.select(0, reverse ? 0 : steps - 1));
         }
         List<Tensor> saved = new ArrayList<>(List.of(gates, tanhCells, cells));
         saved.addAll(List.of(prevH));
-        saved.addAll(List.of(prevC));
         Autograd.record("lstm", result, new Tensor[] {projected, bias, h0, c0, rT}, gOut -> {
             Tensor dProjected = Tensor.allocate(be, dtype, steps, batch, 4 * hidden);
-            // r row-major once, so each step's dGates @ r reads it in place.
-            Tensor r = rT.mT().contiguous();
+            Tensor dh0 = Tensor.allocate(be, dtype, batch, hidden), dc0 = Tensor.allocate(be, dtype, batch, hidden);
             Tensor g = gOut.dtype() == dtype ? gOut : gOut.to(dtype);
-            Tensor dh = null, dc = g.select(0, steps);
-            for (int k = steps - 1; k >= 0; k--) {
-                int t = reverse ? steps - 1 - k : k;
-                Tensor dy = dh == null ? g.select(0, t) : g.select(0, t).add(dh);
-                Tensor dGates = dProjected.select(0, t), dcPrev = Tensor.allocate(be, dtype, batch, hidden);
-                be.lstmCellBackward(dy.view, dc.view, gates.select(0, t).view, prevC[t].view, tanhCells.select(0, t).view, dGates.view, dcPrev.view);
-                Reference.reachabilityFence(new Object[] {dy, dc});
-                dh = dGates.matmul(r);
-                dc = dcPrev;
-            }
+            be.lstmSequenceBackward(g.narrow(0, 0, steps).view, g.select(0, steps).view, gates.view, c0.view, cells.view, tanhCells.view,
+                    rT.view, reverse, dProjected.view, dh0.view, dc0.view);
+            Reference.reachabilityFence(new Object[] {g, gates, c0, cells, tanhCells, rT});
             Tensor flatGates = dProjected.reshape(-1, 4 * hidden);
             Tensor dR = Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatGates);
             Tensor dBias = bias != null && bias.requiresGrad() ? flatGates.sum(0) : null;
-            return new Tensor[] {dProjected, dBias, dh, dc, dR};
+            return new Tensor[] {dProjected, dBias, dh0, dc0, dR};
         }, saved.toArray(new Tensor[0]));
         return new Tensor[] {result.narrow(0, 0, steps), result.select(0, reverse ? 0 : steps - 1), result.select(0, steps)};
     }

@@ -437,6 +437,14 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void lstmSequenceBackward(View gradOutput, View gradCell, View gates, View c0, View cells, View tanhCells, View recurrentT,
+                                     boolean reverse, View gradGates, View gradH0, View gradC0) {
+        if (LstmCell.handlesSequenceBackward(recurrentT, gradCell, c0, gradH0, gradC0, gradOutput, gates, cells, tanhCells, gradGates))
+            LstmCell.sequenceBackward(Strided::seg, gradOutput, gradCell, gates, c0, cells, tanhCells, recurrentT, reverse, gradGates, gradH0, gradC0);
+        else Backend.super.lstmSequenceBackward(gradOutput, gradCell, gates, c0, cells, tanhCells, recurrentT, reverse, gradGates, gradH0, gradC0);
+    }
+
+    @Override
     public void lstmCellBackward(View gradHidden, View gradCell, View gates, View cell, View tanhCell, View gradGates, View gradCellIn) {
         if (LstmCell.handles(gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn))
             LstmCell.backward(Strided::seg, gradHidden, gradCell, gates, cell, tanhCell, gradGates, gradCellIn);

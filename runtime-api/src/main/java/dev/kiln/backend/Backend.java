@@ -586,6 +586,39 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * The backward pass of {@link #lstmSequence}, walking the steps in the opposite order: for each step t, with dh
+     * the hidden state's gradient from the step after it (zero at the last) and dc its cell's (at the last,
+     * {@code gradCell}), {@link #lstmCellBackward}{@code (gradOutput[t] + dh, dc, gates[t], c, tanhCells[t],
+     * gradGates[t], dc)}, where c is the previous step's entry of {@code cells} ({@code c0} at the first step), then
+     * {@code dh = gradGates[t] @ recurrentT^T}. What is left in dh and dc at the end goes to {@code gradH0} and
+     * {@code gradC0}. One call for the whole sequence lets a backend lay the recurrence weight out once and run each
+     * step's cell and product in one hand-off.
+     * <ul>
+     *   <li>{@code gradOutput}, {@code cells}, {@code tanhCells}: (T, B, H); {@code gates}, {@code gradGates}:
+     *       (T, B, 4H); {@code gradCell}, {@code c0}, {@code gradH0}, {@code gradC0}: (B, H); {@code recurrentT}:
+     *       (H, 4H). Any strides; one floating dtype throughout.</li>
+     * </ul>
+     * The default runs {@link #lstmCellBackward} and {@link #matmul} step by step ({@link RecurrentDefaults}).
+     *
+     * @param gradOutput the gradient of every step's hidden state, as the outputs received it
+     * @param gradCell the gradient of the final cell state
+     * @param gates every step's gate activations, as {@link #lstmSequence} wrote them
+     * @param c0 the initial cell state
+     * @param cells every step's cell state, as {@link #lstmSequence} wrote them
+     * @param tanhCells every step's tanh of its cell state, as {@link #lstmSequence} wrote them
+     * @param recurrentT the recurrence weight, transposed (H, 4H)
+     * @param reverse whether the forward steps ran from the last to the first
+     * @param gradGates the gradient of every step's gate pre-activations, written
+     * @param gradH0 the gradient of the initial hidden state, written
+     * @param gradC0 the gradient of the initial cell state, written
+     */
+    default void lstmSequenceBackward(View gradOutput, View gradCell, View gates, View c0, View cells, View tanhCells, View recurrentT,
+                                      boolean reverse, View gradGates, View gradH0, View gradC0) {
+        RecurrentDefaults.lstmSequenceBackward(this, gradOutput, gradCell, gates, c0, cells, tanhCells, recurrentT, reverse, gradGates,
+                gradH0, gradC0);
+    }
+
+    /**
      * Gradients of {@link #lstmCell} from the activations it wrote. With {@code dc = gradCell + gradHidden * o * (1 -
      * tanhCell^2)}: {@code gradGates = [dc * c~ * i(1-i), gradHidden * tanhCell * o(1-o), dc * cell * f(1-f),
      * dc * i * (1 - c~^2)]} (the pre-activations' gradients) and {@code gradCellIn = dc * f}. Shapes as for

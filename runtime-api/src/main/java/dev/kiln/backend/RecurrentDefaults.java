@@ -1,5 +1,7 @@
 package dev.kiln.backend;
 
+import dev.kiln.DType;
+
 import java.util.Arrays;
 
 /**
@@ -27,6 +29,33 @@ final class RecurrentDefaults {
             }
         } finally {
             be.release(product.buffer());
+        }
+    }
+
+    static void lstmSequenceBackward(Backend be, View gradOutput, View gradCell, View gates, View c0, View cells, View tanhCells,
+                                     View recurrentT, boolean reverse, View gradGates, View gradH0, View gradC0) {
+        int steps = gradOutput.shape()[0], batch = c0.shape()[0], h = c0.shape()[1];
+        DType dtype = c0.dtype();
+        long[] st = recurrentT.strides();
+        // The recurrence weight (4H, H) made dense once, so each step's product reads it in place.
+        View r = be.allocateView(dtype, 4 * h, h);
+        View dh = be.allocateView(dtype, batch, h), dy = be.allocateView(dtype, batch, h);
+        View[] dc = {be.allocateView(dtype, batch, h), be.allocateView(dtype, batch, h)};
+        try {
+            be.copy(recurrentT.withShape(new int[] {4 * h, h}, new long[] {st[1], st[0]}, recurrentT.offset()), r);
+            be.fill(dh, 0);
+            be.copy(gradCell, dc[0]);
+            for (int k = 0; k < steps; k++) {
+                int t = reverse ? k : steps - 1 - k, before = reverse ? t + 1 : t - 1;
+                be.binary(BinaryOp.ADD, step(gradOutput, t), dh, dy);
+                View prevC = k == steps - 1 ? c0 : step(cells, before), dGates = step(gradGates, t);
+                be.lstmCellBackward(dy, dc[k % 2], step(gates, t), prevC, step(tanhCells, t), dGates, dc[(k + 1) % 2]);
+                be.matmul(dGates, r, dh);
+            }
+            be.copy(dh, gradH0);
+            be.copy(dc[steps % 2], gradC0);
+        } finally {
+            for (View v : new View[] {r, dh, dy, dc[0], dc[1]}) be.release(v.buffer());
         }
     }
 

@@ -30,6 +30,8 @@ class LstmCellConformanceTest {
         // that is no whole number of register tiles; weights at the usual 1 / sqrt(H) scale, as with weights in
         // [-1, 1] the gates saturate and float32 is 2e-3 from float64 on a weight's gradient whatever the kernel.
         check(3, 5, 4, 256, 1 / 16.0);
+        // One block of units for the backward's product on one thread (the CPU's: 4 vectors wide at 512 bits).
+        check(4, 2, 3, 64, 1 / 8.0);
     }
 
     /** Weights (w, r, bias) in [-weightScale, weightScale], the rest in [-1, 1]. */

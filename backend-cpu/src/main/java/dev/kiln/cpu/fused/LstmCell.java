@@ -10,6 +10,7 @@ import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -81,7 +82,8 @@ public final class LstmCell {
         if (steps == 0 || batch == 0) return;
         MemorySegment x = memory.apply(input), hs0 = memory.apply(h0), cs0 = memory.apply(c0), g = memory.apply(gates),
                 cs = memory.apply(cells), tc = memory.apply(tanhCells), hs = memory.apply(hidden);
-        float[] weight = blockWeight(memory.apply(recurrentT), recurrentT, h), blockBias = blockBias(memory, bias, h);
+        float[] weight = blockWeight(memory.apply(recurrentT), recurrentT.offset(), recurrentT.strides()[0], recurrentT.strides()[1], h, blocks, L, h);
+        float[] blockBias = blockBias(memory, bias, h);
         WorkerPool pool = WorkerPool.shared();
         int parts = (long) batch * 4 * h * h < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
         Sequence seq = new Sequence(x, input, g, gates, cs, cells, tc, tanhCells, hs, hidden);
@@ -92,8 +94,8 @@ public final class LstmCell {
             int t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1;
             // The previous states: h0 and c0 at the first step, else the entries the last step wrote.
             MemorySegment hp = k == 0 ? hs0 : hs, cp = k == 0 ? cs0 : cs;
-            long hpAt = k == 0 ? h0.offset() * Float.BYTES : seq.at(hidden, before), hpRow = (k == 0 ? h0.strides()[0] : hidden.strides()[1]) * Float.BYTES;
-            long cpAt = k == 0 ? c0.offset() * Float.BYTES : seq.at(cells, before), cpRow = (k == 0 ? c0.strides()[0] : cells.strides()[1]) * Float.BYTES;
+            long hpAt = k == 0 ? h0.offset() * Float.BYTES : at(hidden, before), hpRow = rowBytes(k == 0 ? h0 : hidden);
+            long cpAt = k == 0 ? c0.offset() * Float.BYTES : at(cells, before), cpRow = rowBytes(k == 0 ? c0 : cells);
             for (int r = 0; r < batch; r++) MemorySegment.copy(hp, F32, hpAt + r * hpRow, hPrev, r * h, h);
             pool.run(parts, part -> {
                 float[] acc = BLOCK_SUMS.get(0, rows * 4 * L);
@@ -105,32 +107,139 @@ public final class LstmCell {
         }
     }
 
-    /** The (T, B, *) sequences of {@link #sequence}, with their segments. */
-    private record Sequence(MemorySegment x, View input, MemorySegment g, View gates, MemorySegment c, View cells,
-                            MemorySegment tc, View tanhCells, MemorySegment hOut, View hidden) {
-        /** The byte offset of step t's first row. */
-        long at(View v, int t) { return (v.offset() + t * v.strides()[0]) * Float.BYTES; }
+    /**
+     * Whether {@link #sequenceBackward} takes these operands: as {@link #handlesSequence}, and whole blocks of 4L units
+     * for the product's register tiles.
+     */
+    public static boolean handlesSequenceBackward(View recurrentT, View gradCell, View c0, View gradH0, View gradC0, View... sequences) {
+        return recurrentT.shape()[0] % (4 * L) == 0 && handlesSequence(recurrentT, null, gradCell, c0, sequences) && handles(gradH0, gradC0);
+    }
 
-        static long row(View v) { return v.strides()[1] * Float.BYTES; }
+    /** The tiles' starting value where there is no bias: four zero vectors. */
+    private static final float[] NO_BIAS = new float[4 * L];
 
-        /** The cell of step t for hidden-unit block u, every row, from the block's pre-activations in acc. */
-        void cell(int t, int u, float[] acc, int batch, int h, MemorySegment cp, long cpAt, long cpRow) {
-            long unit = (long) u * L * Float.BYTES, gate = (long) h * Float.BYTES;
-            activateBlock(acc, batch, x, at(input, t) + unit, row(input), g, at(gates, t) + unit, row(gates), gate);
-            updateBlock(batch, g, at(gates, t) + unit, row(gates), gate, cp, cpAt + unit, cpRow, c, at(cells, t) + unit, row(cells),
-                    tc, at(tanhCells, t) + unit, row(tanhCells), hOut, at(hidden, t) + unit, row(hidden));
+    /**
+     * The backward pass of {@link #sequence} (see {@link dev.kiln.backend.Backend#lstmSequenceBackward}). The product
+     * dh = dGates @ r runs on the forward's register tiles, over r (4H, H) laid out once by blocks of 4L units. A
+     * step is one hand-off: each part first finishes the last step's product for its blocks of units (every part
+     * wrote its share of those gate gradients before the hand-off) and adds this step's output gradient to it, then
+     * runs this step's cell on the same units, which needs no other part's dh. The gate gradients go to the output
+     * and to one of two heap arrays in turn, which the next step's products read while this step's are written.
+     */
+    public static void sequenceBackward(Function<View, MemorySegment> memory, View gradOutput, View gradCell, View gates, View c0, View cells,
+                                        View tanhCells, View recurrentT, boolean reverse, View gradGates, View gradH0, View gradC0) {
+        int steps = gradOutput.shape()[0], batch = c0.shape()[0], h = c0.shape()[1], width = 4 * L, blocks = h / width;
+        if (batch == 0) return;
+        MemorySegment dOut = memory.apply(gradOutput), g = memory.apply(gates), cs0 = memory.apply(c0), cs = memory.apply(cells),
+                tc = memory.apply(tanhCells), dg = memory.apply(gradGates), dh0 = memory.apply(gradH0), dc0 = memory.apply(gradC0),
+                dcFinal = memory.apply(gradCell);
+        long unitRow = (long) h * Float.BYTES, gate = (long) h * Float.BYTES;
+        if (steps == 0) {
+            for (int r = 0; r < batch; r++) {
+                MemorySegment.copy(dcFinal, gradCell.offset() * Float.BYTES + r * rowBytes(gradCell), dc0, gradC0.offset() * Float.BYTES + r * rowBytes(gradC0), unitRow);
+                dh0.asSlice(gradH0.offset() * Float.BYTES + r * rowBytes(gradH0), unitRow).fill((byte) 0);
+            }
+            return;
+        }
+        float[] weight = blockWeight(memory.apply(recurrentT), recurrentT.offset(), recurrentT.strides()[1], recurrentT.strides()[0], 4 * h,
+                blocks, width, L);
+        int rows = Math.ceilDiv(batch, MR) * MR;
+        // Each step's gate gradients for the next step's product, rows padded with zeros to whole tiles.
+        float[][] dGates = {new float[rows * 4 * h], new float[rows * 4 * h]};
+        WorkerPool pool = WorkerPool.shared();
+        int parts = (long) batch * 4 * h * h < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
+        try (Arena arena = Arena.ofShared()) {
+            // The hidden state's gradient for the cell (dy = output gradient + dh) and the cell's, (B, H) each.
+            MemorySegment dy = arena.allocate(batch * unitRow, 64), dc = arena.allocate(batch * unitRow, 64);
+            for (int k = 0; k <= steps; k++) {
+                int kk = k, t = reverse ? k : steps - 1 - k, before = reverse ? t + 1 : t - 1;
+                pool.run(parts, part -> {
+                    float[] acc = BLOCK_SUMS.get(0, rows * width);
+                    for (int u = blocks * part / parts, end = blocks * (part + 1) / parts; u < end; u++) {
+                        long unit = (long) u * width * Float.BYTES;
+                        if (kk > 0) {
+                            for (int r0 = 0; r0 < batch; r0 += MR) tile(4 * h, dGates[(kk + 1) % 2], r0 * 4 * h, weight, u * 4 * h * width, NO_BIAS, 0, acc, r0 * width);
+                            // dh goes to dy with this step's output gradient added, or after the first step to gradH0.
+                            if (kk < steps) addRows(acc, batch, dOut, at(gradOutput, t) + unit, rowBytes(gradOutput), dy, unit, unitRow);
+                            else addRows(acc, batch, null, 0, 0, dh0, gradH0.offset() * Float.BYTES + unit, rowBytes(gradH0));
+                        }
+                        if (kk == steps) {
+                            for (int r = 0; r < batch; r++) {
+                                MemorySegment.copy(dc, unit + r * unitRow, dc0, gradC0.offset() * Float.BYTES + r * rowBytes(gradC0) + unit, width * Float.BYTES);
+                            }
+                            continue;
+                        }
+                        MemorySegment dhIn = kk == 0 ? dOut : dy, dcIn = kk == 0 ? dcFinal : dc, cPrev = kk == steps - 1 ? cs0 : cs;
+                        long dhAt = kk == 0 ? at(gradOutput, t) : 0, dhRow = kk == 0 ? rowBytes(gradOutput) : unitRow;
+                        long dcAt = kk == 0 ? gradCell.offset() * Float.BYTES : 0, dcRow = kk == 0 ? rowBytes(gradCell) : unitRow;
+                        long cAt = kk == steps - 1 ? c0.offset() * Float.BYTES : at(cells, before), cRow = rowBytes(kk == steps - 1 ? c0 : cells);
+                        float[] next = dGates[kk % 2];
+                        for (int r = 0; r < batch; r++) {
+                            long dgAt = at(gradGates, t) + r * rowBytes(gradGates) + unit;
+                            backwardRow(dhIn, dhAt + r * dhRow + unit, dcIn, dcAt + r * dcRow + unit, g, at(gates, t) + r * rowBytes(gates) + unit,
+                                    cPrev, cAt + r * cRow + unit, tc, at(tanhCells, t) + r * rowBytes(tanhCells) + unit, dg, dgAt,
+                                    dc, r * unitRow + unit, gate, width);
+                            for (int q = 0; q < 4; q++) MemorySegment.copy(dg, F32, dgAt + q * gate, next, r * 4 * h + q * h + u * width, width);
+                        }
+                    }
+                });
+            }
         }
     }
 
-    /** rT (H, 4H) by blocks of L hidden units: element (k, q * H + u * L + j) at ((u * H + k) * 4 + q) * L + j. */
-    private static float[] blockWeight(MemorySegment w, View rT, int h) {
-        float[] out = new float[h * 4 * h];
-        long rowBytes = rT.strides()[0] * Float.BYTES, base = rT.offset() * Float.BYTES;
-        for (int u = 0; u < h / L; u++) {
-            for (int k = 0; k < h; k++) {
-                for (int q = 0; q < 4; q++) {
-                    FloatVector.fromMemorySegment(S, typed(w), base + k * rowBytes + ((long) q * h + (long) u * L) * Float.BYTES, ORDER)
-                            .intoArray(out, ((u * h + k) * 4 + q) * L);
+    /**
+     * Stores the tiles' block of 4L columns in acc (row-major, rows 4L apart) plus, unless {@code add} is null, the
+     * same block of add's rows, to rows of out.
+     */
+    private static void addRows(float[] acc, int batch, MemorySegment add, long addAt, long addRow, MemorySegment out, long outAt, long outRow) {
+        out = typed(out);
+        for (int r = 0; r < batch; r++) {
+            for (int q = 0; q < 4; q++) {
+                FloatVector v = FloatVector.fromArray(S, acc, (r * 4 + q) * L);
+                if (add != null) v = v.add(ld(add, addAt + r * addRow + q * L * Float.BYTES));
+                v.intoMemorySegment(out, outAt + r * outRow + q * L * Float.BYTES, ORDER);
+            }
+        }
+    }
+
+    /** The byte offset of step t's first row in a (T, B, *) view. */
+    private static long at(View v, int t) { return (v.offset() + t * v.strides()[0]) * Float.BYTES; }
+
+    /** Bytes between rows of a (B, *) view or of each step of a (T, B, *) one. */
+    private static long rowBytes(View v) { return v.strides()[v.rank() - 2] * Float.BYTES; }
+
+    /** The (T, B, *) sequences of {@link #sequence}, with their segments. */
+    private record Sequence(MemorySegment x, View input, MemorySegment g, View gates, MemorySegment c, View cells,
+                            MemorySegment tc, View tanhCells, MemorySegment hOut, View hidden) {
+        /** The cell of step t for hidden-unit block u, every row, from the block's pre-activations in acc. */
+        void cell(int t, int u, float[] acc, int batch, int h, MemorySegment cp, long cpAt, long cpRow) {
+            long unit = (long) u * L * Float.BYTES, gate = (long) h * Float.BYTES;
+            activateBlock(acc, batch, x, at(input, t) + unit, rowBytes(input), g, at(gates, t) + unit, rowBytes(gates), gate);
+            updateBlock(batch, g, at(gates, t) + unit, rowBytes(gates), gate, cp, cpAt + unit, cpRow, c, at(cells, t) + unit, rowBytes(cells),
+                    tc, at(tanhCells, t) + unit, rowBytes(tanhCells), hOut, at(hidden, t) + unit, rowBytes(hidden));
+        }
+    }
+
+    /**
+     * A K-row matrix (element (k, col) at {@code base + k * rowStride + col * colStride}) laid out for {@link #tile}
+     * by blocks of four vectors: row k of block u holds the L columns from {@code u * blockStride + q * vectorStride}
+     * for q = 0..3, element (k, u * blockStride + q * vectorStride + j) at ((u * K + k) * 4 + q) * L + j. The forward
+     * takes rT (H, 4H) with the four gates of L units in a block (blockStride L, vectorStride H); the backward takes
+     * its transpose (4H, H) with 4L consecutive units (blockStride 4L, vectorStride L).
+     */
+    private static float[] blockWeight(MemorySegment w, long base, long rowStride, long colStride, int rows, int blocks, int blockStride,
+                                       int vectorStride) {
+        float[] out = new float[blocks * rows * 4 * L];
+        for (int u = 0; u < blocks; u++) {
+            for (int q = 0; q < 4; q++) {
+                long col = u * blockStride + q * vectorStride;
+                if (colStride == 1) {
+                    for (int k = 0; k < rows; k++)
+                        FloatVector.fromMemorySegment(S, typed(w), (base + k * rowStride + col) * Float.BYTES, ORDER).intoArray(out, ((u * rows + k) * 4 + q) * L);
+                } else {
+                    // Down each column in turn: along the rows, which are the source's dense axis here.
+                    for (int j = 0; j < L; j++)
+                        for (int k = 0; k < rows; k++) out[((u * rows + k) * 4 + q) * L + j] = w.getAtIndex(F32, base + k * rowStride + (col + j) * colStride);
                 }
             }
         }
@@ -283,17 +392,19 @@ public final class LstmCell {
                 tc = memory.apply(tanhCell), dg = memory.apply(gradGates), dcOut = memory.apply(gradCellIn);
         int h = cell.shape()[1];
         rows(cell, b -> backwardRow(dh, row(gradHidden, b), dcIn, row(gradCell, b), g, row(gates, b), c, row(cell, b), tc, row(tanhCell, b),
-                dg, row(gradGates, b), dcOut, row(gradCellIn, b), h));
+                dg, row(gradGates, b), dcOut, row(gradCellIn, b), (long) h * Float.BYTES, h));
     }
 
-    /** One row of the backward cell, written like {@link #forwardRow}. */
+    /**
+     * The backward cell over n units of a row, written like {@link #forwardRow}; the four gates of each unit are
+     * {@code gate} bytes apart in g and dg. dcIn and dcOut may be the same memory.
+     */
     private static void backwardRow(MemorySegment dh, long dhb, MemorySegment dcIn, long dcInB, MemorySegment g, long gb, MemorySegment c, long cb,
-                                    MemorySegment tc, long tcb, MemorySegment dg, long dgb, MemorySegment dcOut, long dcOutB, int h) {
+                                    MemorySegment tc, long tcb, MemorySegment dg, long dgb, MemorySegment dcOut, long dcOutB, long gate, int n) {
         dg = typed(dg);
         dcOut = typed(dcOut);
-        long gate = (long) h * Float.BYTES;
         int j = 0;
-        for (; j <= h - L; j += L) {
+        for (; j <= n - L; j += L) {
             long q = (long) j * Float.BYTES;
             FloatVector i = ld(g, gb + q), o = ld(g, gb + gate + q), f = ld(g, gb + 2 * gate + q), cand = ld(g, gb + 3 * gate + q);
             FloatVector t = ld(tc, tcb + q), dhv = ld(dh, dhb + q);
@@ -304,7 +415,7 @@ public final class LstmCell {
             dc.mul(i).mul(ONE.sub(cand.mul(cand))).intoMemorySegment(dg, dgb + 3 * gate + q, ORDER);
             dc.mul(f).intoMemorySegment(dcOut, dcOutB + q, ORDER);
         }
-        for (; j < h; j++) {
+        for (; j < n; j++) {
             long q = (long) j * Float.BYTES;
             float i = get(g, gb + q), o = get(g, gb + gate + q), f = get(g, gb + 2 * gate + q), cand = get(g, gb + 3 * gate + q);
             float t = get(tc, tcb + q), dhv = get(dh, dhb + q);
