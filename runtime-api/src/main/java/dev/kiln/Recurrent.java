@@ -346,23 +346,23 @@ public final class Recurrent {
                 boolean reverse = o.direction() == Direction.REVERSE || d == 1;
                 Tensor b = bias == null ? null : bias.select(0, d);
                 List<Activation> dirActs = acts.size() == perDir ? acts : acts.subList(d * perDir, (d + 1) * perDir);
-                // r^T made row-major once per sequence: every step's h @ r^T then reads it in place, where a
-                // transposed view would be packed again at each step.
-                Weights wd = new Weights(w.select(0, d).t(), r.select(0, d).t().contiguous(), b == null ? null : b.narrow(0, 0, gh),
-                        b == null ? null : b.narrow(0, gh, gh), peephole == null ? null : peephole.select(0, d), dirActs);
-                Tensor projected = xs.matmul(wd.wT);
+                Tensor wT = w.select(0, d).t(), rT = r.select(0, d).t(), dirPeephole = peephole == null ? null : peephole.select(0, d);
                 Tensor h = h0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : h0s.select(0, d);
                 Tensor c = cell != Cell.LSTM ? null : c0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : c0s.select(0, d);
-                if (cell == Cell.LSTM && fusable(wd, valid, o) && sameType(projected, h, c, wd.rT)
-                        && (b == null || sameType(projected, b))) {
+                if (cell == Cell.LSTM && fusable(dirPeephole, dirActs, valid, o) && sameType(xs, wT, h, c, rT) && (b == null || sameType(xs, b))) {
                     // Both biases summed once, added inside the sequence kernel rather than in a pass over the projection.
-                    Tensor biases = b == null ? null : wd.wb.add(wd.rb);
-                    Tensor[] yhc = lstmSequence(projected, biases, h, c, wd.rT, reverse);
+                    Tensor biases = b == null ? null : b.narrow(0, 0, gh).add(b.narrow(0, gh, gh));
+                    Tensor[] yhc = lstmSequence(xs, wT, biases, h, c, rT, reverse);
                     outputs.add(yhc[0]);
                     hiddens.add(yhc[1]);
                     cells.add(yhc[2]);
                     continue;
                 }
+                // r^T made row-major once per sequence: every step's h @ r^T then reads it in place, where a
+                // transposed view would be packed again at each step.
+                Weights wd = new Weights(wT, rT.contiguous(), b == null ? null : b.narrow(0, 0, gh), b == null ? null : b.narrow(0, gh, gh),
+                        dirPeephole, dirActs);
+                Tensor projected = xs.matmul(wd.wT);
                 if (wd.wb != null) projected = projected.add(wd.wb);
                 Tensor[] ys = new Tensor[steps], inputs = stepsOf(projected);
                 for (int k = 0; k < steps; k++) {
@@ -428,29 +428,29 @@ public final class Recurrent {
     }
 
     /** Whether an LSTM direction is the plain one {@link #lstmSequence} computes: default activations, no peepholes, clip, coupled gates or lengths. */
-    private static boolean fusable(Weights w, Tensor valid, Options o) {
-        return valid == null && w.peephole == null && Double.isInfinite(o.clip()) && !o.inputForget()
-                && w.acts.equals(Cell.LSTM.defaults);
+    private static boolean fusable(Tensor peephole, List<Activation> acts, Tensor valid, Options o) {
+        return valid == null && peephole == null && Double.isInfinite(o.clip()) && !o.inputForget() && acts.equals(Cell.LSTM.defaults);
     }
 
     /**
-     * One direction of a plain LSTM over every step as a single autograd node, from the input projection and the
-     * summed biases (or null), returning (outputs (T, B, H), final hidden, final cell), by one
+     * One direction of a plain LSTM over every step as a single autograd node, from the input (T, B, I), the input
+     * weight transposed, and the summed biases (or null), returning (outputs (T, B, H), final hidden, final cell), by one
      * {@link Backend#lstmSequence} (each step's recurrence product, bias, gates, activations and state update, fused
      * where the backend can), writing straight into buffers for the whole sequence: the outputs and the final cell
      * (T + 1, B, H), the cells (T, B, H), and for the backward the cells' tanh (T, B, H) and the gate activations
      * (T, B, 4H); without a gradient to take, those two are one step's buffer repeated (stride 0 along T), so
-     * inference writes 5H rather than 10H values a step and row to memory. Recorded step by step, each step's slice of
-     * {@code projected} cost its backward a zero-filled gradient of the whole (T, B, 4H) tensor plus an add of it:
-     * quadratic in T. Here the backward walks the steps once, in one {@link Backend#lstmSequenceBackward}, writing
-     * each step's gate gradient into one (T, B, 4H) buffer, and takes the recurrence weight's gradient in one product
-     * over all steps.
+     * inference writes 5H rather than 10H values a step and row to memory. The backend decides whether the input
+     * projection is one product over every step or part of each step's tiles. Recorded step by step, each step's
+     * slice of the projected input cost its backward a zero-filled gradient of the whole (T, B, 4H) tensor plus an add
+     * of it: quadratic in T. Here the backward walks the steps once, in one {@link Backend#lstmSequenceBackward},
+     * writing each step's gate gradient into one (T, B, 4H) buffer, and takes the input's and both weights' gradients
+     * in one product each over all steps.
      */
-    private static Tensor[] lstmSequence(Tensor projected, Tensor bias, Tensor h0, Tensor c0, Tensor rT, boolean reverse) {
-        int steps = projected.size(0), batch = projected.size(1), hidden = rT.size(0);
-        DType dtype = projected.dtype();
-        Backend be = projected.backend();
-        boolean backward = Autograd.needed(projected, bias, h0, c0, rT);
+    private static Tensor[] lstmSequence(Tensor x, Tensor wT, Tensor bias, Tensor h0, Tensor c0, Tensor rT, boolean reverse) {
+        int steps = x.size(0), batch = x.size(1), hidden = rT.size(0);
+        DType dtype = x.dtype();
+        Backend be = x.backend();
+        boolean backward = Autograd.needed(x, wT, bias, h0, c0, rT);
         int kept = backward ? steps : 1;
         Tensor result = Tensor.allocate(be, dtype, steps + 1, batch, hidden);
         Tensor cells = Tensor.allocate(be, dtype, steps, batch, hidden);
@@ -458,9 +458,9 @@ public final class Recurrent {
         Tensor gates = Tensor.allocate(be, dtype, kept, batch, 4 * hidden).expand(steps, batch, 4 * hidden);
         Tensor[] prevH = new Tensor[steps];
         try (GradMode ng = GradMode.noGrad()) {
-            be.lstmSequence(projected.view, bias == null ? null : bias.view, h0.view, c0.view, rT.view, reverse, gates.view, cells.view,
+            be.lstmSequence(x.view, wT.view, bias == null ? null : bias.view, h0.view, c0.view, rT.view, reverse, gates.view, cells.view,
                     tanhCells.view, result.narrow(0, 0, steps).view);
-            Reference.reachabilityFence(new Object[] {projected, bias, h0, c0, rT});
+            Reference.reachabilityFence(new Object[] {x, wT, bias, h0, c0, rT});
             for (int k = 0; k < steps; k++) {
                 int t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1;
                 prevH[t] = k == 0 ? h0 : result.select(0, before);
@@ -469,17 +469,20 @@ public final class Recurrent {
         }
         List<Tensor> saved = new ArrayList<>(List.of(gates, tanhCells, cells));
         saved.addAll(List.of(prevH));
-        Autograd.record("lstm", result, new Tensor[] {projected, bias, h0, c0, rT}, gOut -> {
+        Autograd.record("lstm", result, new Tensor[] {x, wT, bias, h0, c0, rT}, gOut -> {
             Tensor dProjected = Tensor.allocate(be, dtype, steps, batch, 4 * hidden);
             Tensor dh0 = Tensor.allocate(be, dtype, batch, hidden), dc0 = Tensor.allocate(be, dtype, batch, hidden);
             Tensor g = gOut.dtype() == dtype ? gOut : gOut.to(dtype);
             be.lstmSequenceBackward(g.narrow(0, 0, steps).view, g.select(0, steps).view, gates.view, c0.view, cells.view, tanhCells.view,
                     rT.view, reverse, dProjected.view, dh0.view, dc0.view);
             Reference.reachabilityFence(new Object[] {g, gates, c0, cells, tanhCells, rT});
+            // The weights' gradients are one product each over every step's rows, as the input projection's were.
             Tensor flatGates = dProjected.reshape(-1, 4 * hidden);
-            Tensor dR = Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatGates);
+            Tensor dX = x.requiresGrad() ? flatGates.matmul(wT.mT()).reshape(x.shape()) : null;
+            Tensor dWT = wT.requiresGrad() ? x.reshape(-1, x.size(2)).mT().matmul(flatGates) : null;
+            Tensor dR = rT.requiresGrad() ? Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatGates) : null;
             Tensor dBias = bias != null && bias.requiresGrad() ? flatGates.sum(0) : null;
-            return new Tensor[] {dProjected, dBias, dh0, dc0, dR};
+            return new Tensor[] {dX, dWT, dBias, dh0, dc0, dR};
         }, saved.toArray(new Tensor[0]));
         return new Tensor[] {result.narrow(0, 0, steps), result.select(0, reverse ? 0 : steps - 1), result.select(0, steps)};
     }

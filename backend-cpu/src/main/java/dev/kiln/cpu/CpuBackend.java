@@ -429,11 +429,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void lstmSequence(View input, View bias, View h0, View c0, View recurrentT, boolean reverse, View gates, View cells,
-                             View tanhCells, View hidden) {
-        if (LstmCell.handlesSequence(recurrentT, bias, h0, c0, input, gates, cells, tanhCells, hidden))
-            LstmCell.sequence(Strided::seg, input, bias, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
-        else Backend.super.lstmSequence(input, bias, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
+    public void lstmSequence(View input, View inputWeightT, View bias, View h0, View c0, View recurrentT, boolean reverse, View gates,
+                             View cells, View tanhCells, View hidden) {
+        if (LstmCell.handlesSequence(input, inputWeightT, recurrentT, bias, h0, c0, gates, cells, tanhCells, hidden))
+            LstmCell.sequence(Strided::seg, input, inputWeightT, bias, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
+        else Backend.super.lstmSequence(input, inputWeightT, bias, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
     }
 
     @Override

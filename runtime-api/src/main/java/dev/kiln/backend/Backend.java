@@ -556,20 +556,23 @@ public interface Backend extends AutoCloseable {
 
     /**
      * A plain LSTM direction over a whole sequence: for each step t in turn (from the last to the first if
-     * {@code reverse}), {@link #lstmCell}{@code (input[t], h @ recurrentT + bias, c, gates[t], cells[t], tanhCells[t],
-     * hidden[t])}, where h and c are the previous step's {@code hidden} and {@code cells} entries ({@code h0} and
-     * {@code c0} at the first step). One call for the whole sequence lets a backend prepare the recurrence weight
-     * once and fuse each step's product, the bias and the cell.
+     * {@code reverse}), {@link #lstmCell}{@code (x[t], h @ recurrentT + bias, c, gates[t], cells[t], tanhCells[t],
+     * hidden[t])}, where x is {@code input @ inputWeightT} (or {@code input} itself, already projected, where
+     * {@code inputWeightT} is null) and h and c are the previous step's {@code hidden} and {@code cells} entries
+     * ({@code h0} and {@code c0} at the first step). One call for the whole sequence lets a backend lay the weights
+     * out once and fuse each step's products, the bias and the cell.
      * <ul>
-     *   <li>{@code input}, {@code gates}: (T, B, 4H); {@code cells}, {@code tanhCells}, {@code hidden}: (T, B, H);
-     *       {@code h0}, {@code c0}: (B, H); {@code recurrentT}: (H, 4H); {@code bias}: (4H) or null. Any strides; one
-     *       floating dtype throughout.</li>
+     *   <li>{@code input}: (T, B, I) with {@code inputWeightT} (I, 4H), or (T, B, 4H) with it null; {@code gates}:
+     *       (T, B, 4H); {@code cells}, {@code tanhCells}, {@code hidden}: (T, B, H); {@code h0}, {@code c0}: (B, H);
+     *       {@code recurrentT}: (H, 4H); {@code bias}: (4H) or null. Any strides; one floating dtype throughout.</li>
      *   <li>{@code gates} and {@code tanhCells} are only written (the backward reads them): where no gradient is
      *       wanted, the caller may pass views that repeat one step's buffer (stride 0 along T).</li>
      * </ul>
-     * The default runs {@link #matmul} and {@link #lstmCell} step by step ({@link RecurrentDefaults}).
+     * The default projects the input with one {@link #matmul} over every step, then runs {@link #matmul} and
+     * {@link #lstmCell} step by step ({@link RecurrentDefaults}).
      *
-     * @param input every step's projected input
+     * @param input every step's input, or its projection where {@code inputWeightT} is null
+     * @param inputWeightT the input weight, transposed (I, 4H), or null
      * @param bias added to every step's gate pre-activations (the LSTM's two biases summed), or null
      * @param h0 the initial hidden state
      * @param c0 the initial cell state
@@ -580,9 +583,9 @@ public interface Backend extends AutoCloseable {
      * @param tanhCells tanh of every step's new cell state, written
      * @param hidden every step's new hidden state, written
      */
-    default void lstmSequence(View input, View bias, View h0, View c0, View recurrentT, boolean reverse, View gates, View cells,
-                              View tanhCells, View hidden) {
-        RecurrentDefaults.lstmSequence(this, input, bias, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
+    default void lstmSequence(View input, View inputWeightT, View bias, View h0, View c0, View recurrentT, boolean reverse, View gates,
+                              View cells, View tanhCells, View hidden) {
+        RecurrentDefaults.lstmSequence(this, input, inputWeightT, bias, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
     }
 
     /**

@@ -11,25 +11,51 @@ import java.util.Arrays;
 final class RecurrentDefaults {
     private RecurrentDefaults() {}
 
-    static void lstmSequence(Backend be, View input, View bias, View h0, View c0, View recurrentT, boolean reverse, View gates,
-                             View cells, View tanhCells, View hidden) {
-        int steps = input.shape()[0];
-        View product = be.allocateView(input.dtype(), input.shape()[1], input.shape()[2]);
-        // The bias as a (B, 4H) view repeating its one row.
-        View rows = bias == null ? null : bias.withShape(product.shape(), new long[] {0, bias.strides()[0]}, bias.offset());
+    static void lstmSequence(Backend be, View input, View inputWeightT, View bias, View h0, View c0, View recurrentT, boolean reverse,
+                             View gates, View cells, View tanhCells, View hidden) {
+        int steps = input.shape()[0], batch = input.shape()[1], gh = recurrentT.shape()[1];
+        DType dtype = input.dtype();
+        if (inputWeightT != null) {
+            // Every step's input projection in one product, then the backend's own sequence over it.
+            View projected = be.allocateView(dtype, steps, batch, gh);
+            try {
+                View rows = rows(input);
+                if (rows != null) be.matmul(rows, inputWeightT, rows(projected));
+                else be.matmul(input, inputWeightT.withShape(new int[] {steps, input.shape()[2], gh},
+                        new long[] {0, inputWeightT.strides()[0], inputWeightT.strides()[1]}, inputWeightT.offset()), projected);
+                be.lstmSequence(projected, null, bias, h0, c0, recurrentT, reverse, gates, cells, tanhCells, hidden);
+            } finally {
+                be.release(projected.buffer());
+            }
+            return;
+        }
+        // The recurrence weight made dense once, so each step's product reads it in place; the bias as a (B, 4H) view
+        // repeating its one row.
+        View r = be.allocateView(dtype, recurrentT.shape()), product = be.allocateView(dtype, batch, gh);
+        View biasRows = bias == null ? null : bias.withShape(product.shape(), new long[] {0, bias.strides()[0]}, bias.offset());
         try {
+            be.copy(recurrentT, r);
             View h = h0, c = c0;
             for (int k = 0; k < steps; k++) {
                 int t = reverse ? steps - 1 - k : k;
-                be.matmul(h, recurrentT, product);
-                if (rows != null) be.binary(BinaryOp.ADD, product, rows, product);
+                be.matmul(h, r, product);
+                if (biasRows != null) be.binary(BinaryOp.ADD, product, biasRows, product);
                 be.lstmCell(step(input, t), product, c, step(gates, t), step(cells, t), step(tanhCells, t), step(hidden, t));
                 h = step(hidden, t);
                 c = step(cells, t);
             }
         } finally {
+            be.release(r.buffer());
             be.release(product.buffer());
         }
+    }
+
+    /** A (T, B, n) view as the (T * B, n) matrix of its rows, where its strides allow; else null. */
+    private static View rows(View v) {
+        long[] st = v.strides();
+        int[] shape = v.shape();
+        if (shape[1] > 1 && st[0] != shape[1] * st[1] && shape[0] > 1) return null;
+        return v.withShape(new int[] {shape[0] * shape[1], shape[2]}, new long[] {shape[1] > 1 ? st[1] : st[0], st[2]}, v.offset());
     }
 
     static void lstmSequenceBackward(Backend be, View gradOutput, View gradCell, View gates, View c0, View cells, View tanhCells,

@@ -32,6 +32,10 @@ class LstmCellConformanceTest {
         check(3, 5, 4, 256, 1 / 16.0);
         // One block of units for the backward's product on one thread (the CPU's: 4 vectors wide at 512 bits).
         check(4, 2, 3, 64, 1 / 8.0);
+        // Batches from which a backend may take the input projection into each step's product (the CPU: 16 rows),
+        // on one thread and split, with an input width that is no whole vector.
+        check(3, 17, 5, 64, 1 / 8.0);
+        check(2, 16, 24, 256, 1 / 16.0);
     }
 
     /** Weights (w, r, bias) in [-weightScale, weightScale], the rest in [-1, 1]. */
