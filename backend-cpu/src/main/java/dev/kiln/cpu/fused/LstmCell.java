@@ -106,38 +106,52 @@ public final class LstmCell {
         if (steps == 0 || batch == 0) return;
         MemorySegment x = memory.apply(input), hs0 = memory.apply(h0), cs0 = memory.apply(c0), g = memory.apply(gates),
                 cs = memory.apply(cells), tc = memory.apply(tanhCells), hs = memory.apply(hidden);
-        float[] weight = new float[blocks * depth * 4 * L];
-        if (in > 0) blockWeight(weight, depth, 0, memory.apply(inputWeightT), inputWeightT.offset(), inputWeightT.strides()[0],
-                inputWeightT.strides()[1], in, blocks, L, h);
-        blockWeight(weight, depth, in, memory.apply(recurrentT), recurrentT.offset(), recurrentT.strides()[0], recurrentT.strides()[1], h, blocks, L, h);
-        float[] blockBias = blockBias(memory, bias, h);
         WorkerPool pool = WorkerPool.shared();
         int parts = (long) batch * 4 * h * depth < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
+        float[] weight = new float[blocks * depth * 4 * L];
+        MemorySegment wIn = in > 0 ? memory.apply(inputWeightT) : null, wRec = memory.apply(recurrentT);
+        pool.run(parts, part -> {
+            int from = blocks * part / parts, to = blocks * (part + 1) / parts;
+            if (in > 0) blockWeight(weight, depth, 0, wIn, inputWeightT.offset(), inputWeightT.strides()[0], inputWeightT.strides()[1], in, from, to, L, h);
+            blockWeight(weight, depth, in, wRec, recurrentT.offset(), recurrentT.strides()[0], recurrentT.strides()[1], h, from, to, L, h);
+        });
+        float[] blockBias = blockBias(memory, bias, h);
         // The cell adds the projected input where it was not in the tiles.
         Sequence seq = new Sequence(in > 0 ? null : x, input, g, gates, cs, cells, tc, tanhCells, hs, hidden);
         int rows = Math.ceilDiv(batch, MR) * MR;
-        // Each row's [x_t | previous hidden state], rows padded with zeros to whole tiles, copied once a step for every part.
-        float[] hPrev = new float[rows * depth];
+        // Each row's [x_t | previous hidden state], rows padded with zeros to whole tiles: the tiles read one array while
+        // the parts fill the other for the next step (each its own units' new hidden state and a share of x's rows),
+        // so no thread copies them alone between steps.
+        float[][] stepRows = {new float[rows * depth], new float[rows * depth]};
+        int first = reverse ? steps - 1 : 0;
+        for (int r = 0; r < batch; r++) MemorySegment.copy(hs0, F32, h0.offset() * Float.BYTES + r * rowBytes(h0), stepRows[0], r * depth + in, h);
+        copyInputRows(x, input, first, 0, batch, stepRows[0], depth, in);
         for (int k = 0; k < steps; k++) {
-            int t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1;
-            // The previous states: h0 and c0 at the first step, else the entries the last step wrote.
-            MemorySegment hp = k == 0 ? hs0 : hs, cp = k == 0 ? cs0 : cs;
-            long hpAt = k == 0 ? h0.offset() * Float.BYTES : at(hidden, before), hpRow = rowBytes(k == 0 ? h0 : hidden);
+            int kk = k, t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1, next = reverse ? t - 1 : t + 1;
+            // The previous cell state: c0 at the first step, else the entries the last step wrote.
+            MemorySegment cp = k == 0 ? cs0 : cs;
             long cpAt = k == 0 ? c0.offset() * Float.BYTES : at(cells, before), cpRow = rowBytes(k == 0 ? c0 : cells);
-            for (int r = 0; r < batch; r++) {
-                if (in > 0) MemorySegment.copy(x, F32, at(input, t) + r * rowBytes(input), hPrev, r * depth, in);
-                MemorySegment.copy(hp, F32, hpAt + r * hpRow, hPrev, r * depth + in, h);
-            }
+            float[] now = stepRows[k % 2], later = stepRows[(k + 1) % 2];
             pool.run(parts, part -> {
                 float[] acc = BLOCK_SUMS.get(0, rows * 4 * L);
                 for (int u = blocks * part / parts, end = blocks * (part + 1) / parts; u < end; u++) {
                     for (int r0 = 0; r0 < batch; r0 += MR) {
-                        tile(depth, hPrev, r0 * depth, weight, u * depth * 4 * L, blockBias, u * 4 * L, acc, r0 * 4 * L);
+                        tile(depth, now, r0 * depth, weight, u * depth * 4 * L, blockBias, u * 4 * L, acc, r0 * 4 * L);
                     }
                     seq.cell(t, u, acc, batch, h, cp, cpAt, cpRow);
+                    if (kk + 1 < steps) {
+                        for (int r = 0; r < batch; r++)
+                            MemorySegment.copy(hs, F32, at(hidden, t) + r * rowBytes(hidden) + (long) u * L * Float.BYTES, later, r * depth + in + u * L, L);
+                    }
                 }
+                if (kk + 1 < steps) copyInputRows(x, input, next, batch * part / parts, batch * (part + 1) / parts, later, depth, in);
             });
         }
+    }
+
+    /** Rows [from, to) of step t's input (I wide, none where the input is not in the tiles) to the start of rows of dst. */
+    private static void copyInputRows(MemorySegment x, View input, int t, int from, int to, float[] dst, int depth, int in) {
+        for (int r = from; in > 0 && r < to; r++) MemorySegment.copy(x, F32, at(input, t) + r * rowBytes(input), dst, r * depth, in);
     }
 
     /**
@@ -177,7 +191,7 @@ public final class LstmCell {
         }
         float[] weight = new float[blocks * 4 * h * width];
         blockWeight(weight, 4 * h, 0, memory.apply(recurrentT), recurrentT.offset(), recurrentT.strides()[1], recurrentT.strides()[0], 4 * h,
-                blocks, width, L);
+                0, blocks, width, L);
         int rows = Math.ceilDiv(batch, MR) * MR;
         // Each step's gate gradients for the next step's product, rows padded with zeros to whole tiles.
         float[][] dGates = {new float[rows * 4 * h], new float[rows * 4 * h]};
@@ -256,16 +270,16 @@ public final class LstmCell {
     }
 
     /**
-     * A K-row matrix (element (k, col) at {@code base + k * rowStride + col * colStride}) laid out for {@link #tile}
-     * by blocks of four vectors: row k of block u holds the L columns from {@code u * blockStride + q * vectorStride}
+     * Blocks [fromBlock, toBlock) of a K-row matrix (element (k, col) at {@code base + k * rowStride + col * colStride})
+     * laid out for {@link #tile} by blocks of four vectors: row k of block u holds the L columns from {@code u * blockStride + q * vectorStride}
      * for q = 0..3, element (k, u * blockStride + q * vectorStride + j) at ((u * K + k) * 4 + q) * L + j. The forward
      * takes rT (H, 4H) with the four gates of L units in a block (blockStride L, vectorStride H); the backward takes
      * its transpose (4H, H) with 4L consecutive units (blockStride 4L, vectorStride L). The rows go to rows
      * {@code first ..} of a layout of {@code depth} rows in {@code out}, so two matrices can be stacked.
      */
     private static void blockWeight(float[] out, int depth, int first, MemorySegment w, long base, long rowStride, long colStride, int rows,
-                                    int blocks, int blockStride, int vectorStride) {
-        for (int u = 0; u < blocks; u++) {
+                                    int fromBlock, int toBlock, int blockStride, int vectorStride) {
+        for (int u = fromBlock; u < toBlock; u++) {
             for (int q = 0; q < 4; q++) {
                 long col = u * blockStride + q * vectorStride;
                 if (colStride == 1) {
