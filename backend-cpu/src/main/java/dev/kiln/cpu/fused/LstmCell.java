@@ -95,8 +95,8 @@ public final class LstmCell {
      * product is written and read back, and no 12-row GEMM panel is padded to cover a batch of 32. The tile's
      * accumulators start from the bias, so adding it costs nothing. Given the input weight, the tiles take the input
      * projection too: each step's rows are [x_t | h], times the two weights laid out as one of I + H rows. That
-     * product runs at the tiles' speed (114 GFLOP/s on one Zen 4 core at depth 512, where the GEMM of every step's
-     * input did 95), and no (T, B, 4H) projection is written and read back. A step is one hand-off, the blocks of
+     * product runs at the tiles' speed (103-114 GFLOP/s on one Zen 4 core, where the GEMM of every step's
+     * input did 92-95), and no (T, B, 4H) projection is written and read back. A step is one hand-off, the blocks of
      * units split over the pool.
      */
     public static void sequence(Function<View, MemorySegment> memory, View input, View inputWeightT, View bias, View h0, View c0,
