@@ -319,6 +319,8 @@ public final class Recurrent {
         int dirs = o.direction().count();
         if (x.dim() != 3) throw new IllegalArgumentException(op + ": input must be 3-D, got " + Elementwise.describe(x));
         int steps = o.batchFirst() ? x.size(1) : x.size(0), batch = o.batchFirst() ? x.size(0) : x.size(1), in = x.size(2);
+        // As PyTorch: a sequence of no steps has no last state to return.
+        if (steps == 0) throw new IllegalArgumentException(op + ": expected a sequence length above 0, got input " + Elementwise.describe(x));
         if (r.dim() != 3 || r.size(0) != dirs || r.size(1) % cell.gates != 0)
             throw new IllegalArgumentException(op + ": recurrence weight must be (" + dirs + ", " + cell.gates + "*hidden, hidden), got " + Elementwise.describe(r));
         int hidden = r.size(2), gh = cell.gates * hidden;

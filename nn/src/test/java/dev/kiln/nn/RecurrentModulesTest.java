@@ -12,8 +12,10 @@ import java.util.Map;
 import static dev.kiln.nn.Check.close;
 import static dev.kiln.nn.Check.data;
 import static dev.kiln.nn.Check.f64;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * RNN, LSTM and GRU against a plain-Java step loop written from PyTorch's equations (gates in PyTorch's order,
@@ -275,6 +277,22 @@ class RecurrentModulesTest {
             assertThrows(IllegalArgumentException.class, () -> gru.forward(Tensor.zeros(4, 1, 5)), "wrong feature size");
             assertThrows(IllegalArgumentException.class, () -> gru.forward(x, null, null, Tensor.zeros(2)), "lengths must be integers");
             assertThrows(IllegalArgumentException.class, () -> new LSTM(2, 3, RNNBase.Options.defaults().withNumLayers(0)));
+            IllegalArgumentException noSteps = assertThrows(IllegalArgumentException.class, () -> gru.forward(Tensor.zeros(0, 1, 2)));
+            assertTrue(noSteps.getMessage().contains("[0, 1, 2]"), noSteps.getMessage());
+        }
+    }
+
+    @Test
+    void anEmptyBatchGivesEmptyOutputsAndGradients() {
+        try (Scope s = Scope.open()) {
+            for (RNNBase rnn : List.of(new LSTM(2, 16, RNNBase.Options.defaults().withNumLayers(2)),
+                    new GRU(2, 3, RNNBase.Options.defaults().withNumLayers(2)))) {
+                Tensor x = Tensor.zeros(3, 0, 2).requiresGrad(true);
+                Tensor y = rnn.forward(x);
+                y.sum().backward();
+                assertArrayEquals(new int[] {3, 0, rnn instanceof LSTM ? 16 : 3}, y.shape());
+                assertArrayEquals(new int[] {3, 0, 2}, x.grad().shape());
+            }
         }
     }
 }
