@@ -20,8 +20,9 @@ import java.util.function.IntConsumer;
 import static dev.kiln.cpu.simd.NativeSegments.typed;
 
 /**
- * The LSTM on float32 rows. {@link #sequence}: a whole direction with each step's recurrence product and cell in one
- * kernel (see {@link dev.kiln.backend.Backend#lstmSequence}). {@link #forward}: one cell in one pass (see
+ * The LSTM on float32 rows. {@link #sequence}: a whole direction with each step's products and cell in one kernel
+ * (see {@link dev.kiln.backend.Backend#lstmSequence}); {@link #sequenceBackward} its backward the same way, on the same
+ * register tiles (see {@link dev.kiln.backend.Backend#lstmSequenceBackward}). {@link #forward}: one cell in one pass (see
  * {@link dev.kiln.backend.Backend#lstmCell}): each vector of hidden units reads its four gate pre-activations from
  * the two (B, 4H) inputs, and writes the activations, the new cell, its tanh and the new hidden state, where the
  * composed cell makes about ten passes. The backward cell is one pass the same way. Rows are split over the pool
