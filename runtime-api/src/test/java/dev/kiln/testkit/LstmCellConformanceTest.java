@@ -60,10 +60,7 @@ class LstmCellConformanceTest {
     /** The float32 outputs and final states of the same LSTM with no graph recorded, as doubles. */
     private static double[][] infer(int[][] shapes, double[][] values) {
         try (Scope scope = Scope.open(); GradMode off = GradMode.noGrad()) {
-            Tensor[] t = new Tensor[shapes.length];
-            for (int i = 0; i < shapes.length; i++) t[i] = Tensor.of(values[i], DType.FLOAT32, null, shapes[i]);
-            Recurrent.Output out = Recurrent.lstm(t[0], t[1], t[2], t[3], null, t[4], t[5], null,
-                    Recurrent.Options.defaults().withDirection(Recurrent.Direction.BIDIRECTIONAL));
+            Recurrent.Output out = bidirectional(inputs(DType.FLOAT32, shapes, values, false));
             return Stream.of(out.output(), out.hidden(), out.cell()).map(Tensor::toDoubleArray).toArray(double[][]::new);
         }
     }
@@ -71,10 +68,8 @@ class LstmCellConformanceTest {
     /** The outputs and gradients of a bidirectional LSTM in {@code dtype}, as doubles. */
     private static double[][] run(DType dtype, int[][] shapes, double[][] values, double[] dy, double[] dh, double[] dc) {
         try (Scope scope = Scope.open()) {
-            Tensor[] t = new Tensor[shapes.length];
-            for (int i = 0; i < shapes.length; i++) t[i] = Tensor.of(values[i], dtype, null, shapes[i]).requiresGrad(true);
-            Recurrent.Output out = Recurrent.lstm(t[0], t[1], t[2], t[3], null, t[4], t[5], null,
-                    Recurrent.Options.defaults().withDirection(Recurrent.Direction.BIDIRECTIONAL));
+            Tensor[] t = inputs(dtype, shapes, values, true);
+            Recurrent.Output out = bidirectional(t);
             Tensor loss = out.output().mul(Tensor.of(dy, dtype, null, out.output().shape())).sum()
                     .add(out.hidden().mul(Tensor.of(dh, dtype, null, out.hidden().shape())).sum())
                     .add(out.cell().mul(Tensor.of(dc, dtype, null, out.cell().shape())).sum());
@@ -82,5 +77,17 @@ class LstmCellConformanceTest {
             List<Tensor> results = List.of(out.output(), out.hidden(), out.cell(), t[0].grad(), t[1].grad(), t[2].grad(), t[3].grad(), t[4].grad(), t[5].grad());
             return results.stream().map(Tensor::toDoubleArray).toArray(double[][]::new);
         }
+    }
+
+    /** The input, weights, bias and initial states in {@code dtype}. */
+    private static Tensor[] inputs(DType dtype, int[][] shapes, double[][] values, boolean requiresGrad) {
+        Tensor[] t = new Tensor[shapes.length];
+        for (int i = 0; i < shapes.length; i++) t[i] = Tensor.of(values[i], dtype, null, shapes[i]).requiresGrad(requiresGrad);
+        return t;
+    }
+
+    private static Recurrent.Output bidirectional(Tensor[] t) {
+        return Recurrent.lstm(t[0], t[1], t[2], t[3], null, t[4], t[5], null,
+                Recurrent.Options.defaults().withDirection(Recurrent.Direction.BIDIRECTIONAL));
     }
 }

@@ -125,13 +125,13 @@ public final class LstmCell {
         // so no thread copies them alone between steps.
         float[][] stepRows = {new float[rows * depth], new float[rows * depth]};
         int first = reverse ? steps - 1 : 0;
-        for (int r = 0; r < batch; r++) MemorySegment.copy(hs0, F32, h0.offset() * Float.BYTES + r * rowBytes(h0), stepRows[0], r * depth + in, h);
+        for (int r = 0; r < batch; r++) MemorySegment.copy(hs0, F32, row(h0, r), stepRows[0], r * depth + in, h);
         copyInputRows(x, input, first, 0, batch, stepRows[0], depth, in);
         for (int k = 0; k < steps; k++) {
             int kk = k, t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1, next = reverse ? t - 1 : t + 1;
             // The previous cell state: c0 at the first step, else the entries the last step wrote.
             MemorySegment cp = k == 0 ? cs0 : cs;
-            long cpAt = k == 0 ? c0.offset() * Float.BYTES : at(cells, before), cpRow = rowBytes(k == 0 ? c0 : cells);
+            long cpAt = k == 0 ? row(c0, 0) : at(cells, before), cpRow = rowBytes(k == 0 ? c0 : cells);
             float[] now = stepRows[k % 2], later = stepRows[(k + 1) % 2];
             pool.run(parts, part -> {
                 float[] acc = BLOCK_SUMS.get(0, rows * 4 * L);
@@ -185,19 +185,20 @@ public final class LstmCell {
         long unitRow = (long) h * Float.BYTES, gate = (long) h * Float.BYTES;
         if (steps == 0) {
             for (int r = 0; r < batch; r++) {
-                MemorySegment.copy(dcFinal, gradCell.offset() * Float.BYTES + r * rowBytes(gradCell), dc0, gradC0.offset() * Float.BYTES + r * rowBytes(gradC0), unitRow);
-                dh0.asSlice(gradH0.offset() * Float.BYTES + r * rowBytes(gradH0), unitRow).fill((byte) 0);
+                MemorySegment.copy(dcFinal, row(gradCell, r), dc0, row(gradC0, r), unitRow);
+                dh0.asSlice(row(gradH0, r), unitRow).fill((byte) 0);
             }
             return;
         }
+        WorkerPool pool = WorkerPool.shared();
+        int parts = (long) batch * 4 * h * h < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
         float[] weight = new float[blocks * 4 * h * width];
-        blockWeight(weight, 4 * h, 0, memory.apply(recurrentT), recurrentT.offset(), recurrentT.strides()[1], recurrentT.strides()[0], 4 * h,
-                0, blocks, width, L);
+        MemorySegment w = memory.apply(recurrentT);
+        pool.run(parts, part -> blockWeight(weight, 4 * h, 0, w, recurrentT.offset(), recurrentT.strides()[1], recurrentT.strides()[0], 4 * h,
+                blocks * part / parts, blocks * (part + 1) / parts, width, L));
         int rows = Math.ceilDiv(batch, MR) * MR;
         // Each step's gate gradients for the next step's product, rows padded with zeros to whole tiles.
         float[][] dGates = {new float[rows * 4 * h], new float[rows * 4 * h]};
-        WorkerPool pool = WorkerPool.shared();
-        int parts = (long) batch * 4 * h * h < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
         try (Arena arena = Arena.ofShared()) {
             // The hidden state's gradient for the cell (dy = output gradient + dh) and the cell's, (B, H) each.
             MemorySegment dy = arena.allocate(batch * unitRow, 64), dc = arena.allocate(batch * unitRow, 64);
@@ -211,18 +212,18 @@ public final class LstmCell {
                             for (int r0 = 0; r0 < batch; r0 += MR) tile(4 * h, dGates[(kk + 1) % 2], r0 * 4 * h, weight, u * 4 * h * width, NO_BIAS, 0, acc, r0 * width);
                             // dh goes to dy with this step's output gradient added, or after the first step to gradH0.
                             if (kk < steps) addRows(acc, batch, dOut, at(gradOutput, t) + unit, rowBytes(gradOutput), dy, unit, unitRow);
-                            else addRows(acc, batch, null, 0, 0, dh0, gradH0.offset() * Float.BYTES + unit, rowBytes(gradH0));
+                            else addRows(acc, batch, null, 0, 0, dh0, row(gradH0, 0) + unit, rowBytes(gradH0));
                         }
                         if (kk == steps) {
                             for (int r = 0; r < batch; r++) {
-                                MemorySegment.copy(dc, unit + r * unitRow, dc0, gradC0.offset() * Float.BYTES + r * rowBytes(gradC0) + unit, width * Float.BYTES);
+                                MemorySegment.copy(dc, unit + r * unitRow, dc0, row(gradC0, r) + unit, width * Float.BYTES);
                             }
                             continue;
                         }
                         MemorySegment dhIn = kk == 0 ? dOut : dy, dcIn = kk == 0 ? dcFinal : dc, cPrev = kk == steps - 1 ? cs0 : cs;
                         long dhAt = kk == 0 ? at(gradOutput, t) : 0, dhRow = kk == 0 ? rowBytes(gradOutput) : unitRow;
-                        long dcAt = kk == 0 ? gradCell.offset() * Float.BYTES : 0, dcRow = kk == 0 ? rowBytes(gradCell) : unitRow;
-                        long cAt = kk == steps - 1 ? c0.offset() * Float.BYTES : at(cells, before), cRow = rowBytes(kk == steps - 1 ? c0 : cells);
+                        long dcAt = kk == 0 ? row(gradCell, 0) : 0, dcRow = kk == 0 ? rowBytes(gradCell) : unitRow;
+                        long cAt = kk == steps - 1 ? row(c0, 0) : at(cells, before), cRow = rowBytes(kk == steps - 1 ? c0 : cells);
                         float[] next = dGates[kk % 2];
                         for (int r = 0; r < batch; r++) {
                             long dgAt = at(gradGates, t) + r * rowBytes(gradGates) + unit;
