@@ -55,6 +55,12 @@ public final class LstmCell {
     private static final long SEQUENCE_PARALLEL_MACS = 1L << 20;
     /** Each thread's array for {@link #sequence}'s pre-activations of one block of units. */
     private static final HeapSlots BLOCK_SUMS = new HeapSlots(1);
+    /**
+     * Each calling thread's array for the weights as the tiles read them, kept from call to call. Allocated anew, the
+     * 2-layer LSTM of 256 units took 2 MiB per layer and call (1 MiB backward): objects that size are humongous to
+     * G1, which answered them with a young collection about every second of the forward (3-5 ms each).
+     */
+    private static final HeapSlots LAID_OUT_WEIGHTS = new HeapSlots(1);
 
     /**
      * Batch rows from which {@link #sequence} takes the input weight into its tiles. Each step then reads the input
@@ -109,7 +115,7 @@ public final class LstmCell {
                 cs = memory.apply(cells), tc = memory.apply(tanhCells), hs = memory.apply(hidden);
         WorkerPool pool = WorkerPool.shared();
         int parts = (long) batch * 4 * h * depth < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
-        float[] weight = new float[blocks * depth * 4 * L];
+        float[] weight = LAID_OUT_WEIGHTS.get(0, blocks * depth * 4 * L);
         MemorySegment wIn = in > 0 ? memory.apply(inputWeightT) : null, wRec = memory.apply(recurrentT);
         pool.run(parts, part -> {
             int from = blocks * part / parts, to = blocks * (part + 1) / parts;
@@ -192,7 +198,7 @@ public final class LstmCell {
         }
         WorkerPool pool = WorkerPool.shared();
         int parts = (long) batch * 4 * h * h < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
-        float[] weight = new float[blocks * 4 * h * width];
+        float[] weight = LAID_OUT_WEIGHTS.get(0, blocks * 4 * h * width);
         MemorySegment w = memory.apply(recurrentT);
         pool.run(parts, part -> blockWeight(weight, 4 * h, 0, w, recurrentT.offset(), recurrentT.strides()[1], recurrentT.strides()[0], 4 * h,
                 blocks * part / parts, blocks * (part + 1) / parts, width, L));
