@@ -27,6 +27,13 @@ public final class Gemm {
 
     /** Depth of a block in bytes per row of a micro-panel: 384 floats or 192 doubles, an 18 KiB A micro-panel. */
     private static final int KC_BYTES = 1536;
+    /**
+     * Depth of a block where B is read in place ({@link #IN_PLACE_MAX_M}): no B block is held in L2 there, so the depth
+     * bounds only A's micro-panel and the passes over C. ResNet-18's 3x3 layer (K = 576) in one block rather than
+     * two took 37.3-38.1 against 39.0-39.2 ms (forward, batch 32, two Zen 4 cores), its input gradient 37.2-37.7
+     * against 38.8-39.2 and its weight gradient 40.7-41.1 against 41.8-42.5.
+     */
+    private static final int IN_PLACE_KC_BYTES = 2304;
     /** Width of a packed B block: with KC, about 1.2 MB for either type, in the 2 MB L2 with room for C. */
     private static final int NC = 768;
     /** Rows of A packed at once, a bound on the shared workspace (about 3.5 MB). */
@@ -139,25 +146,25 @@ public final class Gemm {
     }
 
     /**
-     * A's panels for every depth block, as {@link Blocked#product} packs them: the block from depth pc holds every
-     * row panel (mr x kc each, the last zero-padded), from element {@code pc * rounded}, rounded being m rounded up
-     * to whole panels.
+     * A's row panels (mr x k each, the last zero-padded) over the whole depth, one after the other, each laid out as
+     * {@link Blocked#product} packs a depth block: a product may then read it in depth blocks of any size, the size
+     * its B calls for.
      */
     public static final class PackedA {
         private final DType dtype;
-        private final int m, k, rounded;
+        private final int m, k, mr;
         private final Object panels;
 
-        private PackedA(DType dtype, int m, int k, int rounded, Object panels) {
+        private PackedA(DType dtype, int m, int k, int mr, Object panels) {
             this.dtype = dtype;
             this.m = m;
             this.k = k;
-            this.rounded = rounded;
+            this.mr = mr;
             this.panels = panels;
         }
 
-        /** Where the panels of rows from {@code row} (a whole panel's first) start, in the depth block from pc of size kc. */
-        int at(int pc, int kc, int row) { return pc * rounded + row * kc; }
+        /** Where the panel of rows from {@code row} (a whole panel's first) starts its depth block from pc. */
+        int panel(int pc, int row) { return row * k + pc * mr; }
     }
 
     private static Blocked<?> blocked(DType dtype) {
@@ -198,7 +205,7 @@ public final class Gemm {
     /** The type-agnostic driver over one element type's {@link PanelKernel}. */
     private static final class Blocked<W> {
         private final PanelKernel<W> kernel;
-        private final int mr, nr, kcMax, inPlaceMaxM;
+        private final int mr, nr, kcMax, kcInPlace, inPlaceMaxM;
         /** A packed B panel's rows, nr elements apart. */
         private final PanelRows packedRows;
         private final ThreadLocal<Workspace<W>> workspace;
@@ -208,20 +215,25 @@ public final class Gemm {
             this.mr = kernel.mr();
             this.nr = kernel.nr();
             this.kcMax = KC_BYTES / kernel.elementSize();
+            this.kcInPlace = IN_PLACE_KC_BYTES / kernel.elementSize();
             this.inPlaceMaxM = nr * kernel.elementSize() >= IN_PLACE_ROW_BYTES ? IN_PLACE_MAX_M : IN_PLACE_MAX_M_NARROW;
             this.packedRows = PanelRows.even(0, nr);
             this.workspace = ThreadLocal.withInitial(() -> new Workspace<>(kernel));
         }
 
-        /** Equal depth blocks of at most kcMax: a remainder block of a few k would waste a whole pass. */
-        private int depthBlock(int k) { return Math.max(1, Math.ceilDiv(k, Math.max(1, Math.ceilDiv(k, kcMax)))); }
+        /**
+         * Equal depth blocks of at most kcMax, or kcInPlace where B is read in place: a remainder block of a few k
+         * would waste a whole pass.
+         */
+        private int depthBlock(int k, boolean bInPlace) {
+            int max = bInPlace ? kcInPlace : kcMax;
+            return Math.max(1, Math.ceilDiv(k, Math.max(1, Math.ceilDiv(k, max))));
+        }
 
         PackedA pack(int m, int k, MemorySegment a, long off, long ars, long acs) {
-            int rounded = roundUp(m, mr), kcSize = depthBlock(k);
-            W panels = workspace.get().packed(kernel, Math.max(1, rounded * k));
-            for (int pc = 0; pc < k; pc += kcSize)
-                if (m > 0) kernel.packA(a, off + pc * acs, ars, acs, m, Math.min(kcSize, k - pc), panels, pc * rounded);
-            return new PackedA(kernel.elementSize() == 4 ? DType.FLOAT32 : DType.FLOAT64, m, k, rounded, panels);
+            W panels = workspace.get().packed(kernel, Math.max(1, roundUp(m, mr) * k));
+            if (m > 0 && k > 0) kernel.packA(a, off, ars, acs, m, k, panels, 0);
+            return new PackedA(kernel.elementSize() == 4 ? DType.FLOAT32 : DType.FLOAT64, m, k, mr, panels);
         }
 
         /** Whether a product of this size is split over the pool: as {@link #multiply} decides for one product. */
@@ -233,7 +245,7 @@ public final class Gemm {
         void inPlace(PackedA a, int n, MemorySegment b, InPlace direct, MemorySegment c, long cOff, long crs, long ccs) {
             if (a.m == 0 || n == 0) return;
             boolean parallel = splits(a.m, n, a.k);
-            fewRows(a.m, n, a.k, depthBlock(a.k), Left.ahead(a), b, direct, c, cOff, crs, ccs,
+            fewRows(a.m, n, a.k, depthBlock(a.k, true), Left.ahead(a), b, direct, c, cOff, crs, ccs,
                     parallel ? WorkerPool.shared()::run : Tasks.INLINE, parallel ? WorkerPool.shared().parallelism() * TASKS_PER_THREAD : 1);
         }
 
@@ -274,8 +286,9 @@ public final class Gemm {
         private void product(int m, int n, int k, Left<W> left,
                              MemorySegment b, long bOff, long brs, long bcs,
                              MemorySegment c, long cOff, long crs, long ccs, Tasks tasks, int threads) {
+            boolean inPlace = readsBInPlace(m, bcs);
             // Equal blocks: a remainder block of a few columns would waste a whole pass.
-            int kcSize = depthBlock(k);
+            int kcSize = depthBlock(k, inPlace);
             int nBlocks = Math.ceilDiv(n, NC), ncSize = roundUp(Math.ceilDiv(n, nBlocks), nr);
             int mBlocks = Math.ceilDiv(m, MB), mbSize = roundUp(Math.ceilDiv(m, mBlocks), mr);
             Workspace<W> ws = workspace.get();
@@ -283,7 +296,6 @@ public final class Gemm {
             W pa = left.panels(ws);
             MemorySegment pb = ws.b;
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
-            boolean inPlace = readsBInPlace(m, bcs);
             InPlace direct = inPlace ? InPlace.strided(bOff, brs, nr) : null;
             if (inPlace && n % nr == 0 && parts > 1) {
                 fewRows(m, n, k, kcSize, left, b, direct, c, cOff, crs, ccs, tasks, parts);
@@ -300,7 +312,7 @@ public final class Gemm {
                     long bBlock = bOff + pc * brs + jc * bcs;
                     for (int ic = 0; ic < m; ic += mbSize) {
                         int mb = Math.min(mbSize, m - ic), rowPanels = Math.ceilDiv(mb, mr);
-                        int aAt = left.at(pc, kc, ic), kStart = pc, row = ic, firstPanel = jc / nr;
+                        int kStart = pc, row = ic, firstPanel = jc / nr;
                         boolean packB = ic == 0 && packedPanels > 0;
                         // Tiles: row panels split first, and then each task packs its own rows of A just before
                         // using them from L1 across the whole B block; columns are split too when there are too
@@ -332,10 +344,10 @@ public final class Gemm {
                                     int jr = jp * nr, cols = Math.min(nr, nc - jr);
                                     long cTile = cBlock + ir * crs + jr * ccs;
                                     if (jp < firstPacked) {
-                                        kernel.tile(kc, pa, aAt + ir * kc, b, direct.rows, kStart, direct.panel(firstPanel + jp), c,
+                                        kernel.tile(kc, pa, left.panel(kStart, kc, row, ir), b, direct.rows, kStart, direct.panel(firstPanel + jp), c,
                                                 cTile, crs, ccs, rows, cols, accumulate, scratch);
                                     } else {
-                                        kernel.tile(kc, pa, aAt + ir * kc, pb, packedRows, 0, (long) jr * kc, c, cTile, crs, ccs,
+                                        kernel.tile(kc, pa, left.panel(kStart, kc, row, ir), pb, packedRows, 0, (long) jr * kc, c, cTile, crs, ccs,
                                                 rows, cols, accumulate, scratch);
                                     }
                                 }
@@ -364,13 +376,13 @@ public final class Gemm {
                 ws.reserve(kernel, left.workspace(rowPanels * mr * kcSize), 0);
                 W pa = left.panels(ws);
                 for (int pc = 0; pc == 0 || pc < k; pc += kcSize) {
-                    int kc = Math.min(kcSize, k - pc), aAt = left.at(pc, kc, 0);
+                    int kc = Math.min(kcSize, k - pc);
                     left.pack(this, pc, 0, m, kc, pa, r0, r1);
                     for (int ip = r0; ip < r1; ip++) {
                         int ir = ip * mr, rows = Math.min(mr, m - ir);
                         for (int jp = c0; jp < c1; jp++) {
                             int jr = jp * nr;
-                            kernel.tile(kc, pa, aAt + ir * kc, b, direct.rows, pc, direct.panel(jp), c, cOff + ir * crs + jr * ccs,
+                            kernel.tile(kc, pa, left.panel(pc, kc, 0, ir), b, direct.rows, pc, direct.panel(jp), c, cOff + ir * crs + jr * ccs,
                                     crs, ccs, rows, nr, pc > 0, ws.scratch);
                         }
                     }
@@ -396,8 +408,11 @@ public final class Gemm {
             @SuppressWarnings("unchecked")
             W panels(Workspace<W> ws) { return packed == null ? ws.a : (W) packed.panels; }
 
-            /** Where row {@code row}'s panel of the depth block from pc starts: in the packed panels, or in the workspace block. */
-            int at(int pc, int kc, int row) { return packed == null ? 0 : packed.at(pc, kc, row); }
+            /**
+             * Where the panel of rows from {@code blockRow + ir} (ir a whole panel's first row in the block) starts its
+             * depth block from pc of size kc: in the panels packed ahead, or in the workspace, which holds the block alone.
+             */
+            int panel(int pc, int kc, int blockRow, int ir) { return packed == null ? ir * kc : packed.panel(pc, blockRow + ir); }
 
             /** Packs row panels [from, to) of the mb-row block from row {@code row} and depth pc into pa, unless packed ahead. */
             void pack(Blocked<W> blocked, int pc, int row, int mb, int kc, W pa, int from, int to) {
