@@ -29,9 +29,9 @@ public final class Gemm {
     private static final int KC_BYTES = 1536;
     /**
      * Depth of a block where B is read in place ({@link #IN_PLACE_MAX_M}): no B block is held in L2 there, so the depth
-     * bounds only A's micro-panel and the passes over C. ResNet-18's 3x3 layer (K = 576) in one block rather than
-     * two took 37.3-38.1 against 39.0-39.2 ms (forward, batch 32, two Zen 4 cores), its input gradient 37.2-37.7
-     * against 38.8-39.2 and its weight gradient 40.7-41.1 against 41.8-42.5.
+     * bounds only A's micro-panel (27 KiB of floats) and the passes over C. ResNet-18's 3x3 layer (K = 576) in one
+     * block rather than two took 37.5-38.2 against 38.5-38.9 ms (forward, batch 32, two Zen 4 cores), its input
+     * gradient 37.6-38.1 against 38.6-38.7 and its weight gradient 40.1-40.9 against 41.1.
      */
     private static final int IN_PLACE_KC_BYTES = 2304;
     /** Width of a packed B block: with KC, about 1.2 MB for either type, in the 2 MB L2 with room for C. */
