@@ -41,7 +41,10 @@ class GemmTest {
                 // More rows than one packed block of A, split over threads by rows.
                 Arguments.of(2400, 40, 30),
                 // Few rows, several column and depth blocks: split over threads by columns.
-                Arguments.of(30, 1536, 760));
+                Arguments.of(30, 1536, 760),
+                // Too many rows to read B in place, two column blocks: A is packed once for both; then also more
+                // rows than one packed block.
+                Arguments.of(400, 800, 200), Arguments.of(2400, 800, 30));
     }
 
     @ParameterizedTest(name = "{0}x{1}x{2}")
