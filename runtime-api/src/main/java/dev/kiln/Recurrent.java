@@ -467,7 +467,7 @@ public final class Recurrent {
                 int t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1;
                 prevH[t] = k == 0 ? h0 : result.select(0, before);
             }
-            result.select(0, steps).copy_(steps == 0 ? c0 : cells.select(0, reverse ? 0 : steps - 1));
+            result.select(0, steps).copy_(cells.select(0, reverse ? 0 : steps - 1));
         }
         List<Tensor> saved = new ArrayList<>(List.of(gates, tanhCells, cells));
         saved.addAll(List.of(prevH));

@@ -237,7 +237,13 @@ public final class Gemm {
 
         PackedA pack(int m, int k, MemorySegment a, long off, long ars, long acs) {
             W panels = workspace.get().packed(kernel, Math.max(1, roundUp(m, mr) * k));
-            if (m > 0 && k > 0) kernel.packA(a, off, ars, acs, m, k, panels, 0);
+            return packWhole(m, k, Left.raw(a, off, ars, acs), panels, Tasks.INLINE, 1);
+        }
+
+        /** All of A (m x k) packed into {@code panels} as a {@link PackedA}, its row panels split over {@code parts} tasks. */
+        private PackedA packWhole(int m, int k, Left<W> raw, W panels, Tasks tasks, int parts) {
+            int rowPanels = Math.ceilDiv(m, mr), packParts = Math.max(1, Math.min(parts, rowPanels));
+            if (k > 0) tasks.run(packParts, t -> raw.pack(this, 0, 0, m, k, panels, rowPanels * t / packParts, rowPanels * (t + 1) / packParts));
             return new PackedA(kernel.elementSize() == 4 ? DType.FLOAT32 : DType.FLOAT64, m, k, mr, panels);
         }
 
@@ -371,11 +377,8 @@ public final class Gemm {
          * A twice, and packing was 10.5% of the product on one thread (2.45 of 23.4 ms).
          */
         private Left<W> packedOnce(int m, int k, Left<W> raw, Workspace<W> ws, Tasks tasks, int parts) {
-            int panels = Math.ceilDiv(m, mr), packParts = Math.min(parts, panels);
-            ws.reserve(kernel, panels * mr * k, 0);
-            W pa = ws.a;
-            tasks.run(packParts, t -> raw.pack(this, 0, 0, m, k, pa, panels * t / packParts, panels * (t + 1) / packParts));
-            return Left.ahead(new PackedA(kernel.elementSize() == 4 ? DType.FLOAT32 : DType.FLOAT64, m, k, mr, pa));
+            ws.reserve(kernel, roundUp(m, mr) * k, 0);
+            return Left.ahead(packWhole(m, k, raw, ws.a, tasks, parts));
         }
 
         /**
