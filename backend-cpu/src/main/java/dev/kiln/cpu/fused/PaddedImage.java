@@ -12,11 +12,15 @@ import java.lang.foreign.MemorySegment;
  * column {@code oy * wp + ox}, and the tap (i, j) of channel ch sees column q at element {@code ch * hp * wp +
  * i * dh * wp + j * dw + q}: every row of the column matrix is a run of the padded image, shifted by its tap. With
  * the rows in (tap, channel) order (the weight reordered to match), a tap's rows are evenly spaced, one plane apart,
- * which is a run of {@link PanelRows} for the micro-kernel. The price: the {@code wp - ow} columns per output row whose
- * taps wrap into the next row are computed and discarded, and the column count is rounded up to whole panels.
+ * which is a run of {@link PanelRows} for the micro-kernel. A row's right padding is the next row's left padding
+ * (the padding is the same on both sides): a tap that reads past a row's end lands in the zeros that start the next
+ * row (or, past the last row, in zeros after the image), so a row is {@code w + padW} wide, not {@code w + 2 * padW}.
+ * The price: the {@code wp - ow} columns per output row whose taps wrap into the next row are computed and
+ * discarded, and the column count is rounded up to whole panels. For a 3x3 kernel padded by 1 that is one column
+ * in {@code w + 1}, where the separate paddings cost two: ResNet-18's 56-wide layer computes 3200 columns, not 3264.
  *
  * @param hp rows of a padded plane
- * @param wp columns of a padded plane
+ * @param wp elements of a padded row: at least {@code w + padW} and {@code ow}
  * @param columns the product's width: {@code oh * wp} rounded up to whole panels
  */
 record PaddedImage(ConvGeometry g, DType dtype, int hp, int wp, int columns) {
@@ -25,7 +29,7 @@ record PaddedImage(ConvGeometry g, DType dtype, int hp, int wp, int columns) {
 
     static PaddedImage of(ConvGeometry g, DType t) {
         var s = g.spec();
-        int hp = g.h() + 2 * s.padH(), wp = g.w() + 2 * s.padW(), nr = Gemm.panelWidth(t);
+        int hp = g.h() + 2 * s.padH(), wp = Math.max(g.w() + s.padW(), g.ow()), nr = Gemm.panelWidth(t);
         return new PaddedImage(g, t, hp, wp, Math.ceilDiv(g.oh() * wp, nr) * nr);
     }
 
@@ -42,6 +46,9 @@ record PaddedImage(ConvGeometry g, DType dtype, int hp, int wp, int columns) {
     }
 
     long planeSize() { return (long) hp * wp; }
+
+    /** Elements past a plane's last row that its last taps read: the right padding the shared rows do not hold. */
+    private long spill() { return (long) g.w() + 2L * g.spec().padW() - wp; }
 
     private int width() { return (int) dtype.byteSize(); }
 
@@ -69,11 +76,16 @@ record PaddedImage(ConvGeometry g, DType dtype, int hp, int wp, int columns) {
      */
     static boolean readsChannelsLast(ConvGeometry g, DType t) { return g.cg() % Gemm.panelWidth(t) == 0; }
 
-    /** The image at element {@code base} of {@code x}, padded and channels last, (hp * wp, c), in this thread's scratch. */
+    /**
+     * The image at element {@code base} of {@code x}, padded and channels last, (hp * wp, c), in this thread's scratch,
+     * followed by the zero pixels the last row's taps read past its end ({@link #spill}).
+     */
     MemorySegment copyChannelsLast(MemorySegment x, long base, long sc, long sh, long sw) {
         int width = width();
-        MemorySegment image = Scratch.get(Scratch.CHANNELS_LAST, g.c() * planeSize() * width);
+        long pixels = g.c() * planeSize();
+        MemorySegment image = Scratch.get(Scratch.CHANNELS_LAST, (pixels + g.c() * spill()) * width);
         Columns.toChannelsLast(x, base, sc, sh, sw, g, hp, wp, g.spec().padH(), g.spec().padW(), image, width);
+        image.asSlice(pixels * width, g.c() * spill() * width).fill((byte) 0);
         return image;
     }
 
