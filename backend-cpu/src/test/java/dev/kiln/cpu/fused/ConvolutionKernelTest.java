@@ -66,8 +66,9 @@ class ConvolutionKernelTest {
                 new Case("wide rows in groups, dilated, uneven padding", 2, 24, 7, 61, 36, 3, 2, new Conv2dSpec(1, 1, 2, 1, 2, 3, 2)),
                 new Case("wide rows, one image split over the pool", 1, 13, 9, 62, 40, 3, 3, Conv2dSpec.of(1, 1)),
                 // A padded row is w + padW wide, the right padding shared with the next row's left, unless the output
-                // row is wider still: padding beyond the kernel's reach.
-                new Case("wide rows, padding wider than the kernel reaches", 2, 12, 5, 40, 16, 3, 3, new Conv2dSpec(1, 1, 1, 3, 1, 1, 1)),
+                // row is wider still: padding beyond the kernel's reach. 32 channels over rows of 40: the weight
+                // gradient's channels-last copy goes by square blocks of vectors, and its last taps read past the image.
+                new Case("wide rows, padding wider than the kernel reaches", 2, 32, 5, 40, 16, 3, 3, new Conv2dSpec(1, 1, 1, 3, 1, 1, 1)),
                 // Channels per group a multiple of the GEMM panel: the weight gradient reads the padded channels-last
                 // image in place, at any stride.
                 new Case("32 channels per group, strided and dilated", 2, 64, 9, 11, 8, 3, 3, new Conv2dSpec(2, 1, 1, 2, 1, 2, 2)));
