@@ -100,8 +100,8 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
         }
     }
 
-    /** Per-thread staging for the packing: k runs of A's rows or B's columns, then one interleaved row of B. */
-    private static final ThreadLocal<float[][]> STAGING = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[NR]});
+    /** Per-thread staging for the packing: k runs of A's rows or B's columns. */
+    private static final ThreadLocal<float[][]> STAGING = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
     /** This thread's staging for at least {@code elements} run elements. */
     private static float[] staging(int elements) {
@@ -110,22 +110,27 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
         return staging[0];
     }
 
+    /** Per-thread gather indices for {@link #packColumnMajor}: lane j reads column j's run, {@code j * kc}. */
+    private static final ThreadLocal<int[]> RUN_STARTS = ThreadLocal.withInitial(() -> new int[NR]);
+
     /**
      * One panel of column-major B (a transposed weight, as in {@code x @ w.t()}), where each column's k run is
-     * contiguous: the runs are bulk-copied to a heap array and interleaved from there a row at a time. Reading the
-     * segment element by element at the columns' stride cost 10-30 ns an element, which made this packing 8-10% of
-     * the GPT and LSTM training steps.
+     * contiguous: the runs are bulk-copied to a heap array, and each row of the panel is gathered from them, one
+     * vector per half. Reading the segment element by element at the columns' stride cost 10-30 ns an element, which
+     * made this packing 8-10% of the GPT and LSTM training steps; interleaving the copied runs one element at a time
+     * still made it 10% of a GRU's training step.
      */
     private static void packColumnMajor(MemorySegment b, long first, long colStride, int kc, int cols, MemorySegment dst, long base) {
         dst = typed(dst);
-        float[] runs = staging(NR * kc), row = STAGING.get()[1];
+        float[] runs = staging(NR * kc);
+        int[] starts = RUN_STARTS.get();
         for (int j = 0; j < cols; j++) MemorySegment.copy(b, E, (first + j * colStride) * E.byteSize(), runs, j * kc, kc);
-        java.util.Arrays.fill(row, cols, NR, 0);
+        java.util.Arrays.fill(runs, cols * kc, NR * kc, 0);
+        for (int j = 0; j < NR; j++) starts[j] = j * kc;
         for (int p = 0; p < kc; p++) {
-            for (int j = 0; j < cols; j++) row[j] = runs[j * kc + p];
             long to = base + (long) p * NR * E.byteSize();
-            FloatVector.fromArray(S, row, 0).intoMemorySegment(dst, to, ORDER);
-            FloatVector.fromArray(S, row, L).intoMemorySegment(dst, to + L * E.byteSize(), ORDER);
+            FloatVector.fromArray(S, runs, p, starts, 0).intoMemorySegment(dst, to, ORDER);
+            FloatVector.fromArray(S, runs, p, starts, L).intoMemorySegment(dst, to + L * E.byteSize(), ORDER);
         }
     }
 
