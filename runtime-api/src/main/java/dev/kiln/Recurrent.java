@@ -351,7 +351,14 @@ public final class Recurrent {
                 Tensor wT = w.select(0, d).t(), rT = r.select(0, d).t(), dirPeephole = peephole == null ? null : peephole.select(0, d);
                 Tensor h = h0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : h0s.select(0, d);
                 Tensor c = cell != Cell.LSTM ? null : c0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : c0s.select(0, d);
-                if (cell == Cell.LSTM && fusable(dirPeephole, dirActs, valid, o) && sameType(xs, wT, h, c, rT) && (b == null || sameType(xs, b))) {
+                if (cell == Cell.GRU && o.linearBeforeReset() && fusable(cell, dirPeephole, dirActs, valid, o) && sameType(xs, wT, h, rT)
+                        && (b == null || sameType(xs, b))) {
+                    Tensor[] yh = gruSequence(xs, wT, b == null ? null : b.narrow(0, 0, gh), b == null ? null : b.narrow(0, gh, gh), h, rT, reverse);
+                    outputs.add(yh[0]);
+                    hiddens.add(yh[1]);
+                    continue;
+                }
+                if (cell == Cell.LSTM && fusable(cell, dirPeephole, dirActs, valid, o) && sameType(xs, wT, h, c, rT) && (b == null || sameType(xs, b))) {
                     // Both biases summed once, added inside the sequence kernel rather than in a pass over the projection.
                     Tensor biases = b == null ? null : b.narrow(0, 0, gh).add(b.narrow(0, gh, gh));
                     Tensor[] yhc = lstmSequence(xs, wT, biases, h, c, rT, reverse);
@@ -429,9 +436,89 @@ public final class Recurrent {
         };
     }
 
-    /** Whether an LSTM direction is the plain one {@link #lstmSequence} computes: default activations, no peepholes, clip, coupled gates or lengths. */
-    private static boolean fusable(Tensor peephole, List<Activation> acts, Tensor valid, Options o) {
-        return valid == null && peephole == null && Double.isInfinite(o.clip()) && !o.inputForget() && acts.equals(Cell.LSTM.defaults);
+    /**
+     * Whether a direction is the plain one {@link #lstmSequence} and {@link #gruSequence} compute: default activations,
+     * no peepholes, clip, coupled gates or lengths.
+     */
+    private static boolean fusable(Cell cell, Tensor peephole, List<Activation> acts, Tensor valid, Options o) {
+        return valid == null && peephole == null && Double.isInfinite(o.clip()) && !o.inputForget() && acts.equals(cell.defaults);
+    }
+
+    /**
+     * One direction of a plain GRU with the reset gate applied after the recurrence product (PyTorch's GRU, ONNX's
+     * linear_before_reset) as a single autograd node, from the input (T, B, I), the input weight transposed, the input
+     * and recurrence biases (3H each, or null), returning (outputs (T, B, H), final hidden). The input projection is one
+     * product over every step, with both biases of the z and r gates added to it once; each step is then its product
+     * h @ r^T and a few elementwise ops, run without recording. The backward walks the steps once, writing each step's
+     * pre-activation gradients into two (T, B, 3H) buffers, the input's and the recurrence's (they differ in the
+     * candidate's block: the recurrence's is scaled by the reset gate), and takes the input's and both weights' and
+     * biases' gradients in one product or sum each over all steps. Recorded op by op, every step was some twenty
+     * nodes, and each step's products with the weight added a gradient of the whole weight to the others.
+     */
+    private static Tensor[] gruSequence(Tensor x, Tensor wT, Tensor wb, Tensor rb, Tensor h0, Tensor rT, boolean reverse) {
+        int steps = x.size(0), batch = x.size(1), hidden = rT.size(0);
+        DType dtype = x.dtype();
+        Backend be = x.backend();
+        // Per step: the z and r gates (B, 2H), the candidate n, the candidate's recurrence term (h @ r_h^T + rb_h), and
+        // the hidden state the step started from.
+        Tensor[] zr = new Tensor[steps], n = new Tensor[steps], recurrent = new Tensor[steps], prevH = new Tensor[steps], ys = new Tensor[steps];
+        Tensor rRows, y;
+        try (GradMode ng = GradMode.noGrad()) {
+            // Row-major r^T, so each step's product reads it in place; r itself for the backward's products.
+            Tensor rTRows = rT.contiguous();
+            rRows = rT.mT().contiguous();
+            Tensor projected = x.matmul(wT);
+            if (wb != null) projected = projected.add(wb);
+            if (rb != null) projected.narrow(2, 0, 2 * hidden).add_(rb.narrow(0, 0, 2 * hidden));
+            Tensor rbh = rb == null ? null : rb.narrow(0, 2 * hidden, hidden);
+            Tensor h = h0;
+            for (int k = 0; k < steps; k++) {
+                int t = reverse ? steps - 1 - k : k;
+                Tensor gx = projected.select(0, t), gh = h.matmul(rTRows);
+                Tensor gates = gx.narrow(1, 0, 2 * hidden).add(gh.narrow(1, 0, 2 * hidden)).sigmoid();
+                Tensor hh = withBias(gh.narrow(1, 2 * hidden, hidden), rbh);
+                Tensor candidate = gx.narrow(1, 2 * hidden, hidden).add(gates.narrow(1, hidden, hidden).mul(hh)).tanh();
+                Tensor next = candidate.add(gates.narrow(1, 0, hidden).mul(h.sub(candidate)));
+                zr[t] = gates;
+                n[t] = candidate;
+                recurrent[t] = hh;
+                prevH[t] = h;
+                ys[t] = next;
+                h = next;
+            }
+            y = Tensor.stack(List.of(ys), 0);
+        }
+        List<Tensor> saved = new ArrayList<>(List.of(rRows));
+        for (Tensor[] perStep : List.of(zr, n, recurrent, prevH)) saved.addAll(List.of(perStep));
+        Autograd.record("gru", y, new Tensor[] {x, wT, wb, rb, h0, rT}, gOut -> {
+            Tensor dInput = Tensor.allocate(be, dtype, steps, batch, 3 * hidden), dRecurrent = Tensor.allocate(be, dtype, steps, batch, 3 * hidden);
+            Tensor g = gOut.dtype() == dtype ? gOut : gOut.to(dtype);
+            Tensor carry = null;
+            for (int k = steps - 1; k >= 0; k--) {
+                int t = reverse ? steps - 1 - k : k;
+                try (Scope step = Scope.open()) {
+                    Tensor dh = carry == null ? g.select(0, t) : g.select(0, t).add(carry);
+                    Tensor z = zr[t].narrow(1, 0, hidden), r = zr[t].narrow(1, hidden, hidden);
+                    // h' = n + z (h - n): through n, whose pre-activation is the input's candidate block, and r (h @ r_h^T + rb_h).
+                    Tensor dPreN = dh.mul(z.rsub(1)).mul(n[t].mul(n[t]).rsub(1));
+                    Tensor dGates = Tensor.cat(List.of(dh.mul(prevH[t].sub(n[t])), dPreN.mul(recurrent[t])), 1);
+                    Tensor dPreGates = dGates.mul(zr[t]).mul(zr[t].rsub(1));
+                    dRecurrent.select(0, t).narrow(1, 0, 2 * hidden).copy_(dPreGates);
+                    dRecurrent.select(0, t).narrow(1, 2 * hidden, hidden).copy_(dPreN.mul(r));
+                    dInput.select(0, t).narrow(1, 2 * hidden, hidden).copy_(dPreN);
+                    carry = step.keep(dh.mul(z).add(dRecurrent.select(0, t).matmul(rRows)));
+                }
+            }
+            dInput.narrow(2, 0, 2 * hidden).copy_(dRecurrent.narrow(2, 0, 2 * hidden));
+            Tensor flatInput = dInput.reshape(-1, 3 * hidden), flatRecurrent = dRecurrent.reshape(-1, 3 * hidden);
+            Tensor dX = x.requiresGrad() ? flatInput.matmul(wT.mT()).reshape(x.shape()) : null;
+            Tensor dWT = wT.requiresGrad() ? x.reshape(-1, x.size(2)).mT().matmul(flatInput) : null;
+            Tensor dWb = wb != null && wb.requiresGrad() ? flatInput.sum(0) : null;
+            Tensor dRb = rb != null && rb.requiresGrad() ? flatRecurrent.sum(0) : null;
+            Tensor dR = rT.requiresGrad() ? Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatRecurrent) : null;
+            return new Tensor[] {dX, dWT, dWb, dRb, carry, dR};
+        }, saved.toArray(new Tensor[0]));
+        return new Tensor[] {y, y.select(0, reverse ? 0 : steps - 1)};
     }
 
     /**

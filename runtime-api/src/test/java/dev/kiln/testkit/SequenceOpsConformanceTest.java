@@ -98,6 +98,12 @@ class SequenceOpsConformanceTest {
                 assertClose(alone.hidden().toDoubleArray(), cut.hidden().narrow(1, 1, 1).contiguous(), TOL, TOL, kind + " sequence length: final states");
                 assertClose(alone.output().toDoubleArray(), cut.output().narrow(0, 0, 2).narrow(2, 1, 1).contiguous(), TOL, TOL, kind + " sequence length: outputs");
                 assertClose(new double[2 * 2 * H], cut.output().narrow(0, 2, 2).narrow(2, 1, 1).contiguous(), 0, 0, kind + " steps past the length output 0");
+                // Whole sequences take the sequence kernels (LSTM; GRU with the reset after the product): the same as
+                // lengths that cut nothing, which run step by step.
+                Recurrent.Options lbr = fwd.withDirection(Recurrent.Direction.BIDIRECTIONAL).withLinearBeforeReset(true);
+                Recurrent.Output whole = run(kind, x, w2, r2, b2, null, null, lbr), stepwise = run(kind, x, w2, r2, b2, null, Tensor.of(new long[] {T, T, T}), lbr);
+                assertClose(stepwise.output().toDoubleArray(), whole.output(), TOL, TOL, kind + " whole sequences: outputs");
+                assertClose(stepwise.hidden().toDoubleArray(), whole.hidden(), TOL, TOL, kind + " whole sequences: final states");
                 // batchFirst is a layout, nothing more.
                 Recurrent.Output bf = run(kind, x.transpose(0, 1), w2.narrow(0, 0, 1), r2.narrow(0, 0, 1), b2.narrow(0, 0, 1), null, null, fwd.withBatchFirst(true));
                 assertClose(f.output().permute(2, 0, 1, 3).contiguous().toDoubleArray(), bf.output(), TOL, TOL, kind + " batchFirst");
@@ -146,7 +152,15 @@ class SequenceOpsConformanceTest {
                 Recurrent.Output out = run(kind, xs[0], xs[1], xs[2], xs[3], xs[4], Tensor.of(new long[] {3, 2}), o);
                 return out.output().sum(new int[] {3}, false).add(out.hidden().sum());
             }, inputs, shapes);
+            GradCheck.check(kind + " bidirectional, whole sequences", xs -> {
+                Recurrent.Output out = run(kind, xs[0], xs[1], xs[2], xs[3], xs[4], null, o);
+                return out.output().sum(new int[] {3}, false).add(out.hidden().mul(out.hidden()).sum());
+            }, inputs, shapes);
         }
+        GradCheck.check("gru without biases or initial state", xs -> Recurrent.gru(xs[0], xs[1], xs[2], null, null, null,
+                        Recurrent.Options.defaults().withLinearBeforeReset(true)).output(),
+                new double[][] {data(41, t * b * i, -1, 1), data(42, 3 * h * i, -1, 1), data(43, 3 * h * h, -1, 1)},
+                new int[][] {{t, b, i}, {1, 3 * h, i}, {1, 3 * h, h}});
         GradCheck.check("lstm peepholes, initial cell, coupled gates", xs -> {
             Recurrent.Output out = Recurrent.lstm(xs[0], xs[1], xs[2], null, xs[3], null, xs[4], null, Recurrent.Options.defaults().withInputForget(true));
             return out.output().add(out.cell().unsqueeze(0));
