@@ -351,9 +351,10 @@ public final class Recurrent {
                 Tensor wT = w.select(0, d).t(), rT = r.select(0, d).t(), dirPeephole = peephole == null ? null : peephole.select(0, d);
                 Tensor h = h0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : h0s.select(0, d);
                 Tensor c = cell != Cell.LSTM ? null : c0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : c0s.select(0, d);
-                if (cell == Cell.GRU && o.linearBeforeReset() && fusable(cell, dirPeephole, dirActs, valid, o) && sameType(xs, wT, h, rT)
-                        && (b == null || sameType(xs, b))) {
-                    Tensor[] yh = gruSequence(xs, wT, b == null ? null : b.narrow(0, 0, gh), b == null ? null : b.narrow(0, gh, gh), h, rT, reverse);
+                if (cell != Cell.LSTM && (cell == Cell.RNN || o.linearBeforeReset()) && fusable(cell, dirPeephole, dirActs, valid, o)
+                        && sameType(xs, wT, h, rT) && (b == null || sameType(xs, b))) {
+                    StepRule rule = cell == Cell.GRU ? new GruStep(steps, hidden) : new RnnStep();
+                    Tensor[] yh = recurrence(rule, xs, wT, b == null ? null : b.narrow(0, 0, gh), b == null ? null : b.narrow(0, gh, gh), h, rT, reverse);
                     outputs.add(yh[0]);
                     hiddens.add(yh[1]);
                     continue;
@@ -445,83 +446,6 @@ public final class Recurrent {
     }
 
     /**
-     * One direction of a plain GRU with the reset gate applied after the recurrence product (PyTorch's GRU, ONNX's
-     * linear_before_reset) as a single autograd node, from the input (T, B, I), the input weight transposed, the input
-     * and recurrence biases (3H each, or null), returning (outputs (T, B, H), final hidden). The input projection is one
-     * product over every step, with both biases of the z and r gates added to it once; each step is then its product
-     * h @ r^T and a few elementwise ops, run without recording. The backward walks the steps once, writing each step's
-     * pre-activation gradients into two (T, B, 3H) buffers, the input's and the recurrence's (they differ in the
-     * candidate's block: the recurrence's is scaled by the reset gate), and takes the input's and both weights' and
-     * biases' gradients in one product or sum each over all steps. Recorded op by op, every step was some twenty
-     * nodes, and each step's products with the weight added a gradient of the whole weight to the others.
-     */
-    private static Tensor[] gruSequence(Tensor x, Tensor wT, Tensor wb, Tensor rb, Tensor h0, Tensor rT, boolean reverse) {
-        int steps = x.size(0), batch = x.size(1), hidden = rT.size(0);
-        DType dtype = x.dtype();
-        Backend be = x.backend();
-        // Per step: the z and r gates (B, 2H), the candidate n, the candidate's recurrence term (h @ r_h^T + rb_h), and
-        // the hidden state the step started from.
-        Tensor[] zr = new Tensor[steps], n = new Tensor[steps], recurrent = new Tensor[steps], prevH = new Tensor[steps], ys = new Tensor[steps];
-        Tensor rRows, y;
-        try (GradMode ng = GradMode.noGrad()) {
-            // Row-major r^T, so each step's product reads it in place; r itself for the backward's products.
-            Tensor rTRows = rT.contiguous();
-            rRows = rT.mT().contiguous();
-            Tensor projected = x.matmul(wT);
-            if (wb != null) projected = projected.add(wb);
-            if (rb != null) projected.narrow(2, 0, 2 * hidden).add_(rb.narrow(0, 0, 2 * hidden));
-            Tensor rbh = rb == null ? null : rb.narrow(0, 2 * hidden, hidden);
-            Tensor h = h0;
-            for (int k = 0; k < steps; k++) {
-                int t = reverse ? steps - 1 - k : k;
-                Tensor gx = projected.select(0, t), gh = h.matmul(rTRows);
-                Tensor gates = gx.narrow(1, 0, 2 * hidden).add(gh.narrow(1, 0, 2 * hidden)).sigmoid();
-                Tensor hh = withBias(gh.narrow(1, 2 * hidden, hidden), rbh);
-                Tensor candidate = gx.narrow(1, 2 * hidden, hidden).add(gates.narrow(1, hidden, hidden).mul(hh)).tanh();
-                Tensor next = candidate.add(gates.narrow(1, 0, hidden).mul(h.sub(candidate)));
-                zr[t] = gates;
-                n[t] = candidate;
-                recurrent[t] = hh;
-                prevH[t] = h;
-                ys[t] = next;
-                h = next;
-            }
-            y = Tensor.stack(List.of(ys), 0);
-        }
-        List<Tensor> saved = new ArrayList<>(List.of(rRows));
-        for (Tensor[] perStep : List.of(zr, n, recurrent, prevH)) saved.addAll(List.of(perStep));
-        Autograd.record("gru", y, new Tensor[] {x, wT, wb, rb, h0, rT}, gOut -> {
-            Tensor dInput = Tensor.allocate(be, dtype, steps, batch, 3 * hidden), dRecurrent = Tensor.allocate(be, dtype, steps, batch, 3 * hidden);
-            Tensor g = gOut.dtype() == dtype ? gOut : gOut.to(dtype);
-            Tensor carry = null;
-            for (int k = steps - 1; k >= 0; k--) {
-                int t = reverse ? steps - 1 - k : k;
-                try (Scope step = Scope.open()) {
-                    Tensor dh = carry == null ? g.select(0, t) : g.select(0, t).add(carry);
-                    Tensor z = zr[t].narrow(1, 0, hidden), r = zr[t].narrow(1, hidden, hidden);
-                    // h' = n + z (h - n): through n, whose pre-activation is the input's candidate block, and r (h @ r_h^T + rb_h).
-                    Tensor dPreN = dh.mul(z.rsub(1)).mul(n[t].mul(n[t]).rsub(1));
-                    Tensor dGates = Tensor.cat(List.of(dh.mul(prevH[t].sub(n[t])), dPreN.mul(recurrent[t])), 1);
-                    Tensor dPreGates = dGates.mul(zr[t]).mul(zr[t].rsub(1));
-                    dRecurrent.select(0, t).narrow(1, 0, 2 * hidden).copy_(dPreGates);
-                    dRecurrent.select(0, t).narrow(1, 2 * hidden, hidden).copy_(dPreN.mul(r));
-                    dInput.select(0, t).narrow(1, 2 * hidden, hidden).copy_(dPreN);
-                    carry = step.keep(dh.mul(z).add(dRecurrent.select(0, t).matmul(rRows)));
-                }
-            }
-            dInput.narrow(2, 0, 2 * hidden).copy_(dRecurrent.narrow(2, 0, 2 * hidden));
-            Tensor flatInput = dInput.reshape(-1, 3 * hidden), flatRecurrent = dRecurrent.reshape(-1, 3 * hidden);
-            Tensor dX = x.requiresGrad() ? flatInput.matmul(wT.mT()).reshape(x.shape()) : null;
-            Tensor dWT = wT.requiresGrad() ? x.reshape(-1, x.size(2)).mT().matmul(flatInput) : null;
-            Tensor dWb = wb != null && wb.requiresGrad() ? flatInput.sum(0) : null;
-            Tensor dRb = rb != null && rb.requiresGrad() ? flatRecurrent.sum(0) : null;
-            Tensor dR = rT.requiresGrad() ? Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatRecurrent) : null;
-            return new Tensor[] {dX, dWT, dWb, dRb, carry, dR};
-        }, saved.toArray(new Tensor[0]));
-        return new Tensor[] {y, y.select(0, reverse ? 0 : steps - 1)};
-    }
-
-    /**
      * One direction of a plain LSTM over every step as a single autograd node, from the input (T, B, I), the input
      * weight transposed, and the summed biases (or null), returning (outputs (T, B, H), final hidden, final cell), by one
      * {@link Backend#lstmSequence} (each step's recurrence product, bias, gates, activations and state update, fused
@@ -574,6 +498,157 @@ public final class Recurrent {
             return new Tensor[] {dX, dWT, dBias, dh0, dc0, dR};
         }, saved.toArray(new Tensor[0]));
         return new Tensor[] {result.narrow(0, 0, steps), result.select(0, reverse ? 0 : steps - 1), result.select(0, steps)};
+    }
+
+    /**
+     * One direction of a plain RNN or GRU (see {@link StepRule}) as a single autograd node, from the input (T, B, I), the
+     * input weight transposed, the input and recurrence biases (G*H each, or null), returning (outputs (T, B, H), final
+     * hidden). The input projection is one product over every step, with the recurrence bias added to it once where it
+     * adds to a pre-activation; each step is then its product h @ r^T (r^T made row-major once, read in place) and the
+     * cell's few elementwise ops, run without recording. The backward walks the steps once, the cell writing each step's
+     * pre-activation gradients into two (T, B, G*H) buffers, the input projection's and the recurrence product's, and
+     * takes the input's and both weights' and biases' gradients in one product or sum each over all steps. Recorded op
+     * by op, a GRU step was some twenty nodes, and each step's products with the weight added a gradient of the whole
+     * weight to the others.
+     */
+    private static Tensor[] recurrence(StepRule rule, Tensor x, Tensor wT, Tensor wb, Tensor rb, Tensor h0, Tensor rT, boolean reverse) {
+        int steps = x.size(0), batch = x.size(1), hidden = rT.size(0), width = rT.size(1), added = rule.projectedBias(hidden);
+        DType dtype = x.dtype();
+        Backend be = x.backend();
+        Tensor[] prevH = new Tensor[steps], ys = new Tensor[steps];
+        Tensor rRows, y;
+        try (GradMode ng = GradMode.noGrad()) {
+            Tensor rTRows = rT.contiguous();
+            rRows = rT.mT().contiguous();
+            Tensor projected = x.matmul(wT);
+            if (wb != null) projected = projected.add(wb);
+            if (rb != null) projected.narrow(2, 0, added).add_(rb.narrow(0, 0, added));
+            Tensor rest = rb == null || added == width ? null : rb.narrow(0, added, width - added);
+            Tensor h = h0;
+            for (int k = 0; k < steps; k++) {
+                int t = reverse ? steps - 1 - k : k;
+                prevH[t] = h;
+                h = ys[t] = rule.forward(t, projected.select(0, t), h.matmul(rTRows), rest, h);
+            }
+            y = Tensor.stack(List.of(ys), 0);
+        }
+        List<Tensor> saved = new ArrayList<>(List.of(rRows, y));
+        saved.addAll(List.of(prevH));
+        saved.addAll(rule.saved());
+        Autograd.record(rule.name(), y, new Tensor[] {x, wT, wb, rb, h0, rT}, gOut -> {
+            Tensor dInput = Tensor.allocate(be, dtype, steps, batch, width), dRecurrent = Tensor.allocate(be, dtype, steps, batch, width);
+            Tensor g = gOut.dtype() == dtype ? gOut : gOut.to(dtype);
+            Tensor carry = null;
+            for (int k = steps - 1; k >= 0; k--) {
+                int t = reverse ? steps - 1 - k : k;
+                try (Scope step = Scope.open()) {
+                    Tensor dh = carry == null ? g.select(0, t) : g.select(0, t).add(carry);
+                    Tensor direct = rule.backward(t, dh, prevH[t], y.select(0, t), dInput.select(0, t), dRecurrent.select(0, t));
+                    Tensor throughProduct = dRecurrent.select(0, t).matmul(rRows);
+                    carry = step.keep(direct == null ? throughProduct : throughProduct.add(direct));
+                }
+            }
+            Tensor flatInput = dInput.reshape(-1, width), flatRecurrent = dRecurrent.reshape(-1, width);
+            Tensor dX = x.requiresGrad() ? flatInput.matmul(wT.mT()).reshape(x.shape()) : null;
+            Tensor dWT = wT.requiresGrad() ? x.reshape(-1, x.size(2)).mT().matmul(flatInput) : null;
+            Tensor dWb = wb != null && wb.requiresGrad() ? flatInput.sum(0) : null;
+            Tensor dRb = rb != null && rb.requiresGrad() ? flatRecurrent.sum(0) : null;
+            Tensor dR = rT.requiresGrad() ? Tensor.stack(List.of(prevH), 0).reshape(-1, hidden).mT().matmul(flatRecurrent) : null;
+            return new Tensor[] {dX, dWT, dWb, dRb, carry, dR};
+        }, saved.toArray(new Tensor[0]));
+        return new Tensor[] {y, y.select(0, reverse ? 0 : steps - 1)};
+    }
+
+    /**
+     * One cell's step for {@link #recurrence}: the forward keeps what its backward reads, per step.
+     */
+    private sealed interface StepRule permits RnnStep, GruStep {
+        /** The op's name in the graph. */
+        String name();
+
+        /** Leading columns of the recurrence bias that add to a pre-activation, so go into the input projection once. */
+        int projectedBias(int units);
+
+        /**
+         * Step t's new hidden state from its projected input gx (B, G*H, biases added), the recurrence product gh = h @ r^T
+         * (B, G*H), the recurrence bias's remaining columns (or null) and the hidden state h the step starts from.
+         */
+        Tensor forward(int t, Tensor gx, Tensor gh, Tensor rest, Tensor h);
+
+        /**
+         * Step t's backward from the gradient dh of its new hidden state (next), given the state it started from (h):
+         * writes the gradients of the projected input's and the recurrence product's pre-activations (B, G*H) into
+         * {@code dInput} and {@code dRecurrent}, and returns the gradient reaching h other than through the product
+         * (null for none).
+         */
+        Tensor backward(int t, Tensor dh, Tensor h, Tensor next, Tensor dInput, Tensor dRecurrent);
+
+        /** The tensors the backward reads besides the states. */
+        List<Tensor> saved();
+    }
+
+    /** The Elman RNN with tanh: h' = tanh(gx + gh). */
+    private record RnnStep() implements StepRule {
+        @Override public String name() { return "rnn"; }
+
+        @Override public int projectedBias(int units) { return units; }
+
+        @Override public Tensor forward(int t, Tensor gx, Tensor gh, Tensor rest, Tensor h) { return gx.add(gh).tanh(); }
+
+        @Override
+        public Tensor backward(int t, Tensor dh, Tensor h, Tensor next, Tensor dInput, Tensor dRecurrent) {
+            Tensor dPre = dh.mul(next.mul(next).rsub(1));
+            dInput.copy_(dPre);
+            dRecurrent.copy_(dPre);
+            return null;
+        }
+
+        @Override public List<Tensor> saved() { return List.of(); }
+    }
+
+    /**
+     * The GRU with the reset gate applied after the recurrence product (PyTorch's GRU, ONNX's linear_before_reset), gates
+     * z, r, h: z, r = sigmoid(gx + gh) over the first 2H columns, n = tanh(gx_h + r * (gh_h + rb_h)), h' = n + z (h - n).
+     * The pre-activation gradients of the two products differ in the candidate's block only, by the factor r.
+     */
+    private record GruStep(int hidden, Tensor[] gates, Tensor[] candidates, Tensor[] recurrentTerms) implements StepRule {
+        GruStep(int steps, int hidden) { this(hidden, new Tensor[steps], new Tensor[steps], new Tensor[steps]); }
+
+        @Override public String name() { return "gru"; }
+
+        @Override public int projectedBias(int units) { return 2 * units; }
+
+        @Override
+        public Tensor forward(int t, Tensor gx, Tensor gh, Tensor rest, Tensor h) {
+            Tensor zr = gx.narrow(1, 0, 2 * hidden).add(gh.narrow(1, 0, 2 * hidden)).sigmoid();
+            Tensor term = withBias(gh.narrow(1, 2 * hidden, hidden), rest);
+            Tensor n = gx.narrow(1, 2 * hidden, hidden).add(zr.narrow(1, hidden, hidden).mul(term)).tanh();
+            gates[t] = zr;
+            candidates[t] = n;
+            recurrentTerms[t] = term;
+            return n.add(zr.narrow(1, 0, hidden).mul(h.sub(n)));
+        }
+
+        @Override
+        public Tensor backward(int t, Tensor dh, Tensor h, Tensor next, Tensor dInput, Tensor dRecurrent) {
+            Tensor zr = gates[t], n = candidates[t], z = zr.narrow(1, 0, hidden);
+            Tensor dPreN = dh.mul(z.rsub(1)).mul(n.mul(n).rsub(1));
+            Tensor dZr = Tensor.cat(List.of(dh.mul(h.sub(n)), dPreN.mul(recurrentTerms[t])), 1);
+            Tensor dPreZr = dZr.mul(zr).mul(zr.rsub(1));
+            dInput.narrow(1, 0, 2 * hidden).copy_(dPreZr);
+            dInput.narrow(1, 2 * hidden, hidden).copy_(dPreN);
+            dRecurrent.narrow(1, 0, 2 * hidden).copy_(dPreZr);
+            dRecurrent.narrow(1, 2 * hidden, hidden).copy_(dPreN.mul(zr.narrow(1, hidden, hidden)));
+            return dh.mul(z);
+        }
+
+        @Override
+        public List<Tensor> saved() {
+            List<Tensor> all = new ArrayList<>(List.of(gates));
+            all.addAll(List.of(candidates));
+            all.addAll(List.of(recurrentTerms));
+            return all;
+        }
     }
 
     /**
