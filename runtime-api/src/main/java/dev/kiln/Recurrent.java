@@ -351,9 +351,8 @@ public final class Recurrent {
                 Tensor wT = w.select(0, d).t(), rT = r.select(0, d).t(), dirPeephole = peephole == null ? null : peephole.select(0, d);
                 Tensor h = h0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : h0s.select(0, d);
                 Tensor c = cell != Cell.LSTM ? null : c0s == null ? Tensor.zeros(x.dtype(), x.device(), batch, hidden) : c0s.select(0, d);
-                if (cell != Cell.LSTM && (cell == Cell.RNN || o.linearBeforeReset()) && fusable(cell, dirPeephole, dirActs, valid, o)
-                        && sameType(xs, wT, h, rT) && (b == null || sameType(xs, b))) {
-                    StepRule rule = cell == Cell.GRU ? new GruStep(steps, hidden) : new RnnStep();
+                if (cell != Cell.LSTM && fusable(cell, dirPeephole, dirActs, valid, o) && sameType(xs, wT, h, rT) && (b == null || sameType(xs, b))) {
+                    StepRule rule = cell == Cell.GRU ? new GruStep(steps, hidden) : new RnnStep(dirActs.get(0).equals(Activation.RELU));
                     Tensor[] yh = recurrence(rule, xs, wT, b == null ? null : b.narrow(0, 0, gh), b == null ? null : b.narrow(0, gh, gh), h, rT, reverse);
                     outputs.add(yh[0]);
                     hiddens.add(yh[1]);
@@ -438,11 +437,14 @@ public final class Recurrent {
     }
 
     /**
-     * Whether a direction is the plain one {@link #lstmSequence} and {@link #gruSequence} compute: default activations,
-     * no peepholes, clip, coupled gates or lengths.
+     * Whether a direction is one that runs as a single node, {@link #lstmSequence} or {@link #recurrence}: no peepholes,
+     * clip, coupled gates or lengths; the default activations (or relu for the RNN); for the GRU, the reset gate after
+     * the product.
      */
     private static boolean fusable(Cell cell, Tensor peephole, List<Activation> acts, Tensor valid, Options o) {
-        return valid == null && peephole == null && Double.isInfinite(o.clip()) && !o.inputForget() && acts.equals(cell.defaults);
+        boolean activations = acts.equals(cell.defaults) || cell == Cell.RNN && acts.equals(List.of(Activation.RELU));
+        return valid == null && peephole == null && Double.isInfinite(o.clip()) && !o.inputForget() && activations
+                && (cell != Cell.GRU || o.linearBeforeReset());
     }
 
     /**
@@ -587,17 +589,21 @@ public final class Recurrent {
         List<Tensor> saved();
     }
 
-    /** The Elman RNN with tanh: h' = tanh(gx + gh). */
-    private record RnnStep() implements StepRule {
+    /** The Elman RNN: h' = tanh(gx + gh), or relu(gx + gh). */
+    private record RnnStep(boolean relu) implements StepRule {
         @Override public String name() { return "rnn"; }
 
         @Override public int projectedBias(int units) { return units; }
 
-        @Override public Tensor forward(int t, Tensor gx, Tensor gh, Tensor rest, Tensor h) { return gx.add(gh).tanh(); }
+        @Override
+        public Tensor forward(int t, Tensor gx, Tensor gh, Tensor rest, Tensor h) {
+            Tensor pre = gx.add(gh);
+            return relu ? pre.relu() : pre.tanh();
+        }
 
         @Override
         public Tensor backward(int t, Tensor dh, Tensor h, Tensor next, Tensor dInput, Tensor dRecurrent) {
-            Tensor dPre = dh.mul(next.mul(next).rsub(1));
+            Tensor dPre = relu ? Tensor.where(next.gt(0), dh, Tensor.zerosLike(dh)) : dh.mul(next.mul(next).rsub(1));
             dInput.copy_(dPre);
             dRecurrent.copy_(dPre);
             return null;

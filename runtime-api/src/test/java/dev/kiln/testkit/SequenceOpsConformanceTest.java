@@ -157,6 +157,15 @@ class SequenceOpsConformanceTest {
                 return out.output().sum(new int[] {3}, false).add(out.hidden().mul(out.hidden()).sum());
             }, inputs, shapes);
         }
+        Recurrent.Options relu = Recurrent.Options.defaults().withActivations(List.of(Recurrent.Activation.RELU));
+        GradCheck.check("rnn relu, whole sequences", xs -> Recurrent.rnn(xs[0], xs[1], xs[2], xs[3], null, null, relu).output(),
+                new double[][] {data(44, t * b * i, -1, 1), data(45, h * i, -1, 1), data(46, h * h, -1, 1), data(47, 2 * h, -1, 1)},
+                new int[][] {{t, b, i}, {1, h, i}, {1, h, h}, {1, 2 * h}});
+        try (Scope s = Scope.open()) {
+            Tensor x = rand(48, t, b, i), w = rand(49, 1, h, i), r = rand(50, 1, h, h);
+            assertClose(Recurrent.rnn(x, w, r, null, null, Tensor.of(new long[] {t, t}), relu).output().toDoubleArray(),
+                    Recurrent.rnn(x, w, r, null, null, null, relu).output(), TOL, TOL, "rnn relu: whole sequence against step by step");
+        }
         GradCheck.check("gru without biases or initial state", xs -> Recurrent.gru(xs[0], xs[1], xs[2], null, null, null,
                         Recurrent.Options.defaults().withLinearBeforeReset(true)).output(),
                 new double[][] {data(41, t * b * i, -1, 1), data(42, 3 * h * i, -1, 1), data(43, 3 * h * h, -1, 1)},
