@@ -1,6 +1,7 @@
 package dev.kiln.cpu.fused;
 
 import dev.kiln.DType;
+import dev.kiln.cpu.simd.HeapSlots;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;

@@ -2,6 +2,7 @@ package dev.kiln.cpu.fused;
 
 import dev.kiln.DType;
 import dev.kiln.backend.View;
+import dev.kiln.cpu.simd.HeapSlots;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.LongVector;

@@ -6,6 +6,7 @@ import dev.kiln.backend.UnaryOp;
 import dev.kiln.backend.View;
 import dev.kiln.cpu.simd.BlockLoops;
 import dev.kiln.cpu.simd.FloatMath;
+import dev.kiln.cpu.simd.HeapSlots;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;

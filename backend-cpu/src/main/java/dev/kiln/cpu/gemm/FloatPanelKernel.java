@@ -1,5 +1,6 @@
 package dev.kiln.cpu.gemm;
 
+import dev.kiln.cpu.simd.HeapSlots;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -101,14 +102,10 @@ final class FloatPanelKernel implements PanelKernel<float[]> {
     }
 
     /** Per-thread staging for the packing: k runs of A's rows or B's columns. */
-    private static final ThreadLocal<float[][]> STAGING = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
+    private static final HeapSlots STAGING = new HeapSlots(1);
 
     /** This thread's staging for at least {@code elements} run elements. */
-    private static float[] staging(int elements) {
-        float[][] staging = STAGING.get();
-        if (staging[0].length < elements) staging[0] = new float[elements];
-        return staging[0];
-    }
+    private static float[] staging(int elements) { return STAGING.get(0, elements); }
 
     /** Per-thread gather indices for {@link #packColumnMajor}: lane j reads column j's run, {@code j * kc}. */
     private static final ThreadLocal<int[]> RUN_STARTS = ThreadLocal.withInitial(() -> new int[NR]);
