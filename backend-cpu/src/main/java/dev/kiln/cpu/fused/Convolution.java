@@ -50,6 +50,10 @@ public final class Convolution {
             DirectConvolution.forward(input, x, weight, w, g, out, y);
             return;
         }
+        if (WinogradConvolution.takes(g, t)) {
+            WinogradConvolution.forward(input, x, weight, w, g, out, y);
+            return;
+        }
         if (PaddedImage.pays(g, input.strides(), t)) {
             paddedForward(input, x, weight, w, g, out, y);
             return;
@@ -370,7 +374,7 @@ public final class Convolution {
         long groupOffset(int group) { return base + group * groupStride; }
     }
 
-    private static boolean splitsOverImages(ConvGeometry g) {
+    static boolean splitsOverImages(ConvGeometry g) {
         return g.n() >= WorkerPool.shared().parallelism() && g.macs() >= PARALLEL_MACS;
     }
 

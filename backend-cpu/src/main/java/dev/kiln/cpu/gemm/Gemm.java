@@ -141,7 +141,15 @@ public final class Gemm {
      * and readable from any thread meanwhile.
      */
     public static PackedA pack(DType dtype, int m, int k, MemorySegment a, long offset, long rowStride, long colStride) {
-        return blocked(dtype).pack(m, k, a, offset, rowStride, colStride);
+        return packEach(dtype, m, k, a, new long[] {offset}, rowStride, colStride)[0];
+    }
+
+    /**
+     * Several m x k matrices packed as by {@link #pack}, matrix i from element {@code offsets[i]}, one after another in
+     * the calling thread's workspace: Winograd's convolution multiplies by 16 transformed weights per call.
+     */
+    public static PackedA[] packEach(DType dtype, int m, int k, MemorySegment a, long[] offsets, long rowStride, long colStride) {
+        return blocked(dtype).packEach(m, k, a, offsets, rowStride, colStride);
     }
 
     /** {@code C = A * B} for one n-column B (strides and offsets in elements), with A packed by {@link #pack}. */
@@ -157,19 +165,20 @@ public final class Gemm {
      */
     public static final class PackedA {
         private final DType dtype;
-        private final int m, k, mr;
+        private final int m, k, mr, base;
         private final Object panels;
 
-        private PackedA(DType dtype, int m, int k, int mr, Object panels) {
+        private PackedA(DType dtype, int m, int k, int mr, Object panels, int base) {
             this.dtype = dtype;
             this.m = m;
             this.k = k;
             this.mr = mr;
             this.panels = panels;
+            this.base = base;
         }
 
         /** Where the panel of rows from {@code row} (a whole panel's first) starts its depth block from pc. */
-        int panel(int pc, int row) { return row * k + pc * mr; }
+        int panel(int pc, int row) { return base + row * k + pc * mr; }
     }
 
     private static Blocked<?> blocked(DType dtype) {
@@ -235,16 +244,25 @@ public final class Gemm {
             return Math.max(1, Math.ceilDiv(k, Math.max(1, Math.ceilDiv(k, max))));
         }
 
-        PackedA pack(int m, int k, MemorySegment a, long off, long ars, long acs) {
-            W panels = workspace.get().packed(kernel, Math.max(1, roundUp(m, mr) * k));
-            return packWhole(m, k, Left.raw(a, off, ars, acs), panels, Tasks.INLINE, 1);
+        PackedA[] packEach(int m, int k, MemorySegment a, long[] offsets, long ars, long acs) {
+            int size = roundUp(m, mr) * k;
+            W panels = workspace.get().packed(kernel, Math.max(1, size * offsets.length));
+            PackedA[] packed = new PackedA[offsets.length];
+            for (int i = 0; i < offsets.length; i++) packed[i] = packWhole(m, k, Left.raw(a, offsets[i], ars, acs), panels, i * size, Tasks.INLINE, 1);
+            return packed;
         }
 
-        /** All of A (m x k) packed into {@code panels} as a {@link PackedA}, its row panels split over {@code parts} tasks. */
-        private PackedA packWhole(int m, int k, Left<W> raw, W panels, Tasks tasks, int parts) {
+        /**
+         * All of A (m x k) packed into {@code panels} from element {@code base} as a {@link PackedA}, its row panels split
+         * over {@code parts} tasks.
+         */
+        private PackedA packWhole(int m, int k, Left<W> raw, W panels, int base, Tasks tasks, int parts) {
             int rowPanels = Math.ceilDiv(m, mr), packParts = Math.max(1, Math.min(parts, rowPanels));
-            if (k > 0) tasks.run(packParts, t -> raw.pack(this, 0, 0, m, k, panels, rowPanels * t / packParts, rowPanels * (t + 1) / packParts));
-            return new PackedA(kernel.elementSize() == 4 ? DType.FLOAT32 : DType.FLOAT64, m, k, mr, panels);
+            if (k > 0) {
+                tasks.run(packParts, t -> packA(raw.a(), raw.offset(), raw.rowStride(), raw.colStride(), m, k, panels, base,
+                        rowPanels * t / packParts, rowPanels * (t + 1) / packParts));
+            }
+            return new PackedA(kernel.elementSize() == 4 ? DType.FLOAT32 : DType.FLOAT64, m, k, mr, panels, base);
         }
 
         /** Whether a product of this size is split over the pool: as {@link #multiply} decides for one product. */
@@ -378,7 +396,7 @@ public final class Gemm {
          */
         private Left<W> packedOnce(int m, int k, Left<W> raw, Workspace<W> ws, Tasks tasks, int parts) {
             ws.reserve(kernel, roundUp(m, mr) * k, 0);
-            return Left.ahead(packWhole(m, k, raw, ws.a, tasks, parts));
+            return Left.ahead(packWhole(m, k, raw, ws.a, 0, tasks, parts));
         }
 
         /**
@@ -439,16 +457,16 @@ public final class Gemm {
 
             /** Packs row panels [from, to) of the mb-row block from row {@code row} and depth pc into pa, unless packed ahead. */
             void pack(Blocked<W> blocked, int pc, int row, int mb, int kc, W pa, int from, int to) {
-                if (packed == null) blocked.packA(a, offset + row * rowStride + pc * colStride, rowStride, colStride, mb, kc, pa, from, to);
+                if (packed == null) blocked.packA(a, offset + row * rowStride + pc * colStride, rowStride, colStride, mb, kc, pa, 0, from, to);
             }
         }
 
         private boolean readsBInPlace(int m, long bColStride) { return bColStride == 1 && m <= inPlaceMaxM; }
 
-        /** Packs row panels [from, to) of the mb x kc block of A at element {@code block}, each to its place in pa. */
-        private void packA(MemorySegment a, long block, long ars, long acs, int mb, int kc, W pa, int from, int to) {
+        /** Packs row panels [from, to) of the mb x kc block of A at element {@code block}, each to its place in pa past {@code at}. */
+        private void packA(MemorySegment a, long block, long ars, long acs, int mb, int kc, W pa, int at, int from, int to) {
             if (to <= from) return;
-            kernel.packA(a, block + (long) from * mr * ars, ars, acs, Math.min(mb, to * mr) - from * mr, kc, pa, from * mr * kc);
+            kernel.packA(a, block + (long) from * mr * ars, ars, acs, Math.min(mb, to * mr) - from * mr, kc, pa, at + from * mr * kc);
         }
 
         /** Packs column panels [from, to) of the kc x nc block of B at element {@code block}, each to its place in pb. */

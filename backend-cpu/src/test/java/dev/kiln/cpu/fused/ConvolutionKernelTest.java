@@ -71,7 +71,15 @@ class ConvolutionKernelTest {
                 new Case("wide rows, padding wider than the kernel reaches", 2, 32, 5, 40, 16, 3, 3, new Conv2dSpec(1, 1, 1, 3, 1, 1, 1)),
                 // Channels per group a multiple of the GEMM panel: the weight gradient reads the padded channels-last
                 // image in place, at any stride.
-                new Case("32 channels per group, strided and dilated", 2, 64, 9, 11, 8, 3, 3, new Conv2dSpec(2, 1, 1, 2, 1, 2, 2)));
+                new Case("32 channels per group, strided and dilated", 2, 64, 9, 11, 8, 3, 3, new Conv2dSpec(2, 1, 1, 2, 1, 2, 2)),
+                // 3x3 at stride 1 with 32 or more channels each way, float32: Winograd's 2x2 tiles, forward and input
+                // gradient. Odd outputs (half tiles), no padding, padding beyond the kernel's reach, uneven padding,
+                // and 225 tiles in blocks of 64 (rows of tiles split between blocks, a ragged last block).
+                new Case("Winograd tiles over odd outputs", 3, 32, 11, 13, 40, 3, 3, Conv2dSpec.of(1, 1)),
+                new Case("Winograd, valid, one image split over the pool", 1, 48, 12, 20, 36, 3, 3, Conv2dSpec.of(1, 0)),
+                new Case("Winograd, padding 2", 2, 32, 8, 9, 32, 3, 3, Conv2dSpec.of(1, 2)),
+                new Case("Winograd, uneven padding", 2, 32, 9, 10, 33, 3, 3, new Conv2dSpec(1, 1, 1, 0, 1, 1, 1)),
+                new Case("Winograd, several blocks per image", 2, 64, 30, 30, 64, 3, 3, Conv2dSpec.of(1, 1)));
         List<Arguments> args = new ArrayList<>();
         for (Case k : shapes)
             for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64})

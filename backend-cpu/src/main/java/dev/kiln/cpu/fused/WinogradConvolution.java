@@ -1,0 +1,320 @@
+package dev.kiln.cpu.fused;
+
+import dev.kiln.DType;
+import dev.kiln.backend.View;
+import dev.kiln.cpu.gemm.Gemm;
+import dev.kiln.cpu.simd.WorkerPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * float32 3x3 convolutions at stride 1 by Winograd's minimal filtering F(2x2, 3x3): each 2x2 block of outputs (a
+ * tile) comes from the 4x4 block of input under it, transformed to 16 points, each point one product over the input
+ * channels with the weight transformed the same way. That is 16 multiply-adds per tile and channel pair where the
+ * direct form takes 36: ResNet's 3x3 layers, and their input gradients (a 3x3 convolution too), do 2.25x fewer.
+ *
+ * <p>Per image, the padded input is copied with each row split into its even and odd columns, so that a vector of
+ * consecutive tiles loads each of its 4x4 points as one vector. Tiles go in blocks sized to stay in L2: the block's
+ * input transform V (16 matrices of channels x tiles), 16 GEMMs by the transformed weight packed once per call
+ * (output channels x channels each) reading V in place, and the output transform of their products M back into 2x2
+ * blocks of the output.
+ *
+ * <p>The transforms add and subtract, with halves in the weight's, so the result differs from the direct sum by a
+ * few rounding steps, well inside float32's tolerance for a sum over hundreds of products. {@code
+ * -Dkiln.cpu.conv.winograd=false} turns it off.
+ */
+final class WinogradConvolution {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final long FLOAT = Float.BYTES;
+    private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("kiln.cpu.conv.winograd", "true"));
+    /** Points of a transformed tile. */
+    private static final int POINTS = 16;
+    /** Input and output channels from which the transforms' cost is small beside the products saved. */
+    private static final int MIN_CHANNELS = 32;
+    /** Output positions computed, over those wanted, up to which the 2x2 tiles pay: a 7x7 image's tiles cover 8x8. */
+    private static final double MAX_COVER = 1.2;
+    /** Bytes of a block's V and M together: half of a 1 MB L2, the rest for the packed weight and the input rows. */
+    /** Lanes 0, 2, 4, ... and 1, 3, 5, ... of two vectors side by side, for {@link FloatVector#selectFrom(jdk.incubator.vector.Vector, jdk.incubator.vector.Vector)}. */
+    private static final FloatVector EVEN = FloatVector.zero(S).addIndex(2), ODD = EVEN.add(1f);
+    /** Lanes of two vectors interleaved: the first halves, then the second halves. */
+    private static final FloatVector ZIP_LOW = interleaved(0), ZIP_HIGH = interleaved(L / 2);
+    /** See {@link Tiles#point}. */
+    private static final int SKEW = 16;
+    private static final long BLOCK_BYTES = Long.getLong("kiln.cpu.conv.winogradBlock", 512 * 1024);
+
+    private WinogradConvolution() {}
+
+    private static FloatVector interleaved(int from) {
+        float[] lanes = new float[L];
+        for (int i = 0; i < L / 2; i++) {
+            lanes[2 * i] = from + i;
+            lanes[2 * i + 1] = L + from + i;
+        }
+        return FloatVector.fromArray(S, lanes, 0);
+    }
+
+    static boolean takes(ConvGeometry g, DType t) {
+        var s = g.spec();
+        if (!ENABLED || t != DType.FLOAT32 || g.groups() != 1 || g.kh() != 3 || g.kw() != 3) return false;
+        if (s.strideH() != 1 || s.strideW() != 1 || s.dilationH() != 1 || s.dilationW() != 1) return false;
+        if (g.c() < MIN_CHANNELS || g.cout() < MIN_CHANNELS || g.p() == 0) return false;
+        Tiles tiles = Tiles.of(g);
+        return 4.0 * tiles.count() <= MAX_COVER * g.p();
+    }
+
+    /**
+     * An image's tiles, th rows of tw, and how its padded copy is laid out: planes of {@code 2 * th + 2} rows, each
+     * row its even columns then its odd ones, {@code half} elements each.
+     */
+    private record Tiles(ConvGeometry g, int th, int tw, int half, int block) {
+        static Tiles of(ConvGeometry g) {
+            int th = Math.ceilDiv(g.oh(), 2), tw = Math.ceilDiv(g.ow(), 2), nr = Gemm.panelWidth(DType.FLOAT32);
+            long perTile = POINTS * FLOAT * (g.c() + g.cout());
+            int block = (int) Math.max(nr, BLOCK_BYTES / perTile / nr * nr);
+            return new Tiles(g, th, tw, tw + 1, Math.min(block, Math.ceilDiv(th * tw, nr) * nr));
+        }
+
+        int count() { return th * tw; }
+
+        int rows() { return 2 * th + 2; }
+
+        long plane() { return (long) rows() * 2 * half; }
+
+        int blocks() { return Math.ceilDiv(count(), block); }
+
+        /**
+         * Elements from one point's matrix of {@code rows} x block to the next: a cache line more than the matrix, as
+         * matrices a multiple of 4 KiB apart put the transforms' 16 streams in the same L1 sets (ResNet's 64 x 64 tiles
+         * are 16 KiB).
+         */
+        long point(int rows) { return (long) rows * block + SKEW; }
+    }
+
+    static void forward(View input, MemorySegment x, View weight, MemorySegment w, ConvGeometry g, View out, MemorySegment y) {
+        Tiles tiles = Tiles.of(g);
+        int c = g.c(), k = g.cout();
+        MemorySegment u = Scratch.get(Scratch.WEIGHT_BY_TAP, POINTS * (long) k * c * FLOAT);
+        transformWeight(w, weight.offset(), k, c, u);
+        long[] offsets = new long[POINTS];
+        for (int i = 0; i < POINTS; i++) offsets[i] = (long) i * k * c;
+        Gemm.PackedA[] weights = Gemm.packEach(DType.FLOAT32, k, c, u, offsets, c, 1);
+        long[] s = input.strides();
+        long outImage = (long) k * g.p();
+        if (Convolution.splitsOverImages(g)) {
+            WorkerPool.shared().run(g.n(), n -> {
+                MemorySegment image = copy(x, input.offset() + n * s[0], s[1], s[2], s[3], tiles);
+                for (int b = 0; b < tiles.blocks(); b++) block(image, tiles, weights, b, y, out.offset() + n * outImage);
+            });
+        } else {
+            boolean parallel = g.macs() >= Convolution.PARALLEL_MACS;
+            for (int n = 0; n < g.n(); n++) {
+                MemorySegment image = copy(x, input.offset() + n * s[0], s[1], s[2], s[3], tiles);
+                long to = out.offset() + n * outImage;
+                if (parallel) {
+                    WorkerPool.shared().run(tiles.blocks(), b -> block(image, tiles, weights, b, y, to));
+                } else {
+                    for (int b = 0; b < tiles.blocks(); b++) block(image, tiles, weights, b, y, to);
+                }
+            }
+        }
+    }
+
+    /**
+     * The weight (k, c, 3, 3) as 16 matrices k x c, point (i, j) of each 3x3 kernel g being (G g G^T)[i][j] with G's
+     * rows (1, 0, 0), (1/2, 1/2, 1/2), (1/2, -1/2, 1/2) and (0, 0, 1).
+     */
+    private static void transformWeight(MemorySegment w, long offset, int k, int c, MemorySegment u) {
+        float[] g = new float[9], t = new float[12];
+        long matrix = (long) k * c;
+        for (int kc = 0; kc < k * c; kc++) {
+            MemorySegment.copy(w, F32, (offset + 9L * kc) * FLOAT, g, 0, 9);
+            for (int j = 0; j < 3; j++) {
+                float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+                t[j] = g0;
+                t[3 + j] = 0.5f * (g0 + g1 + g2);
+                t[6 + j] = 0.5f * (g0 - g1 + g2);
+                t[9 + j] = g2;
+            }
+            for (int i = 0; i < 4; i++) {
+                float t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
+                long at = ((4L * i) * matrix + kc) * FLOAT;
+                u.set(F32, at, t0);
+                u.set(F32, at + matrix * FLOAT, 0.5f * (t0 + t1 + t2));
+                u.set(F32, at + 2 * matrix * FLOAT, 0.5f * (t0 - t1 + t2));
+                u.set(F32, at + 3 * matrix * FLOAT, t2);
+            }
+        }
+    }
+
+    /**
+     * The image at element {@code base} of {@code x}, zero-padded, its rows split into even and odd columns, in this
+     * thread's scratch. Each row is padded in a heap line first, from which vectors of pairs are split in registers.
+     */
+    private static MemorySegment copy(MemorySegment x, long base, long sc, long sh, long sw, Tiles tiles) {
+        ConvGeometry g = tiles.g();
+        int half = tiles.half(), top = g.spec().padH(), left = g.spec().padW(), w = g.w();
+        long plane = tiles.plane(), tail = g.c() * plane;
+        MemorySegment image = Scratch.get(Scratch.PADDED_IMAGE, (tail + L + 1) * FLOAT);
+        // Zeros around the row, and room for whole vectors past its end.
+        float[] line = new float[Math.ceilDiv(2 * half, 2 * L) * 2 * L];
+        for (int ch = 0; ch < g.c(); ch++)
+            for (int py = 0; py < tiles.rows(); py++) {
+                long row = (ch * plane + (long) py * 2 * half) * FLOAT;
+                int iy = py - top;
+                if (iy < 0 || iy >= g.h()) {
+                    image.asSlice(row, 2L * half * FLOAT).fill((byte) 0);
+                    continue;
+                }
+                long from = base + ch * sc + iy * sh;
+                int skip = Math.max(0, -left), count = Math.min(w, 2 * half - left) - skip;
+                if (sw == 1) {
+                    MemorySegment.copy(x, F32, (from + skip) * FLOAT, line, left + skip, count);
+                } else {
+                    for (int ix = skip; ix < skip + count; ix++) line[left + ix] = x.getAtIndex(F32, from + ix * sw);
+                }
+                for (int i = 0; i < half; i += L) {
+                    FloatVector pairs0 = FloatVector.fromArray(S, line, 2 * i), pairs1 = FloatVector.fromArray(S, line, 2 * i + L);
+                    FloatVector even = EVEN.selectFrom(pairs0, pairs1), odd = ODD.selectFrom(pairs0, pairs1);
+                    if (half - i >= L) {
+                        even.intoMemorySegment(image, row + (long) i * FLOAT, ORDER);
+                        odd.intoMemorySegment(image, row + (long) (half + i) * FLOAT, ORDER);
+                    } else {
+                        VectorMask<Float> lanes = S.indexInRange(0, half - i);
+                        even.intoMemorySegment(image, row + (long) i * FLOAT, ORDER, lanes);
+                        odd.intoMemorySegment(image, row + (long) (half + i) * FLOAT, ORDER, lanes);
+                    }
+                }
+            }
+        // Vectors of the last tiles of a row load up to L elements past it: into the next row, or these zeros.
+        image.asSlice(tail * FLOAT, (L + 1) * FLOAT).fill((byte) 0);
+        return image;
+    }
+
+    /** Tiles [b * block, ...) of one image: input transform, 16 products, output transform into the output at element {@code to}. */
+    private static void block(MemorySegment image, Tiles tiles, Gemm.PackedA[] weights, int b, MemorySegment y, long to) {
+        ConvGeometry g = tiles.g();
+        int c = g.c(), k = g.cout(), block = tiles.block(), first = b * block, count = Math.min(block, tiles.count() - first);
+        int columns = Math.ceilDiv(count, Gemm.panelWidth(DType.FLOAT32)) * Gemm.panelWidth(DType.FLOAT32);
+        MemorySegment v = Scratch.get(Scratch.COLUMNS, (POINTS * tiles.point(c) + L) * FLOAT);
+        MemorySegment m = Scratch.get(Scratch.PRODUCT, (POINTS * tiles.point(k) + L) * FLOAT);
+        transformInput(image, tiles, first, count, v);
+        for (int i = 0; i < POINTS; i++)
+            Gemm.multiply(weights[i], columns, v, i * tiles.point(c), block, 1, m, i * tiles.point(k), block, 1);
+        transformOutput(m, tiles, first, count, y, to);
+    }
+
+    /**
+     * V for tiles [first, first + count): point (i, j) of channel ch's tile is (B^T d B)[i][j] for its 4x4 input d,
+     * B^T's rows (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0) and (0, 1, 0, -1); at element
+     * {@code (4 i + j) * point(c) + ch * block + tile - first}. A vector holds consecutive tiles of one row of tiles.
+     */
+    private static void transformInput(MemorySegment image, Tiles tiles, int first, int count, MemorySegment v) {
+        int c = tiles.g().c(), tw = tiles.tw(), half = tiles.half(), block = tiles.block();
+        long plane = tiles.plane(), row = 2L * half * FLOAT, odd = half * FLOAT, point = tiles.point(c) * FLOAT, down = 4 * point;
+        for (int ch = 0; ch < c; ch++)
+            for (int t = first; t < first + count; ) {
+                int ty = t / tw, tx = t % tw, end = Math.min(tw, tx + first + count - t);
+                long top = (ch * plane + 2L * ty * 2 * half) * FLOAT;
+                long at = ((long) ch * block + t - first) * FLOAT;
+                for (int x = tx; x < end; x += L, at += L * FLOAT) {
+                    // Column j of d B, row by row: points (0, j) to (3, j) after B^T down it.
+                    int lanes = Math.min(L, end - x);
+                    long r0 = top + x * FLOAT;
+                    inputColumn(image, r0, row, 0, FLOAT, false, v, at, down, lanes);
+                    inputColumn(image, r0, row, odd, FLOAT, true, v, at + point, down, lanes);
+                    inputColumn(image, r0, row, FLOAT, odd, false, v, at + 2 * point, down, lanes);
+                    inputColumn(image, r0, row, odd, odd + FLOAT, false, v, at + 3 * point, down, lanes);
+                }
+                t += end - tx;
+            }
+    }
+
+    /**
+     * One column of a vector of tiles' V: column j of each row r of d B is {@code p_r +- q_r}, p and q the input
+     * columns {@code 2x + j / 2 ...} at byte offsets p and q into the row (even columns, then odd ones): j = 0 is
+     * d_r0 - d_r2, 1 is d_r1 + d_r2, 2 is d_r2 - d_r1 and 3 is d_r1 - d_r3. B^T down the column gives the points
+     * {@code step} bytes apart. Vectors stay inside this method: one passed to a call C2 did not inline (the caller
+     * grows past its inlining budget) is boxed.
+     */
+    private static void inputColumn(MemorySegment image, long r0, long row, long p, long q, boolean add, MemorySegment v, long at,
+                                    long step, int lanes) {
+        long r1 = r0 + row, r2 = r1 + row, r3 = r2 + row;
+        FloatVector p0 = FloatVector.fromMemorySegment(S, image, r0 + p, ORDER), q0 = FloatVector.fromMemorySegment(S, image, r0 + q, ORDER);
+        FloatVector p1 = FloatVector.fromMemorySegment(S, image, r1 + p, ORDER), q1 = FloatVector.fromMemorySegment(S, image, r1 + q, ORDER);
+        FloatVector p2 = FloatVector.fromMemorySegment(S, image, r2 + p, ORDER), q2 = FloatVector.fromMemorySegment(S, image, r2 + q, ORDER);
+        FloatVector p3 = FloatVector.fromMemorySegment(S, image, r3 + p, ORDER), q3 = FloatVector.fromMemorySegment(S, image, r3 + q, ORDER);
+        FloatVector e0 = add ? p0.add(q0) : p0.sub(q0), e1 = add ? p1.add(q1) : p1.sub(q1);
+        FloatVector e2 = add ? p2.add(q2) : p2.sub(q2), e3 = add ? p3.add(q3) : p3.sub(q3);
+        if (lanes == L) {
+            e0.sub(e2).intoMemorySegment(v, at, ORDER);
+            e1.add(e2).intoMemorySegment(v, at + step, ORDER);
+            e2.sub(e1).intoMemorySegment(v, at + 2 * step, ORDER);
+            e1.sub(e3).intoMemorySegment(v, at + 3 * step, ORDER);
+        } else {
+            VectorMask<Float> live = S.indexInRange(0, lanes);
+            e0.sub(e2).intoMemorySegment(v, at, ORDER, live);
+            e1.add(e2).intoMemorySegment(v, at + step, ORDER, live);
+            e2.sub(e1).intoMemorySegment(v, at + 2 * step, ORDER, live);
+            e1.sub(e3).intoMemorySegment(v, at + 3 * step, ORDER, live);
+        }
+    }
+
+    /**
+     * The 2x2 outputs A^T M A of tiles [first, first + count) from their products M (laid out as V), A^T's rows
+     * (1, 1, 1, 0) and (0, 1, -1, -1), into the output planes at element {@code to}; an odd output's last row or
+     * column of tiles keeps only its first half.
+     */
+    private static void transformOutput(MemorySegment m, Tiles tiles, int first, int count, MemorySegment y, long to) {
+        ConvGeometry g = tiles.g();
+        int k = g.cout(), tw = tiles.tw(), block = tiles.block(), oh = g.oh(), ow = g.ow();
+        long point = tiles.point(k) * FLOAT;
+        for (int co = 0; co < k; co++)
+            for (int t = first; t < first + count; ) {
+                int ty = t / tw, tx = t % tw, end = Math.min(tw, tx + first + count - t);
+                long at = ((long) co * block + t - first) * FLOAT;
+                long row0 = to + ((long) co * oh + 2L * ty) * ow;
+                boolean second = 2 * ty + 1 < oh;
+                for (int x = tx; x < end; x += L, at += L * FLOAT) {
+                    int outputs = Math.min(2 * Math.min(L, end - x), ow - 2 * x);
+                    outputRow(m, at, point, false, y, (row0 + 2L * x) * FLOAT, outputs);
+                    if (second) outputRow(m, at, point, true, y, (row0 + ow + 2L * x) * FLOAT, outputs);
+                }
+                t += end - tx;
+            }
+    }
+
+    /**
+     * One output row of a vector of tiles: row i of A^T M has t_j = m0j + m1j + m2j (i = 0) or m1j - m2j - m3j (i = 1),
+     * and its two outputs per tile are t0 + t1 + t2 and t1 - t2 - t3, interleaved into {@code outputs} consecutive
+     * elements from byte {@code out} of y.
+     */
+    private static void outputRow(MemorySegment m, long at, long point, boolean second, MemorySegment y, long out, int outputs) {
+        long down = 4 * point, b0 = second ? at + down : at, b1 = b0 + down, b2 = b1 + down;
+        // t_j = m[b0 + j] +- (m[b1 + j] + m[b2 + j]), column j a point apart.
+        FloatVector u0 = FloatVector.fromMemorySegment(S, m, b0, ORDER), u1 = FloatVector.fromMemorySegment(S, m, b0 + point, ORDER);
+        FloatVector u2 = FloatVector.fromMemorySegment(S, m, b0 + 2 * point, ORDER), u3 = FloatVector.fromMemorySegment(S, m, b0 + 3 * point, ORDER);
+        FloatVector s0 = FloatVector.fromMemorySegment(S, m, b1, ORDER).add(FloatVector.fromMemorySegment(S, m, b2, ORDER));
+        FloatVector s1 = FloatVector.fromMemorySegment(S, m, b1 + point, ORDER).add(FloatVector.fromMemorySegment(S, m, b2 + point, ORDER));
+        FloatVector s2 = FloatVector.fromMemorySegment(S, m, b1 + 2 * point, ORDER).add(FloatVector.fromMemorySegment(S, m, b2 + 2 * point, ORDER));
+        FloatVector s3 = FloatVector.fromMemorySegment(S, m, b1 + 3 * point, ORDER).add(FloatVector.fromMemorySegment(S, m, b2 + 3 * point, ORDER));
+        FloatVector t0 = second ? u0.sub(s0) : u0.add(s0), t1 = second ? u1.sub(s1) : u1.add(s1);
+        FloatVector t2 = second ? u2.sub(s2) : u2.add(s2), t3 = second ? u3.sub(s3) : u3.add(s3);
+        FloatVector y0 = t0.add(t1).add(t2), y1 = t1.sub(t2).sub(t3);
+        FloatVector low = ZIP_LOW.selectFrom(y0, y1), high = ZIP_HIGH.selectFrom(y0, y1);
+        if (outputs == 2 * L) {
+            low.intoMemorySegment(y, out, ORDER);
+            high.intoMemorySegment(y, out + L * FLOAT, ORDER);
+        } else {
+            low.intoMemorySegment(y, out, ORDER, S.indexInRange(0, outputs));
+            if (outputs > L) high.intoMemorySegment(y, out + L * FLOAT, ORDER, S.indexInRange(0, outputs - L));
+        }
+    }
+}
