@@ -129,8 +129,11 @@ final class Columns {
         }
         // Pixel by pixel, all channels of each: the stores run on, and the loads come from one line per channel,
         // which stays in L1 for the next pixels. Channel by channel, each store touched another line of a 200 KB image.
+        // float32 rows go by square blocks of vectors first (see transposeBlocks).
+        int fl = FS.length(), blockedPixels = width == 4 && sw == 1 && c >= fl && g.w() >= fl ? g.w() : 0;
         for (int y = 0; y < g.h(); y++) {
-            for (int xi = 0; xi < g.w(); xi++) {
+            if (blockedPixels > 0) transposeBlocks(x, base + y * sh, sc, c, blockedPixels, dst, ((long) (top + y) * wp + left) * c);
+            for (int xi = blockedPixels; xi < g.w(); xi++) {
                 long src = base + y * sh + xi * sw, to = ((long) (top + y) * wp + left + xi) * c;
                 if (width == 4) {
                     for (int ch = 0; ch < c; ch++) dst.setAtIndex(BITS32, to + ch, x.getAtIndex(BITS32, src + ch * sc));
@@ -140,6 +143,36 @@ final class Columns {
             }
         }
     }
+
+    /**
+     * A float32 row of {@code pixels} (at least L) and c channels ({@code sc} apart) into channels-last pixels from
+     * element {@code to}: per block of L channels by L pixels, each channel's run loaded as one vector into a heap tile
+     * and each pixel's channels gathered from it as one vector; the last block ends at the row's end, overlapping the
+     * one before. Element by element through segments this transposition was a fifth of Winograd's weight gradient.
+     * Channels past the last whole vector go one by one.
+     */
+    private static void transposeBlocks(MemorySegment x, long row, long sc, int c, int pixels, MemorySegment dst, long to) {
+        x = typed(x);
+        dst = typed(dst);
+        int fl = FS.length(), blocked = c / fl * fl;
+        float[] tile = TILE.get(0, fl * fl);
+        for (int next = 0; next < pixels; next += fl) {
+            int x0 = Math.min(next, pixels - fl);
+            for (int ch = 0; ch < blocked; ch += fl) {
+                for (int i = 0; i < fl; i++)
+                    FloatVector.fromMemorySegment(FS, x, (row + (ch + i) * sc + x0) * Float.BYTES, ORDER).intoArray(tile, i * fl);
+                for (int j = 0; j < fl; j++)
+                    FloatVector.fromArray(FS, tile, j, TILE_COLUMN, 0).intoMemorySegment(dst, (to + (long) (x0 + j) * c + ch) * Float.BYTES, ORDER);
+            }
+            for (int ch = blocked; ch < c; ch++)
+                for (int j = 0; j < fl; j++) dst.setAtIndex(F32, to + (long) (x0 + j) * c + ch, x.getAtIndex(F32, row + ch * sc + x0 + j));
+        }
+    }
+
+    /** This thread's tile for {@link #transposeBlocks}. */
+    private static final HeapSlots TILE = new HeapSlots(1);
+    /** Lane i of a tile's column: element i * L. */
+    private static final int[] TILE_COLUMN = java.util.stream.IntStream.range(0, FS.length()).map(i -> i * FS.length()).toArray();
 
     /**
      * The columns transposed, from a channels-last image: one row per output position, holding for each group,

@@ -27,7 +27,7 @@ public final class Convolution {
     /** Below this many multiply-adds in the whole call, one thread does everything. */
     static final long PARALLEL_MACS = 1L << 18;
     /** Chunks per thread for the weight gradient: a few, so a thread slowed by the machine is not waited on. */
-    private static final int CHUNKS_PER_THREAD = 2;
+    static final int CHUNKS_PER_THREAD = 2;
     /** Channels per group from which the weight gradient transposes the image (see {@link #transposesChannelsLast}). */
     private static final int CHANNELS_LAST_MIN_RUN = 16;
 
@@ -254,6 +254,10 @@ public final class Convolution {
         }
         if (DirectConvolution.takes(g, t)) {
             DirectConvolution.backwardWeight(input, x, gradOut, dy, g, gradWeight, dw);
+            return;
+        }
+        if (WinogradConvolution.takes(g, t)) {
+            WinogradConvolution.backwardWeight(input, x, gradOut, dy, g, gradWeight, dw);
             return;
         }
         int wanted = splitsOverImages(g) ? WorkerPool.shared().parallelism() * CHUNKS_PER_THREAD : 1;

@@ -3,6 +3,7 @@ package dev.kiln.cpu.fused;
 import dev.kiln.DType;
 import dev.kiln.backend.View;
 import dev.kiln.cpu.gemm.Gemm;
+import dev.kiln.cpu.simd.HeapSlots;
 import dev.kiln.cpu.simd.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -46,6 +47,10 @@ final class WinogradConvolution {
     private static final FloatVector EVEN = FloatVector.zero(S).addIndex(2), ODD = EVEN.add(1f);
     /** Lanes of two vectors interleaved: the first halves, then the second halves. */
     private static final FloatVector ZIP_LOW = interleaved(0), ZIP_HIGH = interleaved(L / 2);
+    /** Rows of the GEMM's A panels, which the weight gradient writes itself. */
+    private static final int MR = Gemm.panelHeight(DType.FLOAT32);
+    /** This thread's dM, written in the panels of the weight gradient's products. */
+    private static final HeapSlots PANELS = new HeapSlots(1);
     /** See {@link Tiles#point}. */
     private static final int SKEW = 16;
     private static final long BLOCK_BYTES = Long.getLong("kiln.cpu.conv.winogradBlock", 512 * 1024);
@@ -63,7 +68,9 @@ final class WinogradConvolution {
 
     static boolean takes(ConvGeometry g, DType t) {
         var s = g.spec();
-        if (!ENABLED || t != DType.FLOAT32 || g.groups() != 1 || g.kh() != 3 || g.kw() != 3) return false;
+        // The weight gradient writes a panel of A's rows as one vector (12 rows in 16 lanes, or 6 in 8).
+        if (!ENABLED || t != DType.FLOAT32 || MR > L) return false;
+        if (g.groups() != 1 || g.kh() != 3 || g.kw() != 3) return false;
         if (s.strideH() != 1 || s.strideW() != 1 || s.dilationH() != 1 || s.dilationW() != 1) return false;
         if (g.c() < MIN_CHANNELS || g.cout() < MIN_CHANNELS || g.p() == 0) return false;
         Tiles tiles = Tiles.of(g);
@@ -123,6 +130,130 @@ final class WinogradConvolution {
                 } else {
                     for (int b = 0; b < tiles.blocks(); b++) block(image, tiles, weights, b, y, to);
                 }
+            }
+        }
+    }
+
+    /**
+     * {@code gradWeight} by the same transforms, summed over tiles: a tile's output gradient dY (2x2) goes to 16 points
+     * as dM = A dY A^T (the output transform's adjoint, A's rows (1, 0), (1, 1), (1, -1), (0, -1)), each point's
+     * dU = sum over tiles of dM V^T with V the forward's input transform, and the weight gradient of each channel pair
+     * is G^T dU G. The sum over tiles is the products' depth, so both transforms run over channels, from channels-last
+     * copies of the padded image and the output gradient: V's tiles are then rows of channels, which the product reads
+     * in place, and dM is written straight into the product's A panels. Work goes in chunks of (image, block) pairs,
+     * each summing into its own partial, added in chunk order at the end.
+     */
+    static void backwardWeight(View input, MemorySegment x, View gradOut, MemorySegment dy, ConvGeometry g, View gradWeight,
+                               MemorySegment dw) {
+        Tiles tiles = Tiles.of(g);
+        int c = g.c(), k = g.cout(), blocks = tiles.blocks(), items = g.n() * blocks;
+        int chunks = g.macs() >= Convolution.PARALLEL_MACS
+                ? Math.min(items, WorkerPool.shared().parallelism() * Convolution.CHUNKS_PER_THREAD) : 1;
+        long sum = POINTS * (long) k * c;
+        MemorySegment partials = Scratch.get(Scratch.PARTIALS, chunks * sum * FLOAT);
+        long[] s = input.strides();
+        ConvGeometry gradient = new ConvGeometry(g.n(), k, g.oh(), g.ow(), k, 1, 1, g.oh(), g.ow(), g.spec());
+        long gradImage = (long) k * g.p();
+        WorkerPool.shared().run(chunks, chunk -> {
+            int from = (int) ((long) items * chunk / chunks), to = (int) ((long) items * (chunk + 1) / chunks);
+            MemorySegment image = null, grad = null;
+            for (int item = from; item < to; item++) {
+                int n = item / blocks, b = item % blocks;
+                if (image == null || b == 0) {
+                    image = Scratch.get(Scratch.CHANNELS_LAST, ((long) tiles.rows() * 2 * tiles.half() * c + L) * FLOAT);
+                    Columns.toChannelsLast(x, input.offset() + n * s[0], s[1], s[2], s[3], g, tiles.rows(), 2 * tiles.half(),
+                            g.spec().padH(), g.spec().padW(), image, (int) FLOAT);
+                    grad = Scratch.get(Scratch.GRADIENT_BY_POSITION, (4L * tiles.th() * tiles.tw() * k + L) * FLOAT);
+                    Columns.toChannelsLast(dy, gradOut.offset() + n * gradImage, g.p(), g.ow(), 1, gradient, 2 * tiles.th(),
+                            2 * tiles.tw(), 0, 0, grad, (int) FLOAT);
+                }
+                weightBlock(image, grad, tiles, b, partials, chunk * sum, item > from);
+            }
+        });
+        for (int chunk = 1; chunk < chunks; chunk++) Columns.add(DType.FLOAT32, partials, chunk * sum, partials, 0, 1, (int) sum);
+        transformWeightGradient(partials, k, c, dw, gradWeight.offset());
+    }
+
+    /** Block b's tiles of one image, from its channels-last copies: dU (16 matrices k x c at element {@code at}) = or += dM V^T. */
+    private static void weightBlock(MemorySegment image, MemorySegment grad, Tiles tiles, int b, MemorySegment sums, long at, boolean add) {
+        ConvGeometry g = tiles.g();
+        int c = g.c(), k = g.cout(), tw = tiles.tw(), first = b * tiles.block(), count = Math.min(tiles.block(), tiles.count() - first);
+        int mr = MR, panelRows = Math.ceilDiv(k, mr) * mr;
+        long point = tiles.point(c), imageRow = 2L * tiles.half() * c * FLOAT;
+        MemorySegment v = Scratch.get(Scratch.COLUMNS, (POINTS * point + L) * FLOAT);
+        int pointPanels = panelRows * count + SKEW;
+        float[] panels = PANELS.get(0, POINTS * pointPanels + L);
+        for (int t = first; t < first + count; t++) {
+            int ty = t / tw, tx = t % tw;
+            long corner = ((2L * ty * 2 * tiles.half() + 2L * tx) * c) * FLOAT, column = c * FLOAT;
+            long out = (long) (t - first) * c * FLOAT;
+            // Pixels 2tx .. 2tx + 3 are columns 0 to 3, each c floats on: the input transform over channels.
+            for (int ch = 0; ch < c; ch += L) {
+                int lanes = Math.min(L, c - ch);
+                long r0 = corner + ch * FLOAT, v0 = out + ch * FLOAT, step = 4 * point * FLOAT;
+                inputColumn(image, r0, imageRow, 0, 2 * column, false, v, v0, step, lanes);
+                inputColumn(image, r0, imageRow, column, 2 * column, true, v, v0 + point * FLOAT, step, lanes);
+                inputColumn(image, r0, imageRow, 2 * column, column, false, v, v0 + 2 * point * FLOAT, step, lanes);
+                inputColumn(image, r0, imageRow, column, 3 * column, false, v, v0 + 3 * point * FLOAT, step, lanes);
+            }
+            long pixel = (2L * ty * 2 * tw + 2L * tx) * k;
+            for (int k0 = 0; k0 < k; k0 += mr)
+                gradientPoints(grad, pixel + k0, 2L * tw * k, k, Math.min(mr, k - k0), panels, k0 * count + (t - first) * mr, pointPanels);
+        }
+        for (int i = 0; i < POINTS; i++) {
+            Gemm.PackedA gradientPoint = Gemm.packed(panels, i * pointPanels, k, count);
+            if (add) {
+                Gemm.multiplyAdd(gradientPoint, c, v, i * point, c, 1, sums, at + (long) i * k * c, c, 1);
+            } else {
+                Gemm.multiply(gradientPoint, c, v, i * point, c, 1, sums, at + (long) i * k * c, c, 1);
+            }
+        }
+    }
+
+    /**
+     * One tile's dM = A dY A^T for output channels [k0, k0 + live), at most one panel of A: dY's 2x2 block from element
+     * {@code at} of the channels-last gradient (rows {@code row} elements apart, pixels {@code pixel} apart), the 16
+     * points into the panels at {@code to}, {@code pointStride} apart, the panel's rows past live zero.
+     */
+    private static void gradientPoints(MemorySegment grad, long at, long row, long pixel, int live, float[] panels, int to, int pointStride) {
+        VectorMask<Float> rows = S.indexInRange(0, live), panel = S.indexInRange(0, MR);
+        FloatVector y00 = FloatVector.fromMemorySegment(S, grad, at * FLOAT, ORDER, rows);
+        FloatVector y01 = FloatVector.fromMemorySegment(S, grad, (at + pixel) * FLOAT, ORDER, rows);
+        FloatVector y10 = FloatVector.fromMemorySegment(S, grad, (at + row) * FLOAT, ORDER, rows);
+        FloatVector y11 = FloatVector.fromMemorySegment(S, grad, (at + row + pixel) * FLOAT, ORDER, rows);
+        // A dY: rows (y0j), (y0j + y1j), (y0j - y1j), (-y1j); then A^T along each: (r0, r0 + r1, r0 - r1, -r1).
+        FloatVector s0 = y00.add(y10), s1 = y01.add(y11), d0 = y00.sub(y10), d1 = y01.sub(y11);
+        gradientRow(y00, y01, panels, to, pointStride, panel);
+        gradientRow(s0, s1, panels, to + 4 * pointStride, pointStride, panel);
+        gradientRow(d0, d1, panels, to + 8 * pointStride, pointStride, panel);
+        gradientRow(y10.neg(), y11.neg(), panels, to + 12 * pointStride, pointStride, panel);
+    }
+
+    private static void gradientRow(FloatVector r0, FloatVector r1, float[] panels, int to, int step, VectorMask<Float> panel) {
+        r0.intoArray(panels, to, panel);
+        r0.add(r1).intoArray(panels, to + step, panel);
+        r0.sub(r1).intoArray(panels, to + 2 * step, panel);
+        r1.neg().intoArray(panels, to + 3 * step, panel);
+    }
+
+    /** dW (k, c, 3, 3) at element {@code offset} from dU's 16 matrices k x c: G^T dU G, G^T's rows (1, 1/2, 1/2, 0), (0, 1/2, -1/2, 0), (0, 1/2, 1/2, 1). */
+    private static void transformWeightGradient(MemorySegment u, int k, int c, MemorySegment dw, long offset) {
+        float[] d = new float[16], z = new float[12];
+        long matrix = (long) k * c;
+        for (int kc = 0; kc < k * c; kc++) {
+            for (int i = 0; i < POINTS; i++) d[i] = u.getAtIndex(F32, i * matrix + kc);
+            for (int j = 0; j < 4; j++) {
+                float d0 = d[j], d1 = d[4 + j], d2 = d[8 + j], d3 = d[12 + j];
+                z[j] = d0 + 0.5f * (d1 + d2);
+                z[4 + j] = 0.5f * (d1 - d2);
+                z[8 + j] = 0.5f * (d1 + d2) + d3;
+            }
+            for (int i = 0; i < 3; i++) {
+                float z0 = z[4 * i], z1 = z[4 * i + 1], z2 = z[4 * i + 2], z3 = z[4 * i + 3];
+                long at = offset + 9L * kc + 3L * i;
+                dw.setAtIndex(F32, at, z0 + 0.5f * (z1 + z2));
+                dw.setAtIndex(F32, at + 1, 0.5f * (z1 - z2));
+                dw.setAtIndex(F32, at + 2, 0.5f * (z1 + z2) + z3);
             }
         }
     }

@@ -155,7 +155,27 @@ public final class Gemm {
     /** {@code C = A * B} for one n-column B (strides and offsets in elements), with A packed by {@link #pack}. */
     public static void multiply(PackedA a, int n, MemorySegment b, long bOffset, long bRowStride, long bColStride,
                                 MemorySegment c, long cOffset, long cRowStride, long cColStride) {
-        blocked(a.dtype).multiply(a, n, b, bOffset, bRowStride, bColStride, c, cOffset, cRowStride, cColStride);
+        blocked(a.dtype).multiply(a, n, b, bOffset, bRowStride, bColStride, c, cOffset, cRowStride, cColStride, false);
+    }
+
+    /** {@code C += A * B}, otherwise as {@link #multiply(PackedA, int, MemorySegment, long, long, long, MemorySegment, long, long, long)}. */
+    public static void multiplyAdd(PackedA a, int n, MemorySegment b, long bOffset, long bRowStride, long bColStride,
+                                   MemorySegment c, long cOffset, long cRowStride, long cColStride) {
+        blocked(a.dtype).multiply(a, n, b, bOffset, bRowStride, bColStride, c, cOffset, cRowStride, cColStride, true);
+    }
+
+    /** Rows of A's panels for this type: an A written straight into panels ({@link #packed}) comes in runs of these. */
+    public static int panelHeight(DType dtype) { return blocked(dtype).mr; }
+
+    /**
+     * A float32 A its producer wrote in panel layout, as {@link #pack} would: from element {@code base} of
+     * {@code panels}, the rows in panels of {@link #panelHeight} one after another, each over the whole depth k,
+     * depth step p's rows adjacent; element (i, p) at {@code base + (i / mr) * mr * k + p * mr + i % mr}, the last
+     * panel's rows past m zero. Winograd's weight gradient writes its transformed output gradients this way, which
+     * saves a pass that would touch every element again for a product that uses each only a few dozen times.
+     */
+    public static PackedA packed(float[] panels, int base, int m, int k) {
+        return new PackedA(DType.FLOAT32, m, k, FLOAT.mr, panels, base);
     }
 
     /**
@@ -274,14 +294,15 @@ public final class Gemm {
         void inPlace(PackedA a, int n, MemorySegment b, InPlace direct, MemorySegment c, long cOff, long crs, long ccs) {
             if (a.m == 0 || n == 0) return;
             boolean parallel = splits(a.m, n, a.k);
-            fewRows(a.m, n, a.k, depthBlock(a.k, true), Left.ahead(a), b, direct, c, cOff, crs, ccs,
+            fewRows(a.m, n, a.k, depthBlock(a.k, true), Left.ahead(a), b, direct, c, cOff, crs, ccs, false,
                     parallel ? WorkerPool.shared()::run : Tasks.INLINE, parallel ? WorkerPool.shared().parallelism() * TASKS_PER_THREAD : 1);
         }
 
-        void multiply(PackedA a, int n, MemorySegment b, long bOff, long brs, long bcs, MemorySegment c, long cOff, long crs, long ccs) {
+        void multiply(PackedA a, int n, MemorySegment b, long bOff, long brs, long bcs, MemorySegment c, long cOff, long crs, long ccs,
+                      boolean add) {
             if (a.m == 0 || n == 0) return;
             boolean parallel = splits(a.m, n, a.k);
-            product(a.m, n, a.k, Left.ahead(a), b, bOff, brs, bcs, c, cOff, crs, ccs,
+            product(a.m, n, a.k, Left.ahead(a), b, bOff, brs, bcs, c, cOff, crs, ccs, add,
                     parallel ? WorkerPool.shared()::run : Tasks.INLINE, parallel ? WorkerPool.shared().parallelism() : 1);
         }
 
@@ -296,14 +317,14 @@ public final class Gemm {
             long macs = (long) m * n * Math.max(k, 1);
             if (threads == 1 || macs * batch < PARALLEL_MACS) {
                 for (int i = 0; i < batch; i++)
-                    product(m, n, k, Left.raw(a, aOffsets[i], ars, acs), b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, Tasks.INLINE, 1);
+                    product(m, n, k, Left.raw(a, aOffsets[i], ars, acs), b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, false, Tasks.INLINE, 1);
             } else if (batch >= 2 * threads || macs < PARALLEL_MACS) {
                 // Whole matrices per task: no hand-offs inside a product, and each thread packs into its own workspace.
                 pool.run(batch, i -> product(m, n, k, Left.raw(a, aOffsets[i], ars, acs), b, bOffsets[i], brs, bcs,
-                        c, cOffsets[i], crs, ccs, Tasks.INLINE, 1));
+                        c, cOffsets[i], crs, ccs, false, Tasks.INLINE, 1));
             } else {
                 for (int i = 0; i < batch; i++)
-                    product(m, n, k, Left.raw(a, aOffsets[i], ars, acs), b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, pool::run, threads);
+                    product(m, n, k, Left.raw(a, aOffsets[i], ars, acs), b, bOffsets[i], brs, bcs, c, cOffsets[i], crs, ccs, false, pool::run, threads);
             }
         }
 
@@ -314,7 +335,7 @@ public final class Gemm {
          */
         private void product(int m, int n, int k, Left<W> left,
                              MemorySegment b, long bOff, long brs, long bcs,
-                             MemorySegment c, long cOff, long crs, long ccs, Tasks tasks, int threads) {
+                             MemorySegment c, long cOff, long crs, long ccs, boolean add, Tasks tasks, int threads) {
             boolean inPlace = readsBInPlace(m, bcs);
             // Equal blocks: a remainder block of a few columns would waste a whole pass.
             int kcSize = depthBlock(k, inPlace);
@@ -324,7 +345,7 @@ public final class Gemm {
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
             InPlace direct = inPlace ? InPlace.strided(bOff, brs, nr) : null;
             if (inPlace && n % nr == 0 && parts > 1) {
-                fewRows(m, n, k, kcSize, left, b, direct, c, cOff, crs, ccs, tasks, parts);
+                fewRows(m, n, k, kcSize, left, b, direct, c, cOff, crs, ccs, add, tasks, parts);
                 return;
             }
             Left<W> lhs = left.packed() == null && nBlocks > 1 && (long) roundUp(m, mr) * k <= PACKED_ONCE_MAX
@@ -339,7 +360,7 @@ public final class Gemm {
                 int firstPacked = inPlace ? nc / nr : 0, packedPanels = colPanels - firstPacked;
                 for (int pc = 0; pc == 0 || pc < k; pc += kcSize) {
                     int kc = Math.min(kcSize, k - pc);
-                    boolean accumulate = pc > 0;
+                    boolean accumulate = add || pc > 0;
                     long bBlock = bOff + pc * brs + jc * bcs;
                     for (int ic = 0; ic < m; ic += mbSize) {
                         int mb = Math.min(mbSize, m - ic), rowPanels = Math.ceilDiv(mb, mr);
@@ -406,7 +427,8 @@ public final class Gemm {
          * depth blocks are those of the blocked path, so the results are the same bits.
          */
         private void fewRows(int m, int n, int k, int kcSize, Left<W> left,
-                             MemorySegment b, InPlace direct, MemorySegment c, long cOff, long crs, long ccs, Tasks tasks, int parts) {
+                             MemorySegment b, InPlace direct, MemorySegment c, long cOff, long crs, long ccs, boolean add,
+                             Tasks tasks, int parts) {
             int rowPanels = Math.ceilDiv(m, mr), colPanels = n / nr;
             int rowParts = Math.min(rowPanels, parts), colParts = Math.min(colPanels, Math.ceilDiv(parts, rowParts));
             tasks.run(rowParts * colParts, t -> {
@@ -424,7 +446,7 @@ public final class Gemm {
                         for (int jp = c0; jp < c1; jp++) {
                             int jr = jp * nr;
                             kernel.tile(kc, pa, left.panel(pc, kc, 0, ir), b, direct.rows, pc, direct.panel(jp), c, cOff + ir * crs + jr * ccs,
-                                    crs, ccs, rows, nr, pc > 0, ws.scratch);
+                                    crs, ccs, rows, nr, add || pc > 0, ws.scratch);
                         }
                     }
                 }
