@@ -131,8 +131,9 @@ final class Columns {
         // which stays in L1 for the next pixels. Channel by channel, each store touched another line of a 200 KB image.
         // float32 rows go by square blocks of vectors first (see transposeBlocks).
         int fl = FS.length(), blockedPixels = width == 4 && sw == 1 && c >= fl && g.w() >= fl ? g.w() : 0;
+        float[] tile = blockedPixels > 0 ? TILE.get(0, fl * fl) : null;
         for (int y = 0; y < g.h(); y++) {
-            if (blockedPixels > 0) transposeBlocks(x, base + y * sh, sc, c, blockedPixels, dst, ((long) (top + y) * wp + left) * c);
+            if (blockedPixels > 0) transposeBlocks(x, base + y * sh, sc, c, blockedPixels, dst, ((long) (top + y) * wp + left) * c, tile);
             for (int xi = blockedPixels; xi < g.w(); xi++) {
                 long src = base + y * sh + xi * sw, to = ((long) (top + y) * wp + left + xi) * c;
                 if (width == 4) {
@@ -151,11 +152,10 @@ final class Columns {
      * one before. Element by element through segments this transposition was a fifth of Winograd's weight gradient.
      * Channels past the last whole vector go one by one.
      */
-    private static void transposeBlocks(MemorySegment x, long row, long sc, int c, int pixels, MemorySegment dst, long to) {
+    private static void transposeBlocks(MemorySegment x, long row, long sc, int c, int pixels, MemorySegment dst, long to, float[] tile) {
         x = typed(x);
         dst = typed(dst);
         int fl = FS.length(), blocked = c / fl * fl;
-        float[] tile = TILE.get(0, fl * fl);
         for (int next = 0; next < pixels; next += fl) {
             int x0 = Math.min(next, pixels - fl);
             for (int ch = 0; ch < blocked; ch += fl) {

@@ -74,7 +74,7 @@ class ConvolutionKernelTest {
                 new Case("32 channels per group, strided and dilated", 2, 64, 9, 11, 8, 3, 3, new Conv2dSpec(2, 1, 1, 2, 1, 2, 2)),
                 // 3x3 at stride 1 with 32 or more channels each way, float32: Winograd's 2x2 tiles, forward and input
                 // gradient. Odd outputs (half tiles), no padding, padding beyond the kernel's reach, uneven padding,
-                // and 225 tiles in blocks of 64 (rows of tiles split between blocks, a ragged last block).
+                // and 225 tiles in blocks of 128 (rows of tiles split between blocks, a ragged last block).
                 new Case("Winograd tiles over odd outputs", 3, 32, 11, 13, 40, 3, 3, Conv2dSpec.of(1, 1)),
                 new Case("Winograd, valid, one image split over the pool", 1, 48, 12, 20, 36, 3, 3, Conv2dSpec.of(1, 0)),
                 new Case("Winograd, padding 2", 2, 32, 8, 9, 32, 3, 3, Conv2dSpec.of(1, 2)),
