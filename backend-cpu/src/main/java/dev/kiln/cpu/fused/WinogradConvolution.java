@@ -17,7 +17,8 @@ import java.nio.ByteOrder;
  * float32 3x3 convolutions at stride 1 by Winograd's minimal filtering F(2x2, 3x3): each 2x2 block of outputs (a
  * tile) comes from the 4x4 block of input under it, transformed to 16 points, each point one product over the input
  * channels with the weight transformed the same way. That is 16 multiply-adds per tile and channel pair where the
- * direct form takes 36: ResNet's 3x3 layers, and their input gradients (a 3x3 convolution too), do 2.25x fewer.
+ * direct form takes 36: ResNet's 3x3 layers, their input gradients (a 3x3 convolution too) and their weight gradients
+ * ({@link #backwardWeight}) do 2.25x fewer.
  *
  * <p>Per image, the padded input is copied with each row split into its even and odd columns, so that a vector of
  * consecutive tiles loads each of its 4x4 points as one vector. Tiles go in blocks sized to stay in L2: the block's
@@ -26,7 +27,8 @@ import java.nio.ByteOrder;
  * blocks of the output.
  *
  * <p>The transforms add and subtract, with halves in the weight's, so the result differs from the direct sum by a
- * few rounding steps, well inside float32's tolerance for a sum over hundreds of products. {@code
+ * few rounding steps, well inside float32's tolerance for a sum over hundreds of products; an infinite input can make
+ * an output that reads it NaN (two points of opposite infinities) where the direct sum gives infinity. {@code
  * -Dkiln.cpu.conv.winograd=false} turns it off.
  */
 final class WinogradConvolution {
