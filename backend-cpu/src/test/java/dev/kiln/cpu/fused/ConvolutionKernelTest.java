@@ -79,7 +79,9 @@ class ConvolutionKernelTest {
                 new Case("Winograd, valid, one image split over the pool", 1, 48, 12, 20, 36, 3, 3, Conv2dSpec.of(1, 0)),
                 new Case("Winograd, padding 2", 2, 32, 8, 9, 32, 3, 3, Conv2dSpec.of(1, 2)),
                 new Case("Winograd, uneven padding", 2, 32, 9, 10, 33, 3, 3, new Conv2dSpec(1, 1, 1, 0, 1, 1, 1)),
-                new Case("Winograd, several blocks per image", 2, 64, 30, 30, 64, 3, 3, Conv2dSpec.of(1, 1)));
+                new Case("Winograd, several blocks per image", 2, 64, 30, 30, 64, 3, 3, Conv2dSpec.of(1, 1)),
+                // More than 384 output channels: the products pack B instead of reading it in place.
+                new Case("Winograd, 400 output channels", 1, 40, 6, 6, 400, 3, 3, Conv2dSpec.of(1, 1)));
         List<Arguments> args = new ArrayList<>();
         for (Case k : shapes)
             for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64})
