@@ -77,7 +77,8 @@ class ConvolutionKernelTest {
                 // and 225 tiles in blocks of 128 (rows of tiles split between blocks, a ragged last block).
                 new Case("Winograd tiles over odd outputs", 3, 32, 11, 13, 40, 3, 3, Conv2dSpec.of(1, 1)),
                 new Case("Winograd, valid, one image split over the pool", 1, 48, 12, 20, 36, 3, 3, Conv2dSpec.of(1, 0)),
-                new Case("Winograd, padding 2", 2, 32, 8, 9, 32, 3, 3, Conv2dSpec.of(1, 2)),
+                // Six images: more than the weight gradient's chunks, so a chunk adds a second image into its partial.
+                new Case("Winograd, padding 2, six images", 6, 32, 8, 9, 32, 3, 3, Conv2dSpec.of(1, 2)),
                 new Case("Winograd, uneven padding", 2, 32, 9, 10, 33, 3, 3, new Conv2dSpec(1, 1, 1, 0, 1, 1, 1)),
                 new Case("Winograd, several blocks per image", 2, 64, 30, 30, 64, 3, 3, Conv2dSpec.of(1, 1)),
                 // More than 384 output channels: the products pack B instead of reading it in place.

@@ -157,6 +157,45 @@ class GemmTest {
         }
     }
 
+    /**
+     * An A its producer wrote in panel layout ({@link Gemm#packed}, past a few elements that are not its own), added into
+     * a C that already holds values ({@link Gemm#multiplyAdd}); and matrices packed together ({@link Gemm#packEach}),
+     * each multiplied on its own. Winograd's weight gradient relies on all three.
+     */
+    @ParameterizedTest(name = "{0}x{1}x{2}")
+    @MethodSource("shapes")
+    void panelsWrittenByTheProducerAddIntoC(int m, int n, int k) {
+        Random rnd = new Random(m * 7L + n * 11L + k);
+        int mr = Gemm.panelHeight(DType.FLOAT32), base = 5;
+        for (boolean tb : new boolean[] {false, true}) {
+            try (Arena arena = Arena.ofShared()) {
+                Mat a = Mat.create(arena, DType.FLOAT32, m, k, false, 0, rnd), b = Mat.create(arena, DType.FLOAT32, k, n, tb, 1, rnd);
+                Mat c = Mat.create(arena, DType.FLOAT32, m, n, false, 2, rnd);
+                float[] panels = new float[base + Math.ceilDiv(Math.max(m, 1), mr) * mr * Math.max(k, 1)];
+                java.util.Arrays.fill(panels, 0, base, Float.NaN);
+                for (int i = 0; i < m; i++)
+                    for (int p = 0; p < k; p++) panels[base + i / mr * mr * k + p * mr + i % mr] = (float) a.get(i, p);
+                double[] before = new double[m * n];
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) before[i * n + j] = c.get(i, j);
+                Gemm.multiplyAdd(Gemm.packed(panels, base, m, k), n, b.data, b.offset, b.rowStride, b.colStride, c.data, c.offset, c.rowStride, c.colStride);
+                double tol = 2e-6 * Math.max(1, k);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) {
+                        double ref = before[i * n + j];
+                        for (int p = 0; p < k; p++) ref += a.get(i, p) * b.get(p, j);
+                        assertEquals(ref, c.get(i, j), tol, "B transposed " + tb + " at (" + i + ", " + j + ")");
+                    }
+
+                Mat pair = Mat.create(arena, DType.FLOAT32, 2 * m, k, false, 0, rnd), out = Mat.create(arena, DType.FLOAT32, m, n, false, 2, null);
+                Mat lower = new Mat(pair.data, DType.FLOAT32, pair.offset + m * pair.rowStride, pair.rowStride, pair.colStride, m, k);
+                Gemm.PackedA[] both = Gemm.packEach(DType.FLOAT32, m, k, pair.data, new long[] {pair.offset, lower.offset}, pair.rowStride, pair.colStride);
+                Gemm.multiply(both[1], n, b.data, b.offset, b.rowStride, b.colStride, out.data, out.offset, out.rowStride, out.colStride);
+                assertProduct(lower, b, out, "the second of two packed together, B transposed " + tb);
+            }
+        }
+    }
+
     static Stream<Arguments> rowCountsAroundInPlaceLimit() {
         return Stream.of(DType.FLOAT32, DType.FLOAT64).flatMap(t -> {
             int limit = Gemm.inPlaceMaxRows(t);
