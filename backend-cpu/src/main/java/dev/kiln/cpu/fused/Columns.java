@@ -127,14 +127,14 @@ final class Columns {
                 zero(dst, end, (right + (y + 1 < g.h() ? left : (long) (hp - top - g.h()) * wp)) * c, width);
             }
         }
+        if (width == 4 && sw == 1 && c >= FS.length() && g.w() >= FS.length()) {
+            transposeBlocks(x, base, sc, sh, c, g.h(), g.w(), dst, ((long) top * wp + left) * c, (long) wp * c);
+            return;
+        }
         // Pixel by pixel, all channels of each: the stores run on, and the loads come from one line per channel,
         // which stays in L1 for the next pixels. Channel by channel, each store touched another line of a 200 KB image.
-        // float32 rows go by square blocks of vectors first (see transposeBlocks).
-        int fl = FS.length(), blockedPixels = width == 4 && sw == 1 && c >= fl && g.w() >= fl ? g.w() : 0;
-        float[] tile = blockedPixels > 0 ? TILE.get(0, fl * fl) : null;
-        if (blockedPixels > 0) transposeBlocks(x, base, sc, sh, c, g.h(), blockedPixels, dst, ((long) top * wp + left) * c, (long) wp * c, tile);
         for (int y = 0; y < g.h(); y++) {
-            for (int xi = blockedPixels; xi < g.w(); xi++) {
+            for (int xi = 0; xi < g.w(); xi++) {
                 long src = base + y * sh + xi * sw, to = ((long) (top + y) * wp + left + xi) * c;
                 if (width == 4) {
                     for (int ch = 0; ch < c; ch++) dst.setAtIndex(BITS32, to + ch, x.getAtIndex(BITS32, src + ch * sc));
@@ -155,10 +155,11 @@ final class Columns {
      * one.
      */
     private static void transposeBlocks(MemorySegment x, long base, long sc, long sh, int c, int rows, int pixels, MemorySegment dst,
-                                        long to, long dstRow, float[] tile) {
+                                        long to, long dstRow) {
         x = typed(x);
         dst = typed(dst);
         int fl = FS.length(), blocked = c / fl * fl;
+        float[] tile = TILE.get(0, fl * fl);
         for (int ch = 0; ch < blocked; ch += fl)
             for (int y = 0; y < rows; y++) {
                 long row = base + y * sh, out = to + y * dstRow;

@@ -50,6 +50,8 @@ final class WinogradConvolution {
     private static final FloatVector ZIP_LOW = interleaved(0), ZIP_HIGH = interleaved(L / 2);
     /** Rows of the GEMM's A panels, which the weight gradient writes itself. */
     private static final int MR = Gemm.panelHeight(DType.FLOAT32);
+    /** The lanes of one panel of A's rows. */
+    private static final VectorMask<Float> PANEL = S.indexInRange(0, MR);
     /** This thread's dM, written in the panels of the weight gradient's products. */
     private static final HeapSlots PANELS = new HeapSlots(1);
     /** See {@link Tiles#point}. */
@@ -100,7 +102,10 @@ final class WinogradConvolution {
 
         int rows() { return 2 * th + 2; }
 
-        long plane() { return (long) rows() * 2 * half; }
+        /** Elements of a padded row: its even columns, then its odd ones. */
+        int width() { return 2 * half; }
+
+        long plane() { return (long) rows() * width(); }
 
         int blocks() { return Math.ceilDiv(count(), block); }
 
@@ -122,23 +127,17 @@ final class WinogradConvolution {
         Gemm.PackedA[] weights = Gemm.packEach(DType.FLOAT32, k, c, u, offsets, c, 1);
         long[] s = input.strides();
         long outImage = (long) k * g.p();
-        if (Convolution.splitsOverImages(g)) {
-            WorkerPool.shared().run(g.n(), n -> {
-                MemorySegment image = copy(x, input.offset() + n * s[0], s[1], s[2], s[3], tiles);
-                for (int b = 0; b < tiles.blocks(); b++) block(image, tiles, weights, b, y, out.offset() + n * outImage);
-            });
-        } else {
-            boolean parallel = g.macs() >= Convolution.PARALLEL_MACS;
-            for (int n = 0; n < g.n(); n++) {
-                MemorySegment image = copy(x, input.offset() + n * s[0], s[1], s[2], s[3], tiles);
-                long to = out.offset() + n * outImage;
-                if (parallel) {
-                    WorkerPool.shared().run(tiles.blocks(), b -> block(image, tiles, weights, b, y, to));
-                } else {
-                    for (int b = 0; b < tiles.blocks(); b++) block(image, tiles, weights, b, y, to);
-                }
+        // Images in turn (too few to go round, or too little work) split their blocks over the pool where it pays.
+        boolean splitBlocks = !Convolution.splitsOverImages(g) && g.macs() >= Convolution.PARALLEL_MACS;
+        Convolution.forEachImage(g, n -> {
+            MemorySegment image = copy(x, input.offset() + n * s[0], s[1], s[2], s[3], tiles);
+            long to = out.offset() + n * outImage;
+            if (splitBlocks) {
+                WorkerPool.shared().run(tiles.blocks(), b -> block(image, tiles, weights, b, y, to));
+            } else {
+                for (int b = 0; b < tiles.blocks(); b++) block(image, tiles, weights, b, y, to);
             }
-        }
+        });
     }
 
     /**
@@ -159,6 +158,7 @@ final class WinogradConvolution {
         long sum = POINTS * (long) k * c;
         MemorySegment partials = Scratch.get(Scratch.PARTIALS, chunks * sum * FLOAT);
         long[] s = input.strides();
+        // The output gradient as an image of k channels, for its channels-last copy.
         ConvGeometry gradient = new ConvGeometry(g.n(), k, g.oh(), g.ow(), k, 1, 1, g.oh(), g.ow(), g.spec());
         long gradImage = (long) k * g.p();
         WorkerPool.shared().run(chunks, chunk -> {
@@ -167,8 +167,8 @@ final class WinogradConvolution {
             for (int item = from; item < to; item++) {
                 int n = item / blocks, b = item % blocks;
                 if (image == null || b == 0) {
-                    image = Scratch.get(Scratch.CHANNELS_LAST, ((long) tiles.rows() * 2 * tiles.half() * c + L) * FLOAT);
-                    Columns.toChannelsLast(x, input.offset() + n * s[0], s[1], s[2], s[3], g, tiles.rows(), 2 * tiles.half(),
+                    image = Scratch.get(Scratch.CHANNELS_LAST, (tiles.plane() * c + L) * FLOAT);
+                    Columns.toChannelsLast(x, input.offset() + n * s[0], s[1], s[2], s[3], g, tiles.rows(), tiles.width(),
                             g.spec().padH(), g.spec().padW(), image, (int) FLOAT);
                     grad = Scratch.get(Scratch.GRADIENT_BY_POSITION, (4L * tiles.th() * tiles.tw() * k + L) * FLOAT);
                     Columns.toChannelsLast(dy, gradOut.offset() + n * gradImage, g.p(), g.ow(), 1, gradient, 2 * tiles.th(),
@@ -185,14 +185,14 @@ final class WinogradConvolution {
     private static void weightBlock(MemorySegment image, MemorySegment grad, Tiles tiles, int b, MemorySegment sums, long at, boolean add) {
         ConvGeometry g = tiles.g();
         int c = g.c(), k = g.cout(), tw = tiles.tw(), first = b * tiles.block(), count = Math.min(tiles.block(), tiles.count() - first);
-        int mr = MR, panelRows = Math.ceilDiv(k, mr) * mr;
-        long point = tiles.point(c), imageRow = 2L * tiles.half() * c * FLOAT;
+        int panelRows = Math.ceilDiv(k, MR) * MR;
+        long point = tiles.point(c), imageRow = (long) tiles.width() * c * FLOAT;
         MemorySegment v = Scratch.get(Scratch.COLUMNS, (POINTS * point + L) * FLOAT);
         int pointPanels = panelRows * count + SKEW;
         float[] panels = PANELS.get(0, POINTS * pointPanels + L);
         for (int t = first; t < first + count; t++) {
             int ty = t / tw, tx = t % tw;
-            long corner = ((2L * ty * 2 * tiles.half() + 2L * tx) * c) * FLOAT, column = c * FLOAT;
+            long corner = ((2L * ty * tiles.width() + 2L * tx) * c) * FLOAT, column = c * FLOAT;
             long out = (long) (t - first) * c * FLOAT;
             // Pixels 2tx .. 2tx + 3 are columns 0 to 3, each c floats on: the input transform over channels.
             for (int ch = 0; ch < c; ch += L) {
@@ -204,8 +204,8 @@ final class WinogradConvolution {
                 inputColumn(image, r0, imageRow, column, 3 * column, false, v, v0 + 3 * point * FLOAT, step, lanes);
             }
             long pixel = (2L * ty * 2 * tw + 2L * tx) * k;
-            for (int k0 = 0; k0 < k; k0 += mr)
-                gradientPoints(grad, pixel + k0, 2L * tw * k, k, Math.min(mr, k - k0), panels, k0 * count + (t - first) * mr, pointPanels);
+            for (int k0 = 0; k0 < k; k0 += MR)
+                gradientPoints(grad, pixel + k0, 2L * tw * k, k, Math.min(MR, k - k0), panels, k0 * count + (t - first) * MR, pointPanels);
         }
         for (int i = 0; i < POINTS; i++) {
             Gemm.PackedA gradientPoint = Gemm.packed(panels, i * pointPanels, k, count);
@@ -223,17 +223,17 @@ final class WinogradConvolution {
      * points into the panels at {@code to}, {@code pointStride} apart, the panel's rows past live zero.
      */
     private static void gradientPoints(MemorySegment grad, long at, long row, long pixel, int live, float[] panels, int to, int pointStride) {
-        VectorMask<Float> rows = S.indexInRange(0, live), panel = S.indexInRange(0, MR);
+        VectorMask<Float> rows = S.indexInRange(0, live);
         FloatVector y00 = FloatVector.fromMemorySegment(S, grad, at * FLOAT, ORDER, rows);
         FloatVector y01 = FloatVector.fromMemorySegment(S, grad, (at + pixel) * FLOAT, ORDER, rows);
         FloatVector y10 = FloatVector.fromMemorySegment(S, grad, (at + row) * FLOAT, ORDER, rows);
         FloatVector y11 = FloatVector.fromMemorySegment(S, grad, (at + row + pixel) * FLOAT, ORDER, rows);
         // A dY: rows (y0j), (y0j + y1j), (y0j - y1j), (-y1j); then A^T along each: (r0, r0 + r1, r0 - r1, -r1).
         FloatVector s0 = y00.add(y10), s1 = y01.add(y11), d0 = y00.sub(y10), d1 = y01.sub(y11);
-        gradientRow(y00, y01, panels, to, pointStride, panel);
-        gradientRow(s0, s1, panels, to + 4 * pointStride, pointStride, panel);
-        gradientRow(d0, d1, panels, to + 8 * pointStride, pointStride, panel);
-        gradientRow(y10.neg(), y11.neg(), panels, to + 12 * pointStride, pointStride, panel);
+        gradientRow(y00, y01, panels, to, pointStride, PANEL);
+        gradientRow(s0, s1, panels, to + 4 * pointStride, pointStride, PANEL);
+        gradientRow(d0, d1, panels, to + 8 * pointStride, pointStride, PANEL);
+        gradientRow(y10.neg(), y11.neg(), panels, to + 12 * pointStride, pointStride, PANEL);
     }
 
     private static void gradientRow(FloatVector r0, FloatVector r1, float[] panels, int to, int step, VectorMask<Float> panel) {
@@ -298,25 +298,24 @@ final class WinogradConvolution {
      */
     private static MemorySegment copy(MemorySegment x, long base, long sc, long sh, long sw, Tiles tiles) {
         ConvGeometry g = tiles.g();
-        int half = tiles.half(), top = g.spec().padH(), left = g.spec().padW(), w = g.w();
+        int half = tiles.half(), top = g.spec().padH(), left = g.spec().padW(), w = g.w(), width = tiles.width();
         long plane = tiles.plane(), tail = g.c() * plane;
         MemorySegment image = Scratch.get(Scratch.PADDED_IMAGE, (tail + L + 1) * FLOAT);
-        // Zeros around the row, and room for whole vectors past its end.
-        float[] line = new float[Math.ceilDiv(2 * half, 2 * L) * 2 * L];
+        // Zeros around the row (which is at least left + w + left wide), and room for whole vectors past its end.
+        float[] line = new float[Math.ceilDiv(width, 2 * L) * 2 * L];
         for (int ch = 0; ch < g.c(); ch++)
             for (int py = 0; py < tiles.rows(); py++) {
-                long row = (ch * plane + (long) py * 2 * half) * FLOAT;
+                long row = (ch * plane + (long) py * width) * FLOAT;
                 int iy = py - top;
                 if (iy < 0 || iy >= g.h()) {
-                    image.asSlice(row, 2L * half * FLOAT).fill((byte) 0);
+                    image.asSlice(row, (long) width * FLOAT).fill((byte) 0);
                     continue;
                 }
                 long from = base + ch * sc + iy * sh;
-                int skip = Math.max(0, -left), count = Math.min(w, 2 * half - left) - skip;
                 if (sw == 1) {
-                    MemorySegment.copy(x, F32, (from + skip) * FLOAT, line, left + skip, count);
+                    MemorySegment.copy(x, F32, from * FLOAT, line, left, w);
                 } else {
-                    for (int ix = skip; ix < skip + count; ix++) line[left + ix] = x.getAtIndex(F32, from + ix * sw);
+                    for (int ix = 0; ix < w; ix++) line[left + ix] = x.getAtIndex(F32, from + ix * sw);
                 }
                 for (int i = 0; i < half; i += L) {
                     FloatVector pairs0 = FloatVector.fromArray(S, line, 2 * i), pairs1 = FloatVector.fromArray(S, line, 2 * i + L);
@@ -356,11 +355,11 @@ final class WinogradConvolution {
      */
     private static void transformInput(MemorySegment image, Tiles tiles, int first, int count, MemorySegment v) {
         int c = tiles.g().c(), tw = tiles.tw(), half = tiles.half(), block = tiles.block();
-        long plane = tiles.plane(), row = 2L * half * FLOAT, odd = half * FLOAT, point = tiles.point(c) * FLOAT, down = 4 * point;
+        long plane = tiles.plane(), row = (long) tiles.width() * FLOAT, odd = half * FLOAT, point = tiles.point(c) * FLOAT, down = 4 * point;
         for (int ch = 0; ch < c; ch++)
             for (int t = first; t < first + count; ) {
                 int ty = t / tw, tx = t % tw, end = Math.min(tw, tx + first + count - t);
-                long top = (ch * plane + 2L * ty * 2 * half) * FLOAT;
+                long top = ch * plane * FLOAT + 2L * ty * row;
                 long at = ((long) ch * block + t - first) * FLOAT;
                 for (int x = tx; x < end; x += L, at += L * FLOAT) {
                     // Column j of d B, row by row: points (0, j) to (3, j) after B^T down it.
