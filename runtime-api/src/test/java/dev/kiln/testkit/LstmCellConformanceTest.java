@@ -36,6 +36,9 @@ class LstmCellConformanceTest {
         // on one thread and split, with an input width that is no whole vector.
         check(3, 17, 5, 64, 1 / 8.0);
         check(2, 16, 24, 256, 1 / 16.0);
+        // Rows enough for a backend to split the batch over its threads (the CPU: 8 per thread), in parts that are no
+        // whole number of register tiles.
+        check(3, 19, 8, 128, 1 / 11.0);
     }
 
     /** Weights (w, r, bias) in [-weightScale, weightScale], the rest in [-1, 1]. */

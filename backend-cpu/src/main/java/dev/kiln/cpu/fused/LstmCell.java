@@ -104,62 +104,50 @@ public final class LstmCell {
      * accumulators start from the bias, so adding it costs nothing. Given the input weight, the tiles take the input
      * projection too: each step's rows are [x_t | h], times the two weights laid out as one of I + H rows. That
      * product runs at the tiles' speed (103-114 GFLOP/s on one Zen 4 core, where the GEMM of every step's
-     * input did 92-95), and no (T, B, 4H) projection is written and read back. A step is one hand-off, the blocks of
-     * units split over the pool.
+     * input did 92-95), and no (T, B, 4H) projection is written and read back.
+     *
+     * <p>The batch's rows are independent sequences, so with at least {@link #ROWS_PER_THREAD} rows for each thread the
+     * rows are split over the pool once, and each part runs every step on its own rows with no hand-off between
+     * steps. Otherwise each step is one hand-off, the blocks of units split over the pool: then every step's hidden
+     * state is written by both threads and read by both, its lines passing between cores, and a step waits for the
+     * slower part. The row split reads the whole weight on every thread instead of its share of the units.
      */
     public static void sequence(Function<View, MemorySegment> memory, View input, View inputWeightT, View bias, View h0, View c0,
                                 View recurrentT, boolean reverse, View gates, View cells, View tanhCells, View hidden) {
         int steps = input.shape()[0], batch = input.shape()[1], h = recurrentT.shape()[0], blocks = h / L;
         int in = inputWeightT == null ? 0 : inputWeightT.shape()[0], depth = in + h;
         if (steps == 0 || batch == 0) return;
-        MemorySegment x = memory.apply(input), hs0 = memory.apply(h0), cs0 = memory.apply(c0), g = memory.apply(gates),
-                cs = memory.apply(cells), tc = memory.apply(tanhCells), hs = memory.apply(hidden);
         WorkerPool pool = WorkerPool.shared();
-        int parts = (long) batch * 4 * h * depth < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
+        boolean parallel = (long) batch * 4 * h * depth >= SEQUENCE_PARALLEL_MACS;
+        int unitParts = parallel ? Math.min(blocks, 2 * pool.parallelism()) : 1;
         float[] weight = LAID_OUT_WEIGHTS.get(0, blocks * depth * 4 * L);
         MemorySegment wIn = in > 0 ? memory.apply(inputWeightT) : null, wRec = memory.apply(recurrentT);
-        pool.run(parts, part -> {
-            int from = blocks * part / parts, to = blocks * (part + 1) / parts;
+        pool.run(unitParts, part -> {
+            int from = blocks * part / unitParts, to = blocks * (part + 1) / unitParts;
             if (in > 0) blockWeight(weight, depth, 0, wIn, inputWeightT.offset(), inputWeightT.strides()[0], inputWeightT.strides()[1], in, from, to, L, h);
             blockWeight(weight, depth, in, wRec, recurrentT.offset(), recurrentT.strides()[0], recurrentT.strides()[1], h, from, to, L, h);
         });
-        float[] blockBias = blockBias(memory, bias, h);
-        // The cell adds the projected input where it was not in the tiles.
-        Sequence seq = new Sequence(in > 0 ? null : x, input, g, gates, cs, cells, tc, tanhCells, hs, hidden);
-        int rows = Math.ceilDiv(batch, MR) * MR;
-        // Each row's [x_t | previous hidden state], rows padded with zeros to whole tiles: the tiles read one array while
-        // the parts fill the other for the next step (each its own units' new hidden state and a share of x's rows),
-        // so no thread copies them alone between steps.
-        float[][] stepRows = {new float[rows * depth], new float[rows * depth]};
-        int first = reverse ? steps - 1 : 0;
-        for (int r = 0; r < batch; r++) MemorySegment.copy(hs0, F32, row(h0, r), stepRows[0], r * depth + in, h);
-        copyInputRows(x, input, first, 0, batch, stepRows[0], depth, in);
-        for (int k = 0; k < steps; k++) {
-            int kk = k, t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1, next = reverse ? t - 1 : t + 1;
-            // The previous cell state: c0 at the first step, else the entries the last step wrote.
-            MemorySegment cp = k == 0 ? cs0 : cs;
-            long cpAt = k == 0 ? row(c0, 0) : at(cells, before), cpRow = rowBytes(k == 0 ? c0 : cells);
-            float[] now = stepRows[k % 2], later = stepRows[(k + 1) % 2];
-            pool.run(parts, part -> {
-                float[] acc = BLOCK_SUMS.get(0, rows * 4 * L);
-                for (int u = blocks * part / parts, end = blocks * (part + 1) / parts; u < end; u++) {
-                    for (int r0 = 0; r0 < batch; r0 += MR) {
-                        tile(depth, now, r0 * depth, weight, u * depth * 4 * L, blockBias, u * 4 * L, acc, r0 * 4 * L);
-                    }
-                    seq.cell(t, u, acc, batch, h, cp, cpAt, cpRow);
-                    if (kk + 1 < steps) {
-                        for (int r = 0; r < batch; r++)
-                            MemorySegment.copy(hs, F32, at(hidden, t) + r * rowBytes(hidden) + (long) u * L * Float.BYTES, later, r * depth + in + u * L, L);
-                    }
-                }
-                if (kk + 1 < steps) copyInputRows(x, input, next, batch * part / parts, batch * (part + 1) / parts, later, depth, in);
-            });
-        }
+        Sequence seq = new Sequence(memory, input, in, weight, blockBias(memory, bias, h), h0, c0, gates, cells, tanhCells, hidden, h, reverse);
+        splitRows(batch, parallel, unitParts, seq::run);
     }
 
-    /** Rows [from, to) of step t's input (I wide, none where the input is not in the tiles) to the start of rows of dst. */
-    private static void copyInputRows(MemorySegment x, View input, int t, int from, int to, float[] dst, int depth, int in) {
-        for (int r = from; in > 0 && r < to; r++) MemorySegment.copy(x, F32, at(input, t) + r * rowBytes(input), dst, r * depth, in);
+    /** Batch rows [from, to) through every step of a sequence kernel, each step's blocks of units split into parts over the pool. */
+    private interface RowRun {
+        void run(int from, int to, int parts);
+    }
+
+    /** Batch rows for each thread from which {@link #splitRows} splits the rows rather than each step's units: two tiles. */
+    private static final int ROWS_PER_THREAD = 2 * MR;
+
+    /**
+     * Runs a sequence kernel over the batch, in parallel where its product is large enough: by rows over the pool
+     * once, where every thread gets {@link #ROWS_PER_THREAD}, else by unitParts within each step.
+     */
+    private static void splitRows(int batch, boolean parallel, int unitParts, RowRun rows) {
+        WorkerPool pool = WorkerPool.shared();
+        int threads = pool.parallelism();
+        if (parallel && threads > 1 && batch >= threads * ROWS_PER_THREAD) pool.run(threads, part -> rows.run(batch * part / threads, batch * (part + 1) / threads, 1));
+        else rows.run(0, batch, unitParts);
     }
 
     /**
@@ -181,6 +169,7 @@ public final class LstmCell {
      * wrote its share of those gate gradients before the hand-off) and adds this step's output gradient to it, then
      * runs this step's cell on the same units, which needs no other part's dh. The gate gradients go to the output
      * and to one of two heap arrays in turn, which the next step's products read while this step's are written.
+     * With enough rows, the rows are split over the pool instead, each part running every step (see {@link #splitRows}).
      */
     public static void sequenceBackward(Function<View, MemorySegment> memory, View gradOutput, View gradCell, View gates, View c0, View cells,
                                         View tanhCells, View recurrentT, boolean reverse, View gradGates, View gradH0, View gradC0) {
@@ -198,50 +187,50 @@ public final class LstmCell {
             return;
         }
         WorkerPool pool = WorkerPool.shared();
-        int parts = (long) batch * 4 * h * h < SEQUENCE_PARALLEL_MACS ? 1 : Math.min(blocks, 2 * pool.parallelism());
+        boolean parallel = (long) batch * 4 * h * h >= SEQUENCE_PARALLEL_MACS;
+        int unitParts = parallel ? Math.min(blocks, 2 * pool.parallelism()) : 1;
         float[] weight = LAID_OUT_WEIGHTS.get(0, blocks * 4 * h * width);
         MemorySegment w = memory.apply(recurrentT);
-        pool.run(parts, part -> blockWeight(weight, 4 * h, 0, w, recurrentT.offset(), recurrentT.strides()[1], recurrentT.strides()[0], 4 * h,
-                blocks * part / parts, blocks * (part + 1) / parts, width, L));
-        int rows = Math.ceilDiv(batch, MR) * MR;
-        // Each step's gate gradients for the next step's product, rows padded with zeros to whole tiles.
-        float[][] dGates = {new float[rows * 4 * h], new float[rows * 4 * h]};
+        pool.run(unitParts, part -> blockWeight(weight, 4 * h, 0, w, recurrentT.offset(), recurrentT.strides()[1], recurrentT.strides()[0], 4 * h,
+                blocks * part / unitParts, blocks * (part + 1) / unitParts, width, L));
         try (Arena arena = Arena.ofShared()) {
             // The hidden state's gradient for the cell (dy = output gradient + dh) and the cell's, (B, H) each.
             MemorySegment dy = arena.allocate(batch * unitRow, 64), dc = arena.allocate(batch * unitRow, 64);
-            for (int k = 0; k <= steps; k++) {
-                int kk = k, t = reverse ? k : steps - 1 - k, before = reverse ? t + 1 : t - 1;
-                pool.run(parts, part -> {
-                    float[] acc = BLOCK_SUMS.get(0, rows * width);
-                    for (int u = blocks * part / parts, end = blocks * (part + 1) / parts; u < end; u++) {
-                        long unit = (long) u * width * Float.BYTES;
-                        if (kk > 0) {
-                            for (int r0 = 0; r0 < batch; r0 += MR) tile(4 * h, dGates[(kk + 1) % 2], r0 * 4 * h, weight, u * 4 * h * width, NO_BIAS, 0, acc, r0 * width);
-                            // dh goes to dy with this step's output gradient added, or after the first step to gradH0.
-                            if (kk < steps) addRows(acc, batch, dOut, at(gradOutput, t) + unit, rowBytes(gradOutput), dy, unit, unitRow);
-                            else addRows(acc, batch, null, 0, 0, dh0, row(gradH0, 0) + unit, rowBytes(gradH0));
-                        }
-                        if (kk == steps) {
-                            for (int r = 0; r < batch; r++) {
-                                MemorySegment.copy(dc, unit + r * unitRow, dc0, row(gradC0, r) + unit, width * Float.BYTES);
+            splitRows(batch, parallel, unitParts, (from, to, parts) -> {
+                int n = to - from, rows = Math.ceilDiv(n, MR) * MR;
+                // Each step's gate gradients for the next step's product, rows padded with zeros to whole tiles.
+                float[][] dGates = {new float[rows * 4 * h], new float[rows * 4 * h]};
+                for (int k = 0; k <= steps; k++) {
+                    int kk = k, t = reverse ? k : steps - 1 - k, before = reverse ? t + 1 : t - 1;
+                    pool.run(parts, part -> {
+                        float[] acc = BLOCK_SUMS.get(0, rows * width);
+                        for (int u = blocks * part / parts, end = blocks * (part + 1) / parts; u < end; u++) {
+                            long unit = (long) u * width * Float.BYTES;
+                            if (kk > 0) {
+                                for (int r0 = 0; r0 < n; r0 += MR) tile(4 * h, dGates[(kk + 1) % 2], r0 * 4 * h, weight, u * 4 * h * width, NO_BIAS, 0, acc, r0 * width);
+                                // dh goes to dy with this step's output gradient added, or after the first step to gradH0.
+                                if (kk < steps) addRows(acc, n, dOut, at(gradOutput, t, from) + unit, rowBytes(gradOutput), dy, from * unitRow + unit, unitRow);
+                                else addRows(acc, n, null, 0, 0, dh0, row(gradH0, from) + unit, rowBytes(gradH0));
                             }
-                            continue;
+                            if (kk == steps) {
+                                for (int b = from; b < to; b++) MemorySegment.copy(dc, unit + b * unitRow, dc0, row(gradC0, b) + unit, width * Float.BYTES);
+                                continue;
+                            }
+                            MemorySegment dhIn = kk == 0 ? dOut : dy, dcIn = kk == 0 ? dcFinal : dc, cPrev = kk == steps - 1 ? cs0 : cs;
+                            long dhAt = kk == 0 ? at(gradOutput, t) : 0, dhRow = kk == 0 ? rowBytes(gradOutput) : unitRow;
+                            long dcAt = kk == 0 ? row(gradCell, 0) : 0, dcRow = kk == 0 ? rowBytes(gradCell) : unitRow;
+                            long cAt = kk == steps - 1 ? row(c0, 0) : at(cells, before), cRow = rowBytes(kk == steps - 1 ? c0 : cells);
+                            float[] next = dGates[kk % 2];
+                            for (int b = from; b < to; b++) {
+                                long dgAt = at(gradGates, t, b) + unit;
+                                backwardRow(dhIn, dhAt + b * dhRow + unit, dcIn, dcAt + b * dcRow + unit, g, at(gates, t, b) + unit,
+                                        cPrev, cAt + b * cRow + unit, tc, at(tanhCells, t, b) + unit, dg, dgAt, dc, b * unitRow + unit, gate, width);
+                                for (int q = 0; q < 4; q++) MemorySegment.copy(dg, F32, dgAt + q * gate, next, (b - from) * 4 * h + q * h + u * width, width);
+                            }
                         }
-                        MemorySegment dhIn = kk == 0 ? dOut : dy, dcIn = kk == 0 ? dcFinal : dc, cPrev = kk == steps - 1 ? cs0 : cs;
-                        long dhAt = kk == 0 ? at(gradOutput, t) : 0, dhRow = kk == 0 ? rowBytes(gradOutput) : unitRow;
-                        long dcAt = kk == 0 ? row(gradCell, 0) : 0, dcRow = kk == 0 ? rowBytes(gradCell) : unitRow;
-                        long cAt = kk == steps - 1 ? row(c0, 0) : at(cells, before), cRow = rowBytes(kk == steps - 1 ? c0 : cells);
-                        float[] next = dGates[kk % 2];
-                        for (int r = 0; r < batch; r++) {
-                            long dgAt = at(gradGates, t) + r * rowBytes(gradGates) + unit;
-                            backwardRow(dhIn, dhAt + r * dhRow + unit, dcIn, dcAt + r * dcRow + unit, g, at(gates, t) + r * rowBytes(gates) + unit,
-                                    cPrev, cAt + r * cRow + unit, tc, at(tanhCells, t) + r * rowBytes(tanhCells) + unit, dg, dgAt,
-                                    dc, r * unitRow + unit, gate, width);
-                            for (int q = 0; q < 4; q++) MemorySegment.copy(dg, F32, dgAt + q * gate, next, r * 4 * h + q * h + u * width, width);
-                        }
-                    }
-                });
-            }
+                    });
+                }
+            });
         }
     }
 
@@ -263,18 +252,90 @@ public final class LstmCell {
     /** The byte offset of step t's first row in a (T, B, *) view. */
     private static long at(View v, int t) { return (v.offset() + t * v.strides()[0]) * Float.BYTES; }
 
+    /** The byte offset of step t's row r in a (T, B, *) view. */
+    private static long at(View v, int t, int r) { return at(v, t) + r * rowBytes(v); }
+
     /** Bytes between rows of a (B, *) view or of each step of a (T, B, *) one. */
     private static long rowBytes(View v) { return v.strides()[v.rank() - 2] * Float.BYTES; }
 
-    /** The (T, B, *) sequences of {@link #sequence}, with their segments; x is null where the tiles took the input. */
-    private record Sequence(MemorySegment x, View input, MemorySegment g, View gates, MemorySegment c, View cells,
-                            MemorySegment tc, View tanhCells, MemorySegment hOut, View hidden) {
-        /** The cell of step t for hidden-unit block u, every row, from the block's pre-activations in acc. */
-        void cell(int t, int u, float[] acc, int batch, int h, MemorySegment cp, long cpAt, long cpRow) {
-            long unit = (long) u * L * Float.BYTES, gate = (long) h * Float.BYTES;
-            activateBlock(acc, batch, x, at(input, t) + unit, rowBytes(input), g, at(gates, t) + unit, rowBytes(gates), gate);
-            updateBlock(batch, g, at(gates, t) + unit, rowBytes(gates), gate, cp, cpAt + unit, cpRow, c, at(cells, t) + unit, rowBytes(cells),
-                    tc, at(tanhCells, t) + unit, rowBytes(tanhCells), hOut, at(hidden, t) + unit, rowBytes(hidden));
+    /** One {@link #sequence} call: its operands, their memory, and the weights laid out for the tiles. */
+    private static final class Sequence {
+        private final View input, h0, c0, gates, cells, tanhCells, hidden;
+        /** The input, and the same or null (where the tiles take the input) for the cell to add. */
+        private final MemorySegment x, projected, hs0, cs0, g, c, tc, hOut;
+        private final float[] weight, bias;
+        private final int in, h, depth, blocks, steps;
+        private final boolean reverse;
+
+        Sequence(Function<View, MemorySegment> memory, View input, int in, float[] weight, float[] bias, View h0, View c0, View gates,
+                 View cells, View tanhCells, View hidden, int h, boolean reverse) {
+            this.input = input;
+            this.h0 = h0;
+            this.c0 = c0;
+            this.gates = gates;
+            this.cells = cells;
+            this.tanhCells = tanhCells;
+            this.hidden = hidden;
+            x = memory.apply(input);
+            projected = in > 0 ? null : x;
+            hs0 = memory.apply(h0);
+            cs0 = memory.apply(c0);
+            g = memory.apply(gates);
+            c = memory.apply(cells);
+            tc = memory.apply(tanhCells);
+            hOut = memory.apply(hidden);
+            this.weight = weight;
+            this.bias = bias;
+            this.in = in;
+            this.h = h;
+            depth = in + h;
+            blocks = h / L;
+            steps = input.shape()[0];
+            this.reverse = reverse;
+        }
+
+        /**
+         * Batch rows [from, to) through every step, each step's blocks of units split into parts over the pool. Each
+         * row's [x_t | previous hidden state], rows padded with zeros to whole tiles, is in one of two arrays: the tiles
+         * read one while the parts fill the other for the next step (each its own units' new hidden state and a share
+         * of x's rows), so no thread copies them alone between steps.
+         */
+        void run(int from, int to, int parts) {
+            int n = to - from, rows = Math.ceilDiv(n, MR) * MR;
+            float[][] stepRows = {new float[rows * depth], new float[rows * depth]};
+            for (int r = 0; r < n; r++) MemorySegment.copy(hs0, F32, row(h0, from + r), stepRows[0], r * depth + in, h);
+            copyInputRows(reverse ? steps - 1 : 0, from, 0, n, stepRows[0]);
+            WorkerPool pool = WorkerPool.shared();
+            for (int k = 0; k < steps; k++) {
+                int kk = k, t = reverse ? steps - 1 - k : k, before = reverse ? t + 1 : t - 1, next = reverse ? t - 1 : t + 1;
+                // The previous cell state: c0 at the first step, else the entries the last step wrote.
+                MemorySegment cp = k == 0 ? cs0 : c;
+                long cpRow = rowBytes(k == 0 ? c0 : cells), cpAt = (k == 0 ? row(c0, 0) : at(cells, before)) + from * cpRow;
+                float[] now = stepRows[k % 2], later = stepRows[(k + 1) % 2];
+                pool.run(parts, part -> {
+                    float[] acc = BLOCK_SUMS.get(0, rows * 4 * L);
+                    for (int u = blocks * part / parts, end = blocks * (part + 1) / parts; u < end; u++) {
+                        for (int r0 = 0; r0 < n; r0 += MR) tile(depth, now, r0 * depth, weight, u * depth * 4 * L, bias, u * 4 * L, acc, r0 * 4 * L);
+                        cell(t, u, from, n, acc, cp, cpAt, cpRow);
+                        for (int r = 0; kk + 1 < steps && r < n; r++)
+                            MemorySegment.copy(hOut, F32, at(hidden, t, from + r) + (long) u * L * Float.BYTES, later, r * depth + in + u * L, L);
+                    }
+                    if (kk + 1 < steps) copyInputRows(next, from, n * part / parts, n * (part + 1) / parts, later);
+                });
+            }
+        }
+
+        /** Rows from + [r0, r1) of step t's input (I wide; none where the input is not in the tiles) to rows [r0, r1) of dst. */
+        private void copyInputRows(int t, int from, int r0, int r1, float[] dst) {
+            for (int r = r0; in > 0 && r < r1; r++) MemorySegment.copy(x, F32, at(input, t, from + r), dst, r * depth, in);
+        }
+
+        /** The cell of step t for hidden-unit block u, batch rows [from, from + n), from the block's pre-activations in acc. */
+        private void cell(int t, int u, int from, int n, float[] acc, MemorySegment cp, long cpAt, long cpRow) {
+            long unit = (long) u * L * Float.BYTES, gate = (long) h * Float.BYTES, gb = at(gates, t, from) + unit;
+            activateBlock(acc, n, projected, at(input, t, from) + unit, rowBytes(input), g, gb, rowBytes(gates), gate);
+            updateBlock(n, g, gb, rowBytes(gates), gate, cp, cpAt + unit, cpRow, c, at(cells, t, from) + unit, rowBytes(cells),
+                    tc, at(tanhCells, t, from) + unit, rowBytes(tanhCells), hOut, at(hidden, t, from) + unit, rowBytes(hidden));
         }
     }
 
