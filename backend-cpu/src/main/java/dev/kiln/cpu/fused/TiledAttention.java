@@ -11,8 +11,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.function.Function;
+
+import static dev.kiln.cpu.simd.NativeSegments.typed;
 
 /**
  * Scaled dot-product attention in float32 without the (Sq x Sk) score matrix (the FlashAttention scheme, on the
@@ -32,6 +35,7 @@ public final class TiledAttention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** Query rows whose score tile, output rows and statistics stay in L1 together. */
     private static final int QUERY_TILE = 32;
     /** Keys per score tile: a 32 x 64 tile is 8 KiB. */
@@ -58,7 +62,7 @@ public final class TiledAttention {
         int tilesPerChunk = Math.ceilDiv(queryTiles, chunks);
         int tasks = g.work() < PARALLEL_WORK ? 1 : heads * chunks;
         Operands in = new Operands(memory, q, k, v, bias);
-        MemorySegment outs = memory.apply(out), lses = memory.apply(logSumExp);
+        MemorySegment outs = typed(memory.apply(out)), lses = memory.apply(logSumExp);
         WorkerPool.shared().run(tasks, task -> {
             for (int t = task; t < heads * chunks; t += tasks) {
                 int head = t / chunks, firstTile = t % chunks * tilesPerChunk;
@@ -91,29 +95,34 @@ public final class TiledAttention {
         packQueries(g, in, spec, head, i0, i1, w);
         pack(in.ks, in.base(in.k, head), in.k.strides()[2], in.k.strides()[3], keyEnd, g.dim, w.kt, 1, w.keyStride, 1);
         pack(in.vs, in.base(in.v, head), in.v.strides()[2], in.v.strides()[3], keyEnd, g.valueDim, w.v, g.valuePadded, 1, 1);
-        float[] s = w.scores, acc = w.acc, m = w.rowMax, l = w.rowSum;
+        float[] s = w.scores, acc = w.acc, m = w.rowMax, mNew = w.newRowMax, alpha = w.rescaling, sums = w.rowSums, l = w.rowSum;
         for (int r0 = i0; r0 < i1; r0 += QUERY_TILE) {
             int rows = Math.min(QUERY_TILE, i1 - r0), tileEnd = spec.visibleKeys(r0 + rows - 1, g.keys);
             Arrays.fill(acc, 0, rows * g.valuePadded, 0);
-            Arrays.fill(m, 0, rows, Float.NEGATIVE_INFINITY);
-            Arrays.fill(l, 0, rows, 0);
+            Arrays.fill(m, Float.NEGATIVE_INFINITY);
+            Arrays.fill(sums, 0, rows * L, 0);
             for (int k0 = 0; k0 < tileEnd; k0 += KEY_TILE) {
                 int cols = Math.min(KEY_TILE, tileEnd - k0);
                 scores(g, in, spec, head, w, r0 - i0, r0, rows, k0, cols);
                 int width = roundUp(cols);
+                for (int r = 0; r < rows; r++) mNew[r] = Math.max(m[r], rowMax(s, r * KEY_TILE, width));
+                rescale(m, mNew, alpha);
                 for (int r = 0; r < rows; r++) {
                     int at = r * KEY_TILE;
-                    float mNew = Math.max(m[r], rowMax(s, at, width));
-                    if (mNew == Float.NEGATIVE_INFINITY) {
+                    if (m[r] == Float.NEGATIVE_INFINITY) {
                         Arrays.fill(s, at, at + width, 0);
                         continue;
                     }
-                    float alpha = (float) Math.exp(m[r] - mNew);
-                    l[r] = l[r] * alpha + expInPlace(s, at, width, mNew, w.lanes);
-                    m[r] = mNew;
-                    if (alpha != 1) scale(acc, r * g.valuePadded, g.valuePadded, alpha);
+                    expInPlace(s, at, width, m[r], sums, r * L, alpha[r]);
+                    if (alpha[r] != 1) scale(acc, r * g.valuePadded, g.valuePadded, alpha[r]);
                 }
                 mulAdd(s, 0, KEY_TILE, w.v, k0 * g.valuePadded, g.valuePadded, acc, 0, g.valuePadded, rows, cols, g.valuePadded);
+            }
+            // Each row's sum, its lanes added in lane order: reduceLanes(ADD) adds them in an order that differs between
+            // the interpreter and C2, so the bits depended on when the JIT got here.
+            for (int r = 0; r < rows; r++) {
+                l[r] = 0;
+                for (int i = 0; i < L; i++) l[r] += sums[r * L + i];
             }
             long[] os = out.strides(), ls = logSumExp.strides();
             long outBase = out.offset() + g.headOffset(os, head), lseBase = logSumExp.offset() + g.headOffset(ls, head);
@@ -121,7 +130,10 @@ public final class TiledAttention {
                 boolean blind = l[r] == 0;
                 float inv = blind ? 0 : 1 / l[r];
                 long o = outBase + (r0 + r) * os[2];
-                for (int c = 0; c < g.valueDim; c++) outs.setAtIndex(F32, o + c * os[3], acc[r * g.valuePadded + c] * inv);
+                int c = 0;
+                for (; os[3] == 1 && c <= g.valueDim - L; c += L)
+                    FloatVector.fromArray(S, acc, r * g.valuePadded + c).mul(inv).intoMemorySegment(outs, (o + c) * Float.BYTES, ORDER);
+                for (; c < g.valueDim; c++) outs.setAtIndex(F32, o + c * os[3], acc[r * g.valuePadded + c] * inv);
                 lses.setAtIndex(F32, lseBase + (r0 + r) * ls[2], blind ? Float.POSITIVE_INFINITY : m[r] + (float) Math.log(l[r]));
             }
         }
@@ -158,7 +170,7 @@ public final class TiledAttention {
             for (int k0 = 0; k0 < tileEnd; k0 += KEY_TILE) {
                 int cols = Math.min(KEY_TILE, tileEnd - k0), width = roundUp(cols);
                 scores(g, in, spec, head, w, r0, r0, rows, k0, cols);
-                for (int r = 0; r < rows; r++) expInPlace(p, r * KEY_TILE, width, w.lse[r0 + r], w.lanes);
+                for (int r = 0; r < rows; r++) expInPlace(p, r * KEY_TILE, width, w.lse[r0 + r], null, 0, 1);
                 // dV += P^T dO
                 transpose(p, rows, cols, t);
                 mulAdd(t, 0, QUERY_TILE, w.gradOut, r0 * vp, vp, w.gradV, k0 * vp, vp, cols, rows, vp);
@@ -269,23 +281,31 @@ public final class TiledAttention {
     }
 
     /**
-     * {@code s = exp(s - shift)} over {@code width} entries, returning their sum. The lanes of the vector sum are
-     * added one by one from an array, in lane order: {@code reduceLanes(ADD)} adds them in an order that differs
-     * between the interpreter and C2 (so the bits depended on when the JIT got here), and {@code Lanes.sum}'s
-     * shuffles, inlined here on top of exp, took the compilation of the whole head past C2's inlining budget, and
-     * its vector was boxed on every call.
+     * {@code s = exp(s - shift)} over {@code width} entries; with {@code sums}, the row's vector of partial sums there
+     * (from {@code sumAt}) becomes {@code sums * alpha} plus the new entries, lane by lane. The forward pass adds a
+     * row's lanes once per query tile: added per key tile, with the running maximum's factor taken by a scalar
+     * {@code Math.exp}, the softmax's bookkeeping took 3.5 times as long as its exponentials.
      */
-    private static float expInPlace(float[] s, int at, int width, float shift, float[] lanes) {
+    private static void expInPlace(float[] s, int at, int width, float shift, float[] sums, int sumAt, float alpha) {
         FloatVector sh = FloatVector.broadcast(S, shift), sum = FloatVector.zero(S);
         for (int j = 0; j < width; j += L) {
             FloatVector e = FloatMath.exp(FloatVector.fromArray(S, s, at + j).sub(sh));
             e.intoArray(s, at + j);
             sum = sum.add(e);
         }
-        sum.intoArray(lanes, 0);
-        float total = 0;
-        for (int i = 0; i < L; i++) total += lanes[i];
-        return total;
+        if (sums != null) FloatVector.fromArray(S, sums, sumAt).mul(alpha).add(sum).intoArray(sums, sumAt);
+    }
+
+    /**
+     * The running maxima of a query tile's rows move from m to mNew: {@code alpha = e^(m - mNew)}, the factor for what
+     * the rows hold so far, for every row at once (NaN for a row still without a visible key, which is skipped).
+     */
+    private static void rescale(float[] m, float[] mNew, float[] alpha) {
+        for (int r = 0; r < QUERY_TILE; r += L) {
+            FloatVector next = FloatVector.fromArray(S, mNew, r);
+            FloatMath.exp(FloatVector.fromArray(S, m, r).sub(next)).intoArray(alpha, r);
+            next.intoArray(m, r);
+        }
     }
 
     private static void scale(float[] x, int at, int width, float f) {
@@ -371,8 +391,11 @@ public final class TiledAttention {
     private static final class Workspace {
         float[] queries = new float[0], kt = new float[0], k = new float[0], v = new float[0], vt = new float[0], gradOut = new float[0];
         float[] gradQ = new float[0], gradK = new float[0], gradV = new float[0];
-        float[] acc = new float[0], rowMax = new float[QUERY_TILE], rowSum = new float[QUERY_TILE], rowDot = new float[0], lse = new float[0];
-        final float[] lanes = new float[L];
+        float[] acc = new float[0], rowDot = new float[0], lse = new float[0];
+        /** A query tile's running row maxima, their next values, the factors between them, and row sums. */
+        final float[] rowMax = new float[QUERY_TILE], newRowMax = new float[QUERY_TILE], rescaling = new float[QUERY_TILE], rowSum = new float[QUERY_TILE];
+        /** A query tile's row sums by lanes, L per row. */
+        final float[] rowSums = new float[QUERY_TILE * L];
         final float[] scores = new float[QUERY_TILE * KEY_TILE], dScores = new float[QUERY_TILE * KEY_TILE], transposed = new float[KEY_TILE * QUERY_TILE];
         int keyStride;
 
