@@ -13,10 +13,11 @@ import java.util.function.IntConsumer;
  * float32 and float64, with any strides (transposed operands are only swapped strides) and batches.
  *
  * <p>The blocking follows BLIS, with the roles that suit row-major C: the micro-kernel broadcasts A and loads B as
- * vectors, so an mr-row micro-panel of A (mr x KC) is what stays in L1 while the kernel sweeps a packed KC x NC
- * block of B held in L2; consecutive tiles then walk along C's rows, which the hardware prefetches well. For each
- * (NC, KC) block, B is packed once and shared by all threads (a hand-off), then the tiles are split over the pool
- * by rows of A (up to MB at a time), each task packing its own rows of A just before it uses them; only when there
+ * vectors, and an mr-row micro-panel of A (mr x KC) is reused while the kernel sweeps a packed KC x NC block of B;
+ * consecutive tiles then walk along C's rows, which the hardware prefetches well. The depth block is deep (see
+ * {@link #KC_BYTES}): every block is a pass over C, whose lines come from L3. For each (NC, KC) block, B is packed
+ * once and shared by all threads (a hand-off), then the tiles are split over the pool by rows of A (up to
+ * {@link #A_BLOCK_ELEMENTS} at a time), each task packing its own rows of A just before it uses them; only when there
  * are too few rows to go round are columns split too, and A is then packed with B, ahead of the tiles.
  * With few rows of A, a row-major B is not packed: the micro-kernel reads its whole column panels in place.
  * A batch of at least a few matrices per thread runs one matrix per task instead, each on its thread's own
@@ -25,8 +26,15 @@ import java.util.function.IntConsumer;
  */
 public final class Gemm {
 
-    /** Depth of a block in bytes per row of a micro-panel: 384 floats or 192 doubles, an 18 KiB A micro-panel. */
-    private static final int KC_BYTES = 1536;
+    /**
+     * Depth of a block in bytes per row of a micro-panel: 2048 floats or 1024 doubles, a 96 KiB A micro-panel in L2,
+     * and a B block (with {@link #NC}) in L3. Each depth block is one more pass over C, reading and writing every
+     * tile's lines, and with a C too large for L2 that cost more than the blocks' fit in L1 and L2 saved. Two Zen 4
+     * cores (1 MiB L2 each), 384 floats against 2048, best of 3-4 rounds, three runs each: 2048 x 3072 x 768 (m x k x
+     * n) 52.2-53.5 against 48.9-49.8 ms; 2048^3 89.8-92.4 against 82.2-83.5; 2048 x 768 x 3072 48.8-49.6 against
+     * 47.0-47.8, B transposed 50.2-52.1 against 47.4-47.9; 1024^3 11.06-11.46 against 10.74-10.96; 512^3 no change.
+     */
+    private static final int KC_BYTES = 8192;
     /**
      * Depth of a block where B is read in place ({@link #IN_PLACE_MAX_M}): no B block is held in L2 there, so the depth
      * bounds only A's micro-panel (27 KiB of floats) and the passes over C. ResNet-18's 3x3 layer (K = 576) in one
@@ -34,7 +42,7 @@ public final class Gemm {
      * gradient 37.6-38.1 against 38.6-38.7 and its weight gradient 40.1-40.9 against 41.1.
      */
     private static final int IN_PLACE_KC_BYTES = 2304;
-    /** Width of a packed B block: with KC, about 1.2 MB for either type, in the 2 MB L2 with room for C. */
+    /** Width of a packed B block: with KC, 6 MB for either type. 256 and 128 were slower (2048 x 3072 x 768 on one core). */
     private static final int NC = 768;
     /**
      * Elements of A (rows rounded up to whole panels, times the depth) up to which a product over several column blocks
@@ -43,8 +51,8 @@ public final class Gemm {
      * Zen 4 cores, against 89.8-91.4 packed once.
      */
     private static final long PACKED_ONCE_MAX = 1L << 23;
-    /** Rows of A packed at once, a bound on the shared workspace (about 3.5 MB). */
-    private static final int MB = 2304;
+    /** Elements of A packed at once (rows times the depth block), a bound on the shared workspace (about 3.5 MB of floats). */
+    private static final int A_BLOCK_ELEMENTS = 2304 * 384;
     /** Multiply-adds below which one thread does the whole product: waking a worker costs ~50 us. */
     private static final long PARALLEL_MACS = 1L << 21;
     /**
@@ -342,7 +350,7 @@ public final class Gemm {
             // Equal blocks: a remainder block of a few columns would waste a whole pass.
             int kcSize = depthBlock(k, inPlace);
             int nBlocks = Math.ceilDiv(n, NC), ncSize = roundUp(Math.ceilDiv(n, nBlocks), nr);
-            int mBlocks = Math.ceilDiv(m, MB), mbSize = roundUp(Math.ceilDiv(m, mBlocks), mr);
+            int mBlocks = Math.ceilDiv(m, Math.max(mr, A_BLOCK_ELEMENTS / Math.max(1, kcSize))), mbSize = roundUp(Math.ceilDiv(m, mBlocks), mr);
             Workspace<W> ws = workspace.get();
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
             InPlace direct = inPlace ? InPlace.strided(bOff, brs, nr) : null;

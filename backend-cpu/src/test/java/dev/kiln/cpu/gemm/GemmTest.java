@@ -49,7 +49,9 @@ class GemmTest {
                 Arguments.of(30, 1536, 760),
                 // Too many rows to read B in place, two column blocks: A is packed once for both; then also more
                 // rows than one packed block.
-                Arguments.of(400, 800, 200), Arguments.of(2400, 800, 30));
+                Arguments.of(400, 800, 200), Arguments.of(2400, 800, 30),
+                // Deeper than one depth block, with more rows than one packed block of A at that depth.
+                Arguments.of(1300, 9, 2100));
     }
 
     @ParameterizedTest(name = "{0}x{1}x{2}")
