@@ -52,7 +52,7 @@ public final class LstmCell {
 
     /** Rows of the sequence kernel's register tile: four rows of four gate vectors (two where 16 registers must do). */
     private static final int MR = S.vectorBitSize() >= 512 ? 4 : 2;
-    /** Multiply-adds of one step's recurrence product from which {@link #sequence} splits its steps over the pool. */
+    /** Multiply-adds of one step's product from which the sequence kernels split their work over the pool (see {@link #splitRows}). */
     private static final long SEQUENCE_PARALLEL_MACS = 1L << 20;
     /** Each thread's array for {@link #sequence}'s pre-activations of one block of units. */
     private static final HeapSlots BLOCK_SUMS = new HeapSlots(1);

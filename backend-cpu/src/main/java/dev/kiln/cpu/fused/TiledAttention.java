@@ -95,7 +95,7 @@ public final class TiledAttention {
         packQueries(g, in, spec, head, i0, i1, w);
         pack(in.ks, in.base(in.k, head), in.k.strides()[2], in.k.strides()[3], keyEnd, g.dim, w.kt, 1, w.keyStride, 1);
         pack(in.vs, in.base(in.v, head), in.v.strides()[2], in.v.strides()[3], keyEnd, g.valueDim, w.v, g.valuePadded, 1, 1);
-        float[] s = w.scores, acc = w.acc, m = w.rowMax, mNew = w.newRowMax, alpha = w.rescaling, sums = w.rowSums, l = w.rowSum;
+        float[] s = w.scores, acc = w.acc, m = w.rowMax, mNew = w.newRowMax, alpha = w.rescaling, sums = w.rowSums;
         for (int r0 = i0; r0 < i1; r0 += QUERY_TILE) {
             int rows = Math.min(QUERY_TILE, i1 - r0), tileEnd = spec.visibleKeys(r0 + rows - 1, g.keys);
             Arrays.fill(acc, 0, rows * g.valuePadded, 0);
@@ -118,23 +118,21 @@ public final class TiledAttention {
                 }
                 mulAdd(s, 0, KEY_TILE, w.v, k0 * g.valuePadded, g.valuePadded, acc, 0, g.valuePadded, rows, cols, g.valuePadded);
             }
-            // Each row's sum, its lanes added in lane order: reduceLanes(ADD) adds them in an order that differs between
-            // the interpreter and C2, so the bits depended on when the JIT got here.
-            for (int r = 0; r < rows; r++) {
-                l[r] = 0;
-                for (int i = 0; i < L; i++) l[r] += sums[r * L + i];
-            }
             long[] os = out.strides(), ls = logSumExp.strides();
             long outBase = out.offset() + g.headOffset(os, head), lseBase = logSumExp.offset() + g.headOffset(ls, head);
             for (int r = 0; r < rows; r++) {
-                boolean blind = l[r] == 0;
-                float inv = blind ? 0 : 1 / l[r];
+                // The row's sum, its lanes added in lane order: reduceLanes(ADD) adds them in an order that differs
+                // between the interpreter and C2, so the bits depended on when the JIT got here.
+                float l = 0;
+                for (int i = 0; i < L; i++) l += sums[r * L + i];
+                boolean blind = l == 0;
+                float inv = blind ? 0 : 1 / l;
                 long o = outBase + (r0 + r) * os[2];
                 int c = 0;
                 for (; os[3] == 1 && c <= g.valueDim - L; c += L)
                     FloatVector.fromArray(S, acc, r * g.valuePadded + c).mul(inv).intoMemorySegment(outs, (o + c) * Float.BYTES, ORDER);
                 for (; c < g.valueDim; c++) outs.setAtIndex(F32, o + c * os[3], acc[r * g.valuePadded + c] * inv);
-                lses.setAtIndex(F32, lseBase + (r0 + r) * ls[2], blind ? Float.POSITIVE_INFINITY : m[r] + (float) Math.log(l[r]));
+                lses.setAtIndex(F32, lseBase + (r0 + r) * ls[2], blind ? Float.POSITIVE_INFINITY : m[r] + (float) Math.log(l));
             }
         }
     }
@@ -392,8 +390,8 @@ public final class TiledAttention {
         float[] queries = new float[0], kt = new float[0], k = new float[0], v = new float[0], vt = new float[0], gradOut = new float[0];
         float[] gradQ = new float[0], gradK = new float[0], gradV = new float[0];
         float[] acc = new float[0], rowDot = new float[0], lse = new float[0];
-        /** A query tile's running row maxima, their next values, the factors between them, and row sums. */
-        final float[] rowMax = new float[QUERY_TILE], newRowMax = new float[QUERY_TILE], rescaling = new float[QUERY_TILE], rowSum = new float[QUERY_TILE];
+        /** A query tile's running row maxima, their next values, and the factors between them. */
+        final float[] rowMax = new float[QUERY_TILE], newRowMax = new float[QUERY_TILE], rescaling = new float[QUERY_TILE];
         /** A query tile's row sums by lanes, L per row. */
         final float[] rowSums = new float[QUERY_TILE * L];
         final float[] scores = new float[QUERY_TILE * KEY_TILE], dScores = new float[QUERY_TILE * KEY_TILE], transposed = new float[KEY_TILE * QUERY_TILE];

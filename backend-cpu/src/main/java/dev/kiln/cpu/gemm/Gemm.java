@@ -350,7 +350,7 @@ public final class Gemm {
             // Equal blocks: a remainder block of a few columns would waste a whole pass.
             int kcSize = depthBlock(k, inPlace);
             int nBlocks = Math.ceilDiv(n, NC), ncSize = roundUp(Math.ceilDiv(n, nBlocks), nr);
-            int mBlocks = Math.ceilDiv(m, Math.max(mr, A_BLOCK_ELEMENTS / Math.max(1, kcSize))), mbSize = roundUp(Math.ceilDiv(m, mBlocks), mr);
+            int mBlocks = Math.ceilDiv(m, Math.max(mr, A_BLOCK_ELEMENTS / kcSize)), mbSize = roundUp(Math.ceilDiv(m, mBlocks), mr);
             Workspace<W> ws = workspace.get();
             int parts = threads == 1 ? 1 : threads * TASKS_PER_THREAD;
             InPlace direct = inPlace ? InPlace.strided(bOff, brs, nr) : null;
